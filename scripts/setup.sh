@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up a checkout: the virtual environment in .venv with the platform and its tools.
+# With --test, also the Debian packages the test suite needs (Kamailio, SIPp, espeak-ng, sox, Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+if [ "$want_test" = 1 ]; then
+  debs=(kamailio kamailio-utils-modules kamailio-extra-modules sip-tester espeak-ng sox libsox-fmt-base chromium)
+  missing=()
+  for d in "${debs[@]}"; do dpkg -s "$d" >/dev/null 2>&1 || missing+=("$d"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+if [ ! -f "$stamp" ]; then
+  echo "setup: installing Python packages into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -c "import hotline.cli" # fails loudly if the install did not work
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets up the checkout and starts the platform on SQLite with demo data: http://127.0.0.1:8000/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export HOTLINE_DATA_DIR="${HOTLINE_DATA_DIR:-$PWD/var}"
+.venv/bin/hotline db upgrade
+.venv/bin/hotline demo load
+echo "平台已启动：http://${HOTLINE_HOST:-127.0.0.1}:${HOTLINE_PORT:-8000}/  （API 文档：/docs，Ctrl-C 退出）"
+exec .venv/bin/hotline serve

@@ -1,0 +1,51 @@
+"""The FastAPI application: mounts each capability's router; maps domain errors to JSON once."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from hotline.errors import HotlineError
+
+
+def create_app() -> FastAPI:
+    from hotline.dispatch import api as dispatch_api
+    from hotline.knowledge import api as knowledge_api
+    from hotline.plan import api as plan_api
+    from hotline.routing import api as routing_api
+    from hotline.telephony import api as telephony_api
+    from hotline.web import pages
+    from hotline.workorders import api as workorders_api
+
+    app = FastAPI(title="12345 政务服务便民热线平台", version="0.1.0")
+
+    @app.exception_handler(HotlineError)
+    async def _domain_error(_request: Request, exc: HotlineError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")} for e in exc.errors()
+        ]
+        return JSONResponse(
+            {"code": "invalid-input", "message": "请求参数不正确", "details": {"errors": errors}},
+            status_code=422,
+        )
+
+    @app.get("/api/health", tags=["system"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for router in (
+        routing_api.router,
+        plan_api.router,
+        workorders_api.router,
+        knowledge_api.router,
+        dispatch_api.router,
+        telephony_api.router,
+    ):
+        app.include_router(router)
+    app.include_router(pages.router)
+    return app

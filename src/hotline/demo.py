@@ -1,0 +1,32 @@
+"""Demo data for a fresh platform: each capability contributes its own, idempotently."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+
+from hotline.db import session_scope
+
+# Each module named here may define `load_demo(session) -> str` returning a one-line summary.
+_CONTRIBUTORS = (
+    "hotline.plan.service",
+    "hotline.workorders.service",
+    "hotline.knowledge.service",
+    "hotline.dispatch.service",
+    "hotline.telephony.service",
+)
+
+
+def load() -> Iterator[str]:
+    for name in _CONTRIBUTORS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        loader = getattr(module, "load_demo", None)
+        if loader is None:
+            continue
+        with session_scope() as session:
+            yield loader(session)

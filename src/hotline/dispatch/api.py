@@ -1,0 +1,5 @@
+"""HTTP resources of hotline.dispatch."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

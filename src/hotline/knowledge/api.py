@@ -1,0 +1,5 @@
+"""HTTP resources of hotline.knowledge."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

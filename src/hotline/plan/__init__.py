@@ -1,0 +1,1 @@
+"""Catalogue of hotlines, regions and units; the integration plan's milestones; plan versus recorded."""

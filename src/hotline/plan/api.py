@@ -1,0 +1,5 @@
+"""HTTP resources of hotline.plan."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTTP resources of hotline.routing."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,46 @@
+"""One place for configuration: every setting comes from an environment variable with a default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"环境变量 {name} 必须是整数，当前为 {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    plan_year: int
+    # Tests inject "now" through this; production leaves it unset so the header/flag is ignored.
+    allow_time_override: bool
+    http_host: str
+    http_port: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(os.environ.get("HOTLINE_DATA_DIR", "var")).resolve()
+        url = os.environ.get("HOTLINE_DATABASE_URL") or f"sqlite:///{data_dir / 'hotline.db'}"
+        return cls(
+            data_dir=data_dir,
+            database_url=url,
+            plan_year=_int("HOTLINE_PLAN_YEAR", 2021),
+            allow_time_override=os.environ.get("HOTLINE_ALLOW_TIME_OVERRIDE", "") in {"1", "true", "yes"},
+            http_host=os.environ.get("HOTLINE_HOST", "127.0.0.1"),
+            http_port=_int("HOTLINE_PORT", 8000),
+        )
+
+
+def get_settings() -> Settings:
+    """Read the environment each time: tests and the CLI change it between calls."""
+    return Settings.from_env()

@@ -1,0 +1,1 @@
+"""hotline.telephony capability."""

@@ -1,0 +1,5 @@
+"""HTTP resources of hotline.telephony."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

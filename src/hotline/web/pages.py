@@ -1,0 +1,5 @@
+"""Web pages for people."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTTP resources of hotline.workorders."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

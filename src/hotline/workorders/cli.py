@@ -1,0 +1,5 @@
+"""Commands of hotline.workorders."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

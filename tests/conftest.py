@@ -1,0 +1,111 @@
+"""Shared fixtures: every store test runs on SQLite and on PostgreSQL.
+
+`db_url` gives a migrated, empty database and points HOTLINE_DATABASE_URL at it. PostgreSQL tests use a
+database created for this run (so parallel runs do not collide) and dropped at the end. When CI=true and
+PostgreSQL cannot be reached, the run fails rather than skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from hotline import db
+
+PG_ADMIN_URL = os.environ.get(
+    "HOTLINE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=["both", "sqlite", "postgresql"],
+        default="both",
+        help="which databases the store tests run on",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" in metafunc.fixturenames:
+        choice = metafunc.config.getoption("--db")
+        backends = ["sqlite", "postgresql"] if choice == "both" else [choice]
+        metafunc.parametrize("database_url", backends, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Files the platform writes (prompts, models, indexes) go to a temporary folder, not the checkout."""
+    path = tmp_path_factory.mktemp("hotline-data")
+    old = os.environ.get("HOTLINE_DATA_DIR")
+    os.environ["HOTLINE_DATA_DIR"] = str(path)
+    os.environ.setdefault("HOTLINE_DATABASE_URL", f"sqlite:///{path / 'default.db'}")
+    yield path
+    if old is None:
+        os.environ.pop("HOTLINE_DATA_DIR", None)
+    else:
+        os.environ["HOTLINE_DATA_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except OperationalError as exc:
+        admin.dispose()
+        message = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc.orig}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"hotline_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    db.get_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'hotline.db'}"
+    else:
+        url = request.getfixturevalue("pg_database_url")
+    db.upgrade(url)
+    return url
+
+
+_TABLES: dict[str, MetaData] = {}
+
+
+def _clear(url: str) -> None:
+    meta = _TABLES.get(url)
+    engine = db.get_engine(url)
+    if meta is None:
+        meta = MetaData()
+        meta.reflect(engine)
+        _TABLES[url] = meta
+    with engine.begin() as conn:
+        for table in reversed(meta.sorted_tables):
+            if table.name != "alembic_version":
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def db_url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A migrated, empty database (SQLite and PostgreSQL), also set as HOTLINE_DATABASE_URL."""
+    _clear(database_url)
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", database_url)
+    yield database_url
+    _clear(database_url)
