@@ -11,8 +11,15 @@ The contract other capabilities rely on (telephony, web) is `RouteDecision`:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time
 from enum import StrEnum
+
+from hotline.calendar.domain import WorkCalendar
+from hotline.plan.domain import Line, Mode, PlanState
+from hotline.plan.regions import Region, find_region
+from hotline.timeutil import CHINA_TZ
 
 
 class Action(StrEnum):
@@ -35,3 +42,196 @@ class RouteDecision:
         data = asdict(self)
         data["action"] = self.action.value
         return data
+
+
+# ------------------------------------------------------------------------------------------------
+# The decision. Pure: everything it needs is an argument (plan state, calendar, sub-centre hours).
+
+
+@dataclass(frozen=True)
+class ServiceHours:
+    """When a sub-centre's own seats answer before it reaches 7×24: [opens, closes) China time."""
+
+    opens: time = time(9, 0)
+    closes: time = time(17, 0)
+    workdays_only: bool = True  # working days per the official calendar (holidays, make-up days) + overrides
+
+    def is_open(self, local: datetime, calendar: WorkCalendar) -> bool:
+        if not (self.opens <= local.time() < self.closes):
+            return False
+        return not self.workdays_only or calendar.is_workday(local.date())
+
+    def describe(self) -> str:
+        days = "工作日" if self.workdays_only else "每天"
+        return f"{days}{self.opens:%H:%M}—{self.closes:%H:%M}"
+
+
+DEFAULT_HOURS = ServiceHours()
+
+
+@dataclass(frozen=True)
+class HoursTable:
+    """Configured hours per (sub-centre number, region code); region '*' is the sub-centre's default."""
+
+    hours: Mapping[tuple[str, str], ServiceHours] = field(default_factory=dict)
+
+    def for_subcenter(self, number: str, region_code: str) -> ServiceHours:
+        found = self.hours.get((number, region_code))
+        if found is None:
+            found = self.hours.get((number, "*"), DEFAULT_HOURS)
+        return found
+
+
+NO_HOURS = HoursTable()
+
+
+def normalize_number(dialed: str) -> str:
+    """The digits a caller dialed, without spaces or hyphens."""
+    return dialed.strip().replace(" ", "").replace("-", "")
+
+
+def _queue(region: Region) -> str:
+    return f"queue:{region.code}"
+
+
+def _reject(reason: str) -> RouteDecision:
+    return RouteDecision(Action.REJECT, None, None, None, reason)
+
+
+def route(
+    dialed: str,
+    region_code: str,
+    at: datetime,
+    plan: PlanState,
+    calendar: WorkCalendar,
+    hours: HoursTable = NO_HOURS,
+) -> RouteDecision:
+    """Where a call to DIALED from REGION at instant AT goes (mission.md's routing table).
+
+    `region_code` may be a code, name or alias (raises `region-not-found`). A naive `at` is China time.
+    Milestone dates are effective dates: recorded date, else the plan's. Unknown numbers are rejected.
+    """
+    region = find_region(region_code)
+    number = normalize_number(dialed)
+    line = plan.find_line(number)
+    if line is None:
+        return _reject(f"号码 {dialed.strip() or '（空）'} 不在热线目录中，本平台不予接入。")
+    local = at.replace(tzinfo=CHINA_TZ) if at.tzinfo is None else at.astimezone(CHINA_TZ)
+    day = local.date()
+    mode = line.mode
+    if mode is Mode.PLATFORM:
+        return RouteDecision(
+            Action.QUEUE, None, None, _queue(region), f"12345热线来电，进入{region.name}12345话务队列。"
+        )
+    if mode is Mode.FULL_MERGE:
+        return _full_merge(line, region, day, plan)
+    if mode is Mode.PARALLEL:
+        return _parallel(line, region, day, plan)
+    if mode is Mode.SUBCENTER:
+        return _subcenter(line, region, local, plan, calendar, hours)
+    return _reject(f"{line.number}（{line.name}）是紧急热线，由应急联动体系接听，不经12345平台路由。")
+
+
+def _date(plan: PlanState, line: Line, milestone_id: str, region: Region) -> date:
+    return plan.effective_date(line, plan.get_milestone(line, milestone_id), region.code)
+
+
+def full_merge_dates(plan: PlanState, line: Line, region: Region) -> tuple[date, date]:
+    """(first day of dual answering, first day the number is cancelled) for a full-merge line.
+
+    A number cannot be cancelled before its transition began: if the transition is postponed past the
+    cancellation date, cancellation moves with it.
+    """
+    transition = _date(plan, line, "transition", region)
+    cancellation = max(_date(plan, line, "cancellation", region), transition)
+    return transition, cancellation
+
+
+def _full_merge(line: Line, region: Region, day: date, plan: PlanState) -> RouteDecision:
+    transition, cancellation = full_merge_dates(plan, line, region)
+    n = line.number
+    if day >= cancellation:
+        return RouteDecision(
+            Action.CANCELLED,
+            f"cancellation:{n}",
+            None,
+            None,
+            f"{n}（{line.short_name or line.name}）已于{cancellation.isoformat()}注销，播放注销提示（请拨打12345）后结束通话。",
+        )
+    if day >= transition:
+        return RouteDecision(
+            Action.QUEUE,
+            f"transition:{n}",
+            n,
+            _queue(region),
+            f"{n}已并入12345热线，过渡期双号接听（{cancellation.isoformat()}起注销）：播放过渡期提示后转入{region.name}12345话务队列。",
+        )
+    return RouteDecision(
+        Action.LEGACY,
+        None,
+        None,
+        f"legacy:{n}:{region.code}",
+        f"{n}尚未进入过渡期（{transition.isoformat()}起），仍由原热线座席接听。",
+    )
+
+
+def _parallel(line: Line, region: Region, day: date, plan: PlanState) -> RouteDecision:
+    transfer = _date(plan, line, "transfer", region)
+    n = line.number
+    if day >= transfer:
+        return RouteDecision(
+            Action.QUEUE,
+            None,
+            n,
+            _queue(region),
+            f"{n}双号并行，自{transfer.isoformat()}起转接{region.name}12345话务队列，由{line.short_name or n}专家座席优先接听。",
+        )
+    return RouteDecision(
+        Action.LEGACY,
+        None,
+        None,
+        f"legacy:{n}:{region.code}",
+        f"{n}双号并行，{transfer.isoformat()}转接12345之前仍由原热线座席接听（已纳入12345统一管理）。",
+    )
+
+
+def _subcenter(
+    line: Line, region: Region, local: datetime, plan: PlanState, calendar: WorkCalendar, hours: HoursTable
+) -> RouteDecision:
+    full_time = _date(plan, line, "full-time", region)
+    n = line.number
+    target = f"subcenter:{n}:{region.code}"
+    if local.date() >= full_time:
+        return RouteDecision(
+            Action.SUBCENTER,
+            None,
+            None,
+            target,
+            f"{n}分中心自{full_time.isoformat()}起7×24小时人工服务，由{region.name}分中心座席接听。",
+        )
+    service = hours.for_subcenter(n, region.code)
+    if service.is_open(local, calendar):
+        return RouteDecision(
+            Action.SUBCENTER,
+            None,
+            None,
+            target,
+            f"{n}分中心服务时间内（{service.describe()}），由{region.name}分中心座席接听。",
+        )
+    return RouteDecision(
+        Action.QUEUE,
+        f"after-hours:{n}",
+        n,
+        _queue(region),
+        f"{n}分中心非服务时间（{service.describe()}），播放提示后转入{region.name}12345话务队列，由{line.short_name or n}业务座席接听。",
+    )
+
+
+def subcenter_transfer_available(number: str, region_code: str, at: datetime, plan: PlanState) -> bool:
+    """Whether 12345 can transfer a call to this sub-centre (three-way) at AT: from its transfer-mechanism date."""
+    line = plan.find_line(normalize_number(number))
+    if line is None or line.mode is not Mode.SUBCENTER:
+        return False
+    region = find_region(region_code)
+    local = at.replace(tzinfo=CHINA_TZ) if at.tzinfo is None else at.astimezone(CHINA_TZ)
+    return local.date() >= _date(plan, line, "transfer-mechanism", region)
