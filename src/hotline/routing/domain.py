@@ -30,6 +30,15 @@ class Action(StrEnum):
     REJECT = "reject"
 
 
+ACTION_LABELS = {
+    Action.QUEUE: "转入12345话务队列",
+    Action.LEGACY: "原热线座席接听",
+    Action.SUBCENTER: "分中心座席接听",
+    Action.CANCELLED: "号码已注销",
+    Action.REJECT: "不予接入",
+}
+
+
 @dataclass(frozen=True)
 class RouteDecision:
     action: Action
