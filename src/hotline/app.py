@@ -48,4 +48,5 @@ def create_app() -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(pages.router)
+    app.mount("/static", pages.static, name="static")
     return app

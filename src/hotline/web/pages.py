@@ -1,5 +1,103 @@
-"""Web pages for people."""
+"""Web pages for people: thin views over the capabilities' services, rendered on the server.
 
-from fastapi import APIRouter
+Each page parses its query, calls service functions, and renders a template. Domain errors are shown on
+the page (with their stable code in `data-code`) and answered with the error's HTTP status.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from hotline.deps import get_session
+from hotline.errors import HotlineError
+from hotline.plan import service as plan_service
+from hotline.plan.domain import MODE_LABELS, STATUS_LABELS, Status
+from hotline.plan.regions import PROVINCE, REGIONS, find_region
+from hotline.routing import service as routing_service
+from hotline.timeutil import china, china_day, now, parse_day, parse_instant
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(include_in_schema=False)
+static = StaticFiles(directory=str(HERE / "static"))
+
+
+def _render(request: Request, name: str, title: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, name, {"title": title, "regions": REGIONS, **context}, status_code=status_code
+    )
+
+
+def _error_page(request: Request, name: str, title: str, exc: HotlineError, **context: Any) -> HTMLResponse:
+    return _render(request, name, title, status_code=exc.http_status, error=exc, **context)
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, session: Session = Depends(get_session)) -> HTMLResponse:
+    today = china_day(now())
+    statuses = plan_service.status(session, None, today)
+    by_mode: dict[str, Counter[str]] = {}
+    for item in statuses:
+        by_mode.setdefault(MODE_LABELS[item.line.mode], Counter())[item.status.value] += 1
+    overdue = plan_service.overdue(session, today)
+    return _render(
+        request,
+        "overview.html",
+        "总览",
+        today=today,
+        by_mode=by_mode,
+        overdue_units=sorted(((unit, len(items)) for unit, items in overdue.items()), key=lambda x: -x[1])[:15],
+        status_labels={s.value: label for s, label in STATUS_LABELS.items()},
+    )
+
+
+@router.get("/plan", response_class=HTMLResponse)
+def plan_page(
+    request: Request, region: str = PROVINCE.name, on: str | None = None, session: Session = Depends(get_session)
+) -> HTMLResponse:
+    context: dict[str, Any] = {"region": region, "on": on or ""}
+    try:
+        chosen = find_region(region)
+        day = parse_day(on) if on else china_day(now())
+        statuses = plan_service.status(session, chosen.code, day)
+    except HotlineError as exc:
+        return _error_page(request, "plan.html", "整合进度", exc, rows=[], **context)
+    rows: dict[str, dict[str, Any]] = {}
+    for item in statuses:
+        row = rows.setdefault(
+            item.line.number,
+            {"line": item.line, "mode": MODE_LABELS[item.line.mode], "milestones": []},
+        )
+        row["milestones"].append(item)
+    context.update(region=chosen.name, on=day.isoformat())
+    return _render(
+        request, "plan.html", f"整合进度 · {chosen.name}", rows=list(rows.values()), status=Status, **context
+    )
+
+
+@router.get("/route", response_class=HTMLResponse)
+def route_page(
+    request: Request,
+    dialed: str = "",
+    region: str = PROVINCE.name,
+    at: str = "",
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    context: dict[str, Any] = {"dialed": dialed, "region": region, "at": at, "decision": None}
+    if not dialed:
+        return _render(request, "route.html", "来电路由", **context)
+    try:
+        instant = parse_instant(at) if at else now()
+        decision = routing_service.decide(session, dialed, region, instant)
+    except HotlineError as exc:
+        return _error_page(request, "route.html", "来电路由", exc, **context)
+    context.update(decision=decision, at=china(instant).strftime("%Y-%m-%dT%H:%M"))
+    return _render(request, "route.html", "来电路由", **context)

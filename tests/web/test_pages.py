@@ -1,0 +1,45 @@
+"""Pages in a real browser: what a supervisor or agent sees and does."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_overview_shows_plan_progress_by_mode(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    summary = page.locator("#plan-summary")
+    for mode in ("整体并入", "双号并行", "设分中心"):
+        assert summary.get_by_text(mode).count() == 1
+    assert page.locator("#overdue-units table tr").count() > 1
+
+
+def test_route_form_decides_a_transition_call(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/route")
+    page.fill("input[name=dialed]", "12331")
+    page.select_option("select[name=region]", "成都市")
+    page.fill("input[name=at]", "2021-06-01T10:00")
+    page.click("button[type=submit]")
+    decision = page.locator("#decision")
+    assert decision.locator("[data-field=action]").inner_text() == "queue"
+    assert decision.locator("[data-field=prompt]").inner_text() == "transition:12331"
+    assert decision.locator("[data-field=target]").inner_text() == "queue:510100"
+
+
+def test_route_form_shows_error_for_unknown_region(page) -> None:  # type: ignore[no-untyped-def]
+    response = page.goto("/route?dialed=12331&region=火星市")
+    assert response.status == 404
+    assert page.locator("[role=alert]").get_attribute("data-code") == "region-not-found"
+
+
+def test_plan_page_for_a_region_lists_every_integration_line(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/plan")
+    page.select_option("select[name=region]", "绵阳市")
+    page.fill("input[name=on]", "2021-10-20")
+    page.click("button[type=submit]")
+    assert "绵阳市" in page.locator("h1").inner_text()
+    rows = page.locator("#plan-table tr[data-line]")
+    assert rows.count() >= 32
+    transfer = page.locator("tr[data-line='12333'] [data-milestone='transfer']")
+    assert "2021-10-16" in transfer.inner_text()
