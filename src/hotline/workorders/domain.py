@@ -1,0 +1,570 @@
+"""Work orders (工单): the lifecycle table, working-day deadlines, roles and masking. Pure: no database, no IO.
+
+The lifecycle is one explicit table, `TRANSITIONS`, in the manner of Request Tracker's lifecycles: for each
+(state, action) pair it names the next state, the roles allowed and the Chinese label. A pair missing from
+the table is a forbidden transition (`transition-not-allowed`, 409). On top of the table a few guards check
+what the table cannot express (the 退单 limit, open co-handling orders, a 重办 needs an unsatisfied callback).
+
+Deadlines are China-time calendar days computed over a `WorkCalendar` (State Council holidays and make-up
+working days, plus local overrides): an order is overdue from the day after its due date.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from hotline.calendar.domain import WorkCalendar
+from hotline.errors import Conflict, Forbidden, InvalidInput
+
+
+class OrderType(StrEnum):
+    CONSULT = "咨询"
+    HELP = "求助"
+    COMPLAINT = "投诉"
+    REPORT = "举报"
+    SUGGESTION = "意见建议"
+    PRAISE = "表扬"
+    OTHER = "其他"
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    WEB = "web"
+    SMS = "sms"
+    APP = "app"
+    SUBCENTRE = "subcentre"
+    SYSTEM = "system"
+
+
+CHANNEL_LABELS = {
+    Channel.PHONE: "电话",
+    Channel.WEB: "网站",
+    Channel.SMS: "短信",
+    Channel.APP: "移动端",
+    Channel.SUBCENTRE: "分中心",
+    Channel.SYSTEM: "部门系统",
+}
+
+
+class Urgency(StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+    CRITICAL = "critical"
+
+
+URGENCY_LABELS = {Urgency.NORMAL: "一般", Urgency.URGENT: "紧急", Urgency.CRITICAL: "特急"}
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    DISPATCHER = "dispatcher"
+    DEPARTMENT = "department"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    CITIZEN = "citizen"
+
+
+ROLE_LABELS = {
+    Role.AGENT: "话务员",
+    Role.DISPATCHER: "派单员",
+    Role.DEPARTMENT: "承办单位",
+    Role.SUPERVISOR: "督办审核员",
+    Role.ADMIN: "管理员",
+    Role.CITIZEN: "市民",
+}
+
+
+class State(StrEnum):
+    REGISTERED = "registered"
+    DISPATCHED = "dispatched"
+    HANDLING = "handling"
+    RETURNED = "returned"
+    EXTENSION_PENDING = "extension_pending"
+    WAITING_CITIZEN = "waiting_citizen"
+    RESOLVED = "resolved"
+    TO_VISIT = "to_visit"
+    VISITED = "visited"
+    ARCHIVED = "archived"
+    MERGED = "merged"
+
+
+STATE_LABELS = {
+    State.REGISTERED: "已受理（待派单）",
+    State.DISPATCHED: "已派单（待签收）",
+    State.HANDLING: "办理中",
+    State.RETURNED: "已退单（待改派）",
+    State.EXTENSION_PENDING: "延期审批中",
+    State.WAITING_CITIZEN: "待市民补充（暂停计时）",
+    State.RESOLVED: "已办结（待审核）",
+    State.TO_VISIT: "待回访",
+    State.VISITED: "已回访",
+    State.ARCHIVED: "已归档",
+    State.MERGED: "已并单",
+}
+
+# An order in one of these states is still being worked on (a co-handling order here blocks its lead's 办结).
+OPEN_STATES = frozenset(
+    {
+        State.REGISTERED,
+        State.DISPATCHED,
+        State.HANDLING,
+        State.RETURNED,
+        State.EXTENSION_PENDING,
+        State.WAITING_CITIZEN,
+    }
+)
+# The handling unit has answered: the deadline is judged by `resolved_on`.
+ANSWERED_STATES = frozenset({State.RESOLVED, State.TO_VISIT, State.VISITED, State.ARCHIVED})
+
+
+class Action(StrEnum):
+    DIRECT_RESOLVE = "direct_resolve"
+    DISPATCH = "dispatch"
+    ACCEPT = "accept"
+    RETURN = "return"
+    REDISPATCH = "redispatch"
+    REQUEST_EXTENSION = "request_extension"
+    APPROVE_EXTENSION = "approve_extension"
+    REFUSE_EXTENSION = "refuse_extension"
+    AWAIT_CITIZEN = "await_citizen"
+    RESUME = "resume"
+    RESOLVE = "resolve"
+    REVIEW_PASS = "review_pass"
+    REVIEW_REJECT = "review_reject"
+    CALLBACK = "callback"
+    REOPEN = "reopen"
+    ARCHIVE = "archive"
+    URGE = "urge"
+    SUPERVISE = "supervise"
+    MERGE = "merge"
+
+
+class Satisfaction(StrEnum):
+    SATISFIED = "satisfied"
+    BASIC = "basic"
+    UNSATISFIED = "unsatisfied"
+
+
+SATISFACTION_LABELS = {
+    Satisfaction.SATISFIED: "满意",
+    Satisfaction.BASIC: "基本满意",
+    Satisfaction.UNSATISFIED: "不满意",
+}
+
+
+class Sla(StrEnum):
+    ON_TIME = "on_time"
+    NEAR_DUE = "near_due"
+    OVERDUE = "overdue"
+
+
+SLA_LABELS = {Sla.ON_TIME: "正常", Sla.NEAR_DUE: "临期", Sla.OVERDUE: "超期"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    action: Action
+    label: str
+    source: State
+    target: State
+    roles: frozenset[Role]
+
+
+_HANDLERS = frozenset({Role.DEPARTMENT})
+_DISPATCH = frozenset({Role.AGENT, Role.DISPATCHER})
+_CENTRE = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
+_OVERSIGHT = frozenset({Role.SUPERVISOR, Role.ADMIN})
+_NOTICE_STATES = (State.DISPATCHED, State.HANDLING, State.RETURNED, State.EXTENSION_PENDING, State.WAITING_CITIZEN)
+
+# (action, Chinese label, source states, target state or None = unchanged, roles)
+_ROWS: tuple[tuple[Action, str, tuple[State, ...], State | None, frozenset[Role]], ...] = (
+    (Action.DIRECT_RESOLVE, "直接办结", (State.REGISTERED,), State.TO_VISIT, _DISPATCH),
+    (Action.DISPATCH, "派单", (State.REGISTERED,), State.DISPATCHED, _DISPATCH),
+    (Action.ACCEPT, "签收", (State.DISPATCHED,), State.HANDLING, _HANDLERS),
+    (Action.RETURN, "退单", (State.DISPATCHED, State.HANDLING), State.RETURNED, _HANDLERS),
+    (Action.REDISPATCH, "改派", (State.RETURNED,), State.DISPATCHED, _CENTRE),
+    (Action.REQUEST_EXTENSION, "申请延期", (State.HANDLING,), State.EXTENSION_PENDING, _HANDLERS),
+    (Action.APPROVE_EXTENSION, "批准延期", (State.EXTENSION_PENDING,), State.HANDLING, _OVERSIGHT),
+    (Action.REFUSE_EXTENSION, "驳回延期", (State.EXTENSION_PENDING,), State.HANDLING, _OVERSIGHT),
+    (Action.AWAIT_CITIZEN, "待市民补充（暂停计时）", (State.HANDLING,), State.WAITING_CITIZEN, _HANDLERS),
+    (Action.RESUME, "恢复办理", (State.WAITING_CITIZEN,), State.HANDLING, _HANDLERS | _CENTRE),
+    (Action.RESOLVE, "办结", (State.HANDLING,), State.RESOLVED, _HANDLERS),
+    (Action.REVIEW_PASS, "审核通过", (State.RESOLVED,), State.TO_VISIT, _CENTRE),
+    (Action.REVIEW_REJECT, "审核退回", (State.RESOLVED,), State.HANDLING, _CENTRE),
+    (Action.CALLBACK, "回访", (State.TO_VISIT,), State.VISITED, frozenset({Role.AGENT, Role.DISPATCHER})),
+    (Action.REOPEN, "重办", (State.VISITED,), State.DISPATCHED, _CENTRE),
+    (Action.ARCHIVE, "归档", (State.TO_VISIT, State.VISITED), State.ARCHIVED, _CENTRE | {Role.ADMIN}),
+    (Action.URGE, "催办", _NOTICE_STATES, None, _CENTRE),
+    (Action.SUPERVISE, "督办", _NOTICE_STATES, None, frozenset({Role.SUPERVISOR})),
+    (
+        Action.MERGE,
+        "并单",
+        (State.REGISTERED, State.DISPATCHED, State.HANDLING, State.RETURNED),
+        State.MERGED,
+        _CENTRE,
+    ),
+)
+
+TRANSITIONS: dict[tuple[State, Action], Rule] = {
+    (source, action): Rule(action, label, source, target if target is not None else source, roles)
+    for action, label, sources, target, roles in _ROWS
+    for source in sources
+}
+ACTION_LABELS: dict[Action, str] = {row[0]: row[1] for row in _ROWS}
+# Actions that change no state: notices recorded in the history.
+NOTICE_ACTIONS = frozenset({Action.URGE, Action.SUPERVISE})
+
+# Working-day limits (Sichuan 2025 operating rules; 表扬/其他 are a local choice). 签收 and 退单 count from 派单.
+DEFAULT_LIMITS: dict[str, int] = {
+    OrderType.CONSULT: 3,
+    OrderType.HELP: 7,
+    OrderType.SUGGESTION: 7,
+    OrderType.COMPLAINT: 15,
+    OrderType.REPORT: 15,
+    OrderType.PRAISE: 7,
+    OrderType.OTHER: 7,
+    "签收": 1,
+    "退单": 2,
+}
+ACCEPT_LIMIT = "签收"
+RETURN_LIMIT = "退单"
+MAX_EXTENSIONS = 2
+MAX_EXTENSION_DAYS = 15
+# An open order is "near due" when its due date is at most this many working days away.
+NEAR_DUE_WORKDAYS = 1
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class TransitionNotAllowed(Conflict):
+    code = "transition-not-allowed"
+
+
+def parse_enum(kind: type[E], value: str, what: str, code: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = "、".join(m.value for m in kind)
+        raise InvalidInput(f"{what}不正确：{value!r}（可选：{allowed}）", code=code) from None
+
+
+@dataclass
+class Case:
+    """What the lifecycle needs to know about one order (a snapshot; the service maps it to and from rows)."""
+
+    type: OrderType
+    state: State
+    due: date
+    accept_due: date | None = None
+    return_due: date | None = None
+    paused_on: date | None = None
+    paused_workdays: int = 0
+    extension_days: int = 0
+    extension_count: int = 0
+    pending_extension: int | None = None
+    lead_unit: str | None = None
+    is_child: bool = False
+    open_children: int = 0
+    has_children: bool = False
+    master: str | None = None
+    reply: str = ""
+    satisfaction: Satisfaction | None = None
+    citizen_resolved: bool | None = None
+    resolved_on: date | None = None
+    urge_count: int = 0
+    supervise_count: int = 0
+    return_count: int = 0
+    reopen_count: int = 0
+
+
+@dataclass(frozen=True)
+class Command:
+    action: Action
+    role: Role
+    unit: str = ""
+    reason: str = ""
+    target_unit: str | None = None
+    co_units: tuple[str, ...] = ()
+    days: int | None = None
+    reply: str = ""
+    satisfaction: Satisfaction | None = None
+    citizen_resolved: bool | None = None
+    master: str | None = None
+    master_state: State | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    rule: Rule
+    case: Case
+    # field -> [before, after], JSON-ready (dates as ISO strings)
+    changes: dict[str, list[Any]]
+    # Co-handling units to open child orders for (协办).
+    spawn: tuple[str, ...] = ()
+
+
+def limits_with(overrides: Mapping[str, int]) -> dict[str, int]:
+    merged = dict(DEFAULT_LIMITS)
+    merged.update(overrides)
+    return merged
+
+
+def initial_due(order_type: OrderType, created_on: date, calendar: WorkCalendar, limits: Mapping[str, int]) -> date:
+    """Due date of a new order: its type's limit in working days after the day it was taken."""
+    return calendar.add_workdays(created_on, limits[order_type])
+
+
+def effective_due(case: Case, today: date, calendar: WorkCalendar) -> date:
+    """The due date as of `today`: while the clock is paused, it moves by the working days paused so far."""
+    if case.paused_on is None:
+        return case.due
+    return calendar.add_workdays(case.due, calendar.workdays_between(case.paused_on, today))
+
+
+def sla_state(case: Case, today: date, calendar: WorkCalendar) -> Sla:
+    """On time / near due / overdue. An answered order is judged by the day it was answered."""
+    if case.state in ANSWERED_STATES and case.resolved_on is not None:
+        return Sla.OVERDUE if case.resolved_on > case.due else Sla.ON_TIME
+    due = effective_due(case, today, calendar)
+    if today > due:
+        return Sla.OVERDUE
+    if calendar.workdays_between(today, due) <= NEAR_DUE_WORKDAYS:
+        return Sla.NEAR_DUE
+    return Sla.ON_TIME
+
+
+def rule_for(state: State, action: Action, role: Role) -> Rule:
+    rule = TRANSITIONS.get((state, action))
+    if rule is None:
+        raise TransitionNotAllowed(
+            f"工单当前状态为「{STATE_LABELS[state]}」，不能执行「{ACTION_LABELS[action]}」",
+            state=state.value,
+            action=action.value,
+        )
+    if role not in rule.roles:
+        allowed = "、".join(ROLE_LABELS[r] for r in Role if r in rule.roles)
+        raise Forbidden(
+            f"「{ROLE_LABELS[role]}」不能执行「{rule.label}」（允许：{allowed}）",
+            code="role-not-allowed",
+            role=role.value,
+            action=action.value,
+        )
+    return rule
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else (value.value if isinstance(value, StrEnum) else value)
+
+
+def _need(text: str | None, what: str, code: str) -> str:
+    if text is None or not text.strip():
+        raise InvalidInput(f"{what}不能为空", code=code)
+    return text.strip()
+
+
+def apply(case: Case, cmd: Command, *, today: date, calendar: WorkCalendar, limits: Mapping[str, int]) -> Transition:
+    """Check one command against the table and the guards; return the new snapshot and what changed.
+
+    Raises `transition-not-allowed` (409) for a pair missing from the table, `role-not-allowed` (403),
+    `unit-not-assigned` (403) when a department acts on an order not assigned to it, and specific 409/422
+    errors for the guards.
+    """
+    rule = rule_for(case.state, cmd.action, cmd.role)
+    if cmd.role is Role.DEPARTMENT and cmd.unit != (case.lead_unit or ""):
+        raise Forbidden(
+            f"工单未交办给单位 {cmd.unit or '（未指明）'}，不能执行「{rule.label}」",
+            code="unit-not-assigned",
+        )
+    new = dataclasses.replace(case, state=rule.target)
+    spawn: tuple[str, ...] = ()
+    action = cmd.action
+
+    if action is Action.DIRECT_RESOLVE:
+        new.reply = _need(cmd.reply, "答复内容", "reply-required")
+        new.resolved_on = today
+    elif action in (Action.DISPATCH, Action.REDISPATCH, Action.REOPEN):
+        if action is Action.REOPEN:
+            if case.satisfaction is not Satisfaction.UNSATISFIED and case.citizen_resolved is not False:
+                raise Conflict("市民对办理结果满意且问题已解决，无需重办", code="reopen-not-needed")
+            _need(cmd.reason, "重办原因", "reason-required")
+            target = cmd.target_unit or case.lead_unit
+            new.due = calendar.add_workdays(today, limits[case.type])
+            new.reopen_count += 1
+            new.satisfaction = None
+            new.citizen_resolved = None
+            new.resolved_on = None
+            new.reply = ""
+        else:
+            target = cmd.target_unit
+        if not target:
+            raise InvalidInput("请指定承办单位", code="unit-required")
+        if action is Action.REDISPATCH and target == case.lead_unit:
+            raise InvalidInput("改派须交给另一承办单位", code="same-unit")
+        co = tuple(dict.fromkeys(u for u in cmd.co_units if u and u != target))
+        if co and case.is_child:
+            raise InvalidInput("协办工单不能再设协办单位", code="nested-cohandling")
+        new.lead_unit = target
+        new.accept_due = calendar.add_workdays(today, limits[ACCEPT_LIMIT])
+        new.return_due = calendar.add_workdays(today, limits[RETURN_LIMIT])
+        if co:
+            new.has_children = True
+            new.open_children += len(co)
+        spawn = co
+    elif action is Action.ACCEPT:
+        pass
+    elif action is Action.RETURN:
+        _need(cmd.reason, "退单原因", "reason-required")
+        if case.return_due is not None and today > case.return_due:
+            raise Conflict(
+                f"退单须在派单后 {limits[RETURN_LIMIT]} 个工作日内（截至 {case.return_due.isoformat()}），已超时",
+                code="return-too-late",
+            )
+        new.return_count += 1
+    elif action is Action.REQUEST_EXTENSION:
+        _need(cmd.reason, "延期理由", "reason-required")
+        if cmd.days is None or not 1 <= cmd.days <= MAX_EXTENSION_DAYS:
+            raise InvalidInput(f"延期天数须为 1 至 {MAX_EXTENSION_DAYS} 个工作日", code="invalid-extension-days")
+        if case.extension_count >= MAX_EXTENSIONS:
+            raise Conflict(f"每张工单最多延期 {MAX_EXTENSIONS} 次", code="extension-limit")
+        if today > case.due:
+            raise Conflict("已超过办理期限，不能再申请延期", code="extension-too-late")
+        new.pending_extension = cmd.days
+    elif action is Action.APPROVE_EXTENSION:
+        days = case.pending_extension or 0
+        new.due = calendar.add_workdays(case.due, days)
+        new.extension_days += days
+        new.extension_count += 1
+        new.pending_extension = None
+    elif action is Action.REFUSE_EXTENSION:
+        _need(cmd.reason, "驳回理由", "reason-required")
+        new.pending_extension = None
+    elif action is Action.AWAIT_CITIZEN:
+        _need(cmd.reason, "需市民补充的内容", "reason-required")
+        new.paused_on = today
+    elif action is Action.RESUME:
+        paused = calendar.workdays_between(case.paused_on, today) if case.paused_on else 0
+        new.due = calendar.add_workdays(case.due, paused)
+        new.paused_workdays += paused
+        new.paused_on = None
+    elif action is Action.RESOLVE:
+        if case.open_children > 0:
+            raise TransitionNotAllowed(
+                f"尚有 {case.open_children} 张协办工单未办结，主办工单不能办结",
+                state=case.state.value,
+                action=action.value,
+                reason="co-handling-open",
+            )
+        new.reply = _need(cmd.reply, "办理结果（答复内容）", "reply-required")
+        new.resolved_on = today
+    elif action is Action.REVIEW_PASS:
+        pass
+    elif action is Action.REVIEW_REJECT:
+        _need(cmd.reason, "退回理由", "reason-required")
+        new.resolved_on = None
+    elif action is Action.CALLBACK:
+        if cmd.satisfaction is None or cmd.citizen_resolved is None:
+            raise InvalidInput("回访须记录满意度和是否解决", code="callback-incomplete")
+        new.satisfaction = cmd.satisfaction
+        new.citizen_resolved = cmd.citizen_resolved
+    elif action is Action.ARCHIVE:
+        pass
+    elif action is Action.URGE:
+        new.urge_count += 1
+    elif action is Action.SUPERVISE:
+        _need(cmd.reason, "督办意见", "reason-required")
+        new.supervise_count += 1
+    elif action is Action.MERGE:
+        if not cmd.master:
+            raise InvalidInput("请指定主工单编号", code="master-required")
+        if case.is_child or case.has_children:
+            raise Conflict("主办/协办关系中的工单不能并单", code="merge-cohandling")
+        if cmd.master_state is None or cmd.master_state not in OPEN_STATES:
+            raise Conflict("主工单须为办理中的工单", code="merge-master-closed")
+        new.master = cmd.master
+
+    changes: dict[str, list[Any]] = {}
+    for f in dataclasses.fields(Case):
+        before, after = getattr(case, f.name), getattr(new, f.name)
+        if before != after:
+            changes[f.name] = [_iso(before), _iso(after)]
+    return Transition(rule=rule, case=new, changes=changes, spawn=spawn)
+
+
+def child_case(parent: Case, unit: str) -> Case:
+    """A co-handling (协办) order opened by a dispatch: already dispatched to `unit`, same deadlines as the lead."""
+    return Case(
+        type=parent.type,
+        state=State.DISPATCHED,
+        due=parent.due,
+        accept_due=parent.accept_due,
+        return_due=parent.return_due,
+        lead_unit=unit,
+        is_child=True,
+    )
+
+
+# --- personal data -------------------------------------------------------------------------------------------
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234: keep the first three and the last four digits."""
+    digits = phone.strip()
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    if len(digits) < 8:
+        return "*" * (len(digits) - 4) + digits[-4:]
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        return ""
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def sees_contact(role: Role, order_type: OrderType, confidential: bool) -> bool:
+    """Who needs the caller's name and phone in full.
+
+    Agents, dispatchers and administrators: always (they call back and correct orders). A handling unit: only
+    to contact the citizen, so not when the caller asked for confidentiality nor for a 举报 (whistle-blower
+    protection). Supervisors and the citizen-facing lookup: never.
+    """
+    if role in (Role.AGENT, Role.DISPATCHER, Role.ADMIN):
+        return True
+    if role is Role.DEPARTMENT:
+        return not confidential and order_type is not OrderType.REPORT
+    return False
+
+
+@dataclass(frozen=True)
+class LifecycleRow:
+    state: str
+    state_label: str
+    action: str
+    action_label: str
+    target: str
+    target_label: str
+    roles: list[str] = field(default_factory=list)
+
+
+def lifecycle_rows() -> list[LifecycleRow]:
+    """The table, for the CLI, the API and the docs."""
+    return [
+        LifecycleRow(
+            state=s.value,
+            state_label=STATE_LABELS[s],
+            action=a.value,
+            action_label=r.label,
+            target=r.target.value,
+            target_label=STATE_LABELS[r.target],
+            roles=[x.value for x in Role if x in r.roles],
+        )
+        for (s, a), r in TRANSITIONS.items()
+    ]

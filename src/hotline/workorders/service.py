@@ -1,0 +1,1082 @@
+"""Use cases of the work-order capability. Each function takes the `Session` first and is one unit of work.
+
+Public face for other capabilities:
+- `lookup_dispatch_catalogue(session, category, region_code, line) -> Unit | None`
+- `create_order(session, *, type, content, phone, region, ...) -> Order` and `order_view(session, order, role)`
+- `act(session, number, action, *, role, ...) -> Order`
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from importlib import resources
+from typing import Any, cast
+
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from hotline.calendar.domain import WorkCalendar
+from hotline.calendar.service import load_calendar
+from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.plan.regions import PROVINCE, REGIONS, find_region
+from hotline.timeutil import china, china_day, now
+from hotline.workorders import domain as d
+from hotline.workorders.store import CatalogueEntry, Category, History, Limit, Order, Unit
+from hotline.workorders.store import Sequence as SequenceRow
+
+MAX_CONTENT = 4000
+UNIT_KINDS = {"province": "省级", "city": "市（州）", "county": "区（县）", "department": "部门", "subcentre": "分中心"}
+
+# --- reference data ----------------------------------------------------------------------------------------------
+
+
+def taxonomy_rows() -> list[tuple[str, str, str]]:
+    """The default three-level category tree shipped with the package (TipDM 2020 label taxonomy)."""
+    text = resources.files("hotline.workorders").joinpath("data/tipdm_label_taxonomy.csv").read_text("utf-8")
+    reader = csv.reader(text.splitlines())
+    next(reader)
+    return [(a.strip(), b.strip(), c.strip()) for a, b, c in reader if a.strip()]
+
+
+def load_taxonomy(session: Session, rows: Iterable[tuple[str, str, str]] | None = None) -> int:
+    """Load the category tree (idempotent); returns how many leaves were added."""
+    have = set(session.scalars(select(Category.path)))
+    added = 0
+    for a, b, c in rows if rows is not None else taxonomy_rows():
+        path = f"{a}/{b}/{c}"
+        if path in have:
+            continue
+        session.add(Category(level1=a, level2=b, level3=c, path=path))
+        have.add(path)
+        added += 1
+    session.flush()
+    return added
+
+
+def normalize_category(category: str) -> str:
+    parts = [p.strip() for p in category.replace(">", "/").replace("／", "/").split("/")]
+    return "/".join(p for p in parts if p)
+
+
+def _check_category(session: Session, category: str) -> str:
+    path = normalize_category(category)
+    if not path:
+        return ""
+    if session.scalar(select(func.count()).select_from(Category)) == 0:
+        load_taxonomy(session)
+    found = session.scalar(
+        select(Category.id)
+        .where((Category.path == path) | Category.path.startswith(path + "/", autoescape=True))
+        .limit(1)
+    )
+    if found is None:
+        raise InvalidInput(f"分类不在分类目录中：{category}", code="category-not-found")
+    return path
+
+
+def add_unit(
+    session: Session,
+    code: str,
+    name: str,
+    kind: str,
+    *,
+    region_code: str,
+    parent: str | None = None,
+) -> Unit:
+    """Create or update a unit (idempotent by code)."""
+    if kind not in UNIT_KINDS:
+        raise InvalidInput(f"单位类型不正确：{kind}（可选：{'、'.join(UNIT_KINDS)}）", code="invalid-unit-kind")
+    region = find_region(region_code).code if region_code[:4] + "00" == region_code else region_code
+    parent_unit = get_unit(session, parent) if parent else None
+    unit = session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        unit = Unit(code=code, name=name, kind=kind, region_code=region, active=True)
+        session.add(unit)
+    unit.name, unit.kind, unit.region_code = name, kind, region
+    unit.parent_id = parent_unit.id if parent_unit else None
+    session.flush()
+    return unit
+
+
+def get_unit(session: Session, code: str) -> Unit:
+    unit = session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        raise NotFound(f"未知单位：{code}", code="unit-not-found")
+    return unit
+
+
+def load_units(session: Session) -> int:
+    """The provincial centre and the 21 市（州） centres as units (idempotent); returns how many were added."""
+    before = session.scalar(select(func.count()).select_from(Unit)) or 0
+    add_unit(session, PROVINCE.code, f"{PROVINCE.name}12345热线中心", "province", region_code=PROVINCE.code)
+    for region in REGIONS:
+        if region is not PROVINCE:
+            add_unit(
+                session,
+                region.code,
+                f"{region.name}12345热线中心",
+                "city",
+                region_code=region.code,
+                parent=PROVINCE.code,
+            )
+    return (session.scalar(select(func.count()).select_from(Unit)) or 0) - before
+
+
+def set_catalogue_entry(
+    session: Session, category: str, unit: str, *, region_code: str = "", line: str = ""
+) -> CatalogueEntry:
+    """Record in the dispatch catalogue that CATEGORY (+ region, + line) goes to UNIT (idempotent)."""
+    path = _check_category(session, category)
+    if not path:
+        raise InvalidInput("派单目录须指定分类", code="category-required")
+    region = find_region(region_code).code if region_code else ""
+    target = get_unit(session, unit)
+    entry = session.scalar(
+        select(CatalogueEntry).where(
+            CatalogueEntry.category == path, CatalogueEntry.region_code == region, CatalogueEntry.line == line
+        )
+    )
+    if entry is None:
+        entry = CatalogueEntry(category=path, region_code=region, line=line, unit_id=target.id)
+        session.add(entry)
+    entry.unit_id = target.id
+    session.flush()
+    return entry
+
+
+def lookup_dispatch_catalogue(session: Session, category: str, region_code: str, line: str | None) -> Unit | None:
+    """The handling unit the dispatch catalogue (派单目录) names for a category in a region, or None.
+
+    `category` is a first-level name (城乡建设), a path (城乡建设/安全生产/事故处理; '>' also separates), or
+    a prefix of one. The most specific entry wins: the deepest matching category prefix first, then an entry
+    for this very line over one for any line, then the region itself over its 市（州） over the province over
+    "any region". Inactive units are skipped.
+    """
+    path = normalize_category(category)
+    if not path:
+        return None
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    code = (region_code or "").strip()
+    regions = [r for r in dict.fromkeys([code, code[:4] + "00" if len(code) == 6 else "", PROVINCE.code, ""])]
+    lines = [line, ""] if line else [""]
+    rows = session.scalars(
+        select(CatalogueEntry)
+        .join(Unit, CatalogueEntry.unit_id == Unit.id)
+        .where(
+            CatalogueEntry.category.in_(prefixes),
+            CatalogueEntry.region_code.in_(regions),
+            CatalogueEntry.line.in_(lines),
+            Unit.active.is_(True),
+        )
+    ).all()
+    if not rows:
+        return None
+    best = max(
+        rows,
+        key=lambda e: (len(e.category.split("/")), e.line != "", -regions.index(e.region_code)),
+    )
+    return best.unit
+
+
+# --- limits and calendar -------------------------------------------------------------------------------------
+
+
+def get_limits(session: Session) -> dict[str, int]:
+    cached = session.info.get("wo_limits")
+    if cached is None:
+        cached = d.limits_with({row.key: row.days for row in session.scalars(select(Limit))})
+        session.info["wo_limits"] = cached
+    return dict(cached)
+
+
+def set_limit(session: Session, key: str, days: int, *, actor: str = "") -> dict[str, int]:
+    """Change a time limit (an order type, 签收 or 退单) in working days."""
+    if key not in d.DEFAULT_LIMITS:
+        raise InvalidInput(f"时限项不正确：{key}（可选：{'、'.join(d.DEFAULT_LIMITS)}）", code="invalid-limit-key")
+    if not 0 < days <= 90:
+        raise InvalidInput("时限须为 1 至 90 个工作日", code="invalid-limit-days")
+    row = session.get(Limit, key)
+    if row is None:
+        row = Limit(key=key, days=days, set_by=actor, set_at=now())
+        session.add(row)
+    row.days, row.set_by, row.set_at = days, actor, now()
+    session.flush()
+    session.info.pop("wo_limits", None)
+    return get_limits(session)
+
+
+def _calendar(session: Session) -> WorkCalendar:
+    cached = session.info.get("wo_calendar")
+    if cached is None:
+        cached = load_calendar(session)
+        session.info["wo_calendar"] = cached
+    return cached
+
+
+# --- numbers -----------------------------------------------------------------------------------------------------
+
+
+def _next_sequence(session: Session, region_code: str, day: str) -> int:
+    """Atomically take the next number for (region, day): UPDATE … RETURNING under the row's write lock."""
+    table = cast(Table, SequenceRow.__table__)
+    bump = (
+        update(table)
+        .where(table.c.region_code == region_code, table.c.day == day)
+        .values(last=table.c.last + 1)
+        .returning(table.c.last)
+    )
+    got = session.execute(bump).scalar_one_or_none()
+    if got is None:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(table).values(region_code=region_code, day=day, last=0).on_conflict_do_nothing())
+        got = session.execute(bump).scalar_one()
+    return int(got)
+
+
+def order_number(region_code: str, day: date, seq: int) -> str:
+    """5101002021060100001: region code, China-time date, five-digit daily sequence."""
+    return f"{region_code}{day:%Y%m%d}{seq:05d}"
+
+
+# --- orders ------------------------------------------------------------------------------------------------------
+
+
+def _case(order: Order, *, open_children: int = 0, has_children: bool = False) -> d.Case:
+    return d.Case(
+        type=d.OrderType(order.type),
+        state=d.State(order.state),
+        due=order.due,
+        accept_due=order.accept_due,
+        return_due=order.return_due,
+        paused_on=order.paused_on,
+        paused_workdays=order.paused_workdays,
+        extension_days=order.extension_days,
+        extension_count=order.extension_count,
+        pending_extension=order.pending_extension,
+        lead_unit=order.lead_unit.code if order.lead_unit else None,
+        is_child=order.parent_id is not None,
+        open_children=open_children,
+        has_children=has_children,
+        master=None,
+        reply=order.reply,
+        satisfaction=d.Satisfaction(order.satisfaction) if order.satisfaction else None,
+        citizen_resolved=order.citizen_resolved,
+        resolved_on=china_day(order.resolved_at) if order.resolved_at else None,
+        urge_count=order.urge_count,
+        supervise_count=order.supervise_count,
+        return_count=order.return_count,
+        reopen_count=order.reopen_count,
+    )
+
+
+_PLAIN_FIELDS = (
+    "state",
+    "due",
+    "accept_due",
+    "return_due",
+    "paused_on",
+    "paused_workdays",
+    "extension_days",
+    "extension_count",
+    "pending_extension",
+    "reply",
+    "satisfaction",
+    "citizen_resolved",
+    "urge_count",
+    "supervise_count",
+    "return_count",
+    "reopen_count",
+)
+
+
+def _record(
+    order: Order,
+    *,
+    action: str,
+    role: str,
+    actor: str,
+    unit: str,
+    at: datetime,
+    reason: str,
+    from_state: str,
+    changes: dict[str, Any],
+) -> None:
+    order.history_count += 1
+    order.updated_at = at
+    order.history.add(
+        History(
+            seq=order.history_count,
+            action=action,
+            actor=actor,
+            role=role,
+            unit_code=unit,
+            at=at,
+            reason=reason,
+            from_state=from_state,
+            to_state=order.state,
+            changes=changes,
+        )
+    )
+
+
+def _payload_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def _same_or_conflict(order: Order, digest: str) -> Order:
+    if order.payload_hash != digest:
+        raise Conflict("该幂等键已用于内容不同的工单", code="idempotency-conflict", number=order.number)
+    return order
+
+
+def _check_phone(phone: str) -> str:
+    cleaned = phone.strip().replace("-", "").replace(" ", "")
+    if not (cleaned.lstrip("+").isdigit() and 5 <= len(cleaned.lstrip("+")) <= 20):
+        raise InvalidInput(f"电话号码不正确：{phone!r}", code="invalid-phone")
+    return cleaned
+
+
+def create_order(
+    session: Session,
+    *,
+    type: str,
+    content: str,
+    phone: str,
+    region: str,
+    at: datetime | None = None,
+    client_key: str | None = None,
+    channel: str = "phone",
+    caller_name: str = "",
+    line: str = "",
+    call_id: str = "",
+    category: str = "",
+    place: str = "",
+    urgency: str = "normal",
+    confidential: bool = False,
+    actor: str = "",
+    role: str = "agent",
+) -> Order:
+    """Register a work order (受理). Same `client_key` and payload → the same order; different payload → 409.
+
+    `at` (tz-aware) dates a historical order imported from a legacy hotline; default now. The number is the
+    region code, the China-time date of `at` and a five-digit daily sequence. The due date is the type's limit
+    in working days after that date.
+    """
+    order_type = d.parse_enum(d.OrderType, type, "工单类型", "invalid-type")
+    chan = d.parse_enum(d.Channel, channel, "来源渠道", "invalid-channel")
+    urg = d.parse_enum(d.Urgency, urgency, "紧急程度", "invalid-urgency")
+    actor_role = d.parse_enum(d.Role, role, "角色", "invalid-role")
+    if actor_role not in (d.Role.AGENT, d.Role.DISPATCHER, d.Role.ADMIN):
+        raise InvalidInput("只有话务员、派单员或管理员可以受理工单", code="role-not-allowed")
+    text = content.strip()
+    if not text:
+        raise InvalidInput("诉求内容不能为空", code="content-required")
+    if len(text) > MAX_CONTENT:
+        raise InvalidInput(f"诉求内容不能超过 {MAX_CONTENT} 字", code="content-too-long")
+    tel = _check_phone(phone)
+    reg = find_region(region)
+    if at is not None and at.tzinfo is None:
+        raise InvalidInput("受理时间须带时区", code="invalid-time")
+    if client_key is not None and not client_key.strip():
+        raise InvalidInput("幂等键不能为空字符串", code="invalid-client-key")
+    path = _check_category(session, category) if category else ""
+    payload = {
+        "type": order_type.value,
+        "content": text,
+        "phone": tel,
+        "region": reg.code,
+        "at": at.isoformat() if at else None,
+        "channel": chan.value,
+        "caller_name": caller_name.strip(),
+        "line": line,
+        "call_id": call_id,
+        "category": path,
+        "place": place.strip(),
+        "urgency": urg.value,
+        "confidential": confidential,
+    }
+    digest = _payload_hash(payload)
+    if client_key:
+        existing = session.scalar(select(Order).where(Order.client_key == client_key))
+        if existing is not None:
+            return _same_or_conflict(existing, digest)
+
+    when = at or now()
+    day = china_day(when)
+    calendar = _calendar(session)
+    limits = get_limits(session)
+    number = order_number(reg.code, day, _next_sequence(session, reg.code, f"{day:%Y%m%d}"))
+    order = Order(
+        number=number,
+        client_key=client_key,
+        payload_hash=digest,
+        region_code=reg.code,
+        channel=chan.value,
+        caller_name=payload["caller_name"],
+        caller_phone=tel,
+        line=line,
+        call_id=call_id,
+        type=order_type.value,
+        category=path,
+        content=text,
+        place=payload["place"],
+        urgency=urg.value,
+        confidential=confidential,
+        state=d.State.REGISTERED.value,
+        created_at=when,
+        updated_at=when,
+        due=d.initial_due(order_type, day, calendar, limits),
+        paused_workdays=0,
+        extension_days=0,
+        extension_count=0,
+        reply="",
+        urge_count=0,
+        supervise_count=0,
+        return_count=0,
+        reopen_count=0,
+        history_count=0,
+    )
+    _record(
+        order,
+        action="create",
+        role=actor_role.value,
+        actor=actor,
+        unit="",
+        at=when,
+        reason="",
+        from_state="",
+        changes={"due": [None, order.due.isoformat()]},
+    )
+    if not client_key:
+        session.add(order)
+        return order
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        existing = session.scalar(select(Order).where(Order.client_key == client_key))
+        if existing is None:
+            raise
+        return _same_or_conflict(existing, digest)
+    return order
+
+
+def get_order(session: Session, number: str) -> Order:
+    order = session.scalar(select(Order).where(Order.number == number.strip()))
+    if order is None:
+        raise NotFound(f"工单不存在：{number}", code="workorder-not-found")
+    return order
+
+
+def _children(session: Session, order: Order) -> list[Order]:
+    return list(session.scalars(select(Order).where(Order.parent_id == order.id).order_by(Order.number)))
+
+
+def act(
+    session: Session,
+    order: Order | str,
+    action: str,
+    *,
+    role: str,
+    unit: str = "",
+    actor: str = "",
+    reason: str = "",
+    version: int | None = None,
+    at: datetime | None = None,
+    target_unit: str | None = None,
+    co_units: Sequence[str] = (),
+    days: int | None = None,
+    reply: str = "",
+    satisfaction: str | None = None,
+    citizen_resolved: bool | None = None,
+    master: str | None = None,
+) -> Order:
+    """Apply one lifecycle action to an order (by number or row) and append it to the history.
+
+    `version`, when given, must equal the order's current version (else `stale-version`, 409); two actors
+    racing without it are still serialised by the version column: the loser gets `stale-version`.
+    """
+    act_kind = d.parse_enum(d.Action, action, "操作", "invalid-action")
+    actor_role = d.parse_enum(d.Role, role, "角色", "invalid-role")
+    sat = d.parse_enum(d.Satisfaction, satisfaction, "满意度", "invalid-satisfaction") if satisfaction else None
+    if at is not None and at.tzinfo is None:
+        raise InvalidInput("操作时间须带时区", code="invalid-time")
+    row = get_order(session, order) if isinstance(order, str) else order
+    if version is not None and version != row.version:
+        raise Conflict(
+            f"工单已被他人更新（当前版本 {row.version}，提交版本 {version}），请刷新后重试",
+            code="stale-version",
+            current=row.version,
+        )
+    when = at or now()
+    today = china_day(when)
+
+    open_children, has_children = 0, False
+    if act_kind in (d.Action.RESOLVE, d.Action.MERGE, d.Action.DISPATCH, d.Action.REDISPATCH):
+        kids = _children(session, row) if row.parent_id is None else []
+        has_children = bool(kids)
+        open_children = sum(1 for k in kids if d.State(k.state) in d.OPEN_STATES)
+    master_row: Order | None = None
+    if act_kind is d.Action.MERGE:
+        if not master:
+            raise InvalidInput("请指定主工单编号", code="master-required")
+        master_row = _followed(get_order(session, master))
+        if master_row.id == row.id:
+            raise InvalidInput("不能并入自身", code="merge-into-self")
+    for code in (target_unit, *co_units):
+        if code:
+            get_unit(session, code)
+
+    case = _case(row, open_children=open_children, has_children=has_children)
+    cmd = d.Command(
+        action=act_kind,
+        role=actor_role,
+        unit=unit,
+        reason=reason.strip(),
+        target_unit=target_unit,
+        co_units=tuple(co_units),
+        days=days,
+        reply=reply,
+        satisfaction=sat,
+        citizen_resolved=citizen_resolved,
+        master=master_row.number if master_row else None,
+        master_state=d.State(master_row.state) if master_row else None,
+    )
+    step = d.apply(case, cmd, today=today, calendar=_calendar(session), limits=get_limits(session))
+    before = row.state
+    new = step.case
+    for name in _PLAIN_FIELDS:
+        value = getattr(new, name)
+        if value != getattr(case, name):
+            setattr(row, name, value.value if isinstance(value, d.StrEnum) else value)
+    if new.lead_unit != case.lead_unit:
+        row.lead_unit = get_unit(session, new.lead_unit) if new.lead_unit else None
+    if new.resolved_on != case.resolved_on:
+        row.resolved_at = when if new.resolved_on else None
+    if act_kind in (d.Action.DISPATCH, d.Action.REDISPATCH, d.Action.REOPEN):
+        row.dispatched_at = when
+    if master_row is not None:
+        row.master_id = master_row.id
+    _record(
+        row,
+        action=act_kind.value,
+        role=actor_role.value,
+        actor=actor,
+        unit=unit,
+        at=when,
+        reason=cmd.reason,
+        from_state=before,
+        changes=step.changes,
+    )
+    if step.spawn:
+        _open_children(session, row, new, step.spawn, role=actor_role.value, actor=actor, at=when)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict("工单已被他人同时更新，请刷新后重试", code="stale-version") from exc
+    return row
+
+
+def _open_children(
+    session: Session, parent: Order, case: d.Case, units: Sequence[str], *, role: str, actor: str, at: datetime
+) -> None:
+    taken = session.scalar(select(func.count()).select_from(Order).where(Order.parent_id == parent.id)) or 0
+    for i, code in enumerate(units, start=taken + 1):
+        child = d.child_case(case, code)
+        kid = Order(
+            number=f"{parent.number}-{i:02d}",
+            region_code=parent.region_code,
+            channel=parent.channel,
+            caller_name=parent.caller_name,
+            caller_phone=parent.caller_phone,
+            line=parent.line,
+            call_id=parent.call_id,
+            type=parent.type,
+            category=parent.category,
+            content=parent.content,
+            place=parent.place,
+            urgency=parent.urgency,
+            confidential=parent.confidential,
+            state=child.state.value,
+            lead_unit=get_unit(session, code),
+            parent=parent,
+            created_at=at,
+            updated_at=at,
+            dispatched_at=at,
+            due=child.due,
+            accept_due=child.accept_due,
+            return_due=child.return_due,
+            paused_workdays=0,
+            extension_days=0,
+            extension_count=0,
+            reply="",
+            urge_count=0,
+            supervise_count=0,
+            return_count=0,
+            reopen_count=0,
+            history_count=0,
+        )
+        session.add(kid)
+        _record(
+            kid,
+            action=d.Action.DISPATCH.value,
+            role=role,
+            actor=actor,
+            unit="",
+            at=at,
+            reason=f"协办（主办工单 {parent.number}）",
+            from_state="",
+            changes={"lead_unit": [None, code]},
+        )
+
+
+def _followed(order: Order) -> Order:
+    """The order a merged duplicate follows (its master, the master's master …)."""
+    seen = {order.id}
+    while order.state == d.State.MERGED.value and order.master is not None and order.master.id not in seen:
+        order = order.master
+        seen.add(order.id)
+    return order
+
+
+# --- views -------------------------------------------------------------------------------------------------------
+
+
+def _iso_china(value: datetime | None) -> str | None:
+    return china(value).isoformat(timespec="seconds") if value else None
+
+
+def order_view(
+    session: Session, order: Order, role: str = "dispatcher", *, today: date | None = None
+) -> dict[str, Any]:
+    """The order as ROLE may see it (contact details masked unless the role needs them)."""
+    viewer = d.parse_enum(d.Role, role, "角色", "invalid-role")
+    calendar = _calendar(session)
+    day = today or china_day(now())
+    case = _case(order)
+    followed = _followed(order)
+    full = d.sees_contact(viewer, d.OrderType(order.type), order.confidential)
+    sla = d.sla_state(_case(followed), day, calendar) if followed is not order else d.sla_state(case, day, calendar)
+    return {
+        "number": order.number,
+        "version": order.version,
+        "type": order.type,
+        "channel": order.channel,
+        "channel_label": d.CHANNEL_LABELS[d.Channel(order.channel)],
+        "caller_name": order.caller_name if full else d.mask_name(order.caller_name),
+        "caller_phone": order.caller_phone if full else d.mask_phone(order.caller_phone),
+        "region_code": order.region_code,
+        "line": order.line,
+        "call_id": order.call_id,
+        "category": order.category,
+        "content": order.content,
+        "place": order.place,
+        "urgency": order.urgency,
+        "urgency_label": d.URGENCY_LABELS[d.Urgency(order.urgency)],
+        "confidential": order.confidential,
+        "state": order.state,
+        "state_label": d.STATE_LABELS[d.State(order.state)],
+        "lead_unit": {"code": order.lead_unit.code, "name": order.lead_unit.name} if order.lead_unit else None,
+        "parent": order.parent.number if order.parent_id and order.parent else None,
+        "master": followed.number if followed is not order else None,
+        "master_state": followed.state if followed is not order else None,
+        "created_at": _iso_china(order.created_at),
+        "updated_at": _iso_china(order.updated_at),
+        "resolved_at": _iso_china(order.resolved_at),
+        "due": order.due.isoformat(),
+        "effective_due": d.effective_due(case, day, calendar).isoformat(),
+        "accept_due": order.accept_due.isoformat() if order.accept_due else None,
+        "return_due": order.return_due.isoformat() if order.return_due else None,
+        "sla": sla.value,
+        "sla_label": d.SLA_LABELS[sla],
+        "paused_since": order.paused_on.isoformat() if order.paused_on else None,
+        "paused_workdays": order.paused_workdays,
+        "extension_days": order.extension_days,
+        "extension_count": order.extension_count,
+        "pending_extension": order.pending_extension,
+        "reply": order.reply,
+        "satisfaction": order.satisfaction,
+        "citizen_resolved": order.citizen_resolved,
+        "urge_count": order.urge_count,
+        "supervise_count": order.supervise_count,
+        "return_count": order.return_count,
+        "reopen_count": order.reopen_count,
+    }
+
+
+def history_of(session: Session, order: Order) -> list[dict[str, Any]]:
+    rows = session.scalars(order.history.select().order_by(History.seq)).all()
+    return [
+        {
+            "seq": h.seq,
+            "action": h.action,
+            "action_label": "受理" if h.action == "create" else d.ACTION_LABELS[d.Action(h.action)],
+            "actor": h.actor,
+            "role": h.role,
+            "unit": h.unit_code,
+            "at": _iso_china(h.at),
+            "reason": h.reason,
+            "from_state": h.from_state,
+            "to_state": h.to_state,
+            "changes": h.changes,
+        }
+        for h in rows
+    ]
+
+
+def show_order(session: Session, number: str, role: str = "dispatcher", *, today: date | None = None) -> dict[str, Any]:
+    order = get_order(session, number)
+    view = order_view(session, order, role, today=today)
+    view["history"] = history_of(session, order)
+    view["children"] = [
+        {
+            "number": k.number,
+            "state": k.state,
+            "state_label": d.STATE_LABELS[d.State(k.state)],
+            "unit": k.lead_unit.code if k.lead_unit else None,
+        }
+        for k in _children(session, order)
+    ]
+    view["duplicates"] = [
+        o.number for o in session.scalars(select(Order).where(Order.master_id == order.id).order_by(Order.number))
+    ]
+    return view
+
+
+def list_orders(
+    session: Session,
+    *,
+    role: str = "dispatcher",
+    state: str | None = None,
+    sla: str | None = None,
+    unit: str | None = None,
+    region: str | None = None,
+    type: str | None = None,
+    limit: int = 50,
+    today: date | None = None,
+) -> list[dict[str, Any]]:
+    """Orders filtered by state, SLA state (on_time | near_due | overdue), unit, region and type."""
+    if not 1 <= limit <= 1000:
+        raise InvalidInput("limit 须在 1 至 1000 之间", code="invalid-limit")
+    query = select(Order).order_by(Order.due, Order.number)
+    if state:
+        query = query.where(Order.state == d.parse_enum(d.State, state, "状态", "invalid-state").value)
+    if type:
+        query = query.where(Order.type == d.parse_enum(d.OrderType, type, "工单类型", "invalid-type").value)
+    if region:
+        query = query.where(Order.region_code == find_region(region).code)
+    if unit:
+        query = query.where(Order.lead_unit_id == get_unit(session, unit).id)
+    wanted = d.parse_enum(d.Sla, sla, "时限状态", "invalid-sla") if sla else None
+    day = today or china_day(now())
+    calendar = _calendar(session)
+    if wanted is not None:
+        query = query.where(Order.state.in_([s.value for s in d.OPEN_STATES]))
+        if wanted is d.Sla.OVERDUE:
+            query = query.where(Order.due < day)
+    out: list[dict[str, Any]] = []
+    for order in session.scalars(query.limit(limit * 5 if wanted else limit)):
+        if wanted is not None and d.sla_state(_case(order), day, calendar) is not wanted:
+            continue
+        out.append(order_view(session, order, role, today=day))
+        if len(out) >= limit:
+            break
+    return out
+
+
+_PUBLIC_ACTIONS = {
+    "create",
+    "dispatch",
+    "redispatch",
+    "accept",
+    "resolve",
+    "direct_resolve",
+    "callback",
+    "archive",
+    "merge",
+    "reopen",
+}
+
+
+def public_lookup(session: Session, number: str, phone_last4: str, *, today: date | None = None) -> dict[str, Any]:
+    """What a citizen sees of their own order: progress, due date, the reply; no internal notes or names."""
+    last4 = (phone_last4 or "").strip()
+    if not (len(last4) == 4 and last4.isdigit()):
+        raise InvalidInput("请输入来电号码后四位数字", code="invalid-phone-last4")
+    order = session.scalar(select(Order).where(Order.number == number.strip()))
+    if order is None or not order.caller_phone.endswith(last4):
+        # The same answer for "no such order" and "not your order": numbers cannot be probed.
+        raise NotFound("未找到与该号码匹配的工单", code="workorder-not-found")
+    followed = _followed(order)
+    state = d.State(followed.state)
+    answered = state in (d.State.TO_VISIT, d.State.VISITED, d.State.ARCHIVED)
+    progress = [
+        {"at": _iso_china(h.at), "step": "受理" if h.action == "create" else d.ACTION_LABELS[d.Action(h.action)]}
+        for h in session.scalars(order.history.select().order_by(History.seq))
+        if h.action in _PUBLIC_ACTIONS
+    ]
+    return {
+        "number": order.number,
+        "type": order.type,
+        "content": order.content,
+        "caller_phone": d.mask_phone(order.caller_phone),
+        "state_label": d.STATE_LABELS[state]
+        if followed is order
+        else f"已并入工单 {followed.number}：{d.STATE_LABELS[state]}",
+        "handling_unit": followed.lead_unit.name if followed.lead_unit else None,
+        "created_at": _iso_china(order.created_at),
+        "due": followed.due.isoformat(),
+        "reply": followed.reply if answered else "",
+        "progress": progress,
+    }
+
+
+# --- demo --------------------------------------------------------------------------------------------------------
+
+_DEMO_UNITS = (
+    ("510107", "成都市武侯区12345热线分中心", "county", "510100", "510100"),
+    ("510104", "成都市锦江区12345热线分中心", "county", "510100", "510100"),
+    ("510100-zjj", "成都市住房和城乡建设局", "department", "510100", "510100"),
+    ("510100-rsj", "成都市人力资源和社会保障局", "department", "510100", "510100"),
+    ("510100-jyj", "成都市教育局", "department", "510100", "510100"),
+    ("510100-jtj", "成都市交通运输局", "department", "510100", "510100"),
+    ("510100-sthj", "成都市生态环境局", "department", "510100", "510100"),
+    ("510100-wjw", "成都市卫生健康委员会", "department", "510100", "510100"),
+    ("510100-swj", "成都市商务局", "department", "510100", "510100"),
+    ("510107-cgj", "成都市武侯区综合行政执法局", "department", "510100", "510107"),
+    ("510000-tax", "国家税务总局四川省税务局（12366分中心）", "subcentre", "510000", "510000"),
+)
+_DEMO_CATALOGUE = (
+    ("城乡建设", "510100", "510100-zjj"),
+    ("城乡建设/城市建设和市政管理", "510100", "510107-cgj"),
+    ("劳动和社会保障", "510100", "510100-rsj"),
+    ("教育文体", "510100", "510100-jyj"),
+    ("交通运输", "510100", "510100-jtj"),
+    ("环境保护", "510100", "510100-sthj"),
+    ("卫生计生", "510100", "510100-wjw"),
+    ("商贸旅游", "510100", "510100-swj"),
+)
+
+
+def load_demo(session: Session) -> str:
+    """Units, the dispatch catalogue and a dozen orders in various states (idempotent)."""
+    load_taxonomy(session)
+    load_units(session)
+    for code, name, kind, region, parent in _DEMO_UNITS:
+        add_unit(
+            session, code, name, kind, region_code=region[:4] + "00" if kind != "county" else region, parent=parent
+        )
+    for category, region, unit in _DEMO_CATALOGUE:
+        set_catalogue_entry(session, category, unit, region_code=region)
+    set_catalogue_entry(session, "经济管理", "510000-tax", line="12366")
+    made = 0
+    for key, spec, steps in _demo_orders():
+        if session.scalar(select(Order.id).where(Order.client_key == key)) is not None:
+            continue
+        at = datetime.fromisoformat(spec.pop("at"))
+        order = create_order(session, client_key=key, at=at, actor="演示话务员", **spec)
+        for i, (offset, action, kwargs) in enumerate(steps, start=1):
+            if str(kwargs.get("master", "")).startswith("@"):
+                kwargs = {**kwargs, "master": get_order_by_key(session, kwargs["master"][1:]).number}
+            act(session, order, action, at=at + offset + timedelta(minutes=10 * i), **kwargs)
+        made += 1
+    session.flush()
+    total = session.scalar(select(func.count()).select_from(Order).where(Order.parent_id.is_(None))) or 0
+    units = session.scalar(select(func.count()).select_from(Unit)) or 0
+    return f"工单：{units} 个单位，派单目录 {len(_DEMO_CATALOGUE) + 1} 条，演示工单 {total} 张（本次新增 {made} 张）"
+
+
+def get_order_by_key(session: Session, client_key: str) -> Order:
+    order = session.scalar(select(Order).where(Order.client_key == client_key))
+    if order is None:
+        raise NotFound(f"幂等键对应的工单不存在：{client_key}", code="workorder-not-found")
+    return order
+
+
+def _demo_orders() -> list[tuple[str, dict[str, Any], list[tuple[timedelta, str, dict[str, Any]]]]]:
+    day = timedelta(days=1)
+    base = {"phone": "13800001234", "region": "510100", "caller_name": "张三"}
+    dispatcher = {"role": "dispatcher", "actor": "演示派单员"}
+
+    def dept(unit: str) -> dict[str, Any]:
+        return {"role": "department", "unit": unit, "actor": "承办人"}
+
+    sup = {"role": "supervisor", "actor": "演示督办员"}
+    zjj, cgj, rsj, jyj = "510100-zjj", "510107-cgj", "510100-rsj", "510100-jyj"
+    full = [
+        (0 * day, "dispatch", {**dispatcher, "target_unit": zjj}),
+        (1 * day, "accept", dept(zjj)),
+        (3 * day, "resolve", {**dept(zjj), "reply": "已安排维修，路灯恢复照明。"}),
+        (4 * day, "review_pass", sup),
+        (5 * day, "callback", {"role": "agent", "satisfaction": "satisfied", "citizen_resolved": True}),
+        (5 * day, "archive", sup),
+    ]
+    return [
+        (
+            "demo-01",
+            {
+                **base,
+                "type": "咨询",
+                "content": "社保卡补办需要带什么材料？",
+                "category": "劳动和社会保障",
+                "at": "2021-06-01T09:10:00+08:00",
+            },
+            [(0 * day, "direct_resolve", {"role": "agent", "reply": "携带身份证到任一社保经办网点即可办理。"})],
+        ),
+        (
+            "demo-02",
+            {
+                **base,
+                "type": "求助",
+                "content": "武侯区某小区门口路灯不亮已一周。",
+                "category": "城乡建设/城市建设和市政管理",
+                "place": "武侯区某小区",
+                "at": "2021-06-01T10:00:00+08:00",
+            },
+            full,
+        ),
+        (
+            "demo-03",
+            {
+                **base,
+                "type": "投诉",
+                "content": "工地夜间施工噪音扰民。",
+                "category": "环境保护",
+                "at": "2021-06-02T22:30:00+08:00",
+            },
+            [],
+        ),
+        (
+            "demo-04",
+            {
+                **base,
+                "type": "投诉",
+                "content": "小区物业乱收停车费。",
+                "category": "城乡建设",
+                "at": "2021-06-03T09:00:00+08:00",
+            },
+            [(0 * day, "dispatch", {**dispatcher, "target_unit": zjj})],
+        ),
+        (
+            "demo-05",
+            {
+                **base,
+                "type": "求助",
+                "content": "拖欠工资三个月，请求帮助。",
+                "category": "劳动和社会保障",
+                "at": "2021-06-03T11:00:00+08:00",
+            },
+            [(0 * day, "dispatch", {**dispatcher, "target_unit": rsj}), (1 * day, "accept", dept(rsj))],
+        ),
+        (
+            "demo-06",
+            {
+                **base,
+                "type": "举报",
+                "content": "某培训机构违规收费。",
+                "category": "教育文体",
+                "at": "2021-06-04T15:00:00+08:00",
+                "confidential": True,
+            },
+            [
+                (0 * day, "dispatch", {**dispatcher, "target_unit": zjj}),
+                (1 * day, "return", {**dept(zjj), "reason": "不属于本单位职责，应由教育部门办理"}),
+                (1 * day, "redispatch", {**dispatcher, "target_unit": jyj}),
+            ],
+        ),
+        (
+            "demo-07",
+            {
+                **base,
+                "type": "投诉",
+                "content": "老旧小区改造进度缓慢。",
+                "category": "城乡建设",
+                "at": "2021-06-07T09:00:00+08:00",
+            },
+            [
+                (0 * day, "dispatch", {**dispatcher, "target_unit": zjj}),
+                (1 * day, "accept", dept(zjj)),
+                (2 * day, "request_extension", {**dept(zjj), "days": 5, "reason": "涉及多部门协调"}),
+                (3 * day, "approve_extension", sup),
+            ],
+        ),
+        (
+            "demo-08",
+            {
+                **base,
+                "type": "意见建议",
+                "content": "建议增加地铁站附近公交接驳线路。",
+                "category": "交通运输",
+                "at": "2021-06-08T09:00:00+08:00",
+            },
+            [(0 * day, "dispatch", {**dispatcher, "target_unit": "510100-jtj"})],
+        ),
+        (
+            "demo-09",
+            {
+                **base,
+                "type": "求助",
+                "content": "小区下水道堵塞污水外溢。",
+                "category": "城乡建设",
+                "at": "2021-06-09T09:00:00+08:00",
+            },
+            [
+                (0 * day, "dispatch", {**dispatcher, "target_unit": zjj, "co_units": [cgj]}),
+                (1 * day, "accept", dept(zjj)),
+            ],
+        ),
+        (
+            "demo-10",
+            {
+                **base,
+                "type": "投诉",
+                "content": "噪音投诉处理后仍然存在。",
+                "category": "环境保护",
+                "at": "2021-06-10T09:00:00+08:00",
+            },
+            [
+                (0 * day, "dispatch", {**dispatcher, "target_unit": "510100-sthj"}),
+                (1 * day, "accept", dept("510100-sthj")),
+                (2 * day, "resolve", {**dept("510100-sthj"), "reply": "已责令施工单位整改。"}),
+                (3 * day, "review_pass", sup),
+                (4 * day, "callback", {"role": "agent", "satisfaction": "unsatisfied", "citizen_resolved": False}),
+                (4 * day, "reopen", {**dispatcher, "reason": "市民反映噪音仍未解决"}),
+            ],
+        ),
+        (
+            "demo-11",
+            {
+                **base,
+                "type": "求助",
+                "content": "需要补充门牌号才能上门核实。",
+                "category": "城乡建设",
+                "at": "2021-06-11T09:00:00+08:00",
+            },
+            [
+                (0 * day, "dispatch", {**dispatcher, "target_unit": zjj}),
+                (0 * day, "accept", dept(zjj)),
+                (0 * day, "await_citizen", {**dept(zjj), "reason": "请市民补充详细门牌号"}),
+            ],
+        ),
+        (
+            "demo-12",
+            {
+                **base,
+                "type": "投诉",
+                "content": "工地夜间施工噪音很大（重复诉求）。",
+                "category": "环境保护",
+                "at": "2021-06-02T23:00:00+08:00",
+            },
+            [(0 * day, "merge", {**dispatcher, "master": "@demo-03", "reason": "与前一工单为同一诉求"})],
+        ),
+    ]

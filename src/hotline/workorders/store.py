@@ -1,0 +1,194 @@
+"""Tables of the work-order capability (工单).
+
+`wo_orders` carries a `version` column used by SQLAlchemy's optimistic concurrency (`version_id_col`): an
+UPDATE says `WHERE id = ? AND version = ?`, so of two actors acting on one order at once only one wins.
+`wo_history` is append-only: the ORM refuses to update or delete its rows (see `_refuse_rewrite`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+
+from hotline.db import Base, UTCDateTime
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Unit(Base):
+    """A unit in the hierarchy province → 市（州） → 区（县） → departments; sub-centres are units too."""
+
+    __tablename__ = "wo_units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    # province | city | county | department | subcentre
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("wo_units.id"), nullable=True)
+    region_code: Mapped[str] = mapped_column(String(6), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+
+    def __repr__(self) -> str:
+        return f"Unit({self.code!r}, {self.name!r})"
+
+
+class Category(Base):
+    """One leaf of the three-level category tree (一级/二级/三级分类)."""
+
+    __tablename__ = "wo_categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    level1: Mapped[str] = mapped_column(String(64), nullable=False)
+    level2: Mapped[str] = mapped_column(String(64), nullable=False)
+    level3: Mapped[str] = mapped_column(String(64), nullable=False)
+    path: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+
+
+class CatalogueEntry(Base):
+    """派单目录: a category prefix (+ region, + line) → the handling unit. Empty region/line mean "any"."""
+
+    __tablename__ = "wo_dispatch_catalogue"
+    __table_args__ = (UniqueConstraint("category", "region_code", "line", name="uq_wo_dispatch_catalogue_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    category: Mapped[str] = mapped_column(String(200), nullable=False)
+    region_code: Mapped[str] = mapped_column(String(6), nullable=False, default="")
+    line: Mapped[str] = mapped_column(String(32), nullable=False, default="")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("wo_units.id"), nullable=False)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class Limit(Base):
+    """A time limit in working days overriding the default (key: an order type, 签收 or 退单)."""
+
+    __tablename__ = "wo_limits"
+
+    key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    days: Mapped[int] = mapped_column(Integer, nullable=False)
+    set_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class Sequence(Base):
+    """The last sequence number handed out for one region and one China-time day."""
+
+    __tablename__ = "wo_sequences"
+
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class Order(Base):
+    __tablename__ = "wo_orders"
+    __table_args__ = (
+        Index("ix_wo_orders_state_due", "state", "due"),
+        Index("ix_wo_orders_parent_id", "parent_id"),
+        Index("ix_wo_orders_master_id", "master_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    client_key: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)
+    payload_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    region_code: Mapped[str] = mapped_column(String(6), nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    caller_name: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    caller_phone: Mapped[str] = mapped_column(String(32), nullable=False, default="")
+    line: Mapped[str] = mapped_column(String(32), nullable=False, default="")
+    call_id: Mapped[str] = mapped_column(String(128), nullable=False, default="")
+    type: Mapped[str] = mapped_column(String(8), nullable=False)
+    category: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    place: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    urgency: Mapped[str] = mapped_column(String(8), nullable=False)
+    confidential: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    state: Mapped[str] = mapped_column(String(24), nullable=False)
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("wo_units.id"), nullable=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("wo_orders.id"), nullable=True)
+    master_id: Mapped[int | None] = mapped_column(ForeignKey("wo_orders.id"), nullable=True)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Deadlines are China-time calendar days; the order is overdue the day after `due`.
+    due: Mapped[date] = mapped_column(Date, nullable=False)
+    accept_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    return_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    paused_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    paused_workdays: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    extension_days: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    extension_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    pending_extension: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    reply: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    satisfaction: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    citizen_resolved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    urge_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    supervise_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    history_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    lead_unit: Mapped[Unit | None] = relationship(lazy="joined")
+    parent: Mapped[Order | None] = relationship(remote_side=[id], foreign_keys=[parent_id], lazy="select")
+    master: Mapped[Order | None] = relationship(remote_side=[id], foreign_keys=[master_id], lazy="select")
+    history: WriteOnlyMapped[History] = relationship(order_by="History.seq")
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}  # noqa: RUF012
+
+
+class History(Base):
+    """One transition of one order. Rows are only ever inserted."""
+
+    __tablename__ = "wo_history"
+    __table_args__ = (UniqueConstraint("order_id", "seq", name="uq_wo_history_order_seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("wo_orders.id"), nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    action: Mapped[str] = mapped_column(String(24), nullable=False)
+    actor: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    unit_code: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    from_state: Mapped[str] = mapped_column(String(24), nullable=False, default="")
+    to_state: Mapped[str] = mapped_column(String(24), nullable=False)
+    # Fields changed by the transition: {"due": ["2021-06-04", "2021-06-09"], ...}
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+
+
+class HistoryRewriteError(RuntimeError):
+    pass
+
+
+def _refuse_rewrite(_mapper: Any, _connection: Any, target: History) -> None:
+    raise HistoryRewriteError(f"work-order history is append-only (row {target.id})")
+
+
+event.listen(History, "before_update", _refuse_rewrite)
+event.listen(History, "before_delete", _refuse_rewrite)
