@@ -78,7 +78,11 @@ def plan_status(
     """Every (line, milestone, region) with plan date, effective date and done / due / overdue."""
     items = service.status(session, region, at)
     counts = {s.value: sum(1 for i in items if i.status is s) for s in Status}
-    return {"counts": counts, "labels": {s.value: STATUS_LABELS[s] for s in Status}, "items": [i.to_dict() for i in items]}
+    return {
+        "counts": counts,
+        "labels": {s.value: STATUS_LABELS[s] for s in Status},
+        "items": [i.to_dict() for i in items],
+    }
 
 
 @router.get("/api/plan/overdue")

@@ -12,7 +12,10 @@ from hotline.plan.domain import Catalogue, Line, Milestone, Mode, Scope
 
 def parse_catalogue(data: dict[str, Any]) -> Catalogue:
     platform = Line(
-        number=data["platform_number"], name=data["platform_name"], mode=Mode.PLATFORM, scope=None,
+        number=data["platform_number"],
+        name=data["platform_name"],
+        mode=Mode.PLATFORM,
+        scope=None,
         short_name="12345热线",
     )
     emergency = tuple(

@@ -123,7 +123,9 @@ def overdue(
     for unit, items in by_unit.items():
         typer.echo(f"{unit}：逾期 {len(items)} 项")
         for i in items:
-            typer.echo(f"  {i.region.name} {i.line.number} {i.milestone.title}（{i.milestone.id}）期限 {i.effective_date}")
+            typer.echo(
+                f"  {i.region.name} {i.line.number} {i.milestone.title}（{i.milestone.id}）期限 {i.effective_date}"
+            )
 
 
 @app.command("history")

@@ -214,9 +214,7 @@ class PlanState:
         found = ms.get((line.mode, line.scope), {}).get(milestone_id.strip())
         if found is None:
             ids = "、".join(m.id for m in self.milestones_of(line)) or "无"
-            raise NotFound(
-                f"号码 {line.number} 没有里程碑 {milestone_id}（可用：{ids}）", code="milestone-not-found"
-            )
+            raise NotFound(f"号码 {line.number} 没有里程碑 {milestone_id}（可用：{ids}）", code="milestone-not-found")
         return found
 
     # -- plan versus recorded --------------------------------------------------------------------

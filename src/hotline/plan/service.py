@@ -2,9 +2,9 @@
 
 Reading is cached: `snapshot(session)` builds the plan state (catalogue + local lines + latest records),
 the working-day calendar and the sub-centre hours once per process and reuses them. Every write here
-changes the token in `plan_revision`; a reader re-reads that token at most once per `CHECK_INTERVAL`
-seconds (immediately after a write in this process), so changes made by another process (the CLI while
-the server runs, a calendar override) are seen within that interval.
+changes the token in `plan_revision`; each session reads that token once (one small query) and the
+snapshot is rebuilt only when it changed, so a change made by another process (the CLI while the server
+runs, a calendar override) is seen by the next session.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import getpass
 import re
 import threading
-import time as _time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -20,11 +19,12 @@ from datetime import date
 from datetime import time as dtime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from hotline.calendar.domain import WorkCalendar
 from hotline.calendar.service import load_calendar
+from hotline.calendar.store import CalendarOverride  # read-only: count and latest change, see _token
 from hotline.errors import Conflict, InvalidInput
 from hotline.plan.catalogue import load_catalogue
 from hotline.plan.domain import (
@@ -44,7 +44,6 @@ from hotline.routing.domain import HoursTable, ServiceHours
 from hotline.settings import get_settings
 from hotline.timeutil import china_day, now
 
-CHECK_INTERVAL = 1.0  # seconds between two looks at the revision token by one process
 UNIT_SEPARATOR = "、"
 
 
@@ -56,17 +55,19 @@ class Snapshot:
     hours: HoursTable
 
 
+Token = tuple[Any, ...]
+
+
 @dataclass
 class _Entry:
-    token: str | None
+    token: Token
     snapshot: Snapshot
-    checked: float
-    generation: int
 
 
 _cache: dict[tuple[Any, int], _Entry] = {}
 _lock = threading.Lock()
 _generation = 0
+_SESSION_KEY = "hotline.plan.checked"
 
 
 def _bump(*_args: Any) -> None:
@@ -76,7 +77,7 @@ def _bump(*_args: Any) -> None:
 
 
 def _changed(session: Session) -> None:
-    """Mark the plan as changed: new token in the database, and this process re-checks now and at commit."""
+    """Mark the plan as changed: a new token in the database; this session re-reads it on next use."""
     row = session.get(PlanRevision, 1)
     token = uuid.uuid4().hex
     if row is None:
@@ -89,11 +90,16 @@ def _changed(session: Session) -> None:
     event.listen(session, "after_commit", _bump, once=True)
 
 
-def _token(session: Session) -> str | None:
-    return session.scalar(select(PlanRevision.token).where(PlanRevision.id == 1))
+def _token(session: Session) -> Token:
+    """What the snapshot depends on, in one small query: the plan's revision token and the calendar
+    overrides' count and latest change (the calendar capability keeps no revision of its own)."""
+    plan_token = select(PlanRevision.token).where(PlanRevision.id == 1).scalar_subquery()
+    overrides = select(func.count(), func.max(CalendarOverride.set_at)).select_from(CalendarOverride).subquery()
+    row = session.execute(select(plan_token, overrides.c[0], overrides.c[1])).one()
+    return tuple(row)
 
 
-def _build(session: Session, year: int, calendar: WorkCalendar) -> Snapshot:
+def _build(session: Session, year: int) -> Snapshot:
     catalogue = load_catalogue()
     local = tuple(_line_of(row, catalogue.local_units) for row in session.scalars(select(LocalLine)))
     latest: dict[tuple[str, str, str], Record] = {}
@@ -105,27 +111,33 @@ def _build(session: Session, year: int, calendar: WorkCalendar) -> Snapshot:
         for h in session.scalars(select(SubcenterHours))
     }
     state = PlanState(year=year, catalogue=catalogue, local_lines=local, latest=latest)
-    return Snapshot(state=state, calendar=calendar, hours=HoursTable(hours))
+    return Snapshot(state=state, calendar=load_calendar(session), hours=HoursTable(hours))
 
 
 def snapshot(session: Session) -> Snapshot:
-    """Plan state, calendar and sub-centre hours, cached per database and plan year (see module doc)."""
+    """Plan state, calendar and sub-centre hours, cached per database and plan year.
+
+    Each transaction looks at the revision token once (one small query); the snapshot is rebuilt only when
+    the token changed, i.e. after a write to the plan tables or to the calendar overrides, from any process.
+    """
     year = get_settings().plan_year
     key = (session.get_bind(), year)
     entry = _cache.get(key)
-    clock = _time.monotonic()
     generation = _generation
-    if entry is not None and entry.generation == generation and clock - entry.checked < CHECK_INTERVAL:
+    mark = session.info.get(_SESSION_KEY)
+    if (
+        entry is not None
+        and mark is not None
+        and mark[:3] == (key, generation, entry.token)
+        and mark[3] is session.get_transaction()
+    ):
         return entry.snapshot
     token = _token(session)
-    calendar = load_calendar(session)
-    if entry is not None and entry.token == token and entry.snapshot.calendar == calendar:
-        entry.checked = clock
-        entry.generation = generation
-        return entry.snapshot
-    snap = _build(session, year, calendar)
-    _cache[key] = _Entry(token, snap, clock, generation)
-    return snap
+    if entry is None or entry.token != token:
+        entry = _Entry(token, _build(session, year))
+        _cache[key] = entry
+    session.info[_SESSION_KEY] = (key, generation, token, session.get_transaction())
+    return entry.snapshot
 
 
 def plan_state(session: Session) -> PlanState:
@@ -233,9 +245,7 @@ def record_milestone(
         kind, day = RecordKind.POSTPONE, postpone
         plan_day = milestone.plan_date(state.year)
         if postpone <= plan_day:
-            raise InvalidInput(
-                f"延期日期 {postpone} 必须晚于计划日期 {plan_day}", code="postpone-not-later"
-            )
+            raise InvalidInput(f"延期日期 {postpone} 必须晚于计划日期 {plan_day}", code="postpone-not-later")
         if latest is not None and latest.kind is RecordKind.DONE:
             raise Conflict(
                 f"{line.number} 在{region.name}的里程碑 {milestone.id} 已于 {latest.day} 完成，不能延期",
