@@ -1,5 +1,174 @@
-"""HTTP resources of hotline.workorders."""
+"""HTTP resources of hotline.workorders: the whole loop, reference data, and the citizens' progress lookup.
 
-from fastapi import APIRouter
+There is no login yet: the acting role (and unit, for a handling unit) is named in each request, and the
+response is masked for that role. Putting an identity provider in front is the deployment's job.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from hotline.deps import get_session
+from hotline.settings import get_settings
+from hotline.timeutil import parse_instant
+from hotline.workorders import domain, service
+
+router = APIRouter(tags=["workorders"])
+
+
+class CreateOrder(BaseModel):
+    type: str = Field(description="咨询 求助 投诉 举报 意见建议 表扬 其他")
+    content: str
+    phone: str
+    region: str = Field(description="地区代码或名称，如 510100 或 成都市")
+    at: str | None = Field(None, description="受理时间 ISO 8601（导入历史工单用）；不带时区按北京时间")
+    client_key: str | None = Field(None, description="幂等键：重复提交同一内容返回同一工单")
+    channel: str = "phone"
+    caller_name: str = ""
+    line: str = Field("", description="市民拨打的号码")
+    call_id: str = ""
+    category: str = ""
+    place: str = ""
+    urgency: str = "normal"
+    confidential: bool = False
+    actor: str = ""
+    role: str = "agent"
+
+
+class ActOnOrder(BaseModel):
+    role: str
+    unit: str = Field("", description="操作单位代码（承办单位操作时必填）")
+    actor: str = ""
+    reason: str = ""
+    version: int | None = Field(None, description="客户端看到的版本号；不一致时返回 stale-version")
+    at: str | None = Field(None, description="仅测试环境（HOTLINE_ALLOW_TIME_OVERRIDE）生效")
+    target_unit: str | None = None
+    co_units: list[str] = Field(default_factory=list)
+    days: int | None = None
+    reply: str = ""
+    satisfaction: str | None = None
+    citizen_resolved: bool | None = None
+    master: str | None = None
+
+
+class UnitIn(BaseModel):
+    code: str
+    name: str
+    kind: str
+    region_code: str
+    parent: str | None = None
+
+
+class CatalogueIn(BaseModel):
+    category: str
+    unit: str
+    region_code: str = ""
+    line: str = ""
+
+
+class LimitIn(BaseModel):
+    days: int
+    actor: str = ""
+
+
+def _advice(session: Session, body: CreateOrder, at: datetime | None) -> dict[str, Any] | None:
+    from hotline.workorders.advice import advise_for
+
+    return advise_for(
+        session,
+        text=body.content,
+        region_code=body.region,
+        line=body.line or None,
+        phone=body.phone,
+        place=body.place,
+        at=at,
+    )
+
+
+@router.post("/api/orders", status_code=201)
+def create_order(body: CreateOrder, session: Session = Depends(get_session)) -> dict[str, Any]:
+    at = parse_instant(body.at) if body.at else None
+    advice = _advice(session, body, at)
+    order = service.create_order(session, **body.model_dump(exclude={"at"}), at=at)
+    view = service.order_view(session, order, body.role)
+    if advice is not None:
+        view["advice"] = advice
+    return view
+
+
+@router.get("/api/orders")
+def list_orders(
+    role: str = "dispatcher",
+    state: str | None = None,
+    sla: str | None = Query(None, description="on_time | near_due | overdue"),
+    unit: str | None = None,
+    region: str | None = None,
+    type: str | None = None,
+    limit: int = 50,
+    session: Session = Depends(get_session),
+) -> list[dict[str, Any]]:
+    return service.list_orders(
+        session, role=role, state=state, sla=sla, unit=unit, region=region, type=type, limit=limit
+    )
+
+
+@router.get("/api/orders/lifecycle")
+def lifecycle() -> list[dict[str, Any]]:
+    return [row.__dict__ for row in domain.lifecycle_rows()]
+
+
+@router.get("/api/orders/{number}")
+def show_order(number: str, role: str = "dispatcher", session: Session = Depends(get_session)) -> dict[str, Any]:
+    return service.show_order(session, number, role)
+
+
+@router.post("/api/orders/{number}/actions/{action}")
+def act(number: str, action: str, body: ActOnOrder, session: Session = Depends(get_session)) -> dict[str, Any]:
+    at = parse_instant(body.at) if body.at and get_settings().allow_time_override else None
+    order = service.act(session, number, action, **body.model_dump(exclude={"at"}), at=at)
+    return service.order_view(session, order, body.role)
+
+
+@router.get("/api/public/orders/{number}")
+def public_lookup(number: str, phone_last4: str = "", session: Session = Depends(get_session)) -> dict[str, Any]:
+    return service.public_lookup(session, number, phone_last4)
+
+
+@router.get("/api/workorders/units")
+def units(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+    return service.list_units(session)
+
+
+@router.post("/api/workorders/units", status_code=201)
+def add_unit(body: UnitIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+    unit = service.add_unit(session, body.code, body.name, body.kind, region_code=body.region_code, parent=body.parent)
+    return service.unit_view(unit)
+
+
+@router.put("/api/workorders/catalogue")
+def set_catalogue(body: CatalogueIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+    entry = service.set_catalogue_entry(session, body.category, body.unit, region_code=body.region_code, line=body.line)
+    return {"category": entry.category, "region_code": entry.region_code, "line": entry.line, "unit": body.unit}
+
+
+@router.get("/api/workorders/catalogue/lookup")
+def lookup_catalogue(
+    category: str, region: str = "", line: str | None = None, session: Session = Depends(get_session)
+) -> dict[str, Any] | None:
+    unit = service.lookup_dispatch_catalogue(session, category, region, line)
+    return service.unit_view(unit) if unit else None
+
+
+@router.get("/api/workorders/limits")
+def limits(session: Session = Depends(get_session)) -> dict[str, int]:
+    return service.get_limits(session)
+
+
+@router.put("/api/workorders/limits/{key}")
+def set_limit(key: str, body: LimitIn, session: Session = Depends(get_session)) -> dict[str, int]:
+    return service.set_limit(session, key, body.days, actor=body.actor)

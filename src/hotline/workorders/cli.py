@@ -1,5 +1,265 @@
-"""Commands of hotline.workorders."""
+"""Commands of hotline.workorders: `hotline order create|act|show|list|lookup|lifecycle|...`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from hotline.db import session_scope
+from hotline.errors import InvalidInput
+from hotline.timeutil import parse_instant
+from hotline.workorders import domain, service
+
+app = typer.Typer(no_args_is_help=True, help="工单：受理、派单、签收、办结、审核、回访、归档")
+
+
+def _dump(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _summary(view: dict[str, Any]) -> str:
+    unit = view["lead_unit"]["name"] if view.get("lead_unit") else "未派单"
+    return (
+        f"工单 {view['number']}（{view['type']}）：{view['state_label']}；承办单位：{unit}；"
+        f"办理期限 {view['due']}（{view['sla_label']}）；版本 {view['version']}"
+    )
+
+
+@app.command("create")
+def create(
+    type: str = typer.Option(..., "--type", help="咨询 求助 投诉 举报 意见建议 表扬 其他"),
+    content: str = typer.Option(..., "--content", help="诉求内容"),
+    phone: str = typer.Option(..., "--phone", help="来电号码"),
+    region: str = typer.Option(..., "--region", help="地区代码或名称，如 510100、成都市"),
+    at: str | None = typer.Option(None, "--at", help="受理时间 ISO 8601（导入历史工单），默认现在"),
+    client_key: str | None = typer.Option(None, "--client-key", help="幂等键"),
+    channel: str = typer.Option("phone", help="phone web sms app subcentre system"),
+    name: str = typer.Option("", "--name", help="来电人姓名"),
+    line: str = typer.Option("", "--line", help="市民拨打的号码"),
+    call_id: str = typer.Option("", "--call-id", help="通话标识"),
+    category: str = typer.Option("", "--category", help="分类，如 城乡建设/安全生产/事故处理"),
+    place: str = typer.Option("", "--place", help="地点"),
+    urgency: str = typer.Option("normal", "--urgency", help="normal urgent critical"),
+    confidential: bool = typer.Option(False, "--confidential", help="来电人要求保密"),
+    role: str = typer.Option("agent", "--role", help="操作角色"),
+    actor: str = typer.Option("", "--actor", help="操作人"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+) -> None:
+    """Register a work order (受理) and print it with its number and due date."""
+    when = parse_instant(at) if at else None
+    with session_scope() as session:
+        from hotline.workorders.advice import advise_for
+
+        advice = advise_for(
+            session, text=content, region_code=region, line=line or None, phone=phone, place=place, at=when
+        )
+        order = service.create_order(
+            session,
+            type=type,
+            content=content,
+            phone=phone,
+            region=region,
+            at=when,
+            client_key=client_key,
+            channel=channel,
+            caller_name=name,
+            line=line,
+            call_id=call_id,
+            category=category,
+            place=place,
+            urgency=urgency,
+            confidential=confidential,
+            actor=actor,
+            role=role,
+        )
+        view = service.order_view(session, order, role)
+    if advice is not None:
+        view["advice"] = advice
+    if as_json:
+        _dump(view)
+    else:
+        typer.echo(_summary(view))
+
+
+@app.command("act")
+def act(
+    number: str = typer.Argument(..., help="工单编号"),
+    action: str = typer.Argument(..., help="操作，见 `hotline order lifecycle`"),
+    role: str = typer.Option(..., "--role", help="agent dispatcher department supervisor admin"),
+    unit: str = typer.Option("", "--unit", help="操作单位代码（承办单位必填）"),
+    actor: str = typer.Option("", "--actor", help="操作人"),
+    reason: str = typer.Option("", "--reason", help="原因/意见"),
+    version: int | None = typer.Option(None, "--version", help="期望的当前版本号"),
+    at: str | None = typer.Option(None, "--at", help="操作时间 ISO 8601（导入历史用），默认现在"),
+    to_unit: str | None = typer.Option(None, "--to-unit", help="派单/改派/重办的承办单位"),
+    co_unit: list[str] = typer.Option([], "--co-unit", help="协办单位（可重复）"),
+    days: int | None = typer.Option(None, "--days", help="申请延期的工作日数"),
+    reply: str = typer.Option("", "--reply", help="办理结果/答复"),
+    satisfaction: str | None = typer.Option(None, "--satisfaction", help="satisfied basic unsatisfied"),
+    resolved: bool | None = typer.Option(None, "--resolved/--not-resolved", help="回访：问题是否解决"),
+    master: str | None = typer.Option(None, "--master", help="并单的主工单编号"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+) -> None:
+    """Apply one lifecycle action (派单 签收 退单 改派 延期 办结 审核 回访 重办 归档 催办 督办 并单)."""
+    with session_scope() as session:
+        order = service.act(
+            session,
+            number,
+            action,
+            role=role,
+            unit=unit,
+            actor=actor,
+            reason=reason,
+            version=version,
+            at=parse_instant(at) if at else None,
+            target_unit=to_unit,
+            co_units=co_unit,
+            days=days,
+            reply=reply,
+            satisfaction=satisfaction,
+            citizen_resolved=resolved,
+            master=master,
+        )
+        view = service.order_view(session, order, role)
+    if as_json:
+        _dump(view)
+    else:
+        typer.echo(f"{domain.ACTION_LABELS[domain.Action(action)]}成功。" + _summary(view))
+
+
+@app.command("show")
+def show(
+    number: str = typer.Argument(..., help="工单编号"),
+    role: str = typer.Option("dispatcher", "--role", help="以该角色查看（决定是否脱敏）"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+) -> None:
+    """Show one order with its history."""
+    with session_scope() as session:
+        view = service.show_order(session, number, role)
+    if as_json:
+        _dump(view)
+        return
+    typer.echo(_summary(view))
+    typer.echo(f"来电人：{view['caller_name']} {view['caller_phone']}；内容：{view['content']}")
+    for h in view["history"]:
+        typer.echo(
+            f"  {h['seq']:>2}. {h['at']} {h['action_label']} [{h['role']} {h['actor']} {h['unit']}] {h['reason']}"
+        )
+
+
+@app.command("list")
+def list_cmd(
+    state: str | None = typer.Option(None, "--state", help="状态，如 handling"),
+    sla: str | None = typer.Option(None, "--sla", help="on_time near_due overdue"),
+    unit: str | None = typer.Option(None, "--unit", help="承办单位代码"),
+    region: str | None = typer.Option(None, "--region", help="地区"),
+    type: str | None = typer.Option(None, "--type", help="工单类型"),
+    role: str = typer.Option("dispatcher", "--role", help="以该角色查看"),
+    limit: int = typer.Option(50, "--limit", help="最多条数"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+) -> None:
+    """List orders, e.g. `--sla overdue` for the overdue ones."""
+    with session_scope() as session:
+        rows = service.list_orders(
+            session, role=role, state=state, sla=sla, unit=unit, region=region, type=type, limit=limit
+        )
+    if as_json:
+        _dump(rows)
+        return
+    for view in rows:
+        typer.echo(_summary(view))
+    typer.echo(f"共 {len(rows)} 张")
+
+
+@app.command("lookup")
+def lookup(
+    number: str = typer.Argument(..., help="工单编号"),
+    phone_last4: str = typer.Option(..., "--phone-last4", help="来电号码后四位"),
+) -> None:
+    """What a citizen sees of their order (JSON)."""
+    with session_scope() as session:
+        _dump(service.public_lookup(session, number, phone_last4))
+
+
+@app.command("lifecycle")
+def lifecycle(as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
+    """Print the lifecycle table: state × action → next state, roles."""
+    rows = domain.lifecycle_rows()
+    if as_json:
+        _dump([r.__dict__ for r in rows])
+        return
+    for r in rows:
+        typer.echo(f"{r.state_label}\t{r.action_label}（{r.action}）\t→ {r.target_label}\t{'、'.join(r.roles)}")
+
+
+@app.command("limits")
+def limits(
+    key: str | None = typer.Argument(None, help="要修改的时限项（工单类型、签收、退单）"),
+    days: int | None = typer.Argument(None, help="工作日数"),
+    actor: str = typer.Option("admin", "--actor"),
+) -> None:
+    """Show the time limits in working days, or set one: `hotline order limits 咨询 5`."""
+    with session_scope() as session:
+        if key is None:
+            _dump(service.get_limits(session))
+            return
+        if days is None:
+            raise InvalidInput("请给出工作日数", code="invalid-limit-days")
+        _dump(service.set_limit(session, key, days, actor=actor))
+
+
+@app.command("units")
+def units(load: bool = typer.Option(False, "--load", help="先载入省、市（州）热线中心")) -> None:
+    """List the units (JSON)."""
+    with session_scope() as session:
+        if load:
+            service.load_units(session)
+        _dump(service.list_units(session))
+
+
+@app.command("unit-add")
+def unit_add(
+    code: str = typer.Argument(..., help="单位代码"),
+    name: str = typer.Argument(..., help="单位名称"),
+    kind: str = typer.Option(..., "--kind", help="province city county department subcentre"),
+    region: str = typer.Option(..., "--region", help="地区代码"),
+    parent: str | None = typer.Option(None, "--parent", help="上级单位代码"),
+) -> None:
+    """Add or update a unit."""
+    with session_scope() as session:
+        _dump(service.unit_view(service.add_unit(session, code, name, kind, region_code=region, parent=parent)))
+
+
+@app.command("catalogue-set")
+def catalogue_set(
+    category: str = typer.Argument(..., help="分类（一级名称或完整路径）"),
+    unit: str = typer.Argument(..., help="承办单位代码"),
+    region: str = typer.Option("", "--region", help="地区代码（空为全部）"),
+    line: str = typer.Option("", "--line", help="拨打号码（空为全部）"),
+) -> None:
+    """Record a dispatch-catalogue (派单目录) entry."""
+    with session_scope() as session:
+        entry = service.set_catalogue_entry(session, category, unit, region_code=region, line=line)
+        typer.echo(f"派单目录：{entry.category} {entry.region_code or '全省'} {entry.line or '全部号码'} → {unit}")
+
+
+@app.command("catalogue-lookup")
+def catalogue_lookup(
+    category: str = typer.Argument(..., help="分类"),
+    region: str = typer.Option("", "--region", help="地区代码"),
+    line: str | None = typer.Option(None, "--line", help="拨打号码"),
+) -> None:
+    """Which unit the dispatch catalogue names (JSON, null when none)."""
+    with session_scope() as session:
+        unit = service.lookup_dispatch_catalogue(session, category, region, line)
+        _dump(service.unit_view(unit) if unit else None)
+
+
+@app.command("load-taxonomy")
+def load_taxonomy() -> None:
+    """Load the default three-level category tree (idempotent)."""
+    with session_scope() as session:
+        added = service.load_taxonomy(session)
+    typer.echo(f"分类目录已载入，新增 {added} 条")

@@ -152,6 +152,22 @@ def set_catalogue_entry(
     return entry
 
 
+def unit_view(unit: Unit) -> dict[str, Any]:
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "kind": unit.kind,
+        "kind_label": UNIT_KINDS[unit.kind],
+        "region_code": unit.region_code,
+        "parent": unit.parent.code if unit.parent else None,
+        "active": unit.active,
+    }
+
+
+def list_units(session: Session) -> list[dict[str, Any]]:
+    return [unit_view(u) for u in session.scalars(select(Unit).order_by(Unit.code))]
+
+
 def lookup_dispatch_catalogue(session: Session, category: str, region_code: str, line: str | None) -> Unit | None:
     """The handling unit the dispatch catalogue (派单目录) names for a category in a region, or None.
 
@@ -553,33 +569,34 @@ def act(
         master_state=d.State(master_row.state) if master_row else None,
     )
     step = d.apply(case, cmd, today=today, calendar=_calendar(session), limits=get_limits(session))
-    before = row.state
-    new = step.case
-    for name in _PLAIN_FIELDS:
-        value = getattr(new, name)
-        if value != getattr(case, name):
-            setattr(row, name, value.value if isinstance(value, d.StrEnum) else value)
-    if new.lead_unit != case.lead_unit:
-        row.lead_unit = get_unit(session, new.lead_unit) if new.lead_unit else None
-    if new.resolved_on != case.resolved_on:
-        row.resolved_at = when if new.resolved_on else None
-    if act_kind in (d.Action.DISPATCH, d.Action.REDISPATCH, d.Action.REOPEN):
-        row.dispatched_at = when
-    if master_row is not None:
-        row.master_id = master_row.id
-    _record(
-        row,
-        action=act_kind.value,
-        role=actor_role.value,
-        actor=actor,
-        unit=unit,
-        at=when,
-        reason=cmd.reason,
-        from_state=before,
-        changes=step.changes,
-    )
-    if step.spawn:
-        _open_children(session, row, new, step.spawn, role=actor_role.value, actor=actor, at=when)
+    with session.no_autoflush:
+        before = row.state
+        new = step.case
+        for name in _PLAIN_FIELDS:
+            value = getattr(new, name)
+            if value != getattr(case, name):
+                setattr(row, name, value.value if isinstance(value, d.StrEnum) else value)
+        if new.lead_unit != case.lead_unit:
+            row.lead_unit = get_unit(session, new.lead_unit) if new.lead_unit else None
+        if new.resolved_on != case.resolved_on:
+            row.resolved_at = when if new.resolved_on else None
+        if act_kind in (d.Action.DISPATCH, d.Action.REDISPATCH, d.Action.REOPEN):
+            row.dispatched_at = when
+        if master_row is not None:
+            row.master_id = master_row.id
+        _record(
+            row,
+            action=act_kind.value,
+            role=actor_role.value,
+            actor=actor,
+            unit=unit,
+            at=when,
+            reason=cmd.reason,
+            from_state=before,
+            changes=step.changes,
+        )
+        if step.spawn:
+            _open_children(session, row, new, step.spawn, role=actor_role.value, actor=actor, at=when)
     try:
         session.flush()
     except StaleDataError as exc:

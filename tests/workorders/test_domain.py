@@ -1,0 +1,284 @@
+"""The lifecycle table, its guards, working-day deadlines and masking, without a database."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from datetime import date
+
+import pytest
+
+from hotline.calendar.domain import WorkCalendar
+from hotline.errors import Conflict, Forbidden, InvalidInput
+from hotline.workorders import domain as d
+from hotline.workorders.domain import Action as A
+from hotline.workorders.domain import Role as R
+from hotline.workorders.domain import State as S
+
+CAL = WorkCalendar()
+LIMITS = d.limits_with({})
+TODAY = date(2021, 6, 1)
+
+# Written out by hand from the issue and domain notes, independently of domain.TRANSITIONS:
+# (state, action) -> (next state, roles allowed).
+CENTRE = {R.DISPATCHER, R.SUPERVISOR}
+NOTICE_FROM = [S.DISPATCHED, S.HANDLING, S.RETURNED, S.EXTENSION_PENDING, S.WAITING_CITIZEN]
+EXPECTED: dict[tuple[S, A], tuple[S, set[R]]] = {
+    (S.REGISTERED, A.DIRECT_RESOLVE): (S.TO_VISIT, {R.AGENT, R.DISPATCHER}),
+    (S.REGISTERED, A.DISPATCH): (S.DISPATCHED, {R.AGENT, R.DISPATCHER}),
+    (S.DISPATCHED, A.ACCEPT): (S.HANDLING, {R.DEPARTMENT}),
+    (S.DISPATCHED, A.RETURN): (S.RETURNED, {R.DEPARTMENT}),
+    (S.HANDLING, A.RETURN): (S.RETURNED, {R.DEPARTMENT}),
+    (S.RETURNED, A.REDISPATCH): (S.DISPATCHED, CENTRE),
+    (S.HANDLING, A.REQUEST_EXTENSION): (S.EXTENSION_PENDING, {R.DEPARTMENT}),
+    (S.EXTENSION_PENDING, A.APPROVE_EXTENSION): (S.HANDLING, {R.SUPERVISOR, R.ADMIN}),
+    (S.EXTENSION_PENDING, A.REFUSE_EXTENSION): (S.HANDLING, {R.SUPERVISOR, R.ADMIN}),
+    (S.HANDLING, A.AWAIT_CITIZEN): (S.WAITING_CITIZEN, {R.DEPARTMENT}),
+    (S.WAITING_CITIZEN, A.RESUME): (S.HANDLING, {R.DEPARTMENT, R.DISPATCHER, R.SUPERVISOR}),
+    (S.HANDLING, A.RESOLVE): (S.RESOLVED, {R.DEPARTMENT}),
+    (S.RESOLVED, A.REVIEW_PASS): (S.TO_VISIT, CENTRE),
+    (S.RESOLVED, A.REVIEW_REJECT): (S.HANDLING, CENTRE),
+    (S.TO_VISIT, A.CALLBACK): (S.VISITED, {R.AGENT, R.DISPATCHER}),
+    (S.VISITED, A.REOPEN): (S.DISPATCHED, CENTRE),
+    (S.TO_VISIT, A.ARCHIVE): (S.ARCHIVED, {R.DISPATCHER, R.SUPERVISOR, R.ADMIN}),
+    (S.VISITED, A.ARCHIVE): (S.ARCHIVED, {R.DISPATCHER, R.SUPERVISOR, R.ADMIN}),
+    **{(s, A.URGE): (s, CENTRE) for s in NOTICE_FROM},
+    **{(s, A.SUPERVISE): (s, {R.SUPERVISOR}) for s in NOTICE_FROM},
+    **{(s, A.MERGE): (S.MERGED, CENTRE) for s in [S.REGISTERED, S.DISPATCHED, S.HANDLING, S.RETURNED]},
+}
+UNIT = "510100-zjj"
+
+
+def _case(state: S) -> d.Case:
+    """An order in STATE whose guards are all satisfied (assigned to UNIT, unsatisfied callback, …)."""
+    return d.Case(
+        type=d.OrderType.COMPLAINT,
+        state=state,
+        due=date(2021, 6, 22),
+        accept_due=date(2021, 6, 2),
+        return_due=date(2021, 6, 3),
+        paused_on=date(2021, 6, 1) if state is S.WAITING_CITIZEN else None,
+        pending_extension=3 if state is S.EXTENSION_PENDING else None,
+        lead_unit=None if state is S.REGISTERED else UNIT,
+        satisfaction=d.Satisfaction.UNSATISFIED if state is S.VISITED else None,
+        citizen_resolved=False if state is S.VISITED else None,
+    )
+
+
+def _cmd(action: A, role: R) -> d.Command:
+    return d.Command(
+        action=action,
+        role=role,
+        unit=UNIT if role is R.DEPARTMENT else "",
+        reason="原因",
+        target_unit="510100-rsj",
+        days=3,
+        reply="已处理",
+        satisfaction=d.Satisfaction.SATISFIED,
+        citizen_resolved=True,
+        master="5101002021060100001",
+        master_state=S.HANDLING,
+    )
+
+
+ALL = list(itertools.product(S, A, R))
+
+
+@pytest.mark.parametrize(("state", "action", "role"), [c for c in ALL if (c[0], c[1]) in EXPECTED and c[2] in EXPECTED[c[0], c[1]][1]])
+def test_allowed_transition(state: S, action: A, role: R) -> None:
+    step = d.apply(_case(state), _cmd(action, role), today=TODAY, calendar=CAL, limits=LIMITS)
+    assert step.case.state is EXPECTED[state, action][0]
+    assert step.rule.label  # every transition has a Chinese label
+    if step.case.state is not state:
+        assert step.changes["state"] == [state.value, step.case.state.value]
+
+
+@pytest.mark.parametrize(("state", "action", "role"), [c for c in ALL if (c[0], c[1]) in EXPECTED and c[2] not in EXPECTED[c[0], c[1]][1]])
+def test_role_not_allowed(state: S, action: A, role: R) -> None:
+    with pytest.raises(Forbidden) as err:
+        d.apply(_case(state), _cmd(action, role), today=TODAY, calendar=CAL, limits=LIMITS)
+    assert err.value.code == "role-not-allowed"
+
+
+@pytest.mark.parametrize(("state", "action"), [(s, a) for s, a in itertools.product(S, A) if (s, a) not in EXPECTED])
+def test_forbidden_transition(state: S, action: A) -> None:
+    for role in R:
+        with pytest.raises(d.TransitionNotAllowed) as err:
+            d.apply(_case(state), _cmd(action, role), today=TODAY, calendar=CAL, limits=LIMITS)
+        assert err.value.code == "transition-not-allowed"
+        assert err.value.http_status == 409
+
+
+def test_table_matches_expectations_exactly() -> None:
+    assert {k: (r.target, set(r.roles)) for k, r in d.TRANSITIONS.items()} == EXPECTED
+
+
+def test_department_acts_only_on_its_own_orders() -> None:
+    cmd = dataclasses.replace(_cmd(A.ACCEPT, R.DEPARTMENT), unit="510100-jyj")
+    with pytest.raises(Forbidden) as err:
+        d.apply(_case(S.DISPATCHED), cmd, today=TODAY, calendar=CAL, limits=LIMITS)
+    assert err.value.code == "unit-not-assigned"
+
+
+def test_lead_cannot_resolve_while_co_handling_open() -> None:
+    case = dataclasses.replace(_case(S.HANDLING), open_children=1, has_children=True)
+    with pytest.raises(d.TransitionNotAllowed) as err:
+        d.apply(case, _cmd(A.RESOLVE, R.DEPARTMENT), today=TODAY, calendar=CAL, limits=LIMITS)
+    assert err.value.details["reason"] == "co-handling-open"
+    case.open_children = 0
+    assert d.apply(case, _cmd(A.RESOLVE, R.DEPARTMENT), today=TODAY, calendar=CAL, limits=LIMITS).case.state is S.RESOLVED
+
+
+def test_dispatch_with_co_units_spawns_children() -> None:
+    cmd = dataclasses.replace(_cmd(A.DISPATCH, R.DISPATCHER), target_unit=UNIT, co_units=("a", "b", UNIT, "a"))
+    step = d.apply(_case(S.REGISTERED), cmd, today=TODAY, calendar=CAL, limits=LIMITS)
+    assert step.spawn == ("a", "b")
+    assert step.case.open_children == 2
+    child = d.child_case(step.case, "a")
+    assert (child.state, child.lead_unit, child.is_child, child.due) == (S.DISPATCHED, "a", True, step.case.due)
+
+
+def test_return_only_within_two_working_days_of_dispatch() -> None:
+    # Dispatched Thursday 2021-09-30: 退单 allowed until the 2nd working day after, Saturday 2021-10-09 (调休).
+    step = d.apply(
+        _case(S.REGISTERED),
+        dataclasses.replace(_cmd(A.DISPATCH, R.DISPATCHER), target_unit=UNIT),
+        today=date(2021, 9, 30),
+        calendar=CAL,
+        limits=LIMITS,
+    )
+    assert step.case.return_due == date(2021, 10, 9)
+    assert step.case.accept_due == date(2021, 10, 8)
+    ok = d.apply(step.case, _cmd(A.RETURN, R.DEPARTMENT), today=date(2021, 10, 9), calendar=CAL, limits=LIMITS)
+    assert ok.case.state is S.RETURNED and ok.case.return_count == 1
+    with pytest.raises(Conflict) as err:
+        d.apply(step.case, _cmd(A.RETURN, R.DEPARTMENT), today=date(2021, 10, 11), calendar=CAL, limits=LIMITS)
+    assert err.value.code == "return-too-late"
+    no_reason = dataclasses.replace(_cmd(A.RETURN, R.DEPARTMENT), reason=" ")
+    with pytest.raises(InvalidInput):
+        d.apply(step.case, no_reason, today=date(2021, 10, 8), calendar=CAL, limits=LIMITS)
+
+
+def test_redispatch_must_change_unit() -> None:
+    cmd = dataclasses.replace(_cmd(A.REDISPATCH, R.DISPATCHER), target_unit=UNIT)
+    with pytest.raises(InvalidInput) as err:
+        d.apply(_case(S.RETURNED), cmd, today=TODAY, calendar=CAL, limits=LIMITS)
+    assert err.value.code == "same-unit"
+
+
+def test_reopen_needs_an_unsatisfied_or_unresolved_callback() -> None:
+    happy = dataclasses.replace(_case(S.VISITED), satisfaction=d.Satisfaction.SATISFIED, citizen_resolved=True)
+    with pytest.raises(Conflict) as err:
+        d.apply(happy, _cmd(A.REOPEN, R.DISPATCHER), today=TODAY, calendar=CAL, limits=LIMITS)
+    assert err.value.code == "reopen-not-needed"
+    unresolved = dataclasses.replace(happy, citizen_resolved=False)
+    step = d.apply(unresolved, _cmd(A.REOPEN, R.DISPATCHER), today=TODAY, calendar=CAL, limits=LIMITS)
+    # New handling time limit from the reopening day: 投诉 15 working days after 2021-06-01 (端午 06-14 off).
+    assert step.case.due == date(2021, 6, 23)
+    assert step.case.lead_unit == "510100-rsj" and step.case.reopen_count == 1
+
+
+def test_extension_adds_working_days_and_is_limited() -> None:
+    case = _case(S.HANDLING)
+    case.due = date(2021, 9, 29)
+    cmd = dataclasses.replace(_cmd(A.REQUEST_EXTENSION, R.DEPARTMENT), days=3)
+    pending = d.apply(case, cmd, today=date(2021, 9, 28), calendar=CAL, limits=LIMITS).case
+    assert pending.pending_extension == 3 and pending.due == date(2021, 9, 29)
+    approved = d.apply(pending, _cmd(A.APPROVE_EXTENSION, R.SUPERVISOR), today=date(2021, 9, 28), calendar=CAL, limits=LIMITS)
+    # 09-30, 10-08, 10-09 (Saturday make-up day): three working days across National Day.
+    assert approved.case.due == date(2021, 10, 9)
+    assert approved.changes["due"] == ["2021-09-29", "2021-10-09"]
+    with pytest.raises(Conflict) as late:
+        d.apply(approved.case, cmd, today=date(2021, 10, 11), calendar=CAL, limits=LIMITS)
+    assert late.value.code == "extension-too-late"
+    twice = dataclasses.replace(approved.case, extension_count=d.MAX_EXTENSIONS)
+    with pytest.raises(Conflict) as limit:
+        d.apply(twice, cmd, today=date(2021, 9, 28), calendar=CAL, limits=LIMITS)
+    assert limit.value.code == "extension-limit"
+    with pytest.raises(InvalidInput):
+        d.apply(case, dataclasses.replace(cmd, days=0), today=date(2021, 9, 28), calendar=CAL, limits=LIMITS)
+    refused = d.apply(pending, _cmd(A.REFUSE_EXTENSION, R.SUPERVISOR), today=date(2021, 9, 28), calendar=CAL, limits=LIMITS)
+    assert refused.case.due == date(2021, 9, 29) and refused.case.pending_extension is None
+
+
+def test_clock_pauses_while_waiting_on_the_citizen() -> None:
+    case = _case(S.HANDLING)
+    case.due = date(2021, 9, 30)
+    paused = d.apply(case, _cmd(A.AWAIT_CITIZEN, R.DEPARTMENT), today=date(2021, 9, 29), calendar=CAL, limits=LIMITS).case
+    assert paused.paused_on == date(2021, 9, 29)
+    # While paused the effective due date moves with the working days elapsed, so it is never overdue.
+    # On 10-08 two working days (09-30, 10-08) have passed paused: due 09-30 + 2 = 10-09.
+    assert d.effective_due(paused, date(2021, 10, 8), CAL) == date(2021, 10, 9)
+    assert d.sla_state(paused, date(2021, 10, 8), CAL) is not d.Sla.OVERDUE
+    resumed = d.apply(paused, _cmd(A.RESUME, R.DEPARTMENT), today=date(2021, 10, 9), calendar=CAL, limits=LIMITS).case
+    # Paused working days: 09-30, 10-08, 10-09 → due shifts from 09-30 by 3 working days to 10-11.
+    assert (resumed.due, resumed.paused_workdays, resumed.paused_on) == (date(2021, 10, 11), 3, None)
+
+
+@pytest.mark.parametrize(
+    ("order_type", "created", "due"),
+    [
+        # Spring Festival 2021: 02-11..02-17 off, 02-07 (Sun) and 02-20 (Sat) make-up working days.
+        (d.OrderType.CONSULT, date(2021, 2, 10), date(2021, 2, 20)),
+        (d.OrderType.COMPLAINT, date(2021, 2, 5), date(2021, 3, 3)),
+        # National Day 2021: 10-01..10-07 off, 09-26 (Sun) and 10-09 (Sat) make-up.
+        (d.OrderType.CONSULT, date(2021, 9, 30), date(2021, 10, 11)),
+        (d.OrderType.HELP, date(2021, 9, 25), date(2021, 10, 9)),
+        # Spring Festival 2024: 02-10..02-17 off, 02-04 (Sun) and 02-18 (Sun) make-up.
+        (d.OrderType.HELP, date(2024, 2, 8), date(2024, 2, 23)),
+        # Spring Festival 2025: 01-28..02-04 off, 01-26 (Sun) and 02-08 (Sat) make-up.
+        (d.OrderType.CONSULT, date(2025, 1, 27), date(2025, 2, 7)),
+        (d.OrderType.CONSULT, date(2025, 2, 5), date(2025, 2, 8)),
+        # National Day 2025: 10-01..10-08 off, 09-28 (Sun) and 10-11 (Sat) make-up.
+        (d.OrderType.CONSULT, date(2025, 9, 30), date(2025, 10, 11)),
+        (d.OrderType.SUGGESTION, date(2025, 9, 26), date(2025, 10, 13)),
+    ],
+)
+def test_due_dates_across_holidays_with_make_up_days(order_type: d.OrderType, created: date, due: date) -> None:
+    assert d.initial_due(order_type, created, CAL, LIMITS) == due
+
+
+def test_limits_are_configurable_and_overrides_move_due_dates() -> None:
+    assert d.initial_due(d.OrderType.CONSULT, date(2021, 6, 1), CAL, d.limits_with({"咨询": 5})) == date(2021, 6, 8)
+    local = WorkCalendar({date(2021, 6, 2): False})
+    assert d.initial_due(d.OrderType.CONSULT, date(2021, 6, 1), local, LIMITS) == date(2021, 6, 7)
+
+
+def test_sla_states() -> None:
+    case = _case(S.HANDLING)
+    case.due = date(2021, 6, 4)  # Friday
+    assert d.sla_state(case, date(2021, 6, 1), CAL) is d.Sla.ON_TIME
+    assert d.sla_state(case, date(2021, 6, 3), CAL) is d.Sla.NEAR_DUE
+    assert d.sla_state(case, date(2021, 6, 4), CAL) is d.Sla.NEAR_DUE
+    assert d.sla_state(case, date(2021, 6, 7), CAL) is d.Sla.OVERDUE
+    answered = dataclasses.replace(case, state=S.ARCHIVED, resolved_on=date(2021, 6, 4))
+    assert d.sla_state(answered, date(2021, 7, 1), CAL) is d.Sla.ON_TIME
+    late = dataclasses.replace(answered, resolved_on=date(2021, 6, 5))
+    assert d.sla_state(late, date(2021, 7, 1), CAL) is d.Sla.OVERDUE
+
+
+def test_masking_and_who_sees_contact() -> None:
+    assert d.mask_phone("13812341234") == "138****1234"
+    assert d.mask_phone("02887654321") == "028****4321"
+    assert d.mask_phone("1234") == "****"
+    assert d.mask_name("张三丰") == "张**"
+    complaint, report = d.OrderType.COMPLAINT, d.OrderType.REPORT
+    for role in (R.AGENT, R.DISPATCHER, R.ADMIN):
+        assert d.sees_contact(role, report, True)
+    assert d.sees_contact(R.DEPARTMENT, complaint, False)
+    assert not d.sees_contact(R.DEPARTMENT, complaint, True)
+    assert not d.sees_contact(R.DEPARTMENT, report, False)
+    assert not d.sees_contact(R.SUPERVISOR, complaint, False)
+    assert not d.sees_contact(R.CITIZEN, complaint, False)
+
+
+def test_merge_guards() -> None:
+    cmd = _cmd(A.MERGE, R.DISPATCHER)
+    with pytest.raises(Conflict) as closed:
+        d.apply(_case(S.HANDLING), dataclasses.replace(cmd, master_state=S.ARCHIVED), today=TODAY, calendar=CAL, limits=LIMITS)
+    assert closed.value.code == "merge-master-closed"
+    with pytest.raises(Conflict) as family:
+        d.apply(dataclasses.replace(_case(S.HANDLING), has_children=True), cmd, today=TODAY, calendar=CAL, limits=LIMITS)
+    assert family.value.code == "merge-cohandling"
+    merged = d.apply(_case(S.HANDLING), cmd, today=TODAY, calendar=CAL, limits=LIMITS).case
+    assert (merged.state, merged.master) == (S.MERGED, "5101002021060100001")
