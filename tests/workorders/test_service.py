@@ -1,0 +1,374 @@
+"""The work-order service on SQLite and PostgreSQL: numbers, idempotency, the loop, concurrency, history."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from hotline.calendar import service as calendar_service
+from hotline.db import session_factory, session_scope
+from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound
+from hotline.timeutil import CHINA_TZ
+from hotline.workorders import service
+from hotline.workorders.store import History, HistoryRewriteError, Order
+
+AT = datetime(2021, 9, 30, 10, 0, tzinfo=CHINA_TZ)
+ZJJ, RSJ, CGJ = "510100-zjj", "510100-rsj", "510107-cgj"
+
+
+@pytest.fixture
+def units(db_url: str) -> str:
+    with session_scope() as session:
+        service.load_units(session)
+        service.add_unit(session, ZJJ, "成都市住房和城乡建设局", "department", region_code="510100", parent="510100")
+        service.add_unit(session, RSJ, "成都市人力资源和社会保障局", "department", region_code="510100", parent="510100")
+        service.add_unit(session, "510107", "武侯区", "county", region_code="510107", parent="510100")
+        service.add_unit(session, CGJ, "武侯区综合行政执法局", "department", region_code="510107", parent="510107")
+    return db_url
+
+
+def _create(**kw: Any) -> str:
+    args: dict[str, Any] = {"type": "咨询", "content": "公积金怎么提取？", "phone": "13812341234", "region": "510100", "at": AT}
+    args.update(kw)
+    with session_scope() as session:
+        order = service.create_order(session, **args)
+        session.flush()
+        return order.number
+
+
+def _act(number: str, action: str, at: datetime = AT, **kw: Any) -> dict[str, Any]:
+    with session_scope() as session:
+        order = service.act(session, number, action, at=at, **kw)
+        return service.order_view(session, order, kw.get("role", "dispatcher"), today=at.date())
+
+
+def _show(number: str, role: str = "dispatcher") -> dict[str, Any]:
+    with session_scope() as session:
+        return service.show_order(session, number, role, today=AT.date())
+
+
+def test_numbers_are_region_date_sequence_and_due_follows_calendar(units: str) -> None:
+    first = _create()
+    second = _create(region="成都市")
+    other_region = _create(region="510300")
+    assert (first, second, other_region) == ("5101002021093000001", "5101002021093000002", "5103002021093000001")
+    # 咨询: 3 working days after 2021-09-30 across National Day (10-09 is a make-up Saturday).
+    assert _show(first)["due"] == "2021-10-11"
+    late_evening = _create(at=datetime(2021, 9, 30, 17, 30, tzinfo=UTC))  # 01:30 on 10-01 in China
+    assert late_evening.startswith("51010020211001")
+
+
+def test_sequence_is_unique_under_concurrent_creation(units: str) -> None:
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(5):
+                numbers.append(_create())
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(numbers) == [f"51010020210930{i:05d}" for i in range(1, 21)]
+
+
+def test_idempotent_creation(units: str) -> None:
+    a = _create(client_key="call-42")
+    assert _create(client_key="call-42") == a
+    with pytest.raises(Conflict) as err:
+        _create(client_key="call-42", content="另一件事")
+    assert err.value.code == "idempotency-conflict"
+    with session_scope() as session:
+        assert len(session.scalars(select(Order)).all()) == 1
+
+
+def test_idempotent_creation_racing_threads(units: str) -> None:
+    results: list[str] = []
+
+    def worker() -> None:
+        results.append(_create(client_key="same-key"))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4 and len(set(results)) == 1
+
+
+def test_bad_input_is_rejected_and_nothing_is_written(units: str) -> None:
+    cases: list[tuple[dict[str, Any], type[HotlineError], str]] = [
+        ({"type": "闲聊"}, InvalidInput, "invalid-type"),
+        ({"content": "  "}, InvalidInput, "content-required"),
+        ({"phone": "abc"}, InvalidInput, "invalid-phone"),
+        ({"region": "火星"}, NotFound, "region-not-found"),
+        ({"category": "不存在的分类"}, InvalidInput, "category-not-found"),
+        ({"urgency": "asap"}, InvalidInput, "invalid-urgency"),
+        ({"at": datetime(2021, 6, 1, 9)}, InvalidInput, "invalid-time"),
+    ]
+    for kw, kind, code in cases:
+        with pytest.raises(kind) as err:
+            _create(**kw)
+        assert err.value.code == code
+    with session_scope() as session:
+        assert session.scalars(select(Order)).all() == []
+
+
+def test_category_from_the_default_tree(units: str) -> None:
+    number = _create(category="城乡建设 > 安全生产")
+    assert _show(number)["category"] == "城乡建设/安全生产"
+    with session_scope() as session:
+        assert service.load_taxonomy(session) == 0  # loaded once, idempotent
+
+
+def test_whole_loop_with_return_extension_pause_reopen(units: str) -> None:
+    n = _create(type="投诉", content="小区噪音扰民", caller_name="李四")
+    day = timedelta(days=1)
+    dispatcher = {"role": "dispatcher", "actor": "派单员甲"}
+    _act(n, "dispatch", AT, target_unit=ZJJ, **dispatcher)
+    _act(n, "return", AT + day, role="department", unit=ZJJ, reason="不属于本单位职责")
+    _act(n, "redispatch", AT + day, target_unit=RSJ, **dispatcher)
+    with pytest.raises(Forbidden):
+        _act(n, "accept", AT + day, role="department", unit=ZJJ)
+    _act(n, "accept", AT + 8 * day, role="department", unit=RSJ)
+    due_before = _show(n)["due"]
+    _act(n, "request_extension", AT + 8 * day, role="department", unit=RSJ, days=3, reason="需现场核查")
+    view = _act(n, "approve_extension", AT + 9 * day, role="supervisor")
+    assert view["due"] > due_before and view["extension_days"] == 3
+    _act(n, "await_citizen", AT + 9 * day, role="department", unit=RSJ, reason="请补充地址")
+    resumed = _act(n, "resume", AT + 12 * day, role="department", unit=RSJ)
+    assert resumed["paused_workdays"] > 0 and resumed["due"] > view["due"]
+    _act(n, "urge", AT + 12 * day, role="dispatcher", reason="请尽快办理")
+    _act(n, "supervise", AT + 12 * day, role="supervisor", reason="督办")
+    _act(n, "resolve", AT + 13 * day, role="department", unit=RSJ, reply="已协调物业处理")
+    _act(n, "review_reject", AT + 13 * day, role="supervisor", reason="答复不完整")
+    _act(n, "resolve", AT + 14 * day, role="department", unit=RSJ, reply="已协调物业处理，噪音源已拆除")
+    _act(n, "review_pass", AT + 14 * day, role="supervisor")
+    _act(n, "callback", AT + 15 * day, role="agent", satisfaction="unsatisfied", citizen_resolved=False)
+    reopened = _act(n, "reopen", AT + 15 * day, role="dispatcher", reason="市民称问题未解决")
+    assert reopened["state"] == "dispatched" and reopened["reopen_count"] == 1
+    _act(n, "accept", AT + 16 * day, role="department", unit=RSJ)
+    _act(n, "resolve", AT + 17 * day, role="department", unit=RSJ, reply="已再次处理")
+    _act(n, "review_pass", AT + 17 * day, role="supervisor")
+    _act(n, "callback", AT + 18 * day, role="agent", satisfaction="satisfied", citizen_resolved=True)
+    done = _act(n, "archive", AT + 18 * day, role="supervisor")
+    assert done["state"] == "archived"
+    shown = _show(n)
+    actions = [h["action"] for h in shown["history"]]
+    assert actions == [
+        "create", "dispatch", "return", "redispatch", "accept", "request_extension", "approve_extension",
+        "await_citizen", "resume", "urge", "supervise", "resolve", "review_reject", "resolve", "review_pass",
+        "callback", "reopen", "accept", "resolve", "review_pass", "callback", "archive",
+    ]  # fmt: skip
+    assert [h["seq"] for h in shown["history"]] == list(range(1, 23))
+    assert shown["history"][2]["reason"] == "不属于本单位职责" and shown["history"][2]["unit"] == ZJJ
+    assert shown["version"] == 22
+
+
+def test_forbidden_transition_is_409_and_changes_nothing(units: str) -> None:
+    n = _create()
+    with pytest.raises(Conflict) as err:
+        _act(n, "archive", role="supervisor")
+    assert err.value.code == "transition-not-allowed"
+    shown = _show(n)
+    assert shown["state"] == "registered" and len(shown["history"]) == 1 and shown["version"] == 1
+
+
+def test_co_handling_blocks_the_lead(units: str) -> None:
+    n = _create(type="求助")
+    view = _act(n, "dispatch", role="dispatcher", target_unit=ZJJ, co_units=[CGJ])
+    assert view["lead_unit"]["code"] == ZJJ
+    child = _show(n)["children"][0]
+    assert child["number"] == f"{n}-01" and child["unit"] == CGJ and child["state"] == "dispatched"
+    _act(n, "accept", role="department", unit=ZJJ)
+    with pytest.raises(Conflict) as err:
+        _act(n, "resolve", role="department", unit=ZJJ, reply="已处理")
+    assert err.value.code == "transition-not-allowed" and err.value.details["reason"] == "co-handling-open"
+    _act(child["number"], "accept", role="department", unit=CGJ)
+    _act(child["number"], "resolve", role="department", unit=CGJ, reply="已配合清理")
+    assert _act(n, "resolve", role="department", unit=ZJJ, reply="已处理")["state"] == "resolved"
+    assert _show(child["number"])["parent"] == n
+
+
+def test_merged_duplicates_follow_their_master(units: str) -> None:
+    master = _create(type="投诉", content="工地夜间施工噪音")
+    dup = _create(type="投诉", content="工地夜间施工噪音（重复）", phone="13900005678")
+    dup2 = _create(type="投诉", content="又一次反映施工噪音", phone="13900005678")
+    _act(dup2, "merge", role="dispatcher", master=dup, reason="重复诉求")
+    # Merging into an order that was itself merged goes to the order it follows.
+    _act(dup, "merge", role="dispatcher", master=master, reason="重复诉求")
+    _act(master, "dispatch", role="dispatcher", target_unit=ZJJ)
+    _act(master, "accept", role="department", unit=ZJJ)
+    assert _show(dup)["master"] == master and _show(dup)["master_state"] == "handling"
+    assert _show(dup2)["master"] == master
+    with pytest.raises(Conflict):
+        _act(dup, "accept", role="department", unit=ZJJ)
+    with session_scope() as session:
+        seen = service.public_lookup(session, dup2, "5678")
+    assert master in seen["state_label"] and "办理中" in seen["state_label"]
+    with pytest.raises(InvalidInput):
+        _act(master, "merge", role="dispatcher", master=dup, reason="环")
+
+
+def test_stale_version_two_sessions(units: str) -> None:
+    n = _create()
+    _act(n, "dispatch", role="dispatcher", target_unit=ZJJ)
+    factory = session_factory()
+    a, b = factory(), factory()
+    try:
+        order_a = service.get_order(a, n)
+        order_b = service.get_order(b, n)
+        assert order_a.version == order_b.version == 2
+        service.act(a, order_a, "accept", role="department", unit=ZJJ, at=AT)
+        a.commit()
+        with pytest.raises(Conflict) as err:
+            service.act(b, order_b, "return", role="department", unit=ZJJ, reason="不属于本单位", at=AT)
+        assert err.value.code == "stale-version"
+        b.rollback()
+    finally:
+        a.close()
+        b.close()
+    shown = _show(n)
+    assert shown["state"] == "handling" and [h["action"] for h in shown["history"]] == ["create", "dispatch", "accept"]
+    with pytest.raises(Conflict) as err2:
+        _act(n, "urge", role="dispatcher", version=2)
+    assert err2.value.code == "stale-version"
+
+
+def test_threads_racing_on_one_order(units: str) -> None:
+    n = _create()
+    _act(n, "dispatch", role="dispatcher", target_unit=ZJJ)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(action: str, **kw: Any) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                with session_scope() as session:
+                    order = service.get_order(session, n)
+                    barrier.wait(timeout=10)
+                    service.act(session, order, action, role="department", unit=ZJJ, at=AT, **kw)
+                outcomes.append("ok")
+            except HotlineError as exc:
+                outcomes.append(exc.code)
+
+        return run
+
+    threads = [threading.Thread(target=attempt("accept")), threading.Thread(target=attempt("return", reason="错派"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok", "stale-version"]
+    shown = _show(n)
+    assert len(shown["history"]) == 3 and shown["version"] == 3
+
+
+def test_history_is_never_rewritten(units: str) -> None:
+    n = _create()
+    session = session_factory()()
+    try:
+        entry = session.scalars(select(History)).one()
+        entry.reason = "篡改"
+        with pytest.raises(HistoryRewriteError):
+            session.flush()
+    finally:
+        session.rollback()
+        session.close()
+    with pytest.raises(DBAPIError), session_scope() as session:
+        session.execute(text("UPDATE wo_history SET reason = 'x'"))
+    assert _show(n)["history"][0]["reason"] == ""
+
+
+def test_masking_by_role(units: str) -> None:
+    n = _create(caller_name="王五", type="举报")
+    assert _show(n, "dispatcher")["caller_phone"] == "13812341234"
+    assert _show(n, "supervisor")["caller_phone"] == "138****1234"
+    assert _show(n, "department")["caller_name"] == "王*"
+    m = _create(caller_name="王五", type="求助")
+    assert _show(m, "department")["caller_phone"] == "13812341234"
+    c = _create(caller_name="王五", type="求助", confidential=True)
+    assert _show(c, "department")["caller_phone"] == "138****1234"
+
+
+def test_public_lookup_shows_only_own_order(units: str) -> None:
+    n = _create(caller_name="赵六")
+    _act(n, "dispatch", role="dispatcher", target_unit=ZJJ)
+    _act(n, "return", role="department", unit=ZJJ, reason="内部意见：不归我们管")
+    with session_scope() as session:
+        seen = service.public_lookup(session, n, "1234")
+        assert seen["caller_phone"] == "138****1234"
+        assert "赵六" not in str(seen) and "内部意见" not in str(seen) and ZJJ not in str(seen)
+        with pytest.raises(NotFound):
+            service.public_lookup(session, n, "9999")
+        with pytest.raises(NotFound):
+            service.public_lookup(session, "5101002099010100001", "1234")
+        with pytest.raises(InvalidInput):
+            service.public_lookup(session, n, "12a4")
+
+
+def test_calendar_overrides_and_configured_limits_move_deadlines(units: str) -> None:
+    with session_scope() as session:
+        calendar_service.set_override(session, date(2021, 10, 9), "holiday")
+        service.set_limit(session, "咨询", 5, actor="admin")
+    n = _create()
+    # 5 working days after 09-30 with 10-09 no longer a working day: 10-08, 11, 12, 13, 14.
+    assert _show(n)["due"] == "2021-10-14"
+    with pytest.raises(InvalidInput), session_scope() as session:
+        service.set_limit(session, "喝茶", 3)
+
+
+def test_list_overdue(units: str) -> None:
+    late = _create()
+    _act(late, "dispatch", role="dispatcher", target_unit=ZJJ)
+    fresh = _create(type="投诉")
+    with session_scope() as session:
+        overdue = service.list_orders(session, sla="overdue", today=date(2021, 10, 12))
+        on_time = service.list_orders(session, sla="on_time", today=date(2021, 10, 12))
+        by_unit = service.list_orders(session, unit=ZJJ)
+    assert [o["number"] for o in overdue] == [late]
+    assert [o["number"] for o in on_time] == [fresh]
+    assert [o["number"] for o in by_unit] == [late]
+
+
+def test_dispatch_catalogue_most_specific_entry_wins(units: str) -> None:
+    with session_scope() as session:
+        service.set_catalogue_entry(session, "城乡建设", ZJJ, region_code="510100")
+        service.set_catalogue_entry(session, "城乡建设/城市建设和市政管理", CGJ, region_code="510100")
+        service.set_catalogue_entry(session, "劳动和社会保障", RSJ)
+        service.set_catalogue_entry(session, "劳动和社会保障", ZJJ, line="12333")
+
+    def unit(category: str, region: str, line: str | None = None) -> str | None:
+        with session_scope() as session:
+            found = service.lookup_dispatch_catalogue(session, category, region, line)
+            return found.code if found else None
+
+    assert unit("城乡建设", "510100") == ZJJ
+    assert unit("城乡建设/安全生产/事故处理", "510107") == ZJJ  # district falls back to its city
+    assert unit("城乡建设/城市建设和市政管理/园林绿化环卫", "510100") == CGJ
+    assert unit("劳动和社会保障", "510300") == RSJ  # any-region entry
+    assert unit("劳动和社会保障", "510300", "12333") == ZJJ
+    assert unit("城乡建设", "510300") is None
+    assert unit("", "510100") is None
+
+
+def test_load_demo_is_idempotent(db_url: str) -> None:
+    with session_scope() as session:
+        first = service.load_demo(session)
+    with session_scope() as session:
+        second = service.load_demo(session)
+        states = {o.state for o in session.scalars(select(Order))}
+    assert "新增 12 张" in first and "新增 0 张" in second
+    assert {"to_visit", "archived", "registered", "dispatched", "handling", "waiting_citizen", "merged"} <= states
