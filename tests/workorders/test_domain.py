@@ -84,7 +84,9 @@ def _cmd(action: A, role: R) -> d.Command:
 ALL = list(itertools.product(S, A, R))
 
 
-@pytest.mark.parametrize(("state", "action", "role"), [c for c in ALL if (c[0], c[1]) in EXPECTED and c[2] in EXPECTED[c[0], c[1]][1]])
+@pytest.mark.parametrize(
+    ("state", "action", "role"), [c for c in ALL if (c[0], c[1]) in EXPECTED and c[2] in EXPECTED[c[0], c[1]][1]]
+)
 def test_allowed_transition(state: S, action: A, role: R) -> None:
     step = d.apply(_case(state), _cmd(action, role), today=TODAY, calendar=CAL, limits=LIMITS)
     assert step.case.state is EXPECTED[state, action][0]
@@ -93,7 +95,9 @@ def test_allowed_transition(state: S, action: A, role: R) -> None:
         assert step.changes["state"] == [state.value, step.case.state.value]
 
 
-@pytest.mark.parametrize(("state", "action", "role"), [c for c in ALL if (c[0], c[1]) in EXPECTED and c[2] not in EXPECTED[c[0], c[1]][1]])
+@pytest.mark.parametrize(
+    ("state", "action", "role"), [c for c in ALL if (c[0], c[1]) in EXPECTED and c[2] not in EXPECTED[c[0], c[1]][1]]
+)
 def test_role_not_allowed(state: S, action: A, role: R) -> None:
     with pytest.raises(Forbidden) as err:
         d.apply(_case(state), _cmd(action, role), today=TODAY, calendar=CAL, limits=LIMITS)
@@ -126,7 +130,9 @@ def test_lead_cannot_resolve_while_co_handling_open() -> None:
         d.apply(case, _cmd(A.RESOLVE, R.DEPARTMENT), today=TODAY, calendar=CAL, limits=LIMITS)
     assert err.value.details["reason"] == "co-handling-open"
     case.open_children = 0
-    assert d.apply(case, _cmd(A.RESOLVE, R.DEPARTMENT), today=TODAY, calendar=CAL, limits=LIMITS).case.state is S.RESOLVED
+    assert (
+        d.apply(case, _cmd(A.RESOLVE, R.DEPARTMENT), today=TODAY, calendar=CAL, limits=LIMITS).case.state is S.RESOLVED
+    )
 
 
 def test_dispatch_with_co_units_spawns_children() -> None:
@@ -184,7 +190,9 @@ def test_extension_adds_working_days_and_is_limited() -> None:
     cmd = dataclasses.replace(_cmd(A.REQUEST_EXTENSION, R.DEPARTMENT), days=3)
     pending = d.apply(case, cmd, today=date(2021, 9, 28), calendar=CAL, limits=LIMITS).case
     assert pending.pending_extension == 3 and pending.due == date(2021, 9, 29)
-    approved = d.apply(pending, _cmd(A.APPROVE_EXTENSION, R.SUPERVISOR), today=date(2021, 9, 28), calendar=CAL, limits=LIMITS)
+    approved = d.apply(
+        pending, _cmd(A.APPROVE_EXTENSION, R.SUPERVISOR), today=date(2021, 9, 28), calendar=CAL, limits=LIMITS
+    )
     # 09-30, 10-08, 10-09 (Saturday make-up day): three working days across National Day.
     assert approved.case.due == date(2021, 10, 9)
     assert approved.changes["due"] == ["2021-09-29", "2021-10-09"]
@@ -197,14 +205,18 @@ def test_extension_adds_working_days_and_is_limited() -> None:
     assert limit.value.code == "extension-limit"
     with pytest.raises(InvalidInput):
         d.apply(case, dataclasses.replace(cmd, days=0), today=date(2021, 9, 28), calendar=CAL, limits=LIMITS)
-    refused = d.apply(pending, _cmd(A.REFUSE_EXTENSION, R.SUPERVISOR), today=date(2021, 9, 28), calendar=CAL, limits=LIMITS)
+    refused = d.apply(
+        pending, _cmd(A.REFUSE_EXTENSION, R.SUPERVISOR), today=date(2021, 9, 28), calendar=CAL, limits=LIMITS
+    )
     assert refused.case.due == date(2021, 9, 29) and refused.case.pending_extension is None
 
 
 def test_clock_pauses_while_waiting_on_the_citizen() -> None:
     case = _case(S.HANDLING)
     case.due = date(2021, 9, 30)
-    paused = d.apply(case, _cmd(A.AWAIT_CITIZEN, R.DEPARTMENT), today=date(2021, 9, 29), calendar=CAL, limits=LIMITS).case
+    paused = d.apply(
+        case, _cmd(A.AWAIT_CITIZEN, R.DEPARTMENT), today=date(2021, 9, 29), calendar=CAL, limits=LIMITS
+    ).case
     assert paused.paused_on == date(2021, 9, 29)
     # While paused the effective due date moves with the working days elapsed, so it is never overdue.
     # On 10-08 two working days (09-30, 10-08) have passed paused: due 09-30 + 2 = 10-09.
@@ -275,10 +287,18 @@ def test_masking_and_who_sees_contact() -> None:
 def test_merge_guards() -> None:
     cmd = _cmd(A.MERGE, R.DISPATCHER)
     with pytest.raises(Conflict) as closed:
-        d.apply(_case(S.HANDLING), dataclasses.replace(cmd, master_state=S.ARCHIVED), today=TODAY, calendar=CAL, limits=LIMITS)
+        d.apply(
+            _case(S.HANDLING),
+            dataclasses.replace(cmd, master_state=S.ARCHIVED),
+            today=TODAY,
+            calendar=CAL,
+            limits=LIMITS,
+        )
     assert closed.value.code == "merge-master-closed"
     with pytest.raises(Conflict) as family:
-        d.apply(dataclasses.replace(_case(S.HANDLING), has_children=True), cmd, today=TODAY, calendar=CAL, limits=LIMITS)
+        d.apply(
+            dataclasses.replace(_case(S.HANDLING), has_children=True), cmd, today=TODAY, calendar=CAL, limits=LIMITS
+        )
     assert family.value.code == "merge-cohandling"
     merged = d.apply(_case(S.HANDLING), cmd, today=TODAY, calendar=CAL, limits=LIMITS).case
     assert (merged.state, merged.master) == (S.MERGED, "5101002021060100001")

@@ -27,14 +27,22 @@ def units(db_url: str) -> str:
     with session_scope() as session:
         service.load_units(session)
         service.add_unit(session, ZJJ, "成都市住房和城乡建设局", "department", region_code="510100", parent="510100")
-        service.add_unit(session, RSJ, "成都市人力资源和社会保障局", "department", region_code="510100", parent="510100")
+        service.add_unit(
+            session, RSJ, "成都市人力资源和社会保障局", "department", region_code="510100", parent="510100"
+        )
         service.add_unit(session, "510107", "武侯区", "county", region_code="510107", parent="510100")
         service.add_unit(session, CGJ, "武侯区综合行政执法局", "department", region_code="510107", parent="510107")
     return db_url
 
 
 def _create(**kw: Any) -> str:
-    args: dict[str, Any] = {"type": "咨询", "content": "公积金怎么提取？", "phone": "13812341234", "region": "510100", "at": AT}
+    args: dict[str, Any] = {
+        "type": "咨询",
+        "content": "公积金怎么提取？",
+        "phone": "13812341234",
+        "region": "510100",
+        "at": AT,
+    }
     args.update(kw)
     with session_scope() as session:
         order = service.create_order(session, **args)

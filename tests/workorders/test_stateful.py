@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
@@ -76,7 +76,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         case = self.cases[number]
         kids = self.children[number]
         case = dataclasses.replace(
-            case, open_children=self._open_children(number), has_children=bool(kids), is_child=self.parent[number] is not None
+            case,
+            open_children=self._open_children(number),
+            has_children=bool(kids),
+            is_child=self.parent[number] is not None,
         )
         if pick_allowed:
             options = [r for (s, _a), r in d.TRANSITIONS.items() if s is case.state]
@@ -135,7 +138,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def history_is_complete_and_ordered(self) -> None:
         for number, entries in self.history.items():
             assert entries[0][0] == "create" and entries[0][1] == ""
-            for earlier, later in zip(entries, entries[1:], strict=False):
+            for earlier, later in itertools.pairwise(entries):
                 assert earlier[2] == later[1]
                 assert earlier[3] <= later[3]
             assert entries[-1][2] == self.cases[number].state.value
@@ -198,9 +201,7 @@ class StoreMachine(RuleBasedStateMachine):
                 return
             chosen = data.draw(st.sampled_from(options))
             role = data.draw(st.sampled_from(sorted(chosen.roles)))
-            others = list(
-                session.scalars(select(Order.number).where(Order.id.in_(self.mine), Order.number != number))
-            )
+            others = list(session.scalars(select(Order.number).where(Order.id.in_(self.mine), Order.number != number)))
             before_due = order.due
             try:
                 service.act(
@@ -233,7 +234,7 @@ class StoreMachine(RuleBasedStateMachine):
                 rows = session.scalars(select(History).where(History.order_id == order.id).order_by(History.seq)).all()
                 assert [h.seq for h in rows] == list(range(1, len(rows) + 1))
                 assert len(rows) == order.history_count == order.version
-                for earlier, later in zip(rows, rows[1:], strict=False):
+                for earlier, later in itertools.pairwise(rows):
                     assert earlier.to_state == later.from_state and earlier.at <= later.at
                 assert rows[-1].to_state == order.state
                 if order.state == d.State.MERGED.value:
@@ -244,7 +245,9 @@ class StoreMachine(RuleBasedStateMachine):
                     kids = session.scalars(select(Order).where(Order.parent_id == order.id)).all()
                     for kid in kids:
                         closing = session.scalars(
-                            select(History).where(History.order_id == kid.id, History.at <= resolve.at).order_by(History.seq)
+                            select(History)
+                            .where(History.order_id == kid.id, History.at <= resolve.at)
+                            .order_by(History.seq)
                         ).all()
                         assert d.State(closing[-1].to_state) not in d.OPEN_STATES
 
