@@ -101,3 +101,61 @@ def route_page(
         return _error_page(request, "route.html", "来电路由", exc, **context)
     context.update(decision=decision, at=china(instant).strftime("%Y-%m-%dT%H:%M"))
     return _render(request, "route.html", "来电路由", **context)
+
+
+# -- work orders -------------------------------------------------------------------------------------------------
+def _role_choices() -> list[tuple[str, str]]:
+    from hotline.workorders.domain import ROLE_LABELS, Role
+
+    return [(r.value, ROLE_LABELS[r]) for r in Role if r is not Role.CITIZEN]
+
+
+@router.get("/orders", response_class=HTMLResponse)
+def orders_page(
+    request: Request,
+    role: str = "supervisor",
+    state: str = "",
+    sla: str = "",
+    region: str = "",
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    from hotline.workorders import service as orders
+
+    context: dict[str, Any] = {"role": role, "state": state, "sla": sla, "region": region, "roles": _role_choices()}
+    try:
+        rows = orders.list_orders(
+            session, role=role, state=state or None, sla=sla or None, region=region or None, limit=200
+        )
+    except HotlineError as exc:
+        return _error_page(request, "orders.html", "工单", exc, rows=[], **context)
+    return _render(request, "orders.html", "工单", rows=rows, **context)
+
+
+@router.get("/orders/{number}", response_class=HTMLResponse)
+def order_page(
+    request: Request, number: str, role: str = "supervisor", session: Session = Depends(get_session)
+) -> HTMLResponse:
+    from hotline.workorders import service as orders
+
+    try:
+        order = orders.show_order(session, number, role)
+    except HotlineError as exc:
+        return _error_page(request, "order.html", f"工单 {number}", exc, order=None, role=role)
+    return _render(request, "order.html", f"工单 {number}", order=order, role=role)
+
+
+@router.get("/track", response_class=HTMLResponse)
+def track_page(
+    request: Request, number: str = "", phone_last4: str = "", session: Session = Depends(get_session)
+) -> HTMLResponse:
+    """Citizens look up their own order with its number and the last four digits of their phone."""
+    from hotline.workorders import service as orders
+
+    context: dict[str, Any] = {"number": number, "phone_last4": phone_last4, "order": None}
+    if not number:
+        return _render(request, "track.html", "办理进度查询", **context)
+    try:
+        context["order"] = orders.public_lookup(session, number, phone_last4)
+    except HotlineError as exc:
+        return _error_page(request, "track.html", "办理进度查询", exc, **context)
+    return _render(request, "track.html", "办理进度查询", **context)

@@ -1,0 +1,58 @@
+"""Work-order pages: masking by role, the history of an order, and the citizen's own lookup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def _an_order(web_server: str) -> dict[str, Any]:
+    orders = httpx.get(f"{web_server}/api/orders", params={"role": "dispatcher"}).json()
+    assert orders, "demo data should contain work orders"
+    return next(o for o in orders if o["caller_phone"] and o["type"] != "举报")
+
+
+def test_supervisor_sees_masked_numbers_dispatcher_sees_them_whole(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    order = _an_order(web_server)
+    phone = order["caller_phone"]
+    masked = phone[:3] + "****" + phone[-4:]
+
+    page.goto("/orders?role=supervisor")
+    row = page.locator(f"tr[data-number='{order['number']}']")
+    assert row.locator("[data-field=caller_phone]").inner_text() == masked
+    assert phone not in page.content()
+
+    page.select_option("select[name=role]", "dispatcher")
+    page.click("button[type=submit]")
+    row = page.locator(f"tr[data-number='{order['number']}']")
+    assert row.locator("[data-field=caller_phone]").inner_text() == phone
+
+
+def test_order_page_shows_history_from_intake(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    order = _an_order(web_server)
+    page.goto("/orders?role=supervisor")
+    page.click(f"tr[data-number='{order['number']}'] a")
+    assert order["number"] in page.locator("h1").inner_text()
+    history = page.locator("#history tr")
+    assert history.count() >= 2  # header + 受理
+    assert "受理" in history.nth(1).inner_text()
+
+
+def test_citizen_tracks_own_order_only_with_matching_phone_digits(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    order = _an_order(web_server)
+    wrong = "0000" if not order["caller_phone"].endswith("0000") else "1111"
+    response = page.goto(f"/track?number={order['number']}&phone_last4={wrong}")
+    assert response.status == 404
+    assert page.locator("[role=alert]").get_attribute("data-code") == "workorder-not-found"
+
+    page.goto("/track")
+    page.fill("input[name=number]", order["number"])
+    page.fill("input[name=phone_last4]", order["caller_phone"][-4:])
+    page.click("button[type=submit]")
+    progress = page.locator("#progress")
+    assert progress.locator("[data-field=state]").inner_text()
+    assert order["caller_phone"] not in page.content()
