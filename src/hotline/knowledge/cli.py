@@ -1,5 +1,94 @@
-"""Commands of hotline.knowledge."""
+"""Commands of hotline.knowledge: `hotline kb import|search|export|expire`."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from hotline.db import session_scope
+from hotline.errors import InvalidInput
+from hotline.knowledge import service, transfer
+
+app = typer.Typer(no_args_is_help=True, help="知识库：导入、检索、导出")
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="CSV 或 XLSX 文件"),
+    id_column: str = typer.Option(..., "--id-column", help="编号列（作为外部编号保存）"),
+    body_column: str = typer.Option(..., "--body-column", help="正文列"),
+    title_column: str | None = typer.Option(None, "--title-column", help="标题列（可选）"),
+    status: str = typer.Option("published", help="新知识的状态：draft/review/published"),
+    actor: str = typer.Option("import", help="操作人"),
+) -> None:
+    """Import articles; an id seen before updates that article as a new version."""
+    with session_scope() as session:
+        summary = service.import_file(
+            session, file, id_column=id_column, body_column=body_column, title_column=title_column,
+            actor=actor, status=status,
+        )
+        service.get_index(session)  # build the search index now rather than at the first search
+    typer.echo(summary.text())
+
+
+@app.command("search")
+def search(
+    text: str | None = typer.Argument(None, help="搜索内容"),
+    top: int = typer.Option(10, "--top", help="返回条数"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+    queries: Path | None = typer.Option(None, "--queries", help="批量检索：含 query_id 列的 CSV/XLSX"),
+    text_columns: str = typer.Option("subject,detail", "--text-columns", help="批量检索的文本列，逗号分隔，第一列权重不同"),
+    output: Path | None = typer.Option(None, "--output", help="批量检索结果 CSV：query_id,rank,article_id,score"),
+) -> None:
+    """Search the knowledge base (one text, or a file of queries in batch)."""
+    if queries is not None:
+        if output is None:
+            raise InvalidInput("批量检索需要 --output 文件", code="output-required")
+        columns = [c.strip() for c in text_columns.split(",") if c.strip()]
+        rows = transfer.read_table(queries)
+        with session_scope() as session:
+            results = service.search_batch(session, rows, text_columns=columns, top=top)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with output.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["query_id", "rank", "article_id", "score"])
+            for query_id, hits in results:
+                for hit in hits:
+                    writer.writerow([query_id, hit["rank"], hit["article_id"], f"{hit['score']:.6f}"])
+        typer.echo(f"已检索 {len(results)} 条查询，结果写入 {output}")
+        return
+    if not text:
+        raise InvalidInput("请输入要搜索的内容，或用 --queries 指定批量查询文件", code="empty-query")
+    with session_scope() as session:
+        hits = service.search_articles(session, text, top=top)
+    if as_json:
+        typer.echo(json.dumps({"query": text, "results": hits}, ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        typer.echo("没有找到相关知识")
+    for hit in hits:
+        title = hit["title"] or "（无标题）"
+        typer.echo(f"{hit['rank']}. [{hit['article_id']}] {title}  得分 {hit['score']:.3f}")
+        typer.echo(f"   {hit['snippet'].replace('<mark>', '【').replace('</mark>', '】')}")
+
+
+@app.command("export")
+def export(
+    file: Path = typer.Argument(..., help="导出文件（.csv 或 .xlsx）"),
+    status: str | None = typer.Option(None, help="只导出该状态的知识"),
+) -> None:
+    """Export articles with the documented columns."""
+    with session_scope() as session:
+        count = service.export_articles(session, file, status=status)
+    typer.echo(f"已导出 {count} 条知识到 {file}")
+
+
+@app.command("expire")
+def expire() -> None:
+    """Mark published articles past their expiry date as expired."""
+    with session_scope() as session:
+        rows = service.expire_due(session)
+    typer.echo(f"已将 {len(rows)} 条到期知识标记为已过期")

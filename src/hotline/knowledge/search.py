@@ -1,0 +1,412 @@
+"""Chinese full-text search over knowledge articles: jieba words plus character bigrams, field-weighted BM25.
+
+The index is plain in-memory data (NumPy arrays and SciPy sparse matrices); it knows nothing of the database.
+`service.py` builds it from the store, persists it under `settings.data_dir` and rebuilds it when articles
+change (see `docs/knowledge.md`).
+
+Scoring, in two stages:
+1. **BM25 over two analyzers**: jieba words (search mode, with the domain dictionary) and overlapping
+   character bigrams of the normalised text. Bigrams make any phrase findable wherever it sits in a longer
+   sentence (jieba alone may keep a run of characters as one token the query does not produce). Each field
+   (title, keywords, body) has its own length normalisation and weight; the query is a list of weighted
+   parts (e.g. a message's subject weighs more than its long detail).
+2. **Phrase rerank** of the best candidates: the longest run of characters shared with the first query
+   part (official replies restate the citizen's complaint almost verbatim) adds a bonus.
+
+Weights were tuned by cross-validation on the development queries (`bench/knowledge_eval.py`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from difflib import SequenceMatcher
+from importlib import resources
+
+import numpy as np
+import scipy.sparse as sp
+
+# Bump when tokenisation changes: persisted token lists made by another version are thrown away.
+ANALYZER_VERSION = 4
+
+FIELDS = ("title", "keywords", "body")
+_KEEP = re.compile(r"[0-9a-z\u3400-\u9fff]")
+_STOP_TEXT = (
+    "的 了 是 在 和 与 及 或 我 你 您 他 她 它 我们 你们 他们 有 也 就 都 对 为 将 把 被 这 那 这个 那个 "
+    "上 下 中 一 不 等 请 吗 呢 吧 啊 之 其 而 并 于 以 及其 已 所 该 此 又 还 但 从 向 到 给 让 着 过 个 "
+    "您好 你好 谢谢 感谢"
+)
+_STOP = frozenset(_STOP_TEXT.split(" "))
+
+
+# Place mentions: masked codes as in the public data ("A3区", "K9县") and the names of Sichuan's cities.
+_PLACE_CODE = re.compile(r"(?<![0-9a-z])[a-z][0-9]{0,2}(?:市|区|县)")
+
+
+def places(text: str) -> frozenset[str]:
+    low = normalise(text)
+    found = set(_PLACE_CODE.findall(low))
+    for name in _region_names():
+        if name in low:
+            found.add(name)
+    return frozenset(found)
+
+
+_REGION_NAMES: tuple[str, ...] | None = None
+
+
+def _region_names() -> tuple[str, ...]:
+    global _REGION_NAMES
+    if _REGION_NAMES is None:
+        try:
+            from hotline.plan.regions import REGIONS
+
+            _REGION_NAMES = tuple(r.name for r in REGIONS[1:])
+        except ImportError:  # pragma: no cover
+            _REGION_NAMES = ()
+    return _REGION_NAMES
+
+
+def normalise(text: str) -> str:
+    """Full-width to half-width, lower case (NFKC keeps Chinese characters as they are)."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _clean(text: str) -> str:
+    return "".join(ch for ch in normalise(text) if _KEEP.match(ch))
+
+
+class Analyzer:
+    """jieba with the platform's domain dictionary (hotline names, units, policy terms, places)."""
+
+    def __init__(self, extra_words: Iterable[str] = ()) -> None:
+        import jieba
+
+        jieba.setLogLevel(60)
+        self._tokenizer = jieba.Tokenizer()
+        self._lock = threading.Lock()
+        for word in [*domain_words(), *extra_words]:
+            self._tokenizer.add_word(word, freq=2000)
+
+    def words(self, text: str) -> list[str]:
+        with self._lock:  # jieba's lazy initialisation is not thread-safe
+            pieces = self._tokenizer.lcut_for_search(normalise(text))
+        return [w for w in (p.strip() for p in pieces) if w and w not in _STOP and _KEEP.match(w[0])]
+
+    @staticmethod
+    def bigrams(text: str) -> list[str]:
+        s = _clean(text)
+        return [s[i : i + 2] for i in range(len(s) - 1)]
+
+
+def domain_words() -> list[str]:
+    """The bundled domain dictionary plus the names of Sichuan's regions."""
+    raw = resources.files("hotline.knowledge").joinpath("dictionary.txt").read_text(encoding="utf-8")
+    words = [line.split()[0] for line in raw.splitlines() if line.strip() and not line.startswith("#")]
+    try:
+        from hotline.plan.regions import REGIONS
+
+        for region in REGIONS:
+            words.append(region.name)
+    except ImportError:  # pragma: no cover - the plan package is part of the platform
+        pass
+    return words
+
+
+_ANALYZER: Analyzer | None = None
+_ANALYZER_LOCK = threading.Lock()
+
+
+def analyzer() -> Analyzer:
+    global _ANALYZER
+    with _ANALYZER_LOCK:
+        if _ANALYZER is None:
+            _ANALYZER = Analyzer()
+        return _ANALYZER
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Weights of the ranking function (tuned by cross-validation, see bench/knowledge.md)."""
+
+    k1: float = 1.5
+    b: float = 0.9
+    # IDF raised to this power: above 1 favours rare shared terms (names of places, estates, roads).
+    idf_power: float = 1.0
+    # Query-side term frequency: weight = 1 + query_tf * log(count in the query part).
+    query_tf: float = 0.0
+    field_weights: tuple[tuple[str, float], ...] = (("title", 2.0), ("keywords", 1.5), ("body", 1.0))
+    word_weight: float = 1.0
+    bigram_weight: float = 1.0
+    # Rerank: a place named in the query (district, county, city) also named in the article, or the article
+    # naming only other places.
+    place_match_weight: float = 0.0
+    place_mismatch_weight: float = 0.0
+    # Weight of each query part after the first one (the first part weighs `first_part_weight`).
+    first_part_weight: float = 0.5
+    rest_part_weight: float = 1.0
+    rerank_depth: int = 50
+    phrase_weight: float = 0.0
+    phrase_min: int = 4
+    phrase_cap: int = 20
+
+
+DEFAULT_CONFIG = SearchConfig()
+
+
+@dataclass
+class DocTokens:
+    """The analysed form of one article version (kept between index builds, keyed by `key`)."""
+
+    key: str
+    words: dict[str, list[str]]
+    bigrams: dict[str, list[str]]
+    clean: str
+    places: frozenset[str] = frozenset()
+
+
+def analyse_doc(title: str, keywords: Sequence[str], body: str, key: str = "") -> DocTokens:
+    a = analyzer()
+    texts = {"title": title, "keywords": " ".join(keywords), "body": body}
+    return DocTokens(
+        key=key,
+        words={f: a.words(t) for f, t in texts.items()},
+        bigrams={f: a.bigrams(t) for f, t in texts.items()},
+        clean=_clean(title + "。" + body),
+        places=places(title + "。" + body),
+    )
+
+
+@dataclass
+class DocMeta:
+    article_id: int
+    external_id: str | None
+    title: str
+    body: str
+    status: str
+    owner_unit: str
+    category: str
+    lines: tuple[str, ...]
+    regions: tuple[str, ...]
+    effective_from: date | None
+    expires_on: date | None
+
+
+@dataclass
+class Filters:
+    line: str | None = None
+    region: str | None = None
+    unit: str | None = None
+    category: str | None = None
+    # None means "published only"; "any" means every status.
+    status: str | None = None
+    # Valid on this day (effective ≤ day ≤ expiry). None: no date filter.
+    valid_on: date | None = None
+
+
+@dataclass
+class Hit:
+    position: int
+    score: float
+    phrase: int
+
+
+class _Matrix:
+    """BM25 weights of one analyzer, all fields summed with their weights: shape (vocabulary, documents)."""
+
+    def __init__(self, docs: Sequence[dict[str, list[str]]], config: SearchConfig) -> None:
+        self.vocab: dict[str, int] = {}
+        n = len(docs)
+        total: sp.csr_matrix | None = None
+        for name, weight in config.field_weights:
+            rows: list[int] = []
+            cols: list[int] = []
+            vals: list[float] = []
+            lengths = np.zeros(n, dtype=np.float32)
+            for j, doc in enumerate(docs):
+                tokens = doc.get(name, [])
+                lengths[j] = len(tokens)
+                for term, count in Counter(tokens).items():
+                    rows.append(self.vocab.setdefault(term, len(self.vocab)))
+                    cols.append(j)
+                    vals.append(count)
+            if not vals:
+                continue
+            r = np.asarray(rows, dtype=np.int64)
+            c = np.asarray(cols, dtype=np.int64)
+            tf = np.asarray(vals, dtype=np.float32)
+            avg = float(lengths[lengths > 0].mean()) if (lengths > 0).any() else 1.0
+            df = np.bincount(r, minlength=len(self.vocab)).astype(np.float32)
+            idf = (np.log1p((n - df + 0.5) / (df + 0.5)) ** config.idf_power).astype(np.float32)
+            denom = tf + config.k1 * (1 - config.b + config.b * lengths[c] / avg)
+            w = weight * tf * (config.k1 + 1) / denom * idf[r]
+            part = sp.csr_matrix((w, (r, c)), shape=(len(self.vocab), n), dtype=np.float32)
+            if total is None:
+                total = part
+            else:
+                total.resize((len(self.vocab), n))
+                total = total + part
+        if total is None:
+            total = sp.csr_matrix((len(self.vocab), n), dtype=np.float32)
+        total.resize((len(self.vocab), n))
+        self.matrix: sp.csr_matrix = total.tocsr()
+
+    def score(self, terms: dict[str, float], n: int) -> np.ndarray:
+        ids = [(self.vocab[t], w) for t, w in terms.items() if t in self.vocab]
+        if not ids:
+            return np.zeros(n, dtype=np.float32)
+        rows = np.fromiter((i for i, _ in ids), dtype=np.int64, count=len(ids))
+        weights = np.fromiter((w for _, w in ids), dtype=np.float32, count=len(ids))
+        q = sp.csr_matrix((weights, (np.zeros(len(ids), dtype=np.int64), rows)), shape=(1, self.matrix.shape[0]))
+        result: np.ndarray = (q @ self.matrix).toarray().ravel()
+        return result
+
+
+@dataclass
+class SearchIndex:
+    """Everything a search needs, built from articles' analysed forms; picklable."""
+
+    meta: list[DocMeta]
+    tokens: list[DocTokens]
+    config: SearchConfig = field(default_factory=SearchConfig)
+    signature: str = ""
+
+    def __post_init__(self) -> None:
+        n = len(self.meta)
+        self._words = _Matrix([t.words for t in self.tokens], self.config)
+        self._bigrams = _Matrix([t.bigrams for t in self.tokens], self.config)
+        self._status = np.array([m.status for m in self.meta], dtype=object)
+        self._published = np.array([m.status == "published" for m in self.meta], dtype=bool)
+        lo, hi = date.min.toordinal(), date.max.toordinal()
+        self._eff = np.array([m.effective_from.toordinal() if m.effective_from else lo for m in self.meta], dtype=np.int64)
+        self._exp = np.array([m.expires_on.toordinal() if m.expires_on else hi for m in self.meta], dtype=np.int64)
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _mask(self, filters: Filters) -> np.ndarray:
+        if filters.status in (None, "published"):
+            mask = self._published.copy()
+        elif filters.status == "any":
+            mask = np.ones(self._n, dtype=bool)
+        else:
+            mask = self._status == filters.status
+        if filters.valid_on is not None:
+            day = filters.valid_on.toordinal()
+            mask &= (self._eff <= day) & (self._exp >= day)
+        if filters.line or filters.region or filters.unit or filters.category:
+            for j in np.flatnonzero(mask):
+                m = self.meta[j]
+                if (
+                    (filters.line and m.lines and filters.line not in m.lines)
+                    or (filters.region and m.regions and filters.region not in m.regions)
+                    or (filters.unit and m.owner_unit != filters.unit)
+                    or (filters.category and m.category != filters.category)
+                ):
+                    mask[j] = False
+        return mask
+
+    def search(
+        self, parts: Sequence[str], filters: Filters | None = None, top: int = 10
+    ) -> tuple[list[Hit], dict[str, float], list[str]]:
+        """Rank the articles for a query made of PARTS; returns hits, query bigram weights and words."""
+        filters = filters or Filters()
+        cfg = self.config
+        a = analyzer()
+        word_terms: dict[str, float] = {}
+        bigram_terms: dict[str, float] = {}
+        all_words: list[str] = []
+        for i, part in enumerate(parts):
+            weight = cfg.first_part_weight if (i == 0 and len(parts) > 1) else cfg.rest_part_weight
+            words = a.words(part)
+            all_words.extend(words)
+            for t, c in Counter(words).items():
+                qw = 1.0 + cfg.query_tf * float(np.log(c))
+                word_terms[t] = word_terms.get(t, 0.0) + weight * cfg.word_weight * qw
+            for t, c in Counter(a.bigrams(part)).items():
+                qw = 1.0 + cfg.query_tf * float(np.log(c))
+                bigram_terms[t] = bigram_terms.get(t, 0.0) + weight * cfg.bigram_weight * qw
+        if self._n == 0 or (not word_terms and not bigram_terms):
+            return [], bigram_terms, all_words
+        scores = self._words.score(word_terms, self._n) + self._bigrams.score(bigram_terms, self._n)
+        mask = self._mask(filters)
+        scores = np.where(mask & (scores > 0), scores, -1.0)
+        rerank = bool(cfg.phrase_weight or cfg.place_match_weight or cfg.place_mismatch_weight)
+        depth = max(top, cfg.rerank_depth if rerank else top)
+        depth = min(depth, int((scores > 0).sum()))
+        if depth <= 0:
+            return [], bigram_terms, all_words
+        cand = np.argpartition(-scores, depth - 1)[:depth]
+        first = _clean(parts[0]) if parts else ""
+        query_places = places(" ".join(parts)) if rerank else frozenset()
+        hits: list[Hit] = []
+        best = float(scores[cand].max()) or 1.0
+        for j in cand:
+            doc = self.tokens[j]
+            phrase = _longest_common_run(first, doc.clean) if cfg.phrase_weight and first else 0
+            bonus = cfg.phrase_weight * max(0, min(phrase, cfg.phrase_cap) - cfg.phrase_min + 1) / cfg.phrase_cap
+            if query_places and doc.places:
+                if query_places & doc.places:
+                    bonus += cfg.place_match_weight
+                else:
+                    bonus -= cfg.place_mismatch_weight
+            hits.append(Hit(int(j), float(scores[j]) / best + bonus, phrase))
+        hits.sort(key=lambda h: (-h.score, h.position))
+        return hits[:top], bigram_terms, all_words
+
+
+def _longest_common_run(a: str, b: str) -> int:
+    if not a or not b:
+        return 0
+    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+
+
+def highlight(text: str, query_bigrams: Iterable[str], *, width: int = 120, mark: tuple[str, str] = ("<mark>", "</mark>")) -> str:
+    """A snippet of TEXT around its densest match, query bigrams joined into marked runs."""
+    if not text:
+        return ""
+    low = normalise(text)
+    if len(low) != len(text):  # NFKC changed the length (rare ligatures): mark on the original only
+        low = text.lower()
+    covered = np.zeros(len(text), dtype=bool)
+    for gram in query_bigrams:
+        if len(gram) != 2:
+            continue
+        start = low.find(gram)
+        while start != -1:
+            covered[start : start + 2] = True
+            start = low.find(gram, start + 1)
+    if not covered.any():
+        return text[:width] + ("…" if len(text) > width else "")
+    # The window of WIDTH characters with the most marked characters.
+    csum = np.concatenate([[0], np.cumsum(covered)])
+    if len(text) <= width:
+        begin = 0
+    else:
+        sums = csum[width:] - csum[:-width]
+        begin = int(np.argmax(sums))
+    end = min(len(text), begin + width)
+    out: list[str] = ["…"] if begin > 0 else []
+    i = begin
+    while i < end:
+        if covered[i]:
+            j = i
+            while j < end and covered[j]:
+                j += 1
+            out.append(mark[0] + text[i:j] + mark[1])
+            i = j
+        else:
+            j = i
+            while j < end and not covered[j]:
+                j += 1
+            out.append(text[i:j])
+            i = j
+    if end < len(text):
+        out.append("…")
+    return "".join(out)

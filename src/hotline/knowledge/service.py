@@ -1,0 +1,514 @@
+"""Use cases of the knowledge base: authoring with kept versions, lifecycle, flags, sharing, search."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hotline.errors import InvalidInput, NotFound
+from hotline.knowledge import domain, search
+from hotline.knowledge.domain import ArticleInput, FlagKind, Resolution, Status
+from hotline.knowledge.store import Article, ArticleFlag, ArticleVersion
+from hotline.settings import get_settings
+from hotline.timeutil import china_day, now
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------- authoring
+
+
+def _record_version(session: Session, article: Article, fields: list[str], actor: str, note: str) -> None:
+    content = article.content()
+    session.add(
+        ArticleVersion(
+            article_id=article.id,
+            version=article.version,
+            changed_fields=fields,
+            changed_by=actor,
+            changed_at=article.updated_at,
+            note=note[:500],
+            **content,
+        )
+    )
+
+
+def create_article(
+    session: Session,
+    data: ArticleInput,
+    *,
+    actor: str,
+    status: str = Status.DRAFT,
+    external_id: str | None = None,
+    note: str = "",
+) -> Article:
+    data.validate()
+    target = domain.parse_status(status)
+    if external_id is not None:
+        external_id = external_id.strip()
+        if not external_id:
+            raise InvalidInput("外部编号不能为空", code="invalid-external-id")
+        if session.scalar(select(Article.id).where(Article.external_id == external_id)) is not None:
+            from hotline.errors import Conflict
+
+            raise Conflict(f"外部编号 {external_id} 已存在", code="article-exists")
+    stamp = now()
+    article = Article(
+        external_id=external_id,
+        status=target.value,
+        version=1,
+        created_at=stamp,
+        updated_at=stamp,
+        updated_by=actor,
+        **data.as_dict(),
+    )
+    session.add(article)
+    session.flush()
+    if article.external_id is None:
+        article.external_id = f"KB{article.id:06d}"
+    _record_version(session, article, [*domain.CONTENT_FIELDS, "status"], actor, note or "新建")
+    session.flush()
+    return article
+
+
+def get_article(session: Session, key: int | str) -> Article:
+    """An article by its number or its external id."""
+    article: Article | None = None
+    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        article = session.get(Article, int(key))
+    if article is None and isinstance(key, str):
+        article = session.scalar(select(Article).where(Article.external_id == key))
+    if article is None:
+        raise NotFound(f"知识 {key} 不存在", code="article-not-found")
+    return article
+
+
+def update_article(
+    session: Session, key: int | str, changes: Mapping[str, Any], *, actor: str, note: str = ""
+) -> Article:
+    """Edit content fields; a real change makes a new kept version (no change, no version)."""
+    article = get_article(session, key)
+    unknown = set(changes) - set(domain.CONTENT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"不能修改的字段：{', '.join(sorted(unknown))}", code="invalid-field")
+    merged = {**article.content(), **changes}
+    merged.pop("status")
+    for name in ("lines", "regions", "keywords"):
+        merged[name] = domain.split_list(merged[name])
+    data = ArticleInput(**merged).validate()
+    new = data.as_dict()
+    fields = domain.changed_fields(article.content(), new)
+    if not fields:
+        return article
+    for name in fields:
+        setattr(article, name, new[name])
+    _bump(session, article, fields, actor, note or "修改")
+    return article
+
+
+def _bump(session: Session, article: Article, fields: list[str], actor: str, note: str) -> None:
+    article.version += 1
+    article.updated_at = now()
+    article.updated_by = actor
+    _record_version(session, article, fields, actor, note)
+    session.flush()
+
+
+def set_status(session: Session, key: int | str, target: str, *, actor: str, note: str = "") -> Article:
+    article = get_article(session, key)
+    dst = domain.check_transition(article.status, target)
+    article.status = dst.value
+    _bump(session, article, ["status"], actor, note or f"状态改为{domain.STATUS_LABELS[dst]}")
+    return article
+
+
+def list_versions(session: Session, key: int | str) -> list[ArticleVersion]:
+    article = get_article(session, key)
+    return list(
+        session.scalars(
+            select(ArticleVersion).where(ArticleVersion.article_id == article.id).order_by(ArticleVersion.version)
+        )
+    )
+
+
+def expire_due(session: Session, *, today: date | None = None, actor: str = "system") -> list[Article]:
+    """Move published articles whose expiry date has passed to 'expired' (each a kept version)."""
+    today = today or china_day(now())
+    rows = session.scalars(
+        select(Article).where(Article.status == Status.PUBLISHED.value, Article.expires_on < today)
+    ).all()
+    for article in rows:
+        article.status = Status.EXPIRED.value
+        _bump(session, article, ["status"], actor, "到期自动失效")
+    return list(rows)
+
+
+# ---------------------------------------------------------------------------------------------- flags
+
+
+def flag_article(session: Session, key: int | str, kind: str, *, agent: str, comment: str = "") -> ArticleFlag:
+    """An agent marks an article useful or outdated; outdated goes to the owning unit with a review deadline."""
+    article = get_article(session, key)
+    try:
+        flag_kind = FlagKind(kind)
+    except ValueError:
+        raise InvalidInput("标记只能是 useful（有用）或 outdated（过时）", code="invalid-flag") from None
+    if not agent.strip():
+        raise InvalidInput("请填写标记人", code="agent-required")
+    due: date | None = None
+    if flag_kind is FlagKind.OUTDATED:
+        from hotline.calendar.service import load_calendar
+
+        due = load_calendar(session).add_workdays(china_day(now()), domain.REVIEW_WORKDAYS)
+    flag = ArticleFlag(
+        article_id=article.id,
+        article_version=article.version,
+        kind=flag_kind.value,
+        agent=agent.strip(),
+        comment=comment[:1000],
+        owner_unit=article.owner_unit,
+        created_at=now(),
+        review_due=due,
+    )
+    session.add(flag)
+    session.flush()
+    return flag
+
+
+def list_flags(
+    session: Session, *, unit: str | None = None, open_only: bool = True, kind: str | None = None
+) -> list[ArticleFlag]:
+    """Flags waiting for the owning unit (oldest deadline first)."""
+    query = select(ArticleFlag)
+    if unit:
+        query = query.where(ArticleFlag.owner_unit == unit)
+    if open_only:
+        query = query.where(ArticleFlag.resolved_at.is_(None))
+    if kind:
+        query = query.where(ArticleFlag.kind == kind)
+    return list(session.scalars(query.order_by(ArticleFlag.review_due, ArticleFlag.id)))
+
+
+def is_overdue(flag: ArticleFlag, today: date | None = None) -> bool:
+    today = today or china_day(now())
+    return flag.resolved_at is None and flag.review_due is not None and today > flag.review_due
+
+
+def review_flag(
+    session: Session, flag_id: int, resolution: str, *, actor: str, note: str = ""
+) -> ArticleFlag:
+    """The owning unit closes a flag: confirmed as correct, updated, or the article withdrawn."""
+    flag = session.get(ArticleFlag, flag_id)
+    if flag is None:
+        raise NotFound(f"标记 {flag_id} 不存在", code="flag-not-found")
+    if flag.resolved_at is not None:
+        from hotline.errors import Conflict
+
+        raise Conflict("该标记已处理", code="flag-already-reviewed")
+    try:
+        res = Resolution(resolution)
+    except ValueError:
+        raise InvalidInput(
+            "处理结果只能是 confirmed（确认无误）、updated（已更新）或 withdrawn（已撤回）", code="invalid-resolution"
+        ) from None
+    if res is Resolution.WITHDRAWN:
+        article = get_article(session, flag.article_id)
+        if article.status != Status.WITHDRAWN.value:
+            set_status(session, article.id, Status.WITHDRAWN, actor=actor, note=note or "核查后撤回")
+    flag.resolved_at = now()
+    flag.resolved_by = actor
+    flag.resolution = res.value
+    flag.resolution_note = note[:1000]
+    session.flush()
+    return flag
+
+
+# ---------------------------------------------------------------------------------------------- sync
+
+
+def changes_since(session: Session, since: datetime | None, *, limit: int = 500) -> dict[str, Any]:
+    """Articles changed after SINCE (withdrawn and expired ones too), oldest change first, with a cursor."""
+    if limit < 1 or limit > 5000:
+        raise InvalidInput("limit 须在 1 到 5000 之间", code="invalid-limit")
+    query = select(Article)
+    if since is not None:
+        query = query.where(Article.updated_at > since)
+    rows = list(session.scalars(query.order_by(Article.updated_at, Article.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = rows[-1].updated_at if rows else since
+    return {
+        "articles": [article_dict(a) for a in rows],
+        "next_since": cursor.isoformat() if cursor else None,
+        "more": more,
+    }
+
+
+def article_dict(article: Article) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "external_id": article.external_id,
+        "title": article.title,
+        "body": article.body,
+        "category": article.category,
+        "owner_unit": article.owner_unit,
+        "lines": list(article.lines or []),
+        "regions": list(article.regions or []),
+        "keywords": list(article.keywords or []),
+        "effective_from": article.effective_from.isoformat() if article.effective_from else None,
+        "expires_on": article.expires_on.isoformat() if article.expires_on else None,
+        "status": article.status,
+        "status_label": domain.STATUS_LABELS[Status(article.status)],
+        "version": article.version,
+        "updated_at": article.updated_at.isoformat(),
+        "updated_by": article.updated_by,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- import / export
+
+
+@dataclass
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def text(self) -> str:
+        return f"导入完成：新增 {self.created} 条，更新 {self.updated} 条，未变化 {self.unchanged} 条"
+
+
+def import_records(
+    session: Session,
+    records: Iterable[tuple[str, ArticleInput]],
+    *,
+    actor: str,
+    status: str = Status.PUBLISHED,
+) -> ImportSummary:
+    """Create or update articles keyed by external id; a changed article gets a new version."""
+    target = domain.parse_status(status)
+    existing = {a.external_id: a for a in session.scalars(select(Article)) if a.external_id}
+    summary = ImportSummary()
+    seen: set[str] = set()
+    for external_id, data in records:
+        if external_id in seen:
+            raise InvalidInput(f"导入文件中编号 {external_id} 重复", code="duplicate-id")
+        seen.add(external_id)
+        article = existing.get(external_id)
+        if article is None:
+            create_article(session, data, actor=actor, status=target, external_id=external_id, note="导入")
+            summary.created += 1
+            continue
+        before = article.version
+        update_article(session, article.id, data.as_dict(), actor=actor, note="导入更新")
+        if article.version != before:
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+    return summary
+
+
+def import_file(
+    session: Session,
+    path: Path,
+    *,
+    id_column: str,
+    body_column: str,
+    title_column: str | None = None,
+    actor: str = "import",
+    status: str = Status.PUBLISHED,
+) -> ImportSummary:
+    from hotline.knowledge import transfer
+
+    rows = transfer.read_table(path)
+    # Every row is validated before anything is written.
+    records = list(
+        transfer.records_from_rows(rows, id_column=id_column, body_column=body_column, title_column=title_column)
+    )
+    return import_records(session, records, actor=actor, status=status)
+
+
+def export_articles(session: Session, path: Path, *, status: str | None = None) -> int:
+    """Write articles to PATH (.csv or .xlsx) with the documented Chinese columns; returns the row count."""
+    from hotline.knowledge import transfer
+
+    query = select(Article).order_by(Article.id)
+    if status:
+        query = query.where(Article.status == domain.parse_status(status).value)
+    articles = [article_dict(a) for a in session.scalars(query)]
+    transfer.write_table(path, articles)
+    return len(articles)
+
+
+# ---------------------------------------------------------------------------------------------- search index
+
+_CACHE: dict[str, search.SearchIndex] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _signature(session: Session) -> str:
+    count, latest, top = session.execute(
+        select(func.count(Article.id), func.max(Article.updated_at), func.max(Article.id))
+    ).one()
+    return f"{search.ANALYZER_VERSION}|{search.DEFAULT_CONFIG!r}|{count}|{latest}|{top}"
+
+
+def _cache_path(url: str) -> Path:
+    digest = hashlib.sha1(url.encode()).hexdigest()[:16]
+    return get_settings().data_dir / "knowledge" / f"index-{digest}.pkl"
+
+
+def _url(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=False)
+
+
+def get_index(session: Session) -> search.SearchIndex:
+    """The search index of the current articles: from memory, else from disk, else (re)built and saved.
+
+    Rebuilding reuses the analysed text of every unchanged article version, so an edit costs one article's
+    segmentation plus assembling the matrices.
+    """
+    signature = _signature(session)
+    url = _url(session)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(url)
+        if cached is not None and cached.signature == signature:
+            return cached
+        path = _cache_path(url)
+        if cached is None and path.exists():
+            try:
+                with path.open("rb") as fh:
+                    cached = pickle.load(fh)
+            except Exception:  # a corrupt or incompatible cache is rebuilt
+                log.warning("knowledge index cache unreadable, rebuilding")
+                cached = None
+            if cached is not None and cached.signature == signature:
+                _CACHE[url] = cached
+                return cached
+        index = _build_index(session, signature, cached)
+        _CACHE[url] = index
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+        return index
+
+
+def _build_index(session: Session, signature: str, previous: search.SearchIndex | None) -> search.SearchIndex:
+    reuse: dict[int, search.DocTokens] = {}
+    if previous is not None and previous.config == search.DEFAULT_CONFIG:
+        reuse = {m.article_id: t for m, t in zip(previous.meta, previous.tokens, strict=True)}
+    metas: list[search.DocMeta] = []
+    tokens: list[search.DocTokens] = []
+    for a in session.scalars(select(Article).order_by(Article.id)):
+        metas.append(
+            search.DocMeta(
+                article_id=a.id,
+                external_id=a.external_id,
+                title=a.title,
+                body=a.body,
+                status=a.status,
+                owner_unit=a.owner_unit,
+                category=a.category,
+                lines=tuple(a.lines or ()),
+                regions=tuple(a.regions or ()),
+                effective_from=a.effective_from,
+                expires_on=a.expires_on,
+            )
+        )
+        key = f"{a.version}@{a.updated_at.isoformat()}"
+        old = reuse.get(a.id)
+        if old is not None and old.key == key:
+            tokens.append(old)
+        else:
+            tokens.append(search.analyse_doc(a.title, a.keywords or [], a.body, key))
+    return search.SearchIndex(metas, tokens, search.DEFAULT_CONFIG, signature)
+
+
+def search_articles(
+    session: Session,
+    parts: str | Sequence[str],
+    *,
+    top: int = 10,
+    filters: search.Filters | None = None,
+) -> list[dict[str, Any]]:
+    """Ranked articles for a query (one text, or parts such as a message's subject and detail).
+
+    By default only published articles valid today are found.
+    """
+    if isinstance(parts, str):
+        parts = [parts]
+    parts = [p for p in (str(x or "").strip() for x in parts)]
+    if not any(parts):
+        raise InvalidInput("请输入要搜索的内容", code="empty-query")
+    if top < 1 or top > 100:
+        raise InvalidInput("返回条数须在 1 到 100 之间", code="invalid-top")
+    filters = filters or search.Filters()
+    if filters.status is None and filters.valid_on is None:
+        filters.valid_on = china_day(now())
+    if filters.status not in (None, "any"):
+        domain.parse_status(filters.status)
+    index = get_index(session)
+    hits, grams, _ = index.search(parts, filters, top)
+    out = []
+    for rank, hit in enumerate(hits, start=1):
+        meta = index.meta[hit.position]
+        out.append(
+            {
+                "rank": rank,
+                "article_id": meta.external_id,
+                "id": meta.article_id,
+                "score": round(hit.score, 6),
+                "title": meta.title,
+                "title_highlight": search.highlight(meta.title, grams, width=300),
+                "snippet": search.highlight(meta.body, grams),
+                "status": meta.status,
+                "category": meta.category,
+                "owner_unit": meta.owner_unit,
+            }
+        )
+    return out
+
+
+def search_batch(
+    session: Session, rows: Sequence[Mapping[str, str]], *, text_columns: Sequence[str], top: int = 10
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Search each row's TEXT_COLUMNS (the first one weighs differently); rows need a `query_id`."""
+    if not text_columns:
+        raise InvalidInput("请至少指定一个文本列", code="missing-column")
+    if rows:
+        missing = [c for c in ("query_id", *text_columns) if c not in rows[0]]
+        if missing:
+            raise InvalidInput(f"查询文件缺少列：{'、'.join(missing)}", code="missing-column")
+    out: list[tuple[str, list[dict[str, Any]]]] = []
+    for row in rows:
+        parts = [row.get(c, "") or "" for c in text_columns]
+        hits = search_articles(session, parts, top=top) if any(p.strip() for p in parts) else []
+        out.append((row["query_id"], hits))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- demo
+
+
+def load_demo(session: Session) -> str:
+    """Publish the bundled sample articles about 12345 lines (idempotent: re-running updates nothing)."""
+    from hotline.knowledge import transfer
+
+    rows = transfer.read_demo_rows()
+    records = transfer.records_from_rows(rows, id_column="编号", body_column="正文", title_column="标题")
+    summary = import_records(session, records, actor="demo", status=Status.PUBLISHED)
+    total = session.scalar(select(func.count(Article.id)))
+    return f"知识库：演示知识 {summary.created} 条新增，共 {total} 条"

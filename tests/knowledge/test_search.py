@@ -1,0 +1,93 @@
+"""The search engine on its own (no database): phrases inside sentences, fields, filters, highlighting."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hotline.knowledge import search
+from hotline.knowledge.search import DocMeta, Filters, SearchIndex
+
+
+def _index(docs: list[dict[str, object]]) -> SearchIndex:
+    metas, tokens = [], []
+    for i, d in enumerate(docs):
+        metas.append(
+            DocMeta(
+                article_id=i + 1,
+                external_id=f"E{i + 1}",
+                title=str(d.get("title", "")),
+                body=str(d["body"]),
+                status=str(d.get("status", "published")),
+                owner_unit=str(d.get("unit", "")),
+                category="",
+                lines=tuple(d.get("lines", ())),  # type: ignore[arg-type]
+                regions=tuple(d.get("regions", ())),  # type: ignore[arg-type]
+                effective_from=d.get("effective_from"),  # type: ignore[arg-type]
+                expires_on=d.get("expires_on"),  # type: ignore[arg-type]
+            )
+        )
+        tokens.append(search.analyse_doc(metas[-1].title, list(d.get("keywords", [])), metas[-1].body, "1"))  # type: ignore[call-overload]
+    return SearchIndex(metas, tokens)
+
+
+def _ids(index: SearchIndex, text: str, filters: Filters | None = None) -> list[str | None]:
+    hits, _, _ = index.search([text], filters)
+    return [index.meta[h.position].external_id for h in hits]
+
+
+DOCS = [
+    {"title": "噪音扰民", "body": "夜间施工噪声由住房城乡建设部门处理。", "lines": ["12345", "12369"], "unit": "生态环境厅"},
+    {"title": "公积金", "body": "职工可以申请提取住房公积金用于租房。", "lines": ["12329"], "unit": "住房城乡建设厅"},
+    {"title": "社保卡", "body": "社会保障卡丢失后应立即挂失并补办。", "lines": ["12333"], "regions": ["510100"]},
+]
+
+
+def test_four_character_phrase_inside_a_longer_sentence_is_found() -> None:
+    # "障卡丢失" is not a word jieba produces from the sentence; bigrams must still find it.
+    index = _index(DOCS)
+    assert _ids(index, "障卡丢失")[0] == "E3"
+    assert _ids(index, "申请提取住房")[0] == "E2"
+    assert _ids(index, "补办社保卡怎么办")[0] == "E3"
+
+
+def test_title_weighs_more_than_body() -> None:
+    index = _index([
+        {"title": "其他事项", "body": "关于停车收费的说明与停车场管理规定"},
+        {"title": "停车收费", "body": "相关说明见规定"},
+    ])
+    assert _ids(index, "停车收费")[0] == "E2"
+
+
+def test_filters_by_line_unit_region_status_and_date() -> None:
+    index = _index([
+        *DOCS,
+        {"title": "过期", "body": "社会保障卡旧规定", "expires_on": date(2020, 12, 31)},
+        {"title": "草稿", "body": "社会保障卡草稿", "status": "draft"},
+    ])
+    assert _ids(index, "公积金", Filters(line="12333")) == []
+    assert _ids(index, "噪声", Filters(line="12369")) == ["E1"]
+    assert _ids(index, "噪声", Filters(unit="住房城乡建设厅")) == []
+    assert _ids(index, "社会保障卡", Filters(region="510100", valid_on=date(2021, 6, 1))) == ["E3"]
+    assert "E4" in _ids(index, "社会保障卡", Filters(valid_on=date(2020, 6, 1)))
+    assert "E4" not in _ids(index, "社会保障卡", Filters(valid_on=date(2021, 6, 1)))
+    assert "E5" not in _ids(index, "社会保障卡")
+    assert _ids(index, "社会保障卡", Filters(status="draft")) == ["E5"]
+
+
+def test_no_match_and_empty_index() -> None:
+    assert _ids(_index(DOCS), "火星探测器") == []
+    assert _ids(_index([]), "任何内容") == []
+
+
+def test_highlight_marks_the_matched_phrase() -> None:
+    grams = search.analyzer().bigrams("丢失后应立即")
+    text = search.highlight("社会保障卡丢失后应立即挂失并补办。", grams)
+    assert "<mark>丢失后应立即</mark>" in text
+    long_text = "无关内容。" * 50 + "社会保障卡丢失后应立即挂失"
+    snippet = search.highlight(long_text, grams, width=40)
+    assert snippet.startswith("…") and "<mark>丢失后应立即</mark>" in snippet
+
+
+def test_domain_dictionary_keeps_hotline_terms_whole() -> None:
+    words = search.analyzer().words("整体并入后拨打12345热线")
+    assert "整体并入" in words

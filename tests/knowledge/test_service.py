@@ -1,0 +1,235 @@
+"""Knowledge use cases on SQLite and PostgreSQL: versions, lifecycle, flags, sync, import/export, search."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from hotline.calendar.service import load_calendar
+from hotline.db import session_scope
+from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.knowledge import service, transfer
+from hotline.knowledge.domain import ArticleInput
+from hotline.knowledge.search import Filters
+from hotline.timeutil import china_day, now
+
+
+def _publish(session, title: str, body: str, **kw) -> int:  # type: ignore[no-untyped-def]
+    article = service.create_article(session, ArticleInput(title=title, body=body, **kw), actor="editor")
+    service.set_status(session, article.id, "review", actor="editor")
+    service.set_status(session, article.id, "published", actor="chief")
+    return article.id
+
+
+def test_every_edit_is_a_kept_version(db_url: str) -> None:
+    with session_scope() as s:
+        article = service.create_article(s, ArticleInput(title="社保卡补办", body="携带身份证办理"), actor="张三")
+        key = article.id
+        assert article.external_id == f"KB{key:06d}"
+    with session_scope() as s:
+        service.update_article(s, key, {"body": "携带身份证到网点办理", "keywords": "社保卡、补办"}, actor="李四", note="补充")
+        service.update_article(s, key, {"body": "携带身份证到网点办理"}, actor="李四")  # no change: no version
+        service.set_status(s, key, "review", actor="李四")
+    with session_scope() as s:
+        versions = service.list_versions(s, key)
+        assert [v.version for v in versions] == [1, 2, 3]
+        assert versions[1].changed_fields == ["body", "keywords"]
+        assert versions[1].changed_by == "李四" and versions[1].note == "补充"
+        assert versions[0].body == "携带身份证办理" and versions[1].keywords == ["社保卡", "补办"]
+        assert versions[2].changed_fields == ["status"] and versions[2].status == "review"
+        assert service.get_article(s, key).version == 3
+
+
+def test_lifecycle_errors(db_url: str) -> None:
+    with session_scope() as s:
+        key = service.create_article(s, ArticleInput(body="内容"), actor="a").id
+    with session_scope() as s, pytest.raises(Conflict) as err:
+        service.set_status(s, key, "published", actor="a")
+    assert err.value.code == "transition-not-allowed"
+    with session_scope() as s, pytest.raises(NotFound) as nf:
+        service.get_article(s, "no-such")
+    assert nf.value.code == "article-not-found"
+    with session_scope() as s, pytest.raises(InvalidInput):
+        service.update_article(s, key, {"status": "published"}, actor="a")
+
+
+def test_withdrawn_article_is_no_longer_found(db_url: str) -> None:
+    with session_scope() as s:
+        key = _publish(s, "12331热线并入说明", "12331食品药品投诉举报热线整体并入12345，过渡期内转接。")
+        _publish(s, "社保卡", "社会保障卡丢失后应立即挂失")
+    with session_scope() as s:
+        assert [h["id"] for h in service.search_articles(s, "食品药品投诉举报热线")][:1] == [key]
+        service.set_status(s, key, "withdrawn", actor="chief", note="已过时")
+    with session_scope() as s:
+        assert key not in [h["id"] for h in service.search_articles(s, "食品药品投诉举报热线")]
+        hits = service.search_articles(s, "食品药品投诉举报热线", filters=Filters(status="withdrawn"))
+        assert [h["id"] for h in hits] == [key]
+
+
+def test_expired_article_is_not_found_and_expire_due_marks_it(db_url: str) -> None:
+    today = china_day(now())
+    with session_scope() as s:
+        old = _publish(s, "旧政策", "老旧小区加装电梯补助旧标准", expires_on=today - timedelta(days=1))
+        new = _publish(s, "新政策", "老旧小区加装电梯补助新标准", effective_from=today)
+        later = _publish(s, "未来政策", "老旧小区加装电梯补助未来标准", effective_from=today + timedelta(days=30))
+    with session_scope() as s:
+        ids = [h["id"] for h in service.search_articles(s, "加装电梯补助")]
+        assert ids == [new]
+        ahead = service.search_articles(s, "加装电梯补助", filters=Filters(valid_on=today + timedelta(days=31)))
+        assert {h["id"] for h in ahead} == {new, later}
+        assert [a.id for a in service.expire_due(s)] == [old]
+    with session_scope() as s:
+        assert service.get_article(s, old).status == "expired"
+
+
+def test_search_highlights_and_filters(db_url: str) -> None:
+    with session_scope() as s:
+        _publish(s, "社保卡挂失", "社会保障卡丢失后应立即挂失并补办", lines=["12333"], owner_unit="人社厅")
+        _publish(s, "公积金提取", "职工可以申请提取住房公积金", lines=["12329"], owner_unit="住建厅")
+    with session_scope() as s:
+        hits = service.search_articles(s, "社会保障卡丢失怎么办")
+        assert hits[0]["title"] == "社保卡挂失"
+        assert "<mark>社会保障卡丢失</mark>" in hits[0]["snippet"]
+        assert service.search_articles(s, "社会保障卡", filters=Filters(line="12329")) == []
+        assert [h["title"] for h in service.search_articles(s, "提取", filters=Filters(unit="住建厅"))] == ["公积金提取"]
+        with pytest.raises(InvalidInput) as err:
+            service.search_articles(s, "  ")
+        assert err.value.code == "empty-query"
+
+
+def test_flags_reach_owner_with_working_day_deadline(db_url: str) -> None:
+    with session_scope() as s:
+        key = _publish(s, "医保缴费", "城乡居民医保缴费时间", owner_unit="省医保局")
+        useful = service.flag_article(s, key, "useful", agent="座席001")
+        outdated = service.flag_article(s, key, "outdated", agent="座席002", comment="缴费时间已调整")
+        assert useful.review_due is None
+        expected = load_calendar(s).add_workdays(china_day(now()), 3)
+        assert outdated.review_due == expected
+        flag_id = outdated.id
+    with session_scope() as s:
+        waiting = service.list_flags(s, unit="省医保局", kind="outdated")
+        assert [f.id for f in waiting] == [flag_id]
+        assert service.list_flags(s, unit="其他单位") == []
+        service.review_flag(s, flag_id, "withdrawn", actor="医保局审核员")
+    with session_scope() as s:
+        assert service.get_article(s, key).status == "withdrawn"
+        assert service.list_flags(s, unit="省医保局", kind="outdated") == []
+        with pytest.raises(Conflict):
+            service.review_flag(s, flag_id, "confirmed", actor="x")
+        with pytest.raises(InvalidInput):
+            service.flag_article(s, key, "great", agent="x")
+
+
+def test_changes_since_includes_withdrawals(db_url: str) -> None:
+    with session_scope() as s:
+        a = _publish(s, "一", "内容一")
+        b = _publish(s, "二", "内容二")
+    with session_scope() as s:
+        first = service.changes_since(s, None, limit=1)
+        assert first["more"] is True and len(first["articles"]) == 1
+        everything = service.changes_since(s, None)
+        assert {x["id"] for x in everything["articles"]} == {a, b}
+        cursor = everything["next_since"]
+    with session_scope() as s:
+        from hotline.timeutil import parse_instant
+
+        service.set_status(s, a, "withdrawn", actor="x")
+        delta = service.changes_since(s, parse_instant(cursor))
+        assert [(x["id"], x["status"]) for x in delta["articles"]] == [(a, "withdrawn")]
+
+
+def _xlsx(path: Path, rows: list[list[object]]) -> Path:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_import_xlsx_then_reimport_makes_new_version(db_url: str, tmp_path: Path) -> None:
+    header = ["编号", "标题", "正文", "分类", "责任单位", "适用热线", "关键词", "生效日期"]
+    path = _xlsx(tmp_path / "dept.xlsx", [
+        header,
+        ["Z-1", "纳税申报", "个人所得税年度汇算可通过个税App办理", "税务", "税务局", "12366、12345", "个税、汇算", "2021-03-01"],
+        [1002, "发票查验", "增值税发票可在查验平台查验真伪", "税务", "税务局", "12366", "", None],
+    ])
+    with session_scope() as s:
+        summary = service.import_file(s, path, id_column="编号", body_column="正文", title_column="标题")
+        assert (summary.created, summary.updated) == (2, 0)
+        art = service.get_article(s, "Z-1")
+        assert art.lines == ["12366", "12345"] and art.keywords == ["个税", "汇算"]
+        assert str(art.effective_from) == "2021-03-01" and art.status == "published"
+        assert service.get_article(s, "1002").title == "发票查验"
+    path = _xlsx(tmp_path / "dept2.xlsx", [
+        header,
+        ["Z-1", "纳税申报", "个人所得税年度汇算可通过个税App或办税服务厅办理", "税务", "税务局", "12366、12345", "个税、汇算", "2021-03-01"],
+        [1002, "发票查验", "增值税发票可在查验平台查验真伪", "税务", "税务局", "12366", "", None],
+    ])
+    with session_scope() as s:
+        summary = service.import_file(s, path, id_column="编号", body_column="正文", title_column="标题")
+        assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 1)
+        versions = service.list_versions(s, "Z-1")
+        assert [v.version for v in versions] == [1, 2] and versions[1].changed_fields == ["body"]
+        assert service.search_articles(s, "办税服务厅")[0]["article_id"] == "Z-1"
+
+
+def test_import_error_writes_nothing(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("id,text\nA,内容一\n,内容二\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as err, session_scope() as s:
+        service.import_file(s, path, id_column="id", body_column="text")
+    assert err.value.code == "missing-id" and "第 3 行" in err.value.message
+    with session_scope() as s:
+        assert service.changes_since(s, None)["articles"] == []
+        with pytest.raises(InvalidInput) as err2:
+            service.import_file(s, path, id_column="编号", body_column="text")
+        assert err2.value.code == "missing-column"
+
+
+def test_export_round_trip(db_url: str, tmp_path: Path) -> None:
+    with session_scope() as s:
+        _publish(s, "停水通知", "计划停水信息提前公告", lines=["12345"], regions=["510100"], keywords=["停水"])
+        service.create_article(s, ArticleInput(title="草稿", body="未发布"), actor="x", external_id="D-1")
+    with session_scope() as s:
+        assert service.export_articles(s, tmp_path / "all.xlsx") == 2
+        assert service.export_articles(s, tmp_path / "pub.csv", status="published") == 1
+    sheet = load_workbook(tmp_path / "all.xlsx").worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("编号", "标题", "正文")
+    assert rows[1][5] == "12345" and rows[1][10] == "已发布" and rows[2][10] == "草稿"
+    csv_rows = transfer.read_table(tmp_path / "pub.csv")
+    assert [r["标题"] for r in csv_rows] == ["停水通知"]
+    # The export imports back unchanged.
+    with session_scope() as s:
+        summary = service.import_file(s, tmp_path / "all.xlsx", id_column="编号", body_column="正文", title_column="标题")
+        assert (summary.created, summary.updated, summary.unchanged) == (0, 0, 2)
+
+
+def test_index_is_persisted_and_rebuilt_on_change(db_url: str) -> None:
+    with session_scope() as s:
+        _publish(s, "一", "电梯加装补助")
+        first = service.get_index(s)
+        assert service.get_index(s) is first
+        path = service._cache_path(service._url(s))
+        assert path.exists()
+        service._CACHE.clear()
+        loaded = service.get_index(s)  # from disk
+        assert loaded.signature == first.signature and len(loaded) == 1
+        _publish(s, "二", "公积金提取")
+        assert len(service.get_index(s)) == 2
+
+
+def test_load_demo_is_idempotent_and_searchable(db_url: str) -> None:
+    with session_scope() as s:
+        first = service.load_demo(s)
+        assert "新增" in first
+    with session_scope() as s:
+        again = service.load_demo(s)
+        assert "0 条新增" in again
+        hits = service.search_articles(s, "社保卡丢了怎么补办")
+        assert hits and hits[0]["title"] == "社保卡丢失如何挂失补办"
