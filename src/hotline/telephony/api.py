@@ -1,5 +1,185 @@
-"""HTTP resources of hotline.telephony."""
+"""HTTP resources of hotline.telephony: the proxy's lookup, call events, transfers, voice notices."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Header, Query, Response, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from hotline.db import session_scope
+from hotline.deps import get_session
+from hotline.telephony import service
+from hotline.timeutil import parse_instant
+
+router = APIRouter(prefix="/telephony", tags=["telephony"])
+
+
+def _record(routed: service.RoutedCall) -> None:
+    with session_scope() as session:
+        service.record_decision(session, routed)
+
+
+@router.get("/route")
+def route(
+    background: BackgroundTasks,
+    dialed: str = Query(..., description="被叫号码（Request-URI 的用户部分）"),
+    caller: str = Query("", description="主叫号码"),
+    trunk: str = Query("", description="呼入中继（tgrp 或来源地址）"),
+    callid: str = Query("", description="SIP Call-ID"),
+    at: str | None = Query(None, description="仅测试：决策时刻（需设置 HOTLINE_ALLOW_TIME_OVERRIDE）"),
+    x_hotline_at: str | None = Header(None, description="仅测试：同 at"),
+    session: Session = Depends(get_session),
+) -> JSONResponse:
+    """One line of JSON for the SIP proxy: relay (uri + header values) or reject (SIP code).
+
+    The decision is stored with the call after the answer has been sent, so the proxy never waits on it.
+    """
+    routed = service.route_call(session, dialed, caller, trunk, callid, at or x_hotline_at)
+    background.add_task(_record, routed)
+    return JSONResponse(routed.answer.to_dict())
+
+
+class EventIn(BaseModel):
+    call_id: str = Field(..., description="SIP Call-ID of the call")
+    event: str = Field(..., description="offered | queued | answered | abandoned | transferred | ended")
+    at: str | None = Field(None, description="ISO 8601 instant; now if missing; without offset = China time")
+    agent: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+@router.post("/events")
+def post_event(body: EventIn, response: Response, session: Session = Depends(get_session)) -> dict[str, Any]:
+    """Receive one call event from the telephony side. Idempotent by (call_id, event): 201 the first time,
+    200 with `duplicate: true` after."""
+    at = parse_instant(body.at) if body.at else None
+    result = service.record_event(session, body.call_id, body.event, at, body.agent, body.data)
+    response.status_code = 201 if result.created else 200
+    return {**result.event, "duplicate": not result.created}
+
+
+@router.get("/calls")
+def calls(
+    since: str | None = None, until: str | None = None, limit: int = 100, session: Session = Depends(get_session)
+) -> list[dict[str, Any]]:
+    """Recent routing decisions (caller's number masked)."""
+    return service.list_calls(
+        session, parse_instant(since) if since else None, parse_instant(until) if until else None, limit
+    )
+
+
+@router.get("/calls/{call_id}")
+def call(call_id: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+    """A call's routing decision, events and facts (offered, answered, wait seconds)."""
+    return service.get_call(session, call_id)
+
+
+class TransferIn(BaseModel):
+    kind: str = Field(..., description="subcenter (三方转接) | police (一键转接110)")
+    number: str | None = Field(None, description="the sub-centre's number for kind=subcenter")
+    agent: str = ""
+    at: str | None = Field(None, description="tests only (HOTLINE_ALLOW_TIME_OVERRIDE)")
+
+
+@router.post("/calls/{call_id}/transfer")
+def transfer(call_id: str, body: TransferIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+    """The agent desk transfers a call: three-way to a sub-centre, or one key to 110."""
+    return service.transfer_call(session, call_id, body.kind, body.number, body.agent, body.at)
+
+
+@router.get("/kpis")
+def kpis(since: str, until: str, threshold: int = 15, session: Session = Depends(get_session)) -> dict[str, Any]:
+    """Connection rate and answered-within-threshold rate of calls offered in [since, until)."""
+    start: datetime = parse_instant(since)
+    end: datetime = parse_instant(until)
+    return service.kpi_report(session, start, end, threshold).to_dict()
+
+
+# --- trunks and SIP addresses -------------------------------------------------------------------
+
+
+class TrunkIn(BaseModel):
+    region: str
+    note: str = ""
+
+
+@router.get("/trunks")
+def trunks(session: Session = Depends(get_session)) -> list[dict[str, str]]:
+    return service.list_trunks(session)
+
+
+@router.put("/trunks/{trunk}")
+def put_trunk(trunk: str, body: TrunkIn, session: Session = Depends(get_session)) -> dict[str, str]:
+    return service.set_trunk(session, trunk, body.region, body.note)
+
+
+@router.delete("/trunks/{trunk}", status_code=204)
+def delete_trunk(trunk: str, session: Session = Depends(get_session)) -> None:
+    service.delete_trunk(session, trunk)
+
+
+class EndpointIn(BaseModel):
+    uri: str
+
+
+@router.get("/endpoints")
+def endpoints(session: Session = Depends(get_session)) -> list[dict[str, str]]:
+    return service.list_endpoints(session)
+
+
+@router.put("/endpoints/{pattern}")
+def put_endpoint(pattern: str, body: EndpointIn, session: Session = Depends(get_session)) -> dict[str, str]:
+    return service.set_endpoint(session, pattern, body.uri)
+
+
+@router.delete("/endpoints/{pattern}", status_code=204)
+def delete_endpoint(pattern: str, session: Session = Depends(get_session)) -> None:
+    service.delete_endpoint(session, pattern)
+
+
+# --- voice notices --------------------------------------------------------------------------------
+
+
+@router.get("/prompts")
+def prompts(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+    return service.list_prompts(session)
+
+
+@router.get("/prompts/{prompt_id}")
+def prompt(prompt_id: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+    return service.get_prompt(session, prompt_id)
+
+
+class PromptTextIn(BaseModel):
+    text: str
+    actor: str = ""
+
+
+@router.put("/prompts/{prompt_id}/text")
+def put_prompt_text(prompt_id: str, body: PromptTextIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+    """Change a notice's text; its audio is made again."""
+    return service.set_prompt_text(session, prompt_id, body.text, body.actor)
+
+
+@router.put("/prompts/{prompt_id}/recording")
+def put_recording(
+    prompt_id: str, file: UploadFile = File(...), actor: str = "", session: Session = Depends(get_session)
+) -> dict[str, Any]:
+    """Upload a recorded WAV used instead of synthesis (converted to 8 kHz mono WAV and μ-law)."""
+    return service.upload_recording(session, prompt_id, file.file.read(), actor)
+
+
+@router.delete("/prompts/{prompt_id}")
+def reset_prompt(prompt_id: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+    """Back to the default text and synthesised audio."""
+    return service.reset_prompt(session, prompt_id)
+
+
+@router.get("/prompts/{prompt_id}/audio")
+def prompt_audio(prompt_id: str, format: str = "wav", session: Session = Depends(get_session)) -> FileResponse:
+    """The notice's audio: format=wav (8 kHz mono 16-bit PCM) or ulaw (G.711 μ-law WAV)."""
+    path = service.prompt_audio(session, prompt_id, format)
+    return FileResponse(path, media_type="audio/wav", filename=f"{prompt_id.replace(':', '-')}-{format}.wav")

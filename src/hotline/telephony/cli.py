@@ -1,6 +1,227 @@
-"""Commands of hotline.telephony."""
+"""Commands of hotline.telephony: `hotline prompts …` (voice notices) and `hotline telephony …`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from hotline.db import session_scope
+from hotline.errors import InvalidInput
+from hotline.telephony import service
+from hotline.telephony.domain import EVENT_LABELS, CallEventType
+from hotline.telephony.kamailio import ProxySite, check_config, render_config
+from hotline.timeutil import china, parse_instant
+
+app = typer.Typer(no_args_is_help=True, help="话务接入：SIP 代理配置、中继、呼叫记录、转接")
 prompts_app = typer.Typer(no_args_is_help=True, help="语音提示")
+
+
+def _echo_json(data: object) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# --- hotline prompts --------------------------------------------------------------------------------
+
+
+def _prompt_line(p: dict[str, Any]) -> str:
+    state = "已生成" if p["built"] else "未生成"
+    source = "录音" if p["source"] == "recording" else ("自定义文本" if p["custom_text"] else "默认文本")
+    return f"{p['prompt_id']:<22}{p['kind_label']:<10}{p['line']:<12}{source:<6} {state}  {p['text']}"
+
+
+@prompts_app.command("list")
+def prompts_list(as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
+    """Every notice of every line and phase, its text and whether its audio is built."""
+    with session_scope() as session:
+        found = service.list_prompts(session)
+    if as_json:
+        _echo_json(found)
+        return
+    for p in found:
+        typer.echo(_prompt_line(p))
+    typer.echo(f"共 {len(found)} 条语音提示，已生成 {sum(1 for p in found if p['built'])} 条")
+
+
+@prompts_app.command("build")
+def prompts_build(
+    prompt_ids: list[str] = typer.Argument(None, help="只生成这些提示音（如 transition:12331），默认全部"),
+    force: bool = typer.Option(False, "--force", help="已生成的也重新生成"),
+) -> None:
+    """Make the audio (8 kHz mono WAV and G.711 μ-law) of every notice that has none yet."""
+    with session_scope() as session:
+        built = service.build_prompts(session, prompt_ids or None, force)
+    for p in built:
+        typer.echo(f"{p['prompt_id']:<22}{p['wav']}")
+    typer.echo(f"已生成 {len(built)} 条语音提示（目录 {Path(built[0]['wav']).parent if built else '-'}）")
+
+
+@prompts_app.command("set-text")
+def prompts_set_text(
+    prompt_id: str = typer.Argument(..., help="提示音编号，如 transition:12331"),
+    text: str = typer.Argument(..., help="新的提示文本（号码请逐位书写，1 读作幺）"),
+    actor: str = typer.Option("", "--by", help="修改人"),
+) -> None:
+    """Change a notice's text; its audio is made again."""
+    with session_scope() as session:
+        p = service.set_prompt_text(session, prompt_id, text, actor)
+    typer.echo(_prompt_line(p))
+
+
+@prompts_app.command("upload")
+def prompts_upload(
+    prompt_id: str = typer.Argument(..., help="提示音编号"),
+    file: Path = typer.Argument(..., help="录音文件（WAV）"),
+    actor: str = typer.Option("", "--by", help="上传人"),
+) -> None:
+    """Use a recorded file instead of synthesis."""
+    if not file.is_file():
+        raise InvalidInput(f"找不到录音文件：{file}", code="file-not-found")
+    with session_scope() as session:
+        p = service.upload_recording(session, prompt_id, file.read_bytes(), actor)
+    typer.echo(_prompt_line(p))
+
+
+@prompts_app.command("reset")
+def prompts_reset(prompt_id: str = typer.Argument(..., help="提示音编号")) -> None:
+    """Back to the default text and synthesised audio."""
+    with session_scope() as session:
+        p = service.reset_prompt(session, prompt_id)
+    typer.echo(_prompt_line(p))
+
+
+# --- hotline telephony ------------------------------------------------------------------------------
+
+
+@app.command("kamailio-config")
+def kamailio_config(
+    listen: str = typer.Option("udp:127.0.0.1:5060", help="Kamailio 监听地址"),
+    router: str = typer.Option("http://127.0.0.1:8000", help="平台地址（不带路径）"),
+    fallback: str = typer.Option("sip:12345@127.0.0.1:5070", help="平台无法应答时的 12345 话务队列"),
+    children: int = typer.Option(8, help="SIP 工作进程数"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="写入文件（默认输出到屏幕）"),
+) -> None:
+    """Render deploy/kamailio/kamailio.cfg for a site (checked with kamailio -c when written to a file)."""
+    text = render_config(ProxySite(listen=listen, router_url=router, fallback_uri=fallback, children=children))
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    check_config(output)
+    typer.echo(f"已写入 {output}")
+
+
+@app.command("trunk-set")
+def trunk_set(
+    trunk: str = typer.Argument(..., help="中继名（INVITE 的 tgrp 参数或来源 IP）"),
+    region: str = typer.Argument(..., help="地区：代码、名称或别名"),
+    note: str = typer.Option("", "--note", help="备注"),
+) -> None:
+    """Map a trunk to the region whose calls arrive on it."""
+    with session_scope() as session:
+        row = service.set_trunk(session, trunk, region, note)
+    typer.echo(f"中继 {row['trunk']} → {row['region']}（{row['region_code']}）")
+
+
+@app.command("trunks")
+def trunks() -> None:
+    """List trunk-to-region mappings."""
+    with session_scope() as session:
+        rows = service.list_trunks(session)
+    for row in rows:
+        typer.echo(f"{row['trunk']:<24}{row['region_code']}  {row['region']}  {row['note']}")
+    typer.echo(f"共 {len(rows)} 条中继（未配置的中继：名称是地区代码或名称时按该地区，否则按省本级）")
+
+
+@app.command("endpoint-set")
+def endpoint_set(
+    pattern: str = typer.Argument(..., help="目标模式：queue:*、queue:510100、legacy:12331:510100、announcement:*…"),
+    uri: str = typer.Argument(..., help="SIP 地址模板，可用 {kind} {number} {region} {dialed}"),
+) -> None:
+    """Set the SIP address the proxy relays a logical target to."""
+    with session_scope() as session:
+        row = service.set_endpoint(session, pattern, uri)
+    typer.echo(f"{row['pattern']} → {row['uri']}")
+
+
+@app.command("endpoints")
+def endpoints() -> None:
+    """List the SIP addresses of logical targets."""
+    with session_scope() as session:
+        rows = service.list_endpoints(session)
+    for row in rows:
+        typer.echo(f"{row['pattern']:<28}{row['uri']}")
+    typer.echo(f"共 {len(rows)} 个 SIP 目标")
+
+
+@app.command("calls")
+def calls(limit: int = typer.Option(20, help="条数"), as_json: bool = typer.Option(False, "--json")) -> None:
+    """The latest routing decisions (caller's number masked)."""
+    with session_scope() as session:
+        rows = service.list_calls(session, limit=limit)
+    if as_json:
+        _echo_json(rows)
+        return
+    for r in rows:
+        when = china(parse_instant(r["decided_at"])).strftime("%Y-%m-%d %H:%M:%S")
+        typer.echo(f"{when}  {r['call_id']:<28}{r['dialed']:<8}{r['caller'] or '-':<14}{r['region']:<8}"
+                   f"{r['decision']:<10}{r['target'] or r['sip_code'] or '-'}  {r['prompt'] or ''}")
+
+
+@app.command("call")
+def call(call_id: str = typer.Argument(..., help="SIP Call-ID")) -> None:
+    """A call's routing decision and events."""
+    with session_scope() as session:
+        _echo_json(service.get_call(session, call_id))
+
+
+@app.command("event")
+def event(
+    call_id: str = typer.Argument(..., help="SIP Call-ID"),
+    kind: str = typer.Argument(..., help="offered | queued | answered | abandoned | transferred | ended"),
+    at: str | None = typer.Option(None, "--at", help="时刻（ISO 8601），默认现在"),
+    agent: str = typer.Option("", "--agent", help="座席工号"),
+) -> None:
+    """Record one call event (idempotent by call id and event)."""
+    with session_scope() as session:
+        result = service.record_event(session, call_id, kind, parse_instant(at) if at else None, agent)
+    label = EVENT_LABELS[CallEventType(result.event["event"])]
+    typer.echo(f"{'已记录' if result.created else '已存在（未重复记录）'}：{call_id} {label}")
+
+
+@app.command("transfer")
+def transfer(
+    call_id: str = typer.Argument(..., help="SIP Call-ID"),
+    kind: str = typer.Argument(..., help="subcenter（三方转接分中心）或 police（一键转接110）"),
+    number: str | None = typer.Option(None, "--number", help="分中心号码"),
+    agent: str = typer.Option("", "--agent", help="座席工号"),
+) -> None:
+    """Transfer a call from 12345 (recorded as the call's `transferred` event)."""
+    with session_scope() as session:
+        result = service.transfer_call(session, call_id, kind, number, agent)
+    data = result["transferred"]["data"]
+    typer.echo(f"已转接：{call_id} → {data['to']}（{'三方转接' if data['mode'] == 'three-way' else '一键转接'}）"
+               f"{'' if result['created'] else '（此前已转接）'}")
+
+
+@app.command("kpis")
+def kpis(
+    since: str = typer.Option(..., "--since", help="开始时刻（含）"),
+    until: str = typer.Option(..., "--until", help="结束时刻（不含）"),
+    threshold: int = typer.Option(15, "--threshold", help="接通时限（秒）"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Connection rate and 15-second answer rate of the calls offered in a period."""
+    with session_scope() as session:
+        k = service.kpi_report(session, parse_instant(since), parse_instant(until), threshold)
+    if as_json:
+        _echo_json(k.to_dict())
+        return
+
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v * 100:.1f}%"
+
+    typer.echo(f"呼入 {k.offered}，请求人工 {k.requested}，人工接通 {k.answered}，放弃 {k.abandoned}")
+    typer.echo(f"人工接通率 {pct(k.connection_rate)}；{k.threshold_seconds}秒接通率 {pct(k.within_rate)}")

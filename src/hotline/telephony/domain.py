@@ -1,0 +1,401 @@
+"""Telephony rules as plain Python: what the proxy is told, notice texts, call facts and call-centre KPIs.
+
+Nothing here touches a database, the web or a file: the service layer loads what these functions need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from hotline.errors import InvalidInput, NotFound
+from hotline.routing.domain import Action, RouteDecision
+
+# ------------------------------------------------------------------------------------------------
+# Voice notices
+
+VOICE = "cmn-latn-pinyin"  # espeak-ng voice that reads Hanzi as Mandarin (the plain `cmn` voice does not)
+
+_DIGITS = {"0": "零", "1": "幺", "2": "二", "3": "三", "4": "四", "5": "五", "6": "六", "7": "七", "8": "八", "9": "九"}
+_NUMERALS = "零一二三四五六七八九"
+
+
+class PromptKind(StrEnum):
+    TRANSITION = "transition"
+    CANCELLATION = "cancellation"
+    AFTER_HOURS = "after-hours"
+
+
+PROMPT_KIND_LABELS = {
+    PromptKind.TRANSITION: "过渡期提示音",
+    PromptKind.CANCELLATION: "号码注销提示音",
+    PromptKind.AFTER_HOURS: "非工作时间提示音",
+}
+
+
+def spoken_digits(number: str) -> str:
+    """A phone number read digit by digit as Chinese operators do, with 幺 for 1: 12345 -> 幺二三四五."""
+    if not number or not number.isdigit():
+        raise InvalidInput(f"号码只能由数字组成：{number!r}", code="invalid-number")
+    return "".join(_DIGITS[d] for d in number)
+
+
+def chinese_numeral(n: int) -> str:
+    """1..99 as a Chinese numeral, for months and days (10 -> 十, 21 -> 二十一)."""
+    if not 1 <= n <= 99:
+        raise ValueError(n)
+    tens, ones = divmod(n, 10)
+    if tens == 0:
+        return _NUMERALS[ones]
+    head = "" if tens == 1 else _NUMERALS[tens]
+    return head + "十" + (_NUMERALS[ones] if ones else "")
+
+
+def spoken_date(day: date) -> str:
+    return f"{chinese_numeral(day.month)}月{chinese_numeral(day.day)}日"
+
+
+@dataclass(frozen=True)
+class PromptId:
+    kind: PromptKind
+    number: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.number}"
+
+
+def parse_prompt_id(text: str) -> PromptId:
+    kind, _, number = text.strip().partition(":")
+    try:
+        parsed = PromptKind(kind)
+    except ValueError:
+        parsed = None
+    if parsed is None or not number.isdigit():
+        raise InvalidInput(
+            f"提示音编号不正确：{text!r}（应为 transition:号码、cancellation:号码 或 after-hours:号码）",
+            code="invalid-prompt",
+        )
+    return PromptId(parsed, number)
+
+
+def notice_text(prompt: PromptId, line_name: str, cancelled_from: date | None = None) -> str:
+    """The default Chinese text of a notice. Numbers are written as they must be read (幺二三四五)."""
+    digits = spoken_digits(prompt.number)
+    hotline = "幺二三四五政务服务便民热线"
+    line_name = line_name if line_name.endswith("热线") else f"{line_name}热线"
+    if prompt.kind is PromptKind.TRANSITION:
+        when = f"自{spoken_date(cancelled_from)}起本号码停止使用，" if cancelled_from else "本号码将停止使用，"
+        return (
+            f"您好！{line_name}{digits}已并入{hotline}，{when}"
+            f"今后请直接拨打幺二三四五。现在为您转接，请稍候。"
+        )
+    if prompt.kind is PromptKind.CANCELLATION:
+        return f"您好！{line_name}{digits}已停止使用，相关服务请拨打{hotline}。谢谢，再见！"
+    return f"您好！现在是{line_name}{digits}的非工作时间，现在为您转接{hotline}，请稍候。"
+
+
+def audio_key(text: str, voice: str = VOICE) -> str:
+    """Cache key of synthesised audio: the same text (and voice) is made once."""
+    return "tts-" + hashlib.sha256(f"{voice}\n{text}".encode()).hexdigest()[:24]
+
+
+def upload_key(content: bytes) -> str:
+    return "rec-" + hashlib.sha256(content).hexdigest()[:24]
+
+
+# ------------------------------------------------------------------------------------------------
+# What the proxy is told
+
+EMERGENCY_SIP_CODE = 380  # Alternative Service (RFC 5031): an emergency call, to be placed on the emergency network
+UNKNOWN_SIP_CODE = 404
+
+_TEMPLATE_FIELDS = re.compile(r"\{(\w+)\}")
+_TEMPLATE_ALLOWED = {"kind", "number", "region", "dialed"}
+
+
+def check_uri_template(template: str) -> str:
+    template = template.strip()
+    if not re.match(r"^sips?:[^\s]+$", template):
+        raise InvalidInput(f"SIP 地址不正确：{template!r}（应以 sip: 开头）", code="invalid-endpoint")
+    unknown = set(_TEMPLATE_FIELDS.findall(template)) - _TEMPLATE_ALLOWED
+    if unknown:
+        raise InvalidInput(
+            f"SIP 地址模板中有未知字段：{', '.join(sorted(unknown))}（可用 {{kind}} {{number}} {{region}} {{dialed}}）",
+            code="invalid-endpoint",
+        )
+    return template
+
+
+ENDPOINT_KINDS = ("queue", "legacy", "subcenter", "announcement", "police")
+
+
+def check_endpoint_pattern(pattern: str) -> str:
+    """`kind:*` for every target of a kind, or an exact target such as `queue:510100`, `legacy:12331:510100`."""
+    pattern = pattern.strip()
+    kind, _, rest = pattern.partition(":")
+    if kind not in ENDPOINT_KINDS or not rest or not re.match(r"^(\*|[0-9]+(:[0-9]+)?)$", rest):
+        raise InvalidInput(
+            f"目标模式不正确：{pattern!r}（如 queue:*、queue:510100、legacy:12331:510100、announcement:*）",
+            code="invalid-endpoint",
+        )
+    return pattern
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str
+    number: str | None
+    region: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.number}:{self.region}" if self.number else f"{self.kind}:{self.region}"
+
+
+def parse_target(text: str) -> Target:
+    parts = text.split(":")
+    if len(parts) == 2:
+        return Target(parts[0], None, parts[1])
+    if len(parts) == 3:
+        return Target(parts[0], parts[1], parts[2])
+    raise InvalidInput(f"路由目标不正确：{text!r}", code="invalid-target")
+
+
+def resolve_endpoint(target: Target, endpoints: Mapping[str, str], dialed: str) -> str:
+    """The SIP URI of a logical target: an exact pattern wins over `kind:*`; `{…}` fields are filled in."""
+    template = endpoints.get(target.key) or endpoints.get(f"{target.kind}:*")
+    if template is None:
+        raise NotFound(f"未配置 {target.key} 的 SIP 地址", code="endpoint-not-configured", target=target.key)
+    values = {"kind": target.kind, "number": target.number or "", "region": target.region, "dialed": dialed}
+    return _TEMPLATE_FIELDS.sub(lambda m: values[m.group(1)], template)
+
+
+@dataclass(frozen=True)
+class ProxyAnswer:
+    """One line of JSON for the proxy: relay (uri + header values) or reject (SIP code)."""
+
+    action: str  # "relay" | "reject"
+    decision: str  # the routing action: queue | legacy | subcenter | cancelled | reject
+    region: str
+    dialed: str
+    uri: str | None = None
+    target: str | None = None
+    prompt: str | None = None
+    skill: str | None = None
+    release: bool = False  # the answering side (announcement server) plays the prompt and hangs up
+    code: int | None = None
+    phrase: str | None = None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "action": self.action,
+            "decision": self.decision,
+            "region": self.region,
+            "dialed": self.dialed,
+            "uri": self.uri,
+            "target": self.target,
+            "prompt": self.prompt,
+            "skill": self.skill,
+            "release": self.release,
+            "code": self.code,
+            "phrase": self.phrase,
+            "reason": self.reason,
+        }
+
+
+def proxy_answer(
+    decision: RouteDecision, dialed: str, region: str, endpoints: Mapping[str, str], *, emergency: bool = False
+) -> ProxyAnswer:
+    """Turn a routing decision into what the proxy does.
+
+    queue / legacy / subcenter: relay to that target's SIP address with the prompt and skill.
+    cancelled: relay to the region's announcement server, which plays the cancellation notice and releases.
+    reject: 380 for an emergency number (it belongs to the emergency network), 404 for an unknown number.
+    """
+    decided = decision.action.value
+    if decision.action is Action.REJECT:
+        code, phrase = (EMERGENCY_SIP_CODE, "Alternative Service") if emergency else (UNKNOWN_SIP_CODE, "Not Found")
+        return ProxyAnswer(
+            "reject", decided, region, dialed, code=code, phrase=phrase, reason=decision.reason
+        )
+    if decision.action is Action.CANCELLED:
+        target = Target("announcement", None, region)
+        return ProxyAnswer(
+            "relay",
+            decided,
+            region,
+            dialed,
+            uri=resolve_endpoint(target, endpoints, dialed),
+            target=target.key,
+            prompt=decision.prompt,
+            release=True,
+            reason=decision.reason,
+        )
+    if decision.target is None:
+        raise InvalidInput(f"路由结果缺少目标：{decision}", code="invalid-decision")
+    target = parse_target(decision.target)
+    return ProxyAnswer(
+        "relay",
+        decided,
+        region,
+        dialed,
+        uri=resolve_endpoint(target, endpoints, dialed),
+        target=decision.target,
+        prompt=decision.prompt,
+        skill=decision.skill,
+        reason=decision.reason,
+    )
+
+
+def mask_phone(number: str | None) -> str | None:
+    """Callers' numbers are personal data: keep the first 3 and last 2 digits (138******11)."""
+    if not number:
+        return number
+    if len(number) <= 5:
+        return number[:1] + "*" * (len(number) - 1)
+    return number[:3] + "*" * (len(number) - 5) + number[-2:]
+
+
+# ------------------------------------------------------------------------------------------------
+# Call events and the facts KPIs are computed from
+
+
+class CallEventType(StrEnum):
+    OFFERED = "offered"
+    QUEUED = "queued"
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    TRANSFERRED = "transferred"
+    ENDED = "ended"
+
+
+EVENT_LABELS = {
+    CallEventType.OFFERED: "呼入",
+    CallEventType.QUEUED: "排队",
+    CallEventType.ANSWERED: "人工接通",
+    CallEventType.ABANDONED: "放弃",
+    CallEventType.TRANSFERRED: "转接",
+    CallEventType.ENDED: "结束",
+}
+
+
+def parse_event_type(text: str) -> CallEventType:
+    try:
+        return CallEventType(text.strip())
+    except ValueError as exc:
+        names = "、".join(e.value for e in CallEventType)
+        raise InvalidInput(f"未知的话务事件：{text!r}（可用：{names}）", code="invalid-call-event") from exc
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    event: CallEventType
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What KPIs need to know about one call.
+
+    requested: the caller asked for an agent (the call was queued, or answered without a queued event).
+    answered: an agent took it. wait_seconds: from queued (else offered) to answered.
+    """
+
+    call_id: str
+    offered_at: datetime | None
+    requested: bool
+    answered: bool
+    abandoned: bool
+    wait_seconds: float | None
+    transferred: bool = False
+
+
+def call_facts(call_id: str, events: Iterable[EventRecord]) -> CallFacts:
+    at: dict[CallEventType, datetime] = {}
+    for e in events:
+        # idempotent store: one row per (call, event); keep the earliest if a caller repeats itself
+        if e.event not in at or e.at < at[e.event]:
+            at[e.event] = e.at
+    answered_at = at.get(CallEventType.ANSWERED)
+    start = at.get(CallEventType.QUEUED) or at.get(CallEventType.OFFERED)
+    wait = (answered_at - start).total_seconds() if answered_at and start else None
+    if wait is not None and wait < 0:
+        wait = 0.0
+    return CallFacts(
+        call_id=call_id,
+        offered_at=at.get(CallEventType.OFFERED),
+        requested=CallEventType.QUEUED in at or answered_at is not None,
+        answered=answered_at is not None,
+        abandoned=CallEventType.ABANDONED in at and answered_at is None,
+        wait_seconds=wait,
+        transferred=CallEventType.TRANSFERRED in at,
+    )
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """人工服务接通率 (connection rate) and 15秒接通率 (answered within 15 s) over requested calls."""
+
+    offered: int
+    requested: int
+    answered: int
+    abandoned: int
+    answered_within: int
+    threshold_seconds: int
+    connection_rate: float | None
+    within_rate: float | None
+    average_wait_seconds: float | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "offered": self.offered,
+            "requested": self.requested,
+            "answered": self.answered,
+            "abandoned": self.abandoned,
+            "answered_within": self.answered_within,
+            "threshold_seconds": self.threshold_seconds,
+            "connection_rate": self.connection_rate,
+            "within_rate": self.within_rate,
+            "average_wait_seconds": self.average_wait_seconds,
+        }
+
+
+def compute_kpis(facts: Sequence[CallFacts], threshold_seconds: int = 15) -> Kpis:
+    """Connection rate = answered / requested; 15-second rate = answered within the threshold / requested.
+
+    Both are None when no call requested an agent (no calls is not a 0 % service level).
+    """
+    if threshold_seconds <= 0:
+        raise InvalidInput("接通时限必须为正整数秒", code="invalid-threshold")
+    requested = [f for f in facts if f.requested]
+    answered = [f for f in requested if f.answered]
+    within = [f for f in answered if f.wait_seconds is not None and f.wait_seconds <= threshold_seconds]
+    waits = [f.wait_seconds for f in answered if f.wait_seconds is not None]
+    return Kpis(
+        offered=sum(1 for f in facts if f.offered_at is not None),
+        requested=len(requested),
+        answered=len(answered),
+        abandoned=sum(1 for f in requested if f.abandoned),
+        answered_within=len(within),
+        threshold_seconds=threshold_seconds,
+        connection_rate=len(answered) / len(requested) if requested else None,
+        within_rate=len(within) / len(requested) if requested else None,
+        average_wait_seconds=sum(waits) / len(waits) if waits else None,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Transfers from 12345
+
+
+class TransferKind(StrEnum):
+    SUBCENTER = "subcenter"  # 三方转接 to a sub-centre
+    POLICE = "police"  # 一键转接 110
+
+
+POLICE_NUMBER = "110"

@@ -1,0 +1,502 @@
+"""Use cases of telephony: the proxy's routing lookup, call records, transfers, voice notices."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.plan.domain import Mode
+from hotline.plan.regions import PROVINCE, find_region
+from hotline.plan.service import effective_date, get_line, list_lines
+from hotline.routing.service import decide, transfer_available
+from hotline.settings import get_settings
+from hotline.telephony import audio
+from hotline.telephony.domain import (
+    POLICE_NUMBER,
+    PROMPT_KIND_LABELS,
+    CallEventType,
+    CallFacts,
+    EventRecord,
+    Kpis,
+    PromptId,
+    PromptKind,
+    ProxyAnswer,
+    Target,
+    TransferKind,
+    audio_key,
+    call_facts,
+    check_endpoint_pattern,
+    check_uri_template,
+    compute_kpis,
+    mask_phone,
+    notice_text,
+    parse_event_type,
+    parse_prompt_id,
+    proxy_answer,
+    resolve_endpoint,
+    upload_key,
+)
+from hotline.telephony.store import CallDecision, CallEvent, Endpoint, Prompt, Trunk
+from hotline.timeutil import now, parse_instant
+
+log = logging.getLogger("hotline.telephony")
+
+# ------------------------------------------------------------------------------------------------
+# Trunks and endpoints (configuration kept in the database, changed by an administrator)
+
+
+def set_trunk(session: Session, trunk: str, region: str, note: str = "") -> dict[str, str]:
+    trunk = trunk.strip()
+    if not trunk or len(trunk) > 128:
+        raise InvalidInput("中继名称不能为空且不超过 128 个字符", code="invalid-trunk")
+    code = find_region(region).code
+    row = session.get(Trunk, trunk)
+    if row is None:
+        row = Trunk(trunk=trunk, region_code=code, note=note, updated_at=now())
+        session.add(row)
+    else:
+        row.region_code, row.note, row.updated_at = code, note, now()
+    session.flush()
+    return _trunk_dict(row)
+
+
+def delete_trunk(session: Session, trunk: str) -> None:
+    row = session.get(Trunk, trunk)
+    if row is None:
+        raise NotFound(f"未配置中继：{trunk}", code="trunk-not-found")
+    session.delete(row)
+
+
+def list_trunks(session: Session) -> list[dict[str, str]]:
+    return [_trunk_dict(r) for r in session.scalars(select(Trunk).order_by(Trunk.trunk))]
+
+
+def _trunk_dict(row: Trunk) -> dict[str, str]:
+    return {"trunk": row.trunk, "region_code": row.region_code, "region": find_region(row.region_code).name,
+            "note": row.note}
+
+
+def region_for_trunk(session: Session, trunk: str) -> str:
+    """The region whose calls arrive on TRUNK: the configured mapping, else a trunk named by a region code
+    or name (tgrp=510100), else the provincial centre."""
+    trunk = trunk.strip()
+    if trunk:
+        row = session.get(Trunk, trunk)
+        if row is not None:
+            return row.region_code
+        try:
+            return find_region(trunk).code
+        except NotFound:
+            pass
+    return PROVINCE.code
+
+
+def set_endpoint(session: Session, pattern: str, uri: str) -> dict[str, str]:
+    pattern = check_endpoint_pattern(pattern)
+    uri = check_uri_template(uri)
+    row = session.get(Endpoint, pattern)
+    if row is None:
+        row = Endpoint(pattern=pattern, uri_template=uri, updated_at=now())
+        session.add(row)
+    else:
+        row.uri_template, row.updated_at = uri, now()
+    session.flush()
+    return {"pattern": row.pattern, "uri": row.uri_template}
+
+
+def delete_endpoint(session: Session, pattern: str) -> None:
+    row = session.get(Endpoint, pattern)
+    if row is None:
+        raise NotFound(f"未配置目标：{pattern}", code="endpoint-not-found")
+    session.delete(row)
+
+
+def list_endpoints(session: Session) -> list[dict[str, str]]:
+    return [{"pattern": r.pattern, "uri": r.uri_template}
+            for r in session.scalars(select(Endpoint).order_by(Endpoint.pattern))]
+
+
+def endpoint_map(session: Session) -> dict[str, str]:
+    return {r.pattern: r.uri_template for r in session.scalars(select(Endpoint))}
+
+
+# ------------------------------------------------------------------------------------------------
+# The proxy's lookup
+
+
+@dataclass(frozen=True)
+class RoutedCall:
+    answer: ProxyAnswer
+    call_id: str
+    caller: str
+    trunk: str
+    decided_for: datetime
+    decided_at: datetime
+
+
+def decision_instant(at: str | None) -> datetime:
+    """Now, or the instant a test names: honoured only when HOTLINE_ALLOW_TIME_OVERRIDE is set."""
+    if at and at.strip() and get_settings().allow_time_override:
+        return parse_instant(at)
+    return now()
+
+
+def route_call(session: Session, dialed: str, caller: str, trunk: str, call_id: str, at: str | None) -> RoutedCall:
+    """What the proxy does with a new call. Raises (and the proxy falls back to the 12345 queue) only when
+    the platform cannot decide: bad input or a target without a configured SIP address."""
+    dialed = dialed.strip()
+    if not dialed.isdigit():
+        raise InvalidInput(f"被叫号码不正确：{dialed!r}", code="invalid-number")
+    instant = decision_instant(at)
+    region = region_for_trunk(session, trunk)
+    decision = decide(session, dialed, region, instant)
+    emergency = False
+    if decision.action.value == "reject":
+        try:
+            emergency = get_line(session, dialed).mode is Mode.EMERGENCY
+        except NotFound:
+            emergency = False
+    try:
+        answer = proxy_answer(decision, dialed, region, endpoint_map(session), emergency=emergency)
+    except NotFound:
+        log.warning("call %s to %s: %s has no SIP address configured", call_id, dialed, decision.target)
+        raise
+    log.info(
+        "call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s", call_id, dialed, trunk, region,
+        instant.isoformat(), answer.action, answer.target or answer.code, answer.prompt, answer.skill,
+    )
+    return RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now())
+
+
+def record_decision(session: Session, routed: RoutedCall) -> None:
+    """Keep the decision with the call (last one wins if the same Call-ID is routed again)."""
+    if not routed.call_id:
+        return
+    a = routed.answer
+    values: dict[str, Any] = {
+        "dialed": a.dialed, "caller": routed.caller[:64], "trunk": routed.trunk[:128], "region_code": a.region,
+        "decision": a.decision, "proxy_action": a.action, "target": a.target, "uri": a.uri, "prompt": a.prompt,
+        "skill": a.skill, "sip_code": a.code, "reason": a.reason, "decided_for": routed.decided_for,
+        "decided_at": routed.decided_at,
+    }
+    row = session.get(CallDecision, routed.call_id[:255])
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(CallDecision(call_id=routed.call_id[:255], **values))
+            return
+        except IntegrityError:
+            row = session.get(CallDecision, routed.call_id[:255])
+    if row is not None:
+        for key, value in values.items():
+            setattr(row, key, value)
+        session.flush()
+
+
+# ------------------------------------------------------------------------------------------------
+# Call events
+
+
+@dataclass(frozen=True)
+class EventResult:
+    event: dict[str, Any]
+    created: bool
+
+
+def _event_dict(row: CallEvent) -> dict[str, Any]:
+    return {"call_id": row.call_id, "event": row.event, "at": row.at.isoformat(), "agent": row.agent,
+            "data": row.data or {}}
+
+
+def record_event(
+    session: Session, call_id: str, event: str, at: datetime | None = None, agent: str = "",
+    data: dict[str, Any] | None = None,
+) -> EventResult:
+    """Store one call event; the same (call id, event) again changes nothing and says so (idempotent)."""
+    call_id = call_id.strip()
+    if not call_id or len(call_id) > 255:
+        raise InvalidInput("呼叫标识（Call-ID）不能为空且不超过 255 个字符", code="invalid-call-id")
+    kind = parse_event_type(event)
+    existing = session.scalar(select(CallEvent).where(CallEvent.call_id == call_id, CallEvent.event == kind.value))
+    if existing is not None:
+        return EventResult(_event_dict(existing), created=False)
+    row = CallEvent(call_id=call_id, event=kind.value, at=at or now(), agent=agent.strip()[:64], data=data or {},
+                    received_at=now())
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        again = session.scalar(select(CallEvent).where(CallEvent.call_id == call_id, CallEvent.event == kind.value))
+        if again is None:
+            raise
+        return EventResult(_event_dict(again), created=False)
+    return EventResult(_event_dict(row), created=True)
+
+
+def _decision_dict(row: CallDecision, *, mask: bool = True) -> dict[str, Any]:
+    return {
+        "call_id": row.call_id, "dialed": row.dialed, "caller": mask_phone(row.caller) if mask else row.caller,
+        "trunk": row.trunk, "region_code": row.region_code, "region": find_region(row.region_code).name,
+        "decision": row.decision, "proxy_action": row.proxy_action, "target": row.target, "uri": row.uri,
+        "prompt": row.prompt, "skill": row.skill, "sip_code": row.sip_code, "reason": row.reason,
+        "decided_for": row.decided_for.isoformat(), "decided_at": row.decided_at.isoformat(),
+    }
+
+
+def get_call(session: Session, call_id: str) -> dict[str, Any]:
+    """The decision made for a call and its events (caller's number masked)."""
+    decision = session.get(CallDecision, call_id)
+    events = list(session.scalars(select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.at,
+                                                                                                  CallEvent.id)))
+    if decision is None and not events:
+        raise NotFound(f"没有该呼叫的记录：{call_id}", code="call-not-found")
+    facts = call_facts(call_id, [EventRecord(CallEventType(e.event), e.at) for e in events])
+    return {
+        "call_id": call_id,
+        "decision": _decision_dict(decision) if decision else None,
+        "events": [_event_dict(e) for e in events],
+        "facts": _facts_dict(facts),
+    }
+
+
+def list_calls(session: Session, since: datetime | None = None, until: datetime | None = None,
+               limit: int = 100) -> list[dict[str, Any]]:
+    if limit < 1 or limit > 1000:
+        raise InvalidInput("limit 应在 1 到 1000 之间", code="invalid-limit")
+    query = select(CallDecision).order_by(CallDecision.decided_at.desc()).limit(limit)
+    if since:
+        query = query.where(CallDecision.decided_at >= since)
+    if until:
+        query = query.where(CallDecision.decided_at < until)
+    return [_decision_dict(r) for r in session.scalars(query)]
+
+
+def _facts_dict(f: CallFacts) -> dict[str, Any]:
+    return {"offered_at": f.offered_at.isoformat() if f.offered_at else None, "requested": f.requested,
+            "answered": f.answered, "abandoned": f.abandoned, "wait_seconds": f.wait_seconds,
+            "transferred": f.transferred}
+
+
+def calls_facts(session: Session, since: datetime, until: datetime) -> list[CallFacts]:
+    """Per-call facts (offered, answered, wait) of the calls offered in [since, until)."""
+    if until <= since:
+        raise InvalidInput("结束时间必须晚于开始时间", code="invalid-period")
+    offered = (
+        select(CallEvent.call_id)
+        .where(CallEvent.event == CallEventType.OFFERED.value, CallEvent.at >= since, CallEvent.at < until)
+    )
+    rows = session.execute(
+        select(CallEvent.call_id, CallEvent.event, CallEvent.at).where(CallEvent.call_id.in_(offered))
+    ).all()
+    grouped: dict[str, list[EventRecord]] = {}
+    for call_id, event, at in rows:
+        grouped.setdefault(call_id, []).append(EventRecord(CallEventType(event), at))
+    return [call_facts(call_id, events) for call_id, events in sorted(grouped.items())]
+
+
+def kpi_report(session: Session, since: datetime, until: datetime, threshold_seconds: int = 15) -> Kpis:
+    return compute_kpis(calls_facts(session, since, until), threshold_seconds)
+
+
+# ------------------------------------------------------------------------------------------------
+# Transfers from 12345
+
+
+def _call_region(session: Session, call_id: str) -> str:
+    decision = session.get(CallDecision, call_id)
+    if decision is not None:
+        return decision.region_code
+    known = session.scalar(select(CallEvent.id).where(CallEvent.call_id == call_id).limit(1))
+    if known is None:
+        raise NotFound(f"没有该呼叫的记录：{call_id}", code="call-not-found")
+    return PROVINCE.code
+
+
+def transfer_call(
+    session: Session, call_id: str, kind: str, number: str | None = None, agent: str = "", at: str | None = None,
+) -> dict[str, Any]:
+    """Transfer a call from a 12345 agent: three-way to a sub-centre (from its `transfer-mechanism` date in
+    the call's region) or one key to 110. Recorded as the call's `transferred` event."""
+    try:
+        how = TransferKind(kind)
+    except ValueError as exc:
+        raise InvalidInput(f"转接方式不正确：{kind!r}（subcenter 或 police）", code="invalid-transfer") from exc
+    instant = decision_instant(at)
+    region = _call_region(session, call_id)
+    if how is TransferKind.SUBCENTER:
+        if not number:
+            raise InvalidInput("三方转接需要分中心号码", code="invalid-transfer")
+        line = get_line(session, number)
+        if line.mode is not Mode.SUBCENTER:
+            raise InvalidInput(f"{number}（{line.name}）不是分中心热线，不能三方转接", code="not-a-subcenter")
+        if not transfer_available(session, number, region, instant):
+            since = effective_date(session, number, "transfer-mechanism", region)
+            raise Conflict(
+                f"{find_region(region).name}尚未与{line.short_name or line.name}分中心建立三方转接机制"
+                f"（生效日期 {since.isoformat()}）",
+                code="transfer-not-available",
+            )
+        target = Target("subcenter", number, region)
+        data: dict[str, str | None] = {"kind": how.value, "to": number, "mode": "three-way", "target": target.key}
+    else:
+        target = Target("police", None, region)
+        data = {"kind": how.value, "to": POLICE_NUMBER, "mode": "one-key", "target": target.key}
+    try:
+        data["uri"] = resolve_endpoint(target, endpoint_map(session), data["to"] or "")
+    except NotFound:
+        data["uri"] = None
+    result = record_event(session, call_id, CallEventType.TRANSFERRED.value, at=instant, agent=agent, data=data)
+    if not result.created and result.event["data"].get("to") != data["to"]:
+        raise Conflict(f"该呼叫已转接至 {result.event['data'].get('to')}", code="already-transferred")
+    return {"transferred": result.event, "created": result.created}
+
+
+# ------------------------------------------------------------------------------------------------
+# Voice notices
+
+
+def _prompt_dir() -> Path:
+    return get_settings().data_dir / "prompts"
+
+
+def _audio_paths(key: str) -> tuple[Path, Path]:
+    base = _prompt_dir()
+    return base / f"{key}.wav", base / f"{key}.ulaw.wav"
+
+
+def _catalogue(session: Session) -> dict[str, tuple[PromptId, str, str]]:
+    """Every notice a line and phase has: id -> (parsed id, line name, default text)."""
+    out: dict[str, tuple[PromptId, str, str]] = {}
+    for line in list_lines(session):
+        name = line.short_name or line.name
+        if line.mode is Mode.FULL_MERGE:
+            cancelled = effective_date(session, line.number, "cancellation", PROVINCE.code)
+            for kind in (PromptKind.TRANSITION, PromptKind.CANCELLATION):
+                pid = PromptId(kind, line.number)
+                out[str(pid)] = (pid, name, notice_text(pid, name, cancelled))
+        elif line.mode is Mode.SUBCENTER:
+            pid = PromptId(PromptKind.AFTER_HOURS, line.number)
+            out[str(pid)] = (pid, name, notice_text(pid, name))
+    return out
+
+
+def _prompt_view(pid: PromptId, name: str, default: str, row: Prompt | None) -> dict[str, Any]:
+    text = row.text if row is not None and row.text else default
+    recorded = bool(row is not None and row.recorded and row.recording_key)
+    key = row.recording_key if recorded and row is not None else audio_key(text)
+    assert key is not None
+    wav, ulaw = _audio_paths(key)
+    return {
+        "prompt_id": str(pid), "kind": pid.kind.value, "kind_label": PROMPT_KIND_LABELS[pid.kind],
+        "number": pid.number, "line": name, "text": text, "custom_text": bool(row is not None and row.text),
+        "source": "recording" if recorded else "tts", "audio_key": key,
+        "built": wav.exists() and ulaw.exists(), "wav": str(wav), "ulaw": str(ulaw),
+        "updated_by": row.updated_by if row is not None else "",
+    }
+
+
+def list_prompts(session: Session) -> list[dict[str, Any]]:
+    rows = {r.prompt_id: r for r in session.scalars(select(Prompt))}
+    return [_prompt_view(pid, name, text, rows.get(key)) for key, (pid, name, text) in _catalogue(session).items()]
+
+
+def get_prompt(session: Session, prompt_id: str) -> dict[str, Any]:
+    pid = parse_prompt_id(prompt_id)
+    entry = _catalogue(session).get(str(pid))
+    if entry is None:
+        raise NotFound(f"没有这个提示音：{prompt_id}", code="prompt-not-found")
+    return _prompt_view(entry[0], entry[1], entry[2], session.get(Prompt, str(pid)))
+
+
+def build_prompts(session: Session, only: list[str] | None = None, force: bool = False) -> list[dict[str, Any]]:
+    """Make the audio of every notice (or ONLY these ids) whose text has no audio yet (all with FORCE)."""
+    views = [get_prompt(session, p) for p in only] if only else list_prompts(session)
+    built = []
+    for view in views:
+        if view["source"] == "tts" and (force or not view["built"]):
+            audio.synthesize(view["text"], Path(view["wav"]), Path(view["ulaw"]))
+            view = {**view, "built": True}
+        built.append(view)
+    return built
+
+
+def set_prompt_text(session: Session, prompt_id: str, text: str, actor: str = "") -> dict[str, Any]:
+    """Change a notice's text (its audio is made again from the new text; a recording is dropped)."""
+    view = get_prompt(session, prompt_id)
+    text = text.strip()
+    if not text or len(text) > 500:
+        raise InvalidInput("提示音文本不能为空且不超过 500 字", code="invalid-prompt-text")
+    row = session.get(Prompt, view["prompt_id"])
+    if row is None:
+        row = Prompt(prompt_id=view["prompt_id"], updated_at=now(), updated_by=actor)
+        session.add(row)
+    row.text, row.recorded, row.recording_key, row.updated_at, row.updated_by = text, False, None, now(), actor
+    session.flush()
+    return build_prompts(session, [view["prompt_id"]])[0]
+
+
+def upload_recording(session: Session, prompt_id: str, content: bytes, actor: str = "") -> dict[str, Any]:
+    """Use a recorded file instead of synthesis (converted to the telephony formats)."""
+    view = get_prompt(session, prompt_id)
+    key = upload_key(content)
+    wav, ulaw = _audio_paths(key)
+    audio.convert_recording(content, wav, ulaw)
+    row = session.get(Prompt, view["prompt_id"])
+    if row is None:
+        row = Prompt(prompt_id=view["prompt_id"], updated_at=now(), updated_by=actor)
+        session.add(row)
+    row.recorded, row.recording_key, row.updated_at, row.updated_by = True, key, now(), actor
+    session.flush()
+    return get_prompt(session, view["prompt_id"])
+
+
+def reset_prompt(session: Session, prompt_id: str) -> dict[str, Any]:
+    """Back to the default text and synthesised audio."""
+    view = get_prompt(session, prompt_id)
+    session.execute(delete(Prompt).where(Prompt.prompt_id == view["prompt_id"]))
+    session.flush()
+    return get_prompt(session, view["prompt_id"])
+
+
+def prompt_audio(session: Session, prompt_id: str, fmt: str = "wav") -> Path:
+    """The audio file of a notice in FMT (wav: 16-bit PCM, ulaw: G.711 μ-law), made on first use."""
+    if fmt not in {"wav", "ulaw"}:
+        raise InvalidInput("格式只能是 wav 或 ulaw", code="invalid-audio-format")
+    view = build_prompts(session, [prompt_id])[0]
+    path = Path(view[fmt])
+    if not path.exists():
+        raise NotFound(f"提示音录音文件缺失：{prompt_id}", code="prompt-audio-missing")
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# Demo data
+
+
+DEMO_ENDPOINTS = {
+    "queue:*": "sip:queue-{region}@127.0.0.1:5070",
+    "legacy:*": "sip:legacy-{number}-{region}@127.0.0.1:5071",
+    "subcenter:*": "sip:subcenter-{number}-{region}@127.0.0.1:5072",
+    "announcement:*": "sip:announce-{region}@127.0.0.1:5073",
+    "police:*": "sip:110@127.0.0.1:5074",
+}
+DEMO_TRUNKS = {"cd-telecom": "510100", "cd-unicom": "510100", "my-telecom": "510700", "sc-mobile": "510000"}
+
+
+def load_demo(session: Session) -> str:
+    """SIP addresses of the local demo (SIPp endpoints on 127.0.0.1:5070-5074) and a few trunks."""
+    for pattern, uri in DEMO_ENDPOINTS.items():
+        if session.get(Endpoint, pattern) is None:
+            set_endpoint(session, pattern, uri)
+    for trunk, region in DEMO_TRUNKS.items():
+        if session.get(Trunk, trunk) is None:
+            set_trunk(session, trunk, region, note="演示中继")
+    return f"话务：{len(DEMO_ENDPOINTS)} 个 SIP 目标、{len(DEMO_TRUNKS)} 条中继已配置"

@@ -1,0 +1,82 @@
+"""Tables of the telephony capability (migration 0005_telephony)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.db import Base, UTCDateTime
+
+
+class Trunk(Base):
+    """Which region's calls arrive on a trunk (tgrp parameter of the Request-URI, or source address)."""
+
+    __tablename__ = "telephony_trunk"
+
+    trunk: Mapped[str] = mapped_column(String(128), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6))
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Endpoint(Base):
+    """The SIP address of a logical target (`queue:*`, `legacy:12331:510100`, `announcement:*`, …)."""
+
+    __tablename__ = "telephony_endpoint"
+
+    pattern: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uri_template: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CallDecision(Base):
+    """The routing decision made for a call, as the proxy was told (one per SIP Call-ID)."""
+
+    __tablename__ = "telephony_call"
+
+    call_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    dialed: Mapped[str] = mapped_column(String(32))
+    caller: Mapped[str] = mapped_column(String(64), default="")
+    trunk: Mapped[str] = mapped_column(String(128), default="")
+    region_code: Mapped[str] = mapped_column(String(6))
+    decision: Mapped[str] = mapped_column(String(16))
+    proxy_action: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    uri: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    prompt: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    skill: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sip_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_for: Mapped[datetime] = mapped_column(UTCDateTime())  # the instant the decision is for
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # when it was made
+
+
+class CallEvent(Base):
+    """One event of a call as the telephony side reported it; (call_id, event) is unique (idempotent)."""
+
+    __tablename__ = "telephony_call_event"
+    __table_args__ = (UniqueConstraint("call_id", "event", name="uq_telephony_call_event_call"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(String(255), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    agent: Mapped[str] = mapped_column(String(64), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Prompt(Base):
+    """An administrator's change to a notice: new text, or a recorded file used instead of synthesis."""
+
+    __tablename__ = "telephony_prompt"
+
+    prompt_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recording_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
