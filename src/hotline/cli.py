@@ -9,7 +9,9 @@ import typer
 from hotline import db
 from hotline.errors import HotlineError
 
-app = typer.Typer(help="12345 政务服务便民热线平台", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="12345 政务服务便民热线平台", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
+)
 
 db_app = typer.Typer(help="数据库迁移", no_args_is_help=True)
 app.add_typer(db_app, name="db")

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from hotline.deps import get_session
@@ -26,6 +27,15 @@ from hotline.timeutil import china, china_day, now, parse_day, parse_instant
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def _marked(text: str) -> Markup:
+    """Escape a search snippet, then let only its <mark> tags through."""
+    escaped = str(escape(text))
+    return Markup(escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
+
+
+templates.env.filters["marked"] = _marked
 router = APIRouter(include_in_schema=False)
 static = StaticFiles(directory=str(HERE / "static"))
 
@@ -159,3 +169,22 @@ def track_page(
     except HotlineError as exc:
         return _error_page(request, "track.html", "办理进度查询", exc, **context)
     return _render(request, "track.html", "办理进度查询", **context)
+
+
+# -- knowledge base ----------------------------------------------------------------------------------------------
+@router.get("/kb", response_class=HTMLResponse)
+def kb_page(
+    request: Request, q: str = "", line: str = "", region: str = "", session: Session = Depends(get_session)
+) -> HTMLResponse:
+    from hotline.knowledge import search
+    from hotline.knowledge import service as knowledge
+
+    context: dict[str, Any] = {"q": q, "line": line, "region": region, "hits": None}
+    if not q.strip():
+        return _render(request, "kb.html", "知识库", **context)
+    filters = search.Filters(line=line or None, region=region or None)
+    try:
+        context["hits"] = knowledge.search_articles(session, q, top=10, filters=filters)
+    except HotlineError as exc:
+        return _error_page(request, "kb.html", "知识库", exc, **context)
+    return _render(request, "kb.html", "知识库", **context)
