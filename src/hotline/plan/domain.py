@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from hotline.errors import NotFound
 from hotline.plan.regions import PROVINCE, REGIONS, Region
@@ -182,6 +183,9 @@ class PlanState:
     catalogue: Catalogue
     local_lines: tuple[Line, ...] = ()
     latest: Mapping[tuple[str, str, str], Record] = field(default_factory=dict)
+    # Values derived from this (immutable) state, remembered by the functions that derive them
+    # (routing keeps each line's dates per region and its decisions here).
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         by_number = {line.number: line for line in (*self.catalogue.fixed_lines(), *self.local_lines)}

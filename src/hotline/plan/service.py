@@ -1,28 +1,30 @@
 """Use cases of the catalogue and the integration plan.
 
 Reading is cached: `snapshot(session)` builds the plan state (catalogue + local lines + latest records),
-the working-day calendar and the sub-centre hours once per process and reuses them. Every write here
-changes the token in `plan_revision`; each session reads that token once (one small query) and the
-snapshot is rebuilt only when it changed, so a change made by another process (the CLI while the server
-runs, a calendar override) is seen by the next session.
+the working-day calendar and the sub-centre hours once per process and reuses them. A write to those
+tables in this process invalidates the cache at once (engine event); every write here also changes the
+token in `plan_revision`, which a reader looks at when its snapshot is older than MAX_AGE seconds, so a
+change made by another process (the CLI while the server runs) is seen within MAX_AGE.
 """
 
 from __future__ import annotations
 
 import getpass
+import os
 import re
 import threading
+import time as _time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from datetime import time as dtime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from hotline.calendar.domain import WorkCalendar
 from hotline.calendar.service import load_calendar
 from hotline.calendar.store import CalendarOverride  # read-only: count and latest change, see _token
 from hotline.errors import Conflict, InvalidInput
@@ -40,7 +42,7 @@ from hotline.plan.domain import (
 )
 from hotline.plan.regions import REGIONS, Region, find_region
 from hotline.plan.store import LocalLine, MilestoneRecord, PlanRevision, SubcenterHours
-from hotline.routing.domain import HoursTable, ServiceHours
+from hotline.routing.domain import CachedCalendar, HoursTable, ServiceHours
 from hotline.settings import get_settings
 from hotline.timeutil import china_day, now
 
@@ -51,23 +53,34 @@ UNIT_SEPARATOR = "、"
 @dataclass(frozen=True)
 class Snapshot:
     state: PlanState
-    calendar: WorkCalendar
+    calendar: CachedCalendar
     hours: HoursTable
 
 
 Token = tuple[Any, ...]
+
+# How long a snapshot is trusted without looking at the database, when nothing was written in this
+# process meanwhile: bounds how late a change made by ANOTHER process (the CLI while the server runs)
+# is seen. Writes in this process are seen at once (see _watch).
+MAX_AGE = 0.5
 
 
 @dataclass
 class _Entry:
     token: Token
     snapshot: Snapshot
+    checked: float
+    generation: int
 
 
 _cache: dict[tuple[Any, int], _Entry] = {}
 _lock = threading.Lock()
 _generation = 0
-_SESSION_KEY = "hotline.plan.checked"
+_watched: set[Any] = set()
+_DIRTY = "hotline.plan.dirty"
+# Tables the snapshot is built from; any INSERT/UPDATE/DELETE on them in this process invalidates it.
+_WATCHED_TABLES = ("plan_local_lines", "plan_milestone_records", "plan_subcenter_hours", "plan_revision",
+                   "calendar_overrides")  # fmt: skip
 
 
 def _bump(*_args: Any) -> None:
@@ -76,8 +89,32 @@ def _bump(*_args: Any) -> None:
         _generation += 1
 
 
+def _on_statement(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement[:6].upper() in ("INSERT", "UPDATE", "DELETE") and any(t in statement for t in _WATCHED_TABLES):
+        conn.info[_DIRTY] = True
+        _bump()
+
+
+def _on_end(conn: Any) -> None:
+    if conn.info.pop(_DIRTY, False):
+        _bump()
+
+
+def _watch(engine: Any) -> None:
+    """Listen to every statement of this engine: a write to a watched table (by any code in this process,
+    including a test fixture emptying tables) invalidates the snapshot at once and again at commit or
+    rollback."""
+    with _lock:
+        if engine in _watched:
+            return
+        _watched.add(engine)
+    event.listen(engine, "before_cursor_execute", _on_statement)
+    event.listen(engine, "commit", _on_end)
+    event.listen(engine, "rollback", _on_end)
+
+
 def _changed(session: Session) -> None:
-    """Mark the plan as changed: a new token in the database; this session re-reads it on next use."""
+    """Mark the plan as changed for every process: a new token in `plan_revision`."""
     row = session.get(PlanRevision, 1)
     token = uuid.uuid4().hex
     if row is None:
@@ -86,17 +123,28 @@ def _changed(session: Session) -> None:
         row.token = token
         row.changed_at = now()
     session.flush()
-    _bump()
-    event.listen(session, "after_commit", _bump, once=True)
+
+
+_PLAN_TOKEN = select(PlanRevision.__table__.c.token).where(PlanRevision.__table__.c.id == 1).scalar_subquery()
+_OVERRIDES = CalendarOverride.__table__
+_TOKEN_QUERY = select(_PLAN_TOKEN, select(func.count()).select_from(_OVERRIDES).scalar_subquery(),
+                      select(func.max(_OVERRIDES.c.set_at)).scalar_subquery())  # fmt: skip
 
 
 def _token(session: Session) -> Token:
     """What the snapshot depends on, in one small query: the plan's revision token and the calendar
     overrides' count and latest change (the calendar capability keeps no revision of its own)."""
-    plan_token = select(PlanRevision.token).where(PlanRevision.id == 1).scalar_subquery()
-    overrides = select(func.count(), func.max(CalendarOverride.set_at)).select_from(CalendarOverride).subquery()
-    row = session.execute(select(plan_token, overrides.c[0], overrides.c[1])).one()
-    return tuple(row)
+    return tuple(session.connection().execute(_TOKEN_QUERY).one())
+
+
+@lru_cache(maxsize=8)
+def _plan_year(_raw: str | None) -> int:
+    return get_settings().plan_year
+
+
+def plan_year() -> int:
+    """The plan year setting (HOTLINE_PLAN_YEAR), remembered per value of the variable."""
+    return _plan_year(os.environ.get("HOTLINE_PLAN_YEAR"))
 
 
 def _build(session: Session, year: int) -> Snapshot:
@@ -111,32 +159,32 @@ def _build(session: Session, year: int) -> Snapshot:
         for h in session.scalars(select(SubcenterHours))
     }
     state = PlanState(year=year, catalogue=catalogue, local_lines=local, latest=latest)
-    return Snapshot(state=state, calendar=load_calendar(session), hours=HoursTable(hours))
+    return Snapshot(state=state, calendar=CachedCalendar(load_calendar(session)), hours=HoursTable(hours))
 
 
 def snapshot(session: Session) -> Snapshot:
     """Plan state, calendar and sub-centre hours, cached per database and plan year.
 
-    Each transaction looks at the revision token once (one small query); the snapshot is rebuilt only when
-    the token changed, i.e. after a write to the plan tables or to the calendar overrides, from any process.
+    Served from memory unless something was written to the watched tables in this process since it was
+    built (then rebuilt), or it is older than MAX_AGE seconds: then one small query reads the revision
+    token (plan tables) and the calendar overrides' count and latest change, and the snapshot is rebuilt
+    only if they differ.
     """
-    year = get_settings().plan_year
-    key = (session.get_bind(), year)
+    year = plan_year()
+    engine = session.get_bind()
+    key = (engine, year)
     entry = _cache.get(key)
     generation = _generation
-    mark = session.info.get(_SESSION_KEY)
-    if (
-        entry is not None
-        and mark is not None
-        and mark[:3] == (key, generation, entry.token)
-        and mark[3] is session.get_transaction()
-    ):
+    clock = _time.monotonic()
+    if entry is not None and entry.generation == generation and clock - entry.checked < MAX_AGE:
         return entry.snapshot
+    _watch(engine)
     token = _token(session)
-    if entry is None or entry.token != token:
-        entry = _Entry(token, _build(session, year))
+    if entry is None or entry.generation != generation or entry.token != token:
+        entry = _Entry(token, _build(session, year), clock, generation)
         _cache[key] = entry
-    session.info[_SESSION_KEY] = (key, generation, token, session.get_transaction())
+    else:
+        entry.checked, entry.generation = clock, generation
     return entry.snapshot
 
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
+from typing import Protocol
 
-from hotline.calendar.domain import WorkCalendar
 from hotline.plan.domain import Line, Mode, PlanState
 from hotline.plan.regions import Region, find_region
 from hotline.timeutil import CHINA_TZ
@@ -57,6 +57,24 @@ class RouteDecision:
 # The decision. Pure: everything it needs is an argument (plan state, calendar, sub-centre hours).
 
 
+class Workdays(Protocol):
+    def is_workday(self, day: date) -> bool: ...
+
+
+class CachedCalendar:
+    """Remembers the working-day answer per day: the official lookup costs tens of microseconds."""
+
+    def __init__(self, calendar: Workdays) -> None:
+        self.calendar = calendar
+        self._days: dict[date, bool] = {}
+
+    def is_workday(self, day: date) -> bool:
+        found = self._days.get(day)
+        if found is None:
+            found = self._days[day] = self.calendar.is_workday(day)
+        return found
+
+
 @dataclass(frozen=True)
 class ServiceHours:
     """When a sub-centre's own seats answer before it reaches 7×24: [opens, closes) China time."""
@@ -65,7 +83,7 @@ class ServiceHours:
     closes: time = time(17, 0)
     workdays_only: bool = True  # working days per the official calendar (holidays, make-up days) + overrides
 
-    def is_open(self, local: datetime, calendar: WorkCalendar) -> bool:
+    def is_open(self, local: datetime, calendar: Workdays) -> bool:
         if not (self.opens <= local.time() < self.closes):
             return False
         return not self.workdays_only or calendar.is_workday(local.date())
@@ -112,33 +130,75 @@ def route(
     region_code: str,
     at: datetime,
     plan: PlanState,
-    calendar: WorkCalendar,
+    calendar: Workdays,
     hours: HoursTable = NO_HOURS,
 ) -> RouteDecision:
     """Where a call to DIALED from REGION at instant AT goes (mission.md's routing table).
 
     `region_code` may be a code, name or alias (raises `region-not-found`). A naive `at` is China time.
     Milestone dates are effective dates: recorded date, else the plan's. Unknown numbers are rejected.
+    Each line's dates per region and each distinct decision are derived once per plan state and kept
+    in `plan.memo` (the state is immutable, so they never go stale).
     """
     region = find_region(region_code)
-    number = normalize_number(dialed)
+    number = dialed if dialed.isdigit() else normalize_number(dialed)
     line = plan.find_line(number)
     if line is None:
         return _reject(f"号码 {dialed.strip() or '（空）'} 不在热线目录中，本平台不予接入。")
     local = at.replace(tzinfo=CHINA_TZ) if at.tzinfo is None else at.astimezone(CHINA_TZ)
-    day = local.date()
     mode = line.mode
-    if mode is Mode.PLATFORM:
-        return RouteDecision(
-            Action.QUEUE, None, None, _queue(region), f"12345热线来电，进入{region.name}12345话务队列。"
-        )
+    memo = plan.memo
     if mode is Mode.FULL_MERGE:
-        return _full_merge(line, region, day, plan)
+        dates_key = ("full-merge", number, region.code)
+        dates = memo.get(dates_key)
+        if dates is None:
+            dates = memo[dates_key] = full_merge_dates(plan, line, region)
+        day = local.date()
+        phase = 2 if day >= dates[1] else 1 if day >= dates[0] else 0
+        key: tuple[object, ...] = (number, region.code, phase)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _full_merge(line, region, phase, dates)
+        return found
     if mode is Mode.PARALLEL:
-        return _parallel(line, region, day, plan)
+        transfer_key = ("transfer", number, region.code)
+        transfer = memo.get(transfer_key)
+        if transfer is None:
+            transfer = memo[transfer_key] = _date(plan, line, "transfer", region)
+        key = (number, region.code, local.date() >= transfer)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _parallel(line, region, local.date() >= transfer, transfer)
+        return found
     if mode is Mode.SUBCENTER:
-        return _subcenter(line, region, local, plan, calendar, hours)
-    return _reject(f"{line.number}（{line.name}）是紧急热线，由应急联动体系接听，不经12345平台路由。")
+        full_time_key = ("full-time", number, region.code)
+        full_time = memo.get(full_time_key)
+        if full_time is None:
+            full_time = memo[full_time_key] = _date(plan, line, "full-time", region)
+        if local.date() >= full_time:
+            key = (number, region.code, "7x24")
+            service = None
+        else:
+            service = hours.for_subcenter(number, region.code)
+            key = (number, region.code, service.is_open(local, calendar), service)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _subcenter(line, region, full_time, service, key[2] is True)
+        return found
+    if mode is Mode.PLATFORM:
+        key = (number, region.code)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = RouteDecision(
+                Action.QUEUE, None, None, _queue(region), f"12345热线来电，进入{region.name}12345话务队列。"
+            )
+        return found
+    found = memo.get(number)
+    if found is None:
+        found = memo[number] = _reject(
+            f"{line.number}（{line.name}）是紧急热线，由应急联动体系接听，不经12345平台路由。"
+        )
+    return found
 
 
 def _date(plan: PlanState, line: Line, milestone_id: str, region: Region) -> date:
@@ -156,10 +216,10 @@ def full_merge_dates(plan: PlanState, line: Line, region: Region) -> tuple[date,
     return transition, cancellation
 
 
-def _full_merge(line: Line, region: Region, day: date, plan: PlanState) -> RouteDecision:
-    transition, cancellation = full_merge_dates(plan, line, region)
+def _full_merge(line: Line, region: Region, phase: int, dates: tuple[date, date]) -> RouteDecision:
+    transition, cancellation = dates
     n = line.number
-    if day >= cancellation:
+    if phase == 2:
         return RouteDecision(
             Action.CANCELLED,
             f"cancellation:{n}",
@@ -167,7 +227,7 @@ def _full_merge(line: Line, region: Region, day: date, plan: PlanState) -> Route
             None,
             f"{n}（{line.short_name or line.name}）已于{cancellation.isoformat()}注销，播放注销提示（请拨打12345）后结束通话。",
         )
-    if day >= transition:
+    if phase == 1:
         return RouteDecision(
             Action.QUEUE,
             f"transition:{n}",
@@ -184,10 +244,9 @@ def _full_merge(line: Line, region: Region, day: date, plan: PlanState) -> Route
     )
 
 
-def _parallel(line: Line, region: Region, day: date, plan: PlanState) -> RouteDecision:
-    transfer = _date(plan, line, "transfer", region)
+def _parallel(line: Line, region: Region, transferred: bool, transfer: date) -> RouteDecision:
     n = line.number
-    if day >= transfer:
+    if transferred:
         return RouteDecision(
             Action.QUEUE,
             None,
@@ -205,12 +264,11 @@ def _parallel(line: Line, region: Region, day: date, plan: PlanState) -> RouteDe
 
 
 def _subcenter(
-    line: Line, region: Region, local: datetime, plan: PlanState, calendar: WorkCalendar, hours: HoursTable
+    line: Line, region: Region, full_time: date, service: ServiceHours | None, is_open: bool
 ) -> RouteDecision:
-    full_time = _date(plan, line, "full-time", region)
     n = line.number
     target = f"subcenter:{n}:{region.code}"
-    if local.date() >= full_time:
+    if service is None:
         return RouteDecision(
             Action.SUBCENTER,
             None,
@@ -218,8 +276,7 @@ def _subcenter(
             target,
             f"{n}分中心自{full_time.isoformat()}起7×24小时人工服务，由{region.name}分中心座席接听。",
         )
-    service = hours.for_subcenter(n, region.code)
-    if service.is_open(local, calendar):
+    if is_open:
         return RouteDecision(
             Action.SUBCENTER,
             None,
