@@ -25,7 +25,11 @@ def _advise_function() -> Callable[..., dict[str, Any]] | None:
     except ModuleNotFoundError as exc:
         if exc.name == "hotline.dispatch.service":
             return None
-        raise
+        log.exception("dispatch advice unavailable")
+        return None
+    except Exception:  # a broken optional capability must not stop orders being taken
+        log.exception("dispatch advice unavailable")
+        return None
     found = getattr(module, "advise", None)
     return found if callable(found) else None
 

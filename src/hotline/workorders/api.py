@@ -91,13 +91,17 @@ def _advice(session: Session, body: CreateOrder, at: datetime | None) -> dict[st
 
 
 @router.post("/api/orders", status_code=201)
-def create_order(body: CreateOrder, session: Session = Depends(get_session)) -> dict[str, Any]:
+def create_order(
+    body: CreateOrder,
+    advice: bool = Query(True, description="附上派单建议（分类、承办单位、疑似重复工单）"),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
     at = parse_instant(body.at) if body.at else None
-    advice = _advice(session, body, at)
+    suggestion = _advice(session, body, at) if advice else None
     order = service.create_order(session, **body.model_dump(exclude={"at"}), at=at)
     view = service.order_view(session, order, body.role)
-    if advice is not None:
-        view["advice"] = advice
+    if suggestion is not None:
+        view["advice"] = suggestion
     return view
 
 

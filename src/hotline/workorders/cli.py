@@ -45,6 +45,7 @@ def create(
     confidential: bool = typer.Option(False, "--confidential", help="来电人要求保密"),
     role: str = typer.Option("agent", "--role", help="操作角色"),
     actor: str = typer.Option("", "--actor", help="操作人"),
+    advice: bool = typer.Option(True, "--advice/--no-advice", help="附上派单建议（需已训练分类模型）"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
 ) -> None:
     """Register a work order (受理) and print it with its number and due date."""
@@ -52,8 +53,10 @@ def create(
     with session_scope() as session:
         from hotline.workorders.advice import advise_for
 
-        advice = advise_for(
-            session, text=content, region_code=region, line=line or None, phone=phone, place=place, at=when
+        suggestion = (
+            advise_for(session, text=content, region_code=region, line=line or None, phone=phone, place=place, at=when)
+            if advice
+            else None
         )
         order = service.create_order(
             session,
@@ -75,8 +78,8 @@ def create(
             role=role,
         )
         view = service.order_view(session, order, role)
-    if advice is not None:
-        view["advice"] = advice
+    if suggestion is not None:
+        view["advice"] = suggestion
     if as_json:
         _dump(view)
     else:

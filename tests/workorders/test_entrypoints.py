@@ -1,0 +1,216 @@
+"""The loop through the HTTP API and the CLI, as dispatcher, department, supervisor and citizen."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hotline.app import create_app
+from hotline.db import session_scope
+from hotline.workorders import advice, service
+
+ZJJ, RSJ = "510100-zjj", "510100-rsj"
+
+
+@pytest.fixture
+def client(db_url: str, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
+    # The dispatch classifier trains for a minute on first use; these tests are about the loop, not advice.
+    monkeypatch.setattr(advice, "_advise_function", lambda: None)
+    with session_scope() as session:
+        service.load_units(session)
+        service.add_unit(session, ZJJ, "成都市住房和城乡建设局", "department", region_code="510100", parent="510100")
+        service.add_unit(
+            session, RSJ, "成都市人力资源和社会保障局", "department", region_code="510100", parent="510100"
+        )
+    return TestClient(create_app())
+
+
+def _act(client: TestClient, number: str, action: str, **body: Any) -> Any:
+    return client.post(f"/api/orders/{number}/actions/{action}", json=body)
+
+
+def test_api_loop(client: TestClient) -> None:
+    created = client.post(
+        "/api/orders",
+        json={"type": "求助", "content": "小区停水两天", "phone": "13811112222", "region": "成都市",
+              "at": "2021-09-30T10:00", "client_key": "web-1", "caller_name": "钱七"},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    order = created.json()
+    number = order["number"]
+    assert number == "5101002021093000001" and order["due"] == "2021-10-15"
+    again = client.post(
+        "/api/orders",
+        json={"type": "求助", "content": "小区停水两天", "phone": "13811112222", "region": "成都市",
+              "at": "2021-09-30T10:00", "client_key": "web-1", "caller_name": "钱七"},
+    )  # fmt: skip
+    assert again.json()["number"] == number
+    t = "2021-09-30T11:00"
+    assert _act(client, number, "dispatch", role="dispatcher", target_unit=ZJJ, at=t).status_code == 200
+    bad = _act(client, number, "archive", role="supervisor", at=t)
+    assert bad.status_code == 409 and bad.json()["code"] == "transition-not-allowed"
+    wrong_unit = _act(client, number, "accept", role="department", unit=RSJ, at=t)
+    assert wrong_unit.status_code == 403 and wrong_unit.json()["code"] == "unit-not-assigned"
+    returned = _act(client, number, "return", role="department", unit=ZJJ, reason="应由水务部门办理", at=t)
+    assert returned.json()["state"] == "returned"
+    _act(client, number, "redispatch", role="dispatcher", target_unit=RSJ, at=t)
+    seen = _act(client, number, "accept", role="department", unit=RSJ, at="2021-10-08T09:00").json()
+    assert seen["caller_phone"] == "13811112222"  # a handling unit may call the citizen back
+    stale = _act(client, number, "urge", role="dispatcher", version=seen["version"] - 1)
+    assert stale.status_code == 409 and stale.json()["code"] == "stale-version"
+    _act(client, number, "resolve", role="department", unit=RSJ, reply="已恢复供水", at="2021-10-09T09:00")
+    review = client.get(f"/api/orders/{number}", params={"role": "supervisor"}).json()
+    assert review["caller_phone"] == "138****2222" and review["caller_name"] == "钱*"
+    assert review["sla"] == "on_time"
+    _act(client, number, "review_pass", role="supervisor", at="2021-10-09T10:00")
+    _act(client, number, "callback", role="agent", satisfaction="basic", citizen_resolved=True, at="2021-10-11T10:00")
+    final = _act(client, number, "archive", role="dispatcher", at="2021-10-11T10:00").json()
+    assert final["state"] == "archived"
+    history = client.get(f"/api/orders/{number}").json()["history"]
+    assert [h["action"] for h in history][-3:] == ["review_pass", "callback", "archive"]
+    public = client.get(f"/api/public/orders/{number}", params={"phone_last4": "2222"})
+    assert public.status_code == 200
+    body = public.json()
+    assert body["reply"] == "已恢复供水" and body["caller_phone"] == "138****2222"
+    assert "钱七" not in public.text and "应由水务部门办理" not in public.text
+    assert client.get(f"/api/public/orders/{number}", params={"phone_last4": "1111"}).status_code == 404
+    assert client.get(f"/api/public/orders/{number}").json()["code"] == "invalid-phone-last4"
+
+
+def test_api_bad_input(client: TestClient) -> None:
+    bad_type = client.post(
+        "/api/orders", json={"type": "闲聊", "content": "x", "phone": "13800000000", "region": "510100"}
+    )
+    assert bad_type.status_code == 422 and bad_type.json()["code"] == "invalid-type"
+    missing = client.post("/api/orders", json={"type": "咨询"})
+    assert missing.status_code == 422 and missing.json()["code"] == "invalid-input"
+    bad_time = client.post(
+        "/api/orders", json={"type": "咨询", "content": "x", "phone": "13800000000", "region": "510100", "at": "昨天"}
+    )
+    assert bad_time.json()["code"] == "invalid-time"
+    assert client.get("/api/orders/5101002021093099999").json()["code"] == "workorder-not-found"
+    created = client.post(
+        "/api/orders", json={"type": "咨询", "content": "x", "phone": "13800000000", "region": "510100"}
+    )
+    number = created.json()["number"]
+    unknown = _act(client, number, "teleport", role="dispatcher")
+    assert unknown.status_code == 422 and unknown.json()["code"] == "invalid-action"
+    no_unit = _act(client, number, "dispatch", role="dispatcher", target_unit="nowhere")
+    assert no_unit.status_code == 404 and no_unit.json()["code"] == "unit-not-found"
+    assert client.get("/api/orders", params={"sla": "late"}).json()["code"] == "invalid-sla"
+    assert len(client.get("/api/orders/lifecycle").json()) > 20
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
+    """`hotline order …` run in-process through the real entry point (`hotline.cli.main`)."""
+    from hotline.cli import main
+
+    def run(*args: str) -> Ran:
+        monkeypatch.setattr(sys, "argv", ["hotline", "order", *args])
+        code: int | str | None = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code
+        out = capsys.readouterr()
+        return Ran(int(code or 0), out.out, out.err)
+
+    return run
+
+
+def test_cli_binary_prints_number_and_due(client: TestClient) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "hotline", "order", "create", "--type", "投诉", "--content", "噪音扰民",
+         "--phone", "13812341234", "--region", "510100", "--at", "2025-09-30T09:00", "--json", "--no-advice"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    order = json.loads(done.stdout)
+    # 投诉 15 working days after 2025-09-30, National Day 10-01..10-08 off, 10-11 a make-up Saturday.
+    assert order["number"] == "5101002025093000001" and order["due"] == "2025-10-28"
+
+
+def test_cli_loop_and_errors(client: TestClient, cli: Callable[..., Ran]) -> None:
+    _cli = cli
+    made = _cli(
+        "create", "--type", "咨询", "--content", "社保卡怎么补办", "--phone", "13812341234", "--region", "510100",
+        "--at", "2021-02-10T09:00", "--client-key", "cli-1", "--json", "--no-advice",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    order = json.loads(made.stdout)
+    # Spring Festival 2021: 3 working days after 02-10 are 02-18, 02-19 and the make-up Saturday 02-20.
+    assert order["number"] == "5101002021021000001" and order["due"] == "2021-02-20"
+    number = order["number"]
+    steps = [
+        ("dispatch", "--role", "dispatcher", "--to-unit", RSJ, "--at", "2021-02-10T10:00"),
+        ("accept", "--role", "department", "--unit", RSJ, "--at", "2021-02-18T09:00"),
+        ("request_extension", "--role", "department", "--unit", RSJ, "--days", "2", "--reason", "需调取档案",
+         "--at", "2021-02-18T10:00"),
+        ("approve_extension", "--role", "supervisor", "--at", "2021-02-18T11:00"),
+        ("resolve", "--role", "department", "--unit", RSJ, "--reply", "携带身份证到网点补办", "--at", "2021-02-19T09:00"),
+        ("review_pass", "--role", "supervisor", "--at", "2021-02-19T10:00"),
+        ("callback", "--role", "agent", "--satisfaction", "unsatisfied", "--not-resolved", "--at", "2021-02-20T10:00"),
+        ("reopen", "--role", "dispatcher", "--reason", "市民称网点不受理", "--at", "2021-02-20T11:00"),
+    ]  # fmt: skip
+    for action, *rest in steps:
+        done = _cli("act", number, action, *rest, "--json")
+        assert done.returncode == 0, (action, done.stderr)
+    view = json.loads(done.stdout)
+    assert view["state"] == "dispatched" and view["reopen_count"] == 1
+    shown = _cli("show", number, "--role", "supervisor")
+    assert "重办" in shown.stdout and "138****1234" in shown.stdout
+    forbidden = _cli("act", number, "archive", "--role", "supervisor")
+    assert forbidden.returncode == 2 and "transition-not-allowed" in forbidden.stderr
+    bad = _cli("create", "--type", "咨询", "--content", "x", "--phone", "12", "--region", "510100", "--no-advice")
+    assert bad.returncode == 2 and "invalid-phone" in bad.stderr
+    clash = _cli(
+        "create", "--type", "咨询", "--content", "另一件事", "--phone", "13812341234", "--region", "510100",
+        "--client-key", "cli-1", "--no-advice",
+    )  # fmt: skip
+    assert clash.returncode == 2 and "idempotency-conflict" in clash.stderr
+    listed = _cli("list", "--state", "dispatched", "--json")
+    assert [o["number"] for o in json.loads(listed.stdout)] == [number]
+    looked = _cli("lookup", number, "--phone-last4", "1234")
+    assert json.loads(looked.stdout)["caller_phone"] == "138****1234"
+    assert _cli("lifecycle").returncode == 0
+
+
+def test_create_attaches_dispatch_advice_and_survives_its_failure(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def fake_advise(session: Any, **kw: Any) -> dict[str, Any]:
+        calls.append(kw)
+        return {"category": "城乡建设", "confidence": 0.9, "unit": None, "repeats": []}
+
+    monkeypatch.setattr(advice, "_advise_function", lambda: fake_advise)
+    body = {"type": "投诉", "content": "路灯不亮", "phone": "13800001111", "region": "510100", "line": "12345"}
+    made = client.post("/api/orders", json=body)
+    assert made.status_code == 201 and made.json()["advice"]["category"] == "城乡建设"
+    assert calls[0]["text"] == "路灯不亮" and calls[0]["line"] == "12345" and calls[0]["phone"] == "13800001111"
+    assert "advice" not in client.post("/api/orders", params={"advice": "false"}, json=body).json()
+
+    def broken(session: Any, **kw: Any) -> dict[str, Any]:
+        raise RuntimeError("model missing")
+
+    monkeypatch.setattr(advice, "_advise_function", lambda: broken)
+    survived = client.post("/api/orders", json=body)
+    assert survived.status_code == 201 and survived.json()["advice"]["error"] == "advice-failed"
+    assert client.get(f"/api/orders/{survived.json()['number']}").status_code == 200
