@@ -1,0 +1,166 @@
+"""Processes for the real-SIP tests and the benchmark: the platform (uvicorn) and Kamailio on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from hotline.telephony.kamailio import ProxySite, kamailio_command, render_config
+from tests.telephony.sipp import free_tcp_port, wait_udp_listening
+
+
+def require(binary: str) -> str:
+    path = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None)
+    if path is None:
+        raise RuntimeError(f"{binary} not found: run scripts/setup.sh --test")
+    return path
+
+
+def _stop(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+
+
+class Platform:
+    """`uvicorn hotline.app:create_app` on a free loopback port, with its own environment."""
+
+    def __init__(self, env: dict[str, str], port: int | None = None, log: Path | None = None) -> None:
+        self.env = env
+        self.port = port or free_tcp_port()
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        out = self.log.open("ab") if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "hotline.app:create_app", "--factory", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
+            env={**os.environ, **self.env}, stdout=out, stderr=out,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the platform exited with {self.proc.returncode} (log: {self.log})")
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=0.5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the platform did not start in time")
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+
+class Kamailio:
+    """The shipped deploy/kamailio/kamailio.cfg, rendered for loopback ports, in the foreground."""
+
+    def __init__(self, workdir: Path, router_url: str, fallback_uri: str, children: int = 4,
+                 port: int | None = None) -> None:
+        from tests.telephony.sipp import free_udp_port
+
+        self.workdir = workdir
+        self.port = port or free_udp_port()
+        self.site = ProxySite(listen=f"udp:127.0.0.1:{self.port}", router_url=router_url,
+                              fallback_uri=fallback_uri, children=children)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        require("kamailio")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        cfg = self.workdir / "kamailio.cfg"
+        cfg.write_text(render_config(self.site), encoding="utf-8")
+        log = (self.workdir / "kamailio.log").open("ab")
+        self.proc = subprocess.Popen(kamailio_command(cfg, self.workdir), stdout=log, stderr=log)
+        wait_udp_listening(self.port, timeout=10)
+        time.sleep(0.2)  # workers fork after the socket is bound
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"kamailio exited: {(self.workdir / 'kamailio.log').read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+
+class SilentServer:
+    """Accepts TCP connections and never answers: a platform that hangs."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.conns: list[socket.socket] = []
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.conns.append(conn)
+            except (TimeoutError, OSError):
+                continue
+
+    def close(self) -> None:
+        self._stop = True
+        self.thread.join(2)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+class GarbageServer(SilentServer):
+    """Answers every request with 200 OK and a body that is not a routing decision."""
+
+    def __init__(self, port: int, body: bytes = b"<html>maintenance</html>") -> None:
+        self.body = body
+        super().__init__(port)
+
+    def _run(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.conns.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buf = b""
+        try:
+            while not self._stop:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                buf += chunk
+                while b"\r\n\r\n" in buf:
+                    _, buf = buf.split(b"\r\n\r\n", 1)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                                 + str(len(self.body)).encode() + b"\r\n\r\n" + self.body)
+        except OSError:
+            return
