@@ -14,6 +14,7 @@ def create_app() -> FastAPI:
     from hotline.knowledge import api as knowledge_api
     from hotline.plan import api as plan_api
     from hotline.routing import api as routing_api
+    from hotline.supervision import api as supervision_api
     from hotline.telephony import api as telephony_api
     from hotline.web import pages
     from hotline.workorders import api as workorders_api
@@ -45,6 +46,7 @@ def create_app() -> FastAPI:
         knowledge_api.router,
         dispatch_api.router,
         telephony_api.router,
+        supervision_api.router,
     ):
         app.include_router(router)
     app.include_router(pages.router)

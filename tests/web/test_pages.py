@@ -43,3 +43,19 @@ def test_plan_page_for_a_region_lists_every_integration_line(page) -> None:  # t
     assert rows.count() >= 32
     transfer = page.locator("tr[data-line='12333'] [data-milestone='transfer']")
     assert "2021-10-16" in transfer.inner_text()
+
+
+def test_kpi_page_matches_the_api(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    api = httpx.get(f"{web_server}/api/supervision/kpis", params={"since": "2021-06-01", "until": "2021-06-30"}).json()
+    assert api["orders"] > 0
+    page.goto("/kpis")
+    page.fill("input[name=since]", "2021-06-01")
+    page.fill("input[name=until]", "2021-06-30")
+    page.click("button[type=submit]")
+    cards = page.locator("#order-kpis [data-kpi]")
+    assert cards.count() == len(api["order_kpis"])
+    direct = next(k for k in api["order_kpis"] if k["key"] == "direct")
+    text = page.locator("#order-kpis [data-kpi=direct]").inner_text()
+    assert f"{direct['numerator']} / {direct['denominator']}" in text

@@ -188,3 +188,27 @@ def kb_page(
     except HotlineError as exc:
         return _error_page(request, "kb.html", "知识库", exc, **context)
     return _render(request, "kb.html", "知识库", **context)
+
+
+# -- supervision -------------------------------------------------------------------------------------------------
+@router.get("/kpis", response_class=HTMLResponse)
+def kpis_page(
+    request: Request,
+    since: str = "",
+    until: str = "",
+    region: str = "",
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    from datetime import timedelta
+
+    from hotline.supervision import service as supervision
+
+    context: dict[str, Any] = {"since": since, "until": until, "region": region, "report": None}
+    try:
+        end = parse_day(until) if until else china_day(now())
+        start = parse_day(since) if since else end - timedelta(days=29)
+        report = supervision.report(session, start, end, region=region or None)
+    except HotlineError as exc:
+        return _error_page(request, "kpis.html", "考核指标", exc, **context)
+    context.update(since=start.isoformat(), until=end.isoformat(), report=report)
+    return _render(request, "kpis.html", "考核指标", **context)

@@ -1,0 +1,1 @@
+"""Supervision: the KPIs a 12345 centre is judged by, over calls and work orders."""

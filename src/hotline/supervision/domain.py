@@ -1,0 +1,103 @@
+"""Work-order KPIs (指标) as cities define them. Pure: facts in, rates out.
+
+A rate is None when its denominator is empty: no orders is not a 0 % (or 100 %) service level.
+Targets are the defaults of domain.md (local rules); an administrator's own targets can be passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the KPIs need to know about one work order (merged duplicates are left out by the caller)."""
+
+    direct: bool  # 直接办结: answered on the call
+    dispatched: bool
+    accept_due: date | None
+    accepted_on: date | None  # first 签收
+    due: date
+    resolved_on: date | None  # 办结 (or 直接办结)
+    open_overdue: bool  # still open and past its due date today
+    returned: bool  # 退单 at least once
+    reopened: bool  # 重办 at least once
+    visited: bool  # 回访 done
+    satisfaction: str | None  # satisfied | basic | unsatisfied
+    citizen_resolved: bool | None
+
+
+@dataclass(frozen=True)
+class Rate:
+    key: str
+    label: str
+    numerator: int
+    denominator: int
+    target: float | None = None
+    higher_is_better: bool = True
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def meets_target(self) -> bool | None:
+        if self.value is None or self.target is None:
+            return None
+        return self.value >= self.target if self.higher_is_better else self.value <= self.target
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "value": self.value,
+            "target": self.target,
+            "meets_target": self.meets_target,
+        }
+
+
+LABELS = {
+    "on_time_accept": "按时签收率",
+    "on_time_resolve": "按时办结率",
+    "overdue": "超期率",
+    "direct": "直接办结率",
+    "callback": "回访率",
+    "satisfaction": "满意率",
+    "resolution": "解决率",
+    "return": "退单率",
+    "reopen": "重办率",
+}
+LOWER_IS_BETTER = frozenset({"overdue", "return", "reopen"})
+DEFAULT_TARGETS: Mapping[str, float] = {"overdue": 0.0001, "satisfaction": 0.95, "on_time_resolve": 0.99}
+
+
+def order_kpis(facts: Iterable[OrderFacts], targets: Mapping[str, float] = DEFAULT_TARGETS) -> list[Rate]:
+    items = list(facts)
+    dispatched = [f for f in items if f.dispatched]
+    accepts = [(f.accepted_on, f.accept_due) for f in dispatched if f.accepted_on and f.accept_due]
+    resolved = [f for f in items if f.resolved_on is not None]
+    resolved_late = [f for f in resolved if f.resolved_on is not None and f.resolved_on > f.due]
+    visited = [f for f in items if f.visited]
+    counts = {
+        "on_time_accept": (sum(1 for on, due in accepts if on <= due), len(accepts)),
+        "on_time_resolve": (len(resolved) - len(resolved_late), len(resolved)),
+        "overdue": (len(resolved_late) + sum(1 for f in items if f.open_overdue), len(items)),
+        "direct": (sum(1 for f in items if f.direct), len(items)),
+        "callback": (sum(1 for f in resolved if f.visited), len(resolved)),
+        "satisfaction": (sum(1 for f in visited if f.satisfaction in ("satisfied", "basic")), len(visited)),
+        "resolution": (
+            sum(1 for f in visited if f.citizen_resolved),
+            sum(1 for f in visited if f.citizen_resolved is not None),
+        ),
+        "return": (sum(1 for f in dispatched if f.returned), len(dispatched)),
+        # A reopened order is counted even while it is being handled again (it was resolved once).
+        "reopen": (sum(1 for f in items if f.reopened), sum(1 for f in items if f.reopened or f.resolved_on)),
+    }
+    return [
+        Rate(key, LABELS[key], num, den, targets.get(key), key not in LOWER_IS_BETTER)
+        for key, (num, den) in counts.items()
+    ]

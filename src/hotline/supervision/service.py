@@ -1,0 +1,74 @@
+"""KPIs over a period: work orders received in it and calls offered in it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.errors import InvalidInput
+from hotline.plan.regions import find_region
+from hotline.supervision.domain import OrderFacts, order_kpis
+from hotline.telephony import service as telephony
+from hotline.timeutil import CHINA_TZ, china_day, now
+from hotline.workorders.domain import OPEN_STATES, State
+from hotline.workorders.store import History, Order
+
+MAX_DAYS = 366
+
+
+def _facts(order: Order, accepted_at: datetime | None, today: date) -> OrderFacts:
+    state = State(order.state)
+    return OrderFacts(
+        direct=order.dispatched_at is None and order.resolved_at is not None,
+        dispatched=order.dispatched_at is not None,
+        accept_due=order.accept_due,
+        accepted_on=china_day(accepted_at) if accepted_at else None,
+        due=order.due,
+        resolved_on=china_day(order.resolved_at) if order.resolved_at else None,
+        open_overdue=state in OPEN_STATES and state is not State.WAITING_CITIZEN and order.due < today,
+        returned=order.return_count > 0,
+        reopened=order.reopen_count > 0,
+        visited=order.satisfaction is not None,
+        satisfaction=order.satisfaction,
+        citizen_resolved=order.citizen_resolved,
+    )
+
+
+def report(
+    session: Session, since: date, until: date, *, region: str | None = None, today: date | None = None
+) -> dict[str, Any]:
+    """KPIs of orders received and calls offered from SINCE to UNTIL (China dates, both included)."""
+    if until < since:
+        raise InvalidInput("结束日期不能早于开始日期", code="invalid-period")
+    if (until - since).days >= MAX_DAYS:
+        raise InvalidInput(f"统计区间不能超过 {MAX_DAYS} 天", code="invalid-period")
+    start = datetime.combine(since, time.min, CHINA_TZ)
+    end = datetime.combine(until + timedelta(days=1), time.min, CHINA_TZ)
+    query = select(Order).where(Order.created_at >= start, Order.created_at < end, Order.state != State.MERGED.value)
+    region_code = find_region(region).code if region else None
+    if region_code:
+        query = query.where(Order.region_code == region_code)
+    orders = session.scalars(query).all()
+    first_accept: dict[int, datetime] = {}
+    if orders:
+        accepts = session.execute(
+            select(History.order_id, History.at)
+            .where(History.action == "accept", History.order_id.in_([o.id for o in orders]))
+            .order_by(History.at)
+        )
+        for order_id, at in accepts:
+            first_accept.setdefault(order_id, at)
+    day = today or china_day(now())
+    rates = order_kpis(_facts(o, first_accept.get(o.id), day) for o in orders)
+    calls = telephony.kpi_report(session, start, end)
+    return {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "region": region_code,
+        "orders": len(orders),
+        "order_kpis": [r.to_dict() for r in rates],
+        "call_kpis": calls.to_dict(),
+    }

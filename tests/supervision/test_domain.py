@@ -1,0 +1,65 @@
+from dataclasses import replace
+from datetime import date
+
+from hotline.supervision.domain import OrderFacts, Rate, order_kpis
+
+BASE = OrderFacts(
+    direct=False,
+    dispatched=True,
+    accept_due=date(2021, 6, 2),
+    accepted_on=date(2021, 6, 1),
+    due=date(2021, 6, 22),
+    resolved_on=date(2021, 6, 10),
+    open_overdue=False,
+    returned=False,
+    reopened=False,
+    visited=True,
+    satisfaction="satisfied",
+    citizen_resolved=True,
+)
+
+
+def _rates(facts: list[OrderFacts]) -> dict[str, Rate]:
+    return {r.key: r for r in order_kpis(facts)}
+
+
+def test_no_orders_gives_no_rate_rather_than_zero() -> None:
+    rates = _rates([])
+    assert all(r.value is None and r.meets_target is None for r in rates.values())
+    assert set(rates) == {
+        "on_time_accept", "on_time_resolve", "overdue", "direct", "callback",
+        "satisfaction", "resolution", "return", "reopen",
+    }  # fmt: skip
+
+
+def test_each_rate_counts_its_own_population() -> None:
+    direct = replace(BASE, direct=True, dispatched=False, accept_due=None, accepted_on=None)
+    late_accept = replace(BASE, accepted_on=date(2021, 6, 3), returned=True)
+    late_resolve = replace(BASE, resolved_on=date(2021, 6, 23), satisfaction="basic", citizen_resolved=False)
+    open_overdue = replace(
+        BASE, resolved_on=None, open_overdue=True, visited=False, satisfaction=None, citizen_resolved=None
+    )
+    reopened = replace(BASE, resolved_on=None, reopened=True, satisfaction="unsatisfied", citizen_resolved=False)
+    rates = _rates([BASE, direct, late_accept, late_resolve, open_overdue, reopened])
+
+    def pair(key: str) -> tuple[int, int]:
+        return rates[key].numerator, rates[key].denominator
+
+    assert pair("direct") == (1, 6)
+    assert pair("on_time_accept") == (4, 5)  # dispatched and accepted: all but `direct`
+    assert pair("return") == (1, 5)
+    assert pair("on_time_resolve") == (3, 4)  # resolved: BASE, direct, late_accept, late_resolve
+    assert pair("overdue") == (2, 6)  # resolved late + open past due
+    assert pair("callback") == (4, 4)  # visited among the resolved
+    assert pair("satisfaction") == (4, 5)  # satisfied or basic among visited
+    assert pair("resolution") == (3, 5)
+    assert pair("reopen") == (1, 5)
+
+
+def test_targets_compare_in_the_right_direction() -> None:
+    good = order_kpis([BASE] * 10)
+    by_key = {r.key: r for r in good}
+    assert by_key["overdue"].value == 0 and by_key["overdue"].meets_target is True
+    assert by_key["satisfaction"].meets_target is True
+    late = order_kpis([replace(BASE, resolved_on=date(2021, 6, 30))])
+    assert {r.key: r for r in late}["overdue"].meets_target is False
