@@ -162,6 +162,14 @@ def _build(session: Session, year: int) -> Snapshot:
     return Snapshot(state=state, calendar=CachedCalendar(load_calendar(session)), hours=HoursTable(hours))
 
 
+def fresh_snapshot(engine: Any) -> Snapshot | None:
+    """The cached snapshot of this engine's database if it can be used without a look at the database."""
+    entry = _cache.get((engine, plan_year()))
+    if entry is not None and entry.generation == _generation and _time.monotonic() - entry.checked < MAX_AGE:
+        return entry.snapshot
+    return None
+
+
 def snapshot(session: Session) -> Snapshot:
     """Plan state, calendar and sub-centre hours, cached per database and plan year.
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from hotline.db import session_scope
 from hotline.plan.regions import PROVINCE
-from hotline.routing.service import decide
+from hotline.routing.service import decide_request
 from hotline.timeutil import now, parse_instant
 
 router = APIRouter(tags=["routing"])
@@ -20,9 +19,8 @@ async def route(
 ) -> dict[str, str | None]:
     """Where a call goes: action, prompt, skill, target, reason.
 
-    Async on purpose: the decision comes from an in-process snapshot (a database look at most once a
-    second), so running it on the event loop avoids a thread hop per request.
+    Async on purpose: the decision comes from an in-process snapshot (a small database look at most every
+    half second), so running it on the event loop avoids a thread hop per request.
     """
     instant = parse_instant(at) if at is not None else now()
-    with session_scope() as session:
-        return decide(session, dialed, region, instant).to_dict()
+    return decide_request(dialed, region, instant).to_dict()
