@@ -17,6 +17,7 @@ def _index(docs: list[dict[str, object]]) -> SearchIndex:
                 external_id=f"E{i + 1}",
                 title=str(d.get("title", "")),
                 body=str(d["body"]),
+                keywords=tuple(d.get("keywords", ())),  # type: ignore[arg-type]
                 status=str(d.get("status", "published")),
                 owner_unit=str(d.get("unit", "")),
                 category="",

@@ -18,11 +18,13 @@ Weights were tuned by cross-validation on the development queries (`bench/knowle
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import unicodedata
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from difflib import SequenceMatcher
@@ -161,12 +163,14 @@ DEFAULT_CONFIG = SearchConfig()
 
 @dataclass
 class DocTokens:
-    """The analysed form of one article version (kept between index builds, keyed by `key`)."""
+    """The jieba words of one article version (the costly part of indexing), kept between index builds.
+
+    `key` identifies the version; words are stored space-joined per field to keep memory small. Bigrams
+    are cheap and are derived from the text at each build.
+    """
 
     key: str
-    words: dict[str, list[str]]
-    bigrams: dict[str, list[str]]
-    clean: str
+    words: dict[str, str]
     places: frozenset[str] = frozenset()
 
 
@@ -175,9 +179,7 @@ def analyse_doc(title: str, keywords: Sequence[str], body: str, key: str = "") -
     texts = {"title": title, "keywords": " ".join(keywords), "body": body}
     return DocTokens(
         key=key,
-        words={f: a.words(t) for f, t in texts.items()},
-        bigrams={f: a.bigrams(t) for f, t in texts.items()},
-        clean=_clean(title + "。" + body),
+        words={f: " ".join(a.words(t)) for f, t in texts.items()},
         places=places(title + "。" + body),
     )
 
@@ -188,6 +190,7 @@ class DocMeta:
     external_id: str | None
     title: str
     body: str
+    keywords: tuple[str, ...]
     status: str
     owner_unit: str
     category: str
@@ -219,32 +222,33 @@ class Hit:
 class _Matrix:
     """BM25 weights of one analyzer, all fields summed with their weights: shape (vocabulary, documents)."""
 
-    def __init__(self, docs: Sequence[dict[str, list[str]]], config: SearchConfig) -> None:
+    def __init__(self, n: int, tokens_of: Callable[[int, str], list[str]], config: SearchConfig) -> None:
         self.vocab: dict[str, int] = {}
-        n = len(docs)
         total: sp.csr_matrix | None = None
         for name, weight in config.field_weights:
-            rows: list[int] = []
-            cols: list[int] = []
-            vals: list[float] = []
+            # Compact typed buffers: at 100,000 articles there are tens of millions of postings.
+            rows = array("q")
+            cols = array("q")
+            vals = array("f")
             lengths = np.zeros(n, dtype=np.float32)
-            for j, doc in enumerate(docs):
-                tokens = doc.get(name, [])
+            for j in range(n):
+                tokens = tokens_of(j, name)
                 lengths[j] = len(tokens)
-                for term, count in Counter(tokens).items():
-                    rows.append(self.vocab.setdefault(term, len(self.vocab)))
-                    cols.append(j)
-                    vals.append(count)
+                counts = Counter(tokens)
+                rows.extend(self.vocab.setdefault(term, len(self.vocab)) for term in counts)
+                cols.extend(itertools.repeat(j, len(counts)))
+                vals.extend(counts.values())
             if not vals:
                 continue
-            r = np.asarray(rows, dtype=np.int64)
-            c = np.asarray(cols, dtype=np.int64)
-            tf = np.asarray(vals, dtype=np.float32)
+            r = np.frombuffer(rows, dtype=np.int64)
+            c = np.frombuffer(cols, dtype=np.int64)
+            tf = np.frombuffer(vals, dtype=np.float32)
+            del rows, cols, vals
             avg = float(lengths[lengths > 0].mean()) if (lengths > 0).any() else 1.0
             df = np.bincount(r, minlength=len(self.vocab)).astype(np.float32)
             idf = (np.log1p((n - df + 0.5) / (df + 0.5)) ** config.idf_power).astype(np.float32)
             denom = tf + config.k1 * (1 - config.b + config.b * lengths[c] / avg)
-            w = weight * tf * (config.k1 + 1) / denom * idf[r]
+            w = (weight * tf * (config.k1 + 1) / denom * idf[r]).astype(np.float32)
             part = sp.csr_matrix((w, (r, c)), shape=(len(self.vocab), n), dtype=np.float32)
             if total is None:
                 total = part
@@ -278,8 +282,19 @@ class SearchIndex:
 
     def __post_init__(self) -> None:
         n = len(self.meta)
-        self._words = _Matrix([t.words for t in self.tokens], self.config)
-        self._bigrams = _Matrix([t.bigrams for t in self.tokens], self.config)
+        a = analyzer()
+
+        def words_of(j: int, name: str) -> list[str]:
+            text = self.tokens[j].words.get(name, "")
+            return text.split(" ") if text else []
+
+        def bigrams_of(j: int, name: str) -> list[str]:
+            m = self.meta[j]
+            return a.bigrams(m.title if name == "title" else m.body if name == "body" else " ".join(m.keywords))
+
+        self._words = _Matrix(n, words_of, self.config)
+        self._bigrams = _Matrix(n, bigrams_of, self.config)
+        self._clean = [_clean(m.title + "。" + m.body) for m in self.meta]
         self._status = np.array([m.status for m in self.meta], dtype=object)
         self._published = np.array([m.status == "published" for m in self.meta], dtype=bool)
         lo, hi = date.min.toordinal(), date.max.toordinal()
@@ -349,7 +364,7 @@ class SearchIndex:
         best = float(scores[cand].max()) or 1.0
         for j in cand:
             doc = self.tokens[j]
-            phrase = _longest_common_run(first, doc.clean) if cfg.phrase_weight and first else 0
+            phrase = _longest_common_run(first, self._clean[j]) if cfg.phrase_weight and first else 0
             bonus = cfg.phrase_weight * max(0, min(phrase, cfg.phrase_cap) - cfg.phrase_min + 1) / cfg.phrase_cap
             if query_places and doc.places:
                 if query_places & doc.places:

@@ -419,6 +419,7 @@ def _build_index(session: Session, signature: str, previous: search.SearchIndex 
                 external_id=a.external_id,
                 title=a.title,
                 body=a.body,
+                keywords=tuple(a.keywords or ()),
                 status=a.status,
                 owner_unit=a.owner_unit,
                 category=a.category,
