@@ -45,7 +45,7 @@ from hotline.telephony.domain import (
     upload_key,
 )
 from hotline.telephony.store import CallDecision, CallEvent, Endpoint, Prompt, Trunk
-from hotline.timeutil import now, parse_instant
+from hotline.timeutil import china, now, parse_instant
 
 log = logging.getLogger("hotline.telephony")
 
@@ -212,7 +212,7 @@ class EventResult:
 
 
 def _event_dict(row: CallEvent) -> dict[str, Any]:
-    return {"call_id": row.call_id, "event": row.event, "at": row.at.isoformat(), "agent": row.agent,
+    return {"call_id": row.call_id, "event": row.event, "at": china(row.at).isoformat(), "agent": row.agent,
             "data": row.data or {}}
 
 
@@ -247,7 +247,7 @@ def _decision_dict(row: CallDecision, *, mask: bool = True) -> dict[str, Any]:
         "trunk": row.trunk, "region_code": row.region_code, "region": find_region(row.region_code).name,
         "decision": row.decision, "proxy_action": row.proxy_action, "target": row.target, "uri": row.uri,
         "prompt": row.prompt, "skill": row.skill, "sip_code": row.sip_code, "reason": row.reason,
-        "decided_for": row.decided_for.isoformat(), "decided_at": row.decided_at.isoformat(),
+        "decided_for": china(row.decided_for).isoformat(), "decided_at": china(row.decided_at).isoformat(),
     }
 
 
@@ -280,7 +280,7 @@ def list_calls(session: Session, since: datetime | None = None, until: datetime 
 
 
 def _facts_dict(f: CallFacts) -> dict[str, Any]:
-    return {"offered_at": f.offered_at.isoformat() if f.offered_at else None, "requested": f.requested,
+    return {"offered_at": china(f.offered_at).isoformat() if f.offered_at else None, "requested": f.requested,
             "answered": f.answered, "abandoned": f.abandoned, "wait_seconds": f.wait_seconds,
             "transferred": f.transferred}
 

@@ -1,0 +1,124 @@
+"""HTTP API of telephony: the proxy's lookup, call events, transfers, voice notices (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hotline.app import create_app
+
+
+@pytest.fixture
+def client(db_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app()) as c:
+        c.put("/telephony/endpoints/queue:*", json={"uri": "sip:queue-{region}@10.0.0.1"})
+        c.put("/telephony/endpoints/announcement:*", json={"uri": "sip:announce@10.0.0.4"})
+        c.put("/telephony/trunks/cd-telecom", json={"region": "成都市"})
+        yield c
+
+
+def test_route_answers_one_line_of_json_for_the_proxy(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
+    r = client.get("/telephony/route", params={"dialed": "12331", "caller": "13800001111", "trunk": "cd-telecom",
+                                               "callid": "abc@pbx", "at": "2021-06-01T10:00"})
+    assert r.status_code == 200
+    assert "\n" not in r.text
+    body = json.loads(r.text)
+    assert body["action"] == "relay" and body["uri"] == "sip:queue-510100@10.0.0.1"
+    assert (body["prompt"], body["skill"], body["dialed"]) == ("transition:12331", "12331", "12331")
+    # the decision was kept with the call id (after the answer)
+    call = client.get("/telephony/calls/abc@pbx").json()
+    assert call["decision"]["target"] == "queue:510100"
+
+
+def test_time_override_header_is_honoured_only_when_allowed(client: TestClient,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    params = {"dialed": "12331", "trunk": "cd-telecom", "callid": "h1"}
+    monkeypatch.delenv("HOTLINE_ALLOW_TIME_OVERRIDE", raising=False)
+    prod = client.get("/telephony/route", params=params, headers={"X-Hotline-At": "2021-06-01T10:00"}).json()
+    # today (after the plan year) 12331 is cancelled whatever the header says
+    assert prod["decision"] == "cancelled" and prod["prompt"] == "cancellation:12331"
+    monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
+    test = client.get("/telephony/route", params=params, headers={"X-Hotline-At": "2021-06-01T10:00"}).json()
+    assert test["decision"] == "queue" and test["prompt"] == "transition:12331"
+
+
+def test_route_rejects_with_a_sip_code(client: TestClient) -> None:
+    assert client.get("/telephony/route", params={"dialed": "110"}).json()["code"] == 380
+    assert client.get("/telephony/route", params={"dialed": "12399"}).json()["code"] == 404
+    bad = client.get("/telephony/route", params={"dialed": "abc"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid-number"
+
+
+def test_call_events_are_idempotent(client: TestClient) -> None:
+    first = client.post("/telephony/events", json={"call_id": "e1", "event": "offered", "at": "2021-06-01T10:00"})
+    again = client.post("/telephony/events", json={"call_id": "e1", "event": "offered", "at": "2021-06-01T10:05"})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["duplicate"] is True and again.json()["at"] == first.json()["at"]
+    client.post("/telephony/events", json={"call_id": "e1", "event": "queued", "at": "2021-06-01T10:00:02"})
+    client.post("/telephony/events", json={"call_id": "e1", "event": "answered", "at": "2021-06-01T10:00:12"})
+    k = client.get("/telephony/kpis", params={"since": "2021-06-01", "until": "2021-06-02"}).json()
+    assert (k["requested"], k["answered"], k["answered_within"], k["within_rate"]) == (1, 1, 1, 1.0)
+    bad = client.post("/telephony/events", json={"call_id": "e1", "event": "ringing"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid-call-event"
+
+
+def test_transfer_api(client: TestClient) -> None:
+    client.post("/telephony/events", json={"call_id": "t1", "event": "offered"})
+    r = client.post("/telephony/calls/t1/transfer", json={"kind": "police", "agent": "A001"})
+    assert r.status_code == 200 and r.json()["transferred"]["data"]["to"] == "110"
+    missing = client.post("/telephony/calls/none/transfer", json={"kind": "police"})
+    assert missing.status_code == 404 and missing.json()["code"] == "call-not-found"
+
+
+def test_endpoint_and_trunk_configuration_is_checked(client: TestClient) -> None:
+    bad = client.put("/telephony/endpoints/queue:*", json={"uri": "http://nope"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid-endpoint"
+    assert client.put("/telephony/trunks/x", json={"region": "火星"}).json()["code"] == "region-not-found"
+    assert [t["trunk"] for t in client.get("/telephony/trunks").json()] == ["cd-telecom"]
+
+
+def _soxi(path: Path) -> dict[str, str]:
+    out = {}
+    for flag in ("-r", "-c", "-b", "-e"):
+        out[flag] = subprocess.run(["soxi", flag, str(path)], capture_output=True, text=True, check=True).stdout.strip()
+    return out
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None,
+                    reason="espeak-ng and sox are installed by scripts/setup.sh --test")
+def test_prompt_text_change_and_recording_upload(client: TestClient, tmp_path: Path) -> None:
+    prompt = client.get("/telephony/prompts/after-hours:12366").json()
+    assert prompt["source"] == "tts" and "幺二三六六" in prompt["text"]
+
+    changed = client.put("/telephony/prompts/after-hours:12366/text",
+                         json={"text": "您好，税务热线幺二三六六现在下班了，为您转接幺二三四五。", "actor": "admin"}).json()
+    assert changed["custom_text"] and changed["built"] and changed["audio_key"] != prompt["audio_key"]
+    wav = tmp_path / "p.wav"
+    wav.write_bytes(client.get("/telephony/prompts/after-hours:12366/audio").content)
+    assert _soxi(wav) == {"-r": "8000", "-c": "1", "-b": "16", "-e": "Signed Integer PCM"}
+    ulaw = tmp_path / "p-ulaw.wav"
+    ulaw.write_bytes(client.get("/telephony/prompts/after-hours:12366/audio", params={"format": "ulaw"}).content)
+    assert _soxi(ulaw) == {"-r": "8000", "-c": "1", "-b": "8", "-e": "u-law"}
+
+    # a recording at 44.1 kHz stereo is converted to the telephony formats
+    rec = tmp_path / "rec.wav"
+    subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", str(rec), "synth", "1.5", "sine", "440"], check=True)
+    up = client.put("/telephony/prompts/after-hours:12366/recording", files={"file": ("rec.wav", rec.read_bytes())})
+    assert up.status_code == 200 and up.json()["source"] == "recording"
+    got = tmp_path / "got.wav"
+    got.write_bytes(client.get("/telephony/prompts/after-hours:12366/audio").content)
+    assert _soxi(got)["-r"] == "8000" and _soxi(got)["-c"] == "1"
+
+    junk = client.put("/telephony/prompts/after-hours:12366/recording", files={"file": ("x.wav", b"not audio")})
+    assert junk.status_code == 422 and junk.json()["code"] == "invalid-audio"
+    reset = client.delete("/telephony/prompts/after-hours:12366").json()
+    assert reset["source"] == "tts" and reset["text"] == prompt["text"]
+    assert client.get("/telephony/prompts/welcome:1").json()["code"] == "invalid-prompt"
+    assert client.get("/telephony/prompts/transition:12345").status_code == 404
