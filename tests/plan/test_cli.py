@@ -119,15 +119,12 @@ def test_unknown_number_is_routed_as_reject_not_an_error(db_url: str, hotline: R
 
 
 def test_installed_command_in_a_separate_process(db_url: str) -> None:
+    # One real process (start-up costs seconds on a shared machine); bad input is covered through main() above.
     ok = subprocess.run(
         [sys.executable, "-m", "hotline", "route", "12333", "--at", "2021-10-16", "--region", "成都市", "--json"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["target"] == "queue:510100"
-    bad = subprocess.run(
-        [sys.executable, "-m", "hotline", "plan", "record", "12331", "transition", "--region", "成都市", "--done", "x"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert bad.returncode == 2
-    assert bad.stderr.startswith("错误[invalid-date]") and bad.stderr.count("\n") == 1
