@@ -1,0 +1,193 @@
+"""The category classifier: word and character TF-IDF, a linear SVM, sigmoid calibration (scikit-learn).
+
+Word uni/bi-grams carry the meaning; character 1-3-grams of the same text make the model robust to where jieba
+happened to cut (the segmented training file and jieba today do not always agree). The SVM margins are
+calibrated with `CalibratedClassifierCV` so `confidence` is a probability.
+Also here: grouped cross-validation, and saving/loading versioned models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+from hotline.dispatch.corpus import Corpus
+from hotline.dispatch.domain import Weights
+
+MODEL_FILE = "model.pkl"
+METADATA_FILE = "metadata.json"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = 0
+    C: float = 0.5
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (1, 3)
+    min_df: int = 2
+    char_min_df: int = 3
+    calibration: str = "sigmoid"
+    calibration_folds: int = 3
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Params:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key in ("word_ngrams", "char_ngrams"):
+            if key in known:
+                known[key] = tuple(known[key])
+        return cls(**known)
+
+
+def _join(text: str) -> str:
+    return text.replace(" ", "")
+
+
+def build(params: Params) -> Pipeline:
+    features = FeatureUnion(
+        [
+            (
+                "words",
+                TfidfVectorizer(
+                    token_pattern=r"\S+", ngram_range=params.word_ngrams, sublinear_tf=True, min_df=params.min_df
+                ),
+            ),
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char",
+                    preprocessor=_join,
+                    ngram_range=params.char_ngrams,
+                    sublinear_tf=True,
+                    min_df=params.char_min_df,
+                ),
+            ),
+        ]
+    )
+    svm = LinearSVC(C=params.C, random_state=params.seed)
+    folds = StratifiedKFold(params.calibration_folds, shuffle=True, random_state=params.seed)
+    # ensemble=False: one SVM fitted on all rows, calibrated on out-of-fold margins (smaller, and it sees all data).
+    clf = CalibratedClassifierCV(svm, method=params.calibration, cv=folds, ensemble=False)
+    return Pipeline([("features", features), ("clf", clf)])
+
+
+def build_baseline(params: Params) -> Pipeline:
+    """The plain baseline of the benchmark: word TF-IDF (jieba tokens) and a LinearSVC, defaults otherwise."""
+    return Pipeline(
+        [("features", TfidfVectorizer(token_pattern=r"\S+")), ("clf", LinearSVC(random_state=params.seed))]
+    )
+
+
+@dataclass
+class Classifier:
+    pipeline: Pipeline
+    params: Params
+    metadata: dict[str, Any] = field(default_factory=dict)
+    _weights: Weights | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+    def weights(self) -> Weights:
+        """IDF of words and character bigrams learnt by the classifier (for the repeat matcher)."""
+        if self._weights is not None:
+            return self._weights
+        parts = dict(self.pipeline.named_steps["features"].transformer_list)
+        words, chars = parts["words"], parts["chars"]
+        word_idf = {t: float(words.idf_[i]) for t, i in words.vocabulary_.items() if " " not in t}
+        char_idf = {t: float(chars.idf_[i]) for t, i in chars.vocabulary_.items() if len(t) == 2}
+        found = Weights(word_idf, char_idf, unknown=float(max(words.idf_.max(), chars.idf_.max())))
+        self._weights = found
+        return found
+
+    def probabilities(self, prepared: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.pipeline.predict_proba(list(prepared)))
+
+
+def fit(corpus: Corpus, params: Params) -> Classifier:
+    pipeline = build(params)
+    pipeline.fit(corpus.texts, corpus.labels)
+    return Classifier(pipeline, params)
+
+
+def scores(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    return {
+        "macro_f1": round(float(f1_score(truth, predicted, average="macro")), 4),
+        "accuracy": round(float(accuracy_score(truth, predicted)), 4),
+        "n": len(truth),
+    }
+
+
+def cross_validate(
+    corpus: Corpus, params: Params, folds: int = 5, baseline: bool = False, n_jobs: int | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Grouped k-fold (near-duplicates never straddle folds); scores overall and per source of the row.
+
+    Folds run in parallel (one process per core by default). Returns the scores and the out-of-fold prediction
+    of every row.
+    """
+    if len(corpus.groups) != len(corpus):
+        raise ValueError("corpus has no near-duplicate groups; call corpus.grouped() first")
+    labels = np.asarray(corpus.labels)
+    predicted = np.empty(len(corpus), dtype=object)
+    splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=params.seed)
+    started = time.perf_counter()
+    splits = list(splitter.split(np.zeros(len(corpus)), labels, corpus.groups))
+
+    def run(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pipeline = build_baseline(params) if baseline else build(params)
+        pipeline.fit([corpus.texts[i] for i in train], labels[train])
+        return test, pipeline.predict([corpus.texts[i] for i in test])
+
+    jobs = n_jobs if n_jobs is not None else min(folds, os.cpu_count() or 1)
+    for test, fold_pred in Parallel(n_jobs=jobs)(delayed(run)(tr, te) for tr, te in splits):
+        predicted[test] = fold_pred
+    elapsed = time.perf_counter() - started
+    result: dict[str, Any] = {"folds": folds, "grouped_by": "near-duplicate", "seconds": round(elapsed, 1)}
+    result["all"] = scores(labels.tolist(), predicted.tolist())
+    sources = np.asarray(corpus.sources)
+    shared = sources != "feedback"
+    if not shared.all():
+        result["shared"] = scores(labels[shared].tolist(), predicted[shared].tolist())
+    for source in sorted(set(corpus.sources)):
+        mask = sources == source
+        result[source] = scores(labels[mask].tolist(), predicted[mask].tolist())
+    return result, [str(p) for p in predicted]
+
+
+def save(classifier: Classifier, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / MODEL_FILE).open("wb") as f:
+        pickle.dump({"format": FORMAT, "pipeline": classifier.pipeline, "params": classifier.params.as_dict()}, f)
+    (folder / METADATA_FILE).write_text(
+        json.dumps(classifier.metadata, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"
+    )
+
+
+def load(folder: Path) -> Classifier:
+    # Only models this platform wrote under its own data_dir are loaded (pickle trusts its input).
+    with (folder / MODEL_FILE).open("rb") as f:
+        payload = pickle.load(f)
+    if payload.get("format") != FORMAT:
+        raise ValueError(f"unsupported model format in {folder}")
+    metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+    return Classifier(payload["pipeline"], Params.from_dict(payload["params"]), metadata)

@@ -1,0 +1,485 @@
+"""Use cases of smart dispatch: train and version the model, predict files, advise on a new demand, feedback.
+
+Models live under `<data_dir>/models/dispatch/<version>/` (`model.pkl` + `metadata.json`); the file `CURRENT`
+names the version in use. A new version is written to a temporary folder and renamed into place, and `CURRENT`
+is replaced atomically, so a reader never sees half a model.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.dispatch import corpus as corpora
+from hotline.dispatch import model as models
+from hotline.dispatch import text as textprep
+from hotline.dispatch.domain import (
+    CATEGORIES,
+    DEFAULT_MANUAL_THRESHOLD,
+    Demand,
+    OpenOrder,
+    RepeatRule,
+    Suggestion,
+    check_threshold,
+    find_repeats,
+    suggest,
+)
+from hotline.dispatch.store import DispatchFeedback
+from hotline.errors import Conflict, InvalidInput
+from hotline.settings import get_settings
+from hotline.timeutil import now, to_utc
+
+THRESHOLD_ENV = "HOTLINE_DISPATCH_MANUAL_THRESHOLD"
+CURRENT = "CURRENT"
+# A retrained model may score this much lower in grouped CV on the shared data (fold noise) and still count
+# as not worse; on dispatchers' feedback it must not score lower at all.
+CV_TOLERANCE = 0.005
+
+Echo = Callable[[str], None]
+
+
+# --- model registry ------------------------------------------------------------------------------------
+
+
+def models_root() -> Path:
+    return get_settings().data_dir / "models" / "dispatch"
+
+
+def current_version() -> str | None:
+    pointer = models_root() / CURRENT
+    if not pointer.is_file():
+        return None
+    version = pointer.read_text(encoding="utf-8").strip()
+    return version if version and (models_root() / version / models.MODEL_FILE).is_file() else None
+
+
+@contextmanager
+def _training_lock() -> Iterator[None]:
+    root = models_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_cache: dict[Path, models.Classifier] = {}
+_cache_lock = threading.Lock()
+
+
+def _load(version: str) -> models.Classifier:
+    folder = models_root() / version
+    with _cache_lock:
+        found = _cache.get(folder)
+        if found is None:
+            found = models.load(folder)
+            _cache.clear()
+            _cache[folder] = found
+        return found
+
+
+def classifier(*, auto_train: bool = True, echo: Echo | None = None) -> models.Classifier:
+    """The model in use; trains one from the shared data on first use when none exists (and auto_train)."""
+    version = current_version()
+    if version is None:
+        if not auto_train:
+            raise Conflict("尚未训练派单模型，请先运行 hotline dispatch train", code="dispatch-model-missing")
+        with _training_lock():
+            version = current_version()
+            if version is None:
+                if echo:
+                    echo("未找到派单模型，正在用共享数据训练（约一两分钟）…")
+                report = _train_locked(data_dir=None, params=models.Params(), folds=0, feedback=[], force=False)
+                version = str(report.version)
+    return _load(version)
+
+
+def manual_threshold(value: float | None = None) -> float:
+    """The manual-dispatch threshold: the given value, else $HOTLINE_DISPATCH_MANUAL_THRESHOLD, else 0.6."""
+    if value is None:
+        raw = os.environ.get(THRESHOLD_ENV, "")
+        if not raw:
+            return DEFAULT_MANUAL_THRESHOLD
+        try:
+            value = float(raw)
+        except ValueError as exc:
+            raise InvalidInput(f"环境变量 {THRESHOLD_ENV} 必须是 0 到 1 之间的数", code="invalid-threshold") from exc
+    try:
+        return check_threshold(float(value))
+    except ValueError as exc:
+        raise InvalidInput("人工派单阈值必须在 0 到 1 之间", code="invalid-threshold") from exc
+
+
+def classify(texts: Sequence[str], *, threshold: float | None = None, echo: Echo | None = None) -> list[Suggestion]:
+    """Suggestions (category, calibrated confidence, top 3, manual flag) for raw texts, in order."""
+    limit = manual_threshold(threshold)
+    clf = classifier(echo=echo)
+    if not texts:
+        return []
+    probs = clf.probabilities(textprep.prepare_many([t or "" for t in texts]))
+    labels = clf.labels
+    return [suggest(labels, row.tolist(), limit) for row in probs]
+
+
+# --- training ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainReport:
+    version: str | None
+    replaced: bool
+    metadata: dict[str, Any]
+    lines: list[str] = field(default_factory=list)
+
+
+def _fmt(scores: dict[str, Any] | None) -> str:
+    if not scores:
+        return "—"
+    return f"macro-F1 {scores['macro_f1']:.4f}，准确率 {scores['accuracy']:.4f}（{scores['n']} 条）"
+
+
+def feedback_rows(session: Session) -> list[tuple[int, str, str]]:
+    """(id, text, category) of every dispatcher decision recorded, oldest first."""
+    rows = session.execute(
+        select(DispatchFeedback.id, DispatchFeedback.text, DispatchFeedback.category).order_by(DispatchFeedback.id)
+    ).all()
+    return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
+def train_model(
+    *,
+    data_dir: Path | None = None,
+    seed: int = 0,
+    folds: int = 5,
+    session: Session | None = None,
+    force: bool = False,
+    echo: Echo | None = None,
+) -> TrainReport:
+    """Train a new model version from the shared data (plus dispatchers' feedback when `session` is given).
+
+    With feedback, the evaluation is printed first and the new model only replaces the current one if it is
+    not worse (grouped CV on the shared data within CV_TOLERANCE, and on the feedback rows), unless `force`.
+    """
+    if folds == 1 or folds < 0:
+        raise InvalidInput("交叉验证折数必须为 0（不验证）或不少于 2", code="invalid-folds")
+    feedback = feedback_rows(session) if session is not None else []
+    if session is not None and not feedback:
+        raise InvalidInput("数据库中还没有派单员确认的分类，无法增量训练", code="dispatch-feedback-empty")
+    with _training_lock():
+        return _train_locked(
+            data_dir=data_dir, params=models.Params(seed=seed), folds=folds, feedback=feedback, force=force, echo=echo
+        )
+
+
+def _train_locked(
+    *,
+    data_dir: Path | None,
+    params: models.Params,
+    folds: int,
+    feedback: list[tuple[int, str, str]],
+    force: bool,
+    echo: Echo | None = None,
+) -> TrainReport:
+    say: Echo = echo or (lambda _line: None)
+    lines: list[str] = []
+
+    def out(line: str) -> None:
+        lines.append(line)
+        say(line)
+
+    source_dir = data_dir or corpora.default_data_dir()
+    corpus = corpora.load_shared(source_dir)
+    if feedback:
+        corpus = corpora.with_feedback(corpus, [(text, label) for _, text, label in feedback])
+    out(f"训练数据：{source_dir}（{len(corpus)} 条，其中派单员反馈 {len(feedback)} 条）")
+
+    metadata: dict[str, Any] = {
+        "data_dir": str(source_dir),
+        "data_hash": corpus.data_hash,
+        "params": params.as_dict(),
+        "rows": len(corpus),
+        "feedback_ids": [fid for fid, _, _ in feedback],
+        "labels": list(CATEGORIES),
+    }
+    cv: dict[str, Any] | None = None
+    if folds:
+        corpora.grouped(corpus)
+        out(f"{folds} 折分组交叉验证（近重复消息同折）…")
+        cv, _ = models.cross_validate(corpus, params, folds)
+        metadata["groups"] = len(set(corpus.groups.tolist()))
+        out(f"新模型 交叉验证：全部 {_fmt(cv['all'])}")
+        for key, name in ((corpora.SEG, "分词文本"), (corpora.RAW, "原始文本"), (corpora.FEEDBACK, "派单员反馈")):
+            if key in cv:
+                out(f"    {name}：{_fmt(cv[key])}")
+    metadata["cv"] = cv
+
+    started = time.perf_counter()
+    clf = models.fit(corpus, params)
+    metadata["train_seconds"] = round(time.perf_counter() - started, 1)
+    created = datetime.now(UTC)
+    version = f"{created:%Y%m%dT%H%M%S%fZ}-{corpus.data_hash[:8]}-s{params.seed}"
+    metadata["version"] = version
+    metadata["created_at"] = created.isoformat()
+    clf.metadata = metadata
+
+    previous = current_version()
+    if previous is not None and feedback and not force:
+        verdict = _compare(_load(previous), clf, cv, feedback, out)
+        if verdict is not None:
+            out(f"新模型不如当前模型（{verdict}），未替换当前模型 {previous}；如确需替换请加 --force")
+            return TrainReport(None, False, metadata, lines)
+
+    _publish(clf, version)
+    out(f"已生成派单模型 {version}（训练 {metadata['train_seconds']} 秒），位于 {models_root() / version}")
+    return TrainReport(version, True, metadata, lines)
+
+
+def _compare(
+    old: models.Classifier,
+    new: models.Classifier,
+    cv: dict[str, Any] | None,
+    feedback: list[tuple[int, str, str]],
+    out: Echo,
+) -> str | None:
+    """Evaluation of old versus new on the same footing; returns why the new one is worse, or None."""
+    seen = set(old.metadata.get("feedback_ids") or [])
+    unseen = [(t, label) for fid, t, label in feedback if fid not in seen]
+    old_cv = (old.metadata.get("cv") or {}).get("all") if not seen else None
+    reasons: list[str] = []
+    if cv is None:
+        out("未做交叉验证，无法与当前模型比较")
+        return "缺少交叉验证结果"
+    if old_cv is not None:
+        shared_new = cv.get("shared") or cv["all"]
+        out(f"当前模型 交叉验证（共享数据）：{_fmt(old_cv)}；新模型：{_fmt(shared_new)}")
+        if shared_new["macro_f1"] < old_cv["macro_f1"] - CV_TOLERANCE:
+            reasons.append("共享数据交叉验证 macro-F1 下降")
+    if unseen:
+        texts = [textprep.prepare(t) for t, _ in unseen]
+        predicted = [old.labels[int(i)] for i in old.probabilities(texts).argmax(axis=1)]
+        old_fb = models.scores([label for _, label in unseen], predicted)
+        new_fb = cv.get(corpora.FEEDBACK)
+        out(f"当前模型 在其未见过的派单员反馈上：{_fmt(old_fb)}；新模型（交叉验证）：{_fmt(new_fb)}")
+        if new_fb is not None and new_fb["accuracy"] < old_fb["accuracy"]:
+            reasons.append("派单员反馈上的准确率下降")
+    return "；".join(reasons) or None
+
+
+def _publish(clf: models.Classifier, version: str) -> None:
+    root = models_root()
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    try:
+        models.save(clf, staging)
+        staging.rename(root / version)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    pointer = root / f".{CURRENT}.tmp"
+    pointer.write_text(version + "\n", encoding="utf-8")
+    os.replace(pointer, root / CURRENT)
+
+
+# --- prediction of a file ------------------------------------------------------------------------------
+
+
+def predict_file(
+    input_path: Path,
+    output_path: Path,
+    *,
+    text_column: str = "text",
+    threshold: float | None = None,
+    echo: Echo | None = None,
+) -> int:
+    """Write `output_path`: every input row in order with `label`, `confidence` and `manual` added.
+
+    Input columns named like the added ones are replaced. Returns the number of rows.
+    """
+    if not input_path.is_file():
+        raise InvalidInput(f"找不到输入文件：{input_path}", code="input-not-found")
+    try:
+        with input_path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            fields = list(reader.fieldnames or [])
+            if text_column not in fields:
+                raise InvalidInput(
+                    f"输入文件缺少文本列 {text_column}（现有列：{'、'.join(fields) or '无'}）",
+                    code="column-missing",
+                    column=text_column,
+                )
+            rows = list(reader)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("输入文件必须是 UTF-8 编码的 CSV", code="input-invalid") from exc
+    except csv.Error as exc:
+        raise InvalidInput(f"输入文件不是有效的 CSV：{exc}", code="input-invalid") from exc
+    suggestions = classify([r.get(text_column) or "" for r in rows], threshold=threshold, echo=echo)
+    added = ["label", "confidence", "manual"]
+    out_fields = [f for f in fields if f not in added] + added
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".predict-", suffix=".csv", dir=output_path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=out_fields, extrasaction="ignore")
+            writer.writeheader()
+            for row, s in zip(rows, suggestions, strict=True):
+                row = {k: v for k, v in row.items() if k is not None}
+                row.update(label=s.category, confidence=f"{s.confidence:.4f}", manual="是" if s.manual else "否")
+                writer.writerow(row)
+        os.replace(tmp, output_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return len(rows)
+
+
+# --- advice at order creation --------------------------------------------------------------------------
+
+
+def _workorders() -> Any:
+    try:
+        from hotline.workorders import service as wo
+    except ImportError:
+        return None
+    return wo
+
+
+def _unit(session: Session, category: str, region_code: str | None, line: str | None) -> dict[str, Any] | None:
+    wo = _workorders()
+    lookup = getattr(wo, "lookup_dispatch_catalogue", None)
+    if lookup is None or not region_code:
+        return None
+    unit = lookup(session, category, region_code, line or None)
+    if unit is None:
+        return None
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "kind": getattr(unit, "kind", ""),
+        "region_code": getattr(unit, "region_code", ""),
+    }
+
+
+def _open_orders(session: Session, since: datetime, region_code: str | None) -> list[OpenOrder] | None:
+    wo = _workorders()
+    listing = getattr(wo, "list_open_orders", None)
+    if listing is None:
+        return None
+    found: list[OpenOrder] = []
+    for order in listing(session, since=since, region_code=None):
+        number = str(getattr(order, "number", "") or getattr(order, "id", ""))
+        content = str(getattr(order, "content", "") or "")
+        found.append(
+            OpenOrder(
+                order_id=number,
+                text=content,
+                created_at=getattr(order, "created_at"),  # noqa: B009
+                phone=getattr(order, "caller_phone", None) or getattr(order, "phone", None),
+                place=getattr(order, "place", None),
+                region_code=getattr(order, "region_code", None),
+                extra={
+                    "number": number,
+                    "state": str(getattr(order, "state", "")),
+                    "category": str(getattr(order, "category", "")),
+                    "region_code": str(getattr(order, "region_code", "")),
+                    "place": str(getattr(order, "place", "") or ""),
+                    "excerpt": content[:40] + ("…" if len(content) > 40 else ""),
+                },
+            )
+        )
+    return found
+
+
+def advise(
+    session: Session,
+    *,
+    text: str,
+    region_code: str | None,
+    line: str | None = None,
+    phone: str | None = None,
+    place: str | None = None,
+    at: datetime | None = None,
+    threshold: float | None = None,
+    rule: RepeatRule | None = None,
+    exclude: str | None = None,
+) -> dict[str, Any]:
+    """Category (calibrated confidence, top 3, manual flag), suggested lead unit, and 并单 candidates.
+
+    Read-only: safe inside the caller's transaction. `at` is the demand's instant (default now).
+    """
+    if not text or not text.strip():
+        raise InvalidInput("诉求内容不能为空", code="text-empty")
+    if at is not None and at.tzinfo is None:
+        raise InvalidInput("时间必须带时区", code="invalid-time")
+    code = None
+    if region_code:
+        from hotline.plan.regions import find_region
+
+        code = find_region(region_code).code
+    instant = to_utc(at) if at is not None else now()
+    rule = rule or RepeatRule()
+    suggestion = classify([text], threshold=threshold)[0]
+    weights = classifier().weights()
+    result: dict[str, Any] = suggestion.as_dict()
+    result["unit"] = _unit(session, suggestion.category, code, line)
+    notes: list[str] = []
+    candidates = _open_orders(session, instant - timedelta(days=rule.window_days), code)
+    if candidates is None:
+        notes.append("工单服务未提供在办工单查询，未检查重复诉求")
+        candidates = []
+    demand = Demand(text=text, at=instant, phone=phone, place=place, region_code=code)
+    result["repeats"] = [m.as_dict() for m in find_repeats(demand, candidates, rule, textprep.tokens, exclude, weights)]
+    result["model_version"] = current_version()
+    result["notes"] = notes
+    return result
+
+
+# --- feedback from dispatchers -------------------------------------------------------------------------
+
+
+def record_feedback(
+    session: Session,
+    *,
+    text: str,
+    category: str,
+    actor: str,
+    at: datetime | None = None,
+    order_id: int | str | None = None,
+    suggested: str = "",
+) -> int:
+    """Record the first-level category a dispatcher finally chose for a demand; returns the row id."""
+    category = category.strip().split("/")[0].split(">")[0].strip()
+    if category not in CATEGORIES:
+        raise InvalidInput(f"未知的一级分类：{category}（可选：{'、'.join(CATEGORIES)}）", code="category-unknown")
+    if not text or not text.strip():
+        raise InvalidInput("诉求内容不能为空", code="text-empty")
+    if not actor or not actor.strip():
+        raise InvalidInput("必须注明派单员", code="actor-missing")
+    if at is not None and at.tzinfo is None:
+        raise InvalidInput("时间必须带时区", code="invalid-time")
+    row = DispatchFeedback(
+        text=text.strip(),
+        category=category,
+        suggested=suggested or "",
+        actor=actor.strip()[:64],
+        order_id="" if order_id is None else str(order_id),
+        recorded_at=at or now(),
+    )
+    session.add(row)
+    session.flush()
+    return int(row.id)

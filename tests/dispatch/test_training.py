@@ -1,0 +1,128 @@
+"""Training: reproducible versions with metadata, clear errors, learning from dispatchers' feedback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hotline.db import session_scope
+from hotline.dispatch import corpus as corpora
+from hotline.dispatch import model as models
+from hotline.dispatch import service
+from hotline.dispatch import text as textprep
+from hotline.dispatch.domain import CATEGORIES
+from hotline.errors import InvalidInput
+
+
+def _probabilities(version: str, texts: list[str]) -> np.ndarray:
+    clf = models.load(service.models_root() / version)
+    return clf.probabilities([textprep.prepare(t) for t in texts])
+
+
+def test_same_seed_same_predictions(
+    tiny_data: Path, raw_messages: list[dict[str, str]], data_dir_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = [r["text"] for r in raw_messages]
+    first = service.train_model(data_dir=tiny_data, folds=0, seed=7)
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(data_dir_env.parent / "other"))
+    second = service.train_model(data_dir=tiny_data, folds=0, seed=7)
+    assert first.version != second.version
+    a = models.load(data_dir_env / "models" / "dispatch" / str(first.version))
+    b = models.load(service.models_root() / str(second.version))
+    pa = a.probabilities([textprep.prepare(t) for t in texts])
+    pb = b.probabilities([textprep.prepare(t) for t in texts])
+    np.testing.assert_array_equal(pa, pb)
+    assert a.metadata["data_hash"] == b.metadata["data_hash"]
+    assert set(a.labels) == set(CATEGORIES)
+
+
+def test_version_metadata_and_current_pointer(tiny_data: Path, data_dir_env: Path) -> None:
+    report = service.train_model(data_dir=tiny_data, folds=2)
+    assert service.current_version() == report.version
+    meta = json.loads((service.models_root() / str(report.version) / "metadata.json").read_text("utf-8"))
+    assert len(meta["data_hash"]) == 64
+    assert meta["params"]["seed"] == 0
+    assert meta["rows"] == len(corpora.load_shared(tiny_data))
+    for key in ("all", corpora.SEG, corpora.RAW):
+        assert 0.0 <= meta["cv"][key]["macro_f1"] <= 1.0
+    assert any("交叉验证" in line for line in report.lines)
+
+
+def test_missing_training_data_is_a_clear_error(tmp_path: Path, data_dir_env: Path) -> None:
+    with pytest.raises(InvalidInput) as err:
+        service.train_model(data_dir=tmp_path / "nowhere", folds=0)
+    assert err.value.code == "training-data-missing"
+    assert service.current_version() is None
+
+
+def test_cli_train_missing_data_exits_2(tmp_path: Path, data_dir_env: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "hotline", "dispatch", "train", "--data-dir", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert "错误[training-data-missing]" in run.stderr
+
+
+def test_default_data_dir_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOTLINE_TRAINING_DATA", str(tmp_path))
+    assert corpora.default_data_dir() == tmp_path
+    monkeypatch.delenv("HOTLINE_TRAINING_DATA")
+    checkout = Path(corpora.__file__).resolve().parents[3]
+    assert corpora.default_data_dir() == checkout.parent / "shared" / "data"
+
+
+def test_train_from_db_evaluates_then_replaces_or_refuses(
+    db_url: str, tiny_data: Path, raw_messages: list[dict[str, str]], data_dir_env: Path
+) -> None:
+    base = service.train_model(data_dir=tiny_data, folds=2)
+    with session_scope() as session, pytest.raises(InvalidInput) as err:
+        service.train_model(data_dir=tiny_data, folds=2, session=session)
+    assert err.value.code == "dispatch-feedback-empty"
+
+    # Dispatchers confirmed the true category of messages the model had not seen.
+    with session_scope() as session:
+        for r in raw_messages:
+            service.record_feedback(session, text=r["text"], category=r["label"], actor="派单员甲")
+    with session_scope() as session:
+        report = service.train_model(data_dir=tiny_data, folds=2, session=session)
+    printed = "\n".join(report.lines)
+    assert "派单员反馈" in printed and "当前模型" in printed
+    if report.replaced:
+        assert service.current_version() == report.version != base.version
+        assert report.metadata["cv"][corpora.FEEDBACK]["n"] == len(raw_messages)
+    else:
+        assert service.current_version() == base.version and "未替换" in printed
+
+    # Feedback that contradicts the data (every message called 交通运输) makes a worse model: refused...
+    with session_scope() as session:
+        for r in raw_messages:
+            if r["label"] != "交通运输":
+                service.record_feedback(session, text=r["text"] + "。", category="交通运输", actor="派单员乙")
+    current = service.current_version()
+    with session_scope() as session:
+        refused = service.train_model(data_dir=tiny_data, folds=2, session=session)
+    assert not refused.replaced and service.current_version() == current
+    assert "未替换" in "\n".join(refused.lines)
+    # ... unless forced.
+    with session_scope() as session:
+        forced = service.train_model(data_dir=tiny_data, folds=2, session=session, force=True)
+    assert forced.replaced and service.current_version() == forced.version
+
+
+def test_record_feedback_validates(db_url: str) -> None:
+    with session_scope() as session:
+        with pytest.raises(InvalidInput) as err:
+            service.record_feedback(session, text="路灯坏了", category="不存在", actor="甲")
+        assert err.value.code == "category-unknown"
+        with pytest.raises(InvalidInput):
+            service.record_feedback(session, text="  ", category="城乡建设", actor="甲")
+        fid = service.record_feedback(session, text="路灯坏了", category="城乡建设/城市建设和市政管理", actor="甲")
+        assert service.feedback_rows(session) == [(fid, "路灯坏了", "城乡建设")]
