@@ -21,6 +21,8 @@ import platform
 import time
 from pathlib import Path
 
+import numpy as np
+
 from hotline.dispatch import corpus as corpora
 from hotline.dispatch import model as models
 from hotline.dispatch import text as textprep
@@ -32,6 +34,9 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--ungrouped", action="store_true", help="also run plain stratified folds (near-duplicates may straddle folds)"
+    )
     args = parser.parse_args()
     params = models.Params(seed=args.seed)
 
@@ -53,6 +58,15 @@ def main() -> None:
         for key in ("all", corpora.SEG, corpora.RAW):
             s = cv[key]
             print(f"    {key:10s} macro-F1 {s['macro_f1']:.4f}  accuracy {s['accuracy']:.4f}  (n={s['n']})")
+
+    if args.ungrouped:
+        plain = corpus.subset(range(len(corpus)))
+        plain.groups = np.arange(len(plain))
+        for name, baseline in (("baseline, ungrouped folds", True), ("platform model, ungrouped folds", False)):
+            cv, _ = models.cross_validate(plain, params, args.folds, baseline=baseline)
+            results[name] = cv
+            s = cv["all"]
+            print(f"{name:32s} all: macro-F1 {s['macro_f1']:.4f}  accuracy {s['accuracy']:.4f}  ({cv['seconds']} s)")
 
     started = time.perf_counter()
     clf = models.fit(corpus, params)

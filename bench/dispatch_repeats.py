@@ -113,9 +113,7 @@ def main() -> None:
         for scenario in ("text", "caller", "place"):
             phone = "13800001234" if scenario == "caller" else None
             place = "洞井街道某小区" if scenario == "place" else None
-            cands = [
-                OpenOrder(str(i), orders_text[i], AT - timedelta(days=3), phone=phone, place=place)
-            ] + [
+            cands = [OpenOrder(str(i), orders_text[i], AT - timedelta(days=3), phone=phone, place=place)] + [
                 OpenOrder(
                     str(j),
                     orders_text[j],

@@ -51,7 +51,9 @@ def shared_data() -> Path:
 def tiny_data(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small training directory in the shared files' format."""
     folder = tmp_path_factory.mktemp("tiny-data")
-    _write(folder / corpora.SEGMENTED, "text_seg", _sample(shared_data / corpora.SEGMENTED, "text_seg", PER_CLASS_SEG, 1))
+    _write(
+        folder / corpora.SEGMENTED, "text_seg", _sample(shared_data / corpora.SEGMENTED, "text_seg", PER_CLASS_SEG, 1)
+    )
     _write(folder / corpora.LABELLED, "text", _sample(shared_data / corpora.LABELLED, "text", PER_CLASS_RAW, 2))
     return folder
 

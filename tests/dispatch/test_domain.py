@@ -115,7 +115,9 @@ def test_window_limit_exclusion_and_order() -> None:
     ids = [m.order.order_id for m in found]
     assert ids == ["x2", "x1"]  # same score and similarity: the most recent first; x3 is less similar
     assert all(0.0 <= m.score <= 1.0 for m in found)
-    wider = [m.order.order_id for m in find_repeats(demand, orders, RepeatRule(window_days=40, limit=10), exclude="skip")]
+    wider = [
+        m.order.order_id for m in find_repeats(demand, orders, RepeatRule(window_days=40, limit=10), exclude="skip")
+    ]
     assert wider == ["x2", "x1", "old", "x3"]
 
 

@@ -91,9 +91,7 @@ def build(params: Params) -> Pipeline:
 
 def build_baseline(params: Params) -> Pipeline:
     """The plain baseline of the benchmark: word TF-IDF (jieba tokens) and a LinearSVC, defaults otherwise."""
-    return Pipeline(
-        [("features", TfidfVectorizer(token_pattern=r"\S+")), ("clf", LinearSVC(random_state=params.seed))]
-    )
+    return Pipeline([("features", TfidfVectorizer(token_pattern=r"\S+")), ("clf", LinearSVC(random_state=params.seed))])
 
 
 @dataclass

@@ -427,10 +427,12 @@ def advise(
     if at is not None and at.tzinfo is None:
         raise InvalidInput("时间必须带时区", code="invalid-time")
     code = None
-    if region_code:
+    if region_code and region_code.strip():
         from hotline.plan.regions import find_region
 
-        code = find_region(region_code).code
+        # A county's six-digit code is taken as is (the catalogue falls back to its 市（州）); names are looked up.
+        raw_code = region_code.strip()
+        code = raw_code if raw_code.isdigit() and len(raw_code) == 6 else find_region(raw_code).code
     instant = to_utc(at) if at is not None else now()
     rule = rule or RepeatRule()
     suggestion = classify([text], threshold=threshold)[0]
