@@ -380,3 +380,22 @@ def test_load_demo_is_idempotent(db_url: str) -> None:
         states = {o.state for o in session.scalars(select(Order))}
     assert "新增 12 张" in first and "新增 0 张" in second
     assert {"to_visit", "archived", "registered", "dispatched", "handling", "waiting_citizen", "merged"} <= states
+
+
+def test_bulk_unit_of_work_keeps_checks_and_versions(units: str) -> None:
+    """A replay/import path: many actions before one flush, still checked, versioned and recorded."""
+    with session_scope() as session:
+        order = service.create_order(
+            session, type="求助", content="下水道堵塞", phone="13800001234", region="510100", at=AT
+        )
+        service.act(session, order, "dispatch", role="dispatcher", target_unit=ZJJ, co_units=[CGJ], at=AT, flush=False)
+        service.act(session, order, "accept", role="department", unit=ZJJ, at=AT, flush=False)
+        # The co-handling order exists only in this unit of work so far, and still blocks the lead.
+        with pytest.raises(Conflict) as err:
+            service.act(session, order, "resolve", role="department", unit=ZJJ, reply="已疏通", at=AT, flush=False)
+        assert err.value.details["reason"] == "co-handling-open"
+        service.flush_orders(session)
+        number = order.number
+    shown = _show(number)
+    assert shown["version"] == len(shown["history"]) == 3
+    assert shown["children"][0]["state"] == "dispatched"

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from importlib import resources
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, bindparam, event, func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -55,6 +55,7 @@ def load_taxonomy(session: Session, rows: Iterable[tuple[str, str, str]] | None 
         if path in have:
             continue
         session.add(Category(level1=a, level2=b, level3=c, path=path))
+        session.info.pop("wo_categories", None)
         have.add(path)
         added += 1
     session.flush()
@@ -66,18 +67,28 @@ def normalize_category(category: str) -> str:
     return "/".join(p for p in parts if p)
 
 
+def _category_prefixes(session: Session) -> frozenset[str]:
+    """Every path and path prefix of the category tree (cached for the session; loads the tree if empty)."""
+    cached = session.info.get("wo_categories")
+    if cached is None:
+        paths = list(session.scalars(select(Category.path)))
+        if not paths:
+            load_taxonomy(session)
+            paths = list(session.scalars(select(Category.path)))
+        prefixes: set[str] = set()
+        for path in paths:
+            parts = path.split("/")
+            prefixes.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+        cached = frozenset(prefixes)
+        session.info["wo_categories"] = cached
+    return cached
+
+
 def _check_category(session: Session, category: str) -> str:
     path = normalize_category(category)
     if not path:
         return ""
-    if session.scalar(select(func.count()).select_from(Category)) == 0:
-        load_taxonomy(session)
-    found = session.scalar(
-        select(Category.id)
-        .where((Category.path == path) | Category.path.startswith(path + "/", autoescape=True))
-        .limit(1)
-    )
-    if found is None:
+    if path not in _category_prefixes(session):
         raise InvalidInput(f"分类不在分类目录中：{category}", code="category-not-found")
     return path
 
@@ -107,9 +118,14 @@ def add_unit(
 
 
 def get_unit(session: Session, code: str) -> Unit:
-    unit = session.scalar(select(Unit).where(Unit.code == code))
+    cache: dict[str, Unit] = session.info.setdefault("wo_units", {})
+    unit = cache.get(code)
     if unit is None:
-        raise NotFound(f"未知单位：{code}", code="unit-not-found")
+        with session.no_autoflush:
+            unit = session.scalar(select(Unit).where(Unit.code == code))
+        if unit is None:
+            raise NotFound(f"未知单位：{code}", code="unit-not-found")
+        cache[code] = unit
     return unit
 
 
@@ -241,21 +257,32 @@ def _calendar(session: Session) -> WorkCalendar:
 # --- numbers -----------------------------------------------------------------------------------------------------
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
+def _sequence_upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last, built once per dialect."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        table = cast(Table, SequenceRow.__table__)
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert(table)
+            .values(region_code=bindparam("region"), day=bindparam("day"), last=1)
+            .on_conflict_do_update(index_elements=[table.c.region_code, table.c.day], set_={"last": table.c.last + 1})
+            .returning(table.c.last)
+        )
+        _UPSERTS[dialect] = stmt
+    return stmt
+
+
 def _next_sequence(session: Session, region_code: str, day: str) -> int:
-    """Atomically take the next number for (region, day): UPDATE … RETURNING under the row's write lock."""
-    table = cast(Table, SequenceRow.__table__)
-    bump = (
-        update(table)
-        .where(table.c.region_code == region_code, table.c.day == day)
-        .values(last=table.c.last + 1)
-        .returning(table.c.last)
-    )
-    got = session.execute(bump).scalar_one_or_none()
-    if got is None:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(table).values(region_code=region_code, day=day, last=0).on_conflict_do_nothing())
-        got = session.execute(bump).scalar_one()
-    return int(got)
+    """Atomically take the next number for (region, day) with one upsert.
+
+    The upsert holds the row's write lock until commit, so concurrent creators get consecutive numbers.
+    """
+    conn = session.connection()
+    return int(conn.execute(_sequence_upsert(conn.dialect.name), {"region": region_code, "day": day}).scalar_one())
 
 
 def order_number(region_code: str, day: date, seq: int) -> str:
@@ -315,6 +342,7 @@ _PLAIN_FIELDS = (
 
 
 def _record(
+    session: Session,
     order: Order,
     *,
     action: str,
@@ -326,22 +354,57 @@ def _record(
     from_state: str,
     changes: dict[str, Any],
 ) -> None:
+    """Append one history entry. Entries are plain INSERTs written right after the order in the same flush
+    (see `_write_history`): the history is never loaded for writing, so it can never be rewritten."""
     order.history_count += 1
+    order.version = order.history_count
     order.updated_at = at
-    order.history.add(
-        History(
-            seq=order.history_count,
-            action=action,
-            actor=actor,
-            role=role,
-            unit_code=unit,
-            at=at,
-            reason=reason,
-            from_state=from_state,
-            to_state=order.state,
-            changes=changes,
+    pending: list[tuple[Order, dict[str, Any]]] = session.info.setdefault(_PENDING, [])
+    pending.append(
+        (
+            order,
+            {
+                "seq": order.history_count,
+                "action": action,
+                "actor": actor,
+                "role": role,
+                "unit_code": unit,
+                "at": at,
+                "reason": reason,
+                "from_state": from_state,
+                "to_state": order.state,
+                "changes": changes,
+            },
         )
     )
+
+
+_PENDING = "wo_history_pending"
+_HISTORY_INSERT = cast(Table, History.__table__).insert()
+
+
+@event.listens_for(Session, "after_flush")
+def _write_history(session: Session, _context: Any) -> None:
+    """Insert the history entries of the orders this flush just wrote (they now have their ids)."""
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    ready = [(o, row) for o, row in pending if o.id is not None]
+    if not ready:
+        return
+    session.info[_PENDING] = [(o, row) for o, row in pending if o.id is None]
+    session.connection().execute(_HISTORY_INSERT, [{**row, "order_id": o.id} for o, row in ready])
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_history(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _drop_pending_history(session: Session, order: Order) -> None:
+    pending = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [(o, row) for o, row in pending if o is not order]
 
 
 def _payload_hash(payload: dict[str, Any]) -> str:
@@ -460,26 +523,34 @@ def create_order(
         return_count=0,
         reopen_count=0,
         history_count=0,
+        child_count=0,
+        version=0,
     )
-    _record(
-        order,
-        action="create",
-        role=actor_role.value,
-        actor=actor,
-        unit="",
-        at=when,
-        reason="",
-        from_state="",
-        changes={"due": [None, order.due.isoformat()]},
-    )
-    if not client_key:
+
+    def persist() -> None:
         session.add(order)
+        _record(
+            session,
+            order,
+            action="create",
+            role=actor_role.value,
+            actor=actor,
+            unit="",
+            at=when,
+            reason="",
+            from_state="",
+            changes={"due": [None, order.due.isoformat()]},
+        )
+
+    if not client_key:
+        persist()
         return order
     try:
         with session.begin_nested():
-            session.add(order)
+            persist()
             session.flush()
     except IntegrityError:
+        _drop_pending_history(session, order)
         existing = session.scalar(select(Order).where(Order.client_key == client_key))
         if existing is None:
             raise
@@ -495,7 +566,13 @@ def get_order(session: Session, number: str) -> Order:
 
 
 def _children(session: Session, order: Order) -> list[Order]:
-    return list(session.scalars(select(Order).where(Order.parent_id == order.id).order_by(Order.number)))
+    """Co-handling orders of ORDER: those stored, plus those opened in this session and not yet flushed."""
+    fresh: list[Order] = session.info.get("wo_children", {}).get(order, [])
+    if inspect(order).pending or not order.child_count:
+        return list(fresh)
+    with session.no_autoflush:
+        stored = list(session.scalars(select(Order).where(Order.parent_id == order.id).order_by(Order.number)))
+    return stored + [k for k in fresh if k not in stored]
 
 
 def act(
@@ -516,11 +593,14 @@ def act(
     satisfaction: str | None = None,
     citizen_resolved: bool | None = None,
     master: str | None = None,
+    flush: bool = True,
 ) -> Order:
     """Apply one lifecycle action to an order (by number or row) and append it to the history.
 
     `version`, when given, must equal the order's current version (else `stale-version`, 409); two actors
     racing without it are still serialised by the version column: the loser gets `stale-version`.
+    With `flush=False` (bulk import and replay) the changes stay in the unit of work until the caller calls
+    `flush(session)`, which maps a lost race to `stale-version` in the same way.
     """
     act_kind = d.parse_enum(d.Action, action, "操作", "invalid-action")
     actor_role = d.parse_enum(d.Role, role, "角色", "invalid-role")
@@ -538,7 +618,7 @@ def act(
     today = china_day(when)
 
     open_children, has_children = 0, False
-    if act_kind in (d.Action.RESOLVE, d.Action.MERGE, d.Action.DISPATCH, d.Action.REDISPATCH):
+    if act_kind in (d.Action.RESOLVE, d.Action.MERGE):
         kids = _children(session, row) if row.parent_id is None else []
         has_children = bool(kids)
         open_children = sum(1 for k in kids if d.State(k.state) in d.OPEN_STATES)
@@ -585,6 +665,7 @@ def act(
         if master_row is not None:
             row.master_id = master_row.id
         _record(
+            session,
             row,
             action=act_kind.value,
             role=actor_role.value,
@@ -597,17 +678,23 @@ def act(
         )
         if step.spawn:
             _open_children(session, row, new, step.spawn, role=actor_role.value, actor=actor, at=when)
+    if flush:
+        flush_orders(session)
+    return row
+
+
+def flush_orders(session: Session) -> None:
+    """Write pending changes; an order changed meanwhile by someone else raises `stale-version` (409)."""
     try:
         session.flush()
     except StaleDataError as exc:
         raise Conflict("工单已被他人同时更新，请刷新后重试", code="stale-version") from exc
-    return row
 
 
 def _open_children(
     session: Session, parent: Order, case: d.Case, units: Sequence[str], *, role: str, actor: str, at: datetime
 ) -> None:
-    taken = session.scalar(select(func.count()).select_from(Order).where(Order.parent_id == parent.id)) or 0
+    taken = len(_children(session, parent))
     for i, code in enumerate(units, start=taken + 1):
         child = d.child_case(case, code)
         kid = Order(
@@ -642,9 +729,14 @@ def _open_children(
             return_count=0,
             reopen_count=0,
             history_count=0,
+            child_count=0,
+            version=0,
         )
         session.add(kid)
+        session.info.setdefault("wo_children", {}).setdefault(parent, []).append(kid)
+        parent.child_count += 1
         _record(
+            session,
             kid,
             action=d.Action.DISPATCH.value,
             role=role,
@@ -732,7 +824,7 @@ def order_view(
 
 
 def history_of(session: Session, order: Order) -> list[dict[str, Any]]:
-    rows = session.scalars(order.history.select().order_by(History.seq)).all()
+    rows = session.scalars(select(History).where(History.order_id == order.id).order_by(History.seq)).all()
     return [
         {
             "seq": h.seq,
@@ -839,7 +931,7 @@ def public_lookup(session: Session, number: str, phone_last4: str, *, today: dat
     answered = state in (d.State.TO_VISIT, d.State.VISITED, d.State.ARCHIVED)
     progress = [
         {"at": _iso_china(h.at), "step": "受理" if h.action == "create" else d.ACTION_LABELS[d.Action(h.action)]}
-        for h in session.scalars(order.history.select().order_by(History.seq))
+        for h in session.scalars(select(History).where(History.order_id == order.id).order_by(History.seq))
         if h.action in _PUBLIC_ACTIONS
     ]
     return {

@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base, UTCDateTime
 
@@ -152,13 +152,16 @@ class Order(Base):
     return_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     reopen_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     history_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Co-handling (协办) orders opened under this one; 0 spares the lookup of children.
+    child_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
     lead_unit: Mapped[Unit | None] = relationship(lazy="joined")
     parent: Mapped[Order | None] = relationship(remote_side=[id], foreign_keys=[parent_id], lazy="select")
     master: Mapped[Order | None] = relationship(remote_side=[id], foreign_keys=[master_id], lazy="select")
-    history: WriteOnlyMapped[History] = relationship(order_by="History.seq")
 
-    __mapper_args__: dict[str, Any] = {"version_id_col": version}  # noqa: RUF012
+    # The service sets `version` itself (one more per transition, so version == history_count); the UPDATE
+    # still says WHERE version = <the version loaded>, so a concurrent change makes it match no row.
+    __mapper_args__: dict[str, Any] = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
 
 
 class History(Base):
@@ -180,6 +183,8 @@ class History(Base):
     to_state: Mapped[str] = mapped_column(String(24), nullable=False)
     # Fields changed by the transition: {"due": ["2021-06-04", "2021-06-09"], ...}
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+
+    order: Mapped[Order] = relationship(lazy="select")
 
 
 class HistoryRewriteError(RuntimeError):

@@ -111,6 +111,7 @@ def upgrade() -> None:
         sa.Column("return_count", sa.Integer, nullable=False),
         sa.Column("reopen_count", sa.Integer, nullable=False),
         sa.Column("history_count", sa.Integer, nullable=False),
+        sa.Column("child_count", sa.Integer, nullable=False),
         sa.UniqueConstraint("number", name="uq_wo_orders_number"),
         sa.UniqueConstraint("client_key", name="uq_wo_orders_client_key"),
     )

@@ -1,0 +1,244 @@
+"""Benchmark: full work-order lifecycles per second through the service, against plain SQL inserts of the same rows.
+
+A full lifecycle is 受理 → 派单 → 签收 → 办结 → 审核通过 → 回访 → 归档: one order row ending archived, seven
+history rows, one sequence bump. Two ways of driving the service are timed:
+
+- `step`: one transaction per action (as the API and CLI do: 7 commits per lifecycle);
+- `batch`: BATCH lifecycles per unit of work (a bulk import or replay), every action still going through
+  `service.create_order` / `service.act` with its checks, optimistic version check and history.
+
+The baseline inserts the same rows (final order row, 7 history rows, sequence upsert) with plain SQL through
+the DB-API driver, committing once per BATCH lifecycles. ratio = service rate / plain-SQL rate (same batch).
+On PostgreSQL the storage per order is measured with pg_total_relation_size and extrapolated to a million.
+
+    .venv/bin/python bench/workorders_lifecycle.py --db both -n 2000 --batch 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from hotline import db
+from hotline.db import session_factory
+from hotline.workorders import service
+
+PG_ADMIN = os.environ.get("HOTLINE_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+UNIT = "510100-zjj"
+T0 = datetime(2021, 6, 1, 1, 0, tzinfo=UTC)
+
+
+def _steps(at: datetime) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("dispatch", {"role": "dispatcher", "target_unit": UNIT, "at": at}),
+        ("accept", {"role": "department", "unit": UNIT, "at": at + timedelta(hours=1)}),
+        ("resolve", {"role": "department", "unit": UNIT, "reply": "已处理完毕", "at": at + timedelta(days=1)}),
+        ("review_pass", {"role": "supervisor", "at": at + timedelta(days=1, hours=1)}),
+        (
+            "callback",
+            {"role": "agent", "satisfaction": "satisfied", "citizen_resolved": True, "at": at + timedelta(days=2)},
+        ),
+        ("archive", {"role": "supervisor", "at": at + timedelta(days=2, hours=1)}),
+    ]
+
+
+def _create_kwargs(i: int, region: str) -> dict[str, Any]:
+    return {
+        "type": "求助",
+        "content": f"小区路灯不亮，已经一周了，请尽快维修。编号{i}",
+        "phone": f"138{i % 100000000:08d}",
+        "region": region,
+        "caller_name": "张三",
+        "place": "武侯区某小区",
+        "category": "城乡建设",
+        "at": T0 + timedelta(minutes=i % 600),
+    }
+
+
+def run_service(url: str, n: int, batch: int, mode: str, region: str) -> float:
+    factory = session_factory(url)
+    started = time.perf_counter()
+    if mode == "step":
+        for i in range(n):
+            with factory.begin() as session:
+                order = service.create_order(session, **_create_kwargs(i, region))
+                session.flush()
+                number = order.number
+            for action, kwargs in _steps(T0):
+                with factory.begin() as session:
+                    service.act(session, number, action, **kwargs)
+    else:
+        for start in range(0, n, batch):
+            with factory.begin() as session:
+                for i in range(start, min(n, start + batch)):
+                    order = service.create_order(session, **_create_kwargs(i, region))
+                    for action, kwargs in _steps(T0):
+                        service.act(session, order, action, flush=False, **kwargs)
+                service.flush_orders(session)
+    return time.perf_counter() - started
+
+
+def run_plain_sql(url: str, n: int, batch: int, region: str, unit_id: int) -> float:
+    """The same rows with hand-written INSERTs through the driver: no ORM, no checks, no domain."""
+    engine = db.get_engine(url)
+    pg = engine.dialect.name == "postgresql"
+    ph = "%s" if pg else "?"
+    order_cols = (
+        "number, version, region_code, channel, caller_name, caller_phone, line, call_id, type, category, content, "
+        "place, urgency, confidential, state, lead_unit_id, created_at, updated_at, dispatched_at, resolved_at, due, "
+        "accept_due, return_due, paused_workdays, extension_days, extension_count, reply, satisfaction, "
+        "citizen_resolved, urge_count, supervise_count, return_count, reopen_count, history_count"
+    )
+    n_cols = order_cols.count(",") + 1
+    insert_order = f"INSERT INTO wo_orders ({order_cols}) VALUES ({', '.join([ph] * n_cols)})" + (
+        " RETURNING id" if pg else ""
+    )
+    insert_history = (
+        "INSERT INTO wo_history (order_id, seq, action, actor, role, unit_code, at, reason, from_state, to_state, "
+        f"changes) VALUES ({', '.join([ph] * 11)})"
+    )
+    seq_sql = (
+        f"INSERT INTO wo_sequences (region_code, day, last) VALUES ({ph}, {ph}, 1) "
+        "ON CONFLICT (region_code, day) DO UPDATE SET last = wo_sequences.last + 1 RETURNING last"
+    )
+    actions = ["create", "dispatch", "accept", "resolve", "review_pass", "callback", "archive"]
+    states = ["", "registered", "dispatched", "handling", "resolved", "to_visit", "visited", "archived"]
+    changes = json.dumps({"state": ["a", "b"]})
+    raw = engine.raw_connection()
+    started = time.perf_counter()
+    try:
+        cur = raw.cursor()
+        for start in range(0, n, batch):
+            history_rows: list[tuple[Any, ...]] = []
+            for i in range(start, min(n, start + batch)):
+                kw = _create_kwargs(i, region)
+                at = kw["at"] if pg else kw["at"].replace(tzinfo=None)
+                cur.execute(seq_sql, ("999999", "20210601"))
+                seq = cur.fetchone()[0]
+                row = (
+                    f"P{seq:018d}", 7, region, "phone", kw["caller_name"], kw["phone"], "", "", kw["type"],
+                    kw["category"], kw["content"], kw["place"], "normal", False, "archived", unit_id, at, at, at,
+                    at, "2021-06-10", "2021-06-02", "2021-06-03", 0, 0, 0, "已处理完毕", "satisfied", True,
+                    0, 0, 0, 0, 7,
+                )  # fmt: skip
+                cur.execute(insert_order, row)
+                order_id = cur.fetchone()[0] if pg else cur.lastrowid
+                for k, action in enumerate(actions, start=1):
+                    history_rows.append(
+                        (order_id, k, action, "", "dispatcher", "", at, "", states[k - 1], states[k], changes)
+                    )
+            cur.executemany(insert_history, history_rows)
+            raw.commit()
+    finally:
+        raw.close()
+    return time.perf_counter() - started
+
+
+def _prepare(url: str) -> int:
+    db.upgrade(url)
+    with session_factory(url).begin() as session:
+        service.load_taxonomy(session)
+        service.load_units(session)
+        unit = service.add_unit(
+            session, UNIT, "成都市住房和城乡建设局", "department", region_code="510100", parent="510100"
+        )
+        return unit.id
+
+
+def _pg_sizes(url: str) -> dict[str, int]:
+    engine = db.get_engine(url)
+    with engine.connect() as conn:
+        out: dict[str, int] = {}
+        for table in ("wo_orders", "wo_history", "wo_sequences"):
+            out[table] = int(conn.execute(text(f"SELECT pg_total_relation_size('{table}')")).scalar_one())
+            out[table + "_rows"] = int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+        return out
+
+
+def bench(url: str, n: int, batch: int, step_n: int) -> dict[str, Any]:
+    unit_id = _prepare(url)
+    result: dict[str, Any] = {"db": db.get_engine(url).dialect.name, "n": n, "batch": batch}
+    # Warm-up (imports, caches, statement preparation) outside the timings.
+    run_service(url, 20, batch, "batch", "510300")
+    t = run_service(url, n, batch, "batch", "510100")
+    result["service_batch_lifecycles_per_s"] = round(n / t, 1)
+    t = run_plain_sql(url, n, batch, "510100", unit_id)
+    result["plain_sql_lifecycles_per_s"] = round(n / t, 1)
+    result["ratio_batch"] = round(result["service_batch_lifecycles_per_s"] / result["plain_sql_lifecycles_per_s"], 3)
+    t = run_service(url, step_n, batch, "step", "510400")
+    result["service_step_lifecycles_per_s"] = round(step_n / t, 1)
+    result["step_n"] = step_n
+    t = run_plain_sql(url, step_n, 1, "510100", unit_id)
+    result["plain_sql_commit_each_lifecycle_per_s"] = round(step_n / t, 1)
+    return result
+
+
+def storage(url: str, n: int, batch: int) -> dict[str, Any]:
+    """Bytes per order on PostgreSQL: a fresh database holding only N service-made full lifecycles."""
+    _prepare(url)
+    run_service(url, n, batch, "batch", "510100")
+    engine = db.get_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE wo_orders"))
+        conn.execute(text("VACUUM ANALYZE wo_history"))
+    sizes = _pg_sizes(url)
+    total = sizes["wo_orders"] + sizes["wo_history"]
+    per_order = total / n
+    return {
+        "orders": n,
+        "wo_orders_bytes": sizes["wo_orders"],
+        "wo_history_bytes": sizes["wo_history"],
+        "history_rows": sizes["wo_history_rows"],
+        "bytes_per_order": round(per_order),
+        "gb_per_million_orders": round(per_order * 1_000_000 / 1e9, 2),
+        "gb_for_21_million": round(per_order * 21_000_000 / 1e9, 1),
+    }
+
+
+def _with_pg(fn: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = f"hotline_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        return fn(url)
+    finally:
+        db.get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("-n", type=int, default=2000, help="lifecycles in the batched runs")
+    parser.add_argument("--step-n", type=int, default=200, help="lifecycles in the one-commit-per-action run")
+    parser.add_argument("--batch", type=int, default=100, help="lifecycles per transaction in batched runs")
+    parser.add_argument("--storage-n", type=int, default=10000, help="orders for the PostgreSQL storage measurement")
+    args = parser.parse_args()
+    os.environ.setdefault("HOTLINE_DATA_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
+    results: list[dict[str, Any]] = []
+    if args.db in ("sqlite", "both"):
+        path = Path(tempfile.mkdtemp(prefix="hotline-bench-")) / "bench.db"
+        results.append(bench(f"sqlite:///{path}", args.n, args.batch, args.step_n))
+    if args.db in ("postgresql", "both"):
+        results.append(_with_pg(lambda url: bench(url, args.n, args.batch, args.step_n)))
+        if args.storage_n:
+            results.append({"storage": _with_pg(lambda url: storage(url, args.storage_n, args.batch))})
+    print(json.dumps(results, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
