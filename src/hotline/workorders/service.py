@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from importlib import resources
 from typing import Any, cast
 
@@ -23,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from hotline.calendar.domain import WorkCalendar
+from hotline.calendar.domain import WorkCalendar, official_is_workday
 from hotline.calendar.service import load_calendar
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.plan.regions import PROVINCE, REGIONS, find_region
@@ -55,7 +56,6 @@ def load_taxonomy(session: Session, rows: Iterable[tuple[str, str, str]] | None 
         if path in have:
             continue
         session.add(Category(level1=a, level2=b, level3=c, path=path))
-        session.info.pop("wo_categories", None)
         have.add(path)
         added += 1
     session.flush()
@@ -67,29 +67,33 @@ def normalize_category(category: str) -> str:
     return "/".join(p for p in parts if p)
 
 
-def _category_prefixes(session: Session) -> frozenset[str]:
-    """Every path and path prefix of the category tree (cached for the session; loads the tree if empty)."""
-    cached = session.info.get("wo_categories")
-    if cached is None:
-        paths = list(session.scalars(select(Category.path)))
-        if not paths:
-            load_taxonomy(session)
-            paths = list(session.scalars(select(Category.path)))
-        prefixes: set[str] = set()
-        for path in paths:
-            parts = path.split("/")
-            prefixes.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-        cached = frozenset(prefixes)
-        session.info["wo_categories"] = cached
-    return cached
+def _category_exists(session: Session, path: str) -> bool:
+    return (
+        session.scalar(
+            select(Category.id)
+            .where((Category.path == path) | Category.path.startswith(path + "/", autoescape=True))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _check_category(session: Session, category: str) -> str:
+    """The normalised category path; it must be a leaf or a prefix of the tree (loaded on first use)."""
     path = normalize_category(category)
     if not path:
         return ""
-    if path not in _category_prefixes(session):
+    known: set[str] = session.info.setdefault("wo_categories", set())
+    if path in known:
+        return path
+    with session.no_autoflush:
+        found = _category_exists(session, path)
+        if not found and session.scalar(select(Category.id).limit(1)) is None:
+            load_taxonomy(session)
+            found = _category_exists(session, path)
+    if not found:
         raise InvalidInput(f"分类不在分类目录中：{category}", code="category-not-found")
+    known.add(path)
     return path
 
 
@@ -246,10 +250,21 @@ def set_limit(session: Session, key: str, days: int, *, actor: str = "") -> dict
     return get_limits(session)
 
 
+# chinese_calendar validates every date against its whole table (min/max over it on each call); deadline
+# arithmetic asks about the same few hundred days over and over, so remember the official answers.
+_official_is_workday = lru_cache(maxsize=8192)(official_is_workday)
+
+
+class _CachedCalendar(WorkCalendar):
+    def is_workday(self, day: date) -> bool:
+        found = self.overrides.get(day)
+        return found if found is not None else _official_is_workday(day)
+
+
 def _calendar(session: Session) -> WorkCalendar:
     cached = session.info.get("wo_calendar")
     if cached is None:
-        cached = load_calendar(session)
+        cached = _CachedCalendar(load_calendar(session).overrides)
         session.info["wo_calendar"] = cached
     return cached
 
