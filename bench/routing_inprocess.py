@@ -61,20 +61,25 @@ def bench_pure(cases: list[tuple[str, str, datetime]], rounds: int = 5) -> list[
     return rates
 
 
-def bench_service(cases: list[tuple[str, str, datetime]]) -> float:
-    """decide(session, ...) on a migrated SQLite file: one token query per transaction, here one per call."""
+def bench_service(cases: list[tuple[str, str, datetime]]) -> tuple[float, float]:
+    """decide(session, ...) in a new unit of work per call (as the CLI and pages do), and decide_request
+    (as the HTTP endpoint does), on a migrated SQLite file with a fresh cached snapshot."""
     folder = tempfile.mkdtemp(prefix="hotline-bench-")
     os.environ["HOTLINE_DATA_DIR"] = folder
     os.environ["HOTLINE_DATABASE_URL"] = f"sqlite:///{folder}/bench.db"
     from hotline.db import session_scope, upgrade
-    from hotline.routing.service import decide
+    from hotline.routing.service import decide, decide_request
 
     upgrade()
     t0 = time.perf_counter()
     for number, region, at in cases:
         with session_scope() as session:
             decide(session, number, region, at)
-    return len(cases) / (time.perf_counter() - t0)
+    with_session = len(cases) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for number, region, at in cases:
+        decide_request(number, region, at)
+    return with_session, len(cases) / (time.perf_counter() - t0)
 
 
 def main() -> None:
@@ -90,8 +95,9 @@ def main() -> None:
         f"pure route(): median {statistics.median(rates):,.0f} decisions/s "
         f"(min {min(rates):,.0f}, max {max(rates):,.0f})"
     )
-    service_rate = bench_service(cases[: args.service_decisions])
-    print(f"decide() with a new session per call (SQLite, cached snapshot): {service_rate:,.0f} decisions/s")
+    with_session, request = bench_service(cases[: args.service_decisions])
+    print(f"decide() in a new session per call (SQLite, cached snapshot): {with_session:,.0f} decisions/s")
+    print(f"decide_request() as the HTTP endpoint calls it: {request:,.0f} decisions/s")
 
 
 if __name__ == "__main__":
