@@ -68,7 +68,11 @@ def record(
 
 
 def _cell(item: MilestoneStatus) -> str:
-    return f"{item.milestone.id} {STATUS_LABELS[item.status]} {item.effective_date.isoformat()}"
+    label = STATUS_LABELS[item.status]
+    if item.status is Status.DONE:
+        return f"{item.milestone.id} {label} {item.effective_date.isoformat()}"
+    moved = f"，原计划 {item.plan_date.isoformat()}" if item.effective_date != item.plan_date else ""
+    return f"{item.milestone.id} {label}（期限 {item.effective_date.isoformat()}{moved}）"
 
 
 @app.command("status")
