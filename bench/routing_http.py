@@ -66,6 +66,13 @@ def start_server() -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("hotline serve did not start within 60 s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def paths(n: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
     start = datetime(2021, 1, 1)
@@ -166,9 +173,11 @@ def main() -> None:
         proc, url = start_server()
     elif urllib.parse.urlsplit(url).hostname not in {"127.0.0.1", "localhost", "::1"}:
         raise SystemExit("loopback only")
+    cpu_before = cpu_seconds(proc.pid) if proc is not None else 0.0
     try:
         load = run_load(url, args.rate, args.seconds, args.connections, args.seed)
         result = uvloop.run(load) if uvloop is not None else asyncio.run(load)
+        cpu_used = cpu_seconds(proc.pid) - cpu_before if proc is not None else None
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGINT)
@@ -186,6 +195,9 @@ def main() -> None:
         f"from sending: p50 {result['service_p50_ms']:.2f} ms, p99 {result['service_p99_ms']:.2f} ms "
         f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end)"
     )
+    if cpu_used is not None:
+        per_request = 1e6 * cpu_used / (result["requests"] + min(200, args.rate * args.seconds))
+        print(f"server CPU: {per_request:.0f} µs per request (warm-up included)")
 
 
 if __name__ == "__main__":
