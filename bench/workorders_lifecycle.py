@@ -97,7 +97,7 @@ def run_plain_sql(url: str, n: int, batch: int, region: str, unit_id: int) -> fl
         "number, version, region_code, channel, caller_name, caller_phone, line, call_id, type, category, content, "
         "place, urgency, confidential, state, lead_unit_id, created_at, updated_at, dispatched_at, resolved_at, due, "
         "accept_due, return_due, paused_workdays, extension_days, extension_count, reply, satisfaction, "
-        "citizen_resolved, urge_count, supervise_count, return_count, reopen_count, history_count"
+        "citizen_resolved, urge_count, supervise_count, return_count, reopen_count, history_count, child_count"
     )
     n_cols = order_cols.count(",") + 1
     insert_order = f"INSERT INTO wo_orders ({order_cols}) VALUES ({', '.join([ph] * n_cols)})" + (
@@ -129,7 +129,7 @@ def run_plain_sql(url: str, n: int, batch: int, region: str, unit_id: int) -> fl
                     f"P{seq:018d}", 7, region, "phone", kw["caller_name"], kw["phone"], "", "", kw["type"],
                     kw["category"], kw["content"], kw["place"], "normal", False, "archived", unit_id, at, at, at,
                     at, "2021-06-10", "2021-06-02", "2021-06-03", 0, 0, 0, "已处理完毕", "satisfied", True,
-                    0, 0, 0, 0, 7,
+                    0, 0, 0, 0, 7, 0,
                 )  # fmt: skip
                 cur.execute(insert_order, row)
                 order_id = cur.fetchone()[0] if pg else cur.lastrowid

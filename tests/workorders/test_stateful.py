@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import random
 from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import select
 
 from hotline.calendar.domain import WorkCalendar
@@ -67,12 +76,25 @@ class LifecycleMachine(RuleBasedStateMachine):
     def _open_children(self, number: str) -> int:
         return sum(1 for k in self.children[number] if self.cases[k].state in d.OPEN_STATES)
 
-    @rule(
-        number=orders,
-        data=st.data(),
-        pick_allowed=st.booleans(),
-    )
-    def act(self, number: str, data: st.DataObject, pick_allowed: bool) -> None:
+    @precondition(lambda self: bool(self.cases))
+    @rule(rnd=st.randoms(use_true_random=True), steps=st.integers(1, 25))
+    def walk(self, rnd: random.Random, steps: int) -> None:
+        """A random walk over the orders (leads and co-handling ones), mostly along allowed transitions.
+
+        Choices come from a seeded random.Random drawn by Hypothesis: uniform over the options, where plain
+        draws would favour the first option of every list and rarely reach deep states.
+        """
+        for _ in range(steps):
+            if rnd.random() < 0.1:
+                self.today += timedelta(days=rnd.randint(0, 3))
+            self._act(rnd.choice(sorted(self.cases)), rnd, rnd.random() < 0.85)
+
+    @precondition(lambda self: bool(self.cases))
+    @rule(rnd=st.randoms(use_true_random=True), pick_allowed=st.booleans())
+    def act(self, rnd: random.Random, pick_allowed: bool) -> None:
+        self._act(rnd.choice(sorted(self.cases)), rnd, pick_allowed)
+
+    def _act(self, number: str, rnd: random.Random, pick_allowed: bool) -> None:
         case = self.cases[number]
         kids = self.children[number]
         case = dataclasses.replace(
@@ -85,23 +107,23 @@ class LifecycleMachine(RuleBasedStateMachine):
             options = [r for (s, _a), r in d.TRANSITIONS.items() if s is case.state]
             if not options:
                 return
-            chosen = data.draw(st.sampled_from(options))
-            action, role = chosen.action, data.draw(st.sampled_from(sorted(chosen.roles)))
+            chosen = rnd.choice(options)
+            action, role = chosen.action, rnd.choice(sorted(chosen.roles))
         else:
-            action, role = data.draw(st.sampled_from(list(d.Action))), data.draw(st.sampled_from(list(d.Role)))
-        master = data.draw(st.sampled_from(sorted(self.cases)))
-        master = _follow(self.cases, master)
+            action, role = rnd.choice(list(d.Action)), rnd.choice(list(d.Role))
+        lead = case.lead_unit or ""
+        master = _follow(self.cases, rnd.choice(sorted(self.cases)))
         cmd = d.Command(
             action=action,
             role=role,
-            unit=data.draw(st.sampled_from([case.lead_unit or "", *UNITS])) if role is d.Role.DEPARTMENT else "",
-            reason=data.draw(st.sampled_from(["", "理由"])),
-            target_unit=data.draw(st.sampled_from(UNITS)),
-            co_units=tuple(data.draw(st.lists(st.sampled_from(UNITS), max_size=2))),
-            days=data.draw(st.integers(0, 5)),
-            reply=data.draw(st.sampled_from(["", "答复"])),
-            satisfaction=data.draw(st.sampled_from(list(d.Satisfaction))),
-            citizen_resolved=data.draw(st.booleans()),
+            unit=rnd.choice([lead, lead, lead, *UNITS]) if role is d.Role.DEPARTMENT else "",
+            reason=rnd.choice(["", "理由", "理由"]),
+            target_unit=rnd.choice(UNITS),
+            co_units=rnd.choice([(), (), (), ("u1",), ("u2", "u3")]),
+            days=rnd.randint(0, 5),
+            reply=rnd.choice(["", "答复", "答复"]),
+            satisfaction=rnd.choice(list(d.Satisfaction)),
+            citizen_resolved=rnd.random() < 0.5,
             master=master if master != number else None,
             master_state=self.cases[master].state,
         )
@@ -159,7 +181,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
 
 TestLifecycle = LifecycleMachine.TestCase
-TestLifecycle.settings = settings(max_examples=100, stateful_step_count=30, deadline=None)
+TestLifecycle.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
 
 
 # --- store level --------------------------------------------------------------------------------------------------
