@@ -14,15 +14,16 @@ import dataclasses
 import sys
 import time
 
-from knowledge_common import load, metrics
-
 from hotline.knowledge import search
+from knowledge_common import load, metrics
 
 
 def main() -> None:
-    grid = ast.literal_eval(sys.argv[1]) if len(sys.argv) > 1 else [{}]
+    grid = ast.literal_eval(sys.argv[1]) if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else [{}]
     data = load()
     which = data.heldout if "--heldout" in sys.argv else data.tune
+    if "--no-hmm" in sys.argv:
+        search._ANALYZER = search.Analyzer(hmm=False)
     started = time.perf_counter()
     tokens = [search.analyse_doc("", [], r["reply"], "0") for r in data.corpus]
     print(f"analysed {len(tokens)} replies in {time.perf_counter() - started:.1f} s", file=sys.stderr)

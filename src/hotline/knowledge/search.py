@@ -19,6 +19,7 @@ Weights were tuned by cross-validation on the development queries (`bench/knowle
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import threading
 import unicodedata
@@ -86,9 +87,10 @@ def _clean(text: str) -> str:
 class Analyzer:
     """jieba with the platform's domain dictionary (hotline names, units, policy terms, places)."""
 
-    def __init__(self, extra_words: Iterable[str] = ()) -> None:
+    def __init__(self, extra_words: Iterable[str] = (), *, hmm: bool = True) -> None:
         import jieba
 
+        self.hmm = hmm
         jieba.setLogLevel(60)
         self._tokenizer = jieba.Tokenizer()
         self._lock = threading.Lock()
@@ -97,7 +99,7 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         with self._lock:  # jieba's lazy initialisation is not thread-safe
-            pieces = self._tokenizer.lcut_for_search(normalise(text))
+            pieces = self._tokenizer.lcut_for_search(normalise(text), HMM=self.hmm)
         return [w for w in (p.strip() for p in pieces) if w and w not in _STOP and _KEEP.match(w[0])]
 
     @staticmethod
@@ -132,30 +134,52 @@ def analyzer() -> Analyzer:
         return _ANALYZER
 
 
+# Rerank features of a candidate (each roughly within [0, 1]).
+FEATURES = (
+    "bm25",  # first-stage score / best candidate's
+    "bm25_words",  # jieba-word part / best
+    "bm25_bigrams",  # bigram part / best
+    "phrase",  # longest run of the first query part found verbatim in the article, capped at 20, / 20
+    "phrase_long",  # that run is 8 characters or more (a restated subject)
+    "place_match",  # a place the query names is named in the article
+    "place_mismatch",  # the article names places, none of them the query's
+    "cover_first",  # share of the first part's bigrams (IDF-weighted) found in the article
+    "cover_rest",  # same for the other parts
+    "length",  # log(1 + article length) / 8
+    "rank",  # 1 / (1 + first-stage rank)
+    "phrase_rest",  # longest run of the other parts found verbatim, capped at 30, / 30
+    "tri_first",  # share of the first part's character trigrams found in the article
+    "tri_rest",  # same for the other parts
+    "quoted",  # the article quotes a complaint (反映“……”) of 6+ characters
+    "quote_match",  # best share of such a quote found verbatim in the first query part
+)
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_QUOTE = re.compile(r"[“\"「『]([^”\"」』]{6,80})[”\"」』]")
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     """Weights of the ranking function (tuned by cross-validation, see bench/knowledge.md)."""
 
     k1: float = 1.5
-    b: float = 0.9
+    b: float = 1.0
     # IDF raised to this power: above 1 favours rare shared terms (names of places, estates, roads).
-    idf_power: float = 1.0
+    idf_power: float = 2.0
     # Query-side term frequency: weight = 1 + query_tf * log(count in the query part).
     query_tf: float = 0.0
     field_weights: tuple[tuple[str, float], ...] = (("title", 2.0), ("keywords", 1.5), ("body", 1.0))
     word_weight: float = 1.0
     bigram_weight: float = 1.0
-    # Rerank: a place named in the query (district, county, city) also named in the article, or the article
-    # naming only other places.
-    place_match_weight: float = 0.0
-    place_mismatch_weight: float = 0.0
     # Weight of each query part after the first one (the first part weighs `first_part_weight`).
-    first_part_weight: float = 0.5
+    first_part_weight: float = 0.8
     rest_part_weight: float = 1.0
     rerank_depth: int = 50
-    phrase_weight: float = 0.0
-    phrase_min: int = 4
-    phrase_cap: int = 20
+    # Linear weights of the rerank features (see `FEATURES`); learned by logistic regression on the tune half
+    # of the development queries (bench/knowledge_train.py). None: keep the first-stage order.
+    rerank_weights: tuple[float, ...] | None = (
+        2.448, 2.332, 2.343, 1.471, 0.015, 0.386, -1.614, 1.579, 0.001, -5.924, 0.378, 0.599, 0.276, 0.209, -0.823,
+        -1.105,
+    )
 
 
 DEFAULT_CONFIG = SearchConfig()
@@ -182,6 +206,24 @@ def analyse_doc(title: str, keywords: Sequence[str], body: str, key: str = "") -
         words={f: " ".join(a.words(t)) for f, t in texts.items()},
         places=places(title + "。" + body),
     )
+
+
+def analyse_many(items: Sequence[tuple[str, Sequence[str], str, str]]) -> list[DocTokens]:
+    """Analyse (title, keywords, body, key) items; large batches are spread over the machine's cores."""
+    workers = min(4, os.cpu_count() or 1)
+    if len(items) < 2000 or workers < 2:
+        return [analyse_doc(*item) for item in items]
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(500, len(items) // (workers * 8))
+    chunks = [list(items[i : i + size]) for i in range(0, len(items), size)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(_analyse_chunk, chunks)
+        return [tokens for chunk in results for tokens in chunk]
+
+
+def _analyse_chunk(items: list[tuple[str, Sequence[str], str, str]]) -> list[DocTokens]:
+    return [analyse_doc(*item) for item in items]
 
 
 @dataclass
@@ -225,6 +267,7 @@ class _Matrix:
     def __init__(self, n: int, tokens_of: Callable[[int, str], list[str]], config: SearchConfig) -> None:
         self.vocab: dict[str, int] = {}
         total: sp.csr_matrix | None = None
+        body_df: np.ndarray = np.zeros(0, dtype=np.float32)
         for name, weight in config.field_weights:
             # Compact typed buffers: at 100,000 articles there are tens of millions of postings.
             rows = array("q")
@@ -246,6 +289,8 @@ class _Matrix:
             del rows, cols, vals
             avg = float(lengths[lengths > 0].mean()) if (lengths > 0).any() else 1.0
             df = np.bincount(r, minlength=len(self.vocab)).astype(np.float32)
+            if name == "body":
+                body_df = df
             idf = (np.log1p((n - df + 0.5) / (df + 0.5)) ** config.idf_power).astype(np.float32)
             denom = tf + config.k1 * (1 - config.b + config.b * lengths[c] / avg)
             w = (weight * tf * (config.k1 + 1) / denom * idf[r]).astype(np.float32)
@@ -259,6 +304,14 @@ class _Matrix:
             total = sp.csr_matrix((len(self.vocab), n), dtype=np.float32)
         total.resize((len(self.vocab), n))
         self.matrix: sp.csr_matrix = total.tocsr()
+        df_all = np.zeros(len(self.vocab), dtype=np.float32)
+        df_all[: len(body_df)] = body_df
+        # Plain BM25 IDF over article bodies (for the coverage features).
+        self.idf: np.ndarray = np.log1p((n - df_all + 0.5) / (df_all + 0.5)).astype(np.float32)
+
+    def term_idf(self, term: str) -> float:
+        j = self.vocab.get(term)
+        return float(self.idf[j]) if j is not None else 0.0
 
     def score(self, terms: dict[str, float], n: int) -> np.ndarray:
         ids = [(self.vocab[t], w) for t, w in terms.items() if t in self.vocab]
@@ -295,6 +348,10 @@ class SearchIndex:
         self._words = _Matrix(n, words_of, self.config)
         self._bigrams = _Matrix(n, bigrams_of, self.config)
         self._clean = [_clean(m.title + "。" + m.body) for m in self.meta]
+        self._quotes = [
+            [q for q in (_clean(x) for x in _QUOTE.findall(m.body)) if len(q) >= 6 and _HAN.search(q)]
+            for m in self.meta
+        ]
         self._status = np.array([m.status for m in self.meta], dtype=object)
         self._published = np.array([m.status == "published" for m in self.meta], dtype=bool)
         lo, hi = date.min.toordinal(), date.max.toordinal()
@@ -333,6 +390,33 @@ class SearchIndex:
         """Rank the articles for a query made of PARTS; returns hits, query bigram weights and words."""
         filters = filters or Filters()
         cfg = self.config
+        word_terms, bigram_terms, all_words = self._query_terms(parts)
+        if self._n == 0 or (not word_terms and not bigram_terms):
+            return [], bigram_terms, all_words
+        sw = self._words.score(word_terms, self._n)
+        sb = self._bigrams.score(bigram_terms, self._n)
+        scores = sw + sb
+        mask = self._mask(filters)
+        scores = np.where(mask & (scores > 0), scores, -1.0)
+        weights = cfg.rerank_weights
+        depth = max(top, cfg.rerank_depth) if weights is not None else top
+        depth = min(depth, int((scores > 0).sum()))
+        if depth <= 0:
+            return [], bigram_terms, all_words
+        cand = np.argpartition(-scores, depth - 1)[:depth]
+        cand = cand[np.lexsort((cand, -scores[cand]))]  # first-stage order
+        if weights is None:
+            hits = [Hit(int(j), float(scores[j]), 0) for j in cand]
+        else:
+            feats = self.features(parts, cand, scores, sw, sb)
+            final = feats @ np.asarray(weights, dtype=np.float64)
+            hits = [Hit(int(j), float(f), round(x[3] * 20)) for j, f, x in zip(cand, final, feats, strict=True)]
+            hits.sort(key=lambda h: (-h.score, h.position))
+        return hits[:top], bigram_terms, all_words
+
+    def _query_terms(self, parts: Sequence[str]) -> tuple[dict[str, float], dict[str, float], list[str]]:
+        """Weighted query terms of each analyzer; the first of several parts has its own weight."""
+        cfg = self.config
         a = analyzer()
         word_terms: dict[str, float] = {}
         bigram_terms: dict[str, float] = {}
@@ -347,33 +431,88 @@ class SearchIndex:
             for t, c in Counter(a.bigrams(part)).items():
                 qw = 1.0 + cfg.query_tf * float(np.log(c))
                 bigram_terms[t] = bigram_terms.get(t, 0.0) + weight * cfg.bigram_weight * qw
-        if self._n == 0 or (not word_terms and not bigram_terms):
-            return [], bigram_terms, all_words
-        scores = self._words.score(word_terms, self._n) + self._bigrams.score(bigram_terms, self._n)
-        mask = self._mask(filters)
-        scores = np.where(mask & (scores > 0), scores, -1.0)
-        rerank = bool(cfg.phrase_weight or cfg.place_match_weight or cfg.place_mismatch_weight)
-        depth = max(top, cfg.rerank_depth if rerank else top)
+        return word_terms, bigram_terms, all_words
+
+    def candidates(self, parts: Sequence[str], depth: int) -> tuple[np.ndarray, np.ndarray]:
+        """First-stage candidates (published, any date) and their rerank features: for training."""
+        word_terms, bigram_terms, _ = self._query_terms(parts)
+        sw = self._words.score(word_terms, self._n)
+        sb = self._bigrams.score(bigram_terms, self._n)
+        scores = np.where(self._published & (sw + sb > 0), sw + sb, -1.0)
         depth = min(depth, int((scores > 0).sum()))
         if depth <= 0:
-            return [], bigram_terms, all_words
+            return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)))
         cand = np.argpartition(-scores, depth - 1)[:depth]
+        cand = cand[np.lexsort((cand, -scores[cand]))]
+        return cand, self.features(parts, cand, scores, sw, sb)
+
+    def features(
+        self, parts: Sequence[str], cand: np.ndarray, scores: np.ndarray, sw: np.ndarray, sb: np.ndarray
+    ) -> np.ndarray:
         first = _clean(parts[0]) if parts else ""
-        query_places = places(" ".join(parts)) if rerank else frozenset()
-        hits: list[Hit] = []
+        rest = _clean("".join(parts[1:]))
+        first_grams = {first[i : i + 2] for i in range(len(first) - 1)}
+        rest_grams = {rest[i : i + 2] for i in range(len(rest) - 1)}
+        idf = self._bigrams.term_idf
+        first_idf = {g: idf(g) for g in first_grams}
+        rest_idf = {g: idf(g) for g in rest_grams}
+        first_total = sum(first_idf.values()) or 1.0
+        rest_total = sum(rest_idf.values()) or 1.0
+        first_tri = {first[i : i + 3] for i in range(len(first) - 2)}
+        first_all_grams = {first[i : i + 2] for i in range(len(first) - 1)}
+        rest_tri = {rest[i : i + 3] for i in range(len(rest) - 2)}
+        query_places = places(" ".join(parts))
         best = float(scores[cand].max()) or 1.0
-        for j in cand:
-            doc = self.tokens[j]
-            phrase = _longest_common_run(first, self._clean[j]) if cfg.phrase_weight and first else 0
-            bonus = cfg.phrase_weight * max(0, min(phrase, cfg.phrase_cap) - cfg.phrase_min + 1) / cfg.phrase_cap
-            if query_places and doc.places:
-                if query_places & doc.places:
-                    bonus += cfg.place_match_weight
-                else:
-                    bonus -= cfg.place_mismatch_weight
-            hits.append(Hit(int(j), float(scores[j]) / best + bonus, phrase))
-        hits.sort(key=lambda h: (-h.score, h.position))
-        return hits[:top], bigram_terms, all_words
+        best_w = float(sw[cand].max()) or 1.0
+        best_b = float(sb[cand].max()) or 1.0
+        out = np.zeros((len(cand), len(FEATURES)), dtype=np.float64)
+        for k, j in enumerate(cand):
+            text = self._clean[j]
+            grams = {text[i : i + 2] for i in range(len(text) - 1)}
+            run = _longest_run_in(first, grams, text)
+            run_rest = _longest_run_in(rest, grams, text)
+            doc_places = self.tokens[j].places
+            out[k] = (
+                scores[j] / best,
+                sw[j] / best_w,
+                sb[j] / best_b,
+                min(run, 20) / 20,
+                1.0 if run >= 8 else 0.0,
+                1.0 if query_places & doc_places else 0.0,
+                1.0 if (query_places and doc_places and not query_places & doc_places) else 0.0,
+                sum(v for g, v in first_idf.items() if g in grams) / first_total,
+                sum(v for g, v in rest_idf.items() if g in grams) / rest_total,
+                np.log1p(len(text)) / 8,
+                1.0 / (1 + k),
+                min(run_rest, 30) / 30,
+                sum(1 for t in first_tri if t in text) / (len(first_tri) or 1),
+                sum(1 for t in rest_tri if t in text) / (len(rest_tri) or 1),
+                1.0 if self._quotes[j] else 0.0,
+                max(
+                    (_longest_run_in(q, first_all_grams, first) / len(q) for q in self._quotes[j]),
+                    default=0.0,
+                ),
+            )
+        return out
+
+
+def _longest_run_in(query: str, doc_grams: set[str], doc: str) -> int:
+    """Length of the longest part of QUERY found verbatim in DOC (exact, using bigram runs to prune)."""
+    best = 0
+    i = 0
+    n = len(query)
+    while i < n - 1:
+        if query[i : i + 2] not in doc_grams:
+            i += 1
+            continue
+        k = i + 1
+        while k < n - 1 and query[k : k + 2] in doc_grams:
+            k += 1
+        run = query[i : k + 1]  # every bigram of RUN occurs in DOC; the run itself may not
+        if len(run) > best:
+            best = max(best, len(run) if run in doc else _longest_common_run(run, doc))
+        i = k
+    return best
 
 
 def _longest_common_run(a: str, b: str) -> int:

@@ -411,7 +411,8 @@ def _build_index(session: Session, signature: str, previous: search.SearchIndex 
     if previous is not None and previous.config == search.DEFAULT_CONFIG:
         reuse = {m.article_id: t for m, t in zip(previous.meta, previous.tokens, strict=True)}
     metas: list[search.DocMeta] = []
-    tokens: list[search.DocTokens] = []
+    tokens: list[search.DocTokens | None] = []
+    todo: list[tuple[int, tuple[str, list[str], str, str]]] = []
     for a in session.scalars(select(Article).order_by(Article.id)):
         metas.append(
             search.DocMeta(
@@ -434,8 +435,12 @@ def _build_index(session: Session, signature: str, previous: search.SearchIndex 
         if old is not None and old.key == key:
             tokens.append(old)
         else:
-            tokens.append(search.analyse_doc(a.title, a.keywords or [], a.body, key))
-    return search.SearchIndex(metas, tokens, search.DEFAULT_CONFIG, signature)
+            todo.append((len(tokens), (a.title, list(a.keywords or []), a.body, key)))
+            tokens.append(None)
+    for (position, _), analysed in zip(todo, search.analyse_many([item for _, item in todo]), strict=True):
+        tokens[position] = analysed
+    done = [t for t in tokens if t is not None]
+    return search.SearchIndex(metas, done, search.DEFAULT_CONFIG, signature)
 
 
 def search_articles(

@@ -1,0 +1,116 @@
+"""Learn the rerank weights of hotline.knowledge.search (logistic regression) on the TUNE half only.
+
+    .venv/bin/python bench/knowledge_train.py             # 2-fold CV inside the tune half, then weights
+    .venv/bin/python bench/knowledge_train.py --heldout   # also score the learned weights on the held-out half
+
+For each tune query the first stage proposes `rerank_depth` candidates; each candidate gets the features in
+`search.FEATURES`; the label says whether it is the message's own reply. The printed weights go into
+`SearchConfig.rerank_weights`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from hotline.knowledge import search
+from knowledge_common import Dataset, load
+
+
+def analysed(data: Dataset) -> list[search.DocTokens]:
+    hmm = "" if search.analyzer().hmm else "-nohmm"
+    cache = Path(tempfile.gettempdir()) / f"kb-train-tokens-v{search.ANALYZER_VERSION}{hmm}.pkl"
+    if cache.exists():
+        with cache.open("rb") as fh:
+            tokens: list[search.DocTokens] = pickle.load(fh)
+            return tokens
+    started = time.perf_counter()
+    tokens = search.analyse_many([("", [], r["reply"], "0") for r in data.corpus])
+    print(f"analysed {len(tokens)} replies in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    with cache.open("wb") as fh:
+        pickle.dump(tokens, fh)
+    return tokens
+
+
+def collect(index: search.SearchIndex, data: Dataset, which: list[int], depth: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(features, labels) per query; the label marks the query's own reply among the candidates."""
+    out = []
+    for i in which:
+        q = data.queries[i]
+        cand, feats = index.candidates([q["subject"], q["detail"]], depth)
+        labels = np.array([index.meta[j].external_id == q["reply_id"] for j in cand], dtype=int)
+        out.append((feats, labels))
+    return out
+
+
+def ranking_metrics(groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray | None) -> dict[str, float]:
+    r1 = r10 = mrr = 0.0
+    for feats, labels in groups:
+        if labels.sum() == 0:
+            continue
+        scores = -np.arange(len(labels), dtype=float) if weights is None else feats @ weights
+        gold = scores[labels == 1][0]
+        rank = int((scores > gold).sum()) + 1
+        r1 += rank == 1
+        r10 += rank <= 10
+        mrr += 1 / rank if rank <= 10 else 0
+    n = len(groups)
+    return {"R@1": round(r1 / n, 4), "R@10": round(r10 / n, 4), "MRR@10": round(mrr / n, 4)}
+
+
+def fit(groups: list[tuple[np.ndarray, np.ndarray]], c: float, pairwise: bool = False) -> np.ndarray:
+    if pairwise:
+        # Differences gold − other candidate (and the reverse, labelled 0): a linear ranking model.
+        diffs = [f[lab == 1][0] - f[lab == 0] for f, lab in groups if lab.sum() == 1]
+        x = np.vstack([np.vstack(diffs), -np.vstack(diffs)])
+        y = np.concatenate([np.ones(len(x) // 2), np.zeros(len(x) // 2)])
+        model = LogisticRegression(C=c, max_iter=5000, fit_intercept=False).fit(x, y)
+    else:
+        x = np.vstack([f for f, _ in groups])
+        y = np.concatenate([lab for _, lab in groups])
+        model = LogisticRegression(C=c, max_iter=5000).fit(x, y)
+    weights: np.ndarray = model.coef_[0]
+    return weights
+
+
+PAIRWISE = "--pointwise" not in sys.argv
+
+
+def main() -> None:
+    if "--no-hmm" in sys.argv:
+        search._ANALYZER = search.Analyzer(hmm=False)
+    data = load()
+    config = dataclasses.replace(search.DEFAULT_CONFIG, rerank_weights=None)
+    metas = [
+        search.DocMeta(i, r["reply_id"], "", r["reply"], (), "published", "", "", (), (), None, None)
+        for i, r in enumerate(data.corpus)
+    ]
+    index = search.SearchIndex(metas, analysed(data), config)
+    depth = config.rerank_depth
+    tune = collect(index, data, data.tune, depth)
+    print("features:", ", ".join(search.FEATURES))
+    print("first stage on tune:", ranking_metrics(tune, None))
+    half = len(tune) // 2
+    folds = [(tune[:half], tune[half:]), (tune[half:], tune[:half])]
+    for pairwise in (False, True):
+        for c in (0.1, 1.0, 10.0):
+            cv = [ranking_metrics(test, fit(train, c, pairwise)) for train, test in folds]
+            mean = {k: round((cv[0][k] + cv[1][k]) / 2, 4) for k in cv[0]}
+            print(f"{'pairwise' if pairwise else 'pointwise'} C={c}: 2-fold CV inside tune: {mean}", flush=True)
+    weights = fit(tune, 0.1, PAIRWISE)
+    print("weights (C=0.1, all tune):", tuple(round(float(w), 3) for w in weights))
+    if "--heldout" in sys.argv:
+        held = collect(index, data, data.heldout, depth)
+        print("held-out first stage:", ranking_metrics(held, None))
+        print("held-out reranked:", ranking_metrics(held, weights))
+
+
+if __name__ == "__main__":
+    main()
