@@ -65,8 +65,12 @@ def _create_kwargs(i: int, region: str) -> dict[str, Any]:
     }
 
 
+CPU: dict[str, float] = {}
+
+
 def run_service(url: str, n: int, batch: int, mode: str, region: str) -> float:
     factory = session_factory(url)
+    cpu = time.process_time()
     started = time.perf_counter()
     if mode == "step":
         for i in range(n):
@@ -85,6 +89,7 @@ def run_service(url: str, n: int, batch: int, mode: str, region: str) -> float:
                     for action, kwargs in _steps(T0):
                         service.act(session, order, action, flush=False, **kwargs)
                 service.flush_orders(session)
+    CPU[mode] = time.process_time() - cpu
     return time.perf_counter() - started
 
 
@@ -115,6 +120,7 @@ def run_plain_sql(url: str, n: int, batch: int, region: str, unit_id: int) -> fl
     states = ["", "registered", "dispatched", "handling", "resolved", "to_visit", "visited", "archived"]
     changes = json.dumps({"state": ["a", "b"]})
     raw = engine.raw_connection()
+    cpu = time.process_time()
     started = time.perf_counter()
     try:
         cur = raw.cursor()
@@ -141,6 +147,7 @@ def run_plain_sql(url: str, n: int, batch: int, region: str, unit_id: int) -> fl
             raw.commit()
     finally:
         raw.close()
+    CPU["plain"] = time.process_time() - cpu
     return time.perf_counter() - started
 
 
@@ -172,11 +179,15 @@ def bench(url: str, n: int, batch: int, step_n: int) -> dict[str, Any]:
     run_service(url, 20, batch, "batch", "510300")
     t = run_service(url, n, batch, "batch", "510100")
     result["service_batch_lifecycles_per_s"] = round(n / t, 1)
+    # Client-side CPU (this Python process) per lifecycle: less sensitive to a shared, loaded machine.
+    result["service_batch_client_cpu_ms_per_lifecycle"] = round(CPU["batch"] * 1000 / n, 3)
     t = run_plain_sql(url, n, batch, "510100", unit_id)
     result["plain_sql_lifecycles_per_s"] = round(n / t, 1)
+    result["plain_sql_client_cpu_ms_per_lifecycle"] = round(CPU["plain"] * 1000 / n, 3)
     result["ratio_batch"] = round(result["service_batch_lifecycles_per_s"] / result["plain_sql_lifecycles_per_s"], 3)
     t = run_service(url, step_n, batch, "step", "510400")
     result["service_step_lifecycles_per_s"] = round(step_n / t, 1)
+    result["service_step_client_cpu_ms_per_lifecycle"] = round(CPU["step"] * 1000 / step_n, 3)
     result["step_n"] = step_n
     t = run_plain_sql(url, step_n, 1, "510100", unit_id)
     result["plain_sql_commit_each_lifecycle_per_s"] = round(step_n / t, 1)
@@ -226,10 +237,14 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=2000, help="lifecycles in the batched runs")
     parser.add_argument("--step-n", type=int, default=200, help="lifecycles in the one-commit-per-action run")
     parser.add_argument("--batch", type=int, default=100, help="lifecycles per transaction in batched runs")
+    parser.add_argument("--only-storage", action="store_true", help="PostgreSQL storage measurement only")
     parser.add_argument("--storage-n", type=int, default=10000, help="orders for the PostgreSQL storage measurement")
     args = parser.parse_args()
     os.environ.setdefault("HOTLINE_DATA_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
     results: list[dict[str, Any]] = []
+    if args.only_storage:
+        print(json.dumps(_with_pg(lambda url: storage(url, args.storage_n, args.batch)), indent=2))
+        return
     if args.db in ("sqlite", "both"):
         path = Path(tempfile.mkdtemp(prefix="hotline-bench-")) / "bench.db"
         results.append(bench(f"sqlite:///{path}", args.n, args.batch, args.step_n))

@@ -214,3 +214,15 @@ def test_create_attaches_dispatch_advice_and_survives_its_failure(
     survived = client.post("/api/orders", json=body)
     assert survived.status_code == 201 and survived.json()["advice"]["error"] == "advice-failed"
     assert client.get(f"/api/orders/{survived.json()['number']}").status_code == 200
+
+
+def test_api_acknowledges_only_committed_orders(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.orm import Session
+
+    def failing_commit(self: Session) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Session, "commit", failing_commit)
+    quiet = TestClient(create_app(), raise_server_exceptions=False)
+    body = {"type": "咨询", "content": "x", "phone": "13800000000", "region": "510100"}
+    assert quiet.post("/api/orders", json=body).status_code == 500

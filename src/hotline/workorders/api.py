@@ -20,6 +20,10 @@ from hotline.workorders import domain, service
 
 router = APIRouter(tags=["workorders"])
 
+# scope="function": the unit of work commits before the response leaves, so an acknowledged order (201) is
+# always stored; with the default scope the commit would run after the response is sent.
+SESSION = Depends(get_session, scope="function")
+
 
 class CreateOrder(BaseModel):
     type: str = Field(description="咨询 求助 投诉 举报 意见建议 表扬 其他")
@@ -94,7 +98,7 @@ def _advice(session: Session, body: CreateOrder, at: datetime | None) -> dict[st
 def create_order(
     body: CreateOrder,
     advice: bool = Query(True, description="附上派单建议（分类、承办单位、疑似重复工单）"),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> dict[str, Any]:
     at = parse_instant(body.at) if body.at else None
     suggestion = _advice(session, body, at) if advice else None
@@ -114,7 +118,7 @@ def list_orders(
     region: str | None = None,
     type: str | None = None,
     limit: int = 50,
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> list[dict[str, Any]]:
     return service.list_orders(
         session, role=role, state=state, sla=sla, unit=unit, region=region, type=type, limit=limit
@@ -127,52 +131,52 @@ def lifecycle() -> list[dict[str, Any]]:
 
 
 @router.get("/api/orders/{number}")
-def show_order(number: str, role: str = "dispatcher", session: Session = Depends(get_session)) -> dict[str, Any]:
+def show_order(number: str, role: str = "dispatcher", session: Session = SESSION) -> dict[str, Any]:
     return service.show_order(session, number, role)
 
 
 @router.post("/api/orders/{number}/actions/{action}")
-def act(number: str, action: str, body: ActOnOrder, session: Session = Depends(get_session)) -> dict[str, Any]:
+def act(number: str, action: str, body: ActOnOrder, session: Session = SESSION) -> dict[str, Any]:
     at = parse_instant(body.at) if body.at and get_settings().allow_time_override else None
     order = service.act(session, number, action, **body.model_dump(exclude={"at"}), at=at)
     return service.order_view(session, order, body.role)
 
 
 @router.get("/api/public/orders/{number}")
-def public_lookup(number: str, phone_last4: str = "", session: Session = Depends(get_session)) -> dict[str, Any]:
+def public_lookup(number: str, phone_last4: str = "", session: Session = SESSION) -> dict[str, Any]:
     return service.public_lookup(session, number, phone_last4)
 
 
 @router.get("/api/workorders/units")
-def units(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+def units(session: Session = SESSION) -> list[dict[str, Any]]:
     return service.list_units(session)
 
 
 @router.post("/api/workorders/units", status_code=201)
-def add_unit(body: UnitIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+def add_unit(body: UnitIn, session: Session = SESSION) -> dict[str, Any]:
     unit = service.add_unit(session, body.code, body.name, body.kind, region_code=body.region_code, parent=body.parent)
     return service.unit_view(unit)
 
 
 @router.put("/api/workorders/catalogue")
-def set_catalogue(body: CatalogueIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+def set_catalogue(body: CatalogueIn, session: Session = SESSION) -> dict[str, Any]:
     entry = service.set_catalogue_entry(session, body.category, body.unit, region_code=body.region_code, line=body.line)
     return {"category": entry.category, "region_code": entry.region_code, "line": entry.line, "unit": body.unit}
 
 
 @router.get("/api/workorders/catalogue/lookup")
 def lookup_catalogue(
-    category: str, region: str = "", line: str | None = None, session: Session = Depends(get_session)
+    category: str, region: str = "", line: str | None = None, session: Session = SESSION
 ) -> dict[str, Any] | None:
     unit = service.lookup_dispatch_catalogue(session, category, region, line)
     return service.unit_view(unit) if unit else None
 
 
 @router.get("/api/workorders/limits")
-def limits(session: Session = Depends(get_session)) -> dict[str, int]:
+def limits(session: Session = SESSION) -> dict[str, int]:
     return service.get_limits(session)
 
 
 @router.put("/api/workorders/limits/{key}")
-def set_limit(key: str, body: LimitIn, session: Session = Depends(get_session)) -> dict[str, int]:
+def set_limit(key: str, body: LimitIn, session: Session = SESSION) -> dict[str, int]:
     return service.set_limit(session, key, body.days, actor=body.actor)
