@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from hotline.app import create_app
 from hotline.db import session_scope
 from hotline.workorders import advice, service
+from hotline.workorders.store import Order
 
 ZJJ, RSJ = "510100-zjj", "510100-rsj"
 
@@ -226,3 +228,55 @@ def test_api_acknowledges_only_committed_orders(client: TestClient, monkeypatch:
     quiet = TestClient(create_app(), raise_server_exceptions=False)
     body = {"type": "咨询", "content": "x", "phone": "13800000000", "region": "510100"}
     assert quiet.post("/api/orders", json=body).status_code == 500
+
+
+def _import_lines(n: int, start: int = 0) -> str:
+    return "".join(
+        json.dumps(
+            {"type": "求助", "content": f"旧热线工单 {i}", "phone": f"139{i:08d}", "region": "510100",
+             "at": "2021-06-01T09:00", "client_key": f"legacy-{i}"},
+            ensure_ascii=False,
+        ) + "\n"
+        for i in range(start, start + n)
+    )  # fmt: skip
+
+
+def test_cli_import_is_resumable_and_batch_atomic(client: TestClient, cli: Callable[..., Ran], tmp_path: Any) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_text(_import_lines(5), encoding="utf-8")
+    first = cli("import", str(good), "--batch", "2")
+    assert first.returncode == 0, first.stderr
+    numbers = first.stdout.split()
+    assert numbers == [f"51010020210601{i:05d}" for i in range(1, 6)]
+    assert cli("import", str(good)).stdout.split() == numbers  # run again: nothing doubled
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(_import_lines(3, start=10) + '{"type": "咨询"}\n', encoding="utf-8")
+    failed = cli("import", str(bad), "--batch", "2")
+    assert failed.returncode == 2 and "第 4 行" in failed.stderr
+    assert len(failed.stdout.split()) == 2  # the first batch committed; the batch with the bad line did not
+    with session_scope() as session:
+        assert len(service.list_orders(session, limit=100)) == 7
+
+
+def test_killed_import_keeps_every_acknowledged_order_whole(client: TestClient, tmp_path: Any) -> None:
+    big = tmp_path / "big.jsonl"
+    big.write_text(_import_lines(3000), encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotline", "order", "import", str(big), "--batch", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    acknowledged = [proc.stdout.readline().strip() for _ in range(50)]
+    proc.kill()  # SIGKILL in the middle of the load
+    proc.wait(timeout=30)
+    acknowledged += [line.strip() for line in proc.stdout.read().splitlines() if line.strip()]
+    with session_scope() as session:
+        for number in acknowledged:
+            shown = service.show_order(session, number)
+            assert shown["version"] == len(shown["history"]) == 1 and shown["history"][0]["action"] == "create"
+        stored = session.scalar(select(func.count()).select_from(Order))
+        unfinished = session.scalar(select(func.count()).select_from(Order).where(Order.history_count != 1))
+    assert len(acknowledged) >= 50 and stored is not None and stored >= len(acknowledged)
+    assert unfinished == 0  # no order stored without its history

@@ -26,9 +26,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hotline.calendar.domain import WorkCalendar, official_is_workday
 from hotline.calendar.service import load_calendar
-from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.errors import Conflict, HotlineError, InvalidInput, NotFound
 from hotline.plan.regions import PROVINCE, REGIONS, find_region
-from hotline.timeutil import china, china_day, now
+from hotline.timeutil import china, china_day, now, parse_instant
 from hotline.workorders import domain as d
 from hotline.workorders.store import CatalogueEntry, Category, History, Limit, Order, Unit
 from hotline.workorders.store import Sequence as SequenceRow
@@ -571,6 +571,40 @@ def create_order(
             raise
         return _same_or_conflict(existing, digest)
     return order
+
+
+_IMPORT_FIELDS = frozenset(
+    {
+        "type", "content", "phone", "region", "at", "client_key", "channel", "caller_name", "line", "call_id",
+        "category", "place", "urgency", "confidential", "actor",
+    }
+)  # fmt: skip
+
+
+def import_orders(session: Session, records: Sequence[tuple[int, dict[str, Any]]]) -> list[Order]:
+    """Create a batch of orders from a legacy hotline (one unit of work; numbered records for error messages).
+
+    Each record needs a `client_key`, so that running an interrupted import again creates nothing twice;
+    `at` is an ISO 8601 string (China time when it has no offset).
+    """
+    made: list[Order] = []
+    for line_no, record in records:
+        unknown = set(record) - _IMPORT_FIELDS
+        if unknown:
+            raise InvalidInput(f"第 {line_no} 行含未知字段：{'、'.join(sorted(unknown))}", code="invalid-import-line")
+        if not record.get("client_key"):
+            raise InvalidInput(f"第 {line_no} 行缺少 client_key（导入须可重复执行）", code="import-needs-client-key")
+        fields = dict(record)
+        if fields.get("at"):
+            fields["at"] = parse_instant(str(fields["at"]))
+        try:
+            made.append(create_order(session, **fields))
+        except TypeError as exc:
+            raise InvalidInput(f"第 {line_no} 行缺少必填字段：{exc}", code="invalid-import-line") from exc
+        except HotlineError as exc:
+            raise type(exc)(f"第 {line_no} 行：{exc.message}", code=exc.code) from exc
+    session.flush()
+    return made
 
 
 def get_order(session: Session, number: str) -> Order:
