@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import tempfile
 import time
@@ -172,7 +173,25 @@ def _pg_sizes(url: str) -> dict[str, int]:
         return out
 
 
-def bench(url: str, n: int, batch: int, step_n: int) -> dict[str, Any]:
+def _worker(args: tuple[str, int, int, str]) -> float:
+    url, n, batch, region = args
+    os.environ.setdefault("HOTLINE_DATA_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
+    db.get_engine.cache_clear()  # a fresh engine (and pool) in the child process
+    return run_service(url, n, batch, "batch", region)
+
+
+def run_parallel(url: str, n: int, batch: int, workers: int) -> float:
+    """WORKERS processes, each N/WORKERS batched lifecycles in its own region (its own sequence row)."""
+    regions = ["510500", "510600", "510700", "510800", "510900", "511000", "511100", "511300"][:workers]
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(workers) as pool:
+        pool.map(_worker, [(url, 10, batch, r) for r in regions])  # warm-up each process
+        started = time.perf_counter()
+        pool.map(_worker, [(url, n // workers, batch, r) for r in regions])
+        return time.perf_counter() - started
+
+
+def bench(url: str, n: int, batch: int, step_n: int, workers: int = 1) -> dict[str, Any]:
     unit_id = _prepare(url)
     result: dict[str, Any] = {"db": db.get_engine(url).dialect.name, "n": n, "batch": batch}
     # Warm-up (imports, caches, statement preparation) outside the timings.
@@ -191,6 +210,9 @@ def bench(url: str, n: int, batch: int, step_n: int) -> dict[str, Any]:
     result["step_n"] = step_n
     t = run_plain_sql(url, step_n, 1, "510100", unit_id)
     result["plain_sql_commit_each_lifecycle_per_s"] = round(step_n / t, 1)
+    if workers > 1:
+        t = run_parallel(url, n, batch, workers)
+        result[f"service_batch_{workers}_processes_lifecycles_per_s"] = round((n // workers) * workers / t, 1)
     return result
 
 
@@ -237,6 +259,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=2000, help="lifecycles in the batched runs")
     parser.add_argument("--step-n", type=int, default=200, help="lifecycles in the one-commit-per-action run")
     parser.add_argument("--batch", type=int, default=100, help="lifecycles per transaction in batched runs")
+    parser.add_argument("--workers", type=int, default=1, help="also run the batched service in N processes")
     parser.add_argument("--only-storage", action="store_true", help="PostgreSQL storage measurement only")
     parser.add_argument("--storage-n", type=int, default=10000, help="orders for the PostgreSQL storage measurement")
     args = parser.parse_args()
@@ -247,9 +270,9 @@ def main() -> None:
         return
     if args.db in ("sqlite", "both"):
         path = Path(tempfile.mkdtemp(prefix="hotline-bench-")) / "bench.db"
-        results.append(bench(f"sqlite:///{path}", args.n, args.batch, args.step_n))
+        results.append(bench(f"sqlite:///{path}", args.n, args.batch, args.step_n, args.workers))
     if args.db in ("postgresql", "both"):
-        results.append(_with_pg(lambda url: bench(url, args.n, args.batch, args.step_n)))
+        results.append(_with_pg(lambda url: bench(url, args.n, args.batch, args.step_n, args.workers)))
         if args.storage_n:
             results.append({"storage": _with_pg(lambda url: storage(url, args.storage_n, args.batch))})
     print(json.dumps(results, ensure_ascii=False, indent=2))
