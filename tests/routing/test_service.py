@@ -185,3 +185,14 @@ def test_decide_errors(db_url: str) -> None:
         assert bad.value.code == "invalid-number"
         assert decide(session, "12399", "成都市", at("2021-06-01T10:00")).action == "reject"
         assert decide(session, "110", "510100", at("2021-06-01T10:00")).action == "reject"
+
+
+def test_plan_year_setting_moves_the_plan(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_PLAN_YEAR", "2022")
+    assert route("12331", "成都市", "2022-05-31T23:59")[0] == "legacy"
+    assert route("12331", "成都市", "2022-06-01T00:00")[0] == "queue"
+    assert route("12331", "成都市", "2021-10-05T10:00")[0] == "legacy"
+    with session_scope() as session:
+        assert plan.effective_date(session, "12366", "full-time", "成都市") == date(2022, 8, 31)
+    monkeypatch.setenv("HOTLINE_PLAN_YEAR", "2021")
+    assert route("12331", "成都市", "2021-10-05T10:00")[0] == "cancelled"
