@@ -57,7 +57,7 @@ class Endpoint:
         self.proc = subprocess.Popen(
             [
                 sipp_binary(), "-sf", str(SCENARIOS / self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
-                "-key", "endpoint", self.name, "-bg", "-nostdin", "-trace_err",
+                "-key", "endpoint", self.name, "-nostdin", "-trace_err",
                 "-error_file", str(workdir / f"{self.name}-errors.log"),
             ],
             cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -81,6 +81,7 @@ def caller_scenario(
     expect_got: dict[str, str] | None = None,
     expect_code: int = 200,
     released_by_callee: bool = False,
+    pause_ms: int = 50,
 ) -> str:
     """One call: INVITE, then either check the answer's X-Got fields or expect the final code."""
     ruri = f"sip:{dialed}@[remote_ip]:[remote_port]" + (f";tgrp={tgrp}" if tgrp else "")
@@ -164,8 +165,8 @@ def caller_scenario(
   </send>
 """
         else:
-            ending = """
-  <pause milliseconds="50"/>
+            ending = f"""
+  <pause milliseconds="{pause_ms}"/>
   <send retrans="500">
     <![CDATA[
 

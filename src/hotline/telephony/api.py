@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, File, Header, Query, Response, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from hotline.db import session_scope
 from hotline.deps import get_session
 from hotline.telephony import service
+from hotline.telephony.recorder import recorder
 from hotline.timeutil import parse_instant
 
 router = APIRouter(prefix="/telephony", tags=["telephony"])
 
 
-def _record(routed: service.RoutedCall) -> None:
-    with session_scope() as session:
-        service.record_decision(session, routed)
-
-
 @router.get("/route")
 def route(
-    background: BackgroundTasks,
     dialed: str = Query(..., description="被叫号码（Request-URI 的用户部分）"),
     caller: str = Query("", description="主叫号码"),
     trunk: str = Query("", description="呼入中继（tgrp 或来源地址）"),
@@ -33,14 +28,15 @@ def route(
     at: str | None = Query(None, description="仅测试：决策时刻（需设置 HOTLINE_ALLOW_TIME_OVERRIDE）"),
     x_hotline_at: str | None = Header(None, description="仅测试：同 at"),
     session: Session = Depends(get_session),
-) -> JSONResponse:
+) -> Response:
     """One line of JSON for the SIP proxy: relay (uri + header values) or reject (SIP code).
 
-    The decision is stored with the call after the answer has been sent, so the proxy never waits on it.
+    The decision is stored with the call by a writer thread, so the proxy never waits on the database.
     """
     routed = service.route_call(session, dialed, caller, trunk, callid, at or x_hotline_at)
-    background.add_task(_record, routed)
-    return JSONResponse(routed.answer.to_dict())
+    recorder.submit(routed)
+    return Response(json.dumps(routed.answer.to_dict(), ensure_ascii=False, separators=(",", ":")),
+                    media_type="application/json")
 
 
 class EventIn(BaseModel):
@@ -66,6 +62,7 @@ def calls(
     since: str | None = None, until: str | None = None, limit: int = 100, session: Session = Depends(get_session)
 ) -> list[dict[str, Any]]:
     """Recent routing decisions (caller's number masked)."""
+    recorder.flush()
     return service.list_calls(
         session, parse_instant(since) if since else None, parse_instant(until) if until else None, limit
     )
@@ -74,6 +71,7 @@ def calls(
 @router.get("/calls/{call_id}")
 def call(call_id: str, session: Session = Depends(get_session)) -> dict[str, Any]:
     """A call's routing decision, events and facts (offered, answered, wait seconds)."""
+    recorder.flush()
     return service.get_call(session, call_id)
 
 

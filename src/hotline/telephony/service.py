@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +56,7 @@ log = logging.getLogger("hotline.telephony")
 
 
 def set_trunk(session: Session, trunk: str, region: str, note: str = "") -> dict[str, str]:
+    _config_changed()
     trunk = trunk.strip()
     if not trunk or len(trunk) > 128:
         raise InvalidInput("中继名称不能为空且不超过 128 个字符", code="invalid-trunk")
@@ -69,6 +72,7 @@ def set_trunk(session: Session, trunk: str, region: str, note: str = "") -> dict
 
 
 def delete_trunk(session: Session, trunk: str) -> None:
+    _config_changed()
     row = session.get(Trunk, trunk)
     if row is None:
         raise NotFound(f"未配置中继：{trunk}", code="trunk-not-found")
@@ -89,9 +93,9 @@ def region_for_trunk(session: Session, trunk: str) -> str:
     or name (tgrp=510100), else the provincial centre."""
     trunk = trunk.strip()
     if trunk:
-        row = session.get(Trunk, trunk)
-        if row is not None:
-            return row.region_code
+        known = trunk_map(session).get(trunk)
+        if known is not None:
+            return known
         try:
             return find_region(trunk).code
         except NotFound:
@@ -100,6 +104,7 @@ def region_for_trunk(session: Session, trunk: str) -> str:
 
 
 def set_endpoint(session: Session, pattern: str, uri: str) -> dict[str, str]:
+    _config_changed()
     pattern = check_endpoint_pattern(pattern)
     uri = check_uri_template(uri)
     row = session.get(Endpoint, pattern)
@@ -113,6 +118,7 @@ def set_endpoint(session: Session, pattern: str, uri: str) -> dict[str, str]:
 
 
 def delete_endpoint(session: Session, pattern: str) -> None:
+    _config_changed()
     row = session.get(Endpoint, pattern)
     if row is None:
         raise NotFound(f"未配置目标：{pattern}", code="endpoint-not-found")
@@ -124,8 +130,34 @@ def list_endpoints(session: Session) -> list[dict[str, str]]:
             for r in session.scalars(select(Endpoint).order_by(Endpoint.pattern))]
 
 
+# The lookup reads trunks and endpoints on every call: they are cached per database for a few seconds
+# (a change made through this process is seen at once; one made elsewhere within CONFIG_TTL seconds).
+CONFIG_TTL = 5.0
+_config_cache: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
+
+
+def _cached(session: Session, kind: str, load: Callable[[], dict[str, str]]) -> dict[str, str]:
+    key = (str(session.get_bind().url), kind)
+    hit = _config_cache.get(key)
+    clock = time.monotonic()
+    if hit is not None and hit[0] > clock:
+        return hit[1]
+    value = load()
+    _config_cache[key] = (clock + CONFIG_TTL, value)
+    return value
+
+
+def _config_changed() -> None:
+    _config_cache.clear()
+
+
 def endpoint_map(session: Session) -> dict[str, str]:
-    return {r.pattern: r.uri_template for r in session.scalars(select(Endpoint))}
+    return _cached(session, "endpoints",
+                   lambda: {r.pattern: r.uri_template for r in session.scalars(select(Endpoint))})
+
+
+def trunk_map(session: Session) -> dict[str, str]:
+    return _cached(session, "trunks", lambda: {r.trunk: r.region_code for r in session.scalars(select(Trunk))})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -174,6 +206,12 @@ def route_call(session: Session, dialed: str, caller: str, trunk: str, call_id: 
         instant.isoformat(), answer.action, answer.target or answer.code, answer.prompt, answer.skill,
     )
     return RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now())
+
+
+def record_decisions(session: Session, batch: list[RoutedCall]) -> None:
+    """Keep many decisions in one transaction (the recorder's batches)."""
+    for routed in batch:
+        record_decision(session, routed)
 
 
 def record_decision(session: Session, routed: RoutedCall) -> None:

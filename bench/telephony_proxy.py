@@ -1,0 +1,171 @@
+"""Benchmark: calls through Kamailio with the platform's routing lookup against Kamailio with a static route.
+
+One run starts the platform (uvicorn, one worker, SQLite in a temporary folder, production settings: no time
+override), a SIPp answering endpoint, and two Kamailio instances from the same shipped configuration: one
+asking the platform (`/telephony/route` over its kept-alive connection), one started with
+-A HOTLINE_STATIC_ROUTE (every call straight to the queue). Then, alternating between the two:
+
+1. throughput: SIPp places N calls as fast as they complete (at most L in progress); calls/s = successful
+   calls / wall time; ratio = lookup / static (target >= 0.8);
+2. latency at a fixed rate (default 200 calls/s): time from INVITE sent to 200 OK received, from SIPp's
+   message trace (microsecond timestamps; SIPp's own response-time counters tick in 4 ms); the lookup adds
+   p95(lookup) - p95(static) (target <= 3 ms).
+
+Dialed numbers rotate over 12345, a parallel line and a sub-centre line (all answered by the endpoint).
+Run: .venv/bin/python bench/telephony_proxy.py [--calls 4000] [--rate 200] [--seconds 10] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.telephony.harness import Kamailio, Platform  # noqa: E402
+from tests.telephony.sipp import Endpoint, caller_scenario, free_udp_port, sipp_binary  # noqa: E402
+
+from hotline import db  # noqa: E402
+from hotline.telephony import service  # noqa: E402
+
+NUMBERS = ["12345", "12333", "12366"]
+
+
+def run_sipp(port: int, workdir: Path, name: str, calls: int, rate: int, limit: int, trace: bool) -> tuple[int, float]:
+    """Place CALLS calls; returns (successful calls, wall seconds)."""
+    scenario = workdir / "bench_uac.xml"
+    if not scenario.exists():
+        scenario.write_text(caller_scenario(dialed="[field0]", tgrp="510100", pause_ms=0), encoding="utf-8")
+    numbers = workdir / "numbers.csv"
+    if not numbers.exists():
+        numbers.write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in NUMBERS), encoding="utf-8")
+    stat = workdir / f"{name}_stat.csv"
+    args = [
+        sipp_binary(), f"127.0.0.1:{port}", "-sf", str(scenario), "-inf", str(numbers), "-i", "127.0.0.1",
+        "-p", str(free_udp_port()), "-m", str(calls), "-r", str(rate), "-l", str(limit), "-nostdin",
+        "-timeout", "120s", "-recv_timeout", "5000", "-trace_stat", "-stf", str(stat), "-fd", "1", "-trace_err",
+        "-error_file", str(workdir / f"{name}_err.log"),
+    ]
+    if trace:
+        args += ["-trace_msg", "-message_file", str(workdir / f"{name}_msg.log")]
+    started = time.monotonic()
+    subprocess.run(args, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    elapsed = time.monotonic() - started
+    lines = stat.read_text().strip().splitlines()
+    header, last = lines[0].split(";"), lines[-1].split(";")
+    ok = int(last[header.index("SuccessfulCall(C)")])
+    return ok, elapsed
+
+
+_BLOCK = re.compile(r"-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\n(UDP message (?:sent|received)).*?\n\n(.*?)\n",
+                    re.S)
+
+
+def invite_to_200_ms(message_log: Path) -> list[float]:
+    """Per call: 200 OK (INVITE) received minus first INVITE sent, from SIPp's message trace."""
+    sent: dict[str, datetime] = {}
+    answered: dict[str, datetime] = {}
+    text = message_log.read_text(encoding="utf-8", errors="replace")
+    for chunk in text.split("\n----------------------------------------------- ")[1:]:
+        stamp, _, rest = chunk.partition("\n")
+        when = datetime.strptime(stamp.strip()[:26], "%Y-%m-%d %H:%M:%S.%f")
+        direction, _, msg = rest.partition("\n\n")
+        call_id = re.search(r"^Call-ID: *(\S+)", msg, re.M | re.I)
+        cseq = re.search(r"^CSeq: *\d+ (\w+)", msg, re.M | re.I)
+        if not call_id or not cseq or cseq.group(1) != "INVITE":
+            continue
+        cid = call_id.group(1)
+        if "sent" in direction and msg.startswith("INVITE") and cid not in sent:
+            sent[cid] = when
+        elif "received" in direction and msg.startswith("SIP/2.0 200") and cid not in answered:
+            answered[cid] = when
+    return [(answered[c] - sent[c]).total_seconds() * 1000 for c in answered if c in sent]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=4000, help="calls per throughput measurement")
+    parser.add_argument("--limit", type=int, default=100, help="calls in progress at most (throughput)")
+    parser.add_argument("--max-rate", type=int, default=3000, help="offered rate cap for throughput, calls/s")
+    parser.add_argument("--rate", type=int, default=200, help="rate of the latency measurement, calls/s")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each latency measurement")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of each measurement")
+    parser.add_argument("--children", type=int, default=8, help="Kamailio SIP workers")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-sip-"))
+    url = f"sqlite:///{workdir / 'hotline.db'}"
+    db.upgrade(url)
+    endpoint = Endpoint("queue", free_udp_port())
+    with db.session_scope(url) as session:
+        for kind in ("queue", "legacy", "subcenter"):
+            service.set_endpoint(session, f"{kind}:*", f"sip:{kind}-{{region}}@127.0.0.1:{endpoint.port}")
+    env = {"HOTLINE_DATABASE_URL": url, "HOTLINE_DATA_DIR": str(workdir / "data")}
+    env_clean = {k: v for k, v in os.environ.items() if k != "HOTLINE_ALLOW_TIME_OVERRIDE"}
+    os.environ.clear()
+    os.environ.update(env_clean)
+    platform = Platform(env, log=workdir / "platform.log")
+    fallback = f"sip:queue-fallback@127.0.0.1:{endpoint.port}"
+    lookup = Kamailio(workdir / "k-lookup", platform.url, fallback, children=args.children)
+    static = Kamailio(workdir / "k-static", platform.url, fallback, children=args.children, static_route=True)
+    try:
+        endpoint.start(workdir)
+        platform.start()
+        lookup.start()
+        static.start()
+        # warm up both paths (connections, caches)
+        run_sipp(lookup.port, workdir, "warm-lookup", 300, 300, 50, False)
+        run_sipp(static.port, workdir, "warm-static", 300, 300, 50, False)
+
+        cps: dict[str, list[float]] = {"static": [], "lookup": []}
+        lat: dict[str, list[float]] = {"static": [], "lookup": []}
+        for r in range(args.rounds):
+            for name, k in (("static", static), ("lookup", lookup)):
+                ok, wall = run_sipp(k.port, workdir, f"tp-{name}-{r}", args.calls, args.max_rate, args.limit, False)
+                cps[name].append(ok / wall)
+                print(f"throughput {name:<6} round {r}: {ok}/{args.calls} calls in {wall:.2f} s = {ok / wall:.0f} calls/s",
+                      flush=True)
+        for r in range(args.rounds):
+            for name, k in (("static", static), ("lookup", lookup)):
+                n = args.rate * args.seconds
+                ok, wall = run_sipp(k.port, workdir, f"lat-{name}-{r}", n, args.rate, 10 * args.rate, True)
+                values = invite_to_200_ms(workdir / f"lat-{name}-{r}_msg.log")
+                lat[name].extend(values)
+                print(f"latency    {name:<6} round {r}: {ok}/{n} ok at {args.rate}/s, INVITE->200 "
+                      f"p50 {pct(values, 0.5):.2f} ms p95 {pct(values, 0.95):.2f} ms p99 {pct(values, 0.99):.2f} ms",
+                      flush=True)
+    finally:
+        static.stop()
+        lookup.stop()
+        platform.stop()
+        endpoint.stop()
+
+    s_cps, l_cps = statistics.median(cps["static"]), statistics.median(cps["lookup"])
+    s95, l95 = pct(lat["static"], 0.95), pct(lat["lookup"], 0.95)
+    s50, l50 = pct(lat["static"], 0.5), pct(lat["lookup"], 0.5)
+    print()
+    print(f"calls/s (median of rounds): static {s_cps:.0f}, lookup {l_cps:.0f}, ratio {l_cps / s_cps:.2f} "
+          f"(target >= 0.8) {'OK' if l_cps / s_cps >= 0.8 else 'MISSED'}")
+    print(f"INVITE->200 at {args.rate}/s over {len(lat['static'])}+{len(lat['lookup'])} calls: "
+          f"static p50 {s50:.2f} p95 {s95:.2f} ms; lookup p50 {l50:.2f} p95 {l95:.2f} ms; "
+          f"added p50 {l50 - s50:.2f} ms, p95 {l95 - s95:.2f} ms (target <= 3 ms) "
+          f"{'OK' if l95 - s95 <= 3 else 'MISSED'}")
+    print(f"(work files in {workdir})")
+
+
+if __name__ == "__main__":
+    main()
