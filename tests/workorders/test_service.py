@@ -399,3 +399,24 @@ def test_bulk_unit_of_work_keeps_checks_and_versions(units: str) -> None:
     shown = _show(number)
     assert shown["version"] == len(shown["history"]) == 3
     assert shown["children"][0]["state"] == "dispatched"
+
+
+def test_open_and_categorised_orders_for_the_dispatch_helper(units: str) -> None:
+    open_one = _create(type="投诉", content="噪音", at=AT)
+    answered = _create(at=AT)
+    _act(answered, "direct_resolve", role="agent", reply="已答复")
+    old = _create(at=AT - timedelta(days=40))
+    other_region = _create(region="510300", at=AT)
+    _act(open_one, "dispatch", role="dispatcher", target_unit=ZJJ, co_units=[CGJ], category="环境保护")
+    with session_scope() as session:
+        since = AT - timedelta(days=30)
+        assert [o.number for o in service.list_open_orders(session, since=since, region_code="510100")] == [open_one]
+        assert {o.number for o in service.list_open_orders(session, since=since)} == {open_one, other_region}
+        assert old in {o.number for o in service.list_open_orders(session, since=AT - timedelta(days=60))}
+        categorised = service.list_categorised_orders(session)
+    assert [(o.number, o.category) for o in categorised] == [(open_one, "环境保护")]
+    dispatch_entry = _show(open_one)["history"][1]
+    assert dispatch_entry["changes"]["category"] == ["", "环境保护"]
+    with pytest.raises(InvalidInput) as err:
+        _act(open_one, "urge", role="dispatcher", category="城乡建设")
+    assert err.value.code == "category-not-allowed"

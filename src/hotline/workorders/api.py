@@ -58,6 +58,7 @@ class ActOnOrder(BaseModel):
     satisfaction: str | None = None
     citizen_resolved: bool | None = None
     master: str | None = None
+    category: str | None = Field(None, description="派单/改派时设置或更正分类")
 
 
 class UnitIn(BaseModel):

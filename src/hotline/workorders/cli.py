@@ -145,6 +145,7 @@ def act(
     satisfaction: str | None = typer.Option(None, "--satisfaction", help="satisfied basic unsatisfied"),
     resolved: bool | None = typer.Option(None, "--resolved/--not-resolved", help="回访：问题是否解决"),
     master: str | None = typer.Option(None, "--master", help="并单的主工单编号"),
+    category: str | None = typer.Option(None, "--category", help="派单/改派时设置或更正分类"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
 ) -> None:
     """Apply one lifecycle action (派单 签收 退单 改派 延期 办结 审核 回访 重办 归档 催办 督办 并单)."""
@@ -166,6 +167,7 @@ def act(
             satisfaction=satisfaction,
             citizen_resolved=resolved,
             master=master,
+            category=category,
         )
         view = service.order_view(session, order, role)
     if as_json:

@@ -642,12 +642,14 @@ def act(
     satisfaction: str | None = None,
     citizen_resolved: bool | None = None,
     master: str | None = None,
+    category: str | None = None,
     flush: bool = True,
 ) -> Order:
     """Apply one lifecycle action to an order (by number or row) and append it to the history.
 
     `version`, when given, must equal the order's current version (else `stale-version`, 409); two actors
     racing without it are still serialised by the version column: the loser gets `stale-version`.
+    `category` (派单 and 改派 only) sets or corrects the order's category as the dispatcher sends it.
     With `flush=False` (bulk import and replay) the changes stay in the unit of work until the caller calls
     `flush(session)`, which maps a lost race to `stale-version` in the same way.
     """
@@ -681,6 +683,11 @@ def act(
     for code in (target_unit, *co_units):
         if code:
             get_unit(session, code)
+    new_category: str | None = None
+    if category is not None:
+        if act_kind not in (d.Action.DISPATCH, d.Action.REDISPATCH):
+            raise InvalidInput("只能在派单或改派时设置分类", code="category-not-allowed")
+        new_category = _check_category(session, category) or None
 
     case = _case(row, open_children=open_children, has_children=has_children)
     cmd = d.Command(
@@ -713,6 +720,10 @@ def act(
             row.dispatched_at = when
         if master_row is not None:
             row.master_id = master_row.id
+        changes = step.changes
+        if new_category is not None and new_category != row.category:
+            changes = {**changes, "category": [row.category, new_category]}
+            row.category = new_category
         _record(
             session,
             row,
@@ -723,7 +734,7 @@ def act(
             at=when,
             reason=cmd.reason,
             from_state=before,
-            changes=step.changes,
+            changes=changes,
         )
         if step.spawn:
             _open_children(session, row, new, step.spawn, role=actor_role.value, actor=actor, at=when)
@@ -950,6 +961,39 @@ def list_orders(
         if len(out) >= limit:
             break
     return out
+
+
+def list_open_orders(session: Session, *, since: datetime, region_code: str | None = None) -> list[Order]:
+    """Lead orders still being worked on (not answered, archived or merged) taken at or after SINCE.
+
+    For the dispatch helper's repeat detection (并单 candidates); co-handling orders are left out (they repeat
+    their lead by construction).
+    """
+    query = (
+        select(Order)
+        .where(
+            Order.state.in_([s.value for s in d.OPEN_STATES]),
+            Order.created_at >= since,
+            Order.parent_id.is_(None),
+        )
+        .order_by(Order.created_at)
+    )
+    if region_code:
+        query = query.where(Order.region_code == find_region(region_code).code)
+    return list(session.scalars(query))
+
+
+def list_categorised_orders(session: Session, *, since: datetime | None = None) -> list[Order]:
+    """Dispatched lead orders with a category: the category a dispatcher sent them under (at 派单 or 改派)."""
+    query = select(Order).where(
+        Order.category != "",
+        Order.parent_id.is_(None),
+        Order.dispatched_at.is_not(None),
+        Order.state != d.State.MERGED.value,
+    )
+    if since is not None:
+        query = query.where(Order.created_at >= since)
+    return list(session.scalars(query.order_by(Order.created_at)))
 
 
 _PUBLIC_ACTIONS = {
