@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-cv", action="store_true", help="only training time and prediction speed")
     parser.add_argument(
         "--ungrouped", action="store_true", help="also run plain stratified folds (near-duplicates may straddle folds)"
     )
@@ -51,7 +52,7 @@ def main() -> None:
         "params": params.as_dict(),
         "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
     }
-    for name, baseline in (("baseline TF-IDF+LinearSVC", True), ("platform model", False)):
+    for name, baseline in () if args.no_cv else (("baseline TF-IDF+LinearSVC", True), ("platform model", False)):
         cv, _ = models.cross_validate(corpus, params, args.folds, baseline=baseline)
         results[name] = cv
         print(f"{name:28s} {args.folds}-fold grouped CV ({cv['seconds']} s):")
@@ -77,12 +78,17 @@ def main() -> None:
     with (args.data_dir / corpora.LABELLED).open(encoding="utf-8") as f:
         raw = [r["text"] for r in csv.DictReader(f)]
     textprep.prepare(raw[0])  # jieba's dictionary loads once per process; not part of the rate
-    started = time.perf_counter()
-    probs = clf.probabilities(textprep.prepare_many(raw))
-    pred_s = time.perf_counter() - started
-    rate = len(raw) / pred_s
-    results["predictions_per_second"] = round(rate)
-    print(f"prediction: {len(raw)} raw messages in {pred_s:.2f} s = {rate:.0f} per second ({probs.shape})")
+    for workers in (1, os.cpu_count() or 1):
+        started, cpu = time.perf_counter(), time.process_time()
+        probs = models.predict_texts(clf, raw, workers=workers)
+        pred_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        rate = len(raw) / pred_s
+        results[f"predictions_per_second_{workers}_process"] = round(rate)
+        line = f"prediction, {workers} process(es): {len(raw)} raw messages in {pred_s:.2f} s = {rate:.0f} per second"
+        if workers == 1:
+            results["cpu_ms_per_prediction"] = round(cpu_s / len(raw) * 1000, 2)
+            line += f" ({cpu_s / len(raw) * 1000:.2f} ms CPU each)"
+        print(line, probs.shape)
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
 

@@ -83,6 +83,12 @@ def test_predict_trains_on_first_use(tiny_data: Path, tmp_path: Path) -> None:
         assert len(list(csv.DictReader(f))) == 2
 
 
+def test_train_if_missing_skips_when_a_model_exists(trained: str, tmp_path: Path) -> None:
+    run = _run("train", "--if-missing", "--data-dir", str(tmp_path / "nowhere"))
+    assert run.returncode == 0, run.stderr
+    assert trained in run.stdout and service.current_version() == trained
+
+
 def test_classify_threshold(trained: str, monkeypatch: pytest.MonkeyPatch) -> None:
     texts = ["小区门口垃圾堆积无人清理，臭气熏天"]
     [everything_manual] = service.classify(texts, threshold=1.0)

@@ -27,8 +27,13 @@ def train(
     folds: int = typer.Option(5, help="分组交叉验证折数；0 表示不做交叉验证（更快）"),
     from_db: bool = typer.Option(False, "--from-db", help="加入数据库中派单员确认的分类，评估后再替换当前模型"),
     force: bool = typer.Option(False, "--force", help="即使新模型评估更差也替换当前模型"),
+    if_missing: bool = typer.Option(False, "--if-missing", help="已有模型时不训练（供安装脚本使用）"),
 ) -> None:
     """Train a new versioned model of the first-level category and make it current."""
+    existing = service.current_version()
+    if if_missing and existing is not None:
+        typer.echo(f"已有派单模型 {existing}，跳过训练")
+        return
     if from_db:
         with session_scope() as session:
             report = service.train_model(

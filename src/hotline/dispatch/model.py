@@ -9,10 +9,12 @@ Also here: grouped cross-validation, and saving/loading versioned models.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import pickle
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+from hotline.dispatch import text as textprep
 from hotline.dispatch.corpus import Corpus
 from hotline.dispatch.domain import Weights
 
@@ -119,6 +122,36 @@ class Classifier:
 
     def probabilities(self, prepared: Sequence[str]) -> np.ndarray:
         return np.asarray(self.pipeline.predict_proba(list(prepared)))
+
+
+_worker_classifier: Classifier | None = None
+
+
+def _predict_chunk(texts: list[str]) -> np.ndarray:
+    assert _worker_classifier is not None
+    return _worker_classifier.probabilities([textprep.prepare(t) for t in texts])
+
+
+def predict_texts(classifier: Classifier, texts: Sequence[str], workers: int | None = None) -> np.ndarray:
+    """Class probabilities (columns in `classifier.labels` order) for raw texts, in order.
+
+    jieba is pure Python and dominates the cost, so a large batch is split into chunks that forked worker
+    processes cut and classify (the model is shared with them by fork, not copied through pickles).
+    """
+    global _worker_classifier
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    texts = list(texts)
+    if workers <= 1 or len(texts) < textprep.PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+        return classifier.probabilities([textprep.prepare(t) for t in texts])
+    textprep.prepare("")  # jieba's dictionary and the stop words load before forking
+    size = max(50, -(-len(texts) // (workers * 4)))
+    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+    _worker_classifier = classifier
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return np.vstack(list(pool.map(_predict_chunk, chunks)))
+    finally:
+        _worker_classifier = None
 
 
 def fit(corpus: Corpus, params: Params) -> Classifier:

@@ -132,7 +132,7 @@ def classify(texts: Sequence[str], *, threshold: float | None = None, echo: Echo
     clf = classifier(echo=echo)
     if not texts:
         return []
-    probs = clf.probabilities(textprep.prepare_many([t or "" for t in texts]))
+    probs = models.predict_texts(clf, [t or "" for t in texts])
     labels = clf.labels
     return [suggest(labels, row.tolist(), limit) for row in probs]
 
@@ -240,7 +240,7 @@ def _train_locked(
 
     previous = current_version()
     if previous is not None and feedback and not force:
-        verdict = _compare(_load(previous), clf, cv, feedback, out)
+        verdict = _compare(_load(previous), cv, feedback, out)
         if verdict is not None:
             out(f"新模型不如当前模型（{verdict}），未替换当前模型 {previous}；如确需替换请加 --force")
             return TrainReport(None, False, metadata, lines)
@@ -252,7 +252,6 @@ def _train_locked(
 
 def _compare(
     old: models.Classifier,
-    new: models.Classifier,
     cv: dict[str, Any] | None,
     feedback: list[tuple[int, str, str]],
     out: Echo,
@@ -260,7 +259,8 @@ def _compare(
     """Evaluation of old versus new on the same footing; returns why the new one is worse, or None."""
     seen = set(old.metadata.get("feedback_ids") or [])
     unseen = [(t, label) for fid, t, label in feedback if fid not in seen]
-    old_cv = (old.metadata.get("cv") or {}).get("all") if not seen else None
+    old_scores = old.metadata.get("cv") or {}
+    old_cv = old_scores.get("shared") or old_scores.get("all")
     reasons: list[str] = []
     if cv is None:
         out("未做交叉验证，无法与当前模型比较")
