@@ -56,9 +56,9 @@ def _act(number: str, action: str, at: datetime = AT, **kw: Any) -> dict[str, An
         return service.order_view(session, order, kw.get("role", "dispatcher"), today=at.date())
 
 
-def _show(number: str, role: str = "dispatcher") -> dict[str, Any]:
+def _show(number: str, role: str = "dispatcher", unit: str | None = None) -> dict[str, Any]:
     with session_scope() as session:
-        return service.show_order(session, number, role, today=AT.date())
+        return service.show_order(session, number, role, unit=unit, today=AT.date())
 
 
 def test_numbers_are_region_date_sequence_and_due_follows_calendar(units: str) -> None:
@@ -302,13 +302,26 @@ def test_history_is_never_rewritten(units: str) -> None:
 
 def test_masking_by_role(units: str) -> None:
     n = _create(caller_name="王五", type="举报")
+    m = _create(caller_name="王五", type="求助")
+    c = _create(caller_name="王五", type="求助", confidential=True)
+    for number in (n, m, c):
+        _act(number, "dispatch", role="dispatcher", target_unit=ZJJ)
     assert _show(n, "dispatcher")["caller_phone"] == "13812341234"
     assert _show(n, "supervisor")["caller_phone"] == "138****1234"
-    assert _show(n, "department")["caller_name"] == "王*"
-    m = _create(caller_name="王五", type="求助")
-    assert _show(m, "department")["caller_phone"] == "13812341234"
-    c = _create(caller_name="王五", type="求助", confidential=True)
-    assert _show(c, "department")["caller_phone"] == "138****1234"
+    assert _show(n, "department", ZJJ)["caller_name"] == "王*"  # 举报: whistle-blower protection
+    assert _show(m, "department", ZJJ)["caller_phone"] == "13812341234"  # the unit may call back
+    assert _show(c, "department", ZJJ)["caller_phone"] == "138****1234"  # the caller asked for confidentiality
+    with pytest.raises(Forbidden) as other:
+        _show(m, "department", RSJ)
+    assert other.value.code == "unit-not-assigned"
+    with pytest.raises(Forbidden) as citizen:
+        _show(m, "citizen")
+    assert citizen.value.code == "use-public-lookup"
+    with session_scope() as session:
+        assert {o["number"] for o in service.list_orders(session, role="department", unit=ZJJ)} == {n, m, c}
+        assert service.list_orders(session, role="department", unit=RSJ) == []
+        with pytest.raises(InvalidInput):
+            service.list_orders(session, role="department")
 
 
 def test_public_lookup_shows_only_own_order(units: str) -> None:

@@ -132,8 +132,10 @@ def lifecycle() -> list[dict[str, Any]]:
 
 
 @router.get("/api/orders/{number}")
-def show_order(number: str, role: str = "dispatcher", session: Session = SESSION) -> dict[str, Any]:
-    return service.show_order(session, number, role)
+def show_order(
+    number: str, role: str = "dispatcher", unit: str | None = None, session: Session = SESSION
+) -> dict[str, Any]:
+    return service.show_order(session, number, role, unit=unit)
 
 
 @router.post("/api/orders/{number}/actions/{action}")

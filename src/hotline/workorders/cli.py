@@ -180,11 +180,12 @@ def act(
 def show(
     number: str = typer.Argument(..., help="工单编号"),
     role: str = typer.Option("dispatcher", "--role", help="以该角色查看（决定是否脱敏）"),
+    unit: str | None = typer.Option(None, "--unit", help="承办单位代码（以承办单位身份查看时必填）"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
 ) -> None:
     """Show one order with its history."""
     with session_scope() as session:
-        view = service.show_order(session, number, role)
+        view = service.show_order(session, number, role, unit=unit)
     if as_json:
         _dump(view)
         return

@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hotline.calendar.domain import WorkCalendar, official_is_workday
 from hotline.calendar.service import load_calendar
-from hotline.errors import Conflict, HotlineError, InvalidInput, NotFound
+from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound
 from hotline.plan.regions import PROVINCE, REGIONS, find_region
 from hotline.timeutil import china, china_day, now, parse_instant
 from hotline.workorders import domain as d
@@ -903,8 +903,26 @@ def history_of(session: Session, order: Order) -> list[dict[str, Any]]:
     ]
 
 
-def show_order(session: Session, number: str, role: str = "dispatcher", *, today: date | None = None) -> dict[str, Any]:
+def _check_viewer(role: str, unit: str | None) -> d.Role:
+    viewer = d.parse_enum(d.Role, role, "角色", "invalid-role")
+    if viewer is d.Role.CITIZEN:
+        raise Forbidden("市民请通过工单编号和来电号码后四位查询", code="use-public-lookup")
+    if viewer is d.Role.DEPARTMENT and not unit:
+        raise InvalidInput("承办单位查看工单须注明单位代码", code="unit-required")
+    return viewer
+
+
+def show_order(
+    session: Session, number: str, role: str = "dispatcher", *, unit: str | None = None, today: date | None = None
+) -> dict[str, Any]:
+    """One order with its history, co-handling orders and merged duplicates, as ROLE may see it.
+
+    A handling unit sees only orders assigned to it (`unit-not-assigned`); citizens use `public_lookup`.
+    """
+    viewer = _check_viewer(role, unit)
     order = get_order(session, number)
+    if viewer is d.Role.DEPARTMENT and (order.lead_unit is None or order.lead_unit.code != unit):
+        raise Forbidden(f"工单 {order.number} 未交办给单位 {unit}", code="unit-not-assigned")
     view = order_view(session, order, role, today=today)
     view["history"] = history_of(session, order)
     view["children"] = [
@@ -934,7 +952,11 @@ def list_orders(
     limit: int = 50,
     today: date | None = None,
 ) -> list[dict[str, Any]]:
-    """Orders filtered by state, SLA state (on_time | near_due | overdue), unit, region and type."""
+    """Orders filtered by state, SLA state (on_time | near_due | overdue), unit, region and type.
+
+    A handling unit (role department) must name its unit and sees only the orders assigned to it.
+    """
+    _check_viewer(role, unit)
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit 须在 1 至 1000 之间", code="invalid-limit")
     query = select(Order).order_by(Order.due, Order.number)
