@@ -11,15 +11,16 @@ import atexit
 import logging
 import queue
 import threading
+import time
 from collections import defaultdict
 
 from hotline.db import session_scope
-from hotline.settings import get_settings
 from hotline.telephony import service
 
 log = logging.getLogger("hotline.telephony")
 
 BATCH = 500
+LINGER = 0.05  # seconds
 
 
 class DecisionRecorder:
@@ -30,7 +31,7 @@ class DecisionRecorder:
 
     def submit(self, routed: service.RoutedCall) -> None:
         self._ensure_thread()
-        self._queue.put((get_settings().database_url, routed))
+        self._queue.put((service.lookup_settings().database_url, routed))
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until every decision submitted so far is stored."""
@@ -56,6 +57,7 @@ class DecisionRecorder:
     def _run(self) -> None:
         while True:
             items = [self._queue.get()]
+            time.sleep(LINGER)  # let a batch gather: one transaction for many calls
             while len(items) < BATCH:
                 try:
                     items.append(self._queue.get_nowait())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from hotline.plan.domain import Mode
 from hotline.plan.regions import PROVINCE, find_region
 from hotline.plan.service import effective_date, get_line, list_lines
 from hotline.routing.service import decide, transfer_available
-from hotline.settings import get_settings
+from hotline.settings import Settings, get_settings
 from hotline.telephony import audio
 from hotline.telephony.domain import (
     POLICE_NUMBER,
@@ -137,7 +139,7 @@ _config_cache: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
 
 
 def _cached(session: Session, kind: str, load: Callable[[], dict[str, str]]) -> dict[str, str]:
-    key = (str(session.get_bind().url), kind)
+    key = (str(session.get_bind().engine.url), kind)
     hit = _config_cache.get(key)
     clock = time.monotonic()
     if hit is not None and hit[0] > clock:
@@ -174,9 +176,23 @@ class RoutedCall:
     decided_at: datetime
 
 
+def lookup_settings() -> Settings:
+    """Settings for the per-call path, read again only when one of the environment variables changes
+    (`get_settings()` resolves the data folder on the file system each time: too slow per call)."""
+    return _settings_for(*(os.environ.get(name) for name in _LOOKUP_ENV))
+
+
+_LOOKUP_ENV = ("HOTLINE_DATABASE_URL", "HOTLINE_DATA_DIR", "HOTLINE_ALLOW_TIME_OVERRIDE", "HOTLINE_PLAN_YEAR")
+
+
+@lru_cache(maxsize=8)
+def _settings_for(*_env: str | None) -> Settings:
+    return get_settings()
+
+
 def decision_instant(at: str | None) -> datetime:
     """Now, or the instant a test names: honoured only when HOTLINE_ALLOW_TIME_OVERRIDE is set."""
-    if at and at.strip() and get_settings().allow_time_override:
+    if at and at.strip() and lookup_settings().allow_time_override:
         return parse_instant(at)
     return now()
 
