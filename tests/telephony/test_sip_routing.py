@@ -11,6 +11,7 @@ These tests use SQLite only (the store tests of the same service run on both dat
 from __future__ import annotations
 
 import itertools
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 from hotline import db
 from hotline.telephony import service
 from tests.telephony.harness import Kamailio, Platform, require
-from tests.telephony.sipp import Endpoint, caller_scenario, free_udp_port, place_call
+from tests.telephony.sipp import SCENARIOS, Endpoint, caller_scenario, free_udp_port, place_call, sipp_binary
 
 pytestmark = pytest.mark.telephony
 
@@ -162,3 +163,26 @@ def test_every_decision_is_kept_with_the_call_id(rig: Rig) -> None:
     assert call["decision"]["target"] == "queue:510100"
     assert call["decision"]["skill"] == "12333"
     assert call["decision"]["caller"] == "138******11"  # the caller's number is masked
+
+
+@pytest.mark.parametrize(
+    ("dialed", "at", "logged"),
+    [
+        ("12331", "2021-06-01T10:00", "endpoint=queue ruser=queue-510100 dialed=12331 prompt=transition:12331"),
+        ("12331", "2021-10-01T10:00", "endpoint=announcement ruser=announce-510100 dialed=12331 "
+                                      "prompt=cancellation:12331"),
+        ("110", "2021-06-01T10:00", "rejected: 380"),
+        ("12399", "2021-06-01T10:00", "rejected: 404"),
+    ],
+)
+def test_the_shipped_caller_scenario_for_trying_by_hand(rig: Rig, dialed: str, at: str, logged: str) -> None:
+    """deploy/kamailio/sipp/caller_uac.xml, as docs/telephony.md tells an operator to run it."""
+    log = rig.workdir / f"by-hand-{dialed}-{at[:10]}.log"
+    proc = subprocess.run(
+        [sipp_binary(), f"127.0.0.1:{rig.kamailio.port}", "-sf", str(SCENARIOS / "caller_uac.xml"), "-s", dialed,
+         "-key", "tgrp", "510100", "-key", "at", at, "-i", "127.0.0.1", "-p", str(free_udp_port()), "-m", "1",
+         "-nostdin", "-timeout", "10s", "-timeout_error", "-trace_logs", "-log_file", str(log)],
+        cwd=rig.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30,
+    )
+    assert proc.returncode == 0
+    assert logged in log.read_text()
