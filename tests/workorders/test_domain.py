@@ -302,3 +302,10 @@ def test_merge_guards() -> None:
     assert family.value.code == "merge-cohandling"
     merged = d.apply(_case(S.HANDLING), cmd, today=TODAY, calendar=CAL, limits=LIMITS).case
     assert (merged.state, merged.master) == (S.MERGED, "5101002021060100001")
+
+
+def test_accept_overdue_after_the_sign_for_limit() -> None:
+    case = _case(S.DISPATCHED)  # accept_due 2021-06-02
+    assert not d.accept_overdue(case, date(2021, 6, 2))
+    assert d.accept_overdue(case, date(2021, 6, 3))
+    assert not d.accept_overdue(dataclasses.replace(case, state=S.HANDLING), date(2021, 6, 3))

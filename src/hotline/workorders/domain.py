@@ -339,6 +339,11 @@ def sla_state(case: Case, today: date, calendar: WorkCalendar) -> Sla:
     return Sla.ON_TIME
 
 
+def accept_overdue(case: Case, today: date) -> bool:
+    """A dispatched order not signed for (签收) by the end of its 签收 limit."""
+    return case.state is State.DISPATCHED and case.accept_due is not None and today > case.accept_due
+
+
 def rule_for(state: State, action: Action, role: Role) -> Rule:
     rule = TRANSITIONS.get((state, action))
     if rule is None:

@@ -865,6 +865,7 @@ def order_view(
         "due": order.due.isoformat(),
         "effective_due": d.effective_due(case, day, calendar).isoformat(),
         "accept_due": order.accept_due.isoformat() if order.accept_due else None,
+        "accept_overdue": d.accept_overdue(case, day),
         "return_due": order.return_due.isoformat() if order.return_due else None,
         "sla": sla.value,
         "sla_label": d.SLA_LABELS[sla],
