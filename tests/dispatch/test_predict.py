@@ -24,6 +24,18 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
+def _cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Runs `hotline ARGS` in this process (as the console script does): exit code, stdout, stderr."""
+    from hotline.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["hotline", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    out = capsys.readouterr()
+    code = exit_.value.code
+    return (code if isinstance(code, int) else 0 if code is None else 1), out.out, out.err
+
+
 def _write(path: Path, rows: list[dict[str, str]], fields: list[str]) -> None:
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
@@ -55,19 +67,24 @@ def test_predict_writes_label_and_confidence_for_every_row_in_order(
     assert correct >= len(raw_messages) // 2
 
 
-def test_predict_missing_column_exits_2_and_writes_nothing(trained: str, tmp_path: Path) -> None:
+def test_predict_missing_column_exits_2_and_writes_nothing(
+    trained: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     _write(src, [{"content": "路灯坏了"}], ["content"])
-    run = _run("predict", "--input", str(src), "--output", str(out))
-    assert run.returncode == 2
-    assert "错误[column-missing]" in run.stderr and "text" in run.stderr
-    assert not out.exists()
+    code, _, err = _cli(["dispatch", "predict", "--input", str(src), "--output", str(out)], monkeypatch, capsys)
+    assert code == 2
+    assert "错误[column-missing]" in err and "text" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == [src]
 
 
-def test_predict_missing_file_exits_2(trained: str, tmp_path: Path) -> None:
-    run = _run("predict", "--input", str(tmp_path / "absent.csv"), "--output", str(tmp_path / "out.csv"))
-    assert run.returncode == 2
-    assert "错误[input-not-found]" in run.stderr
+def test_predict_missing_file_exits_2(
+    trained: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["dispatch", "predict", "--input", str(tmp_path / "absent.csv"), "--output", str(tmp_path / "o.csv")]
+    code, _, err = _cli(args, monkeypatch, capsys)
+    assert code == 2
+    assert "错误[input-not-found]" in err
 
 
 def test_predict_trains_on_first_use(tiny_data: Path, tmp_path: Path) -> None:
@@ -83,10 +100,16 @@ def test_predict_trains_on_first_use(tiny_data: Path, tmp_path: Path) -> None:
         assert len(list(csv.DictReader(f))) == 2
 
 
-def test_train_if_missing_skips_when_a_model_exists(trained: str, tmp_path: Path) -> None:
-    run = _run("train", "--if-missing", "--data-dir", str(tmp_path / "nowhere"))
-    assert run.returncode == 0, run.stderr
-    assert trained in run.stdout and service.current_version() == trained
+def test_train_if_missing_skips_when_a_model_exists(
+    trained: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["dispatch", "train", "--if-missing", "--data-dir", str(tmp_path / "nowhere")]
+    code, out, _ = _cli(args, monkeypatch, capsys)
+    assert code == 0
+    assert trained in out and service.current_version() == trained
+    code, _, err = _cli(args[:2] + args[3:], monkeypatch, capsys)  # without --if-missing: the data is missing
+    assert code == 2 and "错误[training-data-missing]" in err
+    assert service.current_version() == trained
 
 
 def test_classify_threshold(trained: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -58,17 +56,6 @@ def test_missing_training_data_is_a_clear_error(tmp_path: Path, data_dir_env: Pa
         service.train_model(data_dir=tmp_path / "nowhere", folds=0)
     assert err.value.code == "training-data-missing"
     assert service.current_version() is None
-
-
-def test_cli_train_missing_data_exits_2(tmp_path: Path, data_dir_env: Path) -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "hotline", "dispatch", "train", "--data-dir", str(tmp_path / "nowhere")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 2
-    assert "错误[training-data-missing]" in run.stderr
 
 
 def test_default_data_dir_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
