@@ -494,10 +494,11 @@ def apply(case: Case, cmd: Command, *, today: date, calendar: WorkCalendar, limi
         new.master = cmd.master
 
     changes: dict[str, list[Any]] = {}
-    for f in dataclasses.fields(Case):
-        before, after = getattr(case, f.name), getattr(new, f.name)
+    after_values = vars(new)
+    for name, before in vars(case).items():
+        after = after_values[name]
         if before != after:
-            changes[f.name] = [_iso(before), _iso(after)]
+            changes[name] = [_iso(before), _iso(after)]
     return Transition(rule=rule, case=new, changes=changes, spawn=spawn)
 
 

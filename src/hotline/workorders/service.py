@@ -336,23 +336,25 @@ def _case(order: Order, *, open_children: int = 0, has_children: bool = False) -
     )
 
 
-_PLAIN_FIELDS = (
-    "state",
-    "due",
-    "accept_due",
-    "return_due",
-    "paused_on",
-    "paused_workdays",
-    "extension_days",
-    "extension_count",
-    "pending_extension",
-    "reply",
-    "satisfaction",
-    "citizen_resolved",
-    "urge_count",
-    "supervise_count",
-    "return_count",
-    "reopen_count",
+_PLAIN_FIELDS = frozenset(
+    {
+        "state",
+        "due",
+        "accept_due",
+        "return_due",
+        "paused_on",
+        "paused_workdays",
+        "extension_days",
+        "extension_count",
+        "pending_extension",
+        "reply",
+        "satisfaction",
+        "citizen_resolved",
+        "urge_count",
+        "supervise_count",
+        "return_count",
+        "reopen_count",
+    }
 )
 
 
@@ -708,9 +710,9 @@ def act(
     with session.no_autoflush:
         before = row.state
         new = step.case
-        for name in _PLAIN_FIELDS:
-            value = getattr(new, name)
-            if value != getattr(case, name):
+        for name in step.changes:
+            if name in _PLAIN_FIELDS:
+                value = getattr(new, name)
                 setattr(row, name, value.value if isinstance(value, d.StrEnum) else value)
         if new.lead_unit != case.lead_unit:
             row.lead_unit = get_unit(session, new.lead_unit) if new.lead_unit else None
