@@ -125,6 +125,10 @@ def test_bad_input_is_rejected_and_nothing_is_written(units: str) -> None:
         ({"category": "不存在的分类"}, InvalidInput, "category-not-found"),
         ({"urgency": "asap"}, InvalidInput, "invalid-urgency"),
         ({"at": datetime(2021, 6, 1, 9)}, InvalidInput, "invalid-time"),
+        ({"caller_name": "名" * 65}, InvalidInput, "field-too-long"),
+        ({"place": "地" * 201}, InvalidInput, "field-too-long"),
+        ({"client_key": "k" * 129}, InvalidInput, "field-too-long"),
+        ({"content": "诉" * 4001}, InvalidInput, "content-too-long"),
     ]
     for kw, kind, code in cases:
         with pytest.raises(kind) as err:
@@ -187,6 +191,9 @@ def test_whole_loop_with_return_extension_pause_reopen(units: str) -> None:
 
 def test_forbidden_transition_is_409_and_changes_nothing(units: str) -> None:
     n = _create()
+    with pytest.raises(InvalidInput) as long_unit:
+        _act(n, "dispatch", role="dispatcher", target_unit=ZJJ, actor="人" * 65)
+    assert long_unit.value.code == "field-too-long"
     with pytest.raises(Conflict) as err:
         _act(n, "archive", role="supervisor")
     assert err.value.code == "transition-not-allowed"

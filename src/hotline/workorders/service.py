@@ -434,6 +434,14 @@ def _same_or_conflict(order: Order, digest: str) -> Order:
     return order
 
 
+def _short(value: str, limit: int, what: str) -> str:
+    """Strip VALUE and refuse it when longer than its column (PostgreSQL would fail the whole transaction)."""
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise InvalidInput(f"{what}过长（最多 {limit} 字）", code="field-too-long", field=what)
+    return value
+
+
 def _check_phone(phone: str) -> str:
     cleaned = phone.strip().replace("-", "").replace(" ", "")
     if not (cleaned.lstrip("+").isdigit() and 5 <= len(cleaned.lstrip("+")) <= 20):
@@ -484,7 +492,14 @@ def create_order(
         raise InvalidInput("受理时间须带时区", code="invalid-time")
     if client_key is not None and not client_key.strip():
         raise InvalidInput("幂等键不能为空字符串", code="invalid-client-key")
-    path = _check_category(session, category) if category else ""
+    caller_name = _short(caller_name, 64, "来电人姓名")
+    line = _short(line, 32, "拨打号码")
+    call_id = _short(call_id, 128, "通话标识")
+    place = _short(place, 200, "地点")
+    actor = _short(actor, 64, "操作人")
+    if client_key is not None:
+        client_key = _short(client_key, 128, "幂等键")
+    path = _check_category(session, _short(category, 200, "分类")) if category else ""
     payload = {
         "type": order_type.value,
         "content": text,
@@ -671,6 +686,10 @@ def act(
     today = china_day(when)
 
     open_children, has_children = 0, False
+    unit = _short(unit, 64, "操作单位")
+    actor = _short(actor, 64, "操作人")
+    reason = _short(reason, MAX_CONTENT, "原因")
+    reply = _short(reply, MAX_CONTENT, "答复内容")
     if act_kind in (d.Action.RESOLVE, d.Action.MERGE):
         kids = _children(session, row) if row.parent_id is None else []
         has_children = bool(kids)
