@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -112,4 +113,32 @@ def test_record_feedback_validates(db_url: str) -> None:
         with pytest.raises(InvalidInput):
             service.record_feedback(session, text="  ", category="城乡建设", actor="甲")
         fid = service.record_feedback(session, text="路灯坏了", category="城乡建设/城市建设和市政管理", actor="甲")
-        assert service.feedback_rows(session) == [(fid, "路灯坏了", "城乡建设")]
+        assert service.feedback_rows(session) == [(f"fb:{fid}", "路灯坏了", "城乡建设")]
+
+
+def test_feedback_includes_categories_dispatchers_sent_orders_under(db_url: str) -> None:
+    from hotline.workorders import service as wo
+
+    if not hasattr(wo, "list_categorised_orders"):
+        pytest.skip("hotline.workorders.service.list_categorised_orders is not available")
+    at = datetime(2021, 6, 1, 9, 0, tzinfo=UTC)
+    with session_scope() as session:
+        wo.load_units(session)
+        wo.add_unit(session, "510100-sthj", "成都市生态环境局", "department", region_code="510100")
+        order = wo.create_order(
+            session, type="投诉", content="工厂夜间排放刺鼻废气", phone="13800001234", region="510100", at=at
+        )
+        wo.act(session, order, "dispatch", role="dispatcher", target_unit="510100-sthj", category="环境保护", at=at)
+        explicit = wo.create_order(
+            session, type="投诉", content="河道里有死鱼", phone="13800005678", region="510100", at=at
+        )
+        wo.act(session, explicit, "dispatch", role="dispatcher", target_unit="510100-sthj", category="城乡建设", at=at)
+        fid = service.record_feedback(
+            session, text="河道里有死鱼", category="环境保护", actor="派单员甲", order_id=explicit.number
+        )
+        number = order.number
+    with session_scope() as session:
+        rows = service.feedback_rows(session)
+    assert sorted(rows) == sorted(
+        [(f"fb:{fid}", "河道里有死鱼", "环境保护"), (f"order:{number}", "工厂夜间排放刺鼻废气", "环境保护")]
+    )

@@ -154,12 +154,29 @@ def _fmt(scores: dict[str, Any] | None) -> str:
     return f"macro-F1 {scores['macro_f1']:.4f}，准确率 {scores['accuracy']:.4f}（{scores['n']} 条）"
 
 
-def feedback_rows(session: Session) -> list[tuple[int, str, str]]:
-    """(id, text, category) of every dispatcher decision recorded, oldest first."""
+def feedback_rows(session: Session) -> list[tuple[str, str, str]]:
+    """(key, text, first-level category) of every dispatcher decision known, oldest first.
+
+    Two sources: decisions recorded with `record_feedback` (key `fb:<id>`), and the categories dispatchers sent
+    work orders under (`hotline.workorders.service.list_categorised_orders`, key `order:<number>`) when that
+    capability provides it. An order with an explicit feedback row is taken once, from the feedback.
+    """
     rows = session.execute(
-        select(DispatchFeedback.id, DispatchFeedback.text, DispatchFeedback.category).order_by(DispatchFeedback.id)
+        select(DispatchFeedback.id, DispatchFeedback.text, DispatchFeedback.category, DispatchFeedback.order_id)
+        .order_by(DispatchFeedback.id)
     ).all()
-    return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+    found = [(f"fb:{r[0]}", str(r[1]), str(r[2])) for r in rows]
+    covered = {str(r[3]) for r in rows if r[3]}
+    listing = getattr(_workorders(), "list_categorised_orders", None)
+    if listing is not None:
+        for order in listing(session):
+            number = str(getattr(order, "number", ""))
+            category = str(getattr(order, "category", "") or "").replace(">", "/").split("/")[0].strip()
+            content = str(getattr(order, "content", "") or "")
+            if number in covered or category not in CATEGORIES or not content.strip():
+                continue
+            found.append((f"order:{number}", content, category))
+    return found
 
 
 def train_model(
@@ -192,7 +209,7 @@ def _train_locked(
     data_dir: Path | None,
     params: models.Params,
     folds: int,
-    feedback: list[tuple[int, str, str]],
+    feedback: list[tuple[str, str, str]],
     force: bool,
     echo: Echo | None = None,
 ) -> TrainReport:
@@ -253,7 +270,7 @@ def _train_locked(
 def _compare(
     old: models.Classifier,
     cv: dict[str, Any] | None,
-    feedback: list[tuple[int, str, str]],
+    feedback: list[tuple[str, str, str]],
     out: Echo,
 ) -> str | None:
     """Evaluation of old versus new on the same footing; returns why the new one is worse, or None."""
