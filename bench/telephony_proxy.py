@@ -105,8 +105,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each latency measurement")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of each measurement")
     parser.add_argument("--children", type=int, default=8, help="Kamailio SIP workers")
+    parser.add_argument("--platform-workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
 
+    load_before = " ".join(f"{v:.1f}" for v in os.getloadavg())
     workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-sip-"))
     url = f"sqlite:///{workdir / 'hotline.db'}"
     db.upgrade(url)
@@ -118,7 +120,7 @@ def main() -> None:
     env_clean = {k: v for k, v in os.environ.items() if k != "HOTLINE_ALLOW_TIME_OVERRIDE"}
     os.environ.clear()
     os.environ.update(env_clean)
-    platform = Platform(env, log=workdir / "platform.log")
+    platform = Platform(env, log=workdir / "platform.log", workers=args.platform_workers)
     fallback = f"sip:queue-fallback@127.0.0.1:{endpoint.port}"
     lookup = Kamailio(workdir / "k-lookup", platform.url, fallback, children=args.children)
     static = Kamailio(workdir / "k-static", platform.url, fallback, children=args.children, static_route=True)
@@ -158,6 +160,8 @@ def main() -> None:
     s95, l95 = pct(lat["static"], 0.95), pct(lat["lookup"], 0.95)
     s50, l50 = pct(lat["static"], 0.5), pct(lat["lookup"], 0.5)
     print()
+    print(f"setup: Kamailio {args.children} workers, platform {args.platform_workers} uvicorn worker(s), "
+          f"{os.cpu_count()} CPUs, load average before the run {load_before}")
     print(f"calls/s (median of rounds): static {s_cps:.0f}, lookup {l_cps:.0f}, ratio {l_cps / s_cps:.2f} "
           f"(target >= 0.8) {'OK' if l_cps / s_cps >= 0.8 else 'MISSED'}")
     print(f"INVITE->200 at {args.rate}/s over {len(lat['static'])}+{len(lat['lookup'])} calls: "

@@ -152,3 +152,29 @@ def test_transfers_from_the_transfer_mechanism_date_recorded_as_call_events(db_u
             service.transfer_call(s, "nobody", "police")
         with pytest.raises(InvalidInput):
             service.transfer_call(s, "t2", "fax")
+
+
+def test_decisions_are_stored_in_batches_latest_wins(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
+    _setup_endpoints()
+    with session_scope() as s:
+        first = service.route_call(s, "12331", "13800001111", "cd-telecom", "b1", "2021-06-01T10:00")
+        other = service.route_call(s, "12345", "13900002222", "cd-telecom", "b2", "2021-06-01T10:00")
+        service.record_decisions(s, [first, other])
+    with session_scope() as s:
+        later = service.route_call(s, "12331", "13800001111", "cd-telecom", "b1", "2021-10-02T10:00")
+        service.record_decisions(s, [later, other])
+    with session_scope() as s:
+        assert {c["call_id"]: c["decision"] for c in service.list_calls(s)} == {"b1": "cancelled", "b2": "queue"}
+
+
+def test_the_recorder_stores_decisions_off_the_request_path(db_url: str) -> None:
+    from hotline.telephony.recorder import recorder
+
+    _setup_endpoints()
+    with session_scope() as s:
+        routed = service.route_call(s, "12345", "13800001111", "cd-telecom", "r1", None)
+    recorder.submit(routed)
+    recorder.flush()
+    with session_scope() as s:
+        assert service.get_call(s, "r1")["decision"]["target"] == "queue:510100"

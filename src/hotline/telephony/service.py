@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -225,22 +227,39 @@ def route_call(session: Session, dialed: str, caller: str, trunk: str, call_id: 
 
 
 def record_decisions(session: Session, batch: list[RoutedCall]) -> None:
-    """Keep many decisions in one transaction (the recorder's batches)."""
+    """Keep many decisions in one statement (the recorder's batches): insert, or update on the same Call-ID."""
+    rows: dict[str, dict[str, Any]] = {}
     for routed in batch:
-        record_decision(session, routed)
+        if routed.call_id:
+            rows[routed.call_id[:255]] = {"call_id": routed.call_id[:255], **_decision_values(routed)}
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        for routed in batch:
+            record_decision(session, routed)
+        return
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    stmt = insert(CallDecision).values(list(rows.values()))
+    updated = {name: stmt.excluded[name] for name in next(iter(rows.values())) if name != "call_id"}
+    session.execute(stmt.on_conflict_do_update(index_elements=["call_id"], set_=updated))
+
+
+def _decision_values(routed: RoutedCall) -> dict[str, Any]:
+    a = routed.answer
+    return {
+        "dialed": a.dialed, "caller": routed.caller[:64], "trunk": routed.trunk[:128], "region_code": a.region,
+        "decision": a.decision, "proxy_action": a.action, "target": a.target, "uri": a.uri, "prompt": a.prompt,
+        "skill": a.skill, "sip_code": a.code, "reason": a.reason, "decided_for": routed.decided_for,
+        "decided_at": routed.decided_at,
+    }
 
 
 def record_decision(session: Session, routed: RoutedCall) -> None:
     """Keep the decision with the call (last one wins if the same Call-ID is routed again)."""
     if not routed.call_id:
         return
-    a = routed.answer
-    values: dict[str, Any] = {
-        "dialed": a.dialed, "caller": routed.caller[:64], "trunk": routed.trunk[:128], "region_code": a.region,
-        "decision": a.decision, "proxy_action": a.action, "target": a.target, "uri": a.uri, "prompt": a.prompt,
-        "skill": a.skill, "sip_code": a.code, "reason": a.reason, "decided_for": routed.decided_for,
-        "decided_at": routed.decided_at,
-    }
+    values = _decision_values(routed)
     row = session.get(CallDecision, routed.call_id[:255])
     if row is None:
         try:
