@@ -75,19 +75,21 @@ def run_service(url: str, n: int, batch: int, mode: str, region: str) -> float:
     started = time.perf_counter()
     if mode == "step":
         for i in range(n):
+            created = _create_kwargs(i, region)
             with factory.begin() as session:
-                order = service.create_order(session, **_create_kwargs(i, region))
+                order = service.create_order(session, **created)
                 session.flush()
                 number = order.number
-            for action, kwargs in _steps(T0):
+            for action, kwargs in _steps(created["at"]):
                 with factory.begin() as session:
                     service.act(session, number, action, **kwargs)
     else:
         for start in range(0, n, batch):
             with factory.begin() as session:
                 for i in range(start, min(n, start + batch)):
-                    order = service.create_order(session, **_create_kwargs(i, region))
-                    for action, kwargs in _steps(T0):
+                    created = _create_kwargs(i, region)
+                    order = service.create_order(session, **created)
+                    for action, kwargs in _steps(created["at"]):
                         service.act(session, order, action, flush=False, **kwargs)
                 service.flush_orders(session)
     CPU[mode] = time.process_time() - cpu

@@ -440,3 +440,11 @@ def test_open_and_categorised_orders_for_the_dispatch_helper(units: str) -> None
     with pytest.raises(InvalidInput) as err:
         _act(open_one, "urge", role="dispatcher", category="城乡建设")
     assert err.value.code == "category-not-allowed"
+
+
+def test_history_times_never_go_backwards(units: str) -> None:
+    n = _create()
+    _act(n, "dispatch", AT + timedelta(hours=2), role="dispatcher", target_unit=ZJJ)
+    with pytest.raises(InvalidInput) as err:
+        _act(n, "accept", AT + timedelta(hours=1), role="department", unit=ZJJ)
+    assert err.value.code == "time-before-last-step"

@@ -668,7 +668,7 @@ def act(
     racing without it are still serialised by the version column: the loser gets `stale-version`.
     `category` (派单 and 改派 only) sets or corrects the order's category as the dispatcher sends it.
     With `flush=False` (bulk import and replay) the changes stay in the unit of work until the caller calls
-    `flush(session)`, which maps a lost race to `stale-version` in the same way.
+    `flush_orders(session)`, which maps a lost race to `stale-version` in the same way.
     """
     act_kind = d.parse_enum(d.Action, action, "操作", "invalid-action")
     actor_role = d.parse_enum(d.Role, role, "角色", "invalid-role")
@@ -681,6 +681,11 @@ def act(
             f"工单已被他人更新（当前版本 {row.version}，提交版本 {version}），请刷新后重试",
             code="stale-version",
             current=row.version,
+        )
+    if at is not None and at < row.updated_at:
+        raise InvalidInput(
+            f"操作时间 {china(at).isoformat(timespec='seconds')} 早于工单上一步（{china(row.updated_at).isoformat(timespec='seconds')}）",
+            code="time-before-last-step",
         )
     when = at or now()
     today = china_day(when)
