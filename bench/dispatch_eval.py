@@ -59,6 +59,14 @@ def main() -> None:
         for key in ("all", corpora.SEG, corpora.RAW):
             s = cv[key]
             print(f"    {key:10s} macro-F1 {s['macro_f1']:.4f}  accuracy {s['accuracy']:.4f}  (n={s['n']})")
+        if "calibration" in cv:
+            cal = cv["calibration"]
+            print(f"    calibration: ECE {cal['ece']:.4f}, mean confidence {cal['mean_confidence']:.4f}")
+            for t, m in cal["manual"].items():
+                print(
+                    f"    manual below {t}: {m['manual_share']:.1%} of messages; accuracy of the rest "
+                    f"{m['auto_accuracy']}, of the flagged {m['manual_accuracy']}"
+                )
 
     if args.ungrouped:
         plain = corpus.subset(range(len(corpus)))

@@ -6,7 +6,8 @@ split in two halves that tell the SAME demand in different sentences, as a calle
   - the new demand  = the second half of the detail.
 Each new demand is matched against its own open order (the positive) and 30 other open orders (negatives):
 the 10 most similar other messages by word TF-IDF (same district, same kind of problem: the hard cases) and
-20 drawn at random. Three scenarios:
+20 drawn at random; messages that are near-duplicates of the positive (cosine >= 0.8: the same demand posted
+again) are left out of the negatives. Three scenarios:
   - text:   no caller or place known (only text similarity can propose);
   - caller: the positive has the caller's phone, and so do 3 of the hard negatives (a frequent caller with
             other matters);
@@ -95,6 +96,9 @@ def main() -> None:
     weights = corpus_weights(args.data_dir)
     sim = (tfidf @ tfidf.T).toarray()
     np.fill_diagonal(sim, -1)
+    # Messages near-identical to the positive (cosine >= 0.8, the CV's near-duplicate bar) are the same demand
+    # posted again by someone else: they are neither positives nor negatives here.
+    sim[sim >= corpora.NEAR_DUPLICATE] = -1
     hard = np.argsort(-sim, axis=1)[:, :10]
 
     rules = {"default": RepeatRule()}
@@ -108,7 +112,7 @@ def main() -> None:
     counts: dict[str, dict[str, list[int]]] = {s: {k: [0, 0, 0] for k in rules} for s in ("text", "caller", "place")}
     for i in keep:
         others = [int(j) for j in hard[i]]
-        pool = [j for j in range(n) if j != i and j not in others]
+        pool = [j for j in range(n) if j != i and j not in others and sim[i, j] >= 0]
         others += rng.sample(pool, 20)
         for scenario in ("text", "caller", "place"):
             phone = "13800001234" if scenario == "caller" else None

@@ -142,3 +142,13 @@ def test_feedback_includes_categories_dispatchers_sent_orders_under(db_url: str)
     assert sorted(rows) == sorted(
         [(f"fb:{fid}", "河道里有死鱼", "环境保护"), (f"order:{number}", "工厂夜间排放刺鼻废气", "环境保护")]
     )
+
+
+def test_calibration_report() -> None:
+    correct = np.array([True, False, True, True])
+    confidence = np.array([0.9, 0.55, 0.7, 0.95])
+    report = models.calibration_report(correct, confidence)
+    # bins: 0.55 (wrong) -> |0-0.55|/4, 0.7 -> |1-0.7|/4, {0.9, 0.95} -> 2 * |1-0.925|/4
+    assert report["ece"] == pytest.approx(0.25)
+    assert report["manual"]["0.6"] == {"manual_share": 0.25, "auto_accuracy": 1.0, "manual_accuracy": 0.0}
+    assert report["manual"]["0.5"]["manual_accuracy"] is None

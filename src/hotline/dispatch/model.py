@@ -184,17 +184,27 @@ def cross_validate(
     started = time.perf_counter()
     splits = list(splitter.split(np.zeros(len(corpus)), labels, corpus.groups))
 
-    def run(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    confidence = np.full(len(corpus), np.nan)
+
+    def run(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         pipeline = build_baseline(params) if baseline else build(params)
         pipeline.fit([corpus.texts[i] for i in train], labels[train])
-        return test, pipeline.predict([corpus.texts[i] for i in test])
+        texts = [corpus.texts[i] for i in test]
+        if baseline:
+            return test, pipeline.predict(texts), None
+        probs = pipeline.predict_proba(texts)
+        return test, pipeline.classes_[probs.argmax(axis=1)], probs.max(axis=1)
 
     jobs = n_jobs if n_jobs is not None else min(folds, os.cpu_count() or 1)
-    for test, fold_pred in Parallel(n_jobs=jobs)(delayed(run)(tr, te) for tr, te in splits):
+    for test, fold_pred, fold_conf in Parallel(n_jobs=jobs)(delayed(run)(tr, te) for tr, te in splits):
         predicted[test] = fold_pred
+        if fold_conf is not None:
+            confidence[test] = fold_conf
     elapsed = time.perf_counter() - started
     result: dict[str, Any] = {"folds": folds, "grouped_by": "near-duplicate", "seconds": round(elapsed, 1)}
     result["all"] = scores(labels.tolist(), predicted.tolist())
+    if not baseline:
+        result["calibration"] = calibration_report(labels == predicted, confidence)
     sources = np.asarray(corpus.sources)
     shared = sources != "feedback"
     if not shared.all():
@@ -203,6 +213,26 @@ def cross_validate(
         mask = sources == source
         result[source] = scores(labels[mask].tolist(), predicted[mask].tolist())
     return result, [str(p) for p in predicted]
+
+
+def calibration_report(correct: np.ndarray, confidence: np.ndarray, bins: int = 10) -> dict[str, Any]:
+    """Expected calibration error of the top-class confidence, and what the manual flag would do at 0.5-0.8."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
+    manual: dict[str, Any] = {}
+    for threshold in (0.5, 0.6, 0.7, 0.8):
+        auto = confidence >= threshold
+        manual[str(threshold)] = {
+            "manual_share": round(float(1 - auto.mean()), 4),
+            "auto_accuracy": round(float(correct[auto].mean()), 4) if auto.any() else None,
+            "manual_accuracy": round(float(correct[~auto].mean()), 4) if (~auto).any() else None,
+        }
+    return {"ece": round(float(ece), 4), "mean_confidence": round(float(confidence.mean()), 4), "manual": manual}
 
 
 def save(classifier: Classifier, folder: Path) -> None:
