@@ -448,3 +448,15 @@ def test_history_times_never_go_backwards(units: str) -> None:
     with pytest.raises(InvalidInput) as err:
         _act(n, "accept", AT + timedelta(hours=1), role="department", unit=ZJJ)
     assert err.value.code == "time-before-last-step"
+
+
+def test_district_entries_and_unit_regions(units: str) -> None:
+    with session_scope() as session:
+        service.set_catalogue_entry(session, "城乡建设", ZJJ, region_code="510100")
+        service.set_catalogue_entry(session, "城乡建设", CGJ, region_code="510107")
+        assert service.lookup_dispatch_catalogue(session, "城乡建设", "510107", None).code == CGJ  # type: ignore[union-attr]
+        assert service.lookup_dispatch_catalogue(session, "城乡建设", "510104", None).code == ZJJ  # type: ignore[union-attr]
+        with pytest.raises(NotFound):
+            service.add_unit(session, "x", "某单位", "department", region_code="999901")
+        with pytest.raises(InvalidInput):
+            service.add_unit(session, "x", "某单位", "planet", region_code="510100")

@@ -109,7 +109,11 @@ def add_unit(
     """Create or update a unit (idempotent by code)."""
     if kind not in UNIT_KINDS:
         raise InvalidInput(f"单位类型不正确：{kind}（可选：{'、'.join(UNIT_KINDS)}）", code="invalid-unit-kind")
-    region = find_region(region_code).code if region_code[:4] + "00" == region_code else region_code
+    region = _unit_region(region_code)
+    name = _short(name, 200, "单位名称")
+    code = _short(code, 64, "单位代码")
+    if not code or not name:
+        raise InvalidInput("单位代码和名称不能为空", code="unit-incomplete")
     parent_unit = get_unit(session, parent) if parent else None
     unit = session.scalar(select(Unit).where(Unit.code == code))
     if unit is None:
@@ -119,6 +123,15 @@ def add_unit(
     unit.parent_id = parent_unit.id if parent_unit else None
     session.flush()
     return unit
+
+
+def _unit_region(region_code: str) -> str:
+    """A region for a unit: a province or 市（州） (code, name or alias), or a 区（县） code within a known 市（州）."""
+    raw = (region_code or "").strip()
+    if len(raw) == 6 and raw.isdigit() and raw[4:] != "00":
+        find_region(raw[:4] + "00")
+        return raw
+    return find_region(raw).code
 
 
 def get_unit(session: Session, code: str) -> Unit:
@@ -157,7 +170,8 @@ def set_catalogue_entry(
     path = _check_category(session, category)
     if not path:
         raise InvalidInput("派单目录须指定分类", code="category-required")
-    region = find_region(region_code).code if region_code else ""
+    region = _unit_region(region_code) if region_code else ""
+    line = _short(line, 32, "拨打号码")
     target = get_unit(session, unit)
     entry = session.scalar(
         select(CatalogueEntry).where(
@@ -1059,7 +1073,7 @@ _PUBLIC_ACTIONS = {
 }
 
 
-def public_lookup(session: Session, number: str, phone_last4: str, *, today: date | None = None) -> dict[str, Any]:
+def public_lookup(session: Session, number: str, phone_last4: str) -> dict[str, Any]:
     """What a citizen sees of their own order: progress, due date, the reply; no internal notes or names."""
     last4 = (phone_last4 or "").strip()
     if not (len(last4) == 4 and last4.isdigit()):
@@ -1095,8 +1109,8 @@ def public_lookup(session: Session, number: str, phone_last4: str, *, today: dat
 # --- demo --------------------------------------------------------------------------------------------------------
 
 _DEMO_UNITS = (
-    ("510107", "成都市武侯区12345热线分中心", "county", "510100", "510100"),
-    ("510104", "成都市锦江区12345热线分中心", "county", "510100", "510100"),
+    ("510107", "成都市武侯区12345热线分中心", "county", "510107", "510100"),
+    ("510104", "成都市锦江区12345热线分中心", "county", "510104", "510100"),
     ("510100-zjj", "成都市住房和城乡建设局", "department", "510100", "510100"),
     ("510100-rsj", "成都市人力资源和社会保障局", "department", "510100", "510100"),
     ("510100-jyj", "成都市教育局", "department", "510100", "510100"),
@@ -1104,12 +1118,12 @@ _DEMO_UNITS = (
     ("510100-sthj", "成都市生态环境局", "department", "510100", "510100"),
     ("510100-wjw", "成都市卫生健康委员会", "department", "510100", "510100"),
     ("510100-swj", "成都市商务局", "department", "510100", "510100"),
-    ("510107-cgj", "成都市武侯区综合行政执法局", "department", "510100", "510107"),
+    ("510107-cgj", "成都市武侯区综合行政执法局", "department", "510107", "510107"),
     ("510000-tax", "国家税务总局四川省税务局（12366分中心）", "subcentre", "510000", "510000"),
 )
 _DEMO_CATALOGUE = (
     ("城乡建设", "510100", "510100-zjj"),
-    ("城乡建设/城市建设和市政管理", "510100", "510107-cgj"),
+    ("城乡建设/城市建设和市政管理", "510107", "510107-cgj"),
     ("劳动和社会保障", "510100", "510100-rsj"),
     ("教育文体", "510100", "510100-jyj"),
     ("交通运输", "510100", "510100-jtj"),
@@ -1124,9 +1138,7 @@ def load_demo(session: Session) -> str:
     load_taxonomy(session)
     load_units(session)
     for code, name, kind, region, parent in _DEMO_UNITS:
-        add_unit(
-            session, code, name, kind, region_code=region[:4] + "00" if kind != "county" else region, parent=parent
-        )
+        add_unit(session, code, name, kind, region_code=region, parent=parent)
     for category, region, unit in _DEMO_CATALOGUE:
         set_catalogue_entry(session, category, unit, region_code=region)
     set_catalogue_entry(session, "经济管理", "510000-tax", line="12366")
