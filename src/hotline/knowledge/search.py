@@ -28,7 +28,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from difflib import SequenceMatcher
 from importlib import resources
 
 import numpy as np
@@ -177,8 +176,8 @@ class SearchConfig:
     # Linear weights of the rerank features (see `FEATURES`); learned by logistic regression on the tune half
     # of the development queries (bench/knowledge_train.py). None: keep the first-stage order.
     rerank_weights: tuple[float, ...] | None = (
-        2.448, 2.332, 2.343, 1.471, 0.015, 0.386, -1.614, 1.579, 0.001, -5.924, 0.378, 0.599, 0.276, 0.209, -0.823,
-        -1.105,
+        2.465, 2.328, 2.354, 1.598, -0.016, 0.396, -1.613, 1.755, 0.062, -5.919, 0.391, 0.317, 0.116, 0.44, -0.826,
+        -1.092,
     )
 
 
@@ -348,6 +347,12 @@ class SearchIndex:
         self._words = _Matrix(n, words_of, self.config)
         self._bigrams = _Matrix(n, bigrams_of, self.config)
         self._clean = [_clean(m.title + "。" + m.body) for m in self.meta]
+        csc = self._bigrams.matrix.tocsc()
+        csc.sort_indices()
+        # Each article's bigram ids, sorted (for the rerank features).
+        self._doc_gram_ptr: np.ndarray = csc.indptr
+        self._doc_gram_ids: np.ndarray = csc.indices.astype(np.int32)
+        del csc
         self._quotes = [
             [q for q in (_clean(x) for x in _QUOTE.findall(m.body)) if len(q) >= 6 and _HAN.search(q)]
             for m in self.meta
@@ -449,51 +454,110 @@ class SearchIndex:
     def features(
         self, parts: Sequence[str], cand: np.ndarray, scores: np.ndarray, sw: np.ndarray, sb: np.ndarray
     ) -> np.ndarray:
+        """Rerank features of the candidates (see FEATURES), computed for all candidates at once."""
         first = _clean(parts[0]) if parts else ""
         rest = _clean("".join(parts[1:]))
+        f_seq = self._gram_ids(first)
+        r_seq = self._gram_ids(rest)
+        known = np.unique(np.concatenate([f_seq[f_seq >= 0], r_seq[r_seq >= 0]]))
+        # presence[u, k]: query bigram `known[u]` occurs in candidate k.
+        presence = np.zeros((len(known) + 1, len(cand)), dtype=bool)  # last row: unknown bigrams
+        if len(known):
+            presence[:-1] = (self._bigrams.matrix[known][:, cand] != 0).toarray()
+        row_of = {int(t): i for i, t in enumerate(known)}
+        f_rows = np.array([row_of.get(int(t), len(known)) for t in f_seq], dtype=np.int64)
+        r_rows = np.array([row_of.get(int(t), len(known)) for t in r_seq], dtype=np.int64)
+        f_in = presence[f_rows]  # (positions of the first part, candidates)
+        r_in = presence[r_rows]
+        idf = self._bigrams.idf
+        top_idf = float(idf.max()) if len(idf) else 1.0
+        known_idf = idf[known] if len(known) else np.zeros(0, dtype=np.float32)
+
+        def coverage(seq: np.ndarray, text: str) -> np.ndarray:
+            rows = np.unique([row_of[int(t)] for t in seq if t >= 0]).astype(np.int64)
+            total = float(known_idf[rows].sum()) + top_idf * _unknown(text, seq) or 1.0
+            found: np.ndarray = known_idf[rows] @ presence[rows] / total if len(rows) else np.zeros(len(cand))
+            return found
+
+        def tri(x: np.ndarray) -> np.ndarray:
+            return (x[:-1] & x[1:]).mean(axis=0) if len(x) > 1 else np.zeros(len(cand))
+
+        f_run = _verified_runs(first, f_in, [self._clean[j] for j in cand])
+        r_run = _verified_runs(rest, r_in, [self._clean[j] for j in cand])
         first_grams = {first[i : i + 2] for i in range(len(first) - 1)}
-        rest_grams = {rest[i : i + 2] for i in range(len(rest) - 1)}
-        idf = self._bigrams.term_idf
-        first_idf = {g: idf(g) for g in first_grams}
-        rest_idf = {g: idf(g) for g in rest_grams}
-        first_total = sum(first_idf.values()) or 1.0
-        rest_total = sum(rest_idf.values()) or 1.0
-        first_tri = {first[i : i + 3] for i in range(len(first) - 2)}
-        first_all_grams = {first[i : i + 2] for i in range(len(first) - 1)}
-        rest_tri = {rest[i : i + 3] for i in range(len(rest) - 2)}
         query_places = places(" ".join(parts))
         best = float(scores[cand].max()) or 1.0
         best_w = float(sw[cand].max()) or 1.0
         best_b = float(sb[cand].max()) or 1.0
         out = np.zeros((len(cand), len(FEATURES)), dtype=np.float64)
+        out[:, 0] = scores[cand] / best
+        out[:, 1] = sw[cand] / best_w
+        out[:, 2] = sb[cand] / best_b
+        out[:, 3] = np.minimum(f_run, 20) / 20
+        out[:, 4] = f_run >= 8
+        out[:, 7] = coverage(f_seq, first)
+        out[:, 8] = coverage(r_seq, rest)
+        out[:, 9] = np.log1p([len(self._clean[j]) for j in cand]) / 8
+        out[:, 10] = 1.0 / (1 + np.arange(len(cand)))
+        out[:, 11] = np.minimum(r_run, 30) / 30
+        out[:, 12] = tri(f_in)
+        out[:, 13] = tri(r_in)
         for k, j in enumerate(cand):
-            text = self._clean[j]
-            grams = {text[i : i + 2] for i in range(len(text) - 1)}
-            run = _longest_run_in(first, grams, text)
-            run_rest = _longest_run_in(rest, grams, text)
             doc_places = self.tokens[j].places
-            out[k] = (
-                scores[j] / best,
-                sw[j] / best_w,
-                sb[j] / best_b,
-                min(run, 20) / 20,
-                1.0 if run >= 8 else 0.0,
-                1.0 if query_places & doc_places else 0.0,
-                1.0 if (query_places and doc_places and not query_places & doc_places) else 0.0,
-                sum(v for g, v in first_idf.items() if g in grams) / first_total,
-                sum(v for g, v in rest_idf.items() if g in grams) / rest_total,
-                np.log1p(len(text)) / 8,
-                1.0 / (1 + k),
-                min(run_rest, 30) / 30,
-                sum(1 for t in first_tri if t in text) / (len(first_tri) or 1),
-                sum(1 for t in rest_tri if t in text) / (len(rest_tri) or 1),
-                1.0 if self._quotes[j] else 0.0,
-                max(
-                    (_longest_run_in(q, first_all_grams, first) / len(q) for q in self._quotes[j]),
-                    default=0.0,
-                ),
-            )
+            out[k, 5] = 1.0 if query_places & doc_places else 0.0
+            out[k, 6] = 1.0 if (query_places and doc_places and not query_places & doc_places) else 0.0
+            quotes = self._quotes[j]
+            if quotes:
+                out[k, 14] = 1.0
+                out[k, 15] = max(_longest_run_in(q, first_grams, first) / len(q) for q in quotes)
         return out
+
+    def _gram_ids(self, text: str) -> np.ndarray:
+        vocab = self._bigrams.vocab
+        return np.fromiter((vocab.get(text[i : i + 2], -1) for i in range(len(text) - 1)), dtype=np.int32)
+
+
+def _unknown(text: str, seq: np.ndarray) -> int:
+    """How many distinct bigrams of TEXT the index has never seen."""
+    return len({text[i : i + 2] for i in np.flatnonzero(seq < 0)})
+
+
+def _verified_runs(query: str, present: np.ndarray, docs: list[str]) -> np.ndarray:
+    """Per candidate: the longest part of QUERY found verbatim in its text.
+
+    PRESENT (bigram positions × candidates) says which query bigrams occur in each text; the longest run of
+    present bigrams bounds the answer, which is then checked against the text itself.
+    """
+    n_pos, n_cand = present.shape
+    result = np.zeros(n_cand, dtype=np.int64)
+    if n_pos == 0:
+        return result
+    current = np.zeros(n_cand, dtype=np.int64)
+    best = np.zeros(n_cand, dtype=np.int64)
+    best_end = np.zeros(n_cand, dtype=np.int64)
+    for i in range(n_pos):
+        current = (current + 1) * present[i]
+        longer = current > best
+        best = np.where(longer, current, best)
+        best_end = np.where(longer, i, best_end)
+    for k in np.flatnonzero(best):
+        start = int(best_end[k] - best[k] + 1)
+        result[k] = _longest_substring_in(query[start : int(best_end[k]) + 2], docs[k])
+    return result
+
+
+def _longest_substring_in(run: str, doc: str) -> int:
+    """Length of the longest substring of RUN that occurs in DOC (binary search on the length)."""
+    if run in doc:
+        return len(run)
+    lo, hi = 1, len(run) - 1  # every bigram of RUN is in DOC, so 2 is reachable
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if any(run[i : i + mid] in doc for i in range(len(run) - mid + 1)):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _longest_run_in(query: str, doc_grams: set[str], doc: str) -> int:
@@ -510,15 +574,9 @@ def _longest_run_in(query: str, doc_grams: set[str], doc: str) -> int:
             k += 1
         run = query[i : k + 1]  # every bigram of RUN occurs in DOC; the run itself may not
         if len(run) > best:
-            best = max(best, len(run) if run in doc else _longest_common_run(run, doc))
+            best = max(best, _longest_substring_in(run, doc))
         i = k
     return best
-
-
-def _longest_common_run(a: str, b: str) -> int:
-    if not a or not b:
-        return 0
-    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
 
 
 def highlight(text: str, query_bigrams: Iterable[str], *, width: int = 120, mark: tuple[str, str] = ("<mark>", "</mark>")) -> str:

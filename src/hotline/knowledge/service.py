@@ -449,6 +449,7 @@ def search_articles(
     *,
     top: int = 10,
     filters: search.Filters | None = None,
+    highlight: bool = True,
 ) -> list[dict[str, Any]]:
     """Ranked articles for a query (one text, or parts such as a message's subject and detail).
 
@@ -478,8 +479,8 @@ def search_articles(
                 "id": meta.article_id,
                 "score": round(hit.score, 6),
                 "title": meta.title,
-                "title_highlight": search.highlight(meta.title, grams, width=300),
-                "snippet": search.highlight(meta.body, grams),
+                "title_highlight": search.highlight(meta.title, grams, width=300) if highlight else meta.title,
+                "snippet": search.highlight(meta.body, grams) if highlight else "",
                 "status": meta.status,
                 "category": meta.category,
                 "owner_unit": meta.owner_unit,
@@ -501,7 +502,7 @@ def search_batch(
     out: list[tuple[str, list[dict[str, Any]]]] = []
     for row in rows:
         parts = [row.get(c, "") or "" for c in text_columns]
-        hits = search_articles(session, parts, top=top) if any(p.strip() for p in parts) else []
+        hits = search_articles(session, parts, top=top, highlight=False) if any(p.strip() for p in parts) else []
         out.append((row["query_id"], hits))
     return out
 
