@@ -41,6 +41,27 @@ class Settings:
         )
 
 
+_VARIABLES = (
+    "HOTLINE_DATA_DIR",
+    "HOTLINE_DATABASE_URL",
+    "HOTLINE_PLAN_YEAR",
+    "HOTLINE_ALLOW_TIME_OVERRIDE",
+    "HOTLINE_HOST",
+    "HOTLINE_PORT",
+)
+_cache: tuple[tuple[str | None, ...], str, Settings] | None = None
+
+
 def get_settings() -> Settings:
-    """Read the environment each time: tests and the CLI change it between calls."""
-    return Settings.from_env()
+    """The settings for the current environment.
+
+    Tests and the CLI change HOTLINE_* variables between calls, so the cache is keyed by them (and the working
+    folder, which a relative HOTLINE_DATA_DIR depends on); building Settings resolves a path, which is slow
+    enough to show in the routing latency.
+    """
+    global _cache
+    key = tuple(os.environ.get(name) for name in _VARIABLES)
+    cwd = os.getcwd()
+    if _cache is None or _cache[0] != key or _cache[1] != cwd:
+        _cache = (key, cwd, Settings.from_env())
+    return _cache[2]
