@@ -427,9 +427,14 @@ def _write_history(session: Session, _context: Any) -> None:
     session.connection().execute(_HISTORY_INSERT, [{**row, "order_id": o.id} for o, row in ready])
 
 
+_SESSION_CACHES = (_PENDING, "wo_units", "wo_categories", "wo_children", "wo_limits", "wo_calendar")
+
+
 @event.listens_for(Session, "after_rollback")
 def _forget_history(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    """A rolled-back unit of work leaves no pending history and no cached rows behind."""
+    for key in _SESSION_CACHES:
+        session.info.pop(key, None)
 
 
 def _drop_pending_history(session: Session, order: Order) -> None:
