@@ -178,3 +178,19 @@ def test_the_recorder_stores_decisions_off_the_request_path(db_url: str) -> None
     recorder.flush()
     with session_scope() as s:
         assert service.get_call(s, "r1")["decision"]["target"] == "queue:510100"
+
+
+def test_lookup_repeats_from_memory_until_the_configuration_changes(db_url: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
+    _setup_endpoints()
+    first = service.lookup("12345", "13800001111", "cd-telecom", "m1", "2021-06-01T10:00")
+    again = service.lookup("12345", "13800001111", "cd-telecom", "m2", "2021-06-01T10:00")
+    assert again.answer == first.answer and again.call_id == "m2"
+    with session_scope() as s:
+        service.set_endpoint(s, "queue:*", "sip:new-queue-{region}@10.0.0.9")
+    moved = service.lookup("12345", "13800001111", "cd-telecom", "m3", "2021-06-01T10:00")
+    assert moved.answer.uri == "sip:new-queue-510100@10.0.0.9"
+    # another second is another decision (service hours and plan dates change at whole seconds at most)
+    later = service.lookup("12331", "", "cd-telecom", "m4", "2021-09-30T23:59:59")
+    assert service.lookup("12331", "", "cd-telecom", "m5", "2021-10-01T00:00:00").answer.decision != later.answer.decision

@@ -11,7 +11,6 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from hotline.db import session_scope
 from hotline.deps import get_session
 from hotline.telephony import service
 from hotline.telephony.recorder import recorder
@@ -32,11 +31,10 @@ async def route(
     """One line of JSON for the SIP proxy: relay (uri + header values) or reject (SIP code).
 
     Runs on the event loop without a thread hop: the decision reads only cached plan and configuration
-    (about a millisecond), and the proxy waits on this answer. The decision is stored with the call by a
+    (well under a millisecond; repeats within half a second come from memory), and the proxy waits on it. The decision is stored with the call by a
     writer thread, so the proxy never waits on a database write.
     """
-    with session_scope(service.lookup_settings().database_url) as session:
-        routed = service.route_call(session, dialed, caller, trunk, callid, at or x_hotline_at)
+    routed = service.lookup(dialed, caller, trunk, callid, at or x_hotline_at)
     recorder.submit(routed)
     return Response(json.dumps(routed.answer.to_dict(), ensure_ascii=False, separators=(",", ":")),
                     media_type="application/json")

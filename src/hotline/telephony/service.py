@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hotline.db import session_scope
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.plan.domain import Mode
 from hotline.plan.regions import PROVINCE, find_region
@@ -153,6 +154,7 @@ def _cached(session: Session, kind: str, load: Callable[[], dict[str, str]]) -> 
 
 def _config_changed() -> None:
     _config_cache.clear()
+    _memo.clear()
 
 
 def endpoint_map(session: Session) -> dict[str, str]:
@@ -199,13 +201,16 @@ def decision_instant(at: str | None) -> datetime:
     return now()
 
 
-def route_call(session: Session, dialed: str, caller: str, trunk: str, call_id: str, at: str | None) -> RoutedCall:
+def route_call(
+    session: Session, dialed: str, caller: str, trunk: str, call_id: str, at: str | None,
+    instant: datetime | None = None,
+) -> RoutedCall:
     """What the proxy does with a new call. Raises (and the proxy falls back to the 12345 queue) only when
     the platform cannot decide: bad input or a target without a configured SIP address."""
     dialed = dialed.strip()
     if not dialed.isdigit():
         raise InvalidInput(f"被叫号码不正确：{dialed!r}", code="invalid-number")
-    instant = decision_instant(at)
+    instant = instant or decision_instant(at)
     region = region_for_trunk(session, trunk)
     decision = decide(session, dialed, region, instant)
     emergency = False
@@ -224,6 +229,34 @@ def route_call(session: Session, dialed: str, caller: str, trunk: str, call_id: 
         instant.isoformat(), answer.action, answer.target or answer.code, answer.prompt, answer.skill,
     )
     return RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now())
+
+
+# Decisions for the same number, trunk and second are the same (plan dates and service hours change at
+# whole seconds at most): the lookup answers repeats from memory for MEMO_TTL seconds without opening a
+# database session: the same bound on staleness as the plan snapshot's (a change is seen within 0.5 s).
+MEMO_TTL = 0.5
+_memo: dict[tuple[str, str, str, int], tuple[float, ProxyAnswer]] = {}
+
+
+def lookup(dialed: str, caller: str, trunk: str, call_id: str, at: str | None) -> RoutedCall:
+    """The proxy's lookup as one unit of work: `route_call` in its own session, or a fresh memo of it."""
+    settings = lookup_settings()
+    instant = decision_instant(at)
+    key = (settings.database_url, dialed.strip(), trunk.strip(), int(instant.timestamp()))
+    clock = time.monotonic()
+    hit = _memo.get(key)
+    if hit is not None and hit[0] > clock:
+        answer = hit[1]
+        log.info("call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s (same as a moment ago)",
+                 call_id, answer.dialed, trunk, answer.region, instant.isoformat(), answer.action,
+                 answer.target or answer.code, answer.prompt, answer.skill)
+        return RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now())
+    with session_scope(settings.database_url) as session:
+        routed = route_call(session, dialed, caller, trunk, call_id, at, instant=instant)
+    if len(_memo) > 10_000:
+        _memo.clear()
+    _memo[key] = (clock + MEMO_TTL, routed.answer)
+    return routed
 
 
 def record_decisions(session: Session, batch: list[RoutedCall]) -> None:
