@@ -468,6 +468,23 @@ def _check_phone(phone: str) -> str:
     return cleaned
 
 
+def _fresh_counters() -> dict[str, Any]:
+    """Counters of a new order, set explicitly: the lifecycle reads them before the first flush."""
+    return {
+        "paused_workdays": 0,
+        "extension_days": 0,
+        "extension_count": 0,
+        "reply": "",
+        "urge_count": 0,
+        "supervise_count": 0,
+        "return_count": 0,
+        "reopen_count": 0,
+        "history_count": 0,
+        "child_count": 0,
+        "version": 0,
+    }
+
+
 def create_order(
     session: Session,
     *,
@@ -565,17 +582,7 @@ def create_order(
         created_at=when,
         updated_at=when,
         due=d.initial_due(order_type, day, calendar, limits),
-        paused_workdays=0,
-        extension_days=0,
-        extension_count=0,
-        reply="",
-        urge_count=0,
-        supervise_count=0,
-        return_count=0,
-        reopen_count=0,
-        history_count=0,
-        child_count=0,
-        version=0,
+        **_fresh_counters(),
     )
 
     def persist() -> None:
@@ -825,17 +832,7 @@ def _open_children(
             due=child.due,
             accept_due=child.accept_due,
             return_due=child.return_due,
-            paused_workdays=0,
-            extension_days=0,
-            extension_count=0,
-            reply="",
-            urge_count=0,
-            supervise_count=0,
-            return_count=0,
-            reopen_count=0,
-            history_count=0,
-            child_count=0,
-            version=0,
+            **_fresh_counters(),
         )
         session.add(kid)
         session.info.setdefault("wo_children", {}).setdefault(parent, []).append(kid)
