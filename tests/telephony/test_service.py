@@ -194,3 +194,25 @@ def test_lookup_repeats_from_memory_until_the_configuration_changes(db_url: str,
     # another second is another decision (service hours and plan dates change at whole seconds at most)
     later = service.lookup("12331", "", "cd-telecom", "m4", "2021-09-30T23:59:59")
     assert service.lookup("12331", "", "cd-telecom", "m5", "2021-10-01T00:00:00").answer.decision != later.answer.decision
+
+
+def test_transfer_follows_the_regions_recorded_date(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date
+
+    from hotline.plan.service import record_milestone
+
+    monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
+    _setup_endpoints()
+    with session_scope() as s:
+        service.set_trunk(s, "my-telecom", "绵阳市")
+        record_milestone(s, "12366", "transfer-mechanism", "510100", done=date(2021, 3, 1), note="提前建成")
+        record_milestone(s, "12366", "transfer-mechanism", "510700", postpone=date(2021, 5, 1), note="延期")
+        service.record_decision(s, service.route_call(s, "12345", "", "cd-telecom", "cd1", "2021-03-15T10:00"))
+        service.record_decision(s, service.route_call(s, "12345", "", "my-telecom", "my1", "2021-03-15T10:00"))
+    with session_scope() as s:
+        assert service.transfer_call(s, "cd1", "subcenter", "12366", at="2021-03-15T10:00")["created"]
+    with session_scope() as s, pytest.raises(Conflict) as exc:
+        service.transfer_call(s, "my1", "subcenter", "12366", at="2021-04-15T10:00")
+    assert exc.value.code == "transfer-not-available" and "2021-05-01" in exc.value.message
+    with session_scope() as s:
+        assert service.transfer_call(s, "my1", "subcenter", "12366", at="2021-05-01T10:00")["created"]
