@@ -91,6 +91,12 @@ def invite_to_200_ms(message_log: Path) -> list[float]:
     return [(answered[c] - sent[c]).total_seconds() * 1000 for c in answered if c in sent]
 
 
+def established_to(port: int) -> int:
+    out = subprocess.run(["ss", "-Htn", "state", "established", f"( dport = :{port} )"], capture_output=True,
+                         text=True, check=False).stdout
+    return len([line for line in out.splitlines() if line.strip()])
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -141,6 +147,7 @@ def main() -> None:
                 cps[name].append(ok / wall)
                 print(f"throughput {name:<6} round {r}: {ok}/{args.calls} calls in {wall:.2f} s = {ok / wall:.0f} calls/s",
                       flush=True)
+        connections = established_to(platform.port)
         for r in range(args.rounds):
             for name, k in (("static", static), ("lookup", lookup)):
                 n = args.rate * args.seconds
@@ -162,6 +169,8 @@ def main() -> None:
     print()
     print(f"setup: Kamailio {args.children} workers, platform {args.platform_workers} uvicorn worker(s), "
           f"{os.cpu_count()} CPUs, load average before the run {load_before}")
+    print(f"TCP connections from Kamailio to the platform after {args.rounds * args.calls} lookups: {connections} "
+          f"(kept alive, one per SIP worker that did a lookup)")
     print(f"calls/s (median of rounds): static {s_cps:.0f}, lookup {l_cps:.0f}, ratio {l_cps / s_cps:.2f} "
           f"(target >= 0.8) {'OK' if l_cps / s_cps >= 0.8 else 'MISSED'}")
     print(f"INVITE->200 at {args.rate}/s over {len(lat['static'])}+{len(lat['lookup'])} calls: "
