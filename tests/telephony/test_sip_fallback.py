@@ -48,6 +48,8 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FallbackRig]:
     queue = Endpoint("queue", free_udp_port())
     with db.session_scope(url) as session:
         service.set_endpoint(session, "queue:*", f"sip:queue-{{region}}@127.0.0.1:{queue.port}")
+        # old seats that are switched off: nothing listens there
+        service.set_endpoint(session, "legacy:*", f"sip:legacy-{{number}}@127.0.0.1:{free_udp_port()}")
         service.set_trunk(session, "cd", "成都市")
     port = free_tcp_port()
     platform = Platform(
@@ -111,13 +113,25 @@ def test_platform_answering_garbage(rig: FallbackRig, body: bytes) -> None:
         server.close()
 
 
-def test_platform_error_answer_falls_back(rig: FallbackRig, tmp_path: Path) -> None:
-    # a target with no SIP address configured (legacy seats here) is an error answer (404), not a dropped call
+def test_platform_error_answer_falls_back(rig: FallbackRig) -> None:
+    # a target with no SIP address configured (the sub-centre here) is an error answer (404), not a dropped call
+    rig.platform.start()
+    try:
+        scenario = caller_scenario(dialed="12366", tgrp="cd", headers={"X-Hotline-At": "2021-04-07T10:00"},
+                                   expect_got={"ruser": "fallback", "fallback": "http-404", "dialed": "12366"})
+        result = place_call(rig.kamailio.port, rig.workdir, "fb-404", scenario)
+        assert result.returncode == 0, result.log
+    finally:
+        rig.platform.stop()
+
+
+def test_a_target_that_does_not_answer_falls_back_to_the_queue(rig: FallbackRig) -> None:
+    # 12331 before its transition rings its old seats; they are off: after the 4 s timer, the 12345 queue
     rig.platform.start()
     try:
         scenario = caller_scenario(dialed="12331", tgrp="cd", headers={"X-Hotline-At": "2021-05-01T10:00"},
-                                   expect_got={"ruser": "fallback", "fallback": "http-404", "dialed": "12331"})
-        result = place_call(rig.kamailio.port, rig.workdir, "fb-404", scenario)
+                                   expect_got={"ruser": "fallback", "fallback": "target-408", "dialed": "12331"})
+        result = place_call(rig.kamailio.port, rig.workdir, "fb-408", scenario, timeout=15)
         assert result.returncode == 0, result.log
     finally:
         rig.platform.stop()
