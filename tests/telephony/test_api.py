@@ -122,3 +122,11 @@ def test_prompt_text_change_and_recording_upload(client: TestClient, tmp_path: P
     assert reset["source"] == "tts" and reset["text"] == prompt["text"]
     assert client.get("/telephony/prompts/welcome:1").json()["code"] == "invalid-prompt"
     assert client.get("/telephony/prompts/transition:12345").status_code == 404
+
+
+def test_route_without_a_dialed_number_is_a_clear_error(client: TestClient) -> None:
+    r = client.get("/telephony/route", params={"trunk": "cd-telecom"})
+    assert r.status_code == 422 and r.json()["code"] == "invalid-number"
+    # the documented parameters are in the OpenAPI description
+    params = client.get("/openapi.json").json()["paths"]["/telephony/route"]["get"]["parameters"]
+    assert {p["name"] for p in params} == {"dialed", "caller", "trunk", "callid", "at"}

@@ -549,9 +549,14 @@ def set_prompt_text(session: Session, prompt_id: str, text: str, actor: str = ""
     return build_prompts(session, [view["prompt_id"]])[0]
 
 
+MAX_RECORDING_BYTES = 20_000_000
+
+
 def upload_recording(session: Session, prompt_id: str, content: bytes, actor: str = "") -> dict[str, Any]:
     """Use a recorded file instead of synthesis (converted to the telephony formats)."""
     view = get_prompt(session, prompt_id)
+    if len(content) > MAX_RECORDING_BYTES:
+        raise InvalidInput(f"录音文件过大（上限 {MAX_RECORDING_BYTES // 1_000_000} MB）", code="recording-too-large")
     key = upload_key(content)
     wav, ulaw = _audio_paths(key)
     audio.convert_recording(content, wav, ulaw)
