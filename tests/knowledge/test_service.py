@@ -221,7 +221,11 @@ def test_index_is_persisted_and_rebuilt_on_change(db_url: str) -> None:
         loaded = service.get_index(s)  # from disk
         assert loaded.signature == first.signature and len(loaded) == 1
         _publish(s, "二", "公积金提取")
-        assert len(service.get_index(s)) == 2
+        rebuilt = service.get_index(s)
+        assert len(rebuilt) == 2
+        # The unchanged article's segmentation is reused, not redone.
+        assert rebuilt.tokens[0] is loaded.tokens[0]
+        assert [h["title"] for h in service.search_articles(s, "公积金")] == ["二"]
 
 
 def test_load_demo_is_idempotent_and_searchable(db_url: str) -> None:

@@ -409,7 +409,8 @@ def get_index(session: Session) -> search.SearchIndex:
 
 def _build_index(session: Session, signature: str, previous: search.SearchIndex | None) -> search.SearchIndex:
     reuse: dict[int, search.DocTokens] = {}
-    if previous is not None and previous.config == search.DEFAULT_CONFIG:
+    # The analysed words depend on the analyzer only, not on the ranking weights.
+    if previous is not None and previous.signature.split("|", 1)[0] == str(search.ANALYZER_VERSION):
         reuse = {m.article_id: t for m, t in zip(previous.meta, previous.tokens, strict=True)}
     metas: list[search.DocMeta] = []
     tokens: list[search.DocTokens | None] = []
