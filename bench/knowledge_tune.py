@@ -1,6 +1,6 @@
 """Choose the ranking weights of hotline.knowledge.search on the TUNE half of the development queries.
 
-    .venv/bin/python bench/knowledge_tune.py "[{}, {'phrase_weight': 0.6}]"        # a list of overrides
+    .venv/bin/python bench/knowledge_tune.py "[{}, {'idf_power': 1.0}]"           # a list of overrides
     .venv/bin/python bench/knowledge_tune.py "[{}]" --heldout                       # final check only
 
 Each override of `SearchConfig` is scored on the tune half (R@1, R@10, MRR@10). The held-out half is only

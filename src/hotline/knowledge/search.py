@@ -9,11 +9,13 @@ Scoring, in two stages:
    character bigrams of the normalised text. Bigrams make any phrase findable wherever it sits in a longer
    sentence (jieba alone may keep a run of characters as one token the query does not produce). Each field
    (title, keywords, body) has its own length normalisation and weight; the query is a list of weighted
-   parts (e.g. a message's subject weighs more than its long detail).
-2. **Phrase rerank** of the best candidates: the longest run of characters shared with the first query
-   part (official replies restate the citizen's complaint almost verbatim) adds a bonus.
+   parts (e.g. a message's subject and its long detail, weighted differently).
+2. **Learned rerank** of the best candidates: a linear model over `FEATURES` (first-stage scores, the
+   longest run of each query part found verbatim in the article — official replies restate the citizen's
+   complaint —, bigram coverage, places named, quoted complaints, length).
 
-Weights were tuned by cross-validation on the development queries (`bench/knowledge_eval.py`).
+BM25 settings were chosen and the rerank weights learned on the tune half of the development queries
+(`bench/knowledge_tune.py`, `bench/knowledge_train.py`); `bench/knowledge_eval.py` reports the held-out half.
 """
 
 from __future__ import annotations
