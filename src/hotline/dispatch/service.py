@@ -162,8 +162,9 @@ def feedback_rows(session: Session) -> list[tuple[str, str, str]]:
     capability provides it. An order with an explicit feedback row is taken once, from the feedback.
     """
     rows = session.execute(
-        select(DispatchFeedback.id, DispatchFeedback.text, DispatchFeedback.category, DispatchFeedback.order_id)
-        .order_by(DispatchFeedback.id)
+        select(
+            DispatchFeedback.id, DispatchFeedback.text, DispatchFeedback.category, DispatchFeedback.order_id
+        ).order_by(DispatchFeedback.id)
     ).all()
     found = [(f"fb:{r[0]}", str(r[1]), str(r[2])) for r in rows]
     covered = {str(r[3]) for r in rows if r[3]}
