@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -393,13 +394,21 @@ def _unit(session: Session, category: str, region_code: str | None, line: str | 
     }
 
 
+@lru_cache(maxsize=8192)
+def _cached_tokens(text: str) -> tuple[str, ...]:
+    """Open orders are compared with every new demand: cut each text once per process."""
+    return tuple(textprep.tokens(text))
+
+
 def _open_orders(session: Session, since: datetime, region_code: str | None) -> list[OpenOrder] | None:
     wo = _workorders()
     listing = getattr(wo, "list_open_orders", None)
     if listing is None:
         return None
     found: list[OpenOrder] = []
-    for order in listing(session, since=since, region_code=None):
+    # Same 市（州） as the demand (the province's own orders when the demand is provincial): bounded work per call.
+    city = None if not region_code else region_code[:4] + "00"
+    for order in listing(session, since=since, region_code=city):
         number = str(getattr(order, "number", "") or getattr(order, "id", ""))
         content = str(getattr(order, "content", "") or "")
         found.append(
@@ -463,7 +472,7 @@ def advise(
         notes.append("工单服务未提供在办工单查询，未检查重复诉求")
         candidates = []
     demand = Demand(text=text, at=instant, phone=phone, place=place, region_code=code)
-    result["repeats"] = [m.as_dict() for m in find_repeats(demand, candidates, rule, textprep.tokens, exclude, weights)]
+    result["repeats"] = [m.as_dict() for m in find_repeats(demand, candidates, rule, _cached_tokens, exclude, weights)]
     result["model_version"] = current_version()
     result["notes"] = notes
     return result
