@@ -465,7 +465,12 @@ class SearchIndex:
         # presence[u, k]: query bigram `known[u]` occurs in candidate k.
         presence = np.zeros((len(known) + 1, len(cand)), dtype=bool)  # last row: unknown bigrams
         if len(known):
-            presence[:-1] = (self._bigrams.matrix[known][:, cand] != 0).toarray()
+            ptr, ids = self._doc_gram_ptr, self._doc_gram_ids
+            for k, j in enumerate(cand):
+                doc_ids = ids[ptr[j] : ptr[j + 1]]  # sorted
+                if len(doc_ids):
+                    pos = np.minimum(np.searchsorted(doc_ids, known), len(doc_ids) - 1)
+                    presence[:-1, k] = doc_ids[pos] == known
         row_of = {int(t): i for i, t in enumerate(known)}
         f_rows = np.array([row_of.get(int(t), len(known)) for t in f_seq], dtype=np.int64)
         r_rows = np.array([row_of.get(int(t), len(known)) for t in r_seq], dtype=np.int64)
