@@ -315,13 +315,18 @@ class _Matrix:
         return float(self.idf[j]) if j is not None else 0.0
 
     def score(self, terms: dict[str, float], n: int) -> np.ndarray:
-        ids = [(self.vocab[t], w) for t, w in terms.items() if t in self.vocab]
-        if not ids:
-            return np.zeros(n, dtype=np.float32)
-        rows = np.fromiter((i for i, _ in ids), dtype=np.int64, count=len(ids))
-        weights = np.fromiter((w for _, w in ids), dtype=np.float32, count=len(ids))
-        q = sp.csr_matrix((weights, (np.zeros(len(ids), dtype=np.int64), rows)), shape=(1, self.matrix.shape[0]))
-        result: np.ndarray = (q @ self.matrix).toarray().ravel()
+        """BM25 of every document for weighted query TERMS: the terms' posting rows, summed in one pass."""
+        m = self.matrix
+        rows = [(self.vocab[t], w) for t, w in terms.items() if t in self.vocab]
+        if not rows:
+            return np.zeros(n, dtype=np.float64)
+        starts = m.indptr[[r for r, _ in rows]]
+        ends = m.indptr[[r + 1 for r, _ in rows]]
+        docs = np.concatenate([m.indices[s_:e] for s_, e in zip(starts, ends, strict=True)])
+        weights = np.concatenate(
+            [m.data[s_:e] * w for (s_, e), (_, w) in zip(zip(starts, ends, strict=True), rows, strict=True)]
+        )
+        result: np.ndarray = np.bincount(docs, weights=weights, minlength=n)
         return result
 
 
@@ -539,14 +544,12 @@ def _verified_runs(query: str, present: np.ndarray, docs: list[str]) -> np.ndarr
     result = np.zeros(n_cand, dtype=np.int64)
     if n_pos == 0:
         return result
-    current = np.zeros(n_cand, dtype=np.int64)
-    best = np.zeros(n_cand, dtype=np.int64)
-    best_end = np.zeros(n_cand, dtype=np.int64)
-    for i in range(n_pos):
-        current = (current + 1) * present[i]
-        longer = current > best
-        best = np.where(longer, current, best)
-        best_end = np.where(longer, i, best_end)
+    # Length of the run of present bigrams ending at each position, all candidates at once.
+    count = np.cumsum(present, axis=0)
+    reset = np.maximum.accumulate(np.where(present, 0, count), axis=0)
+    run = count - reset
+    best = run.max(axis=0)
+    best_end = run.argmax(axis=0)
     for k in np.flatnonzero(best):
         start = int(best_end[k] - best[k] + 1)
         result[k] = _longest_substring_in(query[start : int(best_end[k]) + 2], docs[k])
