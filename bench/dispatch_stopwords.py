@@ -38,6 +38,9 @@ def main() -> None:
             text = pattern.sub(repl, text)
         return text
 
+    # jieba's default mode (with HMM) here, unlike `prepare`: it reproduces how the segmented file was cut, which
+    # is what pairs raw tokens with their twins' tokens; a derivation without HMM cuts unknown words into single
+    # characters and mistakes them for stop words.
     raw_tokens = [jieba.lcut(mask(r["text"])) for r in raw]
     seg_texts = [" ".join(r["text_seg"].split()) for r in seg]
     vec = TfidfVectorizer(token_pattern=r"\S+").fit([" ".join(t) for t in raw_tokens] + seg_texts)

@@ -24,6 +24,10 @@ STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
 # Masked place names: the city itself was masked as "A市" and appears as "市" in the segmented file.
 PLACE_MASKS: tuple[tuple[re.Pattern[str], str], ...] = ((re.compile(r"A市"), "市"),)
 
+# jieba without its HMM guesser for unknown words: the segmented file's tokens are matched better (grouped-CV
+# macro-F1 on raw messages 0.931 against 0.916 with the HMM, bench/dispatch.md) and cutting is ~20 % faster.
+HMM = False
+
 _PUNCT_OR_SPACE = re.compile(r"^[\s\W_]+$", re.UNICODE)
 _init_lock = threading.Lock()
 _ready = False
@@ -51,7 +55,7 @@ def tokens(text: str) -> list[str]:
     for pattern, repl in PLACE_MASKS:
         text = pattern.sub(repl, text)
     stop = stopwords()
-    return [t for t in jieba.lcut(text) if t not in stop and not _PUNCT_OR_SPACE.match(t)]
+    return [t for t in jieba.lcut(text, HMM=HMM) if t not in stop and not _PUNCT_OR_SPACE.match(t)]
 
 
 def prepare(text: str) -> str:
