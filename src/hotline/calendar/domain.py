@@ -11,12 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
 
+@lru_cache(maxsize=8192)
 def official_is_workday(day: date) -> bool:
-    """The State Council calendar; for years the package does not cover, Monday to Friday."""
+    """The State Council calendar; for years the package does not cover, Monday to Friday.
+
+    Cached: chinese_calendar looks the day up in its tables on every call, and deadlines ask for many days.
+    """
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:

@@ -13,7 +13,6 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from importlib import resources
 from typing import Any, cast
 
@@ -24,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from hotline.calendar.domain import WorkCalendar, official_is_workday
+from hotline.calendar.domain import WorkCalendar
 from hotline.calendar.service import load_calendar
 from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound
 from hotline.plan.regions import PROVINCE, REGIONS, find_region
@@ -264,21 +263,10 @@ def set_limit(session: Session, key: str, days: int, *, actor: str = "") -> dict
     return get_limits(session)
 
 
-# chinese_calendar validates every date against its whole table (min/max over it on each call); deadline
-# arithmetic asks about the same few hundred days over and over, so remember the official answers.
-_official_is_workday = lru_cache(maxsize=8192)(official_is_workday)
-
-
-class _CachedCalendar(WorkCalendar):
-    def is_workday(self, day: date) -> bool:
-        found = self.overrides.get(day)
-        return found if found is not None else _official_is_workday(day)
-
-
 def _calendar(session: Session) -> WorkCalendar:
     cached = session.info.get("wo_calendar")
     if cached is None:
-        cached = _CachedCalendar(load_calendar(session).overrides)
+        cached = load_calendar(session)
         session.info["wo_calendar"] = cached
     return cached
 
