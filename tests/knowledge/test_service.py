@@ -226,6 +226,14 @@ def test_index_is_persisted_and_rebuilt_on_change(db_url: str) -> None:
         # The unchanged article's segmentation is reused, not redone.
         assert rebuilt.tokens[0] is loaded.tokens[0]
         assert [h["title"] for h in service.search_articles(s, "公积金")] == ["二"]
+        # A withdrawal only changes the article's status: the same index object is updated in place.
+        second = service.search_articles(s, "公积金")[0]["id"]
+        service.set_status(s, second, "withdrawn", actor="chief")
+        assert service.get_index(s) is rebuilt
+        assert service.search_articles(s, "公积金") == []
+        service.set_status(s, second, "draft", actor="chief")
+        service.update_article(s, second, {"body": "住房公积金提取"}, actor="chief")
+        assert service.get_index(s) is not rebuilt  # text changed: rebuilt
 
 
 def test_load_demo_is_idempotent_and_searchable(db_url: str) -> None:

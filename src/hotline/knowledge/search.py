@@ -29,7 +29,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
 
 import numpy as np
@@ -338,6 +338,8 @@ class SearchIndex:
     tokens: list[DocTokens]
     config: SearchConfig = field(default_factory=SearchConfig)
     signature: str = ""
+    # The newest `updated_at` among the articles it was built from (set by the service).
+    built_upto: datetime | None = None
 
     def __post_init__(self) -> None:
         n = len(self.meta)
@@ -373,6 +375,18 @@ class SearchIndex:
 
     def __len__(self) -> int:
         return self._n
+
+    def positions(self) -> dict[int, int]:
+        return {m.article_id: j for j, m in enumerate(self.meta)}
+
+    def replace_meta(self, j: int, meta: DocMeta, key: str) -> None:
+        """New status, validity or filter fields for the article at J whose text is unchanged."""
+        self.meta[j] = meta
+        self.tokens[j].key = key
+        self._status[j] = meta.status
+        self._published[j] = meta.status == "published"
+        self._eff[j] = meta.effective_from.toordinal() if meta.effective_from else date.min.toordinal()
+        self._exp[j] = meta.expires_on.toordinal() if meta.expires_on else date.max.toordinal()
 
     def _mask(self, filters: Filters) -> np.ndarray:
         if filters.status in (None, "published"):

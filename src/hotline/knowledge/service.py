@@ -403,6 +403,12 @@ def get_index(session: Session) -> search.SearchIndex:
             if cached is not None and cached.signature == signature:
                 _CACHE[url] = cached
                 return cached
+        if cached is not None:
+            updated = _apply_meta_changes(session, cached, signature)
+            if updated is not None:
+                # Lifecycle and filter changes only (publish, withdraw, expire, dates, lines…): no rebuild.
+                _CACHE[url] = updated
+                return updated
         index = _build_index(session, signature, cached)
         _CACHE[url] = index
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -413,6 +419,51 @@ def get_index(session: Session) -> search.SearchIndex:
         return index
 
 
+def _meta(a: Article) -> search.DocMeta:
+    return search.DocMeta(
+        article_id=a.id,
+        external_id=a.external_id,
+        title=a.title,
+        body=a.body,
+        keywords=tuple(a.keywords or ()),
+        status=a.status,
+        owner_unit=a.owner_unit,
+        category=a.category,
+        lines=tuple(a.lines or ()),
+        regions=tuple(a.regions or ()),
+        effective_from=a.effective_from,
+        expires_on=a.expires_on,
+    )
+
+
+def _apply_meta_changes(
+    session: Session, index: search.SearchIndex, signature: str
+) -> search.SearchIndex | None:
+    """The index updated in place when every article changed since it was built kept its searchable text
+    (a withdrawal, publication, expiry or new validity dates); None when a rebuild is needed."""
+    since = getattr(index, "built_upto", None)
+    if since is None or index.signature.split("|")[:2] != signature.split("|")[:2]:
+        return None
+    changed = list(session.scalars(select(Article).where(Article.updated_at > since).limit(1001)))
+    if len(changed) > 1000 or session.scalar(select(func.count(Article.id))) != len(index):
+        return None  # many changes, or rows deleted outside the platform (tests empty the tables)
+    positions = index.positions()
+    updates = []
+    for a in changed:
+        j = positions.get(a.id)
+        if j is None:
+            return None  # a new article
+        old = index.meta[j]
+        if (old.title, old.body, old.keywords) != (a.title, a.body, tuple(a.keywords or ())):
+            return None  # its text changed
+        updates.append((j, _meta(a), f"{a.version}@{a.updated_at.isoformat()}"))
+    for j, meta, key in updates:
+        index.replace_meta(j, meta, key)
+    index.signature = signature
+    index.built_upto = max((a.updated_at for a in changed), default=since)
+    return index
+
+
 def _build_index(session: Session, signature: str, previous: search.SearchIndex | None) -> search.SearchIndex:
     reuse: dict[int, search.DocTokens] = {}
     # The analysed words depend on the analyzer only, not on the ranking weights.
@@ -421,23 +472,10 @@ def _build_index(session: Session, signature: str, previous: search.SearchIndex 
     metas: list[search.DocMeta] = []
     tokens: list[search.DocTokens | None] = []
     todo: list[tuple[int, tuple[str, list[str], str, str]]] = []
+    latest = None
     for a in session.scalars(select(Article).order_by(Article.id)):
-        metas.append(
-            search.DocMeta(
-                article_id=a.id,
-                external_id=a.external_id,
-                title=a.title,
-                body=a.body,
-                keywords=tuple(a.keywords or ()),
-                status=a.status,
-                owner_unit=a.owner_unit,
-                category=a.category,
-                lines=tuple(a.lines or ()),
-                regions=tuple(a.regions or ()),
-                effective_from=a.effective_from,
-                expires_on=a.expires_on,
-            )
-        )
+        metas.append(_meta(a))
+        latest = a.updated_at if latest is None or a.updated_at > latest else latest
         key = f"{a.version}@{a.updated_at.isoformat()}"
         old = reuse.get(a.id)
         if old is not None and old.key == key:
@@ -448,7 +486,9 @@ def _build_index(session: Session, signature: str, previous: search.SearchIndex 
     for (position, _), analysed in zip(todo, search.analyse_many([item for _, item in todo]), strict=True):
         tokens[position] = analysed
     done = [t for t in tokens if t is not None]
-    return search.SearchIndex(metas, done, search.DEFAULT_CONFIG, signature)
+    index = search.SearchIndex(metas, done, search.DEFAULT_CONFIG, signature)
+    index.built_upto = latest
+    return index
 
 
 def search_articles(
