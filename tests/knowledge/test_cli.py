@@ -58,6 +58,11 @@ def test_import_csv_search_batch_and_export(db_url: str, tmp_path: Path) -> None
     scores = [float(r[3]) for r in rows[1:] if r[0] == "Q1"]
     assert scores == sorted(scores, reverse=True)
 
+    res = runner.invoke(app, ["kb", "status", "R2", "withdrawn", "--actor", "审核员", "--note", "已过时"])
+    assert res.exit_code == 0 and "已撤回" in res.output
+    res = runner.invoke(app, ["kb", "search", "潇楚大道道路施工什么时候完工", "--json"])
+    assert "R2" not in [h["article_id"] for h in json.loads(res.output)["results"]]
+
     export = tmp_path / "kb.xlsx"
     res = runner.invoke(app, ["kb", "export", str(export)])
     assert res.exit_code == 0 and "3 条" in res.output

@@ -86,6 +86,22 @@ def export(
     typer.echo(f"已导出 {count} 条知识到 {file}")
 
 
+@app.command("status")
+def status(
+    key: str = typer.Argument(..., help="知识编号或外部编号"),
+    target: str = typer.Argument(..., help="新状态：draft/review/published/withdrawn/expired"),
+    actor: str = typer.Option(..., "--actor", help="操作人"),
+    note: str = typer.Option("", "--note", help="说明"),
+) -> None:
+    """Move an article through its lifecycle (e.g. withdraw an outdated one)."""
+    from hotline.knowledge.domain import STATUS_LABELS, Status
+
+    with session_scope() as session:
+        article = service.set_status(session, key, target, actor=actor, note=note)
+        label = STATUS_LABELS[Status(article.status)]
+        typer.echo(f"知识 {article.external_id} 已改为“{label}”（第 {article.version} 版）")
+
+
 @app.command("expire")
 def expire() -> None:
     """Mark published articles past their expiry date as expired."""
