@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from hotline.db import session_factory
@@ -20,3 +21,8 @@ def get_session() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# Commit before the response is sent (FastAPI's default runs the code after `yield` only after the response
+# has gone out, so a client could see 201 for a commit that then failed).
+SESSION = Depends(get_session, scope="function")

@@ -7,12 +7,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from hotline.deps import get_session
+from hotline.deps import SESSION
 from hotline.errors import InvalidInput
 from hotline.knowledge import service
 from hotline.knowledge.domain import ArticleInput, split_list
@@ -97,7 +97,7 @@ def search(
     category: str | None = None,
     status: str | None = Query(None, description="默认只搜已发布且当前有效的知识；any 表示全部"),
     valid_on: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> dict[str, Any]:
     filters = Filters(
         line=line,
@@ -111,7 +111,7 @@ def search(
 
 
 @router.post("/articles", status_code=201)
-def create(body: ArticleIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+def create(body: ArticleIn, session: Session = SESSION) -> dict[str, Any]:
     data = ArticleInput(**body.model_dump(exclude={"external_id", "status", "actor"}))
     article = service.create_article(
         session, data, actor=body.actor, status=body.status, external_id=body.external_id
@@ -120,12 +120,12 @@ def create(body: ArticleIn, session: Session = Depends(get_session)) -> dict[str
 
 
 @router.get("/articles/{key}")
-def read(key: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+def read(key: str, session: Session = SESSION) -> dict[str, Any]:
     return service.article_dict(service.get_article(session, key))
 
 
 @router.patch("/articles/{key}")
-def update(key: str, body: ArticlePatch, session: Session = Depends(get_session)) -> dict[str, Any]:
+def update(key: str, body: ArticlePatch, session: Session = SESSION) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True, exclude={"actor", "note"})
     for name in ("lines", "regions", "keywords"):
         if name in changes:
@@ -135,13 +135,13 @@ def update(key: str, body: ArticlePatch, session: Session = Depends(get_session)
 
 
 @router.post("/articles/{key}/status")
-def change_status(key: str, body: StatusIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+def change_status(key: str, body: StatusIn, session: Session = SESSION) -> dict[str, Any]:
     article = service.set_status(session, key, body.status, actor=body.actor, note=body.note)
     return service.article_dict(article)
 
 
 @router.get("/articles/{key}/versions")
-def versions(key: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+def versions(key: str, session: Session = SESSION) -> dict[str, Any]:
     return {
         "versions": [
             {
@@ -160,7 +160,7 @@ def versions(key: str, session: Session = Depends(get_session)) -> dict[str, Any
 
 
 @router.post("/articles/{key}/flags", status_code=201)
-def flag(key: str, body: FlagIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+def flag(key: str, body: FlagIn, session: Session = SESSION) -> dict[str, Any]:
     return _flag_dict(service.flag_article(session, key, body.kind, agent=body.agent, comment=body.comment))
 
 
@@ -169,13 +169,13 @@ def flags(
     unit: str | None = None,
     open_only: bool = True,
     kind: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> dict[str, Any]:
     return {"flags": [_flag_dict(f) for f in service.list_flags(session, unit=unit, open_only=open_only, kind=kind)]}
 
 
 @router.post("/flags/{flag_id}/review")
-def review(flag_id: int, body: ReviewIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+def review(flag_id: int, body: ReviewIn, session: Session = SESSION) -> dict[str, Any]:
     return _flag_dict(service.review_flag(session, flag_id, body.resolution, actor=body.actor, note=body.note))
 
 
@@ -183,7 +183,7 @@ def review(flag_id: int, body: ReviewIn, session: Session = Depends(get_session)
 def changes(
     since: str | None = Query(None, description="ISO 8601 时间；不带时区按北京时间"),
     limit: int = 500,
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> dict[str, Any]:
     return service.changes_since(session, parse_instant(since) if since else None, limit=limit)
 
@@ -195,7 +195,7 @@ async def import_file(
     body_column: str = Form(...),
     title_column: str | None = Form(None),
     actor: str = Form("import"),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> dict[str, Any]:
     suffix = Path(file.filename or "").suffix.lower()
     if suffix not in (".csv", ".xlsx"):
@@ -210,7 +210,7 @@ async def import_file(
 
 
 @router.get("/export")
-def export(fmt: str = Query("csv", alias="format"), status: str | None = None, session: Session = Depends(get_session)) -> Response:
+def export(fmt: str = Query("csv", alias="format"), status: str | None = None, session: Session = SESSION) -> Response:
     if fmt not in ("csv", "xlsx"):
         raise InvalidInput("format 只能是 csv 或 xlsx", code="unsupported-format")
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from hotline.deps import get_session
+from hotline.deps import SESSION
 from hotline.plan import service
 from hotline.plan.domain import STATUS_LABELS, Milestone, Status
 from hotline.settings import get_settings
@@ -44,19 +44,19 @@ class HoursIn(BaseModel):
 
 
 @router.get("/api/lines")
-def lines(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+def lines(session: Session = SESSION) -> list[dict[str, Any]]:
     """Every number the platform knows: 12345, the plan's lines, local lines, emergency numbers."""
     return [line.to_dict() for line in service.list_lines(session)]
 
 
 @router.get("/api/lines/{number}")
-def line(number: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+def line(number: str, session: Session = SESSION) -> dict[str, Any]:
     found = service.get_line(session, number)
     return {**found.to_dict(), "milestones": [_milestone(m) for m in service.list_milestones(session, number)]}
 
 
 @router.post("/api/lines", status_code=201)
-def add_line(body: LocalLineIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+def add_line(body: LocalLineIn, session: Session = SESSION) -> dict[str, Any]:
     """Register a local line (整体并入, set up by a provincial department or a city)."""
     created = service.add_local_line(
         session, body.number, body.name, units=body.units, note=body.note, actor=body.registered_by
@@ -73,7 +73,7 @@ def regions() -> list[dict[str, str]]:
 def plan_status(
     region: str | None = Query(None, description="地区；为空时为全部地区"),
     at: date | None = Query(None, description="评估日期，默认今天"),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> dict[str, Any]:
     """Every (line, milestone, region) with plan date, effective date and done / due / overdue."""
     items = service.status(session, region, at)
@@ -89,7 +89,7 @@ def plan_status(
 def plan_overdue(
     region: str | None = Query(None),
     at: date | None = Query(None),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> list[dict[str, Any]]:
     """Overdue milestones per responsible unit."""
     return [
@@ -100,14 +100,14 @@ def plan_overdue(
 
 @router.get("/api/plan/records")
 def plan_records(
-    line: str | None = Query(None), region: str | None = Query(None), session: Session = Depends(get_session)
+    line: str | None = Query(None), region: str | None = Query(None), session: Session = SESSION
 ) -> list[dict[str, object]]:
     """The history of recorded completions and postponements (who, when, why)."""
     return [r.to_dict() for r in service.history(session, line, region)]
 
 
 @router.post("/api/plan/records", status_code=201)
-def record(body: RecordIn, session: Session = Depends(get_session)) -> dict[str, object]:
+def record(body: RecordIn, session: Session = SESSION) -> dict[str, object]:
     """Record a milestone done on a date (`done`) or postponed (`postpone`) for one line in one region."""
     rec = service.record_milestone(
         session,
@@ -123,7 +123,7 @@ def record(body: RecordIn, session: Session = Depends(get_session)) -> dict[str,
 
 
 @router.put("/api/subcenters/{number}/hours")
-def set_hours(number: str, body: HoursIn, session: Session = Depends(get_session)) -> dict[str, object]:
+def set_hours(number: str, body: HoursIn, session: Session = SESSION) -> dict[str, object]:
     """Service hours of a sub-centre before 7×24, for one region or all."""
     hours = service.set_subcenter_hours(
         session,

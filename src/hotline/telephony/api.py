@@ -6,12 +6,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
+from fastapi import APIRouter, File, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from hotline.deps import get_session
+from hotline.deps import SESSION
 from hotline.errors import InvalidInput
 from hotline.telephony import service
 from hotline.telephony.recorder import recorder
@@ -60,7 +60,7 @@ class EventIn(BaseModel):
 
 
 @router.post("/events")
-def post_event(body: EventIn, response: Response, session: Session = Depends(get_session)) -> dict[str, Any]:
+def post_event(body: EventIn, response: Response, session: Session = SESSION) -> dict[str, Any]:
     """Receive one call event from the telephony side. Idempotent by (call_id, event): 201 the first time,
     200 with `duplicate: true` after."""
     at = parse_instant(body.at) if body.at else None
@@ -71,7 +71,7 @@ def post_event(body: EventIn, response: Response, session: Session = Depends(get
 
 @router.get("/calls")
 def calls(
-    since: str | None = None, until: str | None = None, limit: int = 100, session: Session = Depends(get_session)
+    since: str | None = None, until: str | None = None, limit: int = 100, session: Session = SESSION
 ) -> list[dict[str, Any]]:
     """Recent routing decisions (caller's number masked)."""
     recorder.flush()
@@ -81,7 +81,7 @@ def calls(
 
 
 @router.get("/calls/{call_id}")
-def call(call_id: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+def call(call_id: str, session: Session = SESSION) -> dict[str, Any]:
     """A call's routing decision, events and facts (offered, answered, wait seconds)."""
     recorder.flush()
     return service.get_call(session, call_id)
@@ -95,13 +95,13 @@ class TransferIn(BaseModel):
 
 
 @router.post("/calls/{call_id}/transfer")
-def transfer(call_id: str, body: TransferIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+def transfer(call_id: str, body: TransferIn, session: Session = SESSION) -> dict[str, Any]:
     """The agent desk transfers a call: three-way to a sub-centre, or one key to 110."""
     return service.transfer_call(session, call_id, body.kind, body.number, body.agent, body.at)
 
 
 @router.get("/kpis")
-def kpis(since: str, until: str, threshold: int = 15, session: Session = Depends(get_session)) -> dict[str, Any]:
+def kpis(since: str, until: str, threshold: int = 15, session: Session = SESSION) -> dict[str, Any]:
     """Connection rate and answered-within-threshold rate of calls offered in [since, until)."""
     start: datetime = parse_instant(since)
     end: datetime = parse_instant(until)
@@ -117,17 +117,17 @@ class TrunkIn(BaseModel):
 
 
 @router.get("/trunks")
-def trunks(session: Session = Depends(get_session)) -> list[dict[str, str]]:
+def trunks(session: Session = SESSION) -> list[dict[str, str]]:
     return service.list_trunks(session)
 
 
 @router.put("/trunks/{trunk}")
-def put_trunk(trunk: str, body: TrunkIn, session: Session = Depends(get_session)) -> dict[str, str]:
+def put_trunk(trunk: str, body: TrunkIn, session: Session = SESSION) -> dict[str, str]:
     return service.set_trunk(session, trunk, body.region, body.note)
 
 
 @router.delete("/trunks/{trunk}", status_code=204)
-def delete_trunk(trunk: str, session: Session = Depends(get_session)) -> None:
+def delete_trunk(trunk: str, session: Session = SESSION) -> None:
     service.delete_trunk(session, trunk)
 
 
@@ -136,17 +136,17 @@ class EndpointIn(BaseModel):
 
 
 @router.get("/endpoints")
-def endpoints(session: Session = Depends(get_session)) -> list[dict[str, str]]:
+def endpoints(session: Session = SESSION) -> list[dict[str, str]]:
     return service.list_endpoints(session)
 
 
 @router.put("/endpoints/{pattern}")
-def put_endpoint(pattern: str, body: EndpointIn, session: Session = Depends(get_session)) -> dict[str, str]:
+def put_endpoint(pattern: str, body: EndpointIn, session: Session = SESSION) -> dict[str, str]:
     return service.set_endpoint(session, pattern, body.uri)
 
 
 @router.delete("/endpoints/{pattern}", status_code=204)
-def delete_endpoint(pattern: str, session: Session = Depends(get_session)) -> None:
+def delete_endpoint(pattern: str, session: Session = SESSION) -> None:
     service.delete_endpoint(session, pattern)
 
 
@@ -154,12 +154,12 @@ def delete_endpoint(pattern: str, session: Session = Depends(get_session)) -> No
 
 
 @router.get("/prompts")
-def prompts(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+def prompts(session: Session = SESSION) -> list[dict[str, Any]]:
     return service.list_prompts(session)
 
 
 @router.get("/prompts/{prompt_id}")
-def prompt(prompt_id: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+def prompt(prompt_id: str, session: Session = SESSION) -> dict[str, Any]:
     return service.get_prompt(session, prompt_id)
 
 
@@ -169,27 +169,27 @@ class PromptTextIn(BaseModel):
 
 
 @router.put("/prompts/{prompt_id}/text")
-def put_prompt_text(prompt_id: str, body: PromptTextIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+def put_prompt_text(prompt_id: str, body: PromptTextIn, session: Session = SESSION) -> dict[str, Any]:
     """Change a notice's text; its audio is made again."""
     return service.set_prompt_text(session, prompt_id, body.text, body.actor)
 
 
 @router.put("/prompts/{prompt_id}/recording")
 def put_recording(
-    prompt_id: str, file: UploadFile = File(...), actor: str = "", session: Session = Depends(get_session)
+    prompt_id: str, file: UploadFile = File(...), actor: str = "", session: Session = SESSION
 ) -> dict[str, Any]:
     """Upload a recorded WAV used instead of synthesis (converted to 8 kHz mono WAV and μ-law)."""
     return service.upload_recording(session, prompt_id, file.file.read(), actor)
 
 
 @router.delete("/prompts/{prompt_id}")
-def reset_prompt(prompt_id: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+def reset_prompt(prompt_id: str, session: Session = SESSION) -> dict[str, Any]:
     """Back to the default text and synthesised audio."""
     return service.reset_prompt(session, prompt_id)
 
 
 @router.get("/prompts/{prompt_id}/audio")
-def prompt_audio(prompt_id: str, format: str = "wav", session: Session = Depends(get_session)) -> FileResponse:
+def prompt_audio(prompt_id: str, format: str = "wav", session: Session = SESSION) -> FileResponse:
     """The notice's audio: format=wav (8 kHz mono 16-bit PCM) or ulaw (G.711 μ-law WAV)."""
     path = service.prompt_audio(session, prompt_id, format)
     return FileResponse(path, media_type="audio/wav", filename=f"{prompt_id.replace(':', '-')}-{format}.wav")

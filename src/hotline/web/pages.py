@@ -10,14 +10,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from hotline.deps import get_session
+from hotline.deps import SESSION
 from hotline.errors import HotlineError
 from hotline.plan import service as plan_service
 from hotline.plan.domain import MODE_LABELS, STATUS_LABELS, Status
@@ -51,7 +51,7 @@ def _error_page(request: Request, name: str, title: str, exc: HotlineError, **co
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, session: Session = Depends(get_session)) -> HTMLResponse:
+def overview(request: Request, session: Session = SESSION) -> HTMLResponse:
     today = china_day(now())
     statuses = plan_service.status(session, None, today)
     by_mode: dict[str, Counter[str]] = {}
@@ -71,7 +71,7 @@ def overview(request: Request, session: Session = Depends(get_session)) -> HTMLR
 
 @router.get("/plan", response_class=HTMLResponse)
 def plan_page(
-    request: Request, region: str = PROVINCE.name, on: str | None = None, session: Session = Depends(get_session)
+    request: Request, region: str = PROVINCE.name, on: str | None = None, session: Session = SESSION
 ) -> HTMLResponse:
     context: dict[str, Any] = {"region": region, "on": on or ""}
     try:
@@ -99,7 +99,7 @@ def route_page(
     dialed: str = "",
     region: str = PROVINCE.name,
     at: str = "",
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     context: dict[str, Any] = {"dialed": dialed, "region": region, "at": at, "decision": None}
     if not dialed:
@@ -127,7 +127,7 @@ def orders_page(
     state: str = "",
     sla: str = "",
     region: str = "",
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     from hotline.workorders import service as orders
 
@@ -143,7 +143,7 @@ def orders_page(
 
 @router.get("/orders/{number}", response_class=HTMLResponse)
 def order_page(
-    request: Request, number: str, role: str = "supervisor", session: Session = Depends(get_session)
+    request: Request, number: str, role: str = "supervisor", session: Session = SESSION
 ) -> HTMLResponse:
     from hotline.workorders import service as orders
 
@@ -156,7 +156,7 @@ def order_page(
 
 @router.get("/track", response_class=HTMLResponse)
 def track_page(
-    request: Request, number: str = "", phone_last4: str = "", session: Session = Depends(get_session)
+    request: Request, number: str = "", phone_last4: str = "", session: Session = SESSION
 ) -> HTMLResponse:
     """Citizens look up their own order with its number and the last four digits of their phone."""
     from hotline.workorders import service as orders
@@ -174,7 +174,7 @@ def track_page(
 # -- knowledge base ----------------------------------------------------------------------------------------------
 @router.get("/kb", response_class=HTMLResponse)
 def kb_page(
-    request: Request, q: str = "", line: str = "", region: str = "", session: Session = Depends(get_session)
+    request: Request, q: str = "", line: str = "", region: str = "", session: Session = SESSION
 ) -> HTMLResponse:
     from hotline.knowledge import search
     from hotline.knowledge import service as knowledge
@@ -197,7 +197,7 @@ def kpis_page(
     since: str = "",
     until: str = "",
     region: str = "",
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     from datetime import timedelta
 

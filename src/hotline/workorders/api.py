@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from hotline.deps import get_session
+from hotline.deps import SESSION
 from hotline.settings import get_settings
 from hotline.timeutil import parse_instant
 from hotline.workorders import domain, service
@@ -22,7 +22,6 @@ router = APIRouter(tags=["workorders"])
 
 # scope="function": the unit of work commits before the response leaves, so an acknowledged order (201) is
 # always stored; with the default scope the commit would run after the response is sent.
-SESSION = Depends(get_session, scope="function")
 
 
 class CreateOrder(BaseModel):
