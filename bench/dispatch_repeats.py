@@ -96,9 +96,9 @@ def main() -> None:
     weights = corpus_weights(args.data_dir)
     sim = (tfidf @ tfidf.T).toarray()
     np.fill_diagonal(sim, -1)
-    # Messages near-identical to the positive (cosine >= 0.8, the CV's near-duplicate bar) are the same demand
+    # Messages near-identical to the positive (word TF-IDF cosine >= 0.8) are the same demand
     # posted again by someone else: they are neither positives nor negatives here.
-    sim[sim >= corpora.NEAR_DUPLICATE] = -1
+    sim[sim >= 0.8] = -1
     hard = np.argsort(-sim, axis=1)[:, :10]
 
     rules = {"default": RepeatRule()}

@@ -2,8 +2,10 @@
 
 The two shared files hold largely the SAME messages: almost every raw message of `tipdm_messages_labelled.csv`
 has a segmented twin in `tipdm_messages_segmented.csv`, and the segmented file itself repeats messages (citizens
-post the same complaint again). Cross-validation therefore groups near-duplicates (word TF-IDF cosine >= 0.8,
-connected components) so no message is scored by a model that saw a copy of it.
+post the same complaint again). Cross-validation therefore groups near-duplicates (character-bigram TF-IDF
+cosine >= 0.7 on the text without spaces, connected components) so no message is scored by a model that saw
+a copy of it. Character bigrams do not depend on word segmentation: 99.3 % of the raw messages land in the
+same group as their segmented twin (word TF-IDF would let some twins straddle folds).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ SEGMENTED = "tipdm_messages_segmented.csv"
 # Sources of a training row.
 RAW, SEG, FEEDBACK = "raw", "segmented", "feedback"
 
-NEAR_DUPLICATE = 0.8
+NEAR_DUPLICATE = 0.7
 
 
 def default_data_dir() -> Path:
@@ -117,9 +119,13 @@ def with_feedback(corpus: Corpus, feedback: Sequence[tuple[str, str]]) -> Corpus
     )
 
 
+def _unspaced(text: str) -> str:
+    return text.replace(" ", "")
+
+
 def near_duplicate_groups(texts: Sequence[str], threshold: float = NEAR_DUPLICATE) -> np.ndarray:
-    """Group id per text: connected components of the graph 'word TF-IDF cosine >= threshold'."""
-    matrix = TfidfVectorizer(token_pattern=r"\S+").fit_transform(texts)
+    """Group id per text: connected components of the graph 'character-bigram TF-IDF cosine >= threshold'."""
+    matrix = TfidfVectorizer(analyzer="char", ngram_range=(2, 2), preprocessor=_unspaced).fit_transform(texts)
     sim = (matrix @ matrix.T).tocsr()
     sim.data[sim.data < threshold] = 0
     sim.eliminate_zeros()

@@ -24,8 +24,8 @@ STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
 # Masked place names: the city itself was masked as "A市" and appears as "市" in the segmented file.
 PLACE_MASKS: tuple[tuple[re.Pattern[str], str], ...] = ((re.compile(r"A市"), "市"),)
 
-# jieba without its HMM guesser for unknown words: the segmented file's tokens are matched better (grouped-CV
-# macro-F1 on raw messages 0.931 against 0.916 with the HMM, bench/dispatch.md) and cutting is ~20 % faster.
+# jieba without its HMM guesser for unknown words: as accurate (grouped-CV macro-F1 on raw messages 0.912
+# against 0.913 with the HMM, bench/dispatch.md) and cutting is ~17 % faster.
 HMM = False
 
 _PUNCT_OR_SPACE = re.compile(r"^[\s\W_]+$", re.UNICODE)
