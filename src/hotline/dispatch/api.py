@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from hotline.deps import get_session
+from hotline.deps import SESSION
 from hotline.dispatch import service
 from hotline.timeutil import parse_instant
 
@@ -35,7 +35,7 @@ class FeedbackIn(BaseModel):
 
 
 @router.post("/suggest")
-def suggest(body: SuggestIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+def suggest(body: SuggestIn, session: Session = SESSION) -> dict[str, Any]:
     return service.advise(
         session,
         text=body.text,
@@ -50,7 +50,7 @@ def suggest(body: SuggestIn, session: Session = Depends(get_session)) -> dict[st
 
 
 @router.post("/feedback", status_code=201)
-def feedback(body: FeedbackIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+def feedback(body: FeedbackIn, session: Session = SESSION) -> dict[str, Any]:
     fid = service.record_feedback(
         session,
         text=body.text,

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import ModuleType
 
 import typer
 
 from hotline.db import session_scope
-from hotline.dispatch import service
 from hotline.timeutil import parse_instant
 
 app = typer.Typer(no_args_is_help=True, help="智能派单：一级分类建议、承办单位建议、重复诉求（并单）")
+
+
+def _service() -> ModuleType:
+    # Imported when a dispatch command runs: scikit-learn takes seconds to load, and every other `hotline`
+    # command would pay for it.
+    from hotline.dispatch import service
+
+    return service
 
 
 def _echo(line: str) -> None:
@@ -30,17 +38,17 @@ def train(
     if_missing: bool = typer.Option(False, "--if-missing", help="已有模型时不训练（供安装脚本使用）"),
 ) -> None:
     """Train a new versioned model of the first-level category and make it current."""
-    existing = service.current_version()
+    existing = _service().current_version()
     if if_missing and existing is not None:
         typer.echo(f"已有派单模型 {existing}，跳过训练")
         return
     if from_db:
         with session_scope() as session:
-            report = service.train_model(
+            report = _service().train_model(
                 data_dir=data_dir, seed=seed, folds=folds, session=session, force=force, echo=typer.echo
             )
     else:
-        report = service.train_model(data_dir=data_dir, seed=seed, folds=folds, echo=typer.echo)
+        report = _service().train_model(data_dir=data_dir, seed=seed, folds=folds, echo=typer.echo)
     if not report.replaced:
         raise typer.Exit(1)
 
@@ -53,7 +61,7 @@ def predict(
     threshold: float | None = typer.Option(None, help="低于此置信度标记为人工派单（默认 0.6）"),
 ) -> None:
     """Predict the category of every row of a CSV file, in order (trains a model first if none exists)."""
-    n = service.predict_file(input, output, text_column=text_column, threshold=threshold, echo=_echo)
+    n = _service().predict_file(input, output, text_column=text_column, threshold=threshold, echo=_echo)
     typer.echo(f"已写入 {output}（{n} 行）")
 
 
@@ -69,5 +77,5 @@ def suggest(
     """Print the dispatch advice for one demand (JSON): category, top 3, unit, repeated demands."""
     when = parse_instant(at) if at else None
     with session_scope() as session:
-        advice = service.advise(session, text=text, region_code=region, line=line, phone=phone, place=place, at=when)
+        advice = _service().advise(session, text=text, region_code=region, line=line, phone=phone, place=place, at=when)
     typer.echo(json.dumps(advice, ensure_ascii=False, indent=2))
