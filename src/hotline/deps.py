@@ -7,20 +7,13 @@ from collections.abc import Iterator
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
-from hotline.db import session_factory
+from hotline.db import session_scope
 
 
 def get_session() -> Iterator[Session]:
     """One unit of work per request: commit when the handler returns, roll back on error."""
-    session = session_factory()()
-    try:
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # Commit before the response is sent (FastAPI's default runs the code after `yield` only after the response

@@ -20,7 +20,6 @@ from hotline.telephony.domain import (
     check_uri_template,
     chinese_numeral,
     compute_kpis,
-    mask_phone,
     notice_text,
     parse_prompt_id,
     parse_target,
@@ -126,12 +125,6 @@ def test_endpoint_patterns_and_templates_are_checked() -> None:
     for bad in ("http://x", "sip:{user}@x", "sip:a b"):
         with pytest.raises(InvalidInput):
             check_uri_template(bad)
-
-
-def test_caller_numbers_are_masked() -> None:
-    assert mask_phone("13800001111") == "138******11"
-    assert mask_phone("110") == "1**"
-    assert mask_phone("") == ""
 
 
 T0 = datetime(2021, 6, 1, 2, 0, tzinfo=UTC)

@@ -82,7 +82,7 @@ def test_route_call_uses_the_trunks_region_and_keeps_the_decision(db_url: str, m
         call = service.get_call(s, "call-1@pbx")
         listed = service.list_calls(s)
     assert call["decision"]["prompt"] == "transition:12331"
-    assert call["decision"]["caller"] == "138******11"
+    assert call["decision"]["caller"] == "138****1111"
     assert listed[0]["call_id"] == "call-1@pbx"
     # routed again with the same Call-ID (e.g. a new attempt): one record, the latest decision
     with session_scope() as s:

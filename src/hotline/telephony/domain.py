@@ -252,15 +252,6 @@ def proxy_answer(
     )
 
 
-def mask_phone(number: str | None) -> str | None:
-    """Callers' numbers are personal data: keep the first 3 and last 2 digits (138******11)."""
-    if not number:
-        return number
-    if len(number) <= 5:
-        return number[:1] + "*" * (len(number) - 1)
-    return number[:3] + "*" * (len(number) - 5) + number[-2:]
-
-
 # ------------------------------------------------------------------------------------------------
 # Call events and the facts KPIs are computed from
 

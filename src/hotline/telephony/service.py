@@ -23,6 +23,7 @@ from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.plan.domain import Mode
 from hotline.plan.regions import PROVINCE, find_region
 from hotline.plan.service import effective_date, get_line, list_lines
+from hotline.privacy import mask_phone
 from hotline.routing.service import decide, transfer_available
 from hotline.settings import Settings, get_settings
 from hotline.telephony import audio
@@ -43,7 +44,6 @@ from hotline.telephony.domain import (
     check_endpoint_pattern,
     check_uri_template,
     compute_kpis,
-    mask_phone,
     notice_text,
     parse_event_type,
     parse_prompt_id,
@@ -349,7 +349,7 @@ def record_event(
 
 def _decision_dict(row: CallDecision, *, mask: bool = True) -> dict[str, Any]:
     return {
-        "call_id": row.call_id, "dialed": row.dialed, "caller": mask_phone(row.caller) if mask else row.caller,
+        "call_id": row.call_id, "dialed": row.dialed, "caller": mask_phone(row.caller) if mask and row.caller else row.caller,
         "trunk": row.trunk, "region_code": row.region_code, "region": find_region(row.region_code).name,
         "decision": row.decision, "proxy_action": row.proxy_action, "target": row.target, "uri": row.uri,
         "prompt": row.prompt, "skill": row.skill, "sip_code": row.sip_code, "reason": row.reason,

@@ -518,23 +518,6 @@ def child_case(parent: Case, unit: str) -> Case:
 # --- personal data -------------------------------------------------------------------------------------------
 
 
-def mask_phone(phone: str) -> str:
-    """138****1234: keep the first three and the last four digits."""
-    digits = phone.strip()
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    if len(digits) < 8:
-        return "*" * (len(digits) - 4) + digits[-4:]
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-
-
-def mask_name(name: str) -> str:
-    name = name.strip()
-    if not name:
-        return ""
-    return name[0] + "*" * max(1, len(name) - 1)
-
-
 def sees_contact(role: Role, order_type: OrderType, confidential: bool) -> bool:
     """Who needs the caller's name and phone in full.
 

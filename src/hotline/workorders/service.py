@@ -27,6 +27,7 @@ from hotline.calendar.domain import WorkCalendar
 from hotline.calendar.service import load_calendar
 from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound
 from hotline.plan.regions import PROVINCE, REGIONS, find_region
+from hotline.privacy import mask_name, mask_phone
 from hotline.timeutil import china, china_day, now, parse_instant
 from hotline.workorders import domain as d
 from hotline.workorders.store import CatalogueEntry, Category, History, Limit, Order, Unit
@@ -872,8 +873,8 @@ def order_view(
         "type": order.type,
         "channel": order.channel,
         "channel_label": d.CHANNEL_LABELS[d.Channel(order.channel)],
-        "caller_name": order.caller_name if full else d.mask_name(order.caller_name),
-        "caller_phone": order.caller_phone if full else d.mask_phone(order.caller_phone),
+        "caller_name": order.caller_name if full else mask_name(order.caller_name),
+        "caller_phone": order.caller_phone if full else mask_phone(order.caller_phone),
         "region_code": order.region_code,
         "line": order.line,
         "call_id": order.call_id,
@@ -1084,7 +1085,7 @@ def public_lookup(session: Session, number: str, phone_last4: str) -> dict[str, 
         "number": order.number,
         "type": order.type,
         "content": order.content,
-        "caller_phone": d.mask_phone(order.caller_phone),
+        "caller_phone": mask_phone(order.caller_phone),
         "state_label": d.STATE_LABELS[state]
         if followed is order
         else f"已并入工单 {followed.number}：{d.STATE_LABELS[state]}",
