@@ -64,7 +64,7 @@ def test_kpis_from_stored_events(db_url: str) -> None:
         k = service.kpi_report(s, T0, T0 + timedelta(days=1))
     assert sorted(f.call_id for f in facts) == ["k0", "k1", "k2", "k3"]
     assert (k.requested, k.answered, k.answered_within) == (4, 3, 2)
-    assert k.connection_rate == pytest.approx(0.75) and k.within_rate == pytest.approx(0.5)
+    assert k.connection_rate == pytest.approx(0.75) and k.within_rate == pytest.approx(2 / 3)
     with session_scope() as s, pytest.raises(InvalidInput):
         service.kpi_report(s, T0, T0)
 

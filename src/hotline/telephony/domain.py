@@ -330,7 +330,7 @@ def call_facts(call_id: str, events: Iterable[EventRecord]) -> CallFacts:
 
 @dataclass(frozen=True)
 class Kpis:
-    """人工服务接通率 (connection rate) and 15秒接通率 (answered within 15 s) over requested calls."""
+    """人工服务接通率 (connection rate, over calls that asked for an agent) and 15秒接通率 (over answered calls)."""
 
     offered: int
     requested: int
@@ -357,9 +357,9 @@ class Kpis:
 
 
 def compute_kpis(facts: Sequence[CallFacts], threshold_seconds: int = 15) -> Kpis:
-    """Connection rate = answered / requested; 15-second rate = answered within the threshold / requested.
+    """Connection rate = answered / requested; 15-second rate = answered within the threshold / answered.
 
-    Both are None when no call requested an agent (no calls is not a 0 % service level).
+    Each is None when its denominator is empty (no calls is not a 0 % service level).
     """
     if threshold_seconds <= 0:
         raise InvalidInput("接通时限必须为正整数秒", code="invalid-threshold")
@@ -375,7 +375,7 @@ def compute_kpis(facts: Sequence[CallFacts], threshold_seconds: int = 15) -> Kpi
         answered_within=len(within),
         threshold_seconds=threshold_seconds,
         connection_rate=len(answered) / len(requested) if requested else None,
-        within_rate=len(within) / len(requested) if requested else None,
+        within_rate=len(within) / len(answered) if answered else None,
         average_wait_seconds=sum(waits) / len(waits) if waits else None,
     )
 
