@@ -31,7 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.telephony.harness import Kamailio, Platform  # noqa: E402
+from tests.platform_process import Platform  # noqa: E402
+from tests.telephony.harness import Kamailio  # noqa: E402
 from tests.telephony.sipp import Endpoint, caller_scenario, free_udp_port, sipp_binary  # noqa: E402
 
 from hotline import db  # noqa: E402

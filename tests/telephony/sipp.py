@@ -27,12 +27,6 @@ def free_udp_port() -> int:
         return int(s.getsockname()[1])
 
 
-def free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def sipp_binary() -> str:
     path = shutil.which("sipp")
     if path is None:

@@ -16,8 +16,9 @@ import pytest
 
 from hotline import db
 from hotline.telephony import service
-from tests.telephony.harness import GarbageServer, Kamailio, Platform, SilentServer, require
-from tests.telephony.sipp import Endpoint, caller_scenario, free_tcp_port, free_udp_port, place_call
+from tests.platform_process import Platform, free_tcp_port
+from tests.telephony.harness import GarbageServer, Kamailio, SilentServer, require
+from tests.telephony.sipp import Endpoint, caller_scenario, free_udp_port, place_call
 
 pytestmark = pytest.mark.telephony
 

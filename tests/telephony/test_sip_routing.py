@@ -21,7 +21,8 @@ import pytest
 
 from hotline import db
 from hotline.telephony import service
-from tests.telephony.harness import Kamailio, Platform, require
+from tests.platform_process import Platform
+from tests.telephony.harness import Kamailio, require
 from tests.telephony.sipp import SCENARIOS, Endpoint, caller_scenario, free_udp_port, place_call, sipp_binary
 
 pytestmark = pytest.mark.telephony
