@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.calendar.domain import WorkCalendar, official_is_workday
@@ -13,6 +13,14 @@ from hotline.errors import InvalidInput
 from hotline.timeutil import now
 
 DAY_KINDS = {"workday": True, "holiday": False}
+
+_OVERRIDES = CalendarOverride.__table__
+# What a cache of the calendar depends on: the overrides' count and latest change, as two scalar subqueries
+# a caller can put into its own revision query (one round trip for everything it caches).
+REVISION_COLUMNS = (
+    select(func.count()).select_from(_OVERRIDES).scalar_subquery(),
+    select(func.max(_OVERRIDES.c.set_at)).scalar_subquery(),
+)
 
 
 def load_calendar(session: Session) -> WorkCalendar:

@@ -22,11 +22,11 @@ from datetime import time as dtime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from hotline.calendar.service import REVISION_COLUMNS as CALENDAR_REVISION
 from hotline.calendar.service import load_calendar
-from hotline.calendar.store import CalendarOverride  # read-only: count and latest change, see _token
 from hotline.errors import Conflict, InvalidInput
 from hotline.plan.catalogue import load_catalogue
 from hotline.plan.domain import (
@@ -126,14 +126,12 @@ def _changed(session: Session) -> None:
 
 
 _PLAN_TOKEN = select(PlanRevision.__table__.c.token).where(PlanRevision.__table__.c.id == 1).scalar_subquery()
-_OVERRIDES = CalendarOverride.__table__
-_TOKEN_QUERY = select(_PLAN_TOKEN, select(func.count()).select_from(_OVERRIDES).scalar_subquery(),
-                      select(func.max(_OVERRIDES.c.set_at)).scalar_subquery())  # fmt: skip
+_TOKEN_QUERY = select(_PLAN_TOKEN, *CALENDAR_REVISION)
 
 
 def _token(session: Session) -> Token:
     """What the snapshot depends on, in one small query: the plan's revision token and the calendar
-    overrides' count and latest change (the calendar capability keeps no revision of its own)."""
+    overrides' count and latest change (`hotline.calendar.service.REVISION_COLUMNS`)."""
     return tuple(session.connection().execute(_TOKEN_QUERY).one())
 
 
