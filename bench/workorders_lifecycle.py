@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 from hotline import db
 from hotline.db import session_factory
@@ -67,11 +67,52 @@ def _create_kwargs(i: int, region: str) -> dict[str, Any]:
 
 
 CPU: dict[str, float] = {}
+PG_CPU: dict[str, float] = {}
+# PostgreSQL backend processes serving this process's connections: their CPU is PostgreSQL's share of the work
+# (read from /proc: the server runs on this machine). Other server processes (WAL writer, checkpointer) and
+# the kernel's work for fsync are not counted.
+BACKENDS: set[int] = set()
+
+
+def _remember_backend(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("SELECT pg_backend_pid()")
+    BACKENDS.add(int(cur.fetchone()[0]))
+    cur.close()
+
+
+def _engine(url: str) -> Engine:
+    """The platform's engine for URL, noting the backend pid of each new PostgreSQL connection."""
+    engine = db.get_engine(url)
+    if engine.dialect.name == "postgresql" and not event.contains(engine, "connect", _remember_backend):
+        event.listen(engine, "connect", _remember_backend)
+    return engine
+
+
+def backend_cpu() -> float:
+    """CPU seconds (user + system) used so far by the PostgreSQL backends of this process's connections."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in BACKENDS:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def run_service(url: str, n: int, batch: int, mode: str, region: str) -> float:
+    """N lifecycles through the service; returns the wall time. CPU[mode] / PG_CPU[mode] get the CPU times.
+
+    - batch: BATCH whole lifecycles per transaction (create + 6 actions on the order object, one flush);
+    - staged: each step in its own transaction over BATCH orders, every action loading its order by number and
+      flushing (SELECT, UPDATE … WHERE version = ?, history INSERT) as the API does; only the commit is shared;
+    - step: one transaction and one commit per action (the API and CLI path as a single user sees it).
+    """
     factory = session_factory(url)
-    cpu = time.process_time()
+    _engine(url)
+    cpu, pg_cpu = time.process_time(), backend_cpu()
     started = time.perf_counter()
     if mode == "step":
         for i in range(n):
@@ -83,6 +124,20 @@ def run_service(url: str, n: int, batch: int, mode: str, region: str) -> float:
             for action, kwargs in _steps(created["at"]):
                 with factory.begin() as session:
                     service.act(session, number, action, **kwargs)
+    elif mode == "staged":
+        for start in range(0, n, batch):
+            made: list[tuple[str, datetime]] = []
+            with factory.begin() as session:
+                for i in range(start, min(n, start + batch)):
+                    created = _create_kwargs(i, region)
+                    order = service.create_order(session, **created)
+                    made.append((order.number, created["at"]))
+                service.flush_orders(session)
+            for k in range(6):
+                with factory.begin() as session:
+                    for number, at in made:
+                        action, kwargs = _steps(at)[k]
+                        service.act(session, number, action, **kwargs)
     else:
         for start in range(0, n, batch):
             with factory.begin() as session:
@@ -92,14 +147,23 @@ def run_service(url: str, n: int, batch: int, mode: str, region: str) -> float:
                     for action, kwargs in _steps(created["at"]):
                         service.act(session, order, action, flush=False, **kwargs)
                 service.flush_orders(session)
+    elapsed = time.perf_counter() - started
     CPU[mode] = time.process_time() - cpu
-    return time.perf_counter() - started
+    PG_CPU[mode] = backend_cpu() - pg_cpu
+    return elapsed
 
 
-def run_plain_sql(url: str, n: int, batch: int, region: str, unit_id: int) -> float:
-    """The same rows with hand-written INSERTs through the driver: no ORM, no checks, no domain."""
-    engine = db.get_engine(url)
+def run_plain_sql(url: str, n: int, batch: int, region: str, unit_id: int, style: str = "simple") -> float:
+    """The same rows with hand-written statements through the driver: no ORM, no checks, no domain.
+
+    Style "simple" (the ratio's baseline, unchanged since the first benchmark): per order the sequence upsert and
+    an INSERT … RETURNING id, per batch one executemany of the history rows. Style "bulk" (PostgreSQL) writes
+    them the way the service itself now does: per order one round trip taking the number and the id, per batch
+    one pipelined executemany of the order rows and one COPY of the history rows. On SQLite both are "simple".
+    """
+    engine = _engine(url)
     pg = engine.dialect.name == "postgresql"
+    bulk = pg and style == "bulk"
     ph = "%s" if pg else "?"
     order_cols = (
         "number, version, region_code, channel, caller_name, caller_phone, line, call_id, type, category, content, "
@@ -122,36 +186,62 @@ def run_plain_sql(url: str, n: int, batch: int, region: str, unit_id: int) -> fl
     actions = ["create", "dispatch", "accept", "resolve", "review_pass", "callback", "archive"]
     states = ["", "registered", "dispatched", "handling", "resolved", "to_visit", "visited", "archived"]
     changes = json.dumps({"state": ["a", "b"]})
+    take_sql = (
+        "WITH s AS (INSERT INTO wo_sequences (region_code, day, last) VALUES (%s, %s, 1) "
+        "ON CONFLICT (region_code, day) DO UPDATE SET last = wo_sequences.last + 1 RETURNING last) "
+        "SELECT s.last, nextval('wo_orders_id_seq') FROM s"
+    )
+    insert_order_with_id = f"INSERT INTO wo_orders (id, {order_cols}) VALUES ({', '.join([ph] * (n_cols + 1))})"
+    copy_history = (
+        "COPY wo_history (order_id, seq, action, actor, role, unit_code, at, reason, from_state, to_state, changes) "
+        "FROM STDIN"
+    )
     raw = engine.raw_connection()
-    cpu = time.process_time()
+    cpu, pg_cpu = time.process_time(), backend_cpu()
     started = time.perf_counter()
     try:
         cur = raw.cursor()
         for start in range(0, n, batch):
             history_rows: list[tuple[Any, ...]] = []
+            order_rows: list[tuple[Any, ...]] = []
             for i in range(start, min(n, start + batch)):
                 kw = _create_kwargs(i, region)
                 at = kw["at"] if pg else kw["at"].replace(tzinfo=None)
-                cur.execute(seq_sql, ("999999", "20210601"))
-                seq = cur.fetchone()[0]
+                cur.execute(take_sql if bulk else seq_sql, ("999999", "20210601"))
+                taken = cur.fetchone()
+                assert taken is not None
+                seq = taken[0]
                 row = (
                     f"P{seq:018d}", 7, region, "phone", kw["caller_name"], kw["phone"], "", "", kw["type"],
                     kw["category"], kw["content"], kw["place"], "normal", False, "archived", unit_id, at, at, at,
                     at, "2021-06-10", "2021-06-02", "2021-06-03", 0, 0, 0, "已处理完毕", "satisfied", True,
                     0, 0, 0, 0, 7, 0,
                 )  # fmt: skip
-                cur.execute(insert_order, row)
-                order_id = cur.fetchone()[0] if pg else cur.lastrowid
+                if bulk:
+                    order_id = taken[1]
+                    order_rows.append((order_id, *row))
+                else:
+                    cur.execute(insert_order, row)
+                    order_id = cur.fetchone()[0] if pg else cur.lastrowid  # type: ignore[index]
                 for k, action in enumerate(actions, start=1):
                     history_rows.append(
                         (order_id, k, action, "", "dispatcher", "", at, "", states[k - 1], states[k], changes)
                     )
-            cur.executemany(insert_history, history_rows)
+            if bulk:
+                cur.executemany(insert_order_with_id, order_rows)
+                with cur.copy(copy_history) as copy:
+                    for values in history_rows:
+                        copy.write_row(values)
+            else:
+                cur.executemany(insert_history, history_rows)
             raw.commit()
+        elapsed = time.perf_counter() - started
     finally:
         raw.close()
-    CPU["plain"] = time.process_time() - cpu
-    return time.perf_counter() - started
+    key = "plain" if style == "simple" else "plain_bulk"
+    CPU[key] = time.process_time() - cpu
+    PG_CPU[key] = backend_cpu() - pg_cpu
+    return elapsed
 
 
 def _prepare(url: str) -> int:
@@ -175,55 +265,91 @@ def _pg_sizes(url: str) -> dict[str, int]:
         return out
 
 
-def _worker(args: tuple[str, int, int, str]) -> float:
-    url, n, batch, region = args
+def _worker(url: str, n: int, batch: int, region: str, barrier: Any, out: Any) -> None:
     os.environ.setdefault("HOTLINE_DATA_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
     db.get_engine.cache_clear()  # a fresh engine (and pool) in the child process
-    return run_service(url, n, batch, "batch", region)
+    run_service(url, 10, batch, "batch", region)  # warm-up
+    barrier.wait()
+    started = time.monotonic()
+    run_service(url, n, batch, "batch", region)
+    out.put((started, time.monotonic(), CPU["batch"], PG_CPU["batch"]))
 
 
-def run_parallel(url: str, n: int, batch: int, workers: int) -> float:
-    """WORKERS processes, each N/WORKERS batched lifecycles in its own region (its own sequence row)."""
+def run_parallel(url: str, n: int, batch: int, workers: int) -> dict[str, float]:
+    """WORKERS processes started together, each N/WORKERS batched lifecycles in its own region (own sequence)."""
     regions = ["510500", "510600", "510700", "510800", "510900", "511000", "511100", "511300"][:workers]
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(workers) as pool:
-        pool.map(_worker, [(url, 10, batch, r) for r in regions])  # warm-up each process
-        started = time.perf_counter()
-        pool.map(_worker, [(url, n // workers, batch, r) for r in regions])
-        return time.perf_counter() - started
+    barrier, out = ctx.Barrier(workers), ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(url, n // workers, batch, r, barrier, out)) for r in regions]
+    for p in procs:
+        p.start()
+    done = [out.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join()
+    total = (n // workers) * workers
+    wall = max(d[1] for d in done) - min(d[0] for d in done)
+    return {
+        "lifecycles_per_s": round(total / wall, 1),
+        "client_cpu_ms_per_lifecycle": round(sum(d[2] for d in done) * 1000 / total, 3),
+        "pg_backend_cpu_ms_per_lifecycle": round(sum(d[3] for d in done) * 1000 / total, 3),
+    }
+
+
+def _per(seconds: float, n: int) -> float:
+    return round(seconds * 1000 / n, 3)
 
 
 def bench(url: str, n: int, batch: int, step_n: int, workers: int = 1) -> dict[str, Any]:
+    _engine(url)
     unit_id = _prepare(url)
     result: dict[str, Any] = {"db": db.get_engine(url).dialect.name, "n": n, "batch": batch}
     # Warm-up (imports, caches, statement preparation) outside the timings.
     run_service(url, 20, batch, "batch", "510300")
+    run_service(url, 20, batch, "staged", "510300")
     # Service and plain SQL alternate in rounds, so a change in the machine's load hits both alike.
     rounds = max(1, n // (batch * 5))
     per_round = n // rounds
-    t_service = t_plain = cpu_service = cpu_plain = 0.0
+    pg = result["db"] == "postgresql"
+    t = {"batch": 0.0, "plain": 0.0, "staged": 0.0} | ({"plain_bulk": 0.0} if pg else {})
+    cpu = dict.fromkeys(t, 0.0)
+    pg_cpu = dict.fromkeys(t, 0.0)
     for _ in range(rounds):
-        t_service += run_service(url, per_round, batch, "batch", "510100")
-        cpu_service += CPU["batch"]
-        t_plain += run_plain_sql(url, per_round, batch, "510100", unit_id)
-        cpu_plain += CPU["plain"]
+        t["batch"] += run_service(url, per_round, batch, "batch", "510100")
+        t["plain"] += run_plain_sql(url, per_round, batch, "510100", unit_id)
+        if pg:
+            t["plain_bulk"] += run_plain_sql(url, per_round, batch, "510100", unit_id, style="bulk")
+        t["staged"] += run_service(url, per_round, batch, "staged", "510300")
+        for mode in t:
+            cpu[mode] += CPU[mode]
+            pg_cpu[mode] += PG_CPU[mode]
     done = per_round * rounds
     result["n"] = done
-    result["service_batch_lifecycles_per_s"] = round(done / t_service, 1)
-    # Client-side CPU (this Python process) per lifecycle: less sensitive to a shared, loaded machine.
-    result["service_batch_client_cpu_ms_per_lifecycle"] = round(cpu_service * 1000 / done, 3)
-    result["plain_sql_lifecycles_per_s"] = round(done / t_plain, 1)
-    result["plain_sql_client_cpu_ms_per_lifecycle"] = round(cpu_plain * 1000 / done, 3)
+    modes = [("batch", "service_batch"), ("plain", "plain_sql"), ("staged", "service_staged")]
+    if pg:
+        modes.append(("plain_bulk", "plain_sql_bulk"))
+    for mode, label in modes:
+        result[f"{label}_lifecycles_per_s"] = round(done / t[mode], 1)
+        # CPU per lifecycle: this Python process, and (PostgreSQL) the server backends serving it. Less
+        # sensitive to a shared, loaded machine than the rates.
+        result[f"{label}_client_cpu_ms_per_lifecycle"] = _per(cpu[mode], done)
+        if pg:
+            result[f"{label}_pg_backend_cpu_ms_per_lifecycle"] = _per(pg_cpu[mode], done)
     result["ratio_batch"] = round(result["service_batch_lifecycles_per_s"] / result["plain_sql_lifecycles_per_s"], 3)
-    t = run_service(url, step_n, batch, "step", "510400")
-    result["service_step_lifecycles_per_s"] = round(step_n / t, 1)
-    result["service_step_client_cpu_ms_per_lifecycle"] = round(CPU["step"] * 1000 / step_n, 3)
+    if pg:
+        result["ratio_batch_vs_bulk_plain_sql"] = round(
+            result["service_batch_lifecycles_per_s"] / result["plain_sql_bulk_lifecycles_per_s"], 3
+        )
+    elapsed = run_service(url, step_n, batch, "step", "510400")
+    result["service_step_lifecycles_per_s"] = round(step_n / elapsed, 1)
+    result["service_step_client_cpu_ms_per_lifecycle"] = _per(CPU["step"], step_n)
+    if pg:
+        result["service_step_pg_backend_cpu_ms_per_lifecycle"] = _per(PG_CPU["step"], step_n)
     result["step_n"] = step_n
-    t = run_plain_sql(url, step_n, 1, "510100", unit_id)
-    result["plain_sql_commit_each_lifecycle_per_s"] = round(step_n / t, 1)
+    elapsed = run_plain_sql(url, step_n, 1, "510100", unit_id)
+    result["plain_sql_commit_each_lifecycle_per_s"] = round(step_n / elapsed, 1)
     if workers > 1:
-        t = run_parallel(url, n, batch, workers)
-        result[f"service_batch_{workers}_processes_lifecycles_per_s"] = round((n // workers) * workers / t, 1)
+        for key, value in run_parallel(url, n, batch, workers).items():
+            result[f"service_batch_{workers}_processes_{key}"] = value
     return result
 
 

@@ -11,7 +11,6 @@ working days, plus local overrides): an order is overdue from the day after its 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -386,7 +385,10 @@ def apply(case: Case, cmd: Command, *, today: date, calendar: WorkCalendar, limi
             f"工单未交办给单位 {cmd.unit or '（未指明）'}，不能执行「{rule.label}」",
             code="unit-not-assigned",
         )
-    new = dataclasses.replace(case, state=rule.target)
+    # A copy of the snapshot (dataclasses.replace, without re-running __init__ for every field).
+    new = Case.__new__(Case)
+    new.__dict__.update(case.__dict__)
+    new.state = rule.target
     spawn: tuple[str, ...] = ()
     action = cmd.action
 
@@ -493,12 +495,12 @@ def apply(case: Case, cmd: Command, *, today: date, calendar: WorkCalendar, limi
             raise Conflict("主工单须为办理中的工单", code="merge-master-closed")
         new.master = cmd.master
 
-    changes: dict[str, list[Any]] = {}
-    after_values = vars(new)
-    for name, before in vars(case).items():
-        after = after_values[name]
-        if before != after:
-            changes[name] = [_iso(before), _iso(after)]
+    after_values = new.__dict__
+    changes = {
+        name: [_iso(before), _iso(after_values[name])]
+        for name, before in case.__dict__.items()
+        if before != after_values[name]
+    }
     return Transition(rule=rule, case=new, changes=changes, spawn=spawn)
 
 
