@@ -25,7 +25,7 @@ class Kamailio:
     """The shipped deploy/kamailio/kamailio.cfg, rendered for loopback ports, in the foreground."""
 
     def __init__(self, workdir: Path, router_url: str, fallback_uri: str, children: int = 4,
-                 port: int | None = None, static_route: bool = False) -> None:
+                 port: int | None = None, static_route: bool = False, no_cache: bool = False) -> None:
         from tests.telephony.sipp import free_udp_port
 
         self.workdir = workdir
@@ -33,6 +33,7 @@ class Kamailio:
         self.site = ProxySite(listen=f"udp:127.0.0.1:{self.port}", router_url=router_url,
                               fallback_uri=fallback_uri, children=children)
         self.static_route = static_route
+        self.no_cache = no_cache
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -41,7 +42,8 @@ class Kamailio:
         cfg = self.workdir / "kamailio.cfg"
         cfg.write_text(render_config(self.site), encoding="utf-8")
         log = (self.workdir / "kamailio.log").open("ab")
-        self.proc = subprocess.Popen(kamailio_command(cfg, self.workdir, static_route=self.static_route), stdout=log, stderr=log)
+        self.proc = subprocess.Popen(kamailio_command(cfg, self.workdir, static_route=self.static_route,
+                                                      no_cache=self.no_cache), stdout=log, stderr=log)
         wait_udp_listening(self.port, timeout=10)
         time.sleep(0.2)  # workers fork after the socket is bound
         if self.proc.poll() is not None:

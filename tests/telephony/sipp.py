@@ -80,6 +80,7 @@ def caller_scenario(
     """One call: INVITE, then either check the answer's X-Got fields or expect the final code."""
     ruri = f"sip:{dialed}@[remote_ip]:[remote_port]" + (f";tgrp={tgrp}" if tgrp else "")
     invite = f"""
+  <nop><action><log message="Call-ID: [call_id]"/></action></nop>
   <send retrans="500">
     <![CDATA[
 
@@ -199,6 +200,7 @@ class CallResult:
     returncode: int
     got: str
     log: str
+    call_id: str = ""
 
 
 def place_call(proxy_port: int, workdir: Path, name: str, scenario: str, timeout: float = 10.0) -> CallResult:
@@ -222,8 +224,9 @@ def place_call(proxy_port: int, workdir: Path, name: str, scenario: str, timeout
     match = re.search(r"X-Got: (.*)", text)
     if match:
         got = match.group(1)
+    call_id = re.search(r"Call-ID: (\S+)", text)
     err = errors.read_text(encoding="utf-8", errors="replace") if errors.exists() else ""
-    return CallResult(proc.returncode, got, err[-3000:])
+    return CallResult(proc.returncode, got, err[-3000:], call_id.group(1) if call_id else "")
 
 
 def wait_udp_listening(port: int, timeout: float = 5.0) -> None:

@@ -130,3 +130,56 @@ def test_route_without_a_dialed_number_is_a_clear_error(client: TestClient) -> N
     # the documented parameters are in the OpenAPI description
     params = client.get("/openapi.json").json()["paths"]["/telephony/route"]["get"]["parameters"]
     assert {p["name"] for p in params} == {"dialed", "caller", "trunk", "callid", "at"}
+
+
+def test_route_answer_says_how_long_the_proxy_may_keep_it(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hotline.telephony.domain import PROXY_CACHE_CAP
+
+    monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
+    params = {"dialed": "12331", "trunk": "cd-telecom", "callid": "ttl1"}
+    # 2.5 s before 12331's cancellation date: the transition answer is right for 2 more whole seconds
+    near = client.get("/telephony/route", params={**params, "at": "2021-09-30T23:59:57.5"}).json()
+    assert (near["prompt"], near["ttl"]) == ("transition:12331", 2)
+    far = client.get("/telephony/route", params={**params, "at": "2021-08-01T10:00"}).json()
+    assert far["ttl"] == PROXY_CACHE_CAP
+    assert client.get("/telephony/route", params={"dialed": "12399"}).json()["ttl"] == PROXY_CACHE_CAP
+
+
+def test_decisions_served_from_the_proxy_cache_are_stored_idempotently(client: TestClient,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
+    answer = client.get("/telephony/route", params={"dialed": "12331", "trunk": "cd-telecom", "callid": "asked",
+                                                    "at": "2021-06-01T10:00"}).json()
+    batch = [
+        {"call_id": "kept-1@pbx", "dialed": "12331", "caller": "13800001111", "trunk": "cd-telecom",
+         "at": "1622512800.25", "for": "2021-06-01T10:00", "cached": True, "decision": answer},
+        {"call_id": "kept-2@pbx", "dialed": "12331", "caller": "", "trunk": "cd-telecom", "at": 1622512801,
+         "for": "", "cached": True, "decision": answer},
+    ]
+    r = client.post("/telephony/decisions", json=batch)
+    assert r.status_code == 200 and r.json() == {"stored": 2}
+    assert client.post("/telephony/decisions", json=batch).json() == {"stored": 2}  # sent again: no change
+    kept = client.get("/telephony/calls/kept-1@pbx").json()["decision"]
+    asked = client.get("/telephony/calls/asked").json()["decision"]
+    assert kept["cached"] is True and asked["cached"] is False
+    assert (kept["prompt"], kept["uri"], kept["decided_for"]) == (asked["prompt"], asked["uri"], asked["decided_for"])
+    assert kept["caller"] == "138****1111"
+    second = client.get("/telephony/calls/kept-2@pbx").json()["decision"]
+    assert second["decided_for"] == "2021-06-01T10:00:01+08:00"  # no named instant: when it was served
+    calls = client.get("/telephony/calls", params={"limit": 10}).json()
+    assert {"asked", "kept-1@pbx", "kept-2@pbx"} <= {c["call_id"] for c in calls}
+    bad = client.post("/telephony/decisions", json=[{**batch[0], "call_id": "x"},
+                                                     {**batch[1], "decision": {"action": "dance"}}])
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid-decision"
+    assert client.get("/telephony/calls/x").status_code == 404  # the whole batch was refused
+
+
+def test_the_routing_revision_changes_with_the_plan_and_the_configuration(client: TestClient) -> None:
+    first = client.get("/telephony/revision").json()["revision"]
+    assert client.get("/telephony/revision").json()["revision"] == first
+    client.put("/telephony/endpoints/queue:510100", json={"uri": "sip:cd-acd@10.0.0.9"})
+    second = client.get("/telephony/revision").json()["revision"]
+    assert second != first
+    r = client.put("/api/subcenters/12366/hours", json={"opens": "08:30", "closes": "18:00"})
+    assert r.status_code == 200, r.text
+    assert client.get("/telephony/revision").json()["revision"] != second

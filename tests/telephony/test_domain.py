@@ -171,3 +171,36 @@ def test_kpis_without_requests_are_unknown_not_zero() -> None:
     assert k.connection_rate is None and k.within_rate is None
     with pytest.raises(InvalidInput):
         compute_kpis([], threshold_seconds=0)
+
+
+# --- how long the proxy may keep an answer ---------------------------------------------------------
+
+
+def test_cache_seconds_until_the_next_change_rounded_down_and_capped() -> None:
+    from hotline.telephony.domain import PROXY_CACHE_CAP, cache_seconds
+
+    at = datetime(2021, 9, 30, 15, 59, 57, 300_000, tzinfo=UTC)  # 23:59:57.3 in China
+    boundary = datetime(2021, 9, 30, 16, 0, tzinfo=UTC)
+    assert cache_seconds(boundary, at) == 2  # 2.7 s left: never past the boundary
+    assert cache_seconds(boundary, boundary - timedelta(microseconds=1)) == 0
+    assert cache_seconds(boundary, boundary) == 0
+    assert cache_seconds(boundary, boundary + timedelta(seconds=3)) == 0  # (a bound already passed)
+    assert cache_seconds(boundary, at - timedelta(hours=1)) == PROXY_CACHE_CAP
+    assert cache_seconds(None, at) == PROXY_CACHE_CAP  # never changes with this plan: the cap still applies
+    assert 1 <= PROXY_CACHE_CAP <= 10
+
+
+def test_an_answer_reported_back_by_the_proxy_is_checked() -> None:
+    from hotline.telephony.domain import answer_from_dict
+
+    relay = proxy_answer(RouteDecision(Action.QUEUE, "transition:12331", "12331", "queue:510100", "过渡期"),
+                         "12331", "510100", ENDPOINTS)
+    assert answer_from_dict({**relay.to_dict(), "ttl": 6}) == relay
+    reject = proxy_answer(RouteDecision(Action.REJECT, None, None, None, "未知号码"), "12399", "510100", ENDPOINTS)
+    assert answer_from_dict(reject.to_dict()) == reject
+    for bad in ({**relay.to_dict(), "action": "dance"}, {**relay.to_dict(), "uri": "http://x"},
+                {**reject.to_dict(), "code": 200}, {**relay.to_dict(), "region": None}, {"action": "relay"},
+                {**relay.to_dict(), "prompt": 5}):
+        with pytest.raises(InvalidInput) as exc:
+            answer_from_dict(bad)
+        assert exc.value.code == "invalid-decision"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -199,6 +199,56 @@ def route(
             f"{line.number}（{line.name}）是紧急热线，由应急联动体系接听，不经12345平台路由。"
         )
     return found
+
+
+def valid_until(
+    dialed: str,
+    region_code: str,
+    at: datetime,
+    plan: PlanState,
+    hours: HoursTable = NO_HOURS,
+) -> datetime | None:
+    """The first instant after AT at which `route(dialed, region, ·, plan, …)` may decide differently, or
+    None when, for this plan state, the decision never changes again (12345, emergency and unknown numbers,
+    a cancelled number, a parallel line after its transfer, a sub-centre answering 7×24).
+
+    A conservative bound: the decision is the same at every instant of [AT, result) for the same plan
+    state, calendar and hours; it may also be the same after it. The boundaries are the midnights (China
+    time) of the dates that change a line's phase and, for a sub-centre before it answers 7×24, its
+    opening and closing times and every midnight (a working day may follow a holiday). An edit of the
+    plan is a new plan state: bounding how long an answer is kept across edits is the caller's business.
+    The result is China time (aware); a naive AT is China time.
+    """
+    number = dialed if dialed.isdigit() else normalize_number(dialed)
+    line = plan.find_line(number)
+    if line is None:
+        return None
+    region = find_region(region_code)
+    local = at.replace(tzinfo=CHINA_TZ) if at.tzinfo is None else at.astimezone(CHINA_TZ)
+    day = local.date()
+    if line.mode is Mode.FULL_MERGE:
+        dates: tuple[date, ...] = full_merge_dates(plan, line, region)
+    elif line.mode is Mode.PARALLEL:
+        dates = (_date(plan, line, "transfer", region),)
+    elif line.mode is Mode.SUBCENTER:
+        full_time = _date(plan, line, "full-time", region)
+        if day >= full_time:
+            return None
+        service = hours.for_subcenter(number, region.code)
+        candidates = [_midnight(day + timedelta(days=1))]
+        for moment in (service.opens, service.closes):
+            instant = datetime.combine(day, moment, tzinfo=CHINA_TZ)
+            if instant > local:
+                candidates.append(instant)
+        return min(candidates)
+    else:
+        return None
+    later = [d for d in dates if d > day]
+    return _midnight(min(later)) if later else None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=CHINA_TZ)
 
 
 def _date(plan: PlanState, line: Line, milestone_id: str, region: Region) -> date:

@@ -12,7 +12,7 @@ from hotline.db import get_engine, session_scope
 from hotline.errors import InvalidInput
 from hotline.plan.regions import find_region
 from hotline.plan.service import Snapshot, fresh_snapshot, snapshot
-from hotline.routing.domain import RouteDecision, route, subcenter_transfer_available
+from hotline.routing.domain import RouteDecision, route, subcenter_transfer_available, valid_until
 from hotline.settings import get_settings
 
 
@@ -30,6 +30,14 @@ def _decide(snap: Snapshot, dialed: str, region: str, at: datetime) -> RouteDeci
         raise InvalidInput("被叫号码不能为空", code="invalid-number")
     code = find_region(region).code
     return route(dialed, code, at, snap.state, snap.calendar, snap.hours)
+
+
+def decide_with_bound(session: Session, dialed: str, region: str, at: datetime) -> tuple[RouteDecision, datetime | None]:
+    """`decide`, and the first instant at which that decision may change (None: not while the plan stays
+    as it is), both from the same plan snapshot (`hotline.routing.domain.valid_until`)."""
+    snap = snapshot(session)
+    decision = _decide(snap, dialed, region, at)
+    return decision, valid_until(dialed, find_region(region).code, at, snap.state, snap.hours)
 
 
 def transfer_available(session: Session, number: str, region: str, at: datetime) -> bool:

@@ -47,8 +47,36 @@ async def route(request: Request) -> Response:
     routed = service.lookup(dialed, q.get("caller", ""), q.get("trunk", ""), q.get("callid", ""),
                             q.get("at") or request.headers.get("x-hotline-at"))
     recorder.submit(routed)
-    return Response(json.dumps(routed.answer.to_dict(), ensure_ascii=False, separators=(",", ":")),
-                    media_type="application/json")
+    body = {**routed.answer.to_dict(), "ttl": routed.ttl}
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), media_type="application/json")
+
+
+class ReportedDecision(BaseModel):
+    call_id: str = Field(..., description="SIP Call-ID of the call the proxy served")
+    dialed: str = ""
+    caller: str = ""
+    trunk: str = ""
+    at: float | str = Field(..., description="when the proxy served the call: Unix seconds or ISO 8601")
+    for_: str = Field("", alias="for", description="tests only: the instant the X-Hotline-At header named")
+    cached: bool = True
+    decision: dict[str, Any] = Field(..., description="the answer the proxy acted on, as /telephony/route gave it")
+
+
+@router.post("/decisions")
+def post_decisions(items: list[ReportedDecision], session: Session = SESSION) -> dict[str, int]:
+    """Decisions the proxy served from its cache without asking, reported in batches off the call path.
+
+    Stored like the lookup's (idempotent by Call-ID: the same batch again changes nothing), marked
+    `cached`. The whole batch is refused (422) if one item is not a well-formed decision."""
+    stored = service.record_reported(session, [item.model_dump(by_alias=True) for item in items])
+    return {"stored": stored}
+
+
+@router.get("/revision")
+def revision(session: Session = SESSION) -> dict[str, str]:
+    """A token that changes whenever the plan, the calendar, trunks or SIP addresses change: the proxy
+    polls it (once a second) and empties its cache of answers when it changes."""
+    return {"revision": service.routing_revision(session)}
 
 
 class EventIn(BaseModel):

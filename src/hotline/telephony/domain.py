@@ -6,6 +6,7 @@ Nothing here touches a database, the web or a file: the service layer loads what
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -249,6 +250,54 @@ def proxy_answer(
         prompt=decision.prompt,
         skill=decision.skill,
         reason=decision.reason,
+    )
+
+
+# How long the proxy may keep an answer (seconds): until the decision may next change (the next phase
+# boundary, a sub-centre's opening or closing time), and never longer than this, so that an administrator's
+# edit of the plan, a trunk or a SIP address reaches calls within a few seconds even if the proxy is not told.
+PROXY_CACHE_CAP = 6
+
+
+def cache_seconds(valid_until: datetime | None, at: datetime, cap: int = PROXY_CACHE_CAP) -> int:
+    """Whole seconds from AT during which an answer decided for AT stays right: the time left before
+    VALID_UNTIL (the next instant the decision may change, None: not while the plan stays as it is), rounded
+    down, at most CAP. 0: do not keep it."""
+    if valid_until is None:
+        return cap
+    return max(0, min(cap, math.floor((valid_until - at).total_seconds())))
+
+
+ANSWER_ACTIONS = ("relay", "reject")
+ROUTING_ACTIONS = ("queue", "legacy", "subcenter", "cancelled", "reject")
+
+
+def answer_from_dict(data: Mapping[str, object]) -> ProxyAnswer:
+    """The answer a proxy acted on, as it reports it back (the JSON of `ProxyAnswer.to_dict`), checked with
+    the rules the proxy applies before acting on it."""
+
+    def text(name: str, limit: int) -> str | None:
+        value = data.get(name)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or len(value) > limit:
+            raise InvalidInput(f"路由结果字段 {name} 不正确", code="invalid-decision")
+        return value
+
+    action, decision = data.get("action"), data.get("decision")
+    region, dialed = text("region", 6), text("dialed", 32)
+    if action not in ANSWER_ACTIONS or decision not in ROUTING_ACTIONS or not region or not dialed:
+        raise InvalidInput("路由结果不完整：需要 action、decision、region、dialed", code="invalid-decision")
+    uri = text("uri", 255)
+    code = data.get("code")
+    if action == "relay" and not (uri and re.match(r"^sips?:", uri)):
+        raise InvalidInput("转接结果缺少 SIP 地址", code="invalid-decision")
+    if action == "reject" and not (isinstance(code, int) and 300 <= code <= 699):
+        raise InvalidInput("拒绝结果的 SIP 状态码应在 300–699 之间", code="invalid-decision")
+    return ProxyAnswer(
+        str(action), str(decision), region, dialed, uri=uri, target=text("target", 64), prompt=text("prompt", 64),
+        skill=text("skill", 32), release=data.get("release") is True, code=code if isinstance(code, int) else None,
+        phrase=text("phrase", 64), reason=text("reason", 2000) or "",
     )
 
 

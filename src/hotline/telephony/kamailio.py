@@ -69,15 +69,22 @@ def render_config(site: ProxySite, template: str | None = None) -> str:
     return rendered
 
 
-def kamailio_command(cfg: Path, run_dir: Path, shm_mb: int = 256, static_route: bool = False) -> list[str]:
+def kamailio_command(
+    cfg: Path, run_dir: Path, shm_mb: int = 256, static_route: bool = False, no_cache: bool = False
+) -> list[str]:
     """Foreground Kamailio with its workers (-DD), logging to stderr, pid and control files in run_dir.
 
     static_route: every call to the fallback queue without the lookup (-A HOTLINE_STATIC_ROUTE).
+    no_cache: ask the platform for every call, keep no answers (-A HOTLINE_NO_CACHE).
     """
     binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
     command = [binary, "-DD", "-E", "-m", str(shm_mb), "-f", str(cfg), "-P", str(run_dir / "kamailio.pid"),
                "-Y", str(run_dir)]
-    return [*command, "-A", "HOTLINE_STATIC_ROUTE"] if static_route else command
+    if static_route:
+        command += ["-A", "HOTLINE_STATIC_ROUTE"]
+    if no_cache:
+        command += ["-A", "HOTLINE_NO_CACHE"]
+    return command
 
 
 def check_config(cfg: Path) -> None:

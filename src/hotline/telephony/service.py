@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hotline.calendar.service import REVISION_COLUMNS as CALENDAR_REVISION
 from hotline.db import session_scope
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.plan.domain import Mode
 from hotline.plan.regions import PROVINCE, find_region
 from hotline.plan.service import effective_date, get_line, list_lines
+from hotline.plan.store import PlanRevision
 from hotline.privacy import mask_phone
-from hotline.routing.service import decide, transfer_available
+from hotline.routing.service import decide_with_bound, transfer_available
 from hotline.settings import Settings, get_settings
 from hotline.telephony import audio
 from hotline.telephony.domain import (
@@ -39,7 +42,9 @@ from hotline.telephony.domain import (
     ProxyAnswer,
     Target,
     TransferKind,
+    answer_from_dict,
     audio_key,
+    cache_seconds,
     call_facts,
     check_endpoint_pattern,
     check_uri_template,
@@ -178,6 +183,13 @@ class RoutedCall:
     trunk: str
     decided_for: datetime
     decided_at: datetime
+    valid_until: datetime | None = None  # the next instant the decision may change (None: not with this plan)
+    cached: bool = False  # served by the proxy from its cache, reported afterwards
+
+    @property
+    def ttl(self) -> int:
+        """Whole seconds the proxy may keep this answer (domain.cache_seconds)."""
+        return cache_seconds(self.valid_until, self.decided_for)
 
 
 def lookup_settings() -> Settings:
@@ -212,7 +224,7 @@ def route_call(
         raise InvalidInput(f"被叫号码不正确：{dialed!r}", code="invalid-number")
     instant = instant or decision_instant(at)
     region = region_for_trunk(session, trunk)
-    decision = decide(session, dialed, region, instant)
+    decision, until = decide_with_bound(session, dialed, region, instant)
     emergency = False
     if decision.action.value == "reject":
         try:
@@ -228,14 +240,14 @@ def route_call(
         "call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s", call_id, dialed, trunk, region,
         instant.isoformat(), answer.action, answer.target or answer.code, answer.prompt, answer.skill,
     )
-    return RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now())
+    return RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now(), until)
 
 
 # Decisions for the same number, trunk and second are the same (plan dates and service hours change at
 # whole seconds at most): the lookup answers repeats from memory for MEMO_TTL seconds without opening a
 # database session: the same bound on staleness as the plan snapshot's (a change is seen within 0.5 s).
 MEMO_TTL = 0.5
-_memo: dict[tuple[str, str, str, int], tuple[float, ProxyAnswer]] = {}
+_memo: dict[tuple[str, str, str, int], tuple[float, ProxyAnswer, datetime | None]] = {}
 
 
 def lookup(dialed: str, caller: str, trunk: str, call_id: str, at: str | None) -> RoutedCall:
@@ -246,16 +258,16 @@ def lookup(dialed: str, caller: str, trunk: str, call_id: str, at: str | None) -
     clock = time.monotonic()
     hit = _memo.get(key)
     if hit is not None and hit[0] > clock:
-        answer = hit[1]
+        answer, until = hit[1], hit[2]
         log.info("call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s (same as a moment ago)",
                  call_id, answer.dialed, trunk, answer.region, instant.isoformat(), answer.action,
                  answer.target or answer.code, answer.prompt, answer.skill)
-        return RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now())
+        return RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now(), until)
     with session_scope(settings.database_url) as session:
         routed = route_call(session, dialed, caller, trunk, call_id, at, instant=instant)
     if len(_memo) > 10_000:
         _memo.clear()
-    _memo[key] = (clock + MEMO_TTL, routed.answer)
+    _memo[key] = (clock + MEMO_TTL, routed.answer, routed.valid_until)
     return routed
 
 
@@ -284,7 +296,7 @@ def _decision_values(routed: RoutedCall) -> dict[str, Any]:
         "dialed": a.dialed, "caller": routed.caller[:64], "trunk": routed.trunk[:128], "region_code": a.region,
         "decision": a.decision, "proxy_action": a.action, "target": a.target, "uri": a.uri, "prompt": a.prompt,
         "skill": a.skill, "sip_code": a.code, "reason": a.reason, "decided_for": routed.decided_for,
-        "decided_at": routed.decided_at,
+        "decided_at": routed.decided_at, "cached": routed.cached,
     }
 
 
@@ -305,6 +317,85 @@ def record_decision(session: Session, routed: RoutedCall) -> None:
         for key, value in values.items():
             setattr(row, key, value)
         session.flush()
+
+
+# ------------------------------------------------------------------------------------------------
+# Decisions the proxy served from its cache, reported afterwards (POST /telephony/decisions)
+
+MAX_REPORTED = 5000
+
+
+def _instant(value: object, name: str) -> datetime:
+    """An instant as the proxy reports it: Unix seconds (number or text, e.g. Kamailio's $TV(Sn)) or ISO 8601."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(float(value), UTC)
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            return datetime.fromtimestamp(float(text), UTC)
+        except ValueError:
+            return parse_instant(text)
+    raise InvalidInput(f"{name} 应为时间（Unix 秒数或 ISO 8601）", code="invalid-instant")
+
+
+def reported_call(item: dict[str, Any]) -> RoutedCall:
+    """One decision the proxy served from its cache: {call_id, dialed, caller, trunk, at, for, decision}.
+
+    `at` is when the proxy served it; `for` the instant it was decided for when a test named one (honoured
+    only with HOTLINE_ALLOW_TIME_OVERRIDE, like the lookup's); `decision` the answer the proxy acted on."""
+    call_id = item.get("call_id")
+    if not isinstance(call_id, str) or not call_id.strip() or len(call_id) > 255:
+        raise InvalidInput("呼叫标识（call_id）不能为空且不超过 255 个字符", code="invalid-call-id")
+    decision = item.get("decision")
+    if not isinstance(decision, dict):
+        raise InvalidInput("缺少路由结果（decision）", code="invalid-decision")
+    answer = answer_from_dict(decision)
+    served = _instant(item.get("at"), "at")
+    named = item.get("for")
+    decided_for = decision_instant(named) if isinstance(named, str) and named.strip() else served
+    return RoutedCall(answer, call_id.strip(), str(item.get("caller") or "").strip(),
+                      str(item.get("trunk") or "").strip(), decided_for, served, cached=True)
+
+
+def record_reported(session: Session, items: list[dict[str, Any]]) -> int:
+    """Keep the decisions a proxy served from its cache, like the lookup's (idempotent by Call-ID: a batch
+    sent again changes nothing). The whole batch is checked first: one bad item refuses it."""
+    if len(items) > MAX_REPORTED:
+        raise InvalidInput(f"一次最多报告 {MAX_REPORTED} 条路由结果", code="too-many-decisions")
+    batch = [reported_call(item) for item in items]
+    for routed in batch:
+        log.info("call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s (proxy cache)", routed.call_id,
+                 routed.answer.dialed, routed.trunk, routed.answer.region, routed.decided_for.isoformat(),
+                 routed.answer.action, routed.answer.target or routed.answer.code, routed.answer.prompt,
+                 routed.answer.skill)
+    record_decisions(session, batch)
+    return len(batch)
+
+
+_PLAN_TOKEN = select(PlanRevision.__table__.c.token).where(PlanRevision.__table__.c.id == 1).scalar_subquery()
+_CONFIG_COLUMNS = tuple(
+    column
+    for table in (Trunk, Endpoint)
+    for column in (select(func.count()).select_from(table).scalar_subquery(),
+                   select(func.max(table.updated_at)).scalar_subquery())
+)
+_REVISION_QUERY = select(_PLAN_TOKEN, *CALENDAR_REVISION, *_CONFIG_COLUMNS)
+_last_config: dict[str, tuple[Any, ...]] = {}
+
+
+def routing_revision(session: Session) -> str:
+    """A short token that changes whenever what the lookup decides from changes: the plan's revision, the
+    calendar overrides, trunks and SIP addresses (one small query). The proxy polls it and empties its
+    cache when it changes. A change of trunks or addresses seen here also drops this process's short-lived
+    cache of them, so the next lookups use the new ones."""
+    row = tuple(session.execute(_REVISION_QUERY).one())
+    config = row[-len(_CONFIG_COLUMNS):]
+    url = str(session.get_bind().engine.url)
+    if _last_config.get(url) != config:
+        if url in _last_config:
+            _config_changed()
+        _last_config[url] = config
+    return hashlib.sha256(repr(row).encode()).hexdigest()[:16]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -354,6 +445,7 @@ def _decision_dict(row: CallDecision, *, mask: bool = True) -> dict[str, Any]:
         "decision": row.decision, "proxy_action": row.proxy_action, "target": row.target, "uri": row.uri,
         "prompt": row.prompt, "skill": row.skill, "sip_code": row.sip_code, "reason": row.reason,
         "decided_for": china(row.decided_for).isoformat(), "decided_at": china(row.decided_at).isoformat(),
+        "cached": bool(row.cached),
     }
 
 

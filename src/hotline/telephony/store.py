@@ -52,6 +52,8 @@ class CallDecision(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_for: Mapped[datetime] = mapped_column(UTCDateTime())  # the instant the decision is for
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # when it was made
+    # served by the proxy from its cache (the decision it had kept), reported afterwards
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CallEvent(Base):
