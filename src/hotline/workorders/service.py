@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from hotline.calendar.domain import WorkCalendar
 from hotline.calendar.service import load_calendar
@@ -412,6 +413,31 @@ _PLAIN_FIELDS = frozenset(
 )
 
 
+def _set_columns(order: Order, values: dict[str, Any]) -> None:
+    """Set column attributes (never relationships) of ORDER.
+
+    An order not yet written (no identity) takes them straight into its dict, which is what its INSERT is made
+    from; a stored order through the ORM attributes, which record the change for the UPDATE (with its version
+    check).
+    """
+    if instance_state(order).key is None:
+        order.__dict__.update(values)
+    else:
+        for name, value in values.items():
+            setattr(order, name, value)
+
+
+def _new_order(values: dict[str, Any]) -> Order:
+    """A new Order with these column values, set as the declarative constructor would but straight into the
+    instance's dict (see `_set_columns`); relationships are set afterwards through their attributes."""
+    order = _ORDERS.new_instance()
+    order.__dict__.update(values)
+    return cast(Order, order)
+
+
+_ORDERS = manager_of_class(Order)
+
+
 def _record(
     session: Session,
     order: Order,
@@ -427,15 +453,14 @@ def _record(
 ) -> None:
     """Append one history entry. Entries are plain INSERTs written right after the order in the same flush
     (see `_write_history`): the history is never loaded for writing, so it can never be rewritten."""
-    order.history_count += 1
-    order.version = order.history_count
-    order.updated_at = at
+    count = order.history_count + 1
+    _set_columns(order, {"history_count": count, "version": count, "updated_at": at})
     pending: list[tuple[Order, dict[str, Any]]] = session.info.setdefault(_PENDING, [])
     pending.append(
         (
             order,
             {
-                "seq": order.history_count,
+                "seq": count,
                 "action": action,
                 "actor": actor,
                 "role": role,
@@ -631,28 +656,30 @@ def create_order(
     calendar = _calendar(session)
     limits = get_limits(session)
     seq, order_id = _take_number(session, reg.code, f"{day:%Y%m%d}")
-    order = Order(
-        id=order_id,
-        number=order_number(reg.code, day, seq),
-        client_key=client_key,
-        payload_hash=digest,
-        region_code=reg.code,
-        channel=chan.value,
-        caller_name=payload["caller_name"],
-        caller_phone=tel,
-        line=line,
-        call_id=call_id,
-        type=order_type.value,
-        category=path,
-        content=text,
-        place=payload["place"],
-        urgency=urg.value,
-        confidential=confidential,
-        state=d.State.REGISTERED.value,
-        created_at=when,
-        updated_at=when,
-        due=d.initial_due(order_type, day, calendar, limits),
-        **_fresh_counters(),
+    order = _new_order(
+        dict(
+            id=order_id,
+            number=order_number(reg.code, day, seq),
+            client_key=client_key,
+            payload_hash=digest,
+            region_code=reg.code,
+            channel=chan.value,
+            caller_name=payload["caller_name"],
+            caller_phone=tel,
+            line=line,
+            call_id=call_id,
+            type=order_type.value,
+            category=path,
+            content=text,
+            place=payload["place"],
+            urgency=urg.value,
+            confidential=confidential,
+            state=d.State.REGISTERED.value,
+            created_at=when,
+            updated_at=when,
+            due=d.initial_due(order_type, day, calendar, limits),
+            **_fresh_counters(),
+        )
     )
 
     def persist() -> None:
@@ -830,22 +857,24 @@ def act(
     with session.no_autoflush:
         before = row.state
         new = step.case
+        values: dict[str, Any] = {}
         for name in step.changes:
             if name in _PLAIN_FIELDS:
                 value = getattr(new, name)
-                setattr(row, name, value.value if isinstance(value, d.StrEnum) else value)
-        if new.lead_unit != case.lead_unit:
-            row.lead_unit = get_unit(session, new.lead_unit) if new.lead_unit else None
+                values[name] = value.value if isinstance(value, d.StrEnum) else value
         if new.resolved_on != case.resolved_on:
-            row.resolved_at = when if new.resolved_on else None
+            values["resolved_at"] = when if new.resolved_on else None
         if act_kind in (d.Action.DISPATCH, d.Action.REDISPATCH, d.Action.REOPEN):
-            row.dispatched_at = when
+            values["dispatched_at"] = when
         if master_row is not None:
-            row.master_id = master_row.id
+            values["master_id"] = master_row.id
         changes = step.changes
         if new_category is not None and new_category != row.category:
             changes = {**changes, "category": [row.category, new_category]}
-            row.category = new_category
+            values["category"] = new_category
+        _set_columns(row, values)
+        if new.lead_unit != case.lead_unit:
+            row.lead_unit = get_unit(session, new.lead_unit) if new.lead_unit else None
         _record(
             session,
             row,
