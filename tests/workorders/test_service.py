@@ -421,6 +421,42 @@ def test_bulk_unit_of_work_keeps_checks_and_versions(units: str) -> None:
     assert shown["children"][0]["state"] == "dispatched"
 
 
+def test_one_action_at_a_time_writes_what_the_unit_of_work_writes(units: str) -> None:
+    """Acting on a stored order and flushing at once (one statement on PostgreSQL) leaves the same order row,
+    the same history and a clean, up-to-date object, as the same actions written by the unit of work."""
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("dispatch", {"role": "dispatcher", "target_unit": ZJJ, "category": "城乡建设"}),
+        ("accept", {"role": "department", "unit": ZJJ}),
+        ("request_extension", {"role": "department", "unit": ZJJ, "days": 3, "reason": "需协调"}),
+        ("approve_extension", {"role": "supervisor", "actor": "督办员"}),
+        ("resolve", {"role": "department", "unit": ZJJ, "reply": "已处理"}),
+        ("review_pass", {"role": "supervisor"}),
+        ("callback", {"role": "agent", "satisfaction": "unsatisfied", "citizen_resolved": False}),
+        ("reopen", {"role": "dispatcher", "reason": "未解决", "target_unit": RSJ}),
+    ]
+    at_once, together = _create(), _create()
+    for i, (action, kw) in enumerate(steps):
+        with session_scope() as session:
+            order = service.get_order(session, at_once)
+            service.act(session, order, action, at=AT + timedelta(hours=i), **kw)
+            in_db = session.execute(select(Order.version, Order.state).where(Order.number == at_once)).one()
+            assert not session.dirty and (order.version, order.state) == tuple(in_db) and order.version == i + 2
+    with session_scope() as session:
+        order = service.get_order(session, together)
+        for i, (action, kw) in enumerate(steps):
+            service.act(session, order, action, at=AT + timedelta(hours=i), flush=False, **kw)
+        service.flush_orders(session)
+
+    def stored(number: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        view = _show(number)
+        history = view.pop("history")
+        for key in ("number", "created_at"):
+            view.pop(key)
+        return view, history
+
+    assert stored(at_once) == stored(together)
+
+
 def test_open_and_categorised_orders_for_the_dispatch_helper(units: str) -> None:
     open_one = _create(type="投诉", content="噪音", at=AT)
     answered = _create(at=AT)

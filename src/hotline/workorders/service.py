@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.instrumentation import manager_of_class
 
@@ -872,26 +872,88 @@ def act(
         if new_category is not None and new_category != row.category:
             changes = {**changes, "category": [row.category, new_category]}
             values["category"] = new_category
+        lead_changed = new.lead_unit != case.lead_unit
+        lead = get_unit(session, new.lead_unit) if lead_changed and new.lead_unit else None
+        entry: dict[str, Any] = {
+            "action": act_kind.value,
+            "role": actor_role.value,
+            "actor": actor,
+            "unit": unit,
+            "at": when,
+            "reason": cmd.reason,
+            "from_state": before,
+            "changes": changes,
+        }
+        if flush and not step.spawn and _writes_directly(session, row):
+            _update_directly(session, row, values, lead if lead_changed else _KEEP, entry)
+            return row
         _set_columns(row, values)
-        if new.lead_unit != case.lead_unit:
-            row.lead_unit = get_unit(session, new.lead_unit) if new.lead_unit else None
-        _record(
-            session,
-            row,
-            action=act_kind.value,
-            role=actor_role.value,
-            actor=actor,
-            unit=unit,
-            at=when,
-            reason=cmd.reason,
-            from_state=before,
-            changes=changes,
-        )
+        if lead_changed:
+            row.lead_unit = lead
+        _record(session, row, **entry)
         if step.spawn:
             _open_children(session, row, new, step.spawn, role=actor_role.value, actor=actor, at=when)
     if flush:
         flush_orders(session)
     return row
+
+
+_KEEP = object()
+_HISTORY_SELECT = (
+    "%s::integer, %s::varchar, %s::varchar, %s::varchar, %s::varchar, %s::timestamptz, %s::text, %s::varchar, "
+    "%s::varchar, %s::json"
+)
+_DIRECT_SQL: dict[tuple[str, ...], str] = {}
+
+
+def _writes_directly(session: Session, row: Order) -> bool:
+    """Whether one action on a stored order can be written at once with one statement (PostgreSQL, nothing
+    else waiting in the unit of work, the order itself unchanged since it was loaded or last written)."""
+    state = instance_state(row)
+    return (
+        state.key is not None
+        and not state.modified
+        and not session.new
+        and not session.deleted
+        and not session.dirty
+        and session.connection().dialect.name == "postgresql"
+    )
+
+
+def _update_directly(session: Session, row: Order, values: dict[str, Any], lead: Any, entry: dict[str, Any]) -> None:
+    """One action on a stored order in one round trip: the UPDATE of the order, guarded by the version it was
+    loaded with, and its history entry, inserted only if the UPDATE matched. No row matched: someone else
+    changed the order meanwhile, `stale-version`. The loaded object is then brought up to date without being
+    marked as changed (its row already says so)."""
+    count = row.history_count + 1
+    columns = {**values, "history_count": count, "version": count, "updated_at": entry["at"]}
+    if lead is not _KEEP:
+        columns["lead_unit_id"] = lead.id if lead is not None else None
+    names = tuple(columns)
+    sql = _DIRECT_SQL.get(names)
+    if sql is None:
+        sql = (
+            f"WITH u AS (UPDATE wo_orders SET {', '.join(f'{name} = %s' for name in names)} "
+            f"WHERE id = %s AND version = %s RETURNING id) "
+            f"INSERT INTO wo_history ({', '.join(_HISTORY_COLUMNS)}) SELECT u.id, {_HISTORY_SELECT} FROM u"
+        )
+        _DIRECT_SQL[names] = sql
+    params = [v.astimezone(UTC) if isinstance(v, datetime) else v for v in columns.values()]
+    params += [row.id, row.version]
+    params += [
+        count, entry["action"], entry["actor"], entry["role"], entry["unit"], entry["at"].astimezone(UTC),
+        entry["reason"], entry["from_state"], columns.get("state", row.state), json.dumps(entry["changes"]),
+    ]  # fmt: skip
+    conn = session.connection()
+    with _driver_errors(conn, sql), _driver(conn).cursor() as cur:
+        cur.execute(sql, params)
+        written = cur.rowcount
+    if written != 1:
+        raise Conflict("工单已被他人同时更新，请刷新后重试", code="stale-version")
+    for name, value in columns.items():
+        set_committed_value(row, name, value)
+    if lead is not _KEEP:
+        set_committed_value(row, "lead_unit", lead)
 
 
 def flush_orders(session: Session) -> None:
