@@ -358,6 +358,25 @@ def test_calendar_overrides_and_configured_limits_move_deadlines(units: str) -> 
         service.set_limit(session, "喝茶", 3)
 
 
+def test_cached_calendar_and_limits_follow_every_committed_change(units: str) -> None:
+    """Sessions share the calendar and limits they loaded; a change committed since is seen by the next
+    session, one rolled back never is."""
+    assert _show(_create())["due"] == "2021-10-11"  # 咨询: 3 working days (10-09 is a make-up Saturday)
+    with pytest.raises(RuntimeError), session_scope() as session:
+        service.set_limit(session, "咨询", 9)
+        raise RuntimeError("rolled back")
+    assert _show(_create())["due"] == "2021-10-11"
+    with session_scope() as session:
+        calendar_service.set_override(session, date(2021, 10, 9), "holiday")
+    assert _show(_create())["due"] == "2021-10-12"
+    with session_scope() as session:
+        calendar_service.clear_override(session, date(2021, 10, 9))
+    assert _show(_create())["due"] == "2021-10-11"
+    with session_scope() as session:
+        service.set_limit(session, "咨询", 4)
+    assert _show(_create())["due"] == "2021-10-12"
+
+
 def test_list_overdue(units: str) -> None:
     late = _create()
     _act(late, "dispatch", role="dispatcher", target_unit=ZJJ)

@@ -27,7 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 from hotline.calendar.domain import WorkCalendar
-from hotline.calendar.service import load_calendar
+from hotline.calendar.service import REVISION_COLUMNS, load_calendar
 from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound
 from hotline.plan.regions import PROVINCE, REGIONS, find_region
 from hotline.privacy import mask_name, mask_phone
@@ -244,11 +244,49 @@ def lookup_dispatch_catalogue(session: Session, category: str, region_code: str,
 
 
 def get_limits(session: Session) -> dict[str, int]:
-    cached = session.info.get("wo_limits")
+    return dict(_reference(session)[1])
+
+
+# The calendar overrides and the limits, shared by the sessions of this process and checked once per session
+# against a revision (count and latest change of each table, one small query) instead of loaded each time.
+_REFERENCE_KEY = "wo_reference"
+_LIMITS = cast(Table, Limit.__table__)
+_REVISION = select(
+    *REVISION_COLUMNS,
+    select(func.count()).select_from(_LIMITS).scalar_subquery(),
+    select(func.max(_LIMITS.c.set_at)).scalar_subquery(),
+)
+_SHARED_REFERENCE: dict[str, tuple[tuple[Any, ...], WorkCalendar, dict[str, int]]] = {}
+
+
+def _reference(session: Session) -> tuple[WorkCalendar, dict[str, int]]:
+    cached = session.info.get(_REFERENCE_KEY)
     if cached is None:
-        cached = d.limits_with({row.key: row.days for row in session.scalars(select(Limit))})
-        session.info["wo_limits"] = cached
-    return dict(cached)
+        revision = tuple(session.execute(_REVISION).one())
+        shared = _SHARED_REFERENCE.get(_bind_key(session))
+        if shared is not None and shared[0] == revision:
+            cached = (*shared, False)
+        else:
+            limits = d.limits_with({row.key: row.days for row in session.scalars(select(Limit))})
+            calendar = load_calendar(session)
+            # Shared only if nothing changed while loading (each statement may see a newer commit).
+            unchanged = tuple(session.execute(_REVISION).one()) == revision
+            cached = (revision, calendar, limits, unchanged)
+        session.info[_REFERENCE_KEY] = cached
+    return cached[1], cached[2]
+
+
+def _bind_key(session: Session) -> str:
+    return str(session.get_bind().engine.url)
+
+
+@event.listens_for(Session, "after_commit")
+def _share_reference(session: Session) -> None:
+    """What a session loaded is shared once its transaction has committed (never what a rolled-back one saw),
+    and the next transaction of the session checks the revision again."""
+    cached = session.info.pop(_REFERENCE_KEY, None)
+    if cached is not None and cached[3]:
+        _SHARED_REFERENCE[_bind_key(session)] = cached[:3]
 
 
 def set_limit(session: Session, key: str, days: int, *, actor: str = "") -> dict[str, int]:
@@ -263,16 +301,12 @@ def set_limit(session: Session, key: str, days: int, *, actor: str = "") -> dict
         session.add(row)
     row.days, row.set_by, row.set_at = days, actor, now()
     session.flush()
-    session.info.pop("wo_limits", None)
+    session.info.pop(_REFERENCE_KEY, None)
     return get_limits(session)
 
 
 def _calendar(session: Session) -> WorkCalendar:
-    cached = session.info.get("wo_calendar")
-    if cached is None:
-        cached = load_calendar(session)
-        session.info["wo_calendar"] = cached
-    return cached
+    return _reference(session)[0]
 
 
 # --- numbers -----------------------------------------------------------------------------------------------------
@@ -521,7 +555,7 @@ def _write_history(session: Session, _context: Any) -> None:
             copy.write_row(values)
 
 
-_SESSION_CACHES = (_PENDING, "wo_units", "wo_categories", "wo_children", "wo_limits", "wo_calendar")
+_SESSION_CACHES = (_PENDING, "wo_units", "wo_categories", "wo_children", _REFERENCE_KEY)
 
 
 @event.listens_for(Session, "after_rollback")
