@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from importlib import resources
 from typing import Any, cast
 
@@ -380,48 +381,36 @@ def order_number(region_code: str, day: date, seq: int) -> str:
 # --- orders ------------------------------------------------------------------------------------------------------
 
 
-_CASE_COLUMNS = (
-    "type", "state", "due", "accept_due", "return_due", "paused_on", "paused_workdays", "extension_days",
-    "extension_count", "pending_extension", "parent_id", "reply", "satisfaction", "citizen_resolved", "resolved_at",
-    "urge_count", "supervise_count", "return_count", "reopen_count", "lead_unit",
-)  # fmt: skip
-
-
 def _case(order: Order, *, open_children: int = 0, has_children: bool = False) -> d.Case:
-    # Values are read from the instance's dict: what the ORM attribute returns, without its descriptor. On an
-    # order not yet written (no identity) an attribute never set is None; on a stored one an attribute not
-    # loaded (expired) goes through the ORM, which loads it.
-    loaded = order.__dict__
-    v: dict[str, Any]
-    if instance_state(order).key is None:
-        v = {k: loaded.get(k) for k in _CASE_COLUMNS}
-    else:
-        v = {k: loaded[k] if k in loaded else getattr(order, k) for k in _CASE_COLUMNS}
-    lead_unit, resolved_at, satisfaction = v["lead_unit"], v["resolved_at"], v["satisfaction"]
+    # On an order not yet written (no identity) the values are read from the instance's dict, where an
+    # attribute never set is None: what the ORM attribute returns, without its descriptor. A stored order is
+    # read through its attributes (an expired one is loaded).
+    get: Any = order.__dict__.get if instance_state(order).key is None else partial(getattr, order)
+    lead_unit, resolved_at, satisfaction = get("lead_unit"), get("resolved_at"), get("satisfaction")
     return d.Case(
-        type=d.OrderType(v["type"]),
-        state=d.State(v["state"]),
-        due=v["due"],
-        accept_due=v["accept_due"],
-        return_due=v["return_due"],
-        paused_on=v["paused_on"],
-        paused_workdays=v["paused_workdays"],
-        extension_days=v["extension_days"],
-        extension_count=v["extension_count"],
-        pending_extension=v["pending_extension"],
+        type=d.OrderType(get("type")),
+        state=d.State(get("state")),
+        due=get("due"),
+        accept_due=get("accept_due"),
+        return_due=get("return_due"),
+        paused_on=get("paused_on"),
+        paused_workdays=get("paused_workdays"),
+        extension_days=get("extension_days"),
+        extension_count=get("extension_count"),
+        pending_extension=get("pending_extension"),
         lead_unit=lead_unit.code if lead_unit else None,
-        is_child=v["parent_id"] is not None,
+        is_child=get("parent_id") is not None,
         open_children=open_children,
         has_children=has_children,
         master=None,
-        reply=v["reply"],
+        reply=get("reply"),
         satisfaction=d.Satisfaction(satisfaction) if satisfaction else None,
-        citizen_resolved=v["citizen_resolved"],
+        citizen_resolved=get("citizen_resolved"),
         resolved_on=china_day(resolved_at) if resolved_at else None,
-        urge_count=v["urge_count"],
-        supervise_count=v["supervise_count"],
-        return_count=v["return_count"],
-        reopen_count=v["reopen_count"],
+        urge_count=get("urge_count"),
+        supervise_count=get("supervise_count"),
+        return_count=get("return_count"),
+        reopen_count=get("reopen_count"),
     )
 
 
