@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
+
+import numpy as np
 
 from hotline.knowledge import search
 from hotline.knowledge.search import DocMeta, Filters, SearchIndex
@@ -92,3 +95,30 @@ def test_highlight_marks_the_matched_phrase() -> None:
 def test_domain_dictionary_keeps_hotline_terms_whole() -> None:
     words = search.analyzer().words("整体并入后拨打12345热线")
     assert "整体并入" in words
+
+
+def test_first_stage_score_is_the_weighted_sum_of_the_terms_rows() -> None:
+    index = _index(DOCS)
+    matrix = index._bigrams
+    terms = {"社保": 1.0, "补办": 0.5, "公积": 2.0, "不存在的": 1.0}
+    rows = matrix.prune(terms, index.config)
+    assert set(rows) == {matrix.vocab[t] for t in ("社保", "补办", "公积")}
+    expected = sum(w * matrix.matrix[r].toarray()[0] for r, w in rows.items())
+    assert np.allclose(matrix.score(rows, len(index)), expected)
+
+
+def test_a_long_message_keeps_its_most_informative_terms() -> None:
+    # A whole citizen message: many common words, and the one rare estate name that identifies the answer.
+    docs = [
+        *DOCS,
+        {"title": "物业", "body": "关于景蓉花苑小区停车收费的问题，街道已要求物业公司整改。"},
+        {"title": "物业", "body": "关于小区停车收费的问题，街道已要求物业公司整改并公示收费标准。"},
+    ]
+    message = "我们小区的物业公司问题很多，停车收费也不合理，" * 20 + "我住在景蓉花苑。"
+    index = _index(docs)
+    limited = SearchIndex(index.meta, index.tokens, dataclasses.replace(index.config, query_max_terms=8))
+    kept = limited._bigrams.prune({g: 1.0 for g in search.analyzer().bigrams(message)}, limited.config)
+    assert len(kept) == 8
+    assert limited._bigrams.vocab["景蓉"] in kept  # rare in the articles, so among the kept terms
+    hits, _, _ = limited.search(["小区物业问题", message])
+    assert limited.meta[hits[0].position].external_id == "E4"

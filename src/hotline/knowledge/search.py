@@ -27,7 +27,7 @@ import threading
 import unicodedata
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
@@ -40,6 +40,7 @@ ANALYZER_VERSION = 4
 
 FIELDS = ("title", "keywords", "body")
 _KEEP = re.compile(r"[0-9a-z\u3400-\u9fff]")
+_DROP = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
 _STOP_TEXT = (
     "的 了 是 在 和 与 及 或 我 你 您 他 她 它 我们 你们 他们 有 也 就 都 对 为 将 把 被 这 那 这个 那个 "
     "上 下 中 一 不 等 请 吗 呢 吧 啊 之 其 而 并 于 以 及其 已 所 该 此 又 还 但 从 向 到 给 让 着 过 个 "
@@ -82,7 +83,7 @@ def normalise(text: str) -> str:
 
 
 def _clean(text: str) -> str:
-    return "".join(ch for ch in normalise(text) if _KEEP.match(ch))
+    return _DROP.sub("", normalise(text))
 
 
 class Analyzer:
@@ -175,11 +176,15 @@ class SearchConfig:
     first_part_weight: float = 0.8
     rest_part_weight: float = 1.0
     rerank_depth: int = 50
+    # Long queries (a whole citizen message): the first stage scores at most this many terms per analyzer,
+    # the most informative ones (query weight × IDF^idf_power); common terms add little to BM25 and most of
+    # its cost. The rerank still sees the whole text. 0: every term.
+    query_max_terms: int = 100
     # Linear weights of the rerank features (see `FEATURES`); learned by logistic regression on the tune half
     # of the development queries (bench/knowledge_train.py). None: keep the first-stage order.
     rerank_weights: tuple[float, ...] | None = (
-        2.465, 2.328, 2.354, 1.598, -0.016, 0.396, -1.613, 1.755, 0.062, -5.919, 0.391, 0.317, 0.116, 0.44, -0.826,
-        -1.092,
+        2.485, 2.598, 1.709, 0.869, 0.052, 0.439, -1.737, 1.637, 0.253, -5.601, 0.532, 1.517, 0.021, 0.538, -0.856,
+        -0.947,
     )
 
 
@@ -310,24 +315,49 @@ class _Matrix:
         # Plain BM25 IDF over article bodies (for the coverage features).
         self.idf: np.ndarray = np.log1p((n - df_all + 0.5) / (df_all + 0.5)).astype(np.float32)
 
+    def prune(self, terms: dict[str, float], config: SearchConfig) -> dict[int, float]:
+        """Known query terms as {row: weight}, at most `config.query_max_terms` of them, most informative first."""
+        vocab = self.vocab
+        rows = {vocab[t]: w for t, w in terms.items() if t in vocab}
+        limit = config.query_max_terms
+        if limit and len(rows) > limit:
+            ids = np.fromiter(rows, dtype=np.int64, count=len(rows))
+            weights = np.fromiter(rows.values(), dtype=np.float64, count=len(rows))
+            impact = weights * self.idf[ids].astype(np.float64) ** config.idf_power
+            keep = np.argsort(-impact, kind="stable")[:limit]
+            rows = dict(zip(ids[keep].tolist(), weights[keep].tolist(), strict=True))
+        return rows
+
     def term_idf(self, term: str) -> float:
         j = self.vocab.get(term)
         return float(self.idf[j]) if j is not None else 0.0
 
-    def score(self, terms: dict[str, float], n: int) -> np.ndarray:
-        """BM25 of every document for weighted query TERMS: the terms' posting rows, summed in one pass."""
-        m = self.matrix
-        rows = [(self.vocab[t], w) for t, w in terms.items() if t in self.vocab]
+    def score(self, rows: dict[int, float], n: int) -> np.ndarray:
+        """BM25 of every document for weighted query terms {row: weight}: their posting rows summed in one pass
+        (all postings gathered with one index array, no loop over the terms)."""
         if not rows:
             return np.zeros(n, dtype=np.float64)
-        starts = m.indptr[[r for r, _ in rows]]
-        ends = m.indptr[[r + 1 for r, _ in rows]]
-        docs = np.concatenate([m.indices[s_:e] for s_, e in zip(starts, ends, strict=True)])
-        weights = np.concatenate(
-            [m.data[s_:e] * w for (s_, e), (_, w) in zip(zip(starts, ends, strict=True), rows, strict=True)]
+        m = self.matrix
+        ids = np.fromiter(rows, dtype=np.int64, count=len(rows))
+        weights = np.fromiter(rows.values(), dtype=np.float64, count=len(rows))
+        starts = m.indptr[ids]
+        lengths = m.indptr[ids + 1] - starts
+        ends = np.cumsum(lengths)
+        # Position of every posting: its row's start plus its offset within the row.
+        where = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(starts - (ends - lengths), lengths)
+        result: np.ndarray = np.bincount(
+            m.indices[where], weights=m.data[where] * np.repeat(weights, lengths), minlength=n
         )
-        result: np.ndarray = np.bincount(docs, weights=weights, minlength=n)
         return result
+
+
+@dataclass
+class _Query:
+    word_terms: dict[str, float] = field(default_factory=dict)
+    bigram_terms: dict[str, float] = field(default_factory=dict)
+    words: list[str] = field(default_factory=list)
+    sw: np.ndarray = field(default_factory=lambda: np.zeros(0))  # word BM25 of every article
+    sb: np.ndarray = field(default_factory=lambda: np.zeros(0))  # bigram BM25 of every article
 
 
 @dataclass
@@ -416,66 +446,67 @@ class SearchIndex:
         """Rank the articles for a query made of PARTS; returns hits, query bigram weights and words."""
         filters = filters or Filters()
         cfg = self.config
-        word_terms, bigram_terms, all_words = self._query_terms(parts)
-        if self._n == 0 or (not word_terms and not bigram_terms):
-            return [], bigram_terms, all_words
-        sw = self._words.score(word_terms, self._n)
-        sb = self._bigrams.score(bigram_terms, self._n)
-        scores = sw + sb
+        query = self._query(parts)
+        if self._n == 0 or (not query.word_terms and not query.bigram_terms):
+            return [], query.bigram_terms, query.words
+        scores = query.sw + query.sb
         mask = self._mask(filters)
         scores = np.where(mask & (scores > 0), scores, -1.0)
         weights = cfg.rerank_weights
         depth = max(top, cfg.rerank_depth) if weights is not None else top
         depth = min(depth, int((scores > 0).sum()))
         if depth <= 0:
-            return [], bigram_terms, all_words
+            return [], query.bigram_terms, query.words
         cand = np.argpartition(-scores, depth - 1)[:depth]
         cand = cand[np.lexsort((cand, -scores[cand]))]  # first-stage order
         if weights is None:
             hits = [Hit(int(j), float(scores[j]), 0) for j in cand]
         else:
-            feats = self.features(parts, cand, scores, sw, sb)
+            feats = self.features(parts, cand, scores, query)
             final = feats @ np.asarray(weights, dtype=np.float64)
             hits = [Hit(int(j), float(f), round(x[3] * 20)) for j, f, x in zip(cand, final, feats, strict=True)]
             hits.sort(key=lambda h: (-h.score, h.position))
-        return hits[:top], bigram_terms, all_words
+        return hits[:top], query.bigram_terms, query.words
 
-    def _query_terms(self, parts: Sequence[str]) -> tuple[dict[str, float], dict[str, float], list[str]]:
-        """Weighted query terms of each analyzer; the first of several parts has its own weight."""
+    def _query(self, parts: Sequence[str]) -> _Query:
+        """Weighted query terms of each analyzer (the first of several parts has its own weight) and the
+        first-stage scores of every article."""
         cfg = self.config
         a = analyzer()
-        word_terms: dict[str, float] = {}
-        bigram_terms: dict[str, float] = {}
-        all_words: list[str] = []
+        q = _Query()
         for i, part in enumerate(parts):
             weight = cfg.first_part_weight if (i == 0 and len(parts) > 1) else cfg.rest_part_weight
             words = a.words(part)
-            all_words.extend(words)
+            q.words.extend(words)
             for t, c in Counter(words).items():
-                qw = 1.0 + cfg.query_tf * float(np.log(c))
-                word_terms[t] = word_terms.get(t, 0.0) + weight * cfg.word_weight * qw
+                qw = weight * cfg.word_weight * (1.0 + cfg.query_tf * float(np.log(c)))
+                q.word_terms[t] = q.word_terms.get(t, 0.0) + qw
             for t, c in Counter(a.bigrams(part)).items():
-                qw = 1.0 + cfg.query_tf * float(np.log(c))
-                bigram_terms[t] = bigram_terms.get(t, 0.0) + weight * cfg.bigram_weight * qw
-        return word_terms, bigram_terms, all_words
+                qw = weight * cfg.bigram_weight * (1.0 + cfg.query_tf * float(np.log(c)))
+                q.bigram_terms[t] = q.bigram_terms.get(t, 0.0) + qw
+        n = self._n
+        if n == 0:
+            return q
+        q.sw = self._words.score(self._words.prune(q.word_terms, cfg), n)
+        q.sb = self._bigrams.score(self._bigrams.prune(q.bigram_terms, cfg), n)
+        return q
 
     def candidates(self, parts: Sequence[str], depth: int) -> tuple[np.ndarray, np.ndarray]:
         """First-stage candidates (published, any date) and their rerank features: for training."""
-        word_terms, bigram_terms, _ = self._query_terms(parts)
-        sw = self._words.score(word_terms, self._n)
-        sb = self._bigrams.score(bigram_terms, self._n)
-        scores = np.where(self._published & (sw + sb > 0), sw + sb, -1.0)
+        query = self._query(parts)
+        if self._n == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)))
+        scores = np.where(self._published & (query.sw + query.sb > 0), query.sw + query.sb, -1.0)
         depth = min(depth, int((scores > 0).sum()))
         if depth <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)))
         cand = np.argpartition(-scores, depth - 1)[:depth]
         cand = cand[np.lexsort((cand, -scores[cand]))]
-        return cand, self.features(parts, cand, scores, sw, sb)
+        return cand, self.features(parts, cand, scores, query)
 
-    def features(
-        self, parts: Sequence[str], cand: np.ndarray, scores: np.ndarray, sw: np.ndarray, sb: np.ndarray
-    ) -> np.ndarray:
+    def features(self, parts: Sequence[str], cand: np.ndarray, scores: np.ndarray, query: _Query) -> np.ndarray:
         """Rerank features of the candidates (see FEATURES), computed for all candidates at once."""
+        sw, sb = query.sw, query.sb
         first = _clean(parts[0]) if parts else ""
         rest = _clean("".join(parts[1:]))
         f_seq = self._gram_ids(first)
@@ -540,7 +571,9 @@ class SearchIndex:
 
     def _gram_ids(self, text: str) -> np.ndarray:
         vocab = self._bigrams.vocab
-        return np.fromiter((vocab.get(text[i : i + 2], -1) for i in range(len(text) - 1)), dtype=np.int32)
+        grams = [text[i : i + 2] for i in range(len(text) - 1)]
+        ids = {g: vocab.get(g, -1) for g in set(grams)}  # each distinct bigram looked up once
+        return np.fromiter((ids[g] for g in grams), dtype=np.int32, count=len(grams))
 
 
 def _unknown(text: str, seq: np.ndarray) -> int:
@@ -603,21 +636,20 @@ def _longest_run_in(query: str, doc_grams: set[str], doc: str) -> int:
     return best
 
 
-def highlight(text: str, query_bigrams: Iterable[str], *, width: int = 120, mark: tuple[str, str] = ("<mark>", "</mark>")) -> str:
+def highlight(text: str, query_bigrams: Collection[str], *, width: int = 120, mark: tuple[str, str] = ("<mark>", "</mark>")) -> str:
     """A snippet of TEXT around its densest match, query bigrams joined into marked runs."""
     if not text:
         return ""
     low = normalise(text)
     if len(low) != len(text):  # NFKC changed the length (rare ligatures): mark on the original only
         low = text.lower()
+    # A dict or set (e.g. the query's bigram weights) is used as it is: no copy per highlighted article.
+    grams = query_bigrams if isinstance(query_bigrams, (dict, set, frozenset)) else set(query_bigrams)
+    # Every position where a query bigram starts (one pass over the text, however long the query).
+    starts = np.fromiter((low[i : i + 2] in grams for i in range(len(low) - 1)), dtype=bool, count=max(0, len(low) - 1))
     covered = np.zeros(len(text), dtype=bool)
-    for gram in query_bigrams:
-        if len(gram) != 2:
-            continue
-        start = low.find(gram)
-        while start != -1:
-            covered[start : start + 2] = True
-            start = low.find(gram, start + 1)
+    covered[:-1] |= starts
+    covered[1:] |= starts
     if not covered.any():
         return text[:width] + ("…" if len(text) > width else "")
     # The window of WIDTH characters with the most marked characters.
