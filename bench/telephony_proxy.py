@@ -1,9 +1,13 @@
 """Benchmark: calls through Kamailio with the platform's routing lookup against Kamailio with a static route.
 
 One run starts the platform (uvicorn, one worker, SQLite in a temporary folder, production settings: no time
-override), a SIPp answering endpoint, and two Kamailio instances from the same shipped configuration: one
-asking the platform (`/telephony/route` over its kept-alive connection), one started with
--A HOTLINE_STATIC_ROUTE (every call straight to the queue). Then, alternating between the two:
+override), a SIPp answering endpoint, and three Kamailio instances from the same shipped configuration:
+- static: started with -A HOTLINE_STATIC_ROUTE (every call straight to the queue), the baseline;
+- lookup: as shipped: asks the platform (`/telephony/route` over its kept-alive connection) on a cache miss,
+  keeps the answer for the ttl the platform gives (a few seconds), serves repeats from its htable and
+  reports them to the platform in batches (POST /telephony/decisions) from a timer process;
+- uncached: started with -A HOTLINE_NO_CACHE: asks the platform for every call (the lookup's own cost).
+Then, alternating between the three:
 
 1. throughput: SIPp places N calls as fast as they complete (at most L in progress); calls/s = successful
    calls / wall time; ratio = lookup / static (target >= 0.8);
@@ -11,7 +15,10 @@ asking the platform (`/telephony/route` over its kept-alive connection), one sta
    message trace (microsecond timestamps; SIPp's own response-time counters tick in 4 ms); the lookup adds
    p95(lookup) - p95(static) (target <= 3 ms).
 
-Dialed numbers rotate over 12345, a parallel line and a sub-centre line (all answered by the endpoint).
+Dialed numbers rotate over 12345, a parallel line and a sub-centre line (all answered by the endpoint), on
+--regions trunks (tgrp = region codes; 1: 510100 only): 3 x regions distinct cache keys. At the end, the
+platform's decision log is read: every call through a proxy that asked or kept must have a decision with its
+Call-ID, and the share of those served from the cache is the hit ratio.
 Run: .venv/bin/python bench/telephony_proxy.py [--calls 4000] [--rate 200] [--seconds 10] [--rounds 2]
 """
 
@@ -31,24 +38,31 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from sqlalchemy import text  # noqa: E402
 from tests.platform_process import Platform  # noqa: E402
 from tests.telephony.harness import Kamailio  # noqa: E402
 from tests.telephony.sipp import Endpoint, caller_scenario, free_udp_port, sipp_binary  # noqa: E402
 
 from hotline import db  # noqa: E402
+from hotline.plan.regions import REGIONS  # noqa: E402
 from hotline.telephony import service  # noqa: E402
 
 NUMBERS = ["12345", "12333", "12366"]
+REGION_CODES = [r.code for r in REGIONS if r.code != "510000"]
+SIPP_PIDS: dict[str, int] = {}  # run name -> SIPp's pid (in its Call-IDs: <n>-<pid>@<ip>)
 
 
-def run_sipp(port: int, workdir: Path, name: str, calls: int, rate: int, limit: int, trace: bool) -> tuple[int, float]:
+def run_sipp(port: int, workdir: Path, name: str, calls: int, rate: int, limit: int, trace: bool,
+             regions: int = 1) -> tuple[int, float]:
     """Place CALLS calls; returns (successful calls, wall seconds)."""
     scenario = workdir / "bench_uac.xml"
     if not scenario.exists():
-        scenario.write_text(caller_scenario(dialed="[field0]", tgrp="510100", pause_ms=0), encoding="utf-8")
+        scenario.write_text(caller_scenario(dialed="[field0]", tgrp="[field1]", pause_ms=0), encoding="utf-8")
     numbers = workdir / "numbers.csv"
     if not numbers.exists():
-        numbers.write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in NUMBERS), encoding="utf-8")
+        rows = [f"{n};{code};\n" for code in (["510100"] + [c for c in REGION_CODES if c != "510100"])[:regions]
+                for n in NUMBERS]
+        numbers.write_text("SEQUENTIAL\n" + "".join(rows), encoding="utf-8")
     stat = workdir / f"{name}_stat.csv"
     args = [
         sipp_binary(), f"127.0.0.1:{port}", "-sf", str(scenario), "-inf", str(numbers), "-i", "127.0.0.1",
@@ -59,7 +73,9 @@ def run_sipp(port: int, workdir: Path, name: str, calls: int, rate: int, limit: 
     if trace:
         args += ["-trace_msg", "-message_file", str(workdir / f"{name}_msg.log")]
     started = time.monotonic()
-    subprocess.run(args, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    proc = subprocess.Popen(args, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    SIPP_PIDS[name] = proc.pid
+    proc.wait()
     elapsed = time.monotonic() - started
     lines = stat.read_text().strip().splitlines()
     header, last = lines[0].split(";"), lines[-1].split(";")
@@ -103,6 +119,21 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def decision_log(url: str, names: list[str]) -> tuple[int, int]:
+    """(decisions the lookup made, decisions reported from the proxy cache) for the calls of these runs."""
+    asked = kept = 0
+    with db.session_scope(url) as session:
+        for name in names:
+            rows = session.execute(text("SELECT cached, count(*) FROM telephony_call WHERE call_id LIKE :p "
+                                        "GROUP BY cached"), {"p": f"%-{SIPP_PIDS[name]}@%"}).all()
+            for cached, count in rows:
+                if cached:
+                    kept += count
+                else:
+                    asked += count
+    return asked, kept
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=4000, help="calls per throughput measurement")
@@ -113,6 +144,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of each measurement")
     parser.add_argument("--children", type=int, default=8, help="Kamailio SIP workers")
     parser.add_argument("--platform-workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--regions", type=int, default=1, help="trunks (regions) the calls arrive on: 3 x N keys")
     args = parser.parse_args()
 
     load_before = " ".join(f"{v:.1f}" for v in os.getloadavg())
@@ -129,55 +161,76 @@ def main() -> None:
     os.environ.update(env_clean)
     platform = Platform(env, log=workdir / "platform.log", workers=args.platform_workers)
     fallback = f"sip:queue-fallback@127.0.0.1:{endpoint.port}"
-    lookup = Kamailio(workdir / "k-lookup", platform.url, fallback, children=args.children)
-    static = Kamailio(workdir / "k-static", platform.url, fallback, children=args.children, static_route=True)
+    proxies = {
+        "static": Kamailio(workdir / "k-static", platform.url, fallback, children=args.children, static_route=True),
+        "lookup": Kamailio(workdir / "k-lookup", platform.url, fallback, children=args.children),
+        "uncached": Kamailio(workdir / "k-uncached", platform.url, fallback, children=args.children, no_cache=True),
+    }
+    names = list(proxies)
+    cps: dict[str, list[float]] = {name: [] for name in names}
+    lat: dict[str, list[float]] = {name: [] for name in names}
+    ok_calls: dict[str, int] = {name: 0 for name in names}
+    runs: dict[str, list[str]] = {name: [] for name in names}
     try:
         endpoint.start(workdir)
         platform.start()
-        lookup.start()
-        static.start()
-        # warm up both paths (connections, caches)
-        run_sipp(lookup.port, workdir, "warm-lookup", 300, 300, 50, False)
-        run_sipp(static.port, workdir, "warm-static", 300, 300, 50, False)
+        for k in proxies.values():
+            k.start()
+        # warm up every path (connections, caches)
+        for name, k in proxies.items():
+            run_sipp(k.port, workdir, f"warm-{name}", 300, 300, 50, False, args.regions)
 
-        cps: dict[str, list[float]] = {"static": [], "lookup": []}
-        lat: dict[str, list[float]] = {"static": [], "lookup": []}
         for r in range(args.rounds):
-            for name, k in (("static", static), ("lookup", lookup)):
-                ok, wall = run_sipp(k.port, workdir, f"tp-{name}-{r}", args.calls, args.max_rate, args.limit, False)
+            for name, k in proxies.items():
+                run = f"tp-{name}-{r}"
+                ok, wall = run_sipp(k.port, workdir, run, args.calls, args.max_rate, args.limit, False, args.regions)
                 cps[name].append(ok / wall)
-                print(f"throughput {name:<6} round {r}: {ok}/{args.calls} calls in {wall:.2f} s = {ok / wall:.0f} calls/s",
+                ok_calls[name] += ok
+                runs[name].append(run)
+                print(f"throughput {name:<8} round {r}: {ok}/{args.calls} calls in {wall:.2f} s = {ok / wall:.0f} calls/s",
                       flush=True)
         connections = established_to(platform.port)
         for r in range(args.rounds):
-            for name, k in (("static", static), ("lookup", lookup)):
+            for name, k in proxies.items():
                 n = args.rate * args.seconds
-                ok, wall = run_sipp(k.port, workdir, f"lat-{name}-{r}", n, args.rate, 10 * args.rate, True)
-                values = invite_to_200_ms(workdir / f"lat-{name}-{r}_msg.log")
+                run = f"lat-{name}-{r}"
+                ok, wall = run_sipp(k.port, workdir, run, n, args.rate, 10 * args.rate, True, args.regions)
+                values = invite_to_200_ms(workdir / f"{run}_msg.log")
                 lat[name].extend(values)
-                print(f"latency    {name:<6} round {r}: {ok}/{n} ok at {args.rate}/s, INVITE->200 "
+                ok_calls[name] += ok
+                runs[name].append(run)
+                print(f"latency    {name:<8} round {r}: {ok}/{n} ok at {args.rate}/s, INVITE->200 "
                       f"p50 {pct(values, 0.5):.2f} ms p95 {pct(values, 0.95):.2f} ms p99 {pct(values, 0.99):.2f} ms",
                       flush=True)
+        time.sleep(2)  # the last cached calls are reported within ~0.2 s; the recorder writes within ~50 ms
     finally:
-        static.stop()
-        lookup.stop()
+        for k in proxies.values():
+            k.stop()
         platform.stop()
         endpoint.stop()
 
-    s_cps, l_cps = statistics.median(cps["static"]), statistics.median(cps["lookup"])
-    s95, l95 = pct(lat["static"], 0.95), pct(lat["lookup"], 0.95)
-    s50, l50 = pct(lat["static"], 0.5), pct(lat["lookup"], 0.5)
+    load_after = " ".join(f"{v:.1f}" for v in os.getloadavg())
+    s_cps = statistics.median(cps["static"])
+    s50, s95 = pct(lat["static"], 0.5), pct(lat["static"], 0.95)
     print()
-    print(f"setup: Kamailio {args.children} workers, platform {args.platform_workers} uvicorn worker(s), "
-          f"{os.cpu_count()} CPUs, load average before the run {load_before}")
-    print(f"TCP connections from Kamailio to the platform after {args.rounds * args.calls} lookups: {connections} "
-          f"(kept alive, one per SIP worker that did a lookup)")
-    print(f"calls/s (median of rounds): static {s_cps:.0f}, lookup {l_cps:.0f}, ratio {l_cps / s_cps:.2f} "
-          f"(target >= 0.8) {'OK' if l_cps / s_cps >= 0.8 else 'MISSED'}")
-    print(f"INVITE->200 at {args.rate}/s over {len(lat['static'])}+{len(lat['lookup'])} calls: "
-          f"static p50 {s50:.2f} p95 {s95:.2f} ms; lookup p50 {l50:.2f} p95 {l95:.2f} ms; "
-          f"added p50 {l50 - s50:.2f} ms, p95 {l95 - s95:.2f} ms (target <= 3 ms) "
-          f"{'OK' if l95 - s95 <= 3 else 'MISSED'}")
+    print(f"setup: Kamailio {args.children} workers each, platform {args.platform_workers} uvicorn worker(s), "
+          f"{os.cpu_count()} CPUs, {3 * args.regions} cache keys (3 numbers x {args.regions} trunk(s)), "
+          f"load average before {load_before}, after {load_after}")
+    print(f"TCP connections from the Kamailios to the platform after the throughput rounds: {connections} "
+          f"(kept alive: one per SIP worker that asked, plus the two timer processes)")
+    for name in ("lookup", "uncached"):
+        label = "lookup (as shipped, cache)" if name == "lookup" else "lookup without cache   "
+        c = statistics.median(cps[name])
+        p50, p95 = pct(lat[name], 0.5), pct(lat[name], 0.95)
+        ratio = c / s_cps
+        print(f"{label}: calls/s {c:.0f} vs static {s_cps:.0f}, ratio {ratio:.2f} (target >= 0.8) "
+              f"{'OK' if ratio >= 0.8 else 'MISSED'}; INVITE->200 at {args.rate}/s p50 {p50:.2f} p95 {p95:.2f} ms "
+              f"(static {s50:.2f} / {s95:.2f}), added p50 {p50 - s50:.2f} ms, p95 {p95 - s95:.2f} ms (target <= 3 ms) "
+              f"{'OK' if p95 - s95 <= 3 else 'MISSED'}")
+    for name in ("lookup", "uncached"):
+        asked, kept = decision_log(url, runs[name])
+        print(f"decision log, {name:<8}: {ok_calls[name]} calls answered, {asked + kept} decisions kept with their "
+              f"Call-ID ({asked} asked, {kept} served from the proxy cache: hit ratio {kept / max(1, asked + kept):.3f})")
     print(f"(work files in {workdir})")
 
 

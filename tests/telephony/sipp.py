@@ -203,8 +203,10 @@ class CallResult:
     call_id: str = ""
 
 
-def place_call(proxy_port: int, workdir: Path, name: str, scenario: str, timeout: float = 10.0) -> CallResult:
-    """Place one call through the proxy; SIPp's exit code says whether every check passed."""
+def place_call(proxy_port: int, workdir: Path, name: str, scenario: str, timeout: float = 10.0,
+               extra: tuple[str, ...] = ()) -> CallResult:
+    """Place one call through the proxy; SIPp's exit code says whether every check passed (EXTRA: more
+    SIPp options, e.g. -cid_str for a Call-ID of another form)."""
     xml = workdir / f"{name}.xml"
     xml.write_text(scenario, encoding="utf-8")
     log = workdir / f"{name}.log"
@@ -215,7 +217,7 @@ def place_call(proxy_port: int, workdir: Path, name: str, scenario: str, timeout
         [
             sipp_binary(), f"127.0.0.1:{proxy_port}", "-sf", str(xml), "-i", "127.0.0.1", "-p", str(free_udp_port()),
             "-m", "1", "-l", "1", "-nostdin", "-timeout", f"{int(timeout)}s", "-timeout_error",
-            "-trace_logs", "-log_file", str(log), "-trace_err", "-error_file", str(errors),
+            "-trace_logs", "-log_file", str(log), "-trace_err", "-error_file", str(errors), *extra,
         ],
         cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout + 10,
     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -57,7 +58,7 @@ class CacheRig:
         """The platform's record of a call; cached calls are reported a moment after they were served."""
         deadline = time.monotonic() + timeout
         while True:
-            r = httpx.get(f"{self.platform.url}/telephony/calls/{call_id}")
+            r = httpx.get(f"{self.platform.url}/telephony/calls/{quote(call_id, safe='')}")
             if r.status_code == 200 and r.json()["decision"] is not None:
                 return dict(r.json()["decision"])
             if time.monotonic() > deadline:
@@ -112,6 +113,21 @@ def test_a_repeat_call_is_served_from_the_cache_and_still_logged_with_its_call_i
                   "decided_for"):
         assert kept[field] == asked[field], field
     assert kept["caller"] == "138****1111"  # the caller is kept (masked), though not part of the key
+
+
+def test_a_call_id_with_quotes_is_reported_as_it_was(rig: CacheRig) -> None:
+    """A Call-ID may hold quotes and backslashes (RFC 3261 `word`): the report still carries it exactly."""
+    at = "2021-07-02T10:00"
+    rig.call("12345", at, expect_got={"ruser": "queue-510100"})
+    odd = '-q"u\\o\'te'
+    scenario = caller_scenario(dialed="12345", tgrp="cd", headers={"X-Hotline-At": at},
+                               expect_got={"ruser": "queue-510100"})
+    result = place_call(rig.kamailio.port, rig.workdir, f"cache{next(_names)}-odd", scenario,
+                        extra=("-cid_str", f"%u-%p@%s{odd}"))
+    assert result.returncode == 0, result.log
+    assert result.call_id.endswith(odd)
+    kept = rig.decision(result.call_id)
+    assert kept["cached"] is True and kept["call_id"] == result.call_id
 
 
 def test_rejections_are_kept_and_logged_too(rig: CacheRig) -> None:

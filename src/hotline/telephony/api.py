@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, File, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from hotline.db import session_scope
 from hotline.deps import SESSION
 from hotline.errors import InvalidInput
 from hotline.telephony import service
@@ -62,14 +64,31 @@ class ReportedDecision(BaseModel):
     decision: dict[str, Any] = Field(..., description="the answer the proxy acted on, as /telephony/route gave it")
 
 
-@router.post("/decisions")
-def post_decisions(items: list[ReportedDecision], session: Session = SESSION) -> dict[str, int]:
+@router.post(
+    "/decisions",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "array", "items": ReportedDecision.model_json_schema(by_alias=True)}}}}},
+)
+async def post_decisions(request: Request) -> dict[str, int]:
     """Decisions the proxy served from its cache without asking, reported in batches off the call path.
 
     Stored like the lookup's (idempotent by Call-ID: the same batch again changes nothing), marked
-    `cached`. The whole batch is refused (422) if one item is not a well-formed decision."""
-    stored = service.record_reported(session, [item.model_dump(by_alias=True) for item in items])
+    `cached`. The whole batch is refused (422) if one item is not a well-formed decision. The body (a JSON
+    array of the items documented here) is read directly: a proxy under load sends thousands a second.
+    """
+    try:
+        items = json.loads(await request.body())
+    except ValueError as exc:
+        raise InvalidInput("请求体不是 JSON", code="invalid-input") from exc
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise InvalidInput("请求体应为路由结果的数组", code="invalid-input")
+    stored = await run_in_threadpool(_store_reported, items)
     return {"stored": stored}
+
+
+def _store_reported(items: list[dict[str, Any]]) -> int:
+    with session_scope(service.lookup_settings().database_url) as session:
+        return service.record_reported(session, items)
 
 
 @router.get("/revision")

@@ -284,10 +284,17 @@ def record_decisions(session: Session, batch: list[RoutedCall]) -> None:
         for routed in batch:
             record_decision(session, routed)
         return
+    # one statement compiled once per dialect and run for all rows (executemany): a multi-VALUES statement
+    # built per batch costs far more to compile than to run
+    session.connection().execute(_upsert_statement(dialect), list(rows.values()))
+
+
+@lru_cache(maxsize=2)
+def _upsert_statement(dialect: str) -> Any:
     insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    stmt = insert(CallDecision).values(list(rows.values()))
-    updated = {name: stmt.excluded[name] for name in next(iter(rows.values())) if name != "call_id"}
-    session.execute(stmt.on_conflict_do_update(index_elements=["call_id"], set_=updated))
+    stmt = insert(CallDecision)
+    columns = [c.name for c in CallDecision.__table__.columns if c.name != "call_id"]
+    return stmt.on_conflict_do_update(index_elements=["call_id"], set_={name: stmt.excluded[name] for name in columns})
 
 
 def _decision_values(routed: RoutedCall) -> dict[str, Any]:
@@ -338,7 +345,7 @@ def _instant(value: object, name: str) -> datetime:
     raise InvalidInput(f"{name} 应为时间（Unix 秒数或 ISO 8601）", code="invalid-instant")
 
 
-def reported_call(item: dict[str, Any]) -> RoutedCall:
+def reported_call(item: dict[str, Any], answers: dict[Any, ProxyAnswer] | None = None) -> RoutedCall:
     """One decision the proxy served from its cache: {call_id, dialed, caller, trunk, at, for, decision}.
 
     `at` is when the proxy served it; `for` the instant it was decided for when a test named one (honoured
@@ -349,7 +356,15 @@ def reported_call(item: dict[str, Any]) -> RoutedCall:
     decision = item.get("decision")
     if not isinstance(decision, dict):
         raise InvalidInput("缺少路由结果（decision）", code="invalid-decision")
-    answer = answer_from_dict(decision)
+    try:
+        key: Any = tuple(decision.items())
+        answer = answers[key] if answers is not None and key in answers else None
+    except TypeError:  # a value that is not hashable: not a well-formed answer anyway
+        key, answer = None, None
+    if answer is None:
+        answer = answer_from_dict(decision)
+        if answers is not None and key is not None:
+            answers[key] = answer
     served = _instant(item.get("at"), "at")
     named = item.get("for")
     decided_for = decision_instant(named) if isinstance(named, str) and named.strip() else served
@@ -362,7 +377,8 @@ def record_reported(session: Session, items: list[dict[str, Any]]) -> int:
     sent again changes nothing). The whole batch is checked first: one bad item refuses it."""
     if len(items) > MAX_REPORTED:
         raise InvalidInput(f"一次最多报告 {MAX_REPORTED} 条路由结果", code="too-many-decisions")
-    batch = [reported_call(item) for item in items]
+    answers: dict[Any, ProxyAnswer] = {}  # a batch repeats a few answers many times: check each once
+    batch = [reported_call(item, answers) for item in items]
     for routed in batch:
         log.info("call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s (proxy cache)", routed.call_id,
                  routed.answer.dialed, routed.trunk, routed.answer.region, routed.decided_for.isoformat(),
