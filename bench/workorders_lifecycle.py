@@ -288,11 +288,13 @@ def run_parallel(url: str, n: int, batch: int, workers: int) -> dict[str, float]
         p.join()
     total = (n // workers) * workers
     wall = max(d[1] for d in done) - min(d[0] for d in done)
-    return {
+    out_: dict[str, float] = {
         "lifecycles_per_s": round(total / wall, 1),
         "client_cpu_ms_per_lifecycle": round(sum(d[2] for d in done) * 1000 / total, 3),
-        "pg_backend_cpu_ms_per_lifecycle": round(sum(d[3] for d in done) * 1000 / total, 3),
     }
+    if url.startswith("postgresql"):
+        out_["pg_backend_cpu_ms_per_lifecycle"] = round(sum(d[3] for d in done) * 1000 / total, 3)
+    return out_
 
 
 def _per(seconds: float, n: int) -> float:
