@@ -49,7 +49,8 @@ from hotline.telephony import service  # noqa: E402
 
 NUMBERS = ["12345", "12333", "12366"]
 REGION_CODES = [r.code for r in REGIONS if r.code != "510000"]
-SIPP_PIDS: dict[str, int] = {}  # run name -> SIPp's pid (in its Call-IDs: <n>-<pid>@<ip>)
+SIPP_PIDS: dict[str, int] = {}
+SOCKET_BUFFER = 2 * 1024 * 1024  # SIPp's UDP buffers: a busy shared machine otherwise drops bursts (lost calls)  # run name -> SIPp's pid (in its Call-IDs: <n>-<pid>@<ip>)
 
 
 def run_sipp(port: int, workdir: Path, name: str, calls: int, rate: int, limit: int, trace: bool,
@@ -67,6 +68,7 @@ def run_sipp(port: int, workdir: Path, name: str, calls: int, rate: int, limit: 
     args = [
         sipp_binary(), f"127.0.0.1:{port}", "-sf", str(scenario), "-inf", str(numbers), "-i", "127.0.0.1",
         "-p", str(free_udp_port()), "-m", str(calls), "-r", str(rate), "-l", str(limit), "-nostdin",
+        "-buff_size", str(SOCKET_BUFFER),
         "-timeout", "120s", "-recv_timeout", "5000", "-trace_stat", "-stf", str(stat), "-fd", "1", "-trace_err",
         "-error_file", str(workdir / f"{name}_err.log"),
     ]

@@ -51,7 +51,7 @@ class Endpoint:
         self.proc = subprocess.Popen(
             [
                 sipp_binary(), "-sf", str(SCENARIOS / self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
-                "-key", "endpoint", self.name, "-nostdin", "-trace_err",
+                "-key", "endpoint", self.name, "-nostdin", "-trace_err", "-buff_size", "2097152",
                 "-error_file", str(workdir / f"{self.name}-errors.log"),
             ],
             cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
