@@ -367,7 +367,9 @@ def reported_call(item: dict[str, Any], answers: dict[Any, ProxyAnswer] | None =
             answers[key] = answer
     served = _instant(item.get("at"), "at")
     named = item.get("for")
-    decided_for = decision_instant(named) if isinstance(named, str) and named.strip() else served
+    decided_for = served
+    if isinstance(named, str) and named.strip() and lookup_settings().allow_time_override:
+        decided_for = parse_instant(named)
     return RoutedCall(answer, call_id.strip(), str(item.get("caller") or "").strip(),
                       str(item.get("trunk") or "").strip(), decided_for, served, cached=True)
 
