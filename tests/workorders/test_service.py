@@ -221,7 +221,8 @@ def test_merged_duplicates_follow_their_master(units: str) -> None:
     master = _create(type="投诉", content="工地夜间施工噪音")
     dup = _create(type="投诉", content="工地夜间施工噪音（重复）", phone="13900005678")
     dup2 = _create(type="投诉", content="又一次反映施工噪音", phone="13900005678")
-    _act(dup2, "merge", role="dispatcher", master=dup, reason="重复诉求")
+    merged = _act(dup2, "merge", role="dispatcher", master=dup, reason="重复诉求")
+    assert merged["state"] == "merged" and merged["master"] == dup  # seen at once, in the acting session
     # Merging into an order that was itself merged goes to the order it follows.
     _act(dup, "merge", role="dispatcher", master=master, reason="重复诉求")
     _act(master, "dispatch", role="dispatcher", target_unit=ZJJ)

@@ -977,6 +977,8 @@ def _update_directly(session: Session, row: Order, values: dict[str, Any], lead:
         set_committed_value(row, name, value)
     if lead is not _KEEP:
         set_committed_value(row, "lead_unit", lead)
+    if "master_id" in columns:
+        session.expire(row, ["master"])  # loaded again (from the identity map) when next followed
 
 
 def flush_orders(session: Session) -> None:
