@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hotline.calendar import service as calendar_service
 from hotline.db import session_factory, session_scope
@@ -475,6 +475,38 @@ def test_one_action_at_a_time_writes_what_the_unit_of_work_writes(units: str) ->
         return view, history
 
     assert stored(at_once) == stored(together)
+
+
+def test_a_failed_bulk_flush_writes_nothing(units: str) -> None:
+    """A flush whose history rows break a constraint (PostgreSQL: in the COPY) fails whole, as an
+    IntegrityError, and leaves nothing of the unit of work behind."""
+    n = _create()
+    with session_scope() as session:  # a stray entry takes the number the order's next entry will need
+        order_id = service.get_order(session, n).id
+        session.execute(
+            insert(History).values(
+                order_id=order_id, seq=2, action="urge", role="dispatcher", at=AT, to_state="registered", changes={}
+            )
+        )
+    with pytest.raises(IntegrityError), session_scope() as session, session.no_autoflush:
+        for i in range(3):  # 21 history rows for new orders: one bulk write with the stored order's entry
+            made = service.create_order(
+                session, type="咨询", content=f"问题{i}", phone="13812341234", region="510100", at=AT
+            )
+            service.act(session, made, "dispatch", role="dispatcher", target_unit=ZJJ, at=AT, flush=False)
+            service.act(session, made, "accept", role="department", unit=ZJJ, at=AT, flush=False)
+            service.act(session, made, "resolve", role="department", unit=ZJJ, reply="已答复", at=AT, flush=False)
+            service.act(session, made, "review_pass", role="supervisor", at=AT, flush=False)
+            service.act(session, made, "callback", role="agent", satisfaction="basic", citizen_resolved=True, at=AT,
+                        flush=False)  # fmt: skip
+            service.act(session, made, "archive", role="supervisor", at=AT, flush=False)
+        service.act(session, service.get_order(session, n), "dispatch", role="dispatcher", target_unit=ZJJ, at=AT,
+                    flush=False)  # fmt: skip
+        service.flush_orders(session)
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == 1
+        assert session.scalar(select(func.count()).select_from(History)) == 2
+    assert _show(n)["state"] == "registered" and _show(n)["version"] == 1
 
 
 def test_open_and_categorised_orders_for_the_dispatch_helper(units: str) -> None:
