@@ -245,7 +245,16 @@ class TransitionNotAllowed(Conflict):
     code = "transition-not-allowed"
 
 
+_BY_VALUE: dict[type[StrEnum], dict[str, Any]] = {}
+
+
 def parse_enum(kind: type[E], value: str, what: str, code: str) -> E:
+    members = _BY_VALUE.get(kind)
+    if members is None:
+        members = _BY_VALUE[kind] = {m.value: m for m in kind}
+    found = members.get(value) if isinstance(value, str) else None
+    if found is not None:
+        return found
     try:
         return kind(value)
     except ValueError:

@@ -248,6 +248,11 @@ def get_limits(session: Session) -> dict[str, int]:
     return dict(_reference(session)[1])
 
 
+def _limits(session: Session) -> dict[str, int]:
+    """The limits without a copy, for reading only."""
+    return _reference(session)[1]
+
+
 # The calendar overrides and the limits, shared by the sessions of this process and checked once per session
 # against a revision (count and latest change of each table, one small query) instead of loaded each time.
 _REFERENCE_KEY = "wo_reference"
@@ -388,8 +393,8 @@ def _case(order: Order, *, open_children: int = 0, has_children: bool = False) -
     get: Any = order.__dict__.get if instance_state(order).key is None else partial(getattr, order)
     lead_unit, resolved_at, satisfaction = get("lead_unit"), get("resolved_at"), get("satisfaction")
     return d.Case(
-        type=d.OrderType(get("type")),
-        state=d.State(get("state")),
+        type=d.parse_enum(d.OrderType, get("type"), "工单类型", "invalid-type"),
+        state=d.parse_enum(d.State, get("state"), "状态", "invalid-state"),
         due=get("due"),
         accept_due=get("accept_due"),
         return_due=get("return_due"),
@@ -572,7 +577,9 @@ def _same_or_conflict(order: Order, digest: str) -> Order:
 
 def _short(value: str, limit: int, what: str) -> str:
     """Strip VALUE and refuse it when longer than its column (PostgreSQL would fail the whole transaction)."""
-    value = (value or "").strip()
+    if not value:
+        return ""
+    value = value.strip()
     if len(value) > limit:
         raise InvalidInput(f"{what}过长（最多 {limit} 字）", code="field-too-long", field=what)
     return value
@@ -677,7 +684,7 @@ def create_order(
     when = at or now()
     day = china_day(when)
     calendar = _calendar(session)
-    limits = get_limits(session)
+    limits = _limits(session)
     seq, order_id = _take_number(session, reg.code, f"{day:%Y%m%d}")
     order = _new_order(
         dict(
@@ -876,7 +883,7 @@ def act(
         master=master_row.number if master_row else None,
         master_state=d.State(master_row.state) if master_row else None,
     )
-    step = d.apply(case, cmd, today=today, calendar=_calendar(session), limits=get_limits(session))
+    step = d.apply(case, cmd, today=today, calendar=_calendar(session), limits=_limits(session))
     with session.no_autoflush:
         before = row.state
         new = step.case
