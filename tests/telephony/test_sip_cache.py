@@ -182,7 +182,7 @@ def test_an_administrators_change_reaches_kept_answers(rig: CacheRig) -> None:
             time.sleep(0.5)
     finally:
         httpx.delete(f"{rig.platform.url}/telephony/endpoints/queue:510100")
-        time.sleep(2.5)  # the proxy forgets its answers at the next poll and once more a second later
+        time.sleep(3)  # the proxy forgets its answers at the next poll and once more a second later
 
 
 def test_platform_killed_after_the_cache_was_warmed(rig: CacheRig) -> None:
