@@ -9,7 +9,9 @@ Scoring, in two stages:
    character bigrams of the normalised text. Bigrams make any phrase findable wherever it sits in a longer
    sentence (jieba alone may keep a run of characters as one token the query does not produce). Each field
    (title, keywords, body) has its own length normalisation and weight; the query is a list of weighted
-   parts (e.g. a message's subject and its long detail, weighted differently).
+   parts (e.g. a message's subject and its long detail, weighted differently). A whole message has hundreds
+   of distinct terms: only the `query_max_terms` most informative of each analyzer are scored (the common
+   ones add little to BM25 and most of its cost); the rerank still sees the whole text.
 2. **Learned rerank** of the best candidates: a linear model over `FEATURES` (first-stage scores, the
    longest run of each query part found verbatim in the article — official replies restate the citizen's
    complaint —, bigram coverage, places named, quoted complaints, length).
