@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Table, bindparam, event, func, inspect, selec
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.instrumentation import manager_of_class
@@ -458,6 +458,8 @@ def _set_columns(order: Order, values: dict[str, Any]) -> None:
 def _new_order(values: dict[str, Any]) -> Order:
     """A new Order with these column values, set as the declarative constructor would but straight into the
     instance's dict (see `_set_columns`); relationships are set afterwards through their attributes."""
+    if not _ORDERS.mapper.configured:
+        configure_mappers()  # as the declarative constructor makes sure of first
     order = _ORDERS.new_instance()
     order.__dict__.update(values)
     return cast(Order, order)
