@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,23 @@ def process_tree(pid: int) -> list[int]:
     return [pid, *(int(p) for p in out.stdout.split())]
 
 
+def process_cpu(pids: list[int]) -> dict[int, float]:
+    return {pid: cpu_seconds([pid]) for pid in pids}
+
+
+def reporting_pid(kamailio_pids: list[int], platform_port: int) -> int | None:
+    """The Kamailio process that has sent the most bytes to the platform: the timer process posting the
+    batches of cached decisions (the SIP workers only ask on a miss; the revision timer sends tiny GETs)."""
+    out = subprocess.run(["ss", "-Htnpi", "state", "established", f"( dport = :{platform_port} )"],
+                         capture_output=True, text=True, check=False).stdout
+    best: tuple[int, int | None] = (0, None)
+    for pid_text, sent_text in re.findall(r"pid=(\d+),.*?\n.*?bytes_sent:(\d+)", out, re.S):
+        pid, sent = int(pid_text), int(sent_text)
+        if pid in kamailio_pids and sent > best[0]:
+            best = (sent, pid)
+    return best[1]
+
+
 def udp_receive_buffer_errors() -> int:
     return int(Path("/proc/net/snmp").read_text().split("Udp:")[2].split()[4])
 
@@ -72,17 +90,25 @@ def measure(mode: str, calls: int, max_rate: int) -> str:
         time.sleep(1)
         assert proxy.proc is not None and platform.proc is not None
         kamailio_pids, platform_pids = process_tree(proxy.proc.pid), [platform.proc.pid]
+        before = process_cpu(kamailio_pids)
         k0, p0, e0 = cpu_seconds(kamailio_pids), cpu_seconds(platform_pids), udp_receive_buffer_errors()
         ok, wall = run_sipp(proxy.port, workdir, "calls", calls, max_rate, 100, False)
         time.sleep(1.5)  # reports of cached calls are posted within ~0.2 s
         k1, p1, e1 = cpu_seconds(kamailio_pids), cpu_seconds(platform_pids), udp_receive_buffer_errors()
+        after = process_cpu(kamailio_pids)
+        reporter = reporting_pid(kamailio_pids, platform.port) if mode == "lookup" else None
     finally:
         proxy.stop()
         platform.stop()
         endpoint.stop()
+    split = ""
+    if reporter is not None:
+        timer = after[reporter] - before[reporter]
+        split = (f"\n          Kamailio split: report timer process {timer / ok * 1e6:4.0f} us, SIP workers and the rest "
+                 f"{((k1 - k0) - timer) / ok * 1e6:4.0f} us")
     return (f"{mode:<8}: {ok}/{calls} calls, {ok / wall:5.0f} calls/s wall; CPU per call: Kamailio "
             f"{(k1 - k0) / ok * 1e6:4.0f} us, platform {(p1 - p0) / ok * 1e6:4.0f} us, together "
-            f"{((k1 - k0) + (p1 - p0)) / ok * 1e6:4.0f} us (UDP receive-buffer drops on the machine meanwhile: {e1 - e0})")
+            f"{((k1 - k0) + (p1 - p0)) / ok * 1e6:4.0f} us (UDP receive-buffer drops on the machine meanwhile: {e1 - e0}){split}")
 
 
 def main() -> None:
@@ -90,11 +116,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=4000)
     parser.add_argument("--max-rate", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--modes", default="static,lookup,uncached", help="which proxies, comma-separated")
     args = parser.parse_args()
     os.environ.pop("HOTLINE_ALLOW_TIME_OVERRIDE", None)
     print(f"load average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
     for _ in range(args.rounds):
-        for mode in ("static", "lookup", "uncached"):
+        for mode in args.modes.split(","):
             print(measure(mode, args.calls, args.max_rate), flush=True)
     print(f"load average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -172,6 +173,40 @@ def test_decisions_served_from_the_proxy_cache_are_stored_idempotently(client: T
                                                      {**batch[1], "decision": {"action": "dance"}}])
     assert bad.status_code == 422 and bad.json()["code"] == "invalid-decision"
     assert client.get("/telephony/calls/x").status_code == 404  # the whole batch was refused
+
+
+def test_cached_decisions_in_the_proxys_line_format_are_stored_idempotently(client: TestClient,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the shipped Kamailio posts: one call per line, call_id TAB served TAB caller TAB trunk TAB for TAB
+    answer; fields holding a tab, a line break or % come percent-encoded."""
+    monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
+    text = client.get("/telephony/route", params={"dialed": "12331", "trunk": "cd-telecom", "callid": "asked-l",
+                                                  "at": "2021-06-01T10:00"}).text
+    body = (f"line-1@pbx\t1622512800.250000\t13800001111\tcd-telecom\t2021-06-01T10%3A00\t{text}\n"
+            f"line-2%25%09x@pbx\t1622512801.000000\t\tcd-telecom\t\t{text}\n")
+    headers = {"content-type": "text/plain; charset=utf-8"}
+    r = client.post("/telephony/decisions", content=body.encode(), headers=headers)
+    assert r.status_code == 200 and r.json() == {"stored": 2, "refused": 0}
+    assert client.post("/telephony/decisions", content=body.encode(), headers=headers).json()["stored"] == 2
+    kept = client.get("/telephony/calls/line-1@pbx").json()["decision"]
+    asked = client.get("/telephony/calls/asked-l").json()["decision"]
+    assert (kept["cached"], asked["cached"]) == (True, False)
+    for field in ("dialed", "region_code", "decision", "target", "uri", "prompt", "skill", "reason", "decided_for"):
+        assert kept[field] == asked[field], field
+    assert (kept["caller"], kept["trunk"]) == ("138****1111", "cd-telecom")
+    second = client.get("/telephony/calls/" + quote("line-2%\tx@pbx", safe="")).json()["decision"]
+    assert second["cached"] is True
+    assert second["decided_for"] == "2021-06-01T10:00:01+08:00"  # no named instant: when it was served
+    # a line that is not a decision is refused alone; the rest of the batch is kept
+    bad = (f"line-3@pbx\t1622512802\t\tcd-telecom\t\t{{\"action\":\"dance\"}}\n"
+           f"line-4@pbx\tsoon\t\tcd-telecom\t\t{text}\n"
+           f"line-5@pbx\t1622512803\t\tcd-telecom\n"
+           f"line-6@pbx\t1622512804\t\tcd-telecom\t\t{text}\n")
+    r = client.post("/telephony/decisions", content=bad.encode(), headers=headers)
+    assert r.status_code == 200 and r.json() == {"stored": 1, "refused": 3}
+    for refused in ("line-3@pbx", "line-4@pbx", "line-5@pbx"):
+        assert client.get(f"/telephony/calls/{refused}").status_code == 404
+    assert client.get("/telephony/calls/line-6@pbx").json()["decision"]["cached"] is True
 
 
 def test_the_routing_revision_changes_with_the_plan_and_the_configuration(client: TestClient) -> None:

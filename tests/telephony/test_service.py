@@ -145,9 +145,9 @@ def test_transfers_from_the_transfer_mechanism_date_recorded_as_call_events(db_u
     assert police["transferred"]["data"]["to"] == "110"
     with session_scope() as s:
         assert [e["event"] for e in service.get_call(s, "t2")["events"]] == ["offered", "transferred"]
-        with pytest.raises(InvalidInput) as exc:
+        with pytest.raises(InvalidInput) as refused:
             service.transfer_call(s, "t1", "subcenter", "12333")
-        assert exc.value.code == "not-a-subcenter"
+        assert refused.value.code == "not-a-subcenter"
         with pytest.raises(NotFound):
             service.transfer_call(s, "nobody", "police")
         with pytest.raises(InvalidInput):

@@ -66,18 +66,36 @@ class ReportedDecision(BaseModel):
 
 @router.post(
     "/decisions",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "type": "array", "items": ReportedDecision.model_json_schema(by_alias=True)}}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "array", "items": ReportedDecision.model_json_schema(by_alias=True)}},
+        "text/plain": {"schema": {"type": "string", "description": (
+            "one call per line: call_id TAB served (Unix seconds) TAB caller TAB trunk TAB for TAB answer "
+            "(the JSON of /telephony/route, as kept); the first five fields percent-encoded when they hold a "
+            "tab, a line break or %")}},
+    }}},
 )
-async def post_decisions(request: Request) -> dict[str, int]:
+async def post_decisions(request: Request) -> dict[str, Any]:
     """Decisions the proxy served from its cache without asking, reported in batches off the call path.
 
     Stored like the lookup's (idempotent by Call-ID: the same batch again changes nothing), marked
-    `cached`. The whole batch is refused (422) if one item is not a well-formed decision. The body (a JSON
-    array of the items documented here) is read directly: a proxy under load sends thousands a second.
+    `cached`. Two forms of body:
+    - `text/plain` (what the shipped Kamailio sends): one call per line, see the request body's schema; a
+      line that is not a well-formed decision is refused alone and logged, the others are stored; the
+      answer is `{"stored": n, "refused": k}`;
+    - `application/json`: an array of the items documented here; the whole batch is refused (422) if one
+      item is not a well-formed decision.
+    The body is read directly: a proxy under load sends thousands a second.
     """
+    body = await request.body()
+    if request.headers.get("content-type", "").startswith("text/plain"):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("请求体不是 UTF-8 文本", code="invalid-input") from exc
+        stored, refused = await run_in_threadpool(_store_reported_lines, text)
+        return {"stored": stored, "refused": len(refused)}
     try:
-        items = json.loads(await request.body())
+        items = json.loads(body)
     except ValueError as exc:
         raise InvalidInput("请求体不是 JSON", code="invalid-input") from exc
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
@@ -89,6 +107,11 @@ async def post_decisions(request: Request) -> dict[str, int]:
 def _store_reported(items: list[dict[str, Any]]) -> int:
     with session_scope(service.lookup_settings().database_url) as session:
         return service.record_reported(session, items)
+
+
+def _store_reported_lines(text: str) -> tuple[int, list[str]]:
+    with session_scope(service.lookup_settings().database_url) as session:
+        return service.record_reported_lines(session, text)
 
 
 @router.get("/revision")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
@@ -12,10 +13,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -273,45 +273,75 @@ def lookup(dialed: str, caller: str, trunk: str, call_id: str, at: str | None) -
 
 def record_decisions(session: Session, batch: list[RoutedCall]) -> None:
     """Keep many decisions in one statement (the recorder's batches): insert, or update on the same Call-ID."""
-    rows: dict[str, dict[str, Any]] = {}
-    for routed in batch:
-        if routed.call_id:
-            rows[routed.call_id[:255]] = {"call_id": routed.call_id[:255], **_decision_values(routed)}
+    rows = [_decision_row(routed) for routed in batch if routed.call_id]
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("sqlite", "postgresql"):
+    if session.get_bind().dialect.name not in ("sqlite", "postgresql"):
         for routed in batch:
             record_decision(session, routed)
         return
-    # one statement compiled once per dialect and run for all rows (executemany): a multi-VALUES statement
-    # built per batch costs far more to compile than to run
-    session.connection().execute(_upsert_statement(dialect), list(rows.values()))
+    store_decision_rows(session, rows)
 
 
-@lru_cache(maxsize=2)
-def _upsert_statement(dialect: str) -> Any:
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    stmt = insert(CallDecision)
-    columns = [c.name for c in CallDecision.__table__.columns if c.name != "call_id"]
-    return stmt.on_conflict_do_update(index_elements=["call_id"], set_={name: stmt.excluded[name] for name in columns})
+# The columns of a stored decision, in the order of the rows `store_decision_rows` takes. Rows are plain
+# tuples (one per call, built with as little Python as possible: a proxy reports thousands a second).
+DECISION_COLUMNS = ("call_id", "dialed", "caller", "trunk", "region_code", "decision", "proxy_action", "target",
+                    "uri", "prompt", "skill", "sip_code", "reason", "decided_for", "decided_at", "cached")
+_FOR, _AT = DECISION_COLUMNS.index("decided_for"), DECISION_COLUMNS.index("decided_at")
 
 
-def _decision_values(routed: RoutedCall) -> dict[str, Any]:
+def _answer_columns(a: ProxyAnswer) -> tuple[Any, ...]:
+    """The columns that come from the answer: region_code .. reason (dialed is the row's second column)."""
+    return (a.region, a.decision, a.action, a.target, a.uri, a.prompt, a.skill, a.code, a.reason)
+
+
+def _decision_row(routed: RoutedCall) -> tuple[Any, ...]:
     a = routed.answer
-    return {
-        "dialed": a.dialed, "caller": routed.caller[:64], "trunk": routed.trunk[:128], "region_code": a.region,
-        "decision": a.decision, "proxy_action": a.action, "target": a.target, "uri": a.uri, "prompt": a.prompt,
-        "skill": a.skill, "sip_code": a.code, "reason": a.reason, "decided_for": routed.decided_for,
-        "decided_at": routed.decided_at, "cached": routed.cached,
-    }
+    return (routed.call_id[:255], a.dialed, routed.caller[:64], routed.trunk[:128], *_answer_columns(a),
+            routed.decided_for, routed.decided_at, routed.cached)
+
+
+def store_decision_rows(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """Insert decisions, or update the one stored for the same Call-ID (last wins): idempotent by Call-ID.
+
+    SQLite: one prepared INSERT … ON CONFLICT run for every row by the driver (executemany), instants as
+    the text SQLAlchemy stores them. PostgreSQL: one statement for the whole batch (INSERT … SELECT FROM
+    unnest of one array per column), duplicates within the batch resolved first (last wins).
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        params = []
+        for row in rows:
+            at = _sqlite_instant(row[_AT])
+            params.append((*row[:_FOR], at if row[_FOR] is row[_AT] else _sqlite_instant(row[_FOR]), at,
+                           *row[_AT + 1:]))
+        connection.exec_driver_sql(_SQLITE_UPSERT, params)
+        return
+    unique = list({row[0]: row for row in rows}.values())
+    connection.exec_driver_sql(_POSTGRESQL_UPSERT, tuple(list(column) for column in zip(*unique, strict=True)))
+
+
+def _sqlite_instant(value: datetime) -> str:
+    """An instant as SQLAlchemy keeps it in SQLite (UTCDateTime: UTC, no offset, microseconds)."""
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+
+
+_UPDATE = ", ".join(f"{name} = excluded.{name}" for name in DECISION_COLUMNS[1:])
+_SQLITE_UPSERT = (f"INSERT INTO telephony_call ({', '.join(DECISION_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' for _ in DECISION_COLUMNS)}) ON CONFLICT (call_id) DO UPDATE SET {_UPDATE}")
+_PG_TYPES = {"sip_code": "integer", "decided_for": "timestamptz", "decided_at": "timestamptz", "cached": "boolean"}
+_POSTGRESQL_UPSERT = (
+    f"INSERT INTO telephony_call ({', '.join(DECISION_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"%s::{_PG_TYPES.get(name, 'text')}[]" for name in DECISION_COLUMNS)
+    + f") ON CONFLICT (call_id) DO UPDATE SET {_UPDATE}"
+)
 
 
 def record_decision(session: Session, routed: RoutedCall) -> None:
     """Keep the decision with the call (last one wins if the same Call-ID is routed again)."""
     if not routed.call_id:
         return
-    values = _decision_values(routed)
+    values = dict(zip(DECISION_COLUMNS[1:], _decision_row(routed)[1:], strict=True))
     row = session.get(CallDecision, routed.call_id[:255])
     if row is None:
         try:
@@ -381,13 +411,78 @@ def record_reported(session: Session, items: list[dict[str, Any]]) -> int:
         raise InvalidInput(f"一次最多报告 {MAX_REPORTED} 条路由结果", code="too-many-decisions")
     answers: dict[Any, ProxyAnswer] = {}  # a batch repeats a few answers many times: check each once
     batch = [reported_call(item, answers) for item in items]
-    for routed in batch:
+    for routed in batch if log.isEnabledFor(logging.INFO) else ():
         log.info("call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s (proxy cache)", routed.call_id,
                  routed.answer.dialed, routed.trunk, routed.answer.region, routed.decided_for.isoformat(),
                  routed.answer.action, routed.answer.target or routed.answer.code, routed.answer.prompt,
                  routed.answer.skill)
     record_decisions(session, batch)
     return len(batch)
+
+
+REPORT_FIELDS = 6  # call_id, served, caller, trunk, for, answer: one line per call, tab-separated
+
+
+def record_reported_lines(session: Session, body: str) -> tuple[int, list[str]]:
+    """Keep the decisions a proxy served from its cache, sent in the compact line format (what the shipped
+    Kamailio posts): one call per line,
+
+        call_id TAB served TAB caller TAB trunk TAB for TAB answer
+
+    `served` is Unix seconds (Kamailio's $TV(Sn)); `for` the instant a test named (honoured only with
+    HOTLINE_ALLOW_TIME_OVERRIDE), else empty; `answer` the JSON the lookup gave, as the proxy kept it (the
+    last field: taken as is). The other fields are percent-encoded when they hold a tab, a line break or a
+    `%`. Each distinct answer is parsed and checked once per batch. Stored like the lookup's decisions,
+    marked cached, idempotent by Call-ID. A line that is not a well-formed decision is refused alone (it
+    is logged and returned); the others are stored. Returns (stored, refused lines).
+    """
+    answers: dict[str, tuple[Any, ...] | None] = {}
+    override = lookup_settings().allow_time_override
+    from_timestamp = datetime.fromtimestamp
+    rows: list[tuple[Any, ...]] = []
+    refused: list[str] = []
+    for line in body.split("\n"):
+        if not line:
+            continue
+        fields = line.split("\t", REPORT_FIELDS - 1)
+        try:
+            call_id, served, caller, trunk, named, answer_text = fields
+            if "%" in call_id or "%" in caller or "%" in trunk or "%" in named:
+                call_id, caller, trunk, named = unquote(call_id), unquote(caller), unquote(trunk), unquote(named)
+            if not call_id or len(call_id) > 255:
+                raise ValueError("call_id")
+            columns = answers.get(answer_text, ())
+            if columns == ():
+                columns = answers[answer_text] = _reported_answer(answer_text)
+            if columns is None:
+                raise ValueError("answer")
+            at = from_timestamp(float(served), UTC)
+            decided_for = parse_instant(named) if named and override else at
+        except (ValueError, InvalidInput):  # also a wrong number of fields, a bad instant
+            refused.append(line)
+            continue
+        rows.append((call_id, columns[0], caller[:64], trunk[:128], *columns[1:], decided_for, at, True))
+    for line in refused:
+        log.warning("refused a reported decision (not a well-formed line): %r", line[:500])
+    if log.isEnabledFor(logging.INFO):
+        for row in rows:
+            log.info("call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s (proxy cache)", row[0], row[1],
+                     row[3], row[4], row[13].isoformat(), row[6], row[7] or row[11], row[9], row[10])
+    if rows:
+        store_decision_rows(session, rows)
+    return len(rows), refused
+
+
+def _reported_answer(text: str) -> tuple[Any, ...] | None:
+    """(dialed, region_code .. reason) of a reported answer, or None if it is not one the lookup gives."""
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            return None
+        answer = answer_from_dict(data)
+    except (ValueError, InvalidInput):
+        return None
+    return (answer.dialed, *_answer_columns(answer))
 
 
 _PLAN_TOKEN = select(PlanRevision.__table__.c.token).where(PlanRevision.__table__.c.id == 1).scalar_subquery()
