@@ -9,8 +9,11 @@ override), a SIPp answering endpoint, and three Kamailio instances from the same
 - uncached: started with -A HOTLINE_NO_CACHE: asks the platform for every call (the lookup's own cost).
 Then, alternating between the three:
 
-1. throughput: SIPp places N calls as fast as they complete (at most L in progress); calls/s = successful
-   calls / wall time; ratio = lookup / static (target >= 0.8);
+1. throughput, the target's figure: SIPp places N calls as fast as they complete (at most L in progress),
+   offered up to --max-rate (default 20000 calls/s: in practice uncapped, the proxies' own ceiling on this
+   hardware); calls/s = successful calls / wall time; ratio = lookup / static (target >= 0.8). Then the
+   same offered at most --capped-rate calls/s (default 3000, the earlier setting: both the static and the
+   cached path reach that cap on 2 cores, so its ratio only says "keeps up at that rate"): a secondary row;
 2. latency at a fixed rate (default 200 calls/s): time from INVITE sent to 200 OK received, from SIPp's
    message trace (microsecond timestamps; SIPp's own response-time counters tick in 4 ms); the lookup adds
    p95(lookup) - p95(static) (target <= 3 ms).
@@ -19,7 +22,7 @@ Dialed numbers rotate over 12345, a parallel line and a sub-centre line (all ans
 --regions trunks (tgrp = region codes; 1: 510100 only): 3 x regions distinct cache keys. At the end, the
 platform's decision log is read: every call through a proxy that asked or kept must have a decision with its
 Call-ID, and the share of those served from the cache is the hit ratio.
-Run: .venv/bin/python bench/telephony_proxy.py [--calls 4000] [--rate 200] [--seconds 10] [--rounds 2]
+Run: .venv/bin/python bench/telephony_proxy.py [--calls 6000] [--rate 200] [--seconds 10] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -138,9 +141,12 @@ def decision_log(url: str, names: list[str]) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=4000, help="calls per throughput measurement")
+    parser.add_argument("--calls", type=int, default=6000, help="calls per throughput measurement")
     parser.add_argument("--limit", type=int, default=100, help="calls in progress at most (throughput)")
-    parser.add_argument("--max-rate", type=int, default=3000, help="offered rate cap for throughput, calls/s")
+    parser.add_argument("--max-rate", type=int, default=20000,
+                        help="offered rate for the headline throughput, calls/s (default: in practice uncapped)")
+    parser.add_argument("--capped-rate", type=int, default=3000,
+                        help="offered rate cap of the secondary throughput row, calls/s (0: skip it)")
     parser.add_argument("--rate", type=int, default=200, help="rate of the latency measurement, calls/s")
     parser.add_argument("--seconds", type=int, default=10, help="length of each latency measurement")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of each measurement")
@@ -170,6 +176,7 @@ def main() -> None:
     }
     names = list(proxies)
     cps: dict[str, list[float]] = {name: [] for name in names}
+    capped: dict[str, list[float]] = {name: [] for name in names}
     lat: dict[str, list[float]] = {name: [] for name in names}
     ok_calls: dict[str, int] = {name: 0 for name in names}
     runs: dict[str, list[str]] = {name: [] for name in names}
@@ -182,15 +189,17 @@ def main() -> None:
         for name, k in proxies.items():
             run_sipp(k.port, workdir, f"warm-{name}", 300, 300, 50, False, args.regions)
 
+        rates = [("max", args.max_rate, cps)] + ([("capped", args.capped_rate, capped)] if args.capped_rate else [])
         for r in range(args.rounds):
-            for name, k in proxies.items():
-                run = f"tp-{name}-{r}"
-                ok, wall = run_sipp(k.port, workdir, run, args.calls, args.max_rate, args.limit, False, args.regions)
-                cps[name].append(ok / wall)
-                ok_calls[name] += ok
-                runs[name].append(run)
-                print(f"throughput {name:<8} round {r}: {ok}/{args.calls} calls in {wall:.2f} s = {ok / wall:.0f} calls/s",
-                      flush=True)
+            for label, offered, into in rates:
+                for name, k in proxies.items():
+                    run = f"tp-{label}-{name}-{r}"
+                    ok, wall = run_sipp(k.port, workdir, run, args.calls, offered, args.limit, False, args.regions)
+                    into[name].append(ok / wall)
+                    ok_calls[name] += ok
+                    runs[name].append(run)
+                    print(f"throughput {name:<8} round {r}, offered <= {offered:>5}/s: {ok}/{args.calls} calls in "
+                          f"{wall:.2f} s = {ok / wall:.0f} calls/s", flush=True)
         connections = established_to(platform.port)
         for r in range(args.rounds):
             for name, k in proxies.items():
@@ -220,15 +229,28 @@ def main() -> None:
           f"load average before {load_before}, after {load_after}")
     print(f"TCP connections from the Kamailios to the platform after the throughput rounds: {connections} "
           f"(kept alive: one per SIP worker that asked, plus the two timer processes)")
+    if s_cps >= 0.9 * args.max_rate:
+        print(f"WARNING: the static route reached {s_cps:.0f} calls/s of the {args.max_rate} offered: raise --max-rate, "
+              "the headline ratio is capped")
     for name in ("lookup", "uncached"):
         label = "lookup (as shipped, cache)" if name == "lookup" else "lookup without cache   "
         c = statistics.median(cps[name])
-        p50, p95 = pct(lat[name], 0.5), pct(lat[name], 0.95)
         ratio = c / s_cps
-        print(f"{label}: calls/s {c:.0f} vs static {s_cps:.0f}, ratio {ratio:.2f} (target >= 0.8) "
-              f"{'OK' if ratio >= 0.8 else 'MISSED'}; INVITE->200 at {args.rate}/s p50 {p50:.2f} p95 {p95:.2f} ms "
-              f"(static {s50:.2f} / {s95:.2f}), added p50 {p50 - s50:.2f} ms, p95 {p95 - s95:.2f} ms (target <= 3 ms) "
+        print(f"HEADLINE {label}: max throughput (offered up to {args.max_rate}/s) calls/s {c:.0f} vs static "
+              f"{s_cps:.0f}, ratio {ratio:.2f} (target >= 0.8) {'OK' if ratio >= 0.8 else 'MISSED'}")
+    for name in ("lookup", "uncached"):
+        label = "lookup (as shipped, cache)" if name == "lookup" else "lookup without cache   "
+        p50, p95 = pct(lat[name], 0.5), pct(lat[name], 0.95)
+        print(f"latency  {label}: INVITE->200 at {args.rate}/s p50 {p50:.2f} p95 {p95:.2f} ms (static {s50:.2f} / "
+              f"{s95:.2f}), added p50 {p50 - s50:.2f} ms, p95 {p95 - s95:.2f} ms (target <= 3 ms) "
               f"{'OK' if p95 - s95 <= 3 else 'MISSED'}")
+    if args.capped_rate:
+        s_capped = statistics.median(capped["static"])
+        for name in ("lookup", "uncached"):
+            label = "lookup (as shipped, cache)" if name == "lookup" else "lookup without cache   "
+            c = statistics.median(capped[name])
+            print(f"secondary {label}: offered at most {args.capped_rate}/s (not the target's figure: a path "
+                  f"at the cap shows no difference) calls/s {c:.0f} vs static {s_capped:.0f}, ratio {c / s_capped:.2f}")
     for name in ("lookup", "uncached"):
         asked, kept = decision_log(url, runs[name])
         print(f"decision log, {name:<8}: {ok_calls[name]} calls answered, {asked + kept} decisions kept with their "
