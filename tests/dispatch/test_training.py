@@ -152,3 +152,30 @@ def test_calibration_report() -> None:
     assert report["ece"] == pytest.approx(0.25)
     assert report["manual"]["0.6"] == {"manual_share": 0.25, "auto_accuracy": 1.0, "manual_accuracy": 0.0}
     assert report["manual"]["0.5"]["manual_accuracy"] is None
+
+
+def test_twin_groups_join_a_raw_message_to_its_segmented_copy_only() -> None:
+    seg = [
+        "小区 门口 垃圾 堆放 多日 无人 清理 臭气 熏天",
+        "小区 门口 垃圾 堆放 多日 无人 清理 臭气 熏天",  # the same citizen posted twice
+        "学校 食堂 饭菜 价格 上涨 学生 负担 加重",
+    ]
+    raw = ["小区门口垃圾堆放多日无人清理，臭气熏天", "公交 车站 取消 居民 出行 不便"]
+    corpus = corpora.Corpus(
+        seg + raw,
+        ["城乡建设", "城乡建设", "教育文体", "城乡建设", "交通运输"],
+        [corpora.SEG] * 3 + [corpora.RAW] * 2,
+        "",
+    )
+    groups = corpora.twin_groups(corpus)
+    assert groups[3] == groups[0]  # the raw message goes with the first copy of its twin
+    assert len({groups[0], groups[1], groups[2], groups[4]}) == 4  # reposts and unrelated rows stay apart
+
+
+def test_svm_and_nbsvm_ensemble_learns_the_telling_words() -> None:
+    texts = ["垃圾 清理", "垃圾 臭气", "学校 学生", "学校 老师", "公交 车站", "公交 线路"] * 3
+    labels = ["城乡建设", "城乡建设", "教育文体", "教育文体", "交通运输", "交通运输"] * 3
+    clf = models.fit(corpora.Corpus(texts, labels, [corpora.SEG] * len(texts), ""), models.Params(char_min_df=1))
+    probs = clf.probabilities(["垃圾", "学生 老师", "公交"])
+    assert [clf.labels[i] for i in probs.argmax(axis=1)] == ["城乡建设", "教育文体", "交通运输"]
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
