@@ -122,3 +122,22 @@ def test_a_long_message_keeps_its_most_informative_terms() -> None:
     assert limited._bigrams.vocab["景蓉"] in kept  # rare in the articles, so among the kept terms
     hits, _, _ = limited.search(["小区物业问题", message])
     assert limited.meta[hits[0].position].external_id == "E4"
+
+
+def test_shipped_rerank_has_one_finite_weight_per_feature() -> None:
+    weights = search.DEFAULT_CONFIG.rerank_weights
+    assert weights is not None
+    assert len(weights) == len(search.FEATURES)
+    assert np.isfinite(np.asarray(weights)).all()
+
+
+def test_rerank_puts_the_reply_that_restates_the_message_first() -> None:
+    # Official replies restate the citizen's complaint; the one that does so for this estate ranks first,
+    # above replies sharing only the common words of a complaint.
+    index = _index([
+        {"body": "网友您好！关于您反映的小区物业问题，已转交相关单位处理，感谢您的监督。"},
+        {"body": "网友您好！您反映的锦绣花园小区电梯长期故障无人维修的问题，经核实，物业公司已于本周更换电梯主板。"},
+        {"body": "网友您好！您反映的小区停车收费问题，物业公司已按规定公示收费标准。"},
+    ])
+    hits, _, _ = index.search(["锦绣花园小区电梯长期故障无人维修", "我们小区的电梯坏了三个月，物业一直不修，老人上下楼很困难。"])
+    assert index.meta[hits[0].position].external_id == "E2"
