@@ -166,6 +166,10 @@ def test_decisions_are_stored_in_batches_latest_wins(db_url: str, monkeypatch: p
         service.record_decisions(s, [later, other])
     with session_scope() as s:
         assert {c["call_id"]: c["decision"] for c in service.list_calls(s)} == {"b1": "cancelled", "b2": "queue"}
+        # the same Call-ID twice in one batch (a resent report joined to a new one): the last one is kept
+        service.record_decisions(s, [later, first])
+    with session_scope() as s:
+        assert service.get_call(s, "b1")["decision"]["decision"] == "queue"
 
 
 def test_the_recorder_stores_decisions_off_the_request_path(db_url: str) -> None:

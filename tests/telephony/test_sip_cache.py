@@ -130,6 +130,21 @@ def test_a_call_id_with_quotes_is_reported_as_it_was(rig: CacheRig) -> None:
     assert kept["cached"] is True and kept["call_id"] == result.call_id
 
 
+def test_a_call_id_with_a_percent_sign_is_reported_as_it_was(rig: CacheRig) -> None:
+    """The proxy reports cached calls as tab-separated lines and escapes a Call-ID holding `%` (a legal
+    `word` character) or a control character: the platform still stores it exactly."""
+    at = "2021-07-03T10:00"
+    rig.call("12345", at, expect_got={"ruser": "queue-510100"})
+    scenario = caller_scenario(dialed="12345", tgrp="cd", headers={"X-Hotline-At": at},
+                               expect_got={"ruser": "queue-510100"})
+    result = place_call(rig.kamailio.port, rig.workdir, f"cache{next(_names)}-pct", scenario,
+                        extra=("-cid_str", "%u-%p@%s-100%%25"))
+    assert result.returncode == 0, result.log
+    assert result.call_id.endswith("-100%25")
+    kept = rig.decision(result.call_id)
+    assert kept["cached"] is True and kept["call_id"] == result.call_id
+
+
 def test_rejections_are_kept_and_logged_too(rig: CacheRig) -> None:
     rig.call("12399", "2021-07-01T10:00", expect_code=404)
     second = rig.call("12399", "2021-07-01T10:00", expect_code=404)
