@@ -77,11 +77,13 @@ def corpus_weights(data_dir: Path) -> Weights:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, default=corpora.default_data_dir())
-    parser.add_argument("--limit", type=int, default=0, help="use only the first N messages (0 = all)")
+    parser.add_argument("--limit", type=int, default=0, help="use only N messages (0 = all)")
+    parser.add_argument("--offset", type=int, default=0, help="skip the first N messages (a held-out part)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     with (args.data_dir / "replies_queries_dev.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
+    rows = rows[args.offset :]
     if args.limit:
         rows = rows[: args.limit]
     rng = random.Random(args.seed)
@@ -101,7 +103,9 @@ def main() -> None:
     sim[sim >= 0.8] = -1
     hard = np.argsort(-sim, axis=1)[:, :10]
 
-    rules = {"default": RepeatRule()}
+    rules = {"default": RepeatRule(), "no stand-out (before)": RepeatRule(stand_out=0)}
+    for low, ratio in ((0.1, 1.5), (0.15, 2.0), (0.2, 1.5)):
+        rules[f"stand-out {low}/x{ratio}"] = replace(RepeatRule(), stand_out_min=low, stand_out=ratio)
     for t in (0.15, 0.2, 0.25, 0.3):
         rules[f"caller/place>={t}"] = replace(RepeatRule(), same_caller=t, same_place=t)
     for t in (0.3, 0.4, 0.5):

@@ -124,3 +124,20 @@ def test_window_limit_exclusion_and_order() -> None:
 def test_rule_validation() -> None:
     with pytest.raises(ValueError):
         RepeatRule(window_days=-1)
+
+
+def test_an_order_that_stands_out_is_proposed_on_weaker_similarity() -> None:
+    demand = Demand(text="晚上小区门口一片漆黑，路灯到现在还没有人来修", at=T0)
+    first = _order("A", STREETLIGHT, 4)
+    unrelated = [_order("B", "孩子入学需要准备哪些材料", 3), _order("C", "公交车站取消后居民出行不便", 2)]
+    similarity = text_similarity(demand.text, STREETLIGHT)
+    assert similarity < RepeatRule().text_alone  # not similar enough on its own
+    rule = RepeatRule(stand_out_min=similarity / 2)
+    found = find_repeats(demand, [first, *unrelated], rule)
+    assert [m.order.order_id for m in found] == ["A"]
+    assert "stands-out" in found[0].reasons
+    # Off, or when another open order is as similar, nothing is proposed.
+    assert find_repeats(demand, [first, *unrelated], RepeatRule(stand_out=0, stand_out_min=similarity / 2)) == []
+    assert find_repeats(demand, [first, _order("D", STREETLIGHT + "。", 1), *unrelated], rule) == []
+    with pytest.raises(ValueError):
+        RepeatRule(stand_out=-1)

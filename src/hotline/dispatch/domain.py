@@ -197,7 +197,11 @@ class RepeatRule:
 
     - it was created within `window_days` before (or at) the new demand;
     - it shares the caller's phone or the place, or its text is very similar (`text_alone`);
-    - and its text similarity reaches `same_caller` (same phone), `same_place` (same place) or `text_alone`.
+    - and its text similarity reaches `same_caller` (same phone), `same_place` (same place) or `text_alone`;
+    - or it stands out: it is the most similar open order in the window, its similarity reaches
+      `stand_out_min` and is at least `stand_out` times that of the runner-up (0 when there is none). A retold
+      demand often shares few words with its first telling, but more than with anything else open.
+      `stand_out=0` turns this off.
 
     The defaults were chosen on the labelled set of `bench/dispatch_repeats.py` (IDF-weighted similarity):
     precision first, since a wrong 并单 hides a demand.
@@ -207,11 +211,13 @@ class RepeatRule:
     same_caller: float = 0.20
     same_place: float = 0.25
     text_alone: float = 0.40
+    stand_out: float = 1.5
+    stand_out_min: float = 0.15
     limit: int = 5
 
     def __post_init__(self) -> None:
-        if self.window_days < 0 or self.limit < 1:
-            raise ValueError("window_days must be >= 0 and limit >= 1")
+        if self.window_days < 0 or self.limit < 1 or self.stand_out < 0:
+            raise ValueError("window_days must be >= 0, limit >= 1 and stand_out >= 0")
 
 
 @dataclass(frozen=True)
@@ -246,30 +252,43 @@ def find_repeats(
     which may also be named by `exclude`).
 
     Score = text similarity, plus 0.2 for the same caller and 0.1 for the same place (capped at 1);
-    reasons name what matched: `same-phone`, `same-place`, `similar-text`.
+    reasons name what matched: `same-phone`, `same-place`, `similar-text`, and `stands-out` for an order
+    proposed only because it stands out.
     """
     rule = rule or RepeatRule()
     phone = normalise_phone(demand.phone)
     place = normalise_place(demand.place)
     earliest = demand.at - timedelta(days=rule.window_days)
     wanted = text_features(demand.text, tokenize, weights)
-    matches: list[RepeatMatch] = []
+    seen: list[tuple[OpenOrder, float, bool, bool]] = []
     for order in candidates:
         if order.order_id == exclude or not (earliest <= order.created_at < demand.at):
             continue
         same_phone = bool(phone) and normalise_phone(order.phone) == phone
         same_place = bool(place) and normalise_place(order.place) == place
         similarity = feature_similarity(wanted, text_features(order.text, tokenize, weights))
+        seen.append((order, similarity, same_phone, same_place))
+    standing_out: OpenOrder | None = None
+    if rule.stand_out and seen:
+        ranked = sorted(seen, key=lambda s: -s[1])
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        if ranked[0][1] >= rule.stand_out_min and ranked[0][1] >= rule.stand_out * runner_up:
+            standing_out = ranked[0][0]
+    matches: list[RepeatMatch] = []
+    for order, similarity, same_phone, same_place in seen:
         needed = rule.text_alone
         if same_phone:
             needed = min(needed, rule.same_caller)
         if same_place:
             needed = min(needed, rule.same_place)
-        if similarity < needed:
+        stands_out = order is standing_out and similarity < needed  # proposed only because it stands out
+        if similarity < needed and not stands_out:
             continue
         reasons = [r for r, ok in (("same-phone", same_phone), ("same-place", same_place)) if ok]
         if similarity >= rule.same_caller:
             reasons.append("similar-text")
+        if stands_out:
+            reasons.append("stands-out")
         score = min(1.0, similarity + (0.2 if same_phone else 0.0) + (0.1 if same_place else 0.0))
         matches.append(RepeatMatch(order, score, similarity, tuple(reasons)))
     matches.sort(key=lambda m: (-m.score, -m.similarity, -m.order.created_at.timestamp(), m.order.order_id))
