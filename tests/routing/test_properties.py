@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotline.calendar.domain import WorkCalendar
-from hotline.plan.catalogue import load_catalogue
-from hotline.plan.domain import Mode, PlanState, Record, RecordKind
+from hotline.plan.domain import Mode, PlanState
 from hotline.plan.regions import REGIONS, Region
 from hotline.routing.domain import CachedCalendar, route
+from tests.routing.strategies import CAT, NUMBERS, plan_states
 
-CAT = load_catalogue()
-NUMBERS = [line.number for line in CAT.fixed_lines()]
 FULL_MERGE = [line.number for line in CAT.lines if line.mode is Mode.FULL_MERGE]
 CAL = CachedCalendar(WorkCalendar())
-STAMP = datetime(2021, 1, 1, tzinfo=UTC)
 CONTRACT = {
     "queue": (re.compile(r"^(transition|after-hours):\d+$|^$"), re.compile(r"^queue:\d{6}$")),
     "legacy": (re.compile(r"^$"), re.compile(r"^legacy:\d+:\d{6}$")),
@@ -26,22 +23,6 @@ CONTRACT = {
     "cancelled": (re.compile(r"^cancellation:\d+$"), re.compile(r"^$")),
     "reject": (re.compile(r"^$"), re.compile(r"^$")),
 }
-
-days_2021 = st.dates(min_value=date(2021, 1, 2), max_value=date(2021, 12, 31))
-
-
-@st.composite
-def plan_states(draw: st.DrawFn) -> PlanState:
-    latest = {}
-    for _ in range(draw(st.integers(0, 6))):
-        line = draw(st.sampled_from(CAT.lines))
-        milestone = draw(st.sampled_from(CAT.milestones_for(line.mode, line.scope)))
-        region = draw(st.sampled_from(REGIONS)).code
-        kind = draw(st.sampled_from(list(RecordKind)))
-        latest[(line.number, milestone.id, region)] = Record(
-            line.number, milestone.id, region, kind, draw(days_2021), "", "t", STAMP
-        )
-    return PlanState(2021, CAT, latest=latest)
 
 
 @settings(max_examples=200, deadline=None)

@@ -12,16 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotline.calendar.domain import WorkCalendar
-from hotline.plan.catalogue import load_catalogue
 from hotline.plan.domain import PlanState, Record, RecordKind
 from hotline.plan.regions import REGIONS, Region
 from hotline.routing.domain import CachedCalendar, HoursTable, ServiceHours, route, valid_until
+from tests.routing.strategies import CAT, NUMBERS, plan_states
 
 CN = ZoneInfo("Asia/Shanghai")
-CAT = load_catalogue()
 PLAN = PlanState(year=2021, catalogue=CAT)
 CAL = CachedCalendar(WorkCalendar())
-NUMBERS = [line.number for line in CAT.fixed_lines()]
 
 
 def cn(text: str) -> datetime:
@@ -83,24 +81,6 @@ def test_an_instant_in_another_time_zone_is_read_as_china_time() -> None:
     # 2021-05-31T16:00Z is 2021-06-01T00:00 in China: already in 12331's transition
     assert valid_until("12331", "510100", datetime(2021, 5, 31, 15, 59, tzinfo=UTC), PLAN) == cn("2021-06-01T00:00")
     assert valid_until("12331", "510100", datetime(2021, 5, 31, 16, 0, tzinfo=UTC), PLAN) == cn("2021-10-01T00:00")
-
-
-days = st.dates(min_value=date(2021, 1, 2), max_value=date(2021, 12, 31))
-
-
-@st.composite
-def plan_states(draw: st.DrawFn) -> PlanState:
-    latest = {}
-    stamp = datetime(2021, 1, 1, tzinfo=UTC)
-    for _ in range(draw(st.integers(0, 6))):
-        line = draw(st.sampled_from(CAT.lines))
-        milestone = draw(st.sampled_from(CAT.milestones_for(line.mode, line.scope)))
-        region = draw(st.sampled_from(REGIONS)).code
-        kind = draw(st.sampled_from(list(RecordKind)))
-        latest[(line.number, milestone.id, region)] = Record(
-            line.number, milestone.id, region, kind, draw(days), "", "t", stamp
-        )
-    return PlanState(2021, CAT, latest=latest)
 
 
 @settings(max_examples=300, deadline=None)
