@@ -26,11 +26,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from tests.platform_process import Platform  # noqa: E402
 from tests.telephony.harness import Kamailio  # noqa: E402
-from tests.telephony.sipp import Endpoint, free_udp_port  # noqa: E402
 
-from hotline import db  # noqa: E402
-from hotline.telephony import service  # noqa: E402
-from telephony_proxy import run_sipp  # noqa: E402
+from telephony_proxy import platform_with_one_endpoint, run_sipp  # noqa: E402
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -72,14 +69,8 @@ def udp_receive_buffer_errors() -> int:
 
 def measure(mode: str, calls: int, max_rate: int) -> str:
     workdir = Path(tempfile.mkdtemp(prefix=f"hotline-bench-cpu-{mode}-"))
-    url = f"sqlite:///{workdir / 'hotline.db'}"
-    db.upgrade(url)
-    endpoint = Endpoint("queue", free_udp_port())
-    with db.session_scope(url) as session:
-        for kind in ("queue", "legacy", "subcenter"):
-            service.set_endpoint(session, f"{kind}:*", f"sip:{kind}-{{region}}@127.0.0.1:{endpoint.port}")
-    platform = Platform({"HOTLINE_DATABASE_URL": url, "HOTLINE_DATA_DIR": str(workdir / "data")},
-                        log=workdir / "platform.log")
+    env, endpoint = platform_with_one_endpoint(workdir)
+    platform = Platform(env, log=workdir / "platform.log")
     proxy = Kamailio(workdir / "kamailio", platform.url, f"sip:queue-fallback@127.0.0.1:{endpoint.port}", children=8,
                      static_route=mode == "static", no_cache=mode == "uncached")
     try:

@@ -139,6 +139,18 @@ def decision_log(url: str, names: list[str]) -> tuple[int, int]:
     return asked, kept
 
 
+
+def platform_with_one_endpoint(workdir: Path) -> tuple[dict[str, str], Endpoint]:
+    """A fresh SQLite platform in WORKDIR whose queues, legacy seats and sub-centres all ring one SIPp
+    endpoint: the platform's environment and that endpoint (not started)."""
+    url = f"sqlite:///{workdir / 'hotline.db'}"
+    db.upgrade(url)
+    endpoint = Endpoint("queue", free_udp_port())
+    with db.session_scope(url) as session:
+        for kind in ("queue", "legacy", "subcenter"):
+            service.set_endpoint(session, f"{kind}:*", f"sip:{kind}-{{region}}@127.0.0.1:{endpoint.port}")
+    return {"HOTLINE_DATABASE_URL": url, "HOTLINE_DATA_DIR": str(workdir / "data")}, endpoint
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=6000, help="calls per throughput measurement")
@@ -157,13 +169,7 @@ def main() -> None:
 
     load_before = " ".join(f"{v:.1f}" for v in os.getloadavg())
     workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-sip-"))
-    url = f"sqlite:///{workdir / 'hotline.db'}"
-    db.upgrade(url)
-    endpoint = Endpoint("queue", free_udp_port())
-    with db.session_scope(url) as session:
-        for kind in ("queue", "legacy", "subcenter"):
-            service.set_endpoint(session, f"{kind}:*", f"sip:{kind}-{{region}}@127.0.0.1:{endpoint.port}")
-    env = {"HOTLINE_DATABASE_URL": url, "HOTLINE_DATA_DIR": str(workdir / "data")}
+    env, endpoint = platform_with_one_endpoint(workdir)
     env_clean = {k: v for k, v in os.environ.items() if k != "HOTLINE_ALLOW_TIME_OVERRIDE"}
     os.environ.clear()
     os.environ.update(env_clean)
@@ -252,7 +258,7 @@ def main() -> None:
             print(f"secondary {label}: offered at most {args.capped_rate}/s (not the target's figure: a path "
                   f"at the cap shows no difference) calls/s {c:.0f} vs static {s_capped:.0f}, ratio {c / s_capped:.2f}")
     for name in ("lookup", "uncached"):
-        asked, kept = decision_log(url, runs[name])
+        asked, kept = decision_log(env["HOTLINE_DATABASE_URL"], runs[name])
         print(f"decision log, {name:<8}: {ok_calls[name]} calls answered, {asked + kept} decisions kept with their "
               f"Call-ID ({asked} asked, {kept} served from the proxy cache: hit ratio {kept / max(1, asked + kept):.3f})")
     print(f"(work files in {workdir})")
