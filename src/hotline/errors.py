@@ -43,3 +43,8 @@ class Conflict(HotlineError):
 class Forbidden(HotlineError):
     code = "forbidden"
     http_status = 403
+
+
+class TooManyAttempts(HotlineError):
+    code = "too-many-attempts"
+    http_status = 429

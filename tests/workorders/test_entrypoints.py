@@ -85,6 +85,10 @@ def test_api_loop(client: TestClient) -> None:
     assert "钱七" not in public.text and "应由水务部门办理" not in public.text
     assert client.get(f"/api/public/orders/{number}", params={"phone_last4": "1111"}).status_code == 404
     assert client.get(f"/api/public/orders/{number}").json()["code"] == "invalid-phone-last4"
+    for guess in ("1112", "1113", "1114", "1115"):  # five wrong guesses in all
+        assert client.get(f"/api/public/orders/{number}", params={"phone_last4": guess}).status_code == 404
+    locked = client.get(f"/api/public/orders/{number}", params={"phone_last4": "2222"})
+    assert locked.status_code == 429 and locked.json()["code"] == "too-many-attempts"
 
 
 def test_api_bad_input(client: TestClient) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hotline.calendar import service as calendar_service
 from hotline.db import session_factory, session_scope
-from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound
+from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound, TooManyAttempts
 from hotline.timeutil import CHINA_TZ
 from hotline.workorders import service
 from hotline.workorders.store import History, HistoryRewriteError, Order
@@ -346,6 +346,29 @@ def test_public_lookup_shows_only_own_order(units: str) -> None:
             service.public_lookup(session, "5101002099010100001", "1234")
         with pytest.raises(InvalidInput):
             service.public_lookup(session, n, "12a4")
+
+
+def test_public_lookup_stops_guessing_the_last_four_digits(units: str) -> None:
+    n = _create()  # caller 13812341234
+    start = datetime(2021, 6, 1, 10, 0, tzinfo=UTC)
+    for i, guess in enumerate(("0000", "0001", "0002", "0003", "0004")):
+        with session_scope() as session, pytest.raises(NotFound):
+            service.public_lookup(session, n, guess, at=start + timedelta(minutes=i))
+    # The sixth try within the hour is refused even with the right digits, so a guess cannot be confirmed.
+    with session_scope() as session, pytest.raises(TooManyAttempts) as refused:
+        service.public_lookup(session, n, "1234", at=start + timedelta(minutes=10))
+    assert refused.value.code == "too-many-attempts" and refused.value.http_status == 429
+    # A number that does not exist is limited the same way: the answer does not tell which numbers exist.
+    ghost = "5101002099010100001"
+    for i in range(5):
+        with session_scope() as session, pytest.raises(NotFound):
+            service.public_lookup(session, ghost, "1234", at=start + timedelta(minutes=i))
+    with session_scope() as session, pytest.raises(TooManyAttempts):
+        service.public_lookup(session, ghost, "1234", at=start + timedelta(minutes=10))
+    # Once the window has passed the citizen gets in again; other orders were never affected.
+    with session_scope() as session:
+        assert service.public_lookup(session, n, "1234", at=start + timedelta(minutes=66))["number"] == n
+        assert service.public_lookup(session, _create(), "1234", at=start)["caller_phone"] == "138****1234"
 
 
 def test_calendar_overrides_and_configured_limits_move_deadlines(units: str) -> None:

@@ -18,7 +18,7 @@ from functools import partial
 from importlib import resources
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, event, func, inspect, select
+from sqlalchemy import Connection, Table, bindparam, delete, event, func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -29,12 +29,12 @@ from sqlalchemy.orm.instrumentation import manager_of_class
 
 from hotline.calendar.domain import WorkCalendar
 from hotline.calendar.service import REVISION_COLUMNS, load_calendar
-from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound
+from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound, TooManyAttempts
 from hotline.plan.regions import PROVINCE, REGIONS, find_region
 from hotline.privacy import mask_name, mask_phone
 from hotline.timeutil import china, china_day, now, parse_instant
 from hotline.workorders import domain as d
-from hotline.workorders.store import CatalogueEntry, Category, History, Limit, Order, Unit
+from hotline.workorders.store import CatalogueEntry, Category, History, Limit, LookupFailure, Order, Unit
 from hotline.workorders.store import Sequence as SequenceRow
 
 MAX_CONTENT = 4000
@@ -1270,13 +1270,37 @@ _PUBLIC_ACTIONS = {
 }
 
 
-def public_lookup(session: Session, number: str, phone_last4: str) -> dict[str, Any]:
-    """What a citizen sees of their own order: progress, due date, the reply; no internal notes or names."""
+# Four digits are only 10,000 guesses: after this many failed lookups of one order number within the window,
+# that number cannot be looked up at all (not even with the right digits) until the window has passed.
+LOOKUP_MAX_FAILURES = 5
+LOOKUP_WINDOW = timedelta(hours=1)
+
+
+def public_lookup(session: Session, number: str, phone_last4: str, *, at: datetime | None = None) -> dict[str, Any]:
+    """What a citizen sees of their own order: progress, due date, the reply; no internal notes or names.
+
+    A failed lookup is recorded and committed before the error is raised (the caller's transaction ends
+    there; a lookup writes nothing else), so failures count even when the request then rolls back.
+    """
     last4 = (phone_last4 or "").strip()
     if not (len(last4) == 4 and last4.isdigit()):
         raise InvalidInput("请输入来电号码后四位数字", code="invalid-phone-last4")
-    order = session.scalar(select(Order).where(Order.number == number.strip()))
+    number = number.strip()[:40]
+    when = at or now()
+    since = when - LOOKUP_WINDOW
+    failures = session.scalar(
+        select(func.count()).where(LookupFailure.number == number, LookupFailure.at > since)
+    )
+    if (failures or 0) >= LOOKUP_MAX_FAILURES:
+        raise TooManyAttempts(
+            f"该工单号查询失败次数过多，请 {LOOKUP_WINDOW.seconds // 3600} 小时后再试，或拨打 12345 人工查询",
+            code="too-many-attempts",
+        )
+    order = session.scalar(select(Order).where(Order.number == number))
     if order is None or not order.caller_phone.endswith(last4):
+        session.execute(delete(LookupFailure).where(LookupFailure.number == number, LookupFailure.at <= since))
+        session.add(LookupFailure(number=number, at=when))
+        session.commit()
         # The same answer for "no such order" and "not your order": numbers cannot be probed.
         raise NotFound("未找到与该号码匹配的工单", code="workorder-not-found")
     followed = _followed(order)

@@ -187,6 +187,17 @@ class History(Base):
     order: Mapped[Order] = relationship(lazy="select")
 
 
+class LookupFailure(Base):
+    """A citizen's progress lookup that did not match (wrong number or wrong last four digits): counted per
+    typed order number, so the last four digits cannot be tried out one by one."""
+
+    __tablename__ = "wo_lookup_failures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 class HistoryRewriteError(RuntimeError):
     pass
 
