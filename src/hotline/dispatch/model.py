@@ -227,15 +227,15 @@ def _predict_chunk(texts: list[str]) -> np.ndarray:
 def predict_texts(classifier: Classifier, texts: Sequence[str], workers: int | None = None) -> np.ndarray:
     """Class probabilities (columns in `classifier.labels` order) for raw texts, in order.
 
-    jieba is pure Python and dominates the cost, so a large batch is split into chunks that forked worker
-    processes cut and classify (the model is shared with them by fork, not copied through pickles).
+    Cutting and the TF-IDF vocabularies' lookups are Python work, so a large batch is split into chunks that forked
+    worker processes cut and classify (the model is shared with them by fork, not copied through pickles).
     """
     global _worker_classifier
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     texts = list(texts)
     if workers <= 1 or len(texts) < textprep.PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
         return classifier.probabilities([textprep.prepare(t) for t in texts])
-    textprep.prepare("")  # jieba's dictionary and the stop words load before forking
+    textprep.prepare("")  # the dictionary and the stop words load before forking
     size = max(50, -(-len(texts) // (workers * 4)))
     chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
     _worker_classifier = classifier
