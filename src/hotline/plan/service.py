@@ -126,7 +126,10 @@ def _changed(session: Session) -> None:
 
 
 _PLAN_TOKEN = select(PlanRevision.__table__.c.token).where(PlanRevision.__table__.c.id == 1).scalar_subquery()
-_TOKEN_QUERY = select(_PLAN_TOKEN, *CALENDAR_REVISION)
+# What the plan snapshot depends on, as scalar subqueries a caller can put into its own revision query (the
+# telephony proxy's cache follows the same changes).
+REVISION_COLUMNS = (_PLAN_TOKEN, *CALENDAR_REVISION)
+_TOKEN_QUERY = select(*REVISION_COLUMNS)
 
 
 def _token(session: Session) -> Token:

@@ -19,13 +19,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.calendar.service import REVISION_COLUMNS as CALENDAR_REVISION
 from hotline.db import session_scope
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.plan.domain import Mode
 from hotline.plan.regions import PROVINCE, find_region
+from hotline.plan.service import REVISION_COLUMNS as PLAN_REVISION
 from hotline.plan.service import effective_date, get_line, list_lines
-from hotline.plan.store import PlanRevision
 from hotline.privacy import mask_phone
 from hotline.routing.service import decide_with_bound, transfer_available
 from hotline.settings import Settings, get_settings
@@ -485,14 +484,13 @@ def _reported_answer(text: str) -> tuple[Any, ...] | None:
     return (answer.dialed, *_answer_columns(answer))
 
 
-_PLAN_TOKEN = select(PlanRevision.__table__.c.token).where(PlanRevision.__table__.c.id == 1).scalar_subquery()
 _CONFIG_COLUMNS = tuple(
     column
     for table in (Trunk, Endpoint)
     for column in (select(func.count()).select_from(table).scalar_subquery(),
                    select(func.max(table.updated_at)).scalar_subquery())
 )
-_REVISION_QUERY = select(_PLAN_TOKEN, *CALENDAR_REVISION, *_CONFIG_COLUMNS)
+_REVISION_QUERY = select(*PLAN_REVISION, *_CONFIG_COLUMNS)
 _last_config: dict[str, tuple[Any, ...]] = {}
 
 
