@@ -27,18 +27,8 @@ sys.path.insert(0, str(REPO / "bench"))
 from tests.platform_process import Platform  # noqa: E402
 from tests.telephony.harness import Kamailio  # noqa: E402
 
+from proc_cpu import cpu_seconds  # noqa: E402
 from telephony_proxy import platform_with_one_endpoint, run_sipp  # noqa: E402
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def process_tree(pid: int) -> list[int]:

@@ -33,6 +33,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from hotline import db
 from hotline.db import session_factory
 from hotline.workorders import service
+from proc_cpu import cpu_seconds
 
 PG_ADMIN = os.environ.get("HOTLINE_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 UNIT = "510100-zjj"
@@ -91,15 +92,7 @@ def _engine(url: str) -> Engine:
 
 def backend_cpu() -> float:
     """CPU seconds (user + system) used so far by the PostgreSQL backends of this process's connections."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in BACKENDS:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+    return cpu_seconds(BACKENDS)
 
 
 def run_service(url: str, n: int, batch: int, mode: str, region: str) -> float:
