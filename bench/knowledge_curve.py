@@ -35,31 +35,32 @@ import numpy as np
 
 from hotline.knowledge import search
 from knowledge_common import HALF_FIT_WEIGHTS, load
-from knowledge_train import C_GRID, Groups, analysed, choose_c, collect, fit, ranking_metrics
+from knowledge_train import C_GRID, Candidates, Groups, candidates_oof, choose_c, fit, ranking_metrics
 
 C_SHIPPED_HALF = 0.1  # the C of the half-fit protocol (chosen earlier by 2-fold CV inside the tune half)
 
 
-def all_groups() -> Groups:
+def all_candidates() -> Candidates:
+    """Candidates, features and labels of all development queries (first stage without rerank), cached; the
+    "learned" feature out of fold (`knowledge_train.candidates_oof`)."""
     data = load()
     config = dataclasses.replace(search.DEFAULT_CONFIG, rerank_weights=None)
-    key = hashlib.sha1(repr((config, search.FEATURES, search.ANALYZER_VERSION)).encode()).hexdigest()[:12]
-    cache = Path(tempfile.gettempdir()) / f"kb-curve-groups-{key}.pkl"
+    key = hashlib.sha1(repr((config, search.FEATURES, search.ANALYZER_VERSION, "oof5")).encode()).hexdigest()[:12]
+    cache = Path(tempfile.gettempdir()) / f"kb-curve-candidates-{key}.pkl"
     if cache.exists():
         with cache.open("rb") as fh:
-            groups: Groups = pickle.load(fh)
-            return groups
-    metas = [
-        search.DocMeta(i, r["reply_id"], "", r["reply"], (), "published", "", "", (), (), None, None)
-        for i, r in enumerate(data.corpus)
-    ]
-    index = search.SearchIndex(metas, analysed(data), config)
+            found: Candidates = pickle.load(fh)
+            return found
     started = time.process_time()
-    groups = collect(index, data, list(range(len(data.queries))), config.rerank_depth)
-    print(f"candidates + features for {len(groups)} queries: {time.process_time() - started:.0f} s CPU")
+    found = candidates_oof(data, list(range(len(data.queries))), config)
+    print(f"candidates + features for {len(found)} queries: {time.process_time() - started:.0f} s CPU")
     with cache.open("wb") as fh:
-        pickle.dump(groups, fh)
-    return groups
+        pickle.dump(found, fh)
+    return found
+
+
+def all_groups() -> Groups:
+    return [(feats, labels) for _, feats, labels in all_candidates()]
 
 
 def mean(ms: list[dict[str, float]]) -> dict[str, float]:

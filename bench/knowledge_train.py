@@ -24,12 +24,13 @@ import pickle
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from hotline.knowledge import search
+from hotline.knowledge import answers, search
 from knowledge_common import Dataset, load
 
 
@@ -52,15 +53,60 @@ Groups = list[tuple[np.ndarray, np.ndarray]]
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 
 
-def collect(index: search.SearchIndex, data: Dataset, which: list[int], depth: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(features, labels) per query; the label marks the query's own reply among the candidates."""
+Candidates = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def candidates(index: search.SearchIndex, data: Dataset, which: list[int], depth: int) -> Candidates:
+    """(candidate rows, features, labels) per query; the label marks the query's own reply among them."""
     out = []
     for i in which:
         q = data.queries[i]
         cand, feats = index.candidates([q["subject"], q["detail"]], depth)
         labels = np.array([index.meta[j].external_id == q["reply_id"] for j in cand], dtype=int)
-        out.append((feats, labels))
+        out.append((cand, feats, labels))
     return out
+
+
+def collect(index: search.SearchIndex, data: Dataset, which: list[int], depth: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(features, labels) per query."""
+    return [(feats, labels) for _, feats, labels in candidates(index, data, which, depth)]
+
+
+def message_words(data: Dataset) -> list[list[str]]:
+    """The analyzer's words of each development message, as `service.learn_answers` reads it."""
+    a = search.analyzer()
+    return [a.words(f"{q['subject']}。{q['detail']}") for q in data.queries]
+
+
+def learn_on(data: Dataset, which: Sequence[int], words: list[list[str]]) -> answers.AnswerModel:
+    """The answer model learned from the pairs of the queries WHICH only (as `hotline kb learn` would)."""
+    tokens = analysed(data)
+    row_of = {r["reply_id"]: j for j, r in enumerate(data.corpus)}
+    replies = [t.words["body"].split() for t in tokens]
+    return answers.learn(
+        [words[i] for i in which], [replies[row_of[data.queries[i]["reply_id"]]] for i in which], replies
+    )
+
+
+def index_with(data: Dataset, config: search.SearchConfig, model: answers.AnswerModel | None) -> search.SearchIndex:
+    metas = [
+        search.DocMeta(i, r["reply_id"], "", r["reply"], (), "published", "", "", (), (), None, None)
+        for i, r in enumerate(data.corpus)
+    ]
+    return search.SearchIndex(metas, analysed(data), config, answers=model)
+
+
+def candidates_oof(data: Dataset, which: list[int], config: search.SearchConfig, folds: int = 5) -> Candidates:
+    """Candidates of WHICH, each query's "learned" feature from an answer model learned on the OTHER folds of
+    WHICH: the ranker must not learn to trust a model that has seen the answer (out of fold, seed 0)."""
+    words = message_words(data)
+    found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    parts = np.array_split(np.random.default_rng(0).permutation(np.asarray(which)), folds)
+    for k, part in enumerate(parts):
+        rest = np.concatenate([p for j, p in enumerate(parts) if j != k]).tolist()
+        index = index_with(data, config, learn_on(data, rest, words))
+        found.update(zip(part.tolist(), candidates(index, data, part.tolist(), config.rerank_depth), strict=True))
+    return [found[i] for i in which]
 
 
 def ranking_metrics(groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray | None) -> dict[str, float]:
@@ -123,22 +169,16 @@ def main() -> None:
         search._ANALYZER = search.Analyzer(hmm=False)
     data = load()
     config = dataclasses.replace(search.DEFAULT_CONFIG, rerank_weights=None)
-    metas = [
-        search.DocMeta(i, r["reply_id"], "", r["reply"], (), "published", "", "", (), (), None, None)
-        for i, r in enumerate(data.corpus)
-    ]
-    index = search.SearchIndex(metas, analysed(data), config)
-    depth = config.rerank_depth
     print("features:", ", ".join(search.FEATURES))
     if "--all" in sys.argv:
-        every = collect(index, data, list(range(len(data.queries))), depth)
+        every = [(f, lab) for _, f, lab in candidates_oof(data, list(range(len(data.queries))), config)]
         print(f"first stage on all {len(every)} development queries:", ranking_metrics(every, None))
         c, _ = choose_c(every)
         weights = fit(every, c, True)
         print(f"weights fit on all {len(every)} development queries, C={c} (a training-set fit: no held-out figure)")
         print_weights(weights)
         return
-    tune = collect(index, data, data.tune, depth)
+    tune = [(f, lab) for _, f, lab in candidates_oof(data, data.tune, config)]
     print("first stage on tune:", ranking_metrics(tune, None))
     half = len(tune) // 2
     folds = [(tune[:half], tune[half:]), (tune[half:], tune[:half])]
@@ -151,7 +191,8 @@ def main() -> None:
     print("weights (C=0.1, all tune):")
     print_weights(weights)
     if "--heldout" in sys.argv:
-        held = collect(index, data, data.heldout, depth)
+        index = index_with(data, config, learn_on(data, data.tune, message_words(data)))
+        held = collect(index, data, data.heldout, config.rerank_depth)
         print("held-out first stage:", ranking_metrics(held, None))
         print("held-out reranked:", ranking_metrics(held, weights))
 

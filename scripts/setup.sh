@@ -36,3 +36,12 @@ fi
 export HOTLINE_DATA_DIR="${HOTLINE_DATA_DIR:-$PWD/var}"
 .venv/bin/hotline dispatch train --if-missing --folds 0 \
   || echo "setup: 派单模型未生成（训练数据缺失？），hotline dispatch predict 首次使用时会自动训练"
+
+# The knowledge search's answer model is learned from the shared answered messages (replies_queries_dev.csv,
+# each with the id of its official reply in replies_corpus.csv): `hotline kb learn`, about half a minute.
+training="${HOTLINE_TRAINING_DATA:-$PWD/../shared/data}"
+if [ -f "$training/replies_queries_dev.csv" ] && [ -f "$training/replies_corpus.csv" ]; then
+  .venv/bin/hotline kb learn --if-missing --pairs "$training/replies_queries_dev.csv" --article-column reply_id \
+    --articles "$training/replies_corpus.csv" --article-id-column reply_id --article-body-column reply \
+    || echo "setup: 知识库答复模型未生成，检索照常进行（不含学习所得的排序特征）"
+fi

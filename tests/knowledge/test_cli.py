@@ -104,3 +104,57 @@ def test_errors_go_to_stderr_with_exit_2(db_url: str, tmp_path: Path) -> None:
     assert isinstance(res.exception, InvalidInput) and res.exception.code == "output-required"
     res = runner.invoke(app, ["kb", "search", "--queries", str(corpus), "--output", str(tmp_path / "o.csv")])
     assert isinstance(res.exception, InvalidInput) and res.exception.code == "missing-column"
+
+
+def _pairs_csv(path: Path) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["query_id", "subject", "detail", "reply_id"])
+        w.writerow(["Q1", "景蓉花苑物业乱收停车费", "业委会不管", "R1"])
+        w.writerow(["Q2", "潇楚大道什么时候通车", "施工很久了", "R2"])
+        w.writerow(["Q3", "老楼加装电梯怎么申请", "老人上下楼难", "R3"])
+        w.writerow(["Q4", "没有对应知识的留言", "答复编号不存在", "R9"])
+    return path
+
+
+def test_learn_from_answered_messages_reaches_the_search(db_url: str, tmp_path: Path) -> None:
+    from hotline.db import session_scope
+    from hotline.knowledge import service
+
+    corpus = _corpus_csv(tmp_path / "replies.csv")
+    pairs = _pairs_csv(tmp_path / "pairs.csv")
+    assert runner.invoke(app, ["kb", "import", str(corpus), "--id-column", "reply_id", "--body-column", "reply"]).exit_code == 0
+    path = service.answers_path()
+    try:
+        with session_scope() as s:
+            before = service.get_index(s)
+            assert before.answers is None
+        # Articles from the knowledge base itself (matched by external id); the pair without one is skipped.
+        res = runner.invoke(app, ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id"])
+        assert res.exit_code == 0, res.output
+        assert "已从 3 条已答复的留言学习答复模型" in res.output and "1 条因找不到对应知识" in res.output
+        assert path.exists()
+        with session_scope() as s:
+            index = service.get_index(s)  # the new model is picked up without a restart
+            assert index.answers is not None and index.answers.digest == service.answer_model().digest  # type: ignore[union-attr]
+            assert index.signature != before.signature
+            hits = service.search_articles(s, ["景蓉花苑物业乱收停车费", "业委会不管"], top=1)
+            assert hits[0]["article_id"] == "R1"
+
+        res = runner.invoke(app, ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id", "--if-missing"])
+        assert res.exit_code == 0 and "答复模型已存在" in res.output
+
+        # Articles from a file instead (as set-up does with the shared replies).
+        path.unlink()
+        res = runner.invoke(app, ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id",
+                                  "--articles", str(corpus), "--article-id-column", "reply_id",
+                                  "--article-body-column", "reply"])
+        assert res.exit_code == 0 and path.exists(), res.output
+
+        res = runner.invoke(app, ["kb", "learn", "--pairs", str(pairs), "--article-column", "编号"])
+        assert isinstance(res.exception, InvalidInput) and res.exception.code == "missing-column"
+        res = runner.invoke(app, ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id",
+                                  "--articles", str(corpus), "--article-body-column", "正文"])
+        assert isinstance(res.exception, InvalidInput) and res.exception.code == "missing-column"
+    finally:
+        path.unlink(missing_ok=True)  # the data folder is shared by the whole session

@@ -141,3 +141,27 @@ def test_rerank_puts_the_reply_that_restates_the_message_first() -> None:
     ])
     hits, _, _ = index.search(["锦绣花园小区电梯长期故障无人维修", "我们小区的电梯坏了三个月，物业一直不修，老人上下楼很困难。"])
     assert index.meta[hits[0].position].external_id == "E2"
+
+
+def test_years_named_in_messages_and_replies() -> None:
+    assert search.latest_year("2018年农村合作医疗保险，2017年交过") == 2018
+    assert search.latest_year("……特此回复。2019/5/10") == 2019
+    assert search.latest_year("您于2019-3-5的留言") == 2019
+    assert search.latest_year("12345热线，第2019号，编号20190") == 0  # numbers that are not written as years
+
+
+def test_an_article_older_than_the_year_the_message_names_is_marked() -> None:
+    index = _index([
+        {"body": "网友您好！2018年城乡居民医疗保险个人缴费标准为180元。2017年11月2日"},
+        {"body": "网友您好！城乡居民医保报销比例如下。2016年10月27日"},
+        {"body": "网友您好！农村合作医疗保险的报销比例见县政府通知。"},
+    ])
+    parts = ["2018年农村合作医疗保险费的问题", "现在2018年农村合作医疗保险正是要交的时候了"]
+    cand, feats = index.candidates(parts, 3)
+    column = {name: k for k, name in enumerate(search.FEATURES)}
+    by_id = {index.meta[j].external_id: feats[k] for k, j in enumerate(cand)}
+    # E1 names 2018 itself (its latest year), E2 was written in 2016: two years before.
+    assert by_id["E1"][column["predates"]] == 0.0 and by_id["E1"][column["year_gap"]] == 0.0
+    assert by_id["E2"][column["predates"]] == 1.0 and by_id["E2"][column["year_gap"]] == 2 / 3
+    assert by_id["E3"][column["predates"]] == 0.0 and by_id["E3"][column["year_gap"]] == 0.0  # names no year
+    assert (feats[:, column["learned"]] == 0).all()  # no answer model in this index

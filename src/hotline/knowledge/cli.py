@@ -75,6 +75,42 @@ def search(
         typer.echo(f"   {hit['snippet'].replace('<mark>', '【').replace('</mark>', '】')}")
 
 
+@app.command("learn")
+def learn(
+    pairs: Path = typer.Option(..., "--pairs", help="已答复留言文件（CSV/XLSX）：留言文本列 + 答复知识编号列"),
+    text_columns: str = typer.Option("subject,detail", "--text-columns", help="留言文本列，逗号分隔"),
+    article_column: str = typer.Option(..., "--article-column", help="答复该留言的知识外部编号列"),
+    articles: Path | None = typer.Option(None, "--articles", help="知识文件（CSV/XLSX）；不指定则用知识库中已有的知识"),
+    article_id_column: str = typer.Option("reply_id", "--article-id-column", help="知识文件的编号列"),
+    article_body_column: str = typer.Option("reply", "--article-body-column", help="知识文件的正文列"),
+    article_title_column: str | None = typer.Option(None, "--article-title-column", help="知识文件的标题列（可选）"),
+    if_missing: bool = typer.Option(False, "--if-missing", help="已有答复模型时不重新学习"),
+) -> None:
+    """Learn which articles answer which messages (a rerank feature of every search)."""
+    if if_missing and service.answers_path().exists():
+        typer.echo(f"答复模型已存在：{service.answers_path()}")
+        return
+    rows = transfer.read_table(pairs)
+    if articles is not None:
+        table = transfer.read_table(articles)
+        needed = [c for c in (article_id_column, article_body_column, article_title_column) if c]
+        if table and any(c not in table[0] for c in needed):
+            missing = "、".join(c for c in needed if c not in table[0])
+            raise InvalidInput(f"知识文件缺少列：{missing}", code="missing-column")
+        texts = {
+            (r[article_id_column] or "").strip(): "。".join(
+                t for t in ((r.get(article_title_column) or "") if article_title_column else "", r[article_body_column] or "") if t
+            )
+            for r in table
+        }
+    else:
+        with session_scope() as session:
+            texts = service.article_texts(session)
+    columns = [c.strip() for c in text_columns.split(",") if c.strip()]
+    summary = service.learn_answers(rows, text_columns=columns, article_column=article_column, articles=texts)
+    typer.echo(f"{summary.text()}，保存于 {service.answers_path()}")
+
+
 @app.command("export")
 def export(
     file: Path = typer.Argument(..., help="导出文件（.csv 或 .xlsx）"),

@@ -38,6 +38,8 @@ from importlib import resources
 import numpy as np
 import scipy.sparse as sp
 
+from hotline.knowledge.answers import AnswerModel
+
 # Bump when tokenisation changes: persisted token lists made by another version are thrown away.
 ANALYZER_VERSION = 4
 
@@ -157,7 +159,18 @@ FEATURES = (
     "tri_rest",  # same for the other parts
     "quoted",  # the article quotes a complaint (反映“……”) of 6+ characters
     "quote_match",  # best share of such a quote found verbatim in the first query part
+    "learned",  # cosine of the message projected by the answer model and the article (0 without a model)
+    "predates",  # the article's latest date is in an earlier year than the latest year the query names
+    "year_gap",  # |that article year - that query year|, capped at 3, / 3 (0 when either names no year)
 )
+# Years as written in messages and replies: "2018年", "2019-3-5", "2019/5/10", "2019.5".
+_YEAR = re.compile(r"(20[0-2][0-9]|19[89][0-9])\s*(?:年|[-/.])")
+
+
+def latest_year(text: str) -> int:
+    """The latest year TEXT names (official replies end with their date), 0 if none."""
+    return max((int(y) for y in _YEAR.findall(text)), default=0)
+
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _QUOTE = re.compile(r"[“\"「『]([^”\"」』]{6,80})[”\"」』]")
 
@@ -184,13 +197,14 @@ class SearchConfig:
     # its cost. The rerank still sees the whole text. 0: every term.
     query_max_terms: int = 100
     # Linear weights of the rerank features (see `FEATURES`); pairwise logistic regression fit on ALL 1,408
-    # development queries, C = 0.3 chosen by cross-validation (`bench/knowledge_train.py --all`). Quality is
-    # estimated with the half-fit protocol (fit on one half, scored on the other; bench/knowledge.md): a
-    # figure computed on the development queries with these weights is a training-set figure, not a held-out
-    # one. None: keep the first-stage order.
+    # development queries, C = 1.0 chosen by cross-validation, the "learned" feature of each query computed by
+    # an answer model that had not seen it (`bench/knowledge_train.py --all`). Quality is estimated with the
+    # half-fit protocol (fit on one half, scored on the other; bench/knowledge.md): a figure computed on the
+    # development queries with these weights is a training-set figure, not a held-out one. None: keep the
+    # first-stage order.
     rerank_weights: tuple[float, ...] | None = (
-        2.556, 2.402, 1.445, 2.774, 0.504, 0.376, -1.904, 5.334, 2.146, -7.394, 0.501, 2.205, -3.291, 0.841, -0.579,
-        -2.873,
+        1.934, 1.808, 1.405, 1.230, 0.894, 0.474, -1.870, 5.412, 2.618, -11.162, 0.874, 2.648, -3.943, 0.807, -0.498,
+        -2.467, 6.994, -1.892, -1.741,
     )
 
 
@@ -376,6 +390,8 @@ class SearchIndex:
     signature: str = ""
     # The newest `updated_at` among the articles it was built from (set by the service).
     built_upto: datetime | None = None
+    # Learned from answered messages (`answers.py`); None: the "learned" feature is 0 for every article.
+    answers: AnswerModel | None = None
 
     def __post_init__(self) -> None:
         n = len(self.meta)
@@ -407,6 +423,12 @@ class SearchIndex:
         lo, hi = date.min.toordinal(), date.max.toordinal()
         self._eff = np.array([m.effective_from.toordinal() if m.effective_from else lo for m in self.meta], dtype=np.int64)
         self._exp = np.array([m.expires_on.toordinal() if m.expires_on else hi for m in self.meta], dtype=np.int64)
+        self._year = np.array([latest_year(m.title + "。" + m.body) for m in self.meta], dtype=np.int64)
+        self._answer_vecs: np.ndarray | None = None
+        if self.answers is not None:
+            self._answer_vecs = self.answers.article_vectors(
+                [words_of(j, "title") + words_of(j, "keywords") + words_of(j, "body") for j in range(n)]
+            )
         self._n = n
 
     def __len__(self) -> int:
@@ -565,6 +587,14 @@ class SearchIndex:
         out[:, 11] = np.minimum(r_run, 30) / 30
         out[:, 12] = tri(f_in)
         out[:, 13] = tri(r_in)
+        if self.answers is not None and self._answer_vecs is not None:
+            out[:, 16] = self._answer_vecs[cand] @ self.answers.message_vector(query.words)
+        query_year = latest_year(" ".join(parts))
+        if query_year:
+            years = self._year[cand]
+            known = years > 0
+            out[:, 17] = known & (years < query_year)
+            out[:, 18] = np.where(known, np.minimum(np.abs(years - query_year), 3) / 3, 0.0)
         for k, j in enumerate(cand):
             doc_places = self.tokens[j].places
             out[k, 5] = 1.0 if query_places & doc_places else 0.0

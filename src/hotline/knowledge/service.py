@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.errors import InvalidInput, NotFound
-from hotline.knowledge import domain, search
+from hotline.knowledge import answers, domain, search
 from hotline.knowledge.domain import ArticleInput, FlagKind, Resolution, Status
 from hotline.knowledge.store import Article, ArticleFlag, ArticleVersion
 from hotline.settings import get_settings
@@ -368,7 +368,9 @@ def _signature(session: Session) -> str:
             select(func.max(Article.id)).scalar_subquery(),
         )
     ).one()
-    return f"{search.ANALYZER_VERSION}|{search.DEFAULT_CONFIG!r}|{latest}|{top}"
+    model = answer_model()
+    ranking = f"{search.DEFAULT_CONFIG!r}#answers={model.digest if model else ''}"
+    return f"{search.ANALYZER_VERSION}|{ranking}|{latest}|{top}"
 
 
 def _cache_path(url: str) -> Path:
@@ -486,7 +488,7 @@ def _build_index(session: Session, signature: str, previous: search.SearchIndex 
     for (position, _), analysed in zip(todo, search.analyse_many([item for _, item in todo]), strict=True):
         tokens[position] = analysed
     done = [t for t in tokens if t is not None]
-    index = search.SearchIndex(metas, done, search.DEFAULT_CONFIG, signature)
+    index = search.SearchIndex(metas, done, search.DEFAULT_CONFIG, signature, answers=answer_model())
     index.built_upto = latest
     return index
 
@@ -553,6 +555,94 @@ def search_batch(
         hits = search_articles(session, parts, top=top, highlight=False) if any(p.strip() for p in parts) else []
         out.append((row["query_id"], hits))
     return out
+
+
+# ---------------------------------------------------------------------------------- learned answers
+
+ANSWERS_FILE = "answers.npz"
+_ANSWERS: dict[Path, tuple[tuple[int, int], answers.AnswerModel]] = {}
+
+
+def answers_path() -> Path:
+    return get_settings().data_dir / "knowledge" / ANSWERS_FILE
+
+
+def answer_model() -> answers.AnswerModel | None:
+    """The answer model of this data folder (see `answers.py`), or None if none was learned."""
+    path = answers_path()
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    stamp = (st.st_mtime_ns, st.st_size)
+    cached = _ANSWERS.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    try:
+        model = answers.load(path)
+    except (OSError, ValueError, KeyError) as exc:  # an unreadable model is ignored, searching goes on
+        log.warning("answer model %s unreadable (%s), searching without it", path, exc)
+        return None
+    _ANSWERS[path] = (stamp, model)
+    return model
+
+
+@dataclass
+class LearnSummary:
+    pairs: int
+    skipped: int
+    articles: int
+
+    def text(self) -> str:
+        skipped = f"，{self.skipped} 条因找不到对应知识或内容为空而跳过" if self.skipped else ""
+        return f"已从 {self.pairs} 条已答复的留言学习答复模型（参照 {self.articles} 条知识）{skipped}"
+
+
+def learn_answers(
+    pairs: Sequence[Mapping[str, str]],
+    *,
+    text_columns: Sequence[str],
+    article_column: str,
+    articles: Mapping[str, str],
+) -> LearnSummary:
+    """Learn which articles answer which messages from PAIRS (each row: the message's TEXT_COLUMNS and, in
+    ARTICLE_COLUMN, the external id of the article that answered it) and save the model in the data folder.
+
+    ARTICLES maps external ids to article text (title and body). Searches use the new model at once.
+    """
+    if not text_columns:
+        raise InvalidInput("请至少指定一个文本列", code="missing-column")
+    if pairs:
+        missing = [c for c in (*text_columns, article_column) if c not in pairs[0]]
+        if missing:
+            raise InvalidInput(f"留言文件缺少列：{'、'.join(missing)}", code="missing-column")
+    a = search.analyzer()
+    messages: list[list[str]] = []
+    answered: list[list[str]] = []
+    skipped = 0
+    for row in pairs:
+        text = "。".join((row.get(c) or "").strip() for c in text_columns)
+        article = articles.get((row.get(article_column) or "").strip())
+        words = a.words(text)
+        if article is None or not words:
+            skipped += 1
+            continue
+        messages.append(words)
+        answered.append(a.words(article))
+    if len(messages) < 2:
+        raise InvalidInput("可用于学习的已答复留言不足 2 条（答复编号需与知识的外部编号对应）", code="too-few-pairs")
+    unlabelled = [a.words(t) for t in articles.values()]
+    model = answers.learn(messages, answered, unlabelled)
+    path = answers_path()
+    answers.save(model, path)
+    _ANSWERS.pop(path, None)
+    return LearnSummary(len(messages), skipped, len(articles))
+
+
+def article_texts(session: Session) -> dict[str, str]:
+    """External id → title and body of every article in the database (what `learn_answers` reads)."""
+    rows = session.execute(select(Article.external_id, Article.title, Article.body).where(Article.external_id.is_not(None)))
+    return {ext: f"{title}。{body}" if title else body for ext, title, body in rows if ext}
 
 
 # ---------------------------------------------------------------------------------------------- demo

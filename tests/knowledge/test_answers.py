@@ -1,0 +1,75 @@
+"""The answer model: what answered messages teach the search (pure: no database)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hotline.knowledge import answers
+
+# Messages and the articles that answered them share no words: only the pairs connect them.
+SCHOOL_MSGS = ["孩子 上学 学位 报名", "小孩 读书 学位 紧张", "孩子 报名 读书 难", "小孩 上学 远"]
+SCHOOL_ART = "教育局 招生 入学 片区 划分 政策"
+DOG_MSGS = ["养狗 遛狗 不 拴绳", "狗 咬人 邻居 养狗", "遛狗 狗 乱叫 扰民", "养狗 狗 粪便 小区"]
+DOG_ART = "犬只 管理 规定 公安 登记 执法"
+OTHER_ART = "道路 施工 交通 绕行 通车 工期"
+
+
+def _model(dims: int = 4) -> answers.AnswerModel:
+    messages = [m.split() for m in SCHOOL_MSGS + DOG_MSGS]
+    answered = [SCHOOL_ART.split()] * len(SCHOOL_MSGS) + [DOG_ART.split()] * len(DOG_MSGS)
+    return answers.learn(messages, answered, [a.split() for a in (SCHOOL_ART, DOG_ART, OTHER_ART)],
+                         answers.LearnParams(dims=dims, alpha=0.1, min_df=1))
+
+
+def test_a_new_message_points_to_the_article_that_answered_messages_like_it() -> None:
+    model = _model()
+    arts = model.article_vectors([SCHOOL_ART.split(), DOG_ART.split(), OTHER_ART.split()])
+    school = arts @ model.message_vector(["孩子", "学位", "报名"])
+    dog = arts @ model.message_vector(["邻居", "遛狗", "不", "拴绳"])
+    assert np.argmax(school) == 0 and np.argmax(dog) == 1
+    assert school[0] > school[2] and dog[1] > dog[2]
+
+
+def test_vectors_are_unit_length_and_unknown_words_give_no_preference() -> None:
+    model = _model()
+    arts = model.article_vectors([SCHOOL_ART.split(), DOG_ART.split()])
+    assert np.allclose(np.linalg.norm(arts, axis=1), 1.0, atol=1e-5)
+    v = model.message_vector(["完全", "陌生", "的", "词"])  # no known word: the mean answer, no single topic
+    assert np.isclose(np.linalg.norm(v), 1.0, atol=1e-5)
+    scores = arts @ v
+    assert abs(scores[0] - scores[1]) < 0.5
+
+
+def test_saved_model_loads_identically_without_pickle(tmp_path: Path) -> None:
+    model = _model()
+    path = tmp_path / "answers.npz"
+    answers.save(model, path)
+    loaded = answers.load(path)
+    assert loaded.digest == model.digest and loaded.vocab == model.vocab
+    words = ["孩子", "学位", "报名"]
+    assert np.allclose(loaded.message_vector(words), model.message_vector(words))
+    assert not list(tmp_path.glob("*.tmp*"))  # written through a temporary file, then renamed
+
+
+def test_learning_is_reproducible_and_changes_show_in_the_digest() -> None:
+    assert _model().digest == _model().digest
+    assert _model().digest != _model(dims=3).digest
+
+
+def test_a_file_of_another_format_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "answers.npz"
+    answers.save(_model(), path)
+    with np.load(path) as z:
+        parts = dict(z)
+    parts["format"] = np.array(answers.FORMAT + 1)
+    np.savez(path, **parts)
+    with pytest.raises(ValueError, match="format"):
+        answers.load(path)
+
+
+def test_learning_needs_one_answer_per_message() -> None:
+    with pytest.raises(ValueError):
+        answers.learn([["孩子"]], [], [])
