@@ -52,6 +52,26 @@ def test_version_metadata_and_current_pointer(tiny_data: Path, data_dir_env: Pat
     assert any("交叉验证" in line for line in report.lines)
 
 
+def test_a_model_that_cannot_be_loaded_counts_as_missing(tiny_data: Path, data_dir_env: Path) -> None:
+    import pickle
+
+    from hotline.errors import Conflict
+
+    version = service.train_model(data_dir=tiny_data, folds=0).version
+    assert service.usable_version() == version
+    # As after an upgrade: the file was written in another format (or by another scikit-learn).
+    with (service.models_root() / str(version) / models.MODEL_FILE).open("wb") as f:
+        pickle.dump({"format": models.FORMAT + 1}, f)
+    service._cache.clear()
+    assert service.current_version() == version  # the pointer still names it...
+    assert service.usable_version() is None  # ...but it is not used
+    with pytest.raises(Conflict) as err:
+        service.classifier(auto_train=False)
+    assert err.value.code == "dispatch-model-missing"
+    retrained = service.train_model(data_dir=tiny_data, folds=0).version  # what --if-missing now does
+    assert retrained != version and service.usable_version() == retrained
+
+
 def test_missing_training_data_is_a_clear_error(tmp_path: Path, data_dir_env: Path) -> None:
     with pytest.raises(InvalidInput) as err:
         service.train_model(data_dir=tmp_path / "nowhere", folds=0)

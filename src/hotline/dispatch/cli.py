@@ -38,8 +38,8 @@ def train(
     if_missing: bool = typer.Option(False, "--if-missing", help="已有模型时不训练（供安装脚本使用）"),
 ) -> None:
     """Train a new versioned model of the first-level category and make it current."""
-    existing = _service().current_version()
-    if if_missing and existing is not None:
+    existing = _service().usable_version() if if_missing else None
+    if existing is not None:
         typer.echo(f"已有派单模型 {existing}，跳过训练")
         return
     if from_db:

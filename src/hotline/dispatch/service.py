@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import logging
 import os
 import shutil
 import tempfile
@@ -43,6 +44,8 @@ from hotline.dispatch.store import DispatchFeedback
 from hotline.errors import Conflict, InvalidInput
 from hotline.settings import get_settings
 from hotline.timeutil import now, to_utc
+
+log = logging.getLogger(__name__)
 
 THRESHOLD_ENV = "HOTLINE_DISPATCH_MANUAL_THRESHOLD"
 CURRENT = "CURRENT"
@@ -95,14 +98,29 @@ def _load(version: str) -> models.Classifier:
         return found
 
 
-def classifier(*, auto_train: bool = True, echo: Echo | None = None) -> models.Classifier:
-    """The model in use; trains one from the shared data on first use when none exists (and auto_train)."""
+def usable_version() -> str | None:
+    """The current version if its model loads: one written in another format, or pickled by another
+    scikit-learn, counts as missing, so it is trained again instead of failing every prediction."""
     version = current_version()
+    if version is None:
+        return None
+    try:
+        _load(version)
+    except Exception as exc:  # whatever unpickling raises
+        log.warning("dispatch model %s cannot be loaded (%s: %s); it will be trained again", version, type(exc).__name__, exc)
+        return None
+    return version
+
+
+def classifier(*, auto_train: bool = True, echo: Echo | None = None) -> models.Classifier:
+    """The model in use; trains one from the shared data on first use when none exists or the current one
+    cannot be loaded (and auto_train)."""
+    version = usable_version()
     if version is None:
         if not auto_train:
             raise Conflict("尚未训练派单模型，请先运行 hotline dispatch train", code="dispatch-model-missing")
         with _training_lock():
-            version = current_version()
+            version = usable_version()
             if version is None:
                 if echo:
                     echo("未找到派单模型，正在用共享数据训练（约一两分钟）…")
