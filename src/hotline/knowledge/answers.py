@@ -20,8 +20,7 @@ for the evaluation (cross-fit on the development pairs) and `hotline kb learn` f
 from __future__ import annotations
 
 import hashlib
-import math
-from collections import Counter
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,22 +51,17 @@ class AnswerModel:
 
     def tfidf(self, docs: Sequence[Sequence[str]]) -> sp.csr_matrix:
         """Sublinear-tf TF-IDF rows of word lists, l2-normalised; unknown words are ignored."""
-        indptr: list[int] = [0]
-        indices: list[int] = []
-        data: list[float] = []
-        vocab, idf = self.vocab, self.idf
-        for words in docs:
-            counts = Counter(vocab[w] for w in words if w in vocab)
-            row = sorted(counts.items())
-            vals = [(1.0 + math.log(c)) * float(idf[t]) for t, c in row]
-            norm = math.sqrt(sum(v * v for v in vals)) or 1.0
-            indices.extend(t for t, _ in row)
-            data.extend(v / norm for v in vals)
-            indptr.append(len(indices))
-        return sp.csr_matrix(
-            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
-            shape=(len(docs), len(vocab)),
-        )
+        # One dictionary look-up per word, then array work: 100,000 articles take seconds, not minutes.
+        get = self.vocab.get
+        ids = [[t for t in map(get, words) if t is not None] for words in docs]
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        cols = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32, count=int(lengths.sum()))
+        rows = np.repeat(np.arange(len(ids), dtype=np.int32), lengths)
+        counts = sp.csr_matrix(
+            (np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(len(ids), len(self.vocab))
+        )  # duplicates summed: term counts
+        counts.data = (1.0 + np.log(counts.data)) * self.idf[counts.indices]
+        return _unit_rows(counts)
 
     def article_vectors(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
         """Answer-space vectors of articles (word lists), unit length; (len(docs), dims) float32."""
@@ -78,6 +72,12 @@ class AnswerModel:
         x = self.tfidf([words])
         kernel = np.asarray((x @ self.train_x.T).todense(), dtype=np.float32)  # (1, n)
         return _unit(kernel @ self.coef + self.mean)[0]
+
+
+def _unit_rows(m: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    scaled: sp.csr_matrix = sp.diags(1.0 / np.where(norms > 0, norms, 1.0)).astype(np.float32) @ m
+    return scaled.astype(np.float32).tocsr()
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
