@@ -125,10 +125,13 @@ def test_a_long_message_keeps_its_most_informative_terms() -> None:
 
 
 def test_shipped_rerank_has_one_finite_weight_per_feature() -> None:
-    weights = search.DEFAULT_CONFIG.rerank_weights
-    assert weights is not None
-    assert len(weights) == len(search.FEATURES)
-    assert np.isfinite(np.asarray(weights)).all()
+    for weights in (search.DEFAULT_CONFIG.rerank_weights, search.DEFAULT_CONFIG.rerank_weights_without_answers):
+        assert weights is not None
+        assert len(weights) == len(search.FEATURES)
+        assert np.isfinite(np.asarray(weights)).all()
+    # Without an answer model the features that came with it play no part.
+    fallback = dict(zip(search.FEATURES, search.DEFAULT_CONFIG.rerank_weights_without_answers or (), strict=True))
+    assert fallback["learned"] == fallback["predates"] == fallback["year_gap"] == 0.0
 
 
 def test_rerank_puts_the_reply_that_restates_the_message_first() -> None:

@@ -92,17 +92,10 @@ def learn(
         return
     rows = transfer.read_table(pairs)
     if articles is not None:
-        table = transfer.read_table(articles)
-        needed = [c for c in (article_id_column, article_body_column, article_title_column) if c]
-        if table and any(c not in table[0] for c in needed):
-            missing = "、".join(c for c in needed if c not in table[0])
-            raise InvalidInput(f"知识文件缺少列：{missing}", code="missing-column")
-        texts = {
-            (r[article_id_column] or "").strip(): "。".join(
-                t for t in ((r.get(article_title_column) or "") if article_title_column else "", r[article_body_column] or "") if t
-            )
-            for r in table
-        }
+        texts = service.article_texts_from(
+            transfer.read_table(articles), id_column=article_id_column, body_column=article_body_column,
+            title_column=article_title_column,
+        )
     else:
         with session_scope() as session:
             texts = service.article_texts(session)

@@ -206,6 +206,13 @@ class SearchConfig:
         1.934, 1.808, 1.405, 1.230, 0.894, 0.474, -1.870, 5.412, 2.618, -11.162, 0.874, 2.648, -3.943, 0.807, -0.498,
         -2.467, 6.994, -1.892, -1.741,
     )
+    # Used when the data folder has no answer model (`hotline kb learn` not run): the weights shipped before the
+    # "learned" and year features existed (16 features, held-out R@1 0.676 / MRR@10 0.731), those three at 0.
+    # The weights above lean on "learned" and rank worse than these without it (0.659 / 0.720 held-out).
+    rerank_weights_without_answers: tuple[float, ...] | None = (
+        2.556, 2.402, 1.445, 2.774, 0.504, 0.376, -1.904, 5.334, 2.146, -7.394, 0.501, 2.205, -3.291, 0.841, -0.579,
+        -2.873, 0.0, 0.0, 0.0,
+    )
 
 
 DEFAULT_CONFIG = SearchConfig()
@@ -480,7 +487,7 @@ class SearchIndex:
         scores = query.sw + query.sb
         mask = self._mask(filters)
         scores = np.where(mask & (scores > 0), scores, -1.0)
-        weights = cfg.rerank_weights
+        weights = cfg.rerank_weights if self.answers is not None else cfg.rerank_weights_without_answers
         depth = max(top, cfg.rerank_depth) if weights is not None else top
         depth = min(depth, int((scores > 0).sum()))
         if depth <= 0:

@@ -617,32 +617,50 @@ def learn_answers(
         if missing:
             raise InvalidInput(f"留言文件缺少列：{'、'.join(missing)}", code="missing-column")
     a = search.analyzer()
+    article_words = {key: a.words(text) for key, text in articles.items()}  # each article cut once
     messages: list[list[str]] = []
     answered: list[list[str]] = []
     skipped = 0
     for row in pairs:
-        text = "。".join((row.get(c) or "").strip() for c in text_columns)
-        article = articles.get((row.get(article_column) or "").strip())
-        words = a.words(text)
+        article = article_words.get((row.get(article_column) or "").strip())
+        words = a.words("。".join((row.get(c) or "").strip() for c in text_columns))
         if article is None or not words:
             skipped += 1
             continue
         messages.append(words)
-        answered.append(a.words(article))
+        answered.append(article)
     if len(messages) < 2:
         raise InvalidInput("可用于学习的已答复留言不足 2 条（答复编号需与知识的外部编号对应）", code="too-few-pairs")
-    unlabelled = [a.words(t) for t in articles.values()]
-    model = answers.learn(messages, answered, unlabelled)
+    model = answers.learn(messages, answered, list(article_words.values()))
     path = answers_path()
     answers.save(model, path)
     _ANSWERS.pop(path, None)
     return LearnSummary(len(messages), skipped, len(articles))
 
 
+def _article_text(title: str, body: str) -> str:
+    return f"{title}。{body}" if title else body
+
+
 def article_texts(session: Session) -> dict[str, str]:
     """External id → title and body of every article in the database (what `learn_answers` reads)."""
     rows = session.execute(select(Article.external_id, Article.title, Article.body).where(Article.external_id.is_not(None)))
-    return {ext: f"{title}。{body}" if title else body for ext, title, body in rows if ext}
+    return {ext: _article_text(title, body) for ext, title, body in rows if ext}
+
+
+def article_texts_from(
+    rows: Sequence[Mapping[str, str]], *, id_column: str, body_column: str, title_column: str | None = None
+) -> dict[str, str]:
+    """External id → title and body of the articles in a table (a department's file, not yet imported)."""
+    needed = [c for c in (id_column, body_column, title_column) if c]
+    missing = [c for c in needed if rows and c not in rows[0]]
+    if missing:
+        raise InvalidInput(f"知识文件缺少列：{'、'.join(missing)}", code="missing-column")
+    return {
+        key: _article_text((r.get(title_column) or "").strip() if title_column else "", r.get(body_column) or "")
+        for r in rows
+        if (key := (r.get(id_column) or "").strip())
+    }
 
 
 # ---------------------------------------------------------------------------------------------- demo
