@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 from collections.abc import Callable
 
 import numpy as np
@@ -45,11 +44,6 @@ from knowledge_curve import all_candidates
 from knowledge_train import fit, ranking_metrics
 
 Feature = Callable[[int, np.ndarray], np.ndarray]
-_YEAR = re.compile(r"(20[0-2][0-9]|19[89][0-9])\s*(?:年|[-/.])")
-
-
-def latest_year(text: str) -> int:
-    return max((int(y) for y in _YEAR.findall(text)), default=0)
 
 
 def main() -> None:
@@ -69,8 +63,8 @@ def main() -> None:
     r_lsa, q_lsa = normalize(svd.transform(r_tfidf)), normalize(svd.transform(q_tfidf))
     row_of = {r["reply_id"]: j for j, r in enumerate(data.corpus)}
     gold = np.array([row_of[q["reply_id"]] for q in data.queries])
-    q_year = np.array([latest_year(q["subject"] + q["detail"]) for q in data.queries])
-    a_year = np.array([latest_year(r["reply"]) for r in data.corpus])
+    q_year = np.array([search.latest_year(q["subject"] + q["detail"]) for q in data.queries])
+    a_year = np.array([search.latest_year(r["reply"]) for r in data.corpus])
 
     def tfidf(i: int, cand: np.ndarray) -> np.ndarray:
         return np.asarray((r_tfidf[cand] @ q_tfidf[i].T).todense()).ravel()
