@@ -397,7 +397,8 @@ class SearchIndex:
     signature: str = ""
     # The newest `updated_at` among the articles it was built from (set by the service).
     built_upto: datetime | None = None
-    # Learned from answered messages (`answers.py`); None: the "learned" feature is 0 for every article.
+    # Learned from answered messages (`answers.py`); None: the "learned" feature is 0 for every article and
+    # the search ranks with `rerank_weights_without_answers`.
     answers: AnswerModel | None = None
 
     def __post_init__(self) -> None:
@@ -594,7 +595,7 @@ class SearchIndex:
         out[:, 11] = np.minimum(r_run, 30) / 30
         out[:, 12] = tri(f_in)
         out[:, 13] = tri(r_in)
-        if self.answers is not None and self._answer_vecs is not None:
+        if self.answers is not None and self._answer_vecs is not None:  # both or neither (__post_init__)
             out[:, 16] = self._answer_vecs[cand] @ self.answers.message_vector(query.words)
         query_year = latest_year(" ".join(parts))
         if query_year:
