@@ -12,6 +12,7 @@ import pytest
 from hotline.db import session_scope
 from hotline.dispatch import corpus as corpora
 from hotline.dispatch import model as models
+from hotline.dispatch import predictor as predictors
 from hotline.dispatch import service
 from hotline.dispatch import text as textprep
 from hotline.dispatch.domain import CATEGORIES
@@ -19,7 +20,7 @@ from hotline.errors import InvalidInput
 
 
 def _probabilities(version: str, texts: list[str]) -> np.ndarray:
-    clf = models.load(service.models_root() / version)
+    clf = predictors.load(service.models_root() / version)
     return clf.probabilities([textprep.prepare(t) for t in texts])
 
 
@@ -31,8 +32,8 @@ def test_same_seed_same_predictions(
     monkeypatch.setenv("HOTLINE_DATA_DIR", str(data_dir_env.parent / "other"))
     second = service.train_model(data_dir=tiny_data, folds=0, seed=7)
     assert first.version != second.version
-    a = models.load(data_dir_env / "models" / "dispatch" / str(first.version))
-    b = models.load(service.models_root() / str(second.version))
+    a = predictors.load(data_dir_env / "models" / "dispatch" / str(first.version))
+    b = predictors.load(service.models_root() / str(second.version))
     pa = a.probabilities([textprep.prepare(t) for t in texts])
     pb = b.probabilities([textprep.prepare(t) for t in texts])
     np.testing.assert_array_equal(pa, pb)
@@ -53,15 +54,13 @@ def test_version_metadata_and_current_pointer(tiny_data: Path, data_dir_env: Pat
 
 
 def test_a_model_that_cannot_be_loaded_counts_as_missing(tiny_data: Path, data_dir_env: Path) -> None:
-    import pickle
-
     from hotline.errors import Conflict
 
     version = service.train_model(data_dir=tiny_data, folds=0).version
     assert service.usable_version() == version
-    # As after an upgrade: the file was written in another format (or by another scikit-learn).
-    with (service.models_root() / str(version) / models.MODEL_FILE).open("wb") as f:
-        pickle.dump({"format": models.FORMAT + 1}, f)
+    # As after an upgrade: the file was written in another format.
+    with (service.models_root() / str(version) / predictors.MODEL_FILE).open("wb") as f:
+        np.savez(f, spec=np.frombuffer(b'{"format": 99}', dtype=np.uint8))
     service._cache.clear()
     assert service.current_version() == version  # the pointer still names it...
     assert service.usable_version() is None  # ...but it is not used

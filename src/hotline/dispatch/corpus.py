@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.sparse.csgraph import connected_components
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from hotline.dispatch import text as textprep
 from hotline.dispatch.domain import CATEGORIES
@@ -126,6 +124,10 @@ def _unspaced(text: str) -> str:
 
 def near_duplicate_groups(texts: Sequence[str], threshold: float = NEAR_DUPLICATE) -> np.ndarray:
     """Group id per text: connected components of the graph 'character-bigram TF-IDF cosine >= threshold'."""
+    # Imported here: only training groups rows, and predicting should not pay scikit-learn's import (≈ 1 s).
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     matrix = TfidfVectorizer(analyzer="char", ngram_range=(2, 2), preprocessor=_unspaced).fit_transform(texts)
     sim = (matrix @ matrix.T).tocsr()
     sim.data[sim.data < threshold] = 0
@@ -156,6 +158,8 @@ def twin_groups(corpus: Corpus, threshold: float = TWIN) -> np.ndarray:
     groups = np.arange(len(corpus), dtype=np.int64)
     if len(seg) == 0 or len(raw) == 0:
         return groups
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     vectors = TfidfVectorizer(analyzer="char", ngram_range=(2, 2), preprocessor=_unspaced).fit_transform(corpus.texts)
     sim = (vectors[raw] @ vectors[seg].T).tocsr()
     sim.sort_indices()  # ties (a message posted twice) go to the first copy

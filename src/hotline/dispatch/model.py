@@ -6,21 +6,16 @@ same features — plus the opening words (the subject) read a second time as the
 linear SVM, and an NB-SVM (one-vs-rest SVMs on features scaled by naive-Bayes log-count
 ratios). Each one's margins are calibrated with `CalibratedClassifierCV`, and the two calibrated probabilities
 are averaged, so `confidence` is a probability.
-Also here: grouped cross-validation, and saving/loading versioned models.
+Also here: grouped cross-validation, and saving a fitted model in its predicting form
+(`hotline.dispatch.predictor`, which loads and predicts without scikit-learn).
 """
 
 from __future__ import annotations
 
-import json
-import multiprocessing
 import os
-import pickle
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,13 +30,8 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from hotline.dispatch import text as textprep
 from hotline.dispatch.corpus import Corpus
-from hotline.dispatch.domain import Weights
-
-MODEL_FILE = "model.pkl"
-METADATA_FILE = "metadata.json"
-FORMAT = 1
+from hotline.dispatch.predictor import Member, Predictor, View, ViewSpec
 
 
 @dataclass(frozen=True)
@@ -70,18 +60,6 @@ class Params:
             if key in known:
                 known[key] = tuple(known[key])
         return cls(**known)
-
-
-def _join(text: str) -> str:
-    return text.replace(" ", "")
-
-
-def _head(text: str, tokens: int) -> str:
-    return " ".join(text.split()[:tokens])
-
-
-def _head_joined(text: str, tokens: int) -> str:
-    return "".join(text.split()[:tokens])
 
 
 class NBSVM(ClassifierMixin, BaseEstimator):
@@ -129,52 +107,57 @@ def _calibrated(estimator: Any, params: Params) -> CalibratedClassifierCV:
     return CalibratedClassifierCV(estimator, method=params.calibration, cv=folds, ensemble=False)
 
 
-def build(params: Params) -> Pipeline:
-    head: list[tuple[str, TfidfVectorizer]] = []
+def views(params: Params) -> list[ViewSpec]:
+    """The TF-IDF views the classifier reads (the predictor applies the same specs)."""
+    found = [
+        ViewSpec("words", "word", params.word_ngrams, min_df=params.min_df),
+        ViewSpec("chars", "char", params.char_ngrams, min_df=params.char_min_df, preprocess="join"),
+    ]
     if params.head_tokens:
-        head = [
-            (
+        found += [
+            ViewSpec(
                 "head_words",
-                TfidfVectorizer(
-                    token_pattern=r"\S+",
-                    preprocessor=partial(_head, tokens=params.head_tokens),
-                    ngram_range=params.word_ngrams,
-                    sublinear_tf=True,
-                ),
+                "word",
+                params.word_ngrams,
+                preprocess="head",
+                head_tokens=params.head_tokens,
+                weight=params.head_weight,
             ),
-            (
+            ViewSpec(
                 "head_chars",
-                TfidfVectorizer(
-                    analyzer="char",
-                    preprocessor=partial(_head_joined, tokens=params.head_tokens),
-                    ngram_range=(1, 3),
-                    sublinear_tf=True,
-                    min_df=2,
-                ),
+                "char",
+                (1, 3),
+                min_df=2,
+                preprocess="head_joined",
+                head_tokens=params.head_tokens,
+                weight=params.head_weight,
             ),
         ]
-    features = FeatureUnion(
-        [
-            (
-                "words",
-                TfidfVectorizer(
-                    token_pattern=r"\S+", ngram_range=params.word_ngrams, sublinear_tf=True, min_df=params.min_df
-                ),
-            ),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char",
-                    preprocessor=_join,
-                    ngram_range=params.char_ngrams,
-                    sublinear_tf=True,
-                    min_df=params.char_min_df,
-                ),
-            ),
-            *head,
-        ],
-        transformer_weights={name: params.head_weight for name, _ in head} or None,
+    return found
+
+
+def _vectorizer(spec: ViewSpec) -> TfidfVectorizer:
+    if spec.analyzer == "char":
+        return TfidfVectorizer(
+            analyzer="char",
+            preprocessor=spec.preprocessor(),
+            ngram_range=spec.ngram_range,
+            sublinear_tf=True,
+            min_df=spec.min_df,
+        )
+    return TfidfVectorizer(
+        token_pattern=r"\S+",
+        preprocessor=spec.preprocessor(),
+        ngram_range=spec.ngram_range,
+        sublinear_tf=True,
+        min_df=spec.min_df,
     )
+
+
+def build(params: Params) -> Pipeline:
+    specs = views(params)
+    weighted = {spec.name: spec.weight for spec in specs if spec.weight != 1.0}
+    features = FeatureUnion([(spec.name, _vectorizer(spec)) for spec in specs], transformer_weights=weighted or None)
     svm = _calibrated(LinearSVC(C=params.C, random_state=params.seed), params)
     if not params.nbsvm_C:
         return Pipeline([("features", features), ("clf", svm)])
@@ -191,59 +174,47 @@ def build_baseline(params: Params) -> Pipeline:
 
 @dataclass
 class Classifier:
+    """A fitted pipeline (training and cross-validation); `compile` gives the form that is saved and predicts."""
+
     pipeline: Pipeline
     params: Params
     metadata: dict[str, Any] = field(default_factory=dict)
-    _weights: Weights | None = field(default=None, repr=False, compare=False)
 
     @property
     def labels(self) -> list[str]:
         return [str(c) for c in self.pipeline.classes_]
 
-    def weights(self) -> Weights:
-        """IDF of words and character bigrams learnt by the classifier (for the repeat matcher)."""
-        if self._weights is not None:
-            return self._weights
-        parts = dict(self.pipeline.named_steps["features"].transformer_list)
-        words, chars = parts["words"], parts["chars"]
-        word_idf = {t: float(words.idf_[i]) for t, i in words.vocabulary_.items() if " " not in t}
-        char_idf = {t: float(chars.idf_[i]) for t, i in chars.vocabulary_.items() if len(t) == 2}
-        found = Weights(word_idf, char_idf, unknown=float(max(words.idf_.max(), chars.idf_.max())))
-        self._weights = found
-        return found
-
     def probabilities(self, prepared: Sequence[str]) -> np.ndarray:
         return np.asarray(self.pipeline.predict_proba(list(prepared)))
 
-
-_worker_classifier: Classifier | None = None
-
-
-def _predict_chunk(texts: list[str]) -> np.ndarray:
-    assert _worker_classifier is not None
-    return _worker_classifier.probabilities([textprep.prepare(t) for t in texts])
-
-
-def predict_texts(classifier: Classifier, texts: Sequence[str], workers: int | None = None) -> np.ndarray:
-    """Class probabilities (columns in `classifier.labels` order) for raw texts, in order.
-
-    Cutting and the TF-IDF vocabularies' lookups are Python work, so a large batch is split into chunks that forked
-    worker processes cut and classify (the model is shared with them by fork, not copied through pickles).
-    """
-    global _worker_classifier
-    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    texts = list(texts)
-    if workers <= 1 or len(texts) < textprep.PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
-        return classifier.probabilities([textprep.prepare(t) for t in texts])
-    textprep.prepare("")  # the dictionary and the stop words load before forking
-    size = max(50, -(-len(texts) // (workers * 4)))
-    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-    _worker_classifier = classifier
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return np.vstack(list(pool.map(_predict_chunk, chunks)))
-    finally:
-        _worker_classifier = None
+    def compile(self) -> Predictor:
+        """The arrays prediction needs: each view's vocabulary and IDF, each member's weights and calibration."""
+        fitted = dict(self.pipeline.named_steps["features"].transformer_list)
+        views_ = [
+            View(spec, {str(t): int(i) for t, i in fitted[spec.name].vocabulary_.items()}, fitted[spec.name].idf_)
+            for spec in views(self.params)
+        ]
+        clf = self.pipeline.named_steps["clf"]
+        calibrated = list(clf.named_estimators_.items()) if isinstance(clf, VotingClassifier) else [("svm", clf)]
+        labels = self.labels
+        members = []
+        for name, model in calibrated:
+            (inner,) = model.calibrated_classifiers_  # ensemble=False: one model, one calibrator per class
+            estimator = inner.estimator
+            # Inside the vote, classes are the label encoder's 0..k-1, i.e. the positions in `labels`.
+            classes = [labels[c] if isinstance(c, (int, np.integer)) else str(c) for c in estimator.classes_]
+            if classes != labels or len(labels) < 3:
+                raise ValueError("a dispatch model needs three or more categories, in the pipeline's order")
+            members.append(
+                Member(
+                    name,
+                    np.asarray(estimator.coef_, dtype=np.float32),
+                    np.asarray(estimator.intercept_, dtype=np.float64).ravel(),
+                    np.array([c.a_ for c in inner.calibrators], dtype=np.float64),
+                    np.array([c.b_ for c in inner.calibrators], dtype=np.float64),
+                )
+            )
+        return Predictor(labels, views_, members, dict(self.metadata))
 
 
 def fit(corpus: Corpus, params: Params) -> Classifier:
@@ -325,22 +296,3 @@ def calibration_report(correct: np.ndarray, confidence: np.ndarray, bins: int = 
             "manual_accuracy": round(float(correct[~auto].mean()), 4) if (~auto).any() else None,
         }
     return {"ece": round(float(ece), 4), "mean_confidence": round(float(confidence.mean()), 4), "manual": manual}
-
-
-def save(classifier: Classifier, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / MODEL_FILE).open("wb") as f:
-        pickle.dump({"format": FORMAT, "pipeline": classifier.pipeline, "params": classifier.params.as_dict()}, f)
-    (folder / METADATA_FILE).write_text(
-        json.dumps(classifier.metadata, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"
-    )
-
-
-def load(folder: Path) -> Classifier:
-    # Only models this platform wrote under its own data_dir are loaded (pickle trusts its input).
-    with (folder / MODEL_FILE).open("rb") as f:
-        payload = pickle.load(f)
-    if payload.get("format") != FORMAT:
-        raise ValueError(f"unsupported model format in {folder}")
-    metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
-    return Classifier(payload["pipeline"], Params.from_dict(payload["params"]), metadata)

@@ -1,6 +1,6 @@
 """Use cases of smart dispatch: train and version the model, predict files, advise on a new demand, feedback.
 
-Models live under `<data_dir>/models/dispatch/<version>/` (`model.pkl` + `metadata.json`); the file `CURRENT`
+Models live under `<data_dir>/models/dispatch/<version>/` (`model.npz` + `metadata.json`); the file `CURRENT`
 names the version in use. A new version is written to a temporary folder and renamed into place, and `CURRENT`
 is replaced atomically, so a reader never sees half a model.
 """
@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.dispatch import corpus as corpora
-from hotline.dispatch import model as models
+from hotline.dispatch import predictor as predictors
 from hotline.dispatch import text as textprep
 from hotline.dispatch.domain import (
     CATEGORIES,
@@ -44,6 +44,9 @@ from hotline.dispatch.store import DispatchFeedback
 from hotline.errors import Conflict, InvalidInput
 from hotline.settings import get_settings
 from hotline.timeutil import now, to_utc
+
+if TYPE_CHECKING:
+    from hotline.dispatch import model as models
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ def current_version() -> str | None:
     if not pointer.is_file():
         return None
     version = pointer.read_text(encoding="utf-8").strip()
-    return version if version and (models_root() / version / models.MODEL_FILE).is_file() else None
+    return version if version and (models_root() / version / predictors.MODEL_FILE).is_file() else None
 
 
 @contextmanager
@@ -83,36 +86,38 @@ def _training_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-_cache: dict[Path, models.Classifier] = {}
+_cache: dict[Path, predictors.Predictor] = {}
 _cache_lock = threading.Lock()
 
 
-def _load(version: str) -> models.Classifier:
+def _load(version: str) -> predictors.Predictor:
     folder = models_root() / version
     with _cache_lock:
         found = _cache.get(folder)
         if found is None:
-            found = models.load(folder)
+            found = predictors.load(folder)
             _cache.clear()
             _cache[folder] = found
         return found
 
 
 def usable_version() -> str | None:
-    """The current version if its model loads: one written in another format, or pickled by another
-    scikit-learn, counts as missing, so it is trained again instead of failing every prediction."""
+    """The current version if its model loads: one written in another format (or a damaged file) counts as
+    missing, so it is trained again instead of failing every prediction."""
     version = current_version()
     if version is None:
         return None
     try:
         _load(version)
-    except Exception as exc:  # whatever unpickling raises
-        log.warning("dispatch model %s cannot be loaded (%s: %s); it will be trained again", version, type(exc).__name__, exc)
+    except Exception as exc:  # whatever reading a damaged or foreign file raises
+        log.warning(
+            "dispatch model %s cannot be loaded (%s: %s); it will be trained again", version, type(exc).__name__, exc
+        )
         return None
     return version
 
 
-def classifier(*, auto_train: bool = True, echo: Echo | None = None) -> models.Classifier:
+def classifier(*, auto_train: bool = True, echo: Echo | None = None) -> predictors.Predictor:
     """The model in use; trains one from the shared data on first use when none exists or the current one
     cannot be loaded (and auto_train)."""
     version = usable_version()
@@ -124,7 +129,7 @@ def classifier(*, auto_train: bool = True, echo: Echo | None = None) -> models.C
             if version is None:
                 if echo:
                     echo("未找到派单模型，正在用共享数据训练（约一两分钟）…")
-                report = _train_locked(data_dir=None, params=models.Params(), folds=0, feedback=[], force=False)
+                report = _train_locked(data_dir=None, params=None, folds=0, feedback=[], force=False)
                 version = str(report.version)
     return _load(version)
 
@@ -151,7 +156,7 @@ def classify(texts: Sequence[str], *, threshold: float | None = None, echo: Echo
     clf = classifier(echo=echo)
     if not texts:
         return []
-    probs = models.predict_texts(clf, [t or "" for t in texts])
+    probs = predictors.predict_texts(clf, [t or "" for t in texts])
     labels = clf.labels
     return [suggest(labels, row.tolist(), limit) for row in probs]
 
@@ -218,6 +223,8 @@ def train_model(
     feedback = feedback_rows(session) if session is not None else []
     if session is not None and not feedback:
         raise InvalidInput("数据库中还没有派单员确认的分类，无法增量训练", code="dispatch-feedback-empty")
+    from hotline.dispatch import model as models
+
     with _training_lock():
         return _train_locked(
             data_dir=data_dir, params=models.Params(seed=seed), folds=folds, feedback=feedback, force=force, echo=echo
@@ -227,12 +234,16 @@ def train_model(
 def _train_locked(
     *,
     data_dir: Path | None,
-    params: models.Params,
+    params: models.Params | None,
     folds: int,
     feedback: list[tuple[str, str, str]],
     force: bool,
     echo: Echo | None = None,
 ) -> TrainReport:
+    # scikit-learn is imported only to train (about a second): predicting uses the saved arrays alone.
+    from hotline.dispatch import model as models
+
+    params = params or models.Params()
     say: Echo = echo or (lambda _line: None)
     lines: list[str] = []
 
@@ -288,7 +299,7 @@ def _train_locked(
 
 
 def _compare(
-    old: models.Classifier,
+    old: predictors.Predictor,
     cv: dict[str, Any] | None,
     feedback: list[tuple[str, str, str]],
     out: Echo,
@@ -310,6 +321,8 @@ def _compare(
     if unseen:
         texts = [textprep.prepare(t) for t, _ in unseen]
         predicted = [old.labels[int(i)] for i in old.probabilities(texts).argmax(axis=1)]
+        from hotline.dispatch import model as models
+
         old_fb = models.scores([label for _, label in unseen], predicted)
         new_fb = cv.get(corpora.FEEDBACK)
         out(f"当前模型 在其未见过的派单员反馈上：{_fmt(old_fb)}；新模型（交叉验证）：{_fmt(new_fb)}")
@@ -323,7 +336,7 @@ def _publish(clf: models.Classifier, version: str) -> None:
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
     try:
-        models.save(clf, staging)
+        clf.compile().save(staging)
         staging.rename(root / version)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
