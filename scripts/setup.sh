@@ -26,7 +26,7 @@ stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   echo "setup: installing Python packages into .venv"
   .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -c "import hotline.cli" # fails loudly if the install did not work
+  .venv/bin/python -c "import hotline.cli; hotline.cli.mount()" # fails loudly if the install did not work
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

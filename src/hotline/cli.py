@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Iterable
 
 import typer
 
@@ -65,30 +67,39 @@ def demo(action: str = typer.Argument("load", help="load: 载入演示数据（�
         typer.echo(line)
 
 
-def _mount() -> None:
-    # Imported here so one capability's optional heavy imports stay out of the others' start-up.
-    from hotline.calendar import cli as calendar_cli
-    from hotline.dispatch import cli as dispatch_cli
-    from hotline.knowledge import cli as knowledge_cli
-    from hotline.plan import cli as plan_cli
-    from hotline.routing import cli as routing_cli
-    from hotline.telephony import cli as telephony_cli
-    from hotline.workorders import cli as workorders_cli
-
-    app.command("route")(routing_cli.route)
-    app.add_typer(plan_cli.app, name="plan")
-    app.add_typer(calendar_cli.app, name="calendar")
-    app.add_typer(workorders_cli.app, name="order")
-    app.add_typer(knowledge_cli.app, name="kb")
-    app.add_typer(dispatch_cli.app, name="dispatch")
-    app.add_typer(telephony_cli.prompts_app, name="prompts")
-    app.add_typer(telephony_cli.app, name="telephony")
+# Each capability's commands: name -> (module, attribute, a command or a group of commands). A run imports only
+# the capability it names (the others' imports, such as SQLAlchemy models or NumPy indexes, cost start-up time).
+_CAPABILITIES: dict[str, tuple[str, str, bool]] = {
+    "route": ("hotline.routing.cli", "route", False),
+    "plan": ("hotline.plan.cli", "app", True),
+    "calendar": ("hotline.calendar.cli", "app", True),
+    "order": ("hotline.workorders.cli", "app", True),
+    "kb": ("hotline.knowledge.cli", "app", True),
+    "dispatch": ("hotline.dispatch.cli", "app", True),
+    "prompts": ("hotline.telephony.cli", "prompts_app", True),
+    "telephony": ("hotline.telephony.cli", "app", True),
+}
+_mounted: set[str] = set()
 
 
-_mount()
+def mount(names: Iterable[str] | None = None) -> typer.Typer:
+    """`app` with the commands of NAMES (default: every capability) added; returns `app`."""
+    for name in names if names is not None else _CAPABILITIES:
+        if name in _mounted:
+            continue
+        module, attribute, group = _CAPABILITIES[name]
+        found = getattr(importlib.import_module(module), attribute)
+        if group:
+            app.add_typer(found, name=name)
+        else:
+            app.command(name)(found)
+        _mounted.add(name)
+    return app
 
 
 def main() -> None:
+    named = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    mount([named] if named in _CAPABILITIES else None)
     try:
         app()
     except HotlineError as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
-from hotline.cli import app
+from hotline.cli import mount
 from hotline.errors import InvalidInput
 
 runner = CliRunner()
@@ -30,11 +30,11 @@ def _corpus_csv(path: Path) -> Path:
 
 def test_import_csv_search_batch_and_export(db_url: str, tmp_path: Path) -> None:
     corpus = _corpus_csv(tmp_path / "replies.csv")
-    res = runner.invoke(app, ["kb", "import", str(corpus), "--id-column", "reply_id", "--body-column", "reply"])
+    res = runner.invoke(mount(), ["kb", "import", str(corpus), "--id-column", "reply_id", "--body-column", "reply"])
     assert res.exit_code == 0, res.output
     assert "新增 3 条" in res.output
 
-    res = runner.invoke(app, ["kb", "search", "潇楚大道道路施工什么时候完工", "--top", "2", "--json"])
+    res = runner.invoke(mount(), ["kb", "search", "潇楚大道道路施工什么时候完工", "--top", "2", "--json"])
     assert res.exit_code == 0, res.output
     payload = json.loads(res.output)
     assert payload["results"][0]["article_id"] == "R2" and len(payload["results"]) <= 2
@@ -46,7 +46,7 @@ def test_import_csv_search_batch_and_export(db_url: str, tmp_path: Path) -> None
         w.writerow(["Q1", "景蓉花苑物业管理有问题", "小区停车收费不合理", "R1"])
         w.writerow(["Q2", "老小区想装电梯", "楼层高老人上下楼不方便", "R3"])
     out = tmp_path / "out.csv"
-    res = runner.invoke(app, ["kb", "search", "--queries", str(queries), "--text-columns", "subject,detail",
+    res = runner.invoke(mount(), ["kb", "search", "--queries", str(queries), "--text-columns", "subject,detail",
                               "--top", "10", "--output", str(out)])
     assert res.exit_code == 0, res.output
     rows = list(csv.reader(out.open(encoding="utf-8")))
@@ -58,13 +58,13 @@ def test_import_csv_search_batch_and_export(db_url: str, tmp_path: Path) -> None
     scores = [float(r[3]) for r in rows[1:] if r[0] == "Q1"]
     assert scores == sorted(scores, reverse=True)
 
-    res = runner.invoke(app, ["kb", "status", "R2", "withdrawn", "--actor", "审核员", "--note", "已过时"])
+    res = runner.invoke(mount(), ["kb", "status", "R2", "withdrawn", "--actor", "审核员", "--note", "已过时"])
     assert res.exit_code == 0 and "已撤回" in res.output
-    res = runner.invoke(app, ["kb", "search", "潇楚大道道路施工什么时候完工", "--json"])
+    res = runner.invoke(mount(), ["kb", "search", "潇楚大道道路施工什么时候完工", "--json"])
     assert "R2" not in [h["article_id"] for h in json.loads(res.output)["results"]]
 
     export = tmp_path / "kb.xlsx"
-    res = runner.invoke(app, ["kb", "export", str(export)])
+    res = runner.invoke(mount(), ["kb", "export", str(export)])
     assert res.exit_code == 0 and "3 条" in res.output
     assert load_workbook(export).worksheets[0].max_row == 4
 
@@ -81,11 +81,11 @@ def test_import_xlsx_reimport_updates_as_new_version(db_url: str, tmp_path: Path
         return path
 
     args = ["--id-column", "知识编号", "--title-column", "知识标题", "--body-column", "知识内容"]
-    res = runner.invoke(app, ["kb", "import", str(book("购房可以提取住房公积金")), *args])
+    res = runner.invoke(mount(), ["kb", "import", str(book("购房可以提取住房公积金")), *args])
     assert res.exit_code == 0 and "新增 1 条" in res.output
-    res = runner.invoke(app, ["kb", "import", str(book("购房、租房可以提取住房公积金")), *args])
+    res = runner.invoke(mount(), ["kb", "import", str(book("购房、租房可以提取住房公积金")), *args])
     assert res.exit_code == 0 and "更新 1 条" in res.output
-    res = runner.invoke(app, ["kb", "search", "租房提取公积金", "--json"])
+    res = runner.invoke(mount(), ["kb", "search", "租房提取公积金", "--json"])
     hit = json.loads(res.output)["results"][0]
     assert hit["article_id"] == "101" and hit["title"] == "公积金提取"
 
@@ -100,9 +100,9 @@ def test_errors_go_to_stderr_with_exit_2(db_url: str, tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "错误[missing-column]" in proc.stderr
     # The same mapping applies to every HotlineError; here the error itself is checked in-process.
-    res = runner.invoke(app, ["kb", "search", "--queries", str(corpus)])
+    res = runner.invoke(mount(), ["kb", "search", "--queries", str(corpus)])
     assert isinstance(res.exception, InvalidInput) and res.exception.code == "output-required"
-    res = runner.invoke(app, ["kb", "search", "--queries", str(corpus), "--output", str(tmp_path / "o.csv")])
+    res = runner.invoke(mount(), ["kb", "search", "--queries", str(corpus), "--output", str(tmp_path / "o.csv")])
     assert isinstance(res.exception, InvalidInput) and res.exception.code == "missing-column"
 
 
@@ -123,14 +123,14 @@ def test_learn_from_answered_messages_reaches_the_search(db_url: str, tmp_path: 
 
     corpus = _corpus_csv(tmp_path / "replies.csv")
     pairs = _pairs_csv(tmp_path / "pairs.csv")
-    assert runner.invoke(app, ["kb", "import", str(corpus), "--id-column", "reply_id", "--body-column", "reply"]).exit_code == 0
+    assert runner.invoke(mount(), ["kb", "import", str(corpus), "--id-column", "reply_id", "--body-column", "reply"]).exit_code == 0
     path = service.answers_path()
     try:
         with session_scope() as s:
             before = service.get_index(s)
             assert before.answers is None
         # Articles from the knowledge base itself (matched by external id); the pair without one is skipped.
-        res = runner.invoke(app, ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id"])
+        res = runner.invoke(mount(), ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id"])
         assert res.exit_code == 0, res.output
         assert "已从 3 条已答复的留言学习答复模型" in res.output and "1 条因找不到对应知识" in res.output
         assert path.exists()
@@ -141,19 +141,19 @@ def test_learn_from_answered_messages_reaches_the_search(db_url: str, tmp_path: 
             hits = service.search_articles(s, ["景蓉花苑物业乱收停车费", "业委会不管"], top=1)
             assert hits[0]["article_id"] == "R1"
 
-        res = runner.invoke(app, ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id", "--if-missing"])
+        res = runner.invoke(mount(), ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id", "--if-missing"])
         assert res.exit_code == 0 and "答复模型已存在" in res.output
 
         # Articles from a file instead (as set-up does with the shared replies).
         path.unlink()
-        res = runner.invoke(app, ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id",
+        res = runner.invoke(mount(), ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id",
                                   "--articles", str(corpus), "--article-id-column", "reply_id",
                                   "--article-body-column", "reply"])
         assert res.exit_code == 0 and path.exists(), res.output
 
-        res = runner.invoke(app, ["kb", "learn", "--pairs", str(pairs), "--article-column", "编号"])
+        res = runner.invoke(mount(), ["kb", "learn", "--pairs", str(pairs), "--article-column", "编号"])
         assert isinstance(res.exception, InvalidInput) and res.exception.code == "missing-column"
-        res = runner.invoke(app, ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id",
+        res = runner.invoke(mount(), ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id",
                                   "--articles", str(corpus), "--article-body-column", "正文"])
         assert isinstance(res.exception, InvalidInput) and res.exception.code == "missing-column"
     finally:

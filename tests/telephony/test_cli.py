@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hotline.cli import app
+from hotline.cli import mount
 from hotline.errors import HotlineError
 from hotline.telephony.kamailio import ProxySite, render_config
 
@@ -31,7 +31,7 @@ class Ran:
 
 def _run(*args: str) -> Ran:
     """In-process (the interpreter starts once); errors surface as the HotlineError `hotline` maps to exit 2."""
-    result = CliRunner().invoke(app, list(args))
+    result = CliRunner().invoke(mount(), list(args))
     error = result.exception if not isinstance(result.exception, SystemExit) else None
     return Ran(result.exit_code, result.stdout, error)
 
