@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -109,3 +110,21 @@ def test_import_upload_and_export(client: TestClient) -> None:
         data={"id_column": "编号", "body_column": "正文"},
     )
     assert res.status_code == 422 and res.json()["code"] == "unsupported-format"
+
+
+def test_import_upload_of_an_old_excel_file(client: TestClient) -> None:
+    xls = (Path(__file__).parent / "data" / "department.xls").read_bytes()
+    res = client.post(
+        "/api/kb/import",
+        files={"file": ("医保局知识库.xls", xls, "application/vnd.ms-excel")},
+        data={"id_column": "编号", "body_column": "答复口径", "title_column": "问题"},
+    )
+    assert res.status_code == 200 and res.json() == {"created": 3, "updated": 0, "unchanged": 0}
+    found = client.get("/api/kb/search", params={"q": "异地就医备案"}).json()["results"][0]
+    assert found["article_id"] == "1002"
+    res = client.post(
+        "/api/kb/import",
+        files={"file": ("broken.xls", b"not a workbook", "application/vnd.ms-excel")},
+        data={"id_column": "编号", "body_column": "答复口径"},
+    )
+    assert res.status_code == 422 and res.json()["code"] == "bad-xlsx"

@@ -158,3 +158,17 @@ def test_learn_from_answered_messages_reaches_the_search(db_url: str, tmp_path: 
         assert isinstance(res.exception, InvalidInput) and res.exception.code == "missing-column"
     finally:
         path.unlink(missing_ok=True)  # the data folder is shared by the whole session
+
+
+def test_import_a_departments_old_excel_file(db_url: str) -> None:
+    # An .xls with an instructions sheet first and a title above the header (tests/knowledge/data/README.md).
+    path = Path(__file__).parent / "data" / "department.xls"
+    res = runner.invoke(
+        mount(),
+        ["kb", "import", str(path), "--id-column", "编号", "--title-column", "问题", "--body-column", "答复口径"],
+    )
+    assert res.exit_code == 0, res.output
+    assert "新增 3 条" in res.output
+    res = runner.invoke(mount(), ["kb", "search", "医保卡丢了去哪里补办", "--top", "1", "--json"])
+    hit = json.loads(res.output)["results"][0]
+    assert (hit["article_id"], hit["title"]) == ("1001", "医保卡丢失怎么补办")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hotline.deps import SESSION
 from hotline.errors import InvalidInput
-from hotline.knowledge import service
+from hotline.knowledge import service, transfer
 from hotline.knowledge.domain import ArticleInput, split_list
 from hotline.knowledge.search import Filters
 from hotline.timeutil import parse_day, parse_instant
@@ -198,8 +198,8 @@ async def import_file(
     session: Session = SESSION,
 ) -> dict[str, Any]:
     suffix = Path(file.filename or "").suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise InvalidInput("只支持 CSV 或 XLSX 文件", code="unsupported-format")
+    if suffix not in (".csv", *transfer.EXCEL_SUFFIXES):
+        raise InvalidInput("只支持 CSV 或 Excel（xlsx、xls）文件", code="unsupported-format")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(await file.read())

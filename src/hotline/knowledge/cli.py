@@ -17,7 +17,7 @@ app = typer.Typer(no_args_is_help=True, help="知识库：导入、检索、导�
 
 @app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="CSV 或 XLSX 文件"),
+    file: Path = typer.Argument(..., help="CSV 或 Excel 文件（xlsx、xls）"),
     id_column: str = typer.Option(..., "--id-column", help="编号列（作为外部编号保存）"),
     body_column: str = typer.Option(..., "--body-column", help="正文列"),
     title_column: str | None = typer.Option(None, "--title-column", help="标题列（可选）"),
@@ -27,8 +27,13 @@ def import_(
     """Import articles; an id seen before updates that article as a new version."""
     with session_scope() as session:
         summary = service.import_file(
-            session, file, id_column=id_column, body_column=body_column, title_column=title_column,
-            actor=actor, status=status,
+            session,
+            file,
+            id_column=id_column,
+            body_column=body_column,
+            title_column=title_column,
+            actor=actor,
+            status=status,
         )
         service.get_index(session)  # build the search index now rather than at the first search
     typer.echo(summary.text())
@@ -40,7 +45,9 @@ def search(
     top: int = typer.Option(10, "--top", help="返回条数"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
     queries: Path | None = typer.Option(None, "--queries", help="批量检索：含 query_id 列的 CSV/XLSX"),
-    text_columns: str = typer.Option("subject,detail", "--text-columns", help="批量检索的文本列，逗号分隔，第一列权重不同"),
+    text_columns: str = typer.Option(
+        "subject,detail", "--text-columns", help="批量检索的文本列，逗号分隔，第一列权重不同"
+    ),
     output: Path | None = typer.Option(None, "--output", help="批量检索结果 CSV：query_id,rank,article_id,score"),
 ) -> None:
     """Search the knowledge base (one text, or a file of queries in batch)."""
@@ -48,7 +55,7 @@ def search(
         if output is None:
             raise InvalidInput("批量检索需要 --output 文件", code="output-required")
         columns = [c.strip() for c in text_columns.split(",") if c.strip()]
-        rows = transfer.read_table(queries)
+        rows = transfer.read_table(queries, needed=["query_id", *columns])
         with session_scope() as session:
             results = service.search_batch(session, rows, text_columns=columns, top=top)
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -90,16 +97,19 @@ def learn(
     if if_missing and service.answers_path().exists():
         typer.echo(f"答复模型已存在：{service.answers_path()}")
         return
-    rows = transfer.read_table(pairs)
+    columns = [c.strip() for c in text_columns.split(",") if c.strip()]
+    rows = transfer.read_table(pairs, needed=[*columns, article_column])
     if articles is not None:
+        needed = [article_id_column, article_body_column, article_title_column or ""]
         texts = service.article_texts_from(
-            transfer.read_table(articles), id_column=article_id_column, body_column=article_body_column,
+            transfer.read_table(articles, needed=needed),
+            id_column=article_id_column,
+            body_column=article_body_column,
             title_column=article_title_column,
         )
     else:
         with session_scope() as session:
             texts = service.article_texts(session)
-    columns = [c.strip() for c in text_columns.split(",") if c.strip()]
     summary = service.learn_answers(rows, text_columns=columns, article_column=article_column, articles=texts)
     typer.echo(f"{summary.text()}，保存于 {service.answers_path()}")
 

@@ -331,7 +331,7 @@ def import_file(
 ) -> ImportSummary:
     from hotline.knowledge import transfer
 
-    rows = transfer.read_table(path)
+    rows = transfer.read_table(path, needed=[id_column, body_column, title_column or ""])
     # Every row is validated before anything is written.
     records = list(
         transfer.records_from_rows(rows, id_column=id_column, body_column=body_column, title_column=title_column)

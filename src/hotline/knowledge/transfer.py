@@ -1,4 +1,8 @@
-"""Reading and writing article tables: CSV (UTF-8, with or without BOM; GB18030 accepted) and Excel (.xlsx).
+"""Reading and writing article tables: CSV (UTF-8, with or without BOM; GB18030 accepted) and Excel.
+
+Excel files are read with python-calamine (.xlsx, .xls, .ods) and written with openpyxl (.xlsx). Title rows
+above the header and an instructions sheet before the data are skipped (`read_table`); dates may be written
+2024-03-01, 2024/3/1, 2024.3.1 or 2024年3月1日, or be Excel date cells.
 
 Columns (Chinese header as exported; the English name is accepted on import too):
 
@@ -12,8 +16,8 @@ Columns (Chinese header as exported; the English name is accepted on import too)
 | 适用热线 | lines | hotline numbers, separated by 、 , ; or spaces |
 | 适用地区 | regions | region codes or names, same separators |
 | 关键词 | keywords | keywords, same separators |
-| 生效日期 | effective_from | YYYY-MM-DD |
-| 失效日期 | expires_on | YYYY-MM-DD |
+| 生效日期 | effective_from | a date (YYYY-MM-DD, YYYY年M月D日, …) |
+| 失效日期 | expires_on | a date |
 | 状态 | status | exported only (草稿/待审核/已发布/已撤回/已过期) |
 | 版本 | version | exported only |
 | 更新时间 | updated_at | exported only (China time) |
@@ -23,8 +27,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -55,19 +61,85 @@ MAX_ROWS = 1_000_000
 Row = dict[str, str]
 
 
-def read_table(path: Path) -> list[Row]:
-    """Rows of a .csv or .xlsx file as dicts of text keyed by the header row."""
+# Files as departments send them: a title row or two above the header, an instructions sheet before the data.
+HEADER_SCAN = 20
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+# Excel stores a date as days since 1899-12-30; a date cell formatted as a number reads as such a count.
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+class Table(list[Row]):
+    """The data rows of a file, keyed by its header; `numbers` are their row numbers as the file shows them."""
+
+    def __init__(self, rows: list[Row], header: list[str], numbers: list[int], sheet: str = "") -> None:
+        super().__init__(rows)
+        self.header = header
+        self.numbers = numbers
+        self.sheet = sheet
+
+
+def column_key(name: str) -> str:
+    """A header cell as compared with a requested column: full-width forms folded, white space removed."""
+    return "".join(unicodedata.normalize("NFKC", name).split()).lower()
+
+
+def read_table(path: Path, needed: Sequence[str] = ()) -> Table:
+    """The rows of a .csv or Excel (.xlsx, .xls, .ods) file as dicts of text keyed by the header row.
+
+    The header is the first row, within the first HEADER_SCAN rows of the first sheet that has one, naming every
+    column in NEEDED (compared by `column_key`; the rows are then keyed by the names as NEEDED spells them);
+    without NEEDED, or if no sheet names them all, the first non-empty row of the first non-empty sheet.
+    """
     if not path.exists():
         raise InvalidInput(f"文件不存在：{path}", code="file-not-found")
     suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        return _read_xlsx(path)
-    if suffix in (".csv", ".txt"):
-        return read_csv_bytes(path.read_bytes())
-    raise InvalidInput(f"只支持 CSV 或 XLSX 文件，收到 {path.name}", code="unsupported-format")
+    if suffix in EXCEL_SUFFIXES:
+        sheets = _excel_sheets(path)
+    elif suffix in (".csv", ".txt"):
+        sheets = [("", _csv_grid(path.read_bytes()))]
+    else:
+        raise InvalidInput(f"只支持 CSV 或 Excel（xlsx、xls）文件，收到 {path.name}", code="unsupported-format")
+    return table_from_sheets(sheets, needed)
 
 
-def read_csv_bytes(raw: bytes) -> list[Row]:
+def read_csv_bytes(raw: bytes) -> Table:
+    return table_from_sheets([("", _csv_grid(raw))])
+
+
+def table_from_sheets(sheets: Sequence[tuple[str, list[list[str]]]], needed: Sequence[str] = ()) -> Table:
+    wanted = {column_key(n): n for n in needed if n}
+    fallback: tuple[str, list[list[str]], int] | None = None
+    for name, grid in sheets:
+        for i, cells in enumerate(grid[:HEADER_SCAN]):
+            keys = {column_key(c) for c in cells if c.strip()}
+            if not keys:
+                continue
+            if fallback is None:
+                fallback = (name, grid, i)
+            if keys >= wanted.keys():
+                return _table(name, grid, i, wanted)
+    if fallback is None:
+        raise InvalidInput("文件没有表头", code="no-header")
+    return _table(*fallback, wanted)
+
+
+def _table(sheet: str, grid: list[list[str]], at: int, wanted: dict[str, str]) -> Table:
+    header = [wanted.get(column_key(c), c.strip()) for c in grid[at]]
+    rows: list[Row] = []
+    numbers: list[int] = []
+    for number, cells in enumerate(grid[at + 1 :], start=at + 2):
+        if all(not c.strip() for c in cells):
+            continue
+        row: Row = {}
+        for name, value in zip(header, cells, strict=False):
+            if name and name not in row:  # a repeated header name: the first column counts
+                row[name] = value
+        rows.append(row)
+        numbers.append(number)
+    return Table(rows, [h for h in header if h], numbers, sheet)
+
+
+def _csv_grid(raw: bytes) -> list[list[str]]:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
@@ -76,34 +148,34 @@ def read_csv_bytes(raw: bytes) -> list[Row]:
             continue
     else:  # pragma: no cover - gb18030 decodes any byte string
         raise InvalidInput("无法识别文件编码，请保存为 UTF-8", code="bad-encoding")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
-        raise InvalidInput("文件没有表头", code="no-header")
-    return [{k.strip(): (v or "") for k, v in row.items() if k is not None} for row in reader]
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InvalidInput(f"CSV 文件格式不正确：{exc}", code="bad-csv") from exc
 
 
-def _read_xlsx(path: Path) -> list[Row]:
-    from openpyxl import load_workbook
+def _excel_sheets(path: Path) -> list[tuple[str, list[list[str]]]]:
+    from python_calamine import CalamineWorkbook
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
+        book = CalamineWorkbook.from_path(str(path))
+        try:
+            return [
+                (
+                    name,
+                    [
+                        [_cell_text(v) for v in row]
+                        for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                    ],
+                )
+                for name in book.sheet_names
+            ]
+        finally:
+            book.close()
+    except InvalidInput:
+        raise
+    except Exception as exc:  # whatever a damaged or mislabelled file raises
         raise InvalidInput(f"无法读取 Excel 文件：{exc}", code="bad-xlsx") from exc
-    try:
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if not header:
-            raise InvalidInput("文件没有表头", code="no-header")
-        names = [str(h).strip() if h is not None else "" for h in header]
-        out: list[Row] = []
-        for values in rows:
-            if values is None or all(v is None or str(v).strip() == "" for v in values):
-                continue
-            out.append({n: _cell_text(v) for n, v in zip(names, values, strict=False) if n})
-        return out
-    finally:
-        book.close()
 
 
 def _cell_text(value: Any) -> str:
@@ -113,6 +185,8 @@ def _cell_text(value: Any) -> str:
         return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, bool):
+        return "是" if value else "否"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -122,20 +196,38 @@ def _find(header: Sequence[str], name: str) -> str | None:
     """The header that names field NAME (English or Chinese), if any."""
     chinese = {en: zh for zh, en in COLUMNS}[name]
     for h in header:
-        if h in (name, chinese):
+        if column_key(h) in (name, chinese):
             return h
     return None
 
 
-def _date(value: str, row_no: int, label: str) -> date | None:
+# 2024-03-01, 2024/3/1, 2024.3.1, 2024年3月1日 (a time after it is ignored), 20240301.
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?(?:[\sT].*)?")
+_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+
+def parse_date(value: str) -> date:
+    """A date as departments write it; ValueError if VALUE is none."""
     value = value.strip()
-    if not value:
+    found = _DATE.fullmatch(value) or _COMPACT_DATE.fullmatch(value)
+    if found:
+        y, m, d = (int(g) for g in found.groups())
+        return date(y, m, d)
+    if value.isdigit() and 20_000 <= int(value) <= 80_000:  # an Excel day count (1954-2119)
+        return _EXCEL_EPOCH + timedelta(days=int(value))
+    raise ValueError(value)
+
+
+def _date(value: str, row_no: int, label: str) -> date | None:
+    if not value.strip():
         return None
     try:
-        return date.fromisoformat(value.replace("/", "-")[:10])
+        return parse_date(value)
     except ValueError:
         raise InvalidInput(
-            f"第 {row_no} 行{label}格式不正确：{value!r}（应为 YYYY-MM-DD）", code="invalid-date", row=row_no
+            f"第 {row_no} 行{label}格式不正确：{value.strip()!r}（应为 YYYY-MM-DD 或 YYYY年M月D日）",
+            code="invalid-date",
+            row=row_no,
         ) from None
 
 
@@ -145,12 +237,13 @@ def records_from_rows(
     """(external id, validated content) for each row; a bad row stops the import with its row number."""
     if len(rows) > MAX_ROWS:
         raise InvalidInput(f"一次最多导入 {MAX_ROWS} 行", code="too-many-rows")
-    header = list(rows[0].keys()) if rows else []
+    header = rows.header if isinstance(rows, Table) else (list(rows[0].keys()) if rows else [])
     for name, label in ((id_column, "编号"), (body_column, "正文"), (title_column, "标题")):
         if name and rows and name not in header:
             raise InvalidInput(f"文件中没有{label}列“{name}”（现有列：{'、'.join(header)}）", code="missing-column")
     optional = {name: _find(header, name) for name in _OPTIONAL}
-    for i, row in enumerate(rows, start=2):  # row 1 is the header
+    numbers = rows.numbers if isinstance(rows, Table) else range(2, len(rows) + 2)  # else row 1 is the header
+    for i, row in zip(numbers, rows, strict=True):
         external_id = row.get(id_column, "").strip()
         if not external_id:
             raise InvalidInput(f"第 {i} 行缺少编号", code="missing-id", row=i)
