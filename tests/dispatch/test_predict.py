@@ -78,6 +78,19 @@ def test_predict_missing_column_exits_2_and_writes_nothing(
     assert not out.exists() and list(tmp_path.iterdir()) == [src]
 
 
+def test_predict_reads_a_csv_saved_by_excel_on_chinese_windows(
+    trained: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_bytes("编号,text\n1,小区门口垃圾堆积无人清理，臭气熏天\n2,孩子上学的学校食堂饭菜太差\n".encode("gbk"))
+    code, _, err = _cli(["dispatch", "predict", "--input", str(src), "--output", str(out)], monkeypatch, capsys)
+    assert code == 0, err
+    with out.open(encoding="utf-8") as f:
+        got = list(csv.DictReader(f))
+    assert [(g["编号"], g["text"][:4]) for g in got] == [("1", "小区门口"), ("2", "孩子上学")]
+    assert all(g["label"] in CATEGORIES for g in got)
+
+
 def test_predict_missing_file_exits_2(
     trained: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

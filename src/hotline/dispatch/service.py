@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import io
 import logging
 import os
 import shutil
@@ -363,19 +364,25 @@ def predict_file(
     """
     if not input_path.is_file():
         raise InvalidInput(f"找不到输入文件：{input_path}", code="input-not-found")
+    raw = input_path.read_bytes()
     try:
-        with input_path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
-            fields = list(reader.fieldnames or [])
-            if text_column not in fields:
-                raise InvalidInput(
-                    f"输入文件缺少文本列 {text_column}（现有列：{'、'.join(fields) or '无'}）",
-                    code="column-missing",
-                    column=text_column,
-                )
-            rows = list(reader)
-    except UnicodeDecodeError as exc:
-        raise InvalidInput("输入文件必须是 UTF-8 编码的 CSV", code="input-invalid") from exc
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # A CSV saved by Excel or WPS on a Chinese Windows is in the local code page (GBK, a subset of GB18030).
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("输入文件必须是 UTF-8 或 GB18030 编码的 CSV", code="input-invalid") from exc
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        fields = list(reader.fieldnames or [])
+        if text_column not in fields:
+            raise InvalidInput(
+                f"输入文件缺少文本列 {text_column}（现有列：{'、'.join(fields) or '无'}）",
+                code="column-missing",
+                column=text_column,
+            )
+        rows = list(reader)
     except csv.Error as exc:
         raise InvalidInput(f"输入文件不是有效的 CSV：{exc}", code="input-invalid") from exc
     suggestions = classify([r.get(text_column) or "" for r in rows], threshold=threshold, echo=echo)
