@@ -84,7 +84,10 @@ def learn_on(data: Dataset, which: Sequence[int], words: list[list[str]]) -> ans
     row_of = {r["reply_id"]: j for j, r in enumerate(data.corpus)}
     replies = [t.words["body"].split() for t in tokens]
     return answers.learn(
-        [words[i] for i in which], [replies[row_of[data.queries[i]["reply_id"]]] for i in which], replies
+        [words[i] for i in which],
+        [replies[row_of[data.queries[i]["reply_id"]]] for i in which],
+        replies,
+        answer_ids=[data.queries[i]["reply_id"] for i in which],
     )
 
 

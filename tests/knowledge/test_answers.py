@@ -73,3 +73,45 @@ def test_a_file_of_another_format_is_refused(tmp_path: Path) -> None:
 def test_learning_needs_one_answer_per_message() -> None:
     with pytest.raises(ValueError):
         answers.learn([["孩子"]], [], [])
+
+
+def _reverse_model(ids: list[str] | None = None) -> answers.AnswerModel:
+    messages = [m.split() for m in SCHOOL_MSGS + DOG_MSGS]
+    answered = [f"{SCHOOL_ART} 第{k}号".split() for k in range(4)] + [f"{DOG_ART} 第{k}号".split() for k in range(4)]
+    return answers.learn(
+        messages, answered, [OTHER_ART.split()], answers.LearnParams(dims=4, alpha=0.1, min_df=1), answer_ids=ids or []
+    )
+
+
+def test_reverse_vectors_say_what_kind_of_message_an_article_answers() -> None:
+    model = _reverse_model()
+    # New articles of the two bureaus, never seen as answers, and an unrelated one.
+    vectors = model.reverse_vectors([f"{SCHOOL_ART} 通知".split(), f"{DOG_ART} 通知".split(), OTHER_ART.split()],
+                                    [None, None, None])
+    school = model.article_vectors([["孩子", "上学", "学位"]])[0]
+    dog = model.article_vectors([["养狗", "遛狗", "扰民"]])[0]
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ school > vectors[1] @ school and vectors[1] @ dog > vectors[0] @ dog
+
+
+def test_an_article_that_answered_a_training_message_gets_its_leave_one_out_vector() -> None:
+    ids = [f"S{k}" for k in range(4)] + [f"D{k}" for k in range(4)]
+    model = _reverse_model(ids)
+    assert model.answer_ids == sorted(ids)
+    doc = f"{SCHOOL_ART} 第0号".split()
+    (by_id,) = model.reverse_vectors([doc], ["S0"])
+    (by_text,) = model.reverse_vectors([doc], [None])  # the same text as a new article: the full model's
+    assert not np.allclose(by_id, by_text)
+    # Left out, its own message no longer pulls it: it lies nearer the other school messages than in sample.
+    own = model.article_vectors([SCHOOL_MSGS[0].split()])[0]
+    assert by_id @ own < by_text @ own
+    assert by_id @ model.article_vectors([SCHOOL_MSGS[1].split()])[0] > 0
+
+
+def test_reverse_part_is_saved_and_loaded(tmp_path: Path) -> None:
+    model = _reverse_model([f"S{k}" for k in range(4)] + [f"D{k}" for k in range(4)])
+    answers.save(model, tmp_path / "answers.npz")
+    loaded = answers.load(tmp_path / "answers.npz")
+    assert loaded.digest == model.digest and loaded.answer_ids == model.answer_ids
+    docs, ids = [DOG_ART.split(), f"{DOG_ART} 第1号".split()], [None, "D1"]
+    assert np.allclose(loaded.reverse_vectors(docs, ids), model.reverse_vectors(docs, ids))

@@ -131,7 +131,8 @@ def test_shipped_rerank_has_one_finite_weight_per_feature() -> None:
         assert np.isfinite(np.asarray(weights)).all()
     # Without an answer model the features that came with it play no part.
     fallback = dict(zip(search.FEATURES, search.DEFAULT_CONFIG.rerank_weights_without_answers or (), strict=True))
-    assert fallback["learned"] == fallback["predates"] == fallback["year_gap"] == 0.0
+    added = ("learned", "predates", "year_gap", "date_before", "date_0_60", "date_61_365", "date_later", "reverse")
+    assert all(fallback[name] == 0.0 for name in added)
 
 
 def test_rerank_puts_the_reply_that_restates_the_message_first() -> None:
@@ -168,3 +169,19 @@ def test_an_article_older_than_the_year_the_message_names_is_marked() -> None:
     assert by_id["E2"][column["predates"]] == 1.0 and by_id["E2"][column["year_gap"]] == 2 / 3
     assert by_id["E3"][column["predates"]] == 0.0 and by_id["E3"][column["year_gap"]] == 0.0  # names no year
     assert (feats[:, column["learned"]] == 0).all()  # no answer model in this index
+
+
+def test_the_reply_dated_weeks_after_the_message_is_marked() -> None:
+    index = _index([
+        {"body": "网友您好！关于小区停水问题，自来水公司已于5月5日抢修完毕。2019年5月9日"},
+        {"body": "网友您好！关于小区停水问题，系管网改造计划停水。2019年3月1日"},
+        {"body": "网友您好！关于小区停水问题，请关注停水公告。"},
+    ])
+    cand, feats = index.candidates(["小区停水问题", "2019年4月28日起小区一直停水，没有任何通知"], 3)
+    column = {name: k for k, name in enumerate(search.FEATURES)}
+    by_id = {index.meta[j].external_id: feats[k] for k, j in enumerate(cand)}
+    dated = ["date_before", "date_0_60", "date_61_365", "date_later"]
+    assert [by_id["E1"][column[c]] for c in dated] == [0, 1, 0, 0]  # 11 days after the message's date
+    assert [by_id["E2"][column[c]] for c in dated] == [1, 0, 0, 0]  # written before it
+    assert [by_id["E3"][column[c]] for c in dated] == [0, 0, 0, 0]  # no date
+    assert (feats[:, column["reverse"]] == 0).all()  # no answer model in this index

@@ -11,6 +11,11 @@ search one more rerank feature (`search.FEATURES`: "learned"): the cosine betwee
 - Projection: kernel ridge regression (linear kernel, dual form) from a message's TF-IDF to the answer-space
   vector of the article that answered it. Dual form keeps it small and exact: the model stores the training
   messages' TF-IDF rows and one coefficient row per message.
+- The reverse projection (feature "reverse"): kernel ridge from an article's TF-IDF to the latent vector of the
+  message it answered — "what kind of message does this article answer" —, compared with the message being
+  searched. An article that answered a training message gets its leave-one-out prediction (by the model fit
+  without that pair): its vector says what its text predicts, not which message it happened to answer, which
+  is how every other article's vector is made too and how the rerank weights were fit (out of fold).
 
 Everything at search time is NumPy/SciPy (no scikit-learn call per query). The model is saved with
 `numpy.savez` (no pickle), under the data folder; the index rebuilds when it changes. See bench/knowledge.md
@@ -28,7 +33,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-FORMAT = 1
+FORMAT = 2
+# Articles per block when predicting reverse vectors: a block's kernel is (block, training pairs) dense.
+_BLOCK = 4096
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,11 @@ class AnswerModel:
     train_x: sp.csr_matrix  # (n, V) float32: training messages, TF-IDF, l2-normalised
     coef: np.ndarray  # (n, dims) float32: dual ridge coefficients
     mean: np.ndarray  # (dims,) float32: mean answer vector (the ridge intercept)
+    answer_x: sp.csr_matrix  # (n, V) float32: the training answers (articles), TF-IDF, l2-normalised
+    reverse_coef: np.ndarray  # (n, dims) float32: dual coefficients of article -> message
+    reverse_mean: np.ndarray  # (dims,) float32
+    answer_ids: list[str]  # external ids of the answered articles with a leave-one-out vector ("" if unknown)
+    answer_loo: np.ndarray  # (len(answer_ids), dims) float32: those leave-one-out reverse vectors, unit
     digest: str = ""
 
     def tfidf(self, docs: Sequence[Sequence[str]]) -> sp.csr_matrix:
@@ -73,6 +85,21 @@ class AnswerModel:
         kernel = np.asarray((x @ self.train_x.T).todense(), dtype=np.float32)  # (1, n)
         return _unit(kernel @ self.coef + self.mean)[0]
 
+    def reverse_vectors(self, docs: Sequence[Sequence[str]], ids: Sequence[str | None]) -> np.ndarray:
+        """For each article (word lists, with its external id), the latent vector of the message it would
+        answer, unit length; an article that answered training messages gets its leave-one-out vector."""
+        x = self.tfidf(docs)
+        out = np.empty((len(docs), len(self.reverse_mean)), dtype=np.float32)
+        for start in range(0, len(docs), _BLOCK):
+            kernel = np.asarray((x[start : start + _BLOCK] @ self.answer_x.T).todense(), dtype=np.float32)
+            out[start : start + _BLOCK] = _unit(kernel @ self.reverse_coef + self.reverse_mean)
+        row_of = {key: k for k, key in enumerate(self.answer_ids) if key}
+        for j, key in enumerate(ids):
+            k = row_of.get(key) if key else None
+            if k is not None:
+                out[j] = self.answer_loo[k]
+        return out
+
 
 def _unit_rows(m: sp.csr_matrix) -> sp.csr_matrix:
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
@@ -90,10 +117,13 @@ def learn(
     answers: Sequence[Sequence[str]],
     articles: Sequence[Sequence[str]] = (),
     params: LearnParams = LearnParams(),
+    answer_ids: Sequence[str] = (),
 ) -> AnswerModel:
     """Learn from (message words, words of the article that answered it) pairs.
 
-    ARTICLES (other articles' words) only widen the unlabelled fit of the answer space.
+    ARTICLES (other articles' words) only widen the unlabelled fit of the answer space. ANSWER_IDS (one per
+    pair, the answering article's external id) let the search give those articles their leave-one-out reverse
+    vector; an article that answered several messages gets the mean of its pairs' ones.
     """
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -105,13 +135,21 @@ def learn(
         analyzer=str.split, sublinear_tf=True, min_df=min(params.min_df, len(texts)), dtype=np.float32,
     ).fit(texts)
     vocab = {w: int(i) for w, i in vectorizer.vocabulary_.items()}
+    if answer_ids and len(answer_ids) != len(answers):
+        raise ValueError("learn() needs one answer id per pair, or none")
+    empty_x = sp.csr_matrix((0, len(vocab)), dtype=np.float32)
     model = AnswerModel(
         vocab=vocab,
         idf=vectorizer.idf_.astype(np.float32),
         components=np.zeros((0, len(vocab)), dtype=np.float32),
-        train_x=sp.csr_matrix((0, len(vocab)), dtype=np.float32),
+        train_x=empty_x,
         coef=np.zeros((0, 0), dtype=np.float32),
         mean=np.zeros(0, dtype=np.float32),
+        answer_x=empty_x,
+        reverse_coef=np.zeros((0, 0), dtype=np.float32),
+        reverse_mean=np.zeros(0, dtype=np.float32),
+        answer_ids=[],
+        answer_loo=np.zeros((0, 0), dtype=np.float32),
     )
     every = model.tfidf([t.split() for t in texts])
     dims = max(1, min(params.dims, every.shape[1] - 1, every.shape[0] - 1))
@@ -119,21 +157,59 @@ def learn(
     model.components = svd.components_.astype(np.float32)
     target = model.article_vectors(answers)
     x = model.tfidf(messages)
-    mean = target.mean(axis=0)
-    gram = np.asarray((x @ x.T).todense(), dtype=np.float64)
-    coef = np.linalg.solve(gram + params.alpha * np.eye(len(messages)), target - mean)
     model.train_x = x
-    model.coef = coef.astype(np.float32)
-    model.mean = mean.astype(np.float32)
+    model.coef, model.mean = _ridge(x, target, params.alpha)
+    # The reverse direction: answering article -> the message's latent vector.
+    message_latent = model.article_vectors(messages)
+    answer_x = model.tfidf(answers)
+    model.answer_x = answer_x
+    model.reverse_coef, model.reverse_mean = _ridge(answer_x, message_latent, params.alpha)
+    if answer_ids:
+        loo = _ridge_leave_one_out(answer_x, message_latent, params.alpha)
+        keys = sorted({key for key in answer_ids if key and "\n" not in key})  # saved one per line
+        row_of = {key: k for k, key in enumerate(keys)}
+        summed = np.zeros((len(keys), loo.shape[1]), dtype=np.float64)
+        for key, vector in zip(answer_ids, loo, strict=True):
+            if key in row_of:
+                summed[row_of[key]] += vector
+        model.answer_ids = keys
+        model.answer_loo = _unit(summed)
+    else:
+        model.answer_loo = np.zeros((0, message_latent.shape[1]), dtype=np.float32)
     model.digest = _digest(model)
     return model
 
 
+def _ridge(x: sp.csr_matrix, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel ridge (linear kernel, dual form) from the rows X to Y, the mean of Y as intercept."""
+    mean = y.mean(axis=0)
+    gram = np.asarray((x @ x.T).todense(), dtype=np.float64)
+    coef = np.linalg.solve(gram + alpha * np.eye(x.shape[0]), y - mean)
+    return coef.astype(np.float32), mean.astype(np.float32)
+
+
+def _ridge_leave_one_out(x: sp.csr_matrix, y: np.ndarray, alpha: float) -> np.ndarray:
+    """`_ridge`'s prediction for each row of X by the model fit on all the other rows (closed form: hat matrix
+    H = K (K + alpha I)^-1, the other rows' mean target as intercept), unit rows."""
+    n = x.shape[0]
+    kernel = np.asarray((x @ x.T).todense(), dtype=np.float64)
+    hat = kernel @ np.linalg.inv(kernel + alpha * np.eye(n))
+    y = np.asarray(y, dtype=np.float64)
+    others = (y.sum(axis=0) - y) / max(n - 1, 1)  # each row's intercept
+    fitted = hat @ y - hat.sum(axis=1, keepdims=True) * others  # H (y - that intercept), row by row
+    own = np.diag(hat)[:, None]
+    return _unit(others + (fitted - own * (y - others)) / (1 - own))
+
+
 def _digest(model: AnswerModel) -> str:
     h = hashlib.sha1()
-    for part in (model.components, model.coef, model.mean, model.train_x.data, model.train_x.indices):
+    for part in (
+        model.components, model.coef, model.mean, model.train_x.data, model.train_x.indices,
+        model.reverse_coef, model.reverse_mean, model.answer_x.data, model.answer_x.indices, model.answer_loo,
+    ):
         h.update(np.ascontiguousarray(part).tobytes())
     h.update("\n".join(sorted(model.vocab)).encode())
+    h.update("\n".join(model.answer_ids).encode())
     return h.hexdigest()[:16]
 
 
@@ -152,6 +228,13 @@ def save(model: AnswerModel, path: Path) -> None:
         x_indptr=model.train_x.indptr,
         coef=model.coef,
         mean=model.mean,
+        a_data=model.answer_x.data,
+        a_indices=model.answer_x.indices,
+        a_indptr=model.answer_x.indptr,
+        reverse_coef=model.reverse_coef,
+        reverse_mean=model.reverse_mean,
+        answer_ids=np.array("\n".join(model.answer_ids)),
+        answer_loo=model.answer_loo,
     )
     tmp.replace(path)
 
@@ -164,6 +247,14 @@ def load(path: Path) -> AnswerModel:
         vocab = {w: i for i, w in enumerate(words)}
         coef = z["coef"]
         x = sp.csr_matrix((z["x_data"], z["x_indices"], z["x_indptr"]), shape=(coef.shape[0], len(vocab)))
-        model = AnswerModel(vocab, z["idf"], z["components"], x, coef, z["mean"])
+        reverse_coef = z["reverse_coef"]
+        answer_x = sp.csr_matrix(
+            (z["a_data"], z["a_indices"], z["a_indptr"]), shape=(reverse_coef.shape[0], len(vocab))
+        )
+        ids = str(z["answer_ids"])
+        model = AnswerModel(
+            vocab, z["idf"], z["components"], x, coef, z["mean"], answer_x, reverse_coef, z["reverse_mean"],
+            ids.split("\n") if ids else [], z["answer_loo"],
+        )
     model.digest = _digest(model)
     return model

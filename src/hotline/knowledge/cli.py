@@ -94,7 +94,7 @@ def learn(
     if_missing: bool = typer.Option(False, "--if-missing", help="已有答复模型时不重新学习"),
 ) -> None:
     """Learn which articles answer which messages (a rerank feature of every search)."""
-    if if_missing and service.answers_path().exists():
+    if if_missing and service.answer_model() is not None:  # one of another format counts as missing
         typer.echo(f"答复模型已存在：{service.answers_path()}")
         return
     columns = [c.strip() for c in text_columns.split(",") if c.strip()]

@@ -38,7 +38,9 @@ from importlib import resources
 import numpy as np
 import scipy.sparse as sp
 
+from hotline.knowledge import dates
 from hotline.knowledge.answers import AnswerModel
+from hotline.knowledge.dates import latest_year
 
 # Bump when tokenisation changes: persisted token lists made by another version are thrown away.
 ANALYZER_VERSION = 4
@@ -162,14 +164,13 @@ FEATURES = (
     "learned",  # cosine of the message projected by the answer model and the article (0 without a model)
     "predates",  # the article's latest date is in an earlier year than the latest year the query names
     "year_gap",  # |that article year - that query year|, capped at 3, / 3 (0 when either names no year)
+    # The article's latest full date against the query's (`dates.py`; all 0 when either has none):
+    "date_before",  # the article is dated before the query's date
+    "date_0_60",  # 0-60 days after it (where an answer usually is)
+    "date_61_365",  # 61-365 days after
+    "date_later",  # more than a year after
+    "reverse",  # cosine of the message and the kind of message the article answers (answer model; 0 without)
 )
-# Years as written in messages and replies: "2018年", "2019-3-5", "2019/5/10", "2019.5".
-_YEAR = re.compile(r"(20[0-2][0-9]|19[89][0-9])\s*(?:年|[-/.])")
-
-
-def latest_year(text: str) -> int:
-    """The latest year TEXT names (official replies end with their date), 0 if none."""
-    return max((int(y) for y in _YEAR.findall(text)), default=0)
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _QUOTE = re.compile(r"[“\"「『]([^”\"」』]{6,80})[”\"」』]")
@@ -203,15 +204,15 @@ class SearchConfig:
     # development queries with these weights is a training-set figure, not a held-out one. None: keep the
     # first-stage order.
     rerank_weights: tuple[float, ...] | None = (
-        1.934, 1.808, 1.405, 1.230, 0.894, 0.474, -1.870, 5.412, 2.618, -11.162, 0.874, 2.648, -3.943, 0.807, -0.498,
-        -2.467, 6.994, -1.892, -1.741,
+        1.726, 1.708, 1.790, 1.189, 0.709, 0.579, -1.809, 3.256, 1.208, -8.707, 0.835, 1.255, -1.875, 0.243, -0.580,
+        -2.019, 3.781, -1.143, -1.537, -0.847, 2.056, 0.589, 0.341, 3.951,
     )
     # Used when the data folder has no answer model (`hotline kb learn` not run): the weights shipped before the
-    # "learned" and year features existed (16 features, held-out R@1 0.676 / MRR@10 0.731), those three at 0.
-    # The weights above lean on "learned" and rank worse than these without it (0.659 / 0.720 held-out).
+    # "learned", year, date and "reverse" features existed (16 features, held-out R@1 0.676 / MRR@10 0.731),
+    # those at 0. The weights above lean on the answer model and rank worse than these without it.
     rerank_weights_without_answers: tuple[float, ...] | None = (
         2.556, 2.402, 1.445, 2.774, 0.504, 0.376, -1.904, 5.334, 2.146, -7.394, 0.501, 2.205, -3.291, 0.841, -0.579,
-        -2.873, 0.0, 0.0, 0.0,
+        -2.873, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
     )
 
 
@@ -432,11 +433,13 @@ class SearchIndex:
         self._eff = np.array([m.effective_from.toordinal() if m.effective_from else lo for m in self.meta], dtype=np.int64)
         self._exp = np.array([m.expires_on.toordinal() if m.expires_on else hi for m in self.meta], dtype=np.int64)
         self._year = np.array([latest_year(m.title + "。" + m.body) for m in self.meta], dtype=np.int64)
+        self._day = np.array([dates.latest_date(m.title + "。" + m.body) for m in self.meta], dtype=np.int64)
         self._answer_vecs: np.ndarray | None = None
+        self._reverse_vecs: np.ndarray | None = None
         if self.answers is not None:
-            self._answer_vecs = self.answers.article_vectors(
-                [words_of(j, "title") + words_of(j, "keywords") + words_of(j, "body") for j in range(n)]
-            )
+            docs = [words_of(j, "title") + words_of(j, "keywords") + words_of(j, "body") for j in range(n)]
+            self._answer_vecs = self.answers.article_vectors(docs)
+            self._reverse_vecs = self.answers.reverse_vectors(docs, [m.external_id for m in self.meta])
         self._n = n
 
     def __len__(self) -> int:
@@ -595,14 +598,19 @@ class SearchIndex:
         out[:, 11] = np.minimum(r_run, 30) / 30
         out[:, 12] = tri(f_in)
         out[:, 13] = tri(r_in)
-        if self.answers is not None and self._answer_vecs is not None:  # both or neither (__post_init__)
+        if self.answers is not None and self._answer_vecs is not None and self._reverse_vecs is not None:
             out[:, 16] = self._answer_vecs[cand] @ self.answers.message_vector(query.words)
-        query_year = latest_year(" ".join(parts))
+            out[:, 23] = self._reverse_vecs[cand] @ self.answers.article_vectors([query.words])[0]
+        whole = " ".join(parts)
+        query_year = latest_year(whole)
         if query_year:
             years = self._year[cand]
             known = years > 0
             out[:, 17] = known & (years < query_year)
             out[:, 18] = np.where(known, np.minimum(np.abs(years - query_year), 3) / 3, 0.0)
+        query_day, month_day = dates.latest_date(whole, month_day=True), dates.yearless_month_day(whole)
+        if query_day or month_day:
+            out[:, 19:23] = dates.gap_columns(dates.gaps(query_day, month_day, self._day[cand]))
         for k, j in enumerate(cand):
             doc_places = self.tokens[j].places
             out[k, 5] = 1.0 if query_places & doc_places else 0.0

@@ -620,18 +620,21 @@ def learn_answers(
     article_words = {key: a.words(text) for key, text in articles.items()}  # each article cut once
     messages: list[list[str]] = []
     answered: list[list[str]] = []
+    answered_ids: list[str] = []
     skipped = 0
     for row in pairs:
-        article = article_words.get((row.get(article_column) or "").strip())
+        key = (row.get(article_column) or "").strip()
+        article = article_words.get(key)
         words = a.words("。".join((row.get(c) or "").strip() for c in text_columns))
         if article is None or not words:
             skipped += 1
             continue
         messages.append(words)
         answered.append(article)
+        answered_ids.append(key)
     if len(messages) < 2:
         raise InvalidInput("可用于学习的已答复留言不足 2 条（答复编号需与知识的外部编号对应）", code="too-few-pairs")
-    model = answers.learn(messages, answered, list(article_words.values()))
+    model = answers.learn(messages, answered, list(article_words.values()), answer_ids=answered_ids)
     path = answers_path()
     answers.save(model, path)
     _ANSWERS.pop(path, None)
