@@ -115,3 +115,17 @@ def test_reverse_part_is_saved_and_loaded(tmp_path: Path) -> None:
     assert loaded.digest == model.digest and loaded.answer_ids == model.answer_ids
     docs, ids = [DOG_ART.split(), f"{DOG_ART} 第1号".split()], [None, "D1"]
     assert np.allclose(loaded.reverse_vectors(docs, ids), model.reverse_vectors(docs, ids))
+
+
+def test_an_article_that_answered_several_messages_is_one_row_left_out_whole() -> None:
+    messages = [m.split() for m in SCHOOL_MSGS + DOG_MSGS]
+    answered = [SCHOOL_ART.split()] * len(SCHOOL_MSGS) + [DOG_ART.split()] * len(DOG_MSGS)
+    ids = ["S"] * len(SCHOOL_MSGS) + ["D"] * len(DOG_MSGS)
+    model = answers.learn(messages, answered, [OTHER_ART.split()], answers.LearnParams(dims=4, min_df=1), ids)
+    assert model.answer_ids == ["D", "S"] and model.answer_x.shape[0] == 2
+    # Left out whole, the school article keeps nothing of its own four messages: with one other article
+    # in the model, its vector is that article's kind of message.
+    (school_loo,) = model.reverse_vectors([SCHOOL_ART.split()], ["S"])
+    school = model.article_vectors([["孩子", "上学", "学位"]])[0]
+    dog = model.article_vectors([["养狗", "遛狗", "扰民"]])[0]
+    assert school_loo @ dog > school_loo @ school

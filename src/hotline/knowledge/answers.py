@@ -122,8 +122,8 @@ def learn(
     """Learn from (message words, words of the article that answered it) pairs.
 
     ARTICLES (other articles' words) only widen the unlabelled fit of the answer space. ANSWER_IDS (one per
-    pair, the answering article's external id) let the search give those articles their leave-one-out reverse
-    vector; an article that answered several messages gets the mean of its pairs' ones.
+    pair, the answering article's external id) group the reverse model's rows by article and let the search
+    give each of those articles its leave-one-out reverse vector (by the model fit without that article).
     """
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -159,23 +159,29 @@ def learn(
     x = model.tfidf(messages)
     model.train_x = x
     model.coef, model.mean = _ridge(x, target, params.alpha)
-    # The reverse direction: answering article -> the message's latent vector.
+    # The reverse direction: answering article -> the latent vector of the messages it answered. With ids, one
+    # row per distinct article (target: the mean of its messages), so that leaving a row out leaves the article
+    # out, however many messages it answered.
     message_latent = model.article_vectors(messages)
-    answer_x = model.tfidf(answers)
-    model.answer_x = answer_x
-    model.reverse_coef, model.reverse_mean = _ridge(answer_x, message_latent, params.alpha)
-    if answer_ids:
-        loo = _ridge_leave_one_out(answer_x, message_latent, params.alpha)
-        keys = sorted({key for key in answer_ids if key and "\n" not in key})  # saved one per line
-        row_of = {key: k for k, key in enumerate(keys)}
-        summed = np.zeros((len(keys), loo.shape[1]), dtype=np.float64)
-        for key, vector in zip(answer_ids, loo, strict=True):
-            if key in row_of:
-                summed[row_of[key]] += vector
-        model.answer_ids = keys
-        model.answer_loo = _unit(summed)
+    keys = [key if key and "\n" not in key else "" for key in answer_ids]  # ids are saved one per line
+    known = sorted({key for key in keys if key})
+    if known:
+        row_of = {key: k for k, key in enumerate(known)}
+        first: dict[str, int] = {}
+        summed = np.zeros((len(known), message_latent.shape[1]), dtype=np.float64)
+        for p, key in enumerate(keys):
+            if key:
+                first.setdefault(key, p)
+                summed[row_of[key]] += message_latent[p]
+        answer_x = model.tfidf([answers[first[key]] for key in known])
+        target = _unit(summed)
+        model.answer_ids = known
+        model.answer_loo = _ridge_leave_one_out(answer_x, target, params.alpha)
     else:
+        answer_x, target = model.tfidf(answers), message_latent
         model.answer_loo = np.zeros((0, message_latent.shape[1]), dtype=np.float32)
+    model.answer_x = answer_x
+    model.reverse_coef, model.reverse_mean = _ridge(answer_x, target, params.alpha)
     model.digest = _digest(model)
     return model
 
