@@ -129,3 +129,13 @@ def test_an_article_that_answered_several_messages_is_one_row_left_out_whole() -
     school = model.article_vectors([["孩子", "上学", "学位"]])[0]
     dog = model.article_vectors([["养狗", "遛狗", "扰民"]])[0]
     assert school_loo @ dog > school_loo @ school
+
+
+def test_an_article_whose_text_changed_is_not_taken_for_the_trained_answer() -> None:
+    model = _reverse_model([f"S{k}" for k in range(4)] + [f"D{k}" for k in range(4)])
+    trained = f"{SCHOOL_ART} 第0号".split()
+    edited = OTHER_ART.split()  # the id S0 now names an unrelated article
+    (loo,) = model.reverse_vectors([trained], ["S0"])
+    (by_id,) = model.reverse_vectors([edited], ["S0"])
+    (as_new,) = model.reverse_vectors([edited], [None])
+    assert not np.allclose(by_id, loo) and np.allclose(by_id, as_new)

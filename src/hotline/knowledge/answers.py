@@ -36,6 +36,8 @@ import scipy.sparse as sp
 FORMAT = 2
 # Articles per block when predicting reverse vectors: a block's kernel is (block, training pairs) dense.
 _BLOCK = 4096
+# TF-IDF cosine from which an article is the answer it was trained as (its id alone is not enough).
+SAME_TEXT = 0.9
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class AnswerModel:
     answer_x: sp.csr_matrix  # (n, V) float32: the training answers (articles), TF-IDF, l2-normalised
     reverse_coef: np.ndarray  # (n, dims) float32: dual coefficients of article -> message
     reverse_mean: np.ndarray  # (dims,) float32
-    answer_ids: list[str]  # external ids of the answered articles with a leave-one-out vector ("" if unknown)
+    answer_ids: list[str]  # external ids of the answered articles (with answer_x: one row per id when known)
     answer_loo: np.ndarray  # (len(answer_ids), dims) float32: those leave-one-out reverse vectors, unit
     digest: str = ""
 
@@ -96,7 +98,8 @@ class AnswerModel:
         row_of = {key: k for k, key in enumerate(self.answer_ids) if key}
         for j, key in enumerate(ids):
             k = row_of.get(key) if key else None
-            if k is not None:
+            # The same id on another text (an edited article, another system's numbering) is another article.
+            if k is not None and x[j].multiply(self.answer_x[k]).sum() >= SAME_TEXT:
                 out[j] = self.answer_loo[k]
         return out
 
