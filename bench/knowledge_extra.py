@@ -77,8 +77,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
-import re
 from collections.abc import Callable
 
 import numpy as np
@@ -88,7 +86,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from hotline.knowledge import search
+from hotline.knowledge import dates, search
 from knowledge_common import DATA, load
 from knowledge_curve import all_candidates, fmt
 from knowledge_train import fit, ranking_metrics
@@ -97,67 +95,20 @@ Feature = Callable[[int, np.ndarray], np.ndarray]  # (query, candidate rows) -> 
 # A supervised feature: trained on the pairs of some queries (1st), a Feature for other queries (2nd).
 Model = Callable[[np.ndarray, np.ndarray], Feature]
 
-# Full dates as written in messages and replies: "2019年4月10日", "2019-4-10", "2019/4/10", "2019.4.10".
-_FULL_DATE = re.compile(r"(20[0-2]\d|19[89]\d)\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})(?!\d)")
-# A month and day without a year: "4月10日", "4月10号" (not the tail of a full date: no digit or 年 before).
-_MONTH_DAY = re.compile(r"(?<![\d年/.-])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
-
-
-def _day(year: int, month: int, day: int) -> int:
-    """The proleptic ordinal of that date, 0 if it is no date (2019-2-30)."""
-    try:
-        return dt.date(year, month, day).toordinal()
-    except ValueError:
-        return 0
-
-
-def latest_date(text: str, month_day: bool = False) -> int:
-    """The latest full date TEXT names, as a day ordinal (0 if none). With MONTH_DAY, dates written as month and
-    day only count too, in the latest year TEXT names (`search.latest_year`; none when it names no year)."""
-    days = [_day(int(y), int(m), int(d)) for y, m, d in _FULL_DATE.findall(text)]
-    year = search.latest_year(text) if month_day else 0
-    if year:
-        days += [_day(year, int(m), int(d)) for m, d in _MONTH_DAY.findall(text)]
-    return max(days, default=0)
-
-
-def yearless_month_day(text: str) -> tuple[int, int] | None:
-    """The latest (month, day) TEXT names as month and day only ("4月10日") when it names no year at all."""
-    if search.latest_year(text):
-        return None
-    found = [(int(m), int(d)) for m, d in _MONTH_DAY.findall(text) if _day(2000, int(m), int(d))]  # a leap year
-    return max(found, default=None)
-
-
-def date_gaps(query_day: int, month_day: tuple[int, int] | None, article_days: np.ndarray) -> np.ndarray:
-    """Days from the message's date to each article's date (ordinals, 0 = unknown); NaN when either is unknown.
-    With no QUERY_DAY but a yearless MONTH_DAY, the gap to the latest such day on or before the article's date
-    (so in [0, 366)): the message is taken to be from the year before its answer at most."""
-    gaps = np.full(len(article_days), np.nan)
-    known = article_days > 0
-    if query_day:
-        gaps[known] = article_days[known] - query_day
-    elif month_day is not None:
-        month, day = month_day
-        for k in np.flatnonzero(known):
-            year = dt.date.fromordinal(int(article_days[k])).year
-            start = _day(year, month, day) or _day(year, 2, 28)  # 2-29 in a common year
-            if start > article_days[k]:
-                start = _day(year - 1, month, day) or _day(year - 1, 2, 28)
-            gaps[k] = article_days[k] - start
-    return gaps
+# The date parsing is the platform's (`hotline.knowledge.dates`, ported from the first version of this script).
+latest_date, yearless_month_day, date_gaps = dates.latest_date, dates.yearless_month_day, dates.gaps
 
 
 def date_features(gaps: np.ndarray, bins: bool = False) -> np.ndarray:
     """Columns of the article date against the message date, from `date_gaps` (one row per article): "the
     article is dated before the message", then log1p(gap days) / log1p(1000) capped at 1 or (BINS) the gap in
     0–60 / 61–365 / > 365 days. All 0 when the gap is unknown."""
+    if bins:
+        return dates.gap_columns(gaps)
     known = ~np.isnan(gaps)
     gap = np.where(known, gaps, 0.0)
     after = known & (gap >= 0)
     before = (known & (gap < 0)).astype(float)
-    if bins:
-        return np.column_stack([before, after & (gap <= 60), after & (gap > 60) & (gap <= 365), after & (gap > 365)])
     return np.column_stack([before, np.minimum(np.log1p(gap * after) / np.log1p(1000), 1.0)])
 
 
