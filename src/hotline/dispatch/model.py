@@ -75,19 +75,22 @@ class NBSVM(ClassifierMixin, BaseEstimator):
         self.alpha = alpha
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> NBSVM:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NBSVM:
+        """SAMPLE_WEIGHT (optional) weighs each row in the naive-Bayes counts and in the SVMs."""
         y = np.asarray(y)
         self.classes_ = np.unique(y)
         X = sp.csr_matrix(X)
+        w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         present = X.copy()
         present.data[:] = 1.0
         coefs, intercepts = [], []
         for cls in self.classes_:
             mine = y == cls
-            p = np.asarray(present[mine].sum(axis=0)).ravel() + self.alpha
-            q = np.asarray(present[~mine].sum(axis=0)).ravel() + self.alpha
+            p = np.asarray(present[mine].T @ w[mine]).ravel() + self.alpha
+            q = np.asarray(present[~mine].T @ w[~mine]).ravel() + self.alpha
             ratio = np.log((p / p.sum()) / (q / q.sum()))
-            svm = LinearSVC(C=self.C, random_state=self.random_state).fit(X.multiply(ratio).tocsr(), mine)
+            svm = LinearSVC(C=self.C, random_state=self.random_state)
+            svm.fit(X.multiply(ratio).tocsr(), mine, sample_weight=sample_weight)
             coefs.append(svm.coef_.ravel() * ratio)
             intercepts.append(float(svm.intercept_[0]))
         self.coef_ = np.vstack(coefs).astype(np.float32)
