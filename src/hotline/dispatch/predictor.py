@@ -116,9 +116,11 @@ class View:
     vocabulary: dict[str, int]
     idf: np.ndarray
 
+    def __post_init__(self) -> None:
+        self._prep = self.spec.preprocessor() or str.lower  # made once, not per text
+
     def grams(self, text: str) -> list[str]:
-        prep = self.spec.preprocessor()
-        text = prep(text) if prep is not None else text.lower()
+        text = self._prep(text)
         lo, hi = self.spec.ngram_range
         if self.spec.analyzer == "char":
             return _char_grams(text, lo, hi)

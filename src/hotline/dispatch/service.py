@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline import textfile
 from hotline.dispatch import corpus as corpora
 from hotline.dispatch import predictor as predictors
 from hotline.dispatch import text as textprep
@@ -364,15 +365,7 @@ def predict_file(
     """
     if not input_path.is_file():
         raise InvalidInput(f"找不到输入文件：{input_path}", code="input-not-found")
-    raw = input_path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # A CSV saved by Excel or WPS on a Chinese Windows is in the local code page (GBK, a subset of GB18030).
-        try:
-            text = raw.decode("gb18030")
-        except UnicodeDecodeError as exc:
-            raise InvalidInput("输入文件必须是 UTF-8 或 GB18030 编码的 CSV", code="input-invalid") from exc
+    text = textfile.decode(input_path.read_bytes())
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         fields = list(reader.fieldnames or [])

@@ -35,6 +35,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from hotline import textfile
 from hotline.errors import InvalidInput
 from hotline.knowledge import domain
 from hotline.knowledge.domain import ArticleInput
@@ -140,16 +141,8 @@ def _table(sheet: str, grid: list[list[str]], at: int, wanted: dict[str, str]) -
 
 
 def _csv_grid(raw: bytes) -> list[list[str]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise InvalidInput("无法识别文件编码，请保存为 UTF-8", code="bad-encoding")
     try:
-        return list(csv.reader(io.StringIO(text, newline="")))
+        return list(csv.reader(io.StringIO(textfile.decode(raw), newline="")))
     except csv.Error as exc:
         raise InvalidInput(f"CSV 文件格式不正确：{exc}", code="bad-csv") from exc
 
@@ -172,8 +165,6 @@ def _excel_sheets(path: Path) -> list[tuple[str, list[list[str]]]]:
             ]
         finally:
             book.close()
-    except InvalidInput:
-        raise
     except Exception as exc:  # whatever a damaged or mislabelled file raises
         raise InvalidInput(f"无法读取 Excel 文件：{exc}", code="bad-xlsx") from exc
 
