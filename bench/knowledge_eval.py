@@ -116,10 +116,10 @@ def main() -> None:
     learn_on = data.tune if args.half_fit else range(len(data.queries))
     t0 = time.perf_counter()
     with db.session_scope() as s:
-        learned = service.learn_answers(
-            [data.queries[i] for i in learn_on], text_columns=["subject", "detail"], article_column="reply_id",
-            articles=service.article_texts(s),
+        pairs = service.pairs_from_rows(
+            [data.queries[i] for i in learn_on], text_columns=["subject", "detail"], article_column="reply_id"
         )
+        learned = service.learn_answers(pairs, articles=service.article_texts(s))
     print(f"{learned.text()}: {time.perf_counter() - t0:.1f} s")
     service._CACHE.clear()
     t0 = time.perf_counter()

@@ -160,6 +160,48 @@ def test_learn_from_answered_messages_reaches_the_search(db_url: str, tmp_path: 
         path.unlink(missing_ok=True)  # the data folder is shared by the whole session
 
 
+def test_learn_from_orders_agents_answered_from_articles(db_url: str, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from hotline.db import session_scope
+    from hotline.errors import Conflict
+    from hotline.knowledge import service
+    from hotline.timeutil import CHINA_TZ
+    from hotline.workorders import service as orders
+
+    corpus = _corpus_csv(tmp_path / "replies.csv")
+    pairs = _pairs_csv(tmp_path / "pairs.csv")
+    assert runner.invoke(mount(), ["kb", "import", str(corpus), "--id-column", "reply_id", "--body-column", "reply"]).exit_code == 0
+    at = datetime(2024, 3, 1, 10, tzinfo=CHINA_TZ)
+    with session_scope() as s:
+        for text, article in (("小区物业乱收停车费，业委会不作为", "R1"), ("想给老楼装电梯，找谁申请", "R3")):
+            order = orders.create_order(s, type="咨询", content=text, phone="13812341234", region="510100", at=at)
+            orders.act(s, order, "direct_resolve", role="agent", article=article, at=at)
+    path = service.answers_path()
+    try:
+        res = runner.invoke(mount(), ["kb", "learn", "--from-db"])
+        assert res.exit_code == 0, res.output
+        assert "工单中依据知识直接办结的答复：2 条" in res.output and "已从 2 条已答复的留言学习答复模型" in res.output
+        assert service.answer_model().train_x.shape[0] == 2  # type: ignore[union-attr]
+
+        # The orders and a file of answered messages together; then the orders alone may not replace that.
+        res = runner.invoke(mount(), ["kb", "learn", "--from-db", "--pairs", str(pairs), "--article-column", "reply_id"])
+        assert res.exit_code == 0 and "已从 5 条已答复的留言学习答复模型" in res.output, res.output
+        digest = service.answer_model().digest  # type: ignore[union-attr]
+        res = runner.invoke(mount(), ["kb", "learn", "--from-db"])
+        assert isinstance(res.exception, Conflict) and res.exception.code == "answers-fewer-pairs"
+        assert service.answer_model().digest == digest  # type: ignore[union-attr]
+        res = runner.invoke(mount(), ["kb", "learn", "--from-db", "--force"])
+        assert res.exit_code == 0 and service.answer_model().train_x.shape[0] == 2, res.output  # type: ignore[union-attr]
+
+        res = runner.invoke(mount(), ["kb", "learn"])
+        assert isinstance(res.exception, InvalidInput) and res.exception.code == "pairs-required"
+        res = runner.invoke(mount(), ["kb", "learn", "--pairs", str(pairs)])
+        assert isinstance(res.exception, InvalidInput) and res.exception.code == "missing-column"
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def test_import_a_departments_old_excel_file(db_url: str) -> None:
     # An .xls with an instructions sheet first and a title above the header (tests/knowledge/data/README.md).
     path = Path(__file__).parent / "data" / "department.xls"

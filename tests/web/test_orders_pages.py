@@ -56,3 +56,18 @@ def test_citizen_tracks_own_order_only_with_matching_phone_digits(page, web_serv
     progress = page.locator("#progress")
     assert progress.locator("[data-field=state]").inner_text()
     assert order["caller_phone"] not in page.content()
+
+
+def test_order_answered_from_an_article_shows_it(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    waiting = httpx.get(f"{web_server}/api/orders", params={"role": "agent", "state": "registered"}).json()
+    assert waiting, "demo data should hold an order waiting to be answered or dispatched"
+    number = waiting[0]["number"]
+    answered = httpx.post(
+        f"{web_server}/api/orders/{number}/actions/direct_resolve",
+        json={"role": "agent", "actor": "话务员甲", "article": "DEMO-001"},
+        timeout=30,  # the first use of the knowledge base in this server
+    )
+    assert answered.status_code == 200, answered.text
+    page.goto(f"/orders/{number}?role=agent")
+    assert page.locator("[data-field=answer_article]").inner_text() == "知识 DEMO-001"
+    assert "直接办结" in page.locator("#history tr").last.inner_text()

@@ -111,6 +111,9 @@ def test_api_bad_input(client: TestClient) -> None:
     assert unknown.status_code == 422 and unknown.json()["code"] == "invalid-action"
     no_unit = _act(client, number, "dispatch", role="dispatcher", target_unit="nowhere")
     assert no_unit.status_code == 404 and no_unit.json()["code"] == "unit-not-found"
+    no_article = _act(client, number, "direct_resolve", role="agent", article="NO-SUCH")
+    assert no_article.status_code == 404 and no_article.json()["code"] == "article-not-found"
+    assert client.get(f"/api/orders/{number}").json()["state"] == "registered"
     assert client.get("/api/orders", params={"sla": "late"}).json()["code"] == "invalid-sla"
     assert len(client.get("/api/orders/lifecycle").json()) > 20
 

@@ -553,6 +553,48 @@ def test_open_and_categorised_orders_for_the_dispatch_helper(units: str) -> None
     assert err.value.code == "category-not-allowed"
 
 
+def test_agent_answers_from_a_knowledge_article_and_the_pair_is_kept_for_learning(units: str) -> None:
+    from hotline.knowledge import service as knowledge
+    from hotline.knowledge.domain import ArticleInput
+
+    with session_scope() as session:
+        body = "携带身份证和公积金联名卡到任一公积金服务网点即可办理提取。"
+        knowledge.create_article(session, ArticleInput(title="公积金提取", body=body), actor="kb",
+                                 status="published", external_id="GJJ-01")  # fmt: skip
+        draft = knowledge.create_article(session, ArticleInput(body="草稿"), actor="kb")
+        draft_id = draft.external_id
+    satisfied, unsatisfied, own_words, plain = _create(), _create(), _create(content="公积金能取出来吗"), _create()
+    view = _act(satisfied, "direct_resolve", role="agent", article="GJJ-01")
+    # The reply defaults to the article's text; the order and its history keep which article answered it.
+    assert view["reply"] == body and view["answer_article"] == "GJJ-01" and view["state"] == "to_visit"
+    assert _show(satisfied)["history"][-1]["changes"]["answer_article"] == [None, "GJJ-01"]
+    _act(satisfied, "callback", role="agent", satisfaction="satisfied", citizen_resolved=True)
+    _act(own_words, "direct_resolve", role="agent", article="GJJ-01", reply="可以提取，带身份证去网点。")
+    assert _show(own_words)["reply"] == "可以提取，带身份证去网点。"
+    _act(unsatisfied, "direct_resolve", role="agent", article="GJJ-01")
+    _act(unsatisfied, "callback", role="agent", satisfaction="unsatisfied", citizen_resolved=False)
+    _act(plain, "direct_resolve", role="agent", reply="已答复")
+    with session_scope() as session:
+        # What `hotline kb learn --from-db` reads: not the answer the citizen was unhappy with, nor free text.
+        assert service.list_answered_orders(session) == [
+            ("公积金怎么提取？", "GJJ-01"), ("公积金能取出来吗", "GJJ-01")
+        ]  # fmt: skip
+
+    rejected: list[tuple[dict[str, Any], type[HotlineError], str]] = [
+        ({"article": "NO-SUCH"}, NotFound, "article-not-found"),
+        ({"article": draft_id}, Conflict, "article-not-published"),
+    ]
+    for kw, kind, code in rejected:
+        fresh = _create()
+        with pytest.raises(kind) as err:
+            _act(fresh, "direct_resolve", role="agent", **kw)
+        assert err.value.code == code
+        assert _show(fresh)["state"] == "registered" and len(_show(fresh)["history"]) == 1
+    with pytest.raises(InvalidInput) as err:
+        _act(_create(), "dispatch", role="dispatcher", target_unit=ZJJ, article="GJJ-01")
+    assert err.value.code == "article-not-allowed"
+
+
 def test_history_times_never_go_backwards(units: str) -> None:
     n = _create()
     _act(n, "dispatch", AT + timedelta(hours=2), role="dispatcher", target_unit=ZJJ)

@@ -84,21 +84,31 @@ def search(
 
 @app.command("learn")
 def learn(
-    pairs: Path = typer.Option(..., "--pairs", help="已答复留言文件（CSV/XLSX）：留言文本列 + 答复知识编号列"),
+    pairs: Path | None = typer.Option(None, "--pairs", help="已答复留言文件（CSV/XLSX）：留言文本列 + 答复知识编号列"),
     text_columns: str = typer.Option("subject,detail", "--text-columns", help="留言文本列，逗号分隔"),
-    article_column: str = typer.Option(..., "--article-column", help="答复该留言的知识外部编号列"),
+    article_column: str | None = typer.Option(None, "--article-column", help="答复该留言的知识外部编号列（用 --pairs 时必填）"),
+    from_db: bool = typer.Option(False, "--from-db", help="加入话务员依据知识直接办结的工单（市民不满意或重办的除外）"),
     articles: Path | None = typer.Option(None, "--articles", help="知识文件（CSV/XLSX）；不指定则用知识库中已有的知识"),
     article_id_column: str = typer.Option("reply_id", "--article-id-column", help="知识文件的编号列"),
     article_body_column: str = typer.Option("reply", "--article-body-column", help="知识文件的正文列"),
     article_title_column: str | None = typer.Option(None, "--article-title-column", help="知识文件的标题列（可选）"),
     if_missing: bool = typer.Option(False, "--if-missing", help="已有答复模型时不重新学习"),
+    force: bool = typer.Option(False, "--force", help="即使当前模型学自更多留言也替换"),
 ) -> None:
     """Learn which articles answer which messages (a rerank feature of every search)."""
     if if_missing and service.answer_model() is not None:  # one of another format counts as missing
         typer.echo(f"答复模型已存在：{service.answers_path()}")
         return
-    columns = [c.strip() for c in text_columns.split(",") if c.strip()]
-    rows = transfer.read_table(pairs, needed=[*columns, article_column])
+    if pairs is None and not from_db:
+        raise InvalidInput("请用 --pairs 给出已答复留言文件，或用 --from-db 从工单学习", code="pairs-required")
+    learned: list[tuple[str, str]] = []
+    if pairs is not None:
+        if not article_column:
+            raise InvalidInput("用 --pairs 时须用 --article-column 指定答复知识编号列", code="missing-column")
+        columns = [c.strip() for c in text_columns.split(",") if c.strip()]
+        rows = transfer.read_table(pairs, needed=[*columns, article_column])
+        learned += service.pairs_from_rows(rows, text_columns=columns, article_column=article_column)
+    texts: dict[str, str] = {}
     if articles is not None:
         needed = [article_id_column, article_body_column, article_title_column or ""]
         texts = service.article_texts_from(
@@ -107,10 +117,17 @@ def learn(
             body_column=article_body_column,
             title_column=article_title_column,
         )
-    else:
+    if from_db or articles is None:
         with session_scope() as session:
-            texts = service.article_texts(session)
-    summary = service.learn_answers(rows, text_columns=columns, article_column=article_column, articles=texts)
+            if from_db:
+                from hotline.workorders.service import list_answered_orders  # only this option reads orders
+
+                orders = list_answered_orders(session)
+                typer.echo(f"工单中依据知识直接办结的答复：{len(orders)} 条")
+                learned += orders
+            if articles is None:
+                texts = service.article_texts(session)
+    summary = service.learn_answers(learned, articles=texts, replace_larger=force or not from_db)
     typer.echo(f"{summary.text()}，保存于 {service.answers_path()}")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.knowledge import answers, domain, search
 from hotline.knowledge.domain import ArticleInput, FlagKind, Resolution, Status
 from hotline.knowledge.store import Article, ArticleFlag, ArticleVersion
@@ -598,34 +598,42 @@ class LearnSummary:
         return f"已从 {self.pairs} 条已答复的留言学习答复模型（参照 {self.articles} 条知识）{skipped}"
 
 
-def learn_answers(
-    pairs: Sequence[Mapping[str, str]],
-    *,
-    text_columns: Sequence[str],
-    article_column: str,
-    articles: Mapping[str, str],
-) -> LearnSummary:
-    """Learn which articles answer which messages from PAIRS (each row: the message's TEXT_COLUMNS and, in
-    ARTICLE_COLUMN, the external id of the article that answered it) and save the model in the data folder.
-
-    ARTICLES maps external ids to article text (title and body). Searches use the new model at once.
-    """
+def pairs_from_rows(
+    rows: Sequence[Mapping[str, str]], *, text_columns: Sequence[str], article_column: str
+) -> list[tuple[str, str]]:
+    """(message, article external id) of each row of an answered-messages table: the message is its
+    TEXT_COLUMNS joined, the article the id in ARTICLE_COLUMN."""
     if not text_columns:
         raise InvalidInput("请至少指定一个文本列", code="missing-column")
-    if pairs:
-        missing = [c for c in (*text_columns, article_column) if c not in pairs[0]]
+    if rows:
+        missing = [c for c in (*text_columns, article_column) if c not in rows[0]]
         if missing:
             raise InvalidInput(f"留言文件缺少列：{'、'.join(missing)}", code="missing-column")
+    return [
+        ("。".join((row.get(c) or "").strip() for c in text_columns), (row.get(article_column) or "").strip())
+        for row in rows
+    ]
+
+
+def learn_answers(
+    pairs: Sequence[tuple[str, str]], *, articles: Mapping[str, str], replace_larger: bool = True
+) -> LearnSummary:
+    """Learn which articles answer which messages from PAIRS (message text, external id of the article that
+    answered it) and save the model in the data folder. Searches use the new model at once.
+
+    ARTICLES maps external ids to article text (title and body). With REPLACE_LARGER false, a model learned
+    from more pairs than this one is kept (`answers-fewer-pairs`): answers recorded on a few work orders alone
+    must not replace what set-up learned from a whole file.
+    """
     a = search.analyzer()
     article_words = {key: a.words(text) for key, text in articles.items()}  # each article cut once
     messages: list[list[str]] = []
     answered: list[list[str]] = []
     answered_ids: list[str] = []
     skipped = 0
-    for row in pairs:
-        key = (row.get(article_column) or "").strip()
+    for text, key in pairs:
         article = article_words.get(key)
-        words = a.words("。".join((row.get(c) or "").strip() for c in text_columns))
+        words = a.words(text)
         if article is None or not words:
             skipped += 1
             continue
@@ -634,6 +642,13 @@ def learn_answers(
         answered_ids.append(key)
     if len(messages) < 2:
         raise InvalidInput("可用于学习的已答复留言不足 2 条（答复编号需与知识的外部编号对应）", code="too-few-pairs")
+    current = answer_model()
+    if not replace_larger and current is not None and current.train_x.shape[0] > len(messages):
+        raise Conflict(
+            f"当前答复模型学自 {current.train_x.shape[0]} 条留言，多于这次的 {len(messages)} 条，未替换"
+            "（可同时给出原有的已答复留言文件，或确认替换）",
+            code="answers-fewer-pairs",
+        )
     model = answers.learn(messages, answered, list(article_words.values()), answer_ids=answered_ids)
     path = answers_path()
     answers.save(model, path)

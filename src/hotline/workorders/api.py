@@ -58,6 +58,7 @@ class ActOnOrder(BaseModel):
     citizen_resolved: bool | None = None
     master: str | None = None
     category: str | None = Field(None, description="派单/改派时设置或更正分类")
+    article: str | None = Field(None, description="直接办结时答复所依据的知识（编号或外部编号）；答复默认为其正文")
 
 
 class UnitIn(BaseModel):

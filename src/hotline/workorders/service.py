@@ -815,6 +815,7 @@ def act(
     citizen_resolved: bool | None = None,
     master: str | None = None,
     category: str | None = None,
+    article: str | None = None,
     flush: bool = True,
 ) -> Order:
     """Apply one lifecycle action to an order (by number or row) and append it to the history.
@@ -822,6 +823,8 @@ def act(
     `version`, when given, must equal the order's current version (else `stale-version`, 409); two actors
     racing without it are still serialised by the version column: the loser gets `stale-version`.
     `category` (派单 and 改派 only) sets or corrects the order's category as the dispatcher sends it.
+    `article` (直接办结 only) is the published knowledge article the agent answered from (number or external
+    id); the reply defaults to its text. The order keeps the article's external id.
     With `flush=False` (bulk import and replay) the changes stay in the unit of work until the caller calls
     `flush_orders(session)`, which maps a lost race to `stale-version` in the same way.
     """
@@ -869,6 +872,12 @@ def act(
         if act_kind not in (d.Action.DISPATCH, d.Action.REDISPATCH):
             raise InvalidInput("只能在派单或改派时设置分类", code="category-not-allowed")
         new_category = _check_category(session, category) or None
+    answer_article: str | None = None
+    if article is not None:
+        if act_kind is not d.Action.DIRECT_RESOLVE:
+            raise InvalidInput("只能在直接办结时注明答复所依据的知识", code="article-not-allowed")
+        answer_article, article_text = _published_article(session, article)
+        reply = reply if reply.strip() else article_text[:MAX_CONTENT]
 
     case = _case(row, open_children=open_children, has_children=has_children)
     cmd = d.Command(
@@ -904,6 +913,9 @@ def act(
         if new_category is not None and new_category != row.category:
             changes = {**changes, "category": [row.category, new_category]}
             values["category"] = new_category
+        if answer_article is not None:
+            changes = {**changes, "answer_article": [row.answer_article, answer_article]}
+            values["answer_article"] = answer_article
         lead_changed = new.lead_unit != case.lead_unit
         lead = get_unit(session, new.lead_unit) if lead_changed and new.lead_unit else None
         entry: dict[str, Any] = {
@@ -936,6 +948,19 @@ _HISTORY_SELECT = (
     "%s::varchar, %s::json"
 )
 _DIRECT_SQL: dict[tuple[str, ...], str] = {}
+
+
+def _published_article(session: Session, key: str) -> tuple[str, str]:
+    """(external id, text) of the published knowledge article KEY (number or external id) an agent answers
+    from; `article-not-found` (404), or `article-not-published` when it is a draft, withdrawn or expired."""
+    # Imported here: only orders answered from the knowledge base need that package.
+    from hotline.knowledge.domain import Status
+    from hotline.knowledge.service import get_article
+
+    found = get_article(session, key.strip())
+    if found.status != Status.PUBLISHED.value or found.external_id is None:
+        raise Conflict(f"知识 {key} 未发布或已撤回、过期，不能作为答复依据", code="article-not-published")
+    return found.external_id, found.body
 
 
 def _writes_directly(session: Session, row: Order) -> bool:
@@ -1112,6 +1137,7 @@ def order_view(
         "extension_count": order.extension_count,
         "pending_extension": order.pending_extension,
         "reply": order.reply,
+        "answer_article": order.answer_article,
         "satisfaction": order.satisfaction,
         "citizen_resolved": order.citizen_resolved,
         "urge_count": order.urge_count,
@@ -1241,6 +1267,22 @@ def list_open_orders(session: Session, *, since: datetime, region_code: str | No
     if region_code:
         query = query.where(Order.region_code == find_region(region_code).code)
     return list(session.scalars(query))
+
+
+def list_answered_orders(session: Session, *, since: datetime | None = None) -> list[tuple[str, str]]:
+    """(demand, article external id) of the orders an agent resolved directly from a knowledge article: what
+    the knowledge base's answer model learns from (`hotline kb learn --from-db`). An answer the citizen called
+    unsatisfying or not solving the matter, or that was reopened, taught nothing and is left out."""
+    query = select(Order.content, Order.answer_article).where(
+        Order.answer_article.is_not(None),
+        Order.reopen_count == 0,
+        Order.satisfaction.is_distinct_from(d.Satisfaction.UNSATISFIED.value),
+        Order.citizen_resolved.is_not(False),
+    )
+    if since is not None:
+        query = query.where(Order.created_at >= since)
+    rows = session.execute(query.order_by(Order.created_at, Order.id))
+    return [(content, article) for content, article in rows if article]
 
 
 def list_categorised_orders(session: Session, *, since: datetime | None = None) -> list[Order]:

@@ -145,6 +145,8 @@ class Order(Base):
     pending_extension: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     reply: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # External id of the knowledge article an agent answered from (直接办结); teaches the answer model.
+    answer_article: Mapped[str | None] = mapped_column(String(128), nullable=True)
     satisfaction: Mapped[str | None] = mapped_column(String(16), nullable=True)
     citizen_resolved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     urge_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
