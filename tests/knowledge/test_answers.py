@@ -43,6 +43,14 @@ def test_vectors_are_unit_length_and_unknown_words_give_no_preference() -> None:
     assert abs(scores[0] - scores[1]) < 0.5
 
 
+def test_one_pass_over_a_message_gives_both_of_its_vectors() -> None:
+    model = _model()
+    for words in (["孩子", "学位", "报名"], ["完全", "陌生", "的", "词"]):
+        projected, own = model.message_vectors(words)
+        assert np.allclose(projected, model.message_vector(words))
+        assert np.allclose(own, model.article_vectors([words])[0])  # what the reverse vectors are compared with
+
+
 def test_saved_model_loads_identically_without_pickle(tmp_path: Path) -> None:
     model = _model()
     path = tmp_path / "answers.npz"

@@ -83,9 +83,15 @@ class AnswerModel:
 
     def message_vector(self, words: Sequence[str]) -> np.ndarray:
         """A message projected to where its answer should lie, unit length; (dims,) float32."""
+        return self.message_vectors(words)[0]
+
+    def message_vectors(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """A message's `message_vector` and its own answer-space vector (as `article_vectors` makes it, what
+        `reverse_vectors` are compared with), from one TF-IDF of it; unit length, (dims,) float32 each."""
         x = self.tfidf([words])
         kernel = np.asarray((x @ self.train_x.T).todense(), dtype=np.float32)  # (1, n)
-        return _unit(kernel @ self.coef + self.mean)[0]
+        own = _unit(np.asarray(x @ self.components.T, dtype=np.float32))
+        return _unit(kernel @ self.coef + self.mean)[0], own[0]
 
     def reverse_vectors(self, docs: Sequence[Sequence[str]], ids: Sequence[str | None]) -> np.ndarray:
         """For each article (word lists, with its external id), the latent vector of the message it would

@@ -599,8 +599,9 @@ class SearchIndex:
         out[:, 12] = tri(f_in)
         out[:, 13] = tri(r_in)
         if self.answers is not None and self._answer_vecs is not None and self._reverse_vecs is not None:
-            out[:, 16] = self._answer_vecs[cand] @ self.answers.message_vector(query.words)
-            out[:, 23] = self._reverse_vecs[cand] @ self.answers.article_vectors([query.words])[0]
+            projected, own = self.answers.message_vectors(query.words)
+            out[:, 16] = self._answer_vecs[cand] @ projected
+            out[:, 23] = self._reverse_vecs[cand] @ own
         whole = " ".join(parts)
         query_year = latest_year(whole)
         if query_year:
