@@ -29,7 +29,8 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from contextlib import closing
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -95,19 +96,18 @@ def read_table(path: Path, needed: Sequence[str] = ()) -> Table:
         raise InvalidInput(f"文件不存在：{path}", code="file-not-found")
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
-        sheets = _excel_sheets(path)
-    elif suffix in (".csv", ".txt"):
-        sheets = [("", _csv_grid(path.read_bytes()))]
-    else:
-        raise InvalidInput(f"只支持 CSV 或 Excel（xlsx、xls）文件，收到 {path.name}", code="unsupported-format")
-    return table_from_sheets(sheets, needed)
+        with closing(_excel_sheets(path)) as sheets:
+            return table_from_sheets(sheets, needed)
+    if suffix in (".csv", ".txt"):
+        return table_from_sheets([("", _csv_grid(path.read_bytes()))], needed)
+    raise InvalidInput(f"只支持 CSV 或 Excel（xlsx、xls）文件，收到 {path.name}", code="unsupported-format")
 
 
 def read_csv_bytes(raw: bytes) -> Table:
     return table_from_sheets([("", _csv_grid(raw))])
 
 
-def table_from_sheets(sheets: Sequence[tuple[str, list[list[str]]]], needed: Sequence[str] = ()) -> Table:
+def table_from_sheets(sheets: Iterable[tuple[str, list[list[str]]]], needed: Sequence[str] = ()) -> Table:
     wanted = {column_key(n): n for n in needed if n}
     fallback: tuple[str, list[list[str]], int] | None = None
     for name, grid in sheets:
@@ -147,26 +147,23 @@ def _csv_grid(raw: bytes) -> list[list[str]]:
         raise InvalidInput(f"CSV 文件格式不正确：{exc}", code="bad-csv") from exc
 
 
-def _excel_sheets(path: Path) -> list[tuple[str, list[list[str]]]]:
+def _excel_sheets(path: Path) -> Generator[tuple[str, list[list[str]]], None, None]:
+    """The sheets of an Excel file one at a time (the search for the header stops at the first that has it)."""
     from python_calamine import CalamineWorkbook
 
     try:
         book = CalamineWorkbook.from_path(str(path))
-        try:
-            return [
-                (
-                    name,
-                    [
-                        [_cell_text(v) for v in row]
-                        for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                    ],
-                )
-                for name in book.sheet_names
-            ]
-        finally:
-            book.close()
     except Exception as exc:  # whatever a damaged or mislabelled file raises
         raise InvalidInput(f"无法读取 Excel 文件：{exc}", code="bad-xlsx") from exc
+    try:
+        for name in book.sheet_names:
+            try:
+                cells = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except Exception as exc:
+                raise InvalidInput(f"无法读取 Excel 文件的工作表「{name}」：{exc}", code="bad-xlsx") from exc
+            yield name, [[_cell_text(v) for v in row] for row in cells]
+    finally:
+        book.close()
 
 
 def _cell_text(value: Any) -> str:
