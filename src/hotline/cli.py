@@ -4,36 +4,100 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+from typer.models import CommandFunctionType
 
 from hotline import db
 from hotline.errors import HotlineError
 
-app = typer.Typer(
+# Help is for Chinese users: each command passes help="…" in Chinese (its docstring stays the English code doc), and
+# every capability builds its Typers with HotlineTyper, whose classes put Chinese on what Typer writes itself: the
+# --help option and the panel titles. The rest of Typer's own text ("Usage:", "[required]", "[default: …]", error
+# messages) is fixed English inside Typer and stays so.
+HELP_OPTION_HELP = "显示本帮助信息并退出"
+_ARGUMENTS_PANEL, _OPTIONS_PANEL, _COMMANDS_PANEL = "参数", "选项", "命令"
+
+
+def _localise_params(params: list[Any]) -> None:
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""  # Typer's rich help would print a flag's type, "<bool>", as if it took a value
+        if isinstance(param, (TyperArgument, TyperOption)) and not param.rich_help_panel:
+            param.rich_help_panel = _ARGUMENTS_PANEL if isinstance(param, TyperArgument) else _OPTIONS_PANEL
+
+
+def _localise_help_option(option: TyperOption | None) -> TyperOption | None:
+    if option is not None:
+        option.help = HELP_OPTION_HELP
+        _localise_params([option])
+    return option
+
+
+class HotlineCommand(TyperCommand):
+    """A command whose help shows no flag types and has Chinese panel titles and --help text."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _localise_params(self.params)
+
+    def get_help_option(self, ctx: Any) -> TyperOption | None:  # ctx: the click Context inside Typer
+        return _localise_help_option(super().get_help_option(ctx))
+
+
+class HotlineGroup(TyperGroup):
+    """A group of commands, localised as `HotlineCommand`; its commands are listed under a Chinese title."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _localise_params(self.params)
+        for command in self.commands.values():
+            # (Typer leaves a placeholder, not None, when a command names no panel)
+            if isinstance(command, (TyperCommand, TyperGroup)) and not command.rich_help_panel:
+                command.rich_help_panel = _COMMANDS_PANEL
+
+    def get_help_option(self, ctx: Any) -> TyperOption | None:  # ctx: the click Context inside Typer
+        return _localise_help_option(super().get_help_option(ctx))
+
+
+class HotlineTyper(typer.Typer):
+    """`typer.Typer` whose groups and commands are `HotlineGroup` and `HotlineCommand` (unless given another cls)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", HotlineGroup)
+        super().__init__(**kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        kwargs.setdefault("cls", HotlineCommand)
+        return super().command(*args, **kwargs)
+
+
+app = HotlineTyper(
     help="12345 政务服务便民热线平台", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
 )
 
-db_app = typer.Typer(help="数据库迁移", no_args_is_help=True)
+db_app = HotlineTyper(help="数据库迁移", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
-@db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+@db_app.command("upgrade", help="把数据库迁移到最新结构（或指定的 REVISION）")
+def db_upgrade(revision: str = typer.Argument("head", help="目标版本，默认 head（最新）")) -> None:
     """Migrate the database to the newest schema (or REVISION)."""
     db.upgrade(revision=revision)
     typer.echo(f"数据库已迁移到 {revision}")
 
 
-@db_app.command("downgrade")
-def db_downgrade(revision: str = typer.Argument(...)) -> None:
+@db_app.command("downgrade", help="把数据库回退到指定的 REVISION（base 表示回到空库）")
+def db_downgrade(revision: str = typer.Argument(..., help="目标版本；base 表示空库")) -> None:
     """Undo migrations down to REVISION (use 'base' for an empty database)."""
     db.downgrade(revision=revision)
     typer.echo(f"数据库已回退到 {revision}")
 
 
-@app.command("serve")
+@app.command("serve", help="启动 HTTP 接口与网页服务")
 def serve(
     host: str | None = typer.Option(None, help="监听地址（默认 HOTLINE_HOST 或 127.0.0.1）"),
     port: int | None = typer.Option(None, help="端口（默认 HOTLINE_PORT 或 8000）"),
@@ -56,7 +120,7 @@ def serve(
     )
 
 
-@app.command("demo")
+@app.command("demo", help="向数据库载入演示数据（可重复执行）")
 def demo(action: str = typer.Argument("load", help="load: 载入演示数据（可重复执行）")) -> None:
     """Load demo data into the database (idempotent)."""
     from hotline import demo as demo_data
@@ -67,8 +131,9 @@ def demo(action: str = typer.Argument("load", help="load: 载入演示数据（�
         typer.echo(line)
 
 
-# Each capability's commands: name -> (module, attribute, a command or a group of commands). A run imports only
-# the capability it names (the others' imports, such as SQLAlchemy models or NumPy indexes, cost start-up time).
+# Each capability's commands: name -> (module, attribute, a command (its help is the module's HELP) or a group of
+# commands). A run imports only the capability it names (the others' imports, such as SQLAlchemy models or NumPy
+# indexes, cost start-up time).
 _CAPABILITIES: dict[str, tuple[str, str, bool]] = {
     "route": ("hotline.routing.cli", "route", False),
     "plan": ("hotline.plan.cli", "app", True),
@@ -88,11 +153,12 @@ def mount(names: Iterable[str] | None = None) -> typer.Typer:
         if name in _mounted:
             continue
         module, attribute, group = _CAPABILITIES[name]
-        found = getattr(importlib.import_module(module), attribute)
+        imported = importlib.import_module(module)
+        found = getattr(imported, attribute)
         if group:
             app.add_typer(found, name=name)
         else:
-            app.command(name)(found)
+            app.command(name, help=getattr(imported, "HELP", None))(found)
         _mounted.add(name)
     return app
 

@@ -7,14 +7,15 @@ import json
 import typer
 
 from hotline.calendar import service
+from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.errors import InvalidInput
 from hotline.timeutil import parse_day
 
-app = typer.Typer(no_args_is_help=True, help="工作日历（法定节假日、调休与本地调整）")
+app = HotlineTyper(no_args_is_help=True, help="工作日历（法定节假日、调休与本地调整）")
 
 
-@app.command("add-workdays")
+@app.command("add-workdays", help="计算 DAY 之后第 N 个工作日的日期")
 def add_workdays(
     day: str = typer.Argument(..., help="起始日期 YYYY-MM-DD"),
     n: int = typer.Argument(..., help="工作日数"),
@@ -27,7 +28,7 @@ def add_workdays(
         typer.echo(service.load_calendar(session).add_workdays(start, n).isoformat())
 
 
-@app.command("set")
+@app.command("set", help="把某天设为休息日或工作日（覆盖官方日历）")
 def set_day(
     day: str = typer.Argument(..., help="日期 YYYY-MM-DD"),
     kind: str = typer.Argument(..., help="holiday（休息日）或 workday（工作日）"),
@@ -41,7 +42,7 @@ def set_day(
     typer.echo(f"{parsed.isoformat()} 已设为{'工作日' if kind == 'workday' else '休息日'}")
 
 
-@app.command("show")
+@app.command("show", help="查询某天是否为工作日：按官方日历及按本地调整后（JSON）")
 def show(day: str = typer.Argument(..., help="日期 YYYY-MM-DD")) -> None:
     """Whether DAY is a working day, officially and after overrides (JSON)."""
     parsed = parse_day(day)

@@ -8,10 +8,11 @@ from types import ModuleType
 
 import typer
 
+from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.timeutil import parse_instant
 
-app = typer.Typer(no_args_is_help=True, help="智能派单：一级分类建议、承办单位建议、重复诉求（并单）")
+app = HotlineTyper(no_args_is_help=True, help="智能派单：一级分类建议、承办单位建议、重复诉求（并单）")
 
 
 def _service() -> ModuleType:
@@ -26,7 +27,7 @@ def _echo(line: str) -> None:
     typer.echo(line, err=True)
 
 
-@app.command("train")
+@app.command("train", help="训练新版本的一级分类模型并设为当前模型")
 def train(
     data_dir: Path | None = typer.Option(
         None, "--data-dir", help="训练数据目录（默认 HOTLINE_TRAINING_DATA 或 <代码目录>/../shared/data）"
@@ -53,7 +54,7 @@ def train(
         raise typer.Exit(1)
 
 
-@app.command("predict")
+@app.command("predict", help="按行序预测 CSV 文件中每条诉求的分类（尚无模型时先训练）")
 def predict(
     input: Path = typer.Option(..., "--input", help="输入 CSV（UTF-8）"),
     text_column: str = typer.Option("text", "--text-column", help="诉求文本所在列"),
@@ -65,7 +66,11 @@ def predict(
     typer.echo(f"已写入 {output}（{n} 行）")
 
 
-@app.command("suggest")
+@app.command(
+    "suggest",
+    help="给出一条诉求的派单建议（JSON）\n\n"
+    "内容：一级分类及前三个候选分类、承办单位、重复诉求。",
+)
 def suggest(
     text: str = typer.Argument(..., help="诉求内容"),
     region: str | None = typer.Option(None, help="地区代码或名称"),

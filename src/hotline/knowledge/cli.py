@@ -8,14 +8,15 @@ from pathlib import Path
 
 import typer
 
+from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.errors import InvalidInput
 from hotline.knowledge import service, transfer
 
-app = typer.Typer(no_args_is_help=True, help="知识库：导入、检索、导出")
+app = HotlineTyper(no_args_is_help=True, help="知识库：导入、检索、导出")
 
 
-@app.command("import")
+@app.command("import", help="导入知识；已导入过的编号作为该知识的新版本更新")
 def import_(
     file: Path = typer.Argument(..., help="CSV 或 Excel 文件（xlsx、xls）"),
     id_column: str = typer.Option(..., "--id-column", help="编号列（作为外部编号保存）"),
@@ -39,7 +40,7 @@ def import_(
     typer.echo(summary.text())
 
 
-@app.command("search")
+@app.command("search", help="检索知识库（单条文本，或用查询文件批量检索）")
 def search(
     text: str | None = typer.Argument(None, help="搜索内容"),
     top: int = typer.Option(10, "--top", help="返回条数"),
@@ -82,7 +83,7 @@ def search(
         typer.echo(f"   {hit['snippet'].replace('<mark>', '【').replace('</mark>', '】')}")
 
 
-@app.command("learn")
+@app.command("learn", help="从已答复的留言学习哪条知识答复哪类诉求（用于每次检索的重排）")
 def learn(
     pairs: Path | None = typer.Option(None, "--pairs", help="已答复留言文件（CSV/XLSX）：留言文本列 + 答复知识编号列"),
     text_columns: str = typer.Option("subject,detail", "--text-columns", help="留言文本列，逗号分隔"),
@@ -131,7 +132,7 @@ def learn(
     typer.echo(f"{summary.text()}，保存于 {service.answers_path()}")
 
 
-@app.command("export")
+@app.command("export", help="按文档规定的列导出知识")
 def export(
     file: Path = typer.Argument(..., help="导出文件（.csv 或 .xlsx）"),
     status: str | None = typer.Option(None, help="只导出该状态的知识"),
@@ -142,7 +143,7 @@ def export(
     typer.echo(f"已导出 {count} 条知识到 {file}")
 
 
-@app.command("status")
+@app.command("status", help="变更知识的状态（如撤回已过时的知识）")
 def status(
     key: str = typer.Argument(..., help="知识编号或外部编号"),
     target: str = typer.Argument(..., help="新状态：draft/review/published/withdrawn/expired"),
@@ -158,7 +159,7 @@ def status(
         typer.echo(f"知识 {article.external_id} 已改为“{label}”（第 {article.version} 版）")
 
 
-@app.command("expire")
+@app.command("expire", help="把已过有效期的已发布知识标记为已过期")
 def expire() -> None:
     """Mark published articles past their expiry date as expired."""
     with session_scope() as session:

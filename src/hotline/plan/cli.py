@@ -7,19 +7,20 @@ from collections import Counter, defaultdict
 
 import typer
 
+from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.plan import service
 from hotline.plan.domain import KIND_LABELS, MODE_LABELS, STATUS_LABELS, MilestoneStatus, Status
 from hotline.timeutil import china, parse_day
 
-app = typer.Typer(no_args_is_help=True, help="热线目录与整合归并计划")
+app = HotlineTyper(no_args_is_help=True, help="热线目录与整合归并计划")
 
 
 def _echo_json(data: object) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-@app.command("lines")
+@app.command("lines", help="列出全部号码：12345、整合归并计划中的热线、本地热线、紧急号码")
 def lines(as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
     """List every number: 12345, the plan's lines, local lines, emergency numbers."""
     with session_scope() as session:
@@ -33,7 +34,7 @@ def lines(as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> 
         typer.echo(f"{line.number:<8}{MODE_LABELS[line.mode]}{scope:<10}{line.name}  {units}")
 
 
-@app.command("add-line")
+@app.command("add-line", help="登记省级部门或市（州）自行设立的热线（整体并入，按本地时间节点）")
 def add_line(
     number: str = typer.Argument(..., help="号码（3至20位数字）"),
     name: str = typer.Argument(..., help="热线名称"),
@@ -47,7 +48,7 @@ def add_line(
     typer.echo(f"已登记本地热线 {line.number}（{line.name}），按省内自行设立热线的时间节点整体并入12345")
 
 
-@app.command("record")
+@app.command("record", help="登记某条热线在某地区的里程碑完成日期，或延期")
 def record(
     line: str = typer.Argument(..., help="热线号码"),
     milestone: str = typer.Argument(..., help="里程碑编号，如 transition"),
@@ -75,7 +76,11 @@ def _cell(item: MilestoneStatus) -> str:
     return f"{item.milestone.id} {label}（期限 {item.effective_date.isoformat()}{moved}）"
 
 
-@app.command("status")
+@app.command(
+    "status",
+    help="各热线各里程碑的完成情况：已完成、未到期、已逾期\n\n"
+    "指定地区时逐条列出；不指定时汇总全部地区。",
+)
 def status(
     region: str | None = typer.Option(None, "--region", help="地区；不指定时汇总全部22个地区"),
     at: str | None = typer.Option(None, "--at", help="按哪一天评估 YYYY-MM-DD，默认今天"),
@@ -109,7 +114,7 @@ def status(
         typer.echo(f"{line.number:<8}{line.short_name or line.name}：{cells}")
 
 
-@app.command("overdue")
+@app.command("overdue", help="按责任单位列出逾期的里程碑（已过期限且未登记完成）")
 def overdue(
     region: str | None = typer.Option(None, "--region", help="只看一个地区"),
     at: str | None = typer.Option(None, "--at", help="按哪一天评估 YYYY-MM-DD，默认今天"),
@@ -132,7 +137,7 @@ def overdue(
             )
 
 
-@app.command("history")
+@app.command("history", help="按时间先后列出全部完成与延期登记（登记人、时间、原因）")
 def history(
     line: str | None = typer.Option(None, "--line", help="热线号码"),
     region: str | None = typer.Option(None, "--region", help="地区"),
@@ -149,7 +154,7 @@ def history(
         )
 
 
-@app.command("hours")
+@app.command("hours", help="设置分中心实现 7×24 小时服务前的服务时间（默认工作日 09:00-17:00）")
 def hours(
     number: str = typer.Argument(..., help="分中心热线号码"),
     opens: str = typer.Option(..., "--opens", help="开始时间 HH:MM"),

@@ -12,6 +12,12 @@ from hotline.routing.domain import ACTION_LABELS
 from hotline.routing.service import decide
 from hotline.timeutil import now, parse_instant
 
+# The help of `hotline route` (mounted as one command by hotline.cli).
+HELP = (
+    "查询来电去向：某一时刻在某地区拨打某号码\n\n"
+    "依据整合归并计划与已登记的里程碑，给出处理方式、去向、语音提示与技能组。"
+)
+
 
 def route(
     number: str = typer.Argument(..., help="被叫号码，如 12331"),

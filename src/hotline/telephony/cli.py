@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.errors import InvalidInput
 from hotline.telephony import service
@@ -15,8 +16,8 @@ from hotline.telephony.domain import EVENT_LABELS, CallEventType
 from hotline.telephony.kamailio import ProxySite, check_config, render_config
 from hotline.timeutil import china, parse_instant
 
-app = typer.Typer(no_args_is_help=True, help="话务接入：SIP 代理配置、中继、呼叫记录、转接")
-prompts_app = typer.Typer(no_args_is_help=True, help="语音提示")
+app = HotlineTyper(no_args_is_help=True, help="话务接入：SIP 代理配置、中继、呼叫记录、转接")
+prompts_app = HotlineTyper(no_args_is_help=True, help="语音提示")
 
 
 def _echo_json(data: object) -> None:
@@ -32,7 +33,7 @@ def _prompt_line(p: dict[str, Any]) -> str:
     return f"{p['prompt_id']:<22}{p['kind_label']:<10}{p['line']:<12}{source:<6} {state}  {p['text']}"
 
 
-@prompts_app.command("list")
+@prompts_app.command("list", help="列出各热线各阶段的语音提示：文本、来源及音频是否已生成")
 def prompts_list(as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
     """Every notice of every line and phase, its text and whether its audio is built."""
     with session_scope() as session:
@@ -45,7 +46,7 @@ def prompts_list(as_json: bool = typer.Option(False, "--json", help="输出 JSON
     typer.echo(f"共 {len(found)} 条语音提示，已生成 {sum(1 for p in found if p['built'])} 条")
 
 
-@prompts_app.command("build")
+@prompts_app.command("build", help="为尚无音频的语音提示生成音频（8 kHz 单声道 WAV 与 G.711 μ律）")
 def prompts_build(
     prompt_ids: list[str] = typer.Argument(None, help="只生成这些提示音（如 transition:12331），默认全部"),
     force: bool = typer.Option(False, "--force", help="已生成的也重新生成"),
@@ -58,7 +59,7 @@ def prompts_build(
     typer.echo(f"已生成 {len(built)} 条语音提示（目录 {Path(built[0]['wav']).parent if built else '-'}）")
 
 
-@prompts_app.command("set-text")
+@prompts_app.command("set-text", help="修改语音提示的文本，并重新生成音频")
 def prompts_set_text(
     prompt_id: str = typer.Argument(..., help="提示音编号，如 transition:12331"),
     text: str = typer.Argument(..., help="新的提示文本（号码请逐位书写，1 读作幺）"),
@@ -70,7 +71,7 @@ def prompts_set_text(
     typer.echo(_prompt_line(p))
 
 
-@prompts_app.command("upload")
+@prompts_app.command("upload", help="用录音文件代替合成语音")
 def prompts_upload(
     prompt_id: str = typer.Argument(..., help="提示音编号"),
     file: Path = typer.Argument(..., help="录音文件（WAV）"),
@@ -84,7 +85,7 @@ def prompts_upload(
     typer.echo(_prompt_line(p))
 
 
-@prompts_app.command("reset")
+@prompts_app.command("reset", help="恢复默认文本与合成语音")
 def prompts_reset(prompt_id: str = typer.Argument(..., help="提示音编号")) -> None:
     """Back to the default text and synthesised audio."""
     with session_scope() as session:
@@ -95,7 +96,11 @@ def prompts_reset(prompt_id: str = typer.Argument(..., help="提示音编号")) 
 # --- hotline telephony ------------------------------------------------------------------------------
 
 
-@app.command("kamailio-config")
+@app.command(
+    "kamailio-config",
+    help="生成本站点的 Kamailio 配置（SIP 代理）\n\n"
+    "即 deploy/kamailio/kamailio.cfg；写入文件时用 kamailio -c 检查。",
+)
 def kamailio_config(
     listen: str = typer.Option("udp:127.0.0.1:5060", help="Kamailio 监听地址"),
     router: str = typer.Option("http://127.0.0.1:8000", help="平台地址（不带路径）"),
@@ -113,7 +118,7 @@ def kamailio_config(
     typer.echo(f"已写入 {output}")
 
 
-@app.command("trunk-set")
+@app.command("trunk-set", help="设置中继对应的来电地区")
 def trunk_set(
     trunk: str = typer.Argument(..., help="中继名（INVITE 的 tgrp 参数或来源 IP）"),
     region: str = typer.Argument(..., help="地区：代码、名称或别名"),
@@ -125,7 +130,7 @@ def trunk_set(
     typer.echo(f"中继 {row['trunk']} → {row['region']}（{row['region_code']}）")
 
 
-@app.command("trunks")
+@app.command("trunks", help="列出中继与地区的对应关系")
 def trunks() -> None:
     """List trunk-to-region mappings."""
     with session_scope() as session:
@@ -135,7 +140,7 @@ def trunks() -> None:
     typer.echo(f"共 {len(rows)} 条中继（未配置的中继：名称是地区代码或名称时按该地区，否则按省本级）")
 
 
-@app.command("endpoint-set")
+@app.command("endpoint-set", help="设置 SIP 代理把逻辑目标转发到的 SIP 地址")
 def endpoint_set(
     pattern: str = typer.Argument(..., help="目标模式：queue:*、queue:510100、legacy:12331:510100、announcement:*…"),
     uri: str = typer.Argument(..., help="SIP 地址模板，可用 {kind} {number} {region} {dialed}"),
@@ -146,7 +151,7 @@ def endpoint_set(
     typer.echo(f"{row['pattern']} → {row['uri']}")
 
 
-@app.command("endpoints")
+@app.command("endpoints", help="列出各逻辑目标的 SIP 地址")
 def endpoints() -> None:
     """List the SIP addresses of logical targets."""
     with session_scope() as session:
@@ -156,7 +161,7 @@ def endpoints() -> None:
     typer.echo(f"共 {len(rows)} 个 SIP 目标")
 
 
-@app.command("calls")
+@app.command("calls", help="列出最近的来电路由结果（来电号码已脱敏）")
 def calls(limit: int = typer.Option(20, help="条数"), as_json: bool = typer.Option(False, "--json")) -> None:
     """The latest routing decisions (caller's number masked)."""
     with session_scope() as session:
@@ -170,14 +175,14 @@ def calls(limit: int = typer.Option(20, help="条数"), as_json: bool = typer.Op
                    f"{r['decision']:<10}{r['target'] or r['sip_code'] or '-'}  {r['prompt'] or ''}")
 
 
-@app.command("call")
+@app.command("call", help="查看一次呼叫的路由结果与呼叫事件")
 def call(call_id: str = typer.Argument(..., help="SIP Call-ID")) -> None:
     """A call's routing decision and events."""
     with session_scope() as session:
         _echo_json(service.get_call(session, call_id))
 
 
-@app.command("event")
+@app.command("event", help="记录一个呼叫事件（同一呼叫的同一事件只记录一次）")
 def event(
     call_id: str = typer.Argument(..., help="SIP Call-ID"),
     kind: str = typer.Argument(..., help="offered | queued | answered | abandoned | transferred | ended"),
@@ -191,7 +196,11 @@ def event(
     typer.echo(f"{'已记录' if result.created else '已存在（未重复记录）'}：{call_id} {label}")
 
 
-@app.command("transfer")
+@app.command(
+    "transfer",
+    help="把呼叫从 12345 转出：三方转接分中心或一键转接 110\n\n"
+    "记为该呼叫的转接（transferred）事件。",
+)
 def transfer(
     call_id: str = typer.Argument(..., help="SIP Call-ID"),
     kind: str = typer.Argument(..., help="subcenter（三方转接分中心）或 police（一键转接110）"),
@@ -206,7 +215,7 @@ def transfer(
                f"{'' if result['created'] else '（此前已转接）'}")
 
 
-@app.command("kpis")
+@app.command("kpis", help="统计一段时间内呼入电话的人工接通率与 15 秒接通率")
 def kpis(
     since: str = typer.Option(..., "--since", help="开始时刻（含）"),
     until: str = typer.Option(..., "--until", help="结束时刻（不含）"),

@@ -7,12 +7,13 @@ from typing import Any
 
 import typer
 
+from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.errors import InvalidInput
 from hotline.timeutil import parse_instant
 from hotline.workorders import domain, service
 
-app = typer.Typer(no_args_is_help=True, help="工单：受理、派单、签收、办结、审核、回访、归档")
+app = HotlineTyper(no_args_is_help=True, help="工单：受理、派单、签收、办结、审核、回访、归档")
 
 
 def _dump(data: Any) -> None:
@@ -27,7 +28,7 @@ def _summary(view: dict[str, Any]) -> str:
     )
 
 
-@app.command("create")
+@app.command("create", help="受理工单：登记诉求，输出工单编号与办理期限")
 def create(
     type: str = typer.Option(..., "--type", help="咨询 求助 投诉 举报 意见建议 表扬 其他"),
     content: str = typer.Option(..., "--content", help="诉求内容"),
@@ -86,7 +87,11 @@ def create(
         typer.echo(_summary(view))
 
 
-@app.command("import")
+@app.command(
+    "import",
+    help="导入原有热线系统的工单（按批提交，中断后可重新运行）\n\n"
+    "每批作为一个事务提交；一批提交后才输出其工单编号，所以输出的编号都已入库。中断后重新运行不会重复导入。",
+)
 def import_cmd(
     path: str = typer.Argument(..., help="JSON Lines 文件，每行一张工单（字段同 create，须含 client_key）"),
     batch: int = typer.Option(200, "--batch", help="每个事务的工单数"),
@@ -128,7 +133,11 @@ def _import_batch(records: list[tuple[int, dict[str, Any]]]) -> int:
     return len(numbers)
 
 
-@app.command("act")
+@app.command(
+    "act",
+    help="对工单执行一项流转操作，如派单、签收、办结、回访\n\n"
+    "操作包括：派单、签收、退单、改派、延期、办结、审核、回访、重办、归档、催办、督办、并单。",
+)
 def act(
     number: str = typer.Argument(..., help="工单编号"),
     action: str = typer.Argument(..., help="操作，见 `hotline order lifecycle`"),
@@ -176,7 +185,7 @@ def act(
         typer.echo(f"{domain.ACTION_LABELS[domain.Action(action)]}成功。" + _summary(view))
 
 
-@app.command("show")
+@app.command("show", help="查看一张工单及其流转记录")
 def show(
     number: str = typer.Argument(..., help="工单编号"),
     role: str = typer.Option("dispatcher", "--role", help="以该角色查看（决定是否脱敏）"),
@@ -197,7 +206,7 @@ def show(
         )
 
 
-@app.command("list")
+@app.command("list", help="列出工单，如用 --sla overdue 列出已超期的工单")
 def list_cmd(
     state: str | None = typer.Option(None, "--state", help="状态，如 handling"),
     sla: str | None = typer.Option(None, "--sla", help="on_time near_due overdue"),
@@ -221,7 +230,7 @@ def list_cmd(
     typer.echo(f"共 {len(rows)} 张")
 
 
-@app.command("lookup")
+@app.command("lookup", help="市民查询本人工单时看到的内容（JSON）")
 def lookup(
     number: str = typer.Argument(..., help="工单编号"),
     phone_last4: str = typer.Option(..., "--phone-last4", help="来电号码后四位"),
@@ -231,7 +240,7 @@ def lookup(
         _dump(service.public_lookup(session, number, phone_last4))
 
 
-@app.command("lifecycle")
+@app.command("lifecycle", help="输出工单流转表：状态 × 操作 → 下一状态、可操作的角色")
 def lifecycle(as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
     """Print the lifecycle table: state × action → next state, roles."""
     rows = domain.lifecycle_rows()
@@ -242,7 +251,11 @@ def lifecycle(as_json: bool = typer.Option(False, "--json", help="输出 JSON"))
         typer.echo(f"{r.state_label}\t{r.action_label}（{r.action}）\t→ {r.target_label}\t{'、'.join(r.roles)}")
 
 
-@app.command("limits")
+@app.command(
+    "limits",
+    help="查看或修改办理时限（工作日）\n\n"
+    "不带参数时列出全部时限；修改一项如：hotline order limits 咨询 5",
+)
 def limits(
     key: str | None = typer.Argument(None, help="要修改的时限项（工单类型、签收、退单）"),
     days: int | None = typer.Argument(None, help="工作日数"),
@@ -258,7 +271,7 @@ def limits(
         _dump(service.set_limit(session, key, days, actor=actor))
 
 
-@app.command("units")
+@app.command("units", help="列出单位（JSON）")
 def units(load: bool = typer.Option(False, "--load", help="先载入省、市（州）热线中心")) -> None:
     """List the units (JSON)."""
     with session_scope() as session:
@@ -267,7 +280,7 @@ def units(load: bool = typer.Option(False, "--load", help="先载入省、市（
         _dump(service.list_units(session))
 
 
-@app.command("unit-add")
+@app.command("unit-add", help="新增或更新单位")
 def unit_add(
     code: str = typer.Argument(..., help="单位代码"),
     name: str = typer.Argument(..., help="单位名称"),
@@ -280,7 +293,7 @@ def unit_add(
         _dump(service.unit_view(service.add_unit(session, code, name, kind, region_code=region, parent=parent)))
 
 
-@app.command("catalogue-set")
+@app.command("catalogue-set", help="登记一条派单目录")
 def catalogue_set(
     category: str = typer.Argument(..., help="分类（一级名称或完整路径）"),
     unit: str = typer.Argument(..., help="承办单位代码"),
@@ -293,7 +306,7 @@ def catalogue_set(
         typer.echo(f"派单目录：{entry.category} {entry.region_code or '全省'} {entry.line or '全部号码'} → {unit}")
 
 
-@app.command("catalogue-lookup")
+@app.command("catalogue-lookup", help="查询派单目录指定的承办单位（JSON；没有时为 null）")
 def catalogue_lookup(
     category: str = typer.Argument(..., help="分类"),
     region: str = typer.Option("", "--region", help="地区代码"),
@@ -305,7 +318,7 @@ def catalogue_lookup(
         _dump(service.unit_view(unit) if unit else None)
 
 
-@app.command("load-taxonomy")
+@app.command("load-taxonomy", help="载入默认的三级分类目录（可重复执行）")
 def load_taxonomy() -> None:
     """Load the default three-level category tree (idempotent)."""
     with session_scope() as session:
