@@ -14,6 +14,7 @@ def create_app() -> FastAPI:
     from hotline.knowledge import api as knowledge_api
     from hotline.plan import api as plan_api
     from hotline.routing import api as routing_api
+    from hotline.staffing import api as staffing_api
     from hotline.supervision import api as supervision_api
     from hotline.telephony import api as telephony_api
     from hotline.web import pages
@@ -47,6 +48,7 @@ def create_app() -> FastAPI:
         dispatch_api.router,
         telephony_api.router,
         supervision_api.router,
+        staffing_api.router,
     ):
         app.include_router(router)
     app.include_router(pages.router)

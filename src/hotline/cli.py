@@ -143,6 +143,7 @@ _CAPABILITIES: dict[str, tuple[str, str, bool]] = {
     "dispatch": ("hotline.dispatch.cli", "app", True),
     "prompts": ("hotline.telephony.cli", "prompts_app", True),
     "telephony": ("hotline.telephony.cli", "app", True),
+    "seats": ("hotline.staffing.cli", "app", True),
 }
 _mounted: set[str] = set()
 

@@ -611,6 +611,51 @@ def calls_facts(session: Session, since: datetime, until: datetime) -> list[Call
     return [call_facts(call_id, events) for call_id, events in sorted(grouped.items())]
 
 
+@dataclass(frozen=True)
+class ObservedCall:
+    """One call the proxy routed: the number dialled, when, and how long an agent spent on it (answered to
+    ended), when both events were reported."""
+
+    dialed: str
+    at: datetime
+    handle_seconds: float | None
+
+
+def observed_calls(session: Session, since: datetime, until: datetime, region: str) -> list[ObservedCall]:
+    """The calls of REGION the proxy routed in [since, until) (rejected numbers left out): what a call
+    forecast is made from (`hotline.staffing`)."""
+    if until <= since:
+        raise InvalidInput("结束时间必须晚于开始时间", code="invalid-period")
+    code = find_region(region).code
+    calls = session.execute(
+        select(CallDecision.call_id, CallDecision.dialed, CallDecision.decided_for).where(
+            CallDecision.region_code == code,
+            CallDecision.decision != "reject",
+            CallDecision.decided_for >= since,
+            CallDecision.decided_for < until,
+        )
+    ).all()
+    times: dict[str, dict[str, datetime]] = {}
+    ids = [c for c, _, _ in calls]
+    for start in range(0, len(ids), 1000):  # bounded IN lists
+        rows = session.execute(
+            select(CallEvent.call_id, CallEvent.event, CallEvent.at).where(
+                CallEvent.call_id.in_(ids[start : start + 1000]),
+                CallEvent.event.in_((CallEventType.ANSWERED.value, CallEventType.ENDED.value)),
+            )
+        )
+        for call_id, event, at in rows:
+            seen = times.setdefault(call_id, {})
+            seen[event] = min(at, seen.get(event, at))
+    out = []
+    for call_id, dialed, at in calls:
+        t = times.get(call_id, {})
+        answered, ended = t.get(CallEventType.ANSWERED.value), t.get(CallEventType.ENDED.value)
+        handled = (ended - answered).total_seconds() if answered and ended and ended > answered else None
+        out.append(ObservedCall(dialed, at, handled))
+    return out
+
+
 def kpi_report(session: Session, since: datetime, until: datetime, threshold_seconds: int = 15) -> Kpis:
     return compute_kpis(calls_facts(session, since, until), threshold_seconds)
 
