@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 import unicodedata
-from collections.abc import Generator, Iterable, Sequence
-from contextlib import closing
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,15 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+@contextmanager
+def uploaded(filename: str, content: bytes) -> Iterator[Path]:
+    """An uploaded table (CSV or Excel, told by FILENAME's suffix) as a temporary file, for `read_table`."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".csv", *EXCEL_SUFFIXES):
+        raise InvalidInput("只支持 CSV 或 Excel（xlsx、xls）文件", code="unsupported-format")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(content)
+        yield path

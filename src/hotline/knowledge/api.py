@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from hotline.deps import SESSION
 from hotline.errors import InvalidInput
-from hotline.knowledge import service, transfer
+from hotline.knowledge import service
 from hotline.knowledge.domain import ArticleInput, split_list
 from hotline.knowledge.search import Filters
+from hotline.tables import uploaded
 from hotline.timeutil import parse_day, parse_instant
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge"])
@@ -197,12 +198,7 @@ async def import_file(
     actor: str = Form("import"),
     session: Session = SESSION,
 ) -> dict[str, Any]:
-    suffix = Path(file.filename or "").suffix.lower()
-    if suffix not in (".csv", *transfer.EXCEL_SUFFIXES):
-        raise InvalidInput("只支持 CSV 或 Excel（xlsx、xls）文件", code="unsupported-format")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(await file.read())
+    with uploaded(file.filename or "", await file.read()) as path:
         summary = service.import_file(
             session, path, id_column=id_column, body_column=body_column, title_column=title_column, actor=actor
         )

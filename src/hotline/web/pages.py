@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from hotline.deps import SESSION
-from hotline.errors import HotlineError
+from hotline.errors import HotlineError, InvalidInput
 from hotline.plan import service as plan_service
 from hotline.plan.domain import MODE_LABELS, STATUS_LABELS, Status
 from hotline.plan.regions import PROVINCE, REGIONS, find_region
@@ -188,6 +188,49 @@ def kb_page(
     except HotlineError as exc:
         return _error_page(request, "kb.html", "知识库", exc, **context)
     return _render(request, "kb.html", "知识库", **context)
+
+
+# -- seat planning -----------------------------------------------------------------------------------------------
+_SEAT_DEFAULTS = {"region": PROVINCE.code, "first": "", "last": "", "available": "", "answer_within": "15",
+                  "service_level": "0.8", "max_occupancy": "0.85", "shrinkage": "0.3"}  # fmt: skip
+
+
+@router.get("/seats", response_class=HTMLResponse)
+def seats_page(request: Request) -> HTMLResponse:
+    return _render(request, "seats.html", "座席测算", form=_SEAT_DEFAULTS, plan=None)
+
+
+@router.post("/seats", response_class=HTMLResponse)
+async def seats_plan(request: Request, session: Session = SESSION) -> HTMLResponse:
+    from hotline.staffing import service as staffing
+    from hotline.staffing.domain import Target
+    from hotline.tables import uploaded
+
+    data = await request.form()
+    form = {k: str(data.get(k) or default) for k, default in _SEAT_DEFAULTS.items()}
+    upload = data.get("forecast")
+    try:
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            raise InvalidInput("请选择来电预测文件", code="forecast-required")
+        try:
+            target = Target(*(float(form[k]) for k in ("answer_within", "service_level", "max_occupancy", "shrinkage")))
+            available = int(form["available"]) if form["available"] else None
+        except ValueError:
+            raise InvalidInput("测算参数须为数字", code="invalid-target") from None
+        with uploaded(upload.filename, await upload.read()) as path:
+            forecast = staffing.read_forecast(path)
+        plan = staffing.plan_seats(
+            session,
+            forecast,
+            region=form["region"],
+            first=parse_day(form["first"]) if form["first"] else None,
+            last=parse_day(form["last"]) if form["last"] else None,
+            target=target,
+            available=available,
+        )
+    except HotlineError as exc:
+        return _error_page(request, "seats.html", "座席测算", exc, form=form, plan=None)
+    return _render(request, "seats.html", "座席测算", form=form, plan=plan.to_dict())
 
 
 # -- supervision -------------------------------------------------------------------------------------------------

@@ -1,0 +1,57 @@
+"""The seat-planning page: a planner uploads a forecast and reads the periods, rosters and shortfall."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+pytestmark = pytest.mark.browser
+
+
+def _forecast(path: Path, rows: list[list[object]]) -> str:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["号码", "时段", "来电量", "平均处理时长", "日期类型"])
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return str(path)
+
+
+def test_planner_uploads_a_forecast_and_sees_the_shortfall(page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = _forecast(tmp_path / "forecast.xlsx", [[12345, 10, 400, 240, ""], [12333, 10, 150, 300, "工作日"]])
+    page.goto("/seats")
+    page.set_input_files("input[name=forecast]", path)
+    page.select_option("select[name=region]", "510100")
+    page.fill("input[name=first]", "2021-10-01")
+    page.fill("input[name=last]", "2021-10-31")
+    page.fill("input[name=available]", "40")
+    page.click("button[type=submit]")
+    plan = page.locator("#seat-plan")
+    assert "成都市：2 个时期" in plan.locator("h2").inner_text()
+    before = page.locator("tr[data-first='2021-10-01']")
+    assert before.count() == 2  # the 12345 queue and 12333's own seats
+    after = page.locator("tr[data-first='2021-10-16']")
+    assert after.count() == 1 and "12333：" in after.inner_text()  # 12333 transferred: its expert seats
+    assert after.locator("[data-field=shortfall]").inner_text().startswith("缺口")
+    assert page.locator("input[name=available]").input_value() == "40"  # the form keeps what was entered
+
+
+def test_a_bad_forecast_is_named_on_the_page(page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = _forecast(tmp_path / "bad.xlsx", [[12345, 30, 400, 240, ""]])
+    page.goto("/seats")
+    page.set_input_files("input[name=forecast]", path)
+    response_code = None
+
+    def remember(response) -> None:  # type: ignore[no-untyped-def]
+        nonlocal response_code
+        if response.request.method == "POST":
+            response_code = response.status
+
+    page.on("response", remember)
+    page.click("button[type=submit]")
+    alert = page.locator("[role=alert]")
+    assert alert.get_attribute("data-code") == "invalid-forecast" and "第 2 行" in alert.inner_text()
+    assert response_code == 422
