@@ -16,7 +16,7 @@ from hotline.errors import InvalidInput
 from hotline.plan.domain import Mode
 from hotline.plan.regions import find_region
 from hotline.plan.service import snapshot
-from hotline.routing.domain import Action, route
+from hotline.routing.domain import Action, route, valid_until
 from hotline.staffing.domain import (
     DAY_KIND_LABELS,
     DayKind,
@@ -285,17 +285,28 @@ def plan_seats(
     if available is not None and available < 0:
         raise InvalidInput("现有座席数不能为负", code="invalid-target")
 
+    platform = snap.state.catalogue.platform.number
+    # A line's answer holds until `valid_until` (the next milestone; for a sub-centre not yet 7×24, its next
+    # opening, closing or midnight): most of a year's days reuse the answer of the day before.
+    known: dict[tuple[str, int], tuple[tuple[str, str | None] | None, datetime | None]] = {}
+
     def router(number: str, day: date, hour: int) -> tuple[str, str | None] | None:
         at = datetime.combine(day, time(hour, 30), CHINA_TZ)
+        cached = known.get((number, hour))
+        if cached is not None and (cached[1] is None or at < cached[1]):
+            return cached[0]
         decision = route(number, found.code, at, snap.state, snap.calendar, snap.hours)
+        until = valid_until(number, found.code, at, snap.state, snap.hours)
         if decision.action is Action.CANCELLED:
             # The cancellation prompt tells the caller to dial 12345: the demand moves there, it does not end.
-            decision = route(snap.state.catalogue.platform.number, found.code, at, snap.state, snap.calendar, snap.hours)
-        if decision.action not in (Action.QUEUE, Action.LEGACY, Action.SUBCENTER) or decision.target is None:
-            return None
-        line = lines[number]
-        expert = decision.action is Action.QUEUE and line is not None and line.mode is Mode.PARALLEL
-        return decision.target, number if expert else None
+            decision = route(platform, found.code, at, snap.state, snap.calendar, snap.hours)
+        answer: tuple[str, str | None] | None = None
+        if decision.action in (Action.QUEUE, Action.LEGACY, Action.SUBCENTER) and decision.target is not None:
+            line = lines[number]
+            expert = decision.action is Action.QUEUE and line is not None and line.mode is Mode.PARALLEL
+            answer = (decision.target, number if expert else None)
+        known[(number, hour)] = (answer, until)
+        return answer
 
     periods = sweep(first, last, snap.calendar.is_workday, forecast, router, target)
     return SeatPlan(found.code, found.name, target, available, periods)
