@@ -27,33 +27,35 @@ def test_no_orders_gives_no_rate_rather_than_zero() -> None:
     rates = _rates([])
     assert all(r.value is None and r.meets_target is None for r in rates.values())
     assert set(rates) == {
-        "on_time_accept", "on_time_resolve", "overdue", "direct", "callback",
+        "on_time_accept", "on_time_resolve", "overdue", "direct", "knowledge", "callback",
         "satisfaction", "resolution", "return", "reopen",
     }  # fmt: skip
 
 
 def test_each_rate_counts_its_own_population() -> None:
     direct = replace(BASE, direct=True, dispatched=False, accept_due=None, accepted_on=None)
+    from_article = replace(direct, from_knowledge=True)
     late_accept = replace(BASE, accepted_on=date(2021, 6, 3), returned=True)
     late_resolve = replace(BASE, resolved_on=date(2021, 6, 23), satisfaction="basic", citizen_resolved=False)
     open_overdue = replace(
         BASE, resolved_on=None, open_overdue=True, visited=False, satisfaction=None, citizen_resolved=None
     )
     reopened = replace(BASE, resolved_on=None, reopened=True, satisfaction="unsatisfied", citizen_resolved=False)
-    rates = _rates([BASE, direct, late_accept, late_resolve, open_overdue, reopened])
+    rates = _rates([BASE, direct, late_accept, late_resolve, open_overdue, reopened, from_article])
 
     def pair(key: str) -> tuple[int, int]:
         return rates[key].numerator, rates[key].denominator
 
-    assert pair("direct") == (1, 6)
-    assert pair("on_time_accept") == (4, 5)  # dispatched and accepted: all but `direct`
+    assert pair("direct") == (2, 7)
+    assert pair("knowledge") == (1, 2)  # of the two direct answers, one from a knowledge article
+    assert pair("on_time_accept") == (4, 5)  # dispatched and accepted: all but the direct answers
     assert pair("return") == (1, 5)
-    assert pair("on_time_resolve") == (3, 4)  # resolved: BASE, direct, late_accept, late_resolve
-    assert pair("overdue") == (2, 6)  # resolved late + open past due
-    assert pair("callback") == (4, 4)  # visited among the resolved
-    assert pair("satisfaction") == (4, 5)  # satisfied or basic among visited
-    assert pair("resolution") == (3, 5)
-    assert pair("reopen") == (1, 5)
+    assert pair("on_time_resolve") == (4, 5)  # resolved: BASE, the direct ones, late_accept, late_resolve
+    assert pair("overdue") == (2, 7)  # resolved late + open past due
+    assert pair("callback") == (5, 5)  # visited among the resolved
+    assert pair("satisfaction") == (5, 6)  # satisfied or basic among visited
+    assert pair("resolution") == (4, 6)
+    assert pair("reopen") == (1, 6)
 
 
 def test_targets_compare_in_the_right_direction() -> None:

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from hotline.app import create_app
 from hotline.db import session_scope
 from hotline.errors import InvalidInput
+from hotline.knowledge import service as knowledge
+from hotline.knowledge.domain import ArticleInput
 from hotline.supervision import service
 from hotline.timeutil import CHINA_TZ
 from hotline.workorders import service as orders
@@ -40,10 +42,14 @@ def loop(db_url: str) -> None:
         orders.load_units(session)
         orders.add_unit(session, ZJJ, "成都市住房和城乡建设局", "department", region_code="510100", parent="510100")
         orders.add_unit(session, RSJ, "成都市人社局", "department", region_code="510100", parent="510100")
+        knowledge.create_article(
+            session, ArticleInput(title="公积金提取", body="带身份证到公积金服务网点办理。"), actor="kb",
+            status="published", external_id="GJJ-01",
+        )  # fmt: skip
     dept = {"role": "department", "unit": ZJJ}
-    # Answered on the call, then a satisfied callback.
+    # Answered on the call from a knowledge article, then a satisfied callback.
     a = _create(type="咨询", content="公积金怎么提取？")
-    _act(a, "direct_resolve", AT, role="agent", reply="按知识库答复")
+    _act(a, "direct_resolve", AT, role="agent", article="GJJ-01")
     _act(a, "callback", AT + DAY, role="agent", satisfaction="satisfied", citizen_resolved=True)
     # Dispatched, accepted on time, resolved on time, unsatisfied callback.
     b = _create()
@@ -68,6 +74,7 @@ def test_report_counts_what_happened(loop: None) -> None:
     assert report["orders"] == 3
     got = {k["key"]: (k["numerator"], k["denominator"]) for k in report["order_kpis"]}
     assert got["direct"] == (1, 3)
+    assert got["knowledge"] == (1, 1)  # the direct answer cited a knowledge article
     assert got["on_time_accept"] == (1, 2)
     assert got["return"] == (1, 2)
     assert got["on_time_resolve"] == (2, 2)

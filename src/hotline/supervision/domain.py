@@ -27,6 +27,7 @@ class OrderFacts:
     visited: bool  # 回访 done
     satisfaction: str | None  # satisfied | basic | unsatisfied
     citizen_resolved: bool | None
+    from_knowledge: bool = False  # a direct answer taken from a knowledge article (答复依据)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ LABELS = {
     "on_time_resolve": "按时办结率",
     "overdue": "超期率",
     "direct": "直接办结率",
+    "knowledge": "知识库引用率",
     "callback": "回访率",
     "satisfaction": "满意率",
     "resolution": "解决率",
@@ -87,6 +89,8 @@ def order_kpis(facts: Iterable[OrderFacts], targets: Mapping[str, float] = DEFAU
         "on_time_resolve": (len(resolved) - len(resolved_late), len(resolved)),
         "overdue": (len(resolved_late) + sum(1 for f in items if f.open_overdue), len(items)),
         "direct": (sum(1 for f in items if f.direct), len(items)),
+        # Of the demands answered on the call, how many the agent answered from a knowledge article.
+        "knowledge": (sum(1 for f in items if f.direct and f.from_knowledge), sum(1 for f in items if f.direct)),
         "callback": (sum(1 for f in resolved if f.visited), len(resolved)),
         "satisfaction": (sum(1 for f in visited if f.satisfaction in ("satisfied", "basic")), len(visited)),
         "resolution": (

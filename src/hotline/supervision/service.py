@@ -34,6 +34,7 @@ def _facts(order: Order, accepted_at: datetime | None, today: date) -> OrderFact
         visited=order.satisfaction is not None,
         satisfaction=order.satisfaction,
         citizen_resolved=order.citizen_resolved,
+        from_knowledge=order.answer_article is not None,
     )
 
 
