@@ -4,6 +4,8 @@ Two modes:
 
     .venv/bin/python bench/knowledge_train.py             # ESTIMATE: 2-fold CV inside the tune half, fit on it
     .venv/bin/python bench/knowledge_train.py --heldout   #   ... and score the tune-fit weights on the held-out half
+    .venv/bin/python bench/knowledge_train.py --half      # HALF_FIT_WEIGHTS: C by repeated 2-fold CV inside the tune
+                                                          #   half, then the weights fit on it (knowledge_eval --half-fit)
     .venv/bin/python bench/knowledge_train.py --all       # SHIP: C by repeated 2-fold CV over all 1,408 development
                                                           #   queries, then the weights fit on all of them
 
@@ -183,6 +185,11 @@ def main() -> None:
         return
     tune = [(f, lab) for _, f, lab in candidates_oof(data, data.tune, config)]
     print("first stage on tune:", ranking_metrics(tune, None))
+    if "--half" in sys.argv:  # the held-out protocol's weights, chosen as --all chooses them, on the tune half
+        c, _ = choose_c(tune)
+        print(f"weights fit on the {len(tune)} tune queries, C={c} (knowledge_common.HALF_FIT_WEIGHTS)")
+        print_weights(fit(tune, c, True))
+        return
     half = len(tune) // 2
     folds = [(tune[:half], tune[half:]), (tune[half:], tune[:half])]
     for pairwise in (False, True):

@@ -132,7 +132,17 @@ def test_shipped_rerank_has_one_finite_weight_per_feature() -> None:
     # Without an answer model the features that came with it play no part.
     fallback = dict(zip(search.FEATURES, search.DEFAULT_CONFIG.rerank_weights_without_answers or (), strict=True))
     added = ("learned", "predates", "year_gap", "date_before", "date_0_60", "date_61_365", "date_later", "reverse")
-    assert all(fallback[name] == 0.0 for name in added)
+    listed = tuple(f"list_{name}" for name in search.LIST_RANKED)
+    assert all(fallback[name] == 0.0 for name in added + listed)
+
+
+def test_list_ranks_say_where_each_candidate_stands_in_its_list() -> None:
+    values = np.array([[0.2, 1.0], [0.9, 1.0], [0.5, 0.0], [0.9, 0.3]])
+    ranks = search.list_ranks(values)
+    # The best of the list is 1 (ties share it); below, 1 / (1 + how many are better).
+    assert ranks[:, 0].tolist() == [1 / 4, 1.0, 1 / 3, 1.0]
+    assert ranks[:, 1].tolist() == [1.0, 1.0, 1 / 4, 1 / 3]
+    assert search.list_ranks(np.zeros((0, 2))).shape == (0, 2)
 
 
 def test_rerank_puts_the_reply_that_restates_the_message_first() -> None:
