@@ -160,9 +160,9 @@ class Forecast:
 # ------------------------------------------------------------------------------------------- the sweep
 
 
-# Where a call to a line goes at an hour of a day: (pool, skill), or None when no agent answers it
-# (cancelled, rejected). Pools are "12345:<queue>" for the platform's queues and the line's own target
-# (legacy seats, a sub-centre) otherwise; the skill names a 12345 expert group (专家座席) or is None.
+# Where a call to a line goes at an hour of a day: (pool, skill), or None when no agent of the plan answers
+# it. Pools are routing targets: "queue:<region>" for 12345's queues, "legacy:…" and "subcenter:…" for the
+# seats a line keeps; the skill names a 12345 expert group (专家座席) or is None.
 Router = Callable[[str, date, int], tuple[str, str | None] | None]
 
 
@@ -224,7 +224,7 @@ def plan_day(workday: bool, routing: Routing, forecast: Forecast, target: Target
             experts = {
                 skill: agents_needed(c, w / c, target) for (p, skill), (c, w) in sorted(skills.items()) if p == pool
             }
-            hours = pools.setdefault(pool, [None] * 24)
+            hours = pools.setdefault(pool, [None] * len(HOURS))
             hours[hour] = PoolHour(calls, agents_needed(calls, work / calls, target), experts)
     return DayPlan(workday, {p: tuple(h) for p, h in sorted(pools.items())})
 

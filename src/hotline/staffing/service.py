@@ -121,7 +121,6 @@ class ObservedForecast:
     calls: int
     measured: int  # calls whose handling time was reported (answered and ended)
     days: tuple[int, int]  # working days, rest days observed
-    default_handle: float
 
     def rows(self) -> list[list[str]]:
         """The forecast as a table with the Chinese header `read_forecast` reads."""
@@ -172,7 +171,7 @@ def forecast_from_calls(
             )
         )
     measured = sum(len(v) for v in handled.values())
-    return ObservedForecast(Forecast(demands), len(calls), measured, (workdays, len(days) - workdays), default_handle)
+    return ObservedForecast(Forecast(demands), len(calls), measured, (workdays, len(days) - workdays))
 
 
 # ----------------------------------------------------------------------------------------------- plan
@@ -313,29 +312,28 @@ def plan_seats(
 
 
 def describe(plan: SeatPlan) -> list[str]:
-    """The plan as lines of Chinese text for the CLI."""
+    """The plan as lines of Chinese text for the CLI (from `SeatPlan.to_dict`, what the API and page show)."""
     t = plan.target
     out = [
         f"{plan.region_name} 座席测算：{t.answer_within:g} 秒内接通 {t.service_level:.0%}，"
         f"最高占用率 {t.max_occupancy:.0%}，非在线比例 {t.shrinkage:.0%}（Erlang C）"
     ]
-    for period in plan.periods:
-        out.append(f"\n{period.first.isoformat()} 至 {period.last.isoformat()}（{period.days} 天）")
-        for pool in period.pools():
+    for period, shown in zip(plan.periods, plan.to_dict()["periods"], strict=True):
+        out.append(f"\n{shown['first']} 至 {shown['last']}（{shown['days']} 天）")
+        for pool in shown["pools"]:
             parts = []
-            for kind, day_plan in ((DayKind.WORKDAY, period.workday), (DayKind.RESTDAY, period.restday)):
-                if day_plan is None or pool not in day_plan.pools:
+            for kind in (DayKind.WORKDAY, DayKind.RESTDAY):
+                n = pool[kind.value]
+                if n is None:
                     continue
-                n = _needs(day_plan, pool, t)
                 experts = "，".join(f"{k} 专家座席 {v} 人" for k, v in n["experts"].items())
                 parts.append(
                     f"{DAY_KIND_LABELS[kind]}来电 {n['calls']:g} 通，高峰在线 {n['peak_agents']} 人，"
                     f"排班 {n['roster']} 人" + (f"（其中 {experts}）" if experts else "")
                 )
-            out.append(f"  {pool_label(pool)}：" + "；".join(parts))
-        missing = plan.shortfall(period)
-        if missing:
+            out.append(f"  {pool['label']}：" + "；".join(parts))
+        if shown["shortfall"]:
             out.append(
-                f"  ⚠ 12345座席缺口 {missing} 人（需排班 {plan.platform_roster(period)} 人，现有 {plan.available} 人）"
+                f"  ⚠ 12345座席缺口 {shown['shortfall']} 人（需排班 {plan.platform_roster(period)} 人，现有 {plan.available} 人）"
             )
     return out

@@ -627,26 +627,21 @@ def observed_calls(session: Session, since: datetime, until: datetime, region: s
     if until <= since:
         raise InvalidInput("结束时间必须晚于开始时间", code="invalid-period")
     code = find_region(region).code
-    calls = session.execute(
-        select(CallDecision.call_id, CallDecision.dialed, CallDecision.decided_for).where(
-            CallDecision.region_code == code,
-            CallDecision.decision != "reject",
-            CallDecision.decided_for >= since,
-            CallDecision.decided_for < until,
-        )
-    ).all()
+    routed = select(CallDecision.call_id, CallDecision.dialed, CallDecision.decided_for).where(
+        CallDecision.region_code == code,
+        CallDecision.decision != "reject",
+        CallDecision.decided_for >= since,
+        CallDecision.decided_for < until,
+    )
+    calls = session.execute(routed).all()
     times: dict[str, dict[str, datetime]] = {}
-    ids = [c for c, _, _ in calls]
-    for start in range(0, len(ids), 1000):  # bounded IN lists
-        rows = session.execute(
-            select(CallEvent.call_id, CallEvent.event, CallEvent.at).where(
-                CallEvent.call_id.in_(ids[start : start + 1000]),
-                CallEvent.event.in_((CallEventType.ANSWERED.value, CallEventType.ENDED.value)),
-            )
-        )
-        for call_id, event, at in rows:
-            seen = times.setdefault(call_id, {})
-            seen[event] = min(at, seen.get(event, at))
+    events = select(CallEvent.call_id, CallEvent.event, CallEvent.at).where(
+        CallEvent.call_id.in_(routed.with_only_columns(CallDecision.call_id)),
+        CallEvent.event.in_((CallEventType.ANSWERED.value, CallEventType.ENDED.value)),
+    )
+    for call_id, event, at in session.execute(events):  # the same sub-query as `calls_facts` uses
+        seen = times.setdefault(call_id, {})
+        seen[event] = min(at, seen.get(event, at))
     out = []
     for call_id, dialed, at in calls:
         t = times.get(call_id, {})
