@@ -10,6 +10,7 @@ from hotline.errors import HotlineError
 
 
 def create_app() -> FastAPI:
+    from hotline.aggregation import api as aggregation_api
     from hotline.dispatch import api as dispatch_api
     from hotline.knowledge import api as knowledge_api
     from hotline.plan import api as plan_api
@@ -49,6 +50,7 @@ def create_app() -> FastAPI:
         telephony_api.router,
         supervision_api.router,
         staffing_api.router,
+        aggregation_api.router,
     ):
         app.include_router(router)
     app.include_router(pages.router)

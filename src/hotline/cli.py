@@ -144,6 +144,7 @@ _CAPABILITIES: dict[str, tuple[str, str, bool]] = {
     "prompts": ("hotline.telephony.cli", "prompts_app", True),
     "telephony": ("hotline.telephony.cli", "app", True),
     "seats": ("hotline.staffing.cli", "app", True),
+    "feeds": ("hotline.aggregation.cli", "app", True),
 }
 _mounted: set[str] = set()
 

@@ -14,6 +14,7 @@ _CONTRIBUTORS = (
     "hotline.knowledge.service",
     "hotline.dispatch.service",
     "hotline.telephony.service",
+    "hotline.aggregation.service",
 )
 
 

@@ -26,6 +26,10 @@ class Settings:
     allow_time_override: bool
     http_host: str
     http_port: int
+    # The message queue sub-centres and cities publish their batches to (NATS JetStream).
+    nats_url: str = "nats://127.0.0.1:4222"
+    feeds_stream: str = "HOTLINE_FEEDS"
+    feeds_subject: str = "hotline.feeds"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -38,6 +42,9 @@ class Settings:
             allow_time_override=os.environ.get("HOTLINE_ALLOW_TIME_OVERRIDE", "") in {"1", "true", "yes"},
             http_host=os.environ.get("HOTLINE_HOST", "127.0.0.1"),
             http_port=_int("HOTLINE_PORT", 8000),
+            nats_url=os.environ.get("HOTLINE_NATS_URL") or "nats://127.0.0.1:4222",
+            feeds_stream=os.environ.get("HOTLINE_FEEDS_STREAM") or "HOTLINE_FEEDS",
+            feeds_subject=os.environ.get("HOTLINE_FEEDS_SUBJECT") or "hotline.feeds",
         )
 
 
@@ -48,6 +55,9 @@ _VARIABLES = (
     "HOTLINE_ALLOW_TIME_OVERRIDE",
     "HOTLINE_HOST",
     "HOTLINE_PORT",
+    "HOTLINE_NATS_URL",
+    "HOTLINE_FEEDS_STREAM",
+    "HOTLINE_FEEDS_SUBJECT",
 )
 _cache: tuple[tuple[str | None, ...], str, Settings] | None = None
 

@@ -38,16 +38,22 @@ def _facts(order: Order, accepted_at: datetime | None, today: date) -> OrderFact
     )
 
 
-def report(
-    session: Session, since: date, until: date, *, region: str | None = None, today: date | None = None
-) -> dict[str, Any]:
-    """KPIs of orders received and calls offered from SINCE to UNTIL (China dates, both included)."""
+def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
+    """The instants a KPI period of China dates SINCE to UNTIL (both included) spans; at most MAX_DAYS days.
+    Raises `invalid-period`."""
     if until < since:
         raise InvalidInput("结束日期不能早于开始日期", code="invalid-period")
     if (until - since).days >= MAX_DAYS:
         raise InvalidInput(f"统计区间不能超过 {MAX_DAYS} 天", code="invalid-period")
     start = datetime.combine(since, time.min, CHINA_TZ)
-    end = datetime.combine(until + timedelta(days=1), time.min, CHINA_TZ)
+    return start, datetime.combine(until + timedelta(days=1), time.min, CHINA_TZ)
+
+
+def report(
+    session: Session, since: date, until: date, *, region: str | None = None, today: date | None = None
+) -> dict[str, Any]:
+    """KPIs of orders received and calls offered from SINCE to UNTIL (China dates, both included)."""
+    start, end = period_bounds(since, until)
     query = select(Order).where(Order.created_at >= start, Order.created_at < end, Order.state != State.MERGED.value)
     region_code = find_region(region).code if region else None
     if region_code:

@@ -7,6 +7,7 @@ the page (with their stable code in `data-code`) and answered with the error's H
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,53 @@ def kpis_page(
         return _error_page(request, "kpis.html", "考核指标", exc, **context)
     context.update(since=start.isoformat(), until=end.isoformat(), report=report)
     return _render(request, "kpis.html", "考核指标", **context)
+
+
+# -- data gathered from sub-centres and cities (数据汇聚) ---------------------------------------------------------
+_FRESHNESS_CLASSES = {"live": "state-done", "late": "sla-near_due", "silent": "state-overdue", "never": "state-overdue"}
+_TRANSPORT_LABELS = {"http": "接口", "queue": "消息队列"}
+
+
+def _china_minute(value: str | None) -> str:
+    """An ISO instant (as the services give it, UTC if it has no offset) in China time to the minute; "—" if none."""
+    return china(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+templates.env.filters["china_minute"] = _china_minute
+
+
+@router.get("/feeds", response_class=HTMLResponse)
+def feeds_page(request: Request, session: Session = SESSION) -> HTMLResponse:
+    from hotline.aggregation import service as aggregation
+    from hotline.aggregation.domain import LATE_WITHIN, LIVE_WITHIN
+
+    state = aggregation.overview(session)
+    return _render(
+        request,
+        "feeds.html",
+        "数据汇聚",
+        **state,
+        freshness_classes=_FRESHNESS_CLASSES,
+        live_minutes=int(LIVE_WITHIN.total_seconds() // 60),
+        late_minutes=int(LATE_WITHIN.total_seconds() // 60),
+    )
+
+
+@router.get("/feeds/{code}", response_class=HTMLResponse)
+def feed_page(
+    request: Request, code: str, since: str = "", until: str = "", session: Session = SESSION
+) -> HTMLResponse:
+    from datetime import timedelta
+
+    from hotline.aggregation import service as aggregation
+
+    context: dict[str, Any] = {"code": code, "since": since, "until": until, "report": None}
+    context["transport_labels"] = _TRANSPORT_LABELS
+    try:
+        end = parse_day(until) if until else china_day(now())
+        start = parse_day(since) if since else end - timedelta(days=29)
+        report = aggregation.report(session, code, start, end)
+    except HotlineError as exc:
+        return _error_page(request, "feed.html", f"数据来源 {code}", exc, **context)
+    context.update(since=start.isoformat(), until=end.isoformat(), report=report)
+    return _render(request, "feed.html", f"数据汇聚 · {report['source']['name']}", **context)

@@ -1,0 +1,51 @@
+"""HTTP resources of aggregation: sources post their batches; supervisors read each source's state and KPIs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Body
+from sqlalchemy.orm import Session
+
+from hotline.aggregation import service
+from hotline.db import session_scope
+from hotline.deps import SESSION
+from hotline.errors import InvalidInput
+from hotline.timeutil import china_day, now, parse_day
+
+router = APIRouter(tags=["aggregation"])
+
+
+@router.post("/api/feeds/{source}")
+def post_batch(
+    source: str,
+    payload: Any = Body(
+        ..., description='{"records": [...]}：话务记录 kind=call、工单记录 kind=workorder；空列表即心跳'
+    ),
+    session: Session = SESSION,
+) -> dict[str, Any]:
+    """Keep a batch of a sub-centre's or city's records (all or nothing; resending is harmless)."""
+    try:
+        return service.ingest(session, source, payload).to_dict()
+    except InvalidInput as exc:
+        # The request's own transaction is rolled back; the refusal is kept in one of its own.
+        with session_scope() as own:
+            service.reject(own, source, exc, transport="http")
+        raise
+
+
+@router.get("/api/feeds")
+def feeds(session: Session = SESSION) -> dict[str, Any]:
+    """Every source's connection state and today's figures."""
+    return service.overview(session)
+
+
+@router.get("/api/feeds/{source}/kpis")
+def source_kpis(
+    source: str, since: str | None = None, until: str | None = None, session: Session = SESSION
+) -> dict[str, Any]:
+    """A source's KPIs over a period (China dates, both included; default: the last 30 days)."""
+    end = parse_day(until) if until else china_day(now())
+    start = parse_day(since) if since else end - timedelta(days=29)
+    return service.report(session, source, start, end)

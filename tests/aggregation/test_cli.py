@@ -1,0 +1,51 @@
+"""`hotline feeds import|status`: a sub-centre's export file in, the connection states out."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from hotline.cli import mount
+from hotline.errors import InvalidInput
+
+runner = CliRunner()
+
+
+def _export(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="gb18030", newline="") as fh:  # saved by Excel on a Chinese Windows
+        writer = csv.writer(fh)
+        writer.writerow(["呼叫编号", "来电时间", "接通时间", "挂机时间"])
+        writer.writerows(rows)
+    return path
+
+
+def test_import_then_status(db_url: str, tmp_path: Path) -> None:
+    path = _export(
+        tmp_path / "calls.csv", [["A1", "2021-11-01 09:00:00", "2021-11-01 09:00:06", "2021-11-01 09:04:00"]]
+    )
+    res = runner.invoke(mount(), ["feeds", "import", str(path), "--source", "12366", "--kind", "call"])
+    assert res.exit_code == 0, res.output
+    assert "12366：收到 1 条（新增 1" in res.output
+    res = runner.invoke(mount(), ["feeds", "import", str(path), "--source", "12366", "--kind", "call"])
+    assert "未变 1" in res.output
+
+    res = runner.invoke(mount(), ["feeds", "status", "--json"])
+    rows = {r["code"]: r for r in json.loads(res.output)["sources"]}
+    assert rows["12366"]["batches"] == 2 and rows["12366"]["records"] == 2
+    res = runner.invoke(mount(), ["feeds", "status"])
+    assert "12366 税务分中心：实时" in res.output and "12367 移民管理分中心：未接入" in res.output
+
+
+def test_a_bad_row_is_named_and_nothing_is_kept(db_url: str, tmp_path: Path) -> None:
+    rows = [["A1", "2021-11-01 09:00:00", "", ""], ["A2", "2021-11-01 09:00:00", "2021-11-01 08:00:00", ""]]
+    path = _export(tmp_path / "calls.csv", rows)
+    res = runner.invoke(mount(), ["feeds", "import", str(path), "--source", "12366", "--kind", "call"])
+    assert isinstance(res.exception, InvalidInput) and res.exception.code == "feed-invalid"
+    assert res.exception.message.startswith("第 3 行有误：接通时间早于呼入时间")
+    res = runner.invoke(mount(), ["feeds", "status", "--json"])
+    assert {r["code"]: r for r in json.loads(res.output)["sources"]}["12366"]["records"] == 0
+    res = runner.invoke(mount(), ["feeds", "import", str(path), "--source", "12366", "--kind", "sms"])
+    assert isinstance(res.exception, InvalidInput) and res.exception.code == "feed-invalid-kind"

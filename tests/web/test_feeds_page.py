@@ -1,0 +1,117 @@
+"""数据汇聚 pages: which sub-centres and city centres are feeding data now, and one source's KPIs and refusals.
+
+The server's `hotline demo load` fed 12366 (40 calls today, 36 of them answered, 10 work orders),
+12360 and 510100 moments before these tests; every other source has sent nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from hotline.aggregation.domain import LATE_WITHIN, LIVE_WITHIN
+from hotline.timeutil import CHINA_TZ, now
+
+pytestmark = pytest.mark.browser
+
+SUBCENTRES = {"12360", "12366", "12313", "12367", "12305"}
+DEMO_CALLS, DEMO_ANSWERED = 40, 36  # 12366 in aggregation.service.load_demo
+
+
+def _source(web_server: str, code: str) -> dict[str, Any]:
+    feeds = httpx.get(f"{web_server}/api/feeds").json()
+    return {"today": feeds["today"], **next(s for s in feeds["sources"] if s["code"] == code)}
+
+
+def test_overview_lists_every_source_and_its_connection(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    page.get_by_role("link", name="数据汇聚").click()
+    page.wait_for_url("**/feeds")
+    assert page.locator("h1").inner_text() == "数据汇聚"
+
+    subcentres = page.locator("#feeds-table tr[data-kind=subcentre]")
+    assert {subcentres.nth(i).get_attribute("data-source") for i in range(subcentres.count())} == SUBCENTRES
+    assert subcentres.count() == 5
+    cities = page.locator("#feeds-table tr[data-kind=city]")
+    assert cities.count() == 21
+    chengdu = page.locator("tr[data-source='510100']")
+    assert "成都市" in chengdu.locator("[data-field=name]").inner_text()
+    assert chengdu.locator("[data-field=kind]").inner_text() == "市（州）热线"
+    assert chengdu.locator("[data-field=milestone]").inner_text() == "—"  # the plan's milestone is a sub-centre's
+
+    rule = page.locator("#freshness-rule").inner_text()
+    assert f"{LIVE_WITHIN.seconds // 60} 分钟内为实时" in rule
+    assert f"{LATE_WITHIN.seconds // 60} 分钟内为延迟" in rule
+
+    # 12366 fed moments ago: live, with today's calls and its connection rate.
+    state = _source(web_server, "12366")
+    row = page.locator("tr[data-source='12366']")
+    fresh = row.locator("[data-field=freshness]")
+    assert fresh.inner_text() == "实时"
+    assert "state-done" in (fresh.get_attribute("class") or "")
+    assert row.locator("[data-field=calls_today]").inner_text() == str(DEMO_CALLS)
+    assert row.locator("[data-field=connection_rate_today]").inner_text() == f"{DEMO_ANSWERED / DEMO_CALLS:.2%}"
+    seen = datetime.strptime(row.locator("[data-field=last_seen_at]").inner_text(), "%Y-%m-%d %H:%M")
+    assert abs(seen.replace(tzinfo=CHINA_TZ) - now()) < timedelta(minutes=10)  # China time, not UTC
+    milestone = row.locator("[data-field=milestone]").inner_text()
+    assert milestone.startswith("数据实时归集：")
+    assert state["milestone"]["effective_date"] in milestone
+    assert state["milestone"]["status_label"] in milestone
+
+    # 12367 has never sent anything.
+    never = page.locator("tr[data-source='12367']")
+    fresh = never.locator("[data-field=freshness]")
+    assert fresh.inner_text() == "未接入"
+    assert "state-overdue" in (fresh.get_attribute("class") or "")
+    assert never.locator("[data-field=last_seen_at]").inner_text() == "—"
+    assert never.locator("[data-field=calls_today]").inner_text() == "0"
+    assert never.locator("[data-field=connection_rate_today]").inner_text() == "—"
+
+
+def test_source_page_shows_its_kpis_and_the_batches_it_refused(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/feeds")
+    refused_before = int(page.locator("tr[data-source='12366'] [data-field=rejected]").inner_text())
+    page.click("tr[data-source='12366'] [data-field=name] a")
+    page.wait_for_url("**/feeds/12366")
+    assert "12366" in page.locator("h1").inner_text()
+    # The last 30 days hold the whole demo batch: 36 of 40 calls answered; 3 orders resolved, all on time.
+    assert page.locator("#call-kpis [data-kpi=connection_rate]").inner_text() == "90.00%"
+    assert page.locator("#call-kpis [data-kpi=offered]").inner_text() == "40"
+    assert "受理工单 10 件" in page.get_by_role("heading", name=re.compile("工单指标")).inner_text()
+    on_time = page.locator("#order-kpis [data-kpi=on_time_resolve]").inner_text()
+    assert "100.00%" in on_time
+    assert "3 / 3" in on_time
+
+    # A batch with one bad record (the third has no start time) is refused as a whole.
+    moment = now().isoformat()
+    good = {"kind": "call", "started_at": moment, "answered_at": moment}
+    batch = [{**good, "id": "WEB-OK-1"}, {**good, "id": "WEB-OK-2"}, {"kind": "call", "id": "WEB-BAD-3"}]
+    response = page.request.post("/api/feeds/12366", data={"records": batch})
+    assert response.status == 422
+    body = response.json()
+    assert body["code"] == "feed-invalid"
+    assert body["message"].startswith("第 3 条记录有误：呼入时间")
+
+    page.reload()
+    assert page.locator("#call-kpis [data-kpi=offered]").inner_text() == "40"  # nothing of it was kept
+    latest = page.locator("#rejections tr[data-code]").first
+    assert latest.locator("[data-field=transport]").inner_text() == "接口"
+    assert latest.locator("[data-field=code]").inner_text() == "feed-invalid"
+    assert latest.locator("[data-field=message]").inner_text() == body["message"]
+    received = datetime.strptime(latest.locator("[data-field=received_at]").inner_text(), "%Y-%m-%d %H:%M")
+    assert abs(received.replace(tzinfo=CHINA_TZ) - now()) < timedelta(minutes=2)  # China time, not UTC
+
+    page.goto("/feeds")
+    refused = page.locator("tr[data-source='12366'] [data-field=rejected]")
+    assert int(refused.inner_text()) == refused_before + 1
+
+
+def test_unknown_source_shows_the_error_page(page) -> None:  # type: ignore[no-untyped-def]
+    response = page.goto("/feeds/99999")
+    assert response.status == 404
+    assert page.locator("[role=alert]").get_attribute("data-code") == "feed-source-not-found"
+    assert page.locator("#call-kpis").count() == 0
