@@ -59,11 +59,19 @@ def overview(request: Request, session: Session = SESSION) -> HTMLResponse:
     for item in statuses:
         by_mode.setdefault(MODE_LABELS[item.line.mode], Counter())[item.status.value] += 1
     overdue = plan_service.overdue(session, today)
+    from hotline.aggregation import service as aggregation
+    from hotline.aggregation.domain import FRESHNESS_LABELS
+
+    feeds = aggregation.overview(session)["sources"]
     return _render(
         request,
         "overview.html",
         "总览",
         today=today,
+        feed_counts=Counter(f["freshness"] for f in feeds),
+        feed_labels={f.value: label for f, label in FRESHNESS_LABELS.items()},
+        feed_classes=_FRESHNESS_CLASSES,
+        silent_feeds=[f for f in feeds if f["freshness"] in ("late", "silent")],
         by_mode=by_mode,
         overdue_units=sorted(((unit, len(items)) for unit, items in overdue.items()), key=lambda x: -x[1])[:15],
         status_labels={s.value: label for s, label in STATUS_LABELS.items()},
