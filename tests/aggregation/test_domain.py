@@ -28,12 +28,14 @@ from hotline.plan.regions import PROVINCE, REGIONS
 T0 = datetime(2021, 11, 1, 1, 0, tzinfo=UTC)  # 09:00 China time
 
 
-def test_sources_are_the_subcentre_lines_and_the_21_cities() -> None:
+def test_sources_are_the_subcentre_and_parallel_lines_and_the_21_cities() -> None:
     catalogue = load_catalogue()
     local = Line("96196", "本地分中心热线", Mode.SUBCENTER, Scope.NATIONAL, local=True)
     found = sources((*catalogue.fixed_lines(), local), REGIONS)
     subcentres = [s.code for s in found if s.kind is SourceKind.SUBCENTRE]
     assert subcentres == ["12360", "12366", "12313", "12367", "12305", "96196"]
+    parallel = [s for s in found if s.kind is SourceKind.PARALLEL]
+    assert len(parallel) == 14 and parallel[1].code == "12333" and parallel[1].name == "12333 人力资源和社会保障热线"
     cities = [s for s in found if s.kind is SourceKind.CITY]
     assert len(cities) == 21 and PROVINCE.code not in {s.code for s in cities}
     chengdu = next(s for s in cities if s.code == "510100")

@@ -113,7 +113,9 @@ def test_overview_counts_today_and_open_overdue_orders(db_url: str) -> None:
     assert tax["open_overdue"] == 1  # W1 is open past 11-05; W2 was resolved
     assert tax["milestone"]["title"] == "数据实时归集" and tax["milestone"]["effective_date"] == "2021-10-31"
     assert rows["510100"]["calls_today"] == 1 and rows["510100"]["milestone"] is None
-    assert found["today"] == "2021-11-10" and len(rows) == 5 + 21
+    assert rows["12333"]["kind_label"] == "双号并行热线" and rows["12333"]["milestone"]["title"] == "系统对接"
+    assert rows["12333"]["milestone"]["effective_date"] == "2021-09-30"
+    assert found["today"] == "2021-11-10" and len(rows) == 5 + 14 + 21
 
 
 def test_report_computes_the_platforms_own_kpis(db_url: str) -> None:
@@ -148,7 +150,8 @@ def test_a_refusal_is_kept_for_supervisors(db_url: str) -> None:
         assert (row.source, row.code, row.stream_seq) == ("12366", "feed-invalid", 17)
         report = service.report(session, "12366", date(2021, 11, 1), date(2021, 11, 10))
         assert report["rejections"][0]["message"] == "第 1 条记录有误"
-        assert service.overview(session, at=NOW)["sources"][1]["rejected"] == 1
+        rows = {r["code"]: r for r in service.overview(session, at=NOW)["sources"]}
+        assert rows["12366"]["rejected"] == 1 and rows["12366"]["batches"] == 0
 
 
 def test_a_table_with_chinese_headers_is_imported_and_errors_name_its_rows(db_url: str) -> None:

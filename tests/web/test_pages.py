@@ -13,10 +13,10 @@ def test_overview_shows_plan_progress_by_mode(page) -> None:  # type: ignore[no-
     for mode in ("整体并入", "双号并行", "设分中心"):
         assert summary.get_by_text(mode).count() == 1
     assert page.locator("#overdue-units table tr").count() > 1
-    # The demo fed 3 of the 26 sources moments ago; the others have never sent anything.
+    # The demo fed 3 of the 40 sources moments ago; the others have never sent anything.
     feeds = page.locator("#feed-summary")
     assert feeds.locator("td[data-freshness=live]").inner_text() == "3"
-    assert feeds.locator("td[data-freshness=never]").inner_text() == "23"
+    assert feeds.locator("td[data-freshness=never]").inner_text() == "37"
 
 
 def test_route_form_decides_a_transition_call(page) -> None:  # type: ignore[no-untyped-def]

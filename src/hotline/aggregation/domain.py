@@ -1,8 +1,9 @@
 """Data gathered from sub-centres and city centres (数据汇聚) as plain values. Pure: no database, no clock.
 
 Sichuan's plan has each sub-centre (设分中心: 12360, 12366, 12313, 12367, 12305) connect its own systems to the
-provincial platform by 10-31 so that its data is gathered "in real time" (数据实时归集); the 21 city and
-prefecture centres feed theirs too. A feed sends records of two kinds, each identified by the sender's own id:
+provincial platform by 10-31 so that its data is gathered "in real time" (数据实时归集), and each parallel line
+(双号并行) connect its business, hotline and complaint systems by 09-30 (系统对接); the 21 city and prefecture
+centres feed theirs too. A feed sends records of two kinds, each identified by the sender's own id:
 
 - `FeedCall`: one call the source's agents were offered (started, answered, ended);
 - `FeedOrder`: one work order the source handles, as it stands now (a later version replaces an earlier one).
@@ -29,10 +30,17 @@ from hotline.timeutil import china_day
 
 class SourceKind(StrEnum):
     SUBCENTRE = "subcentre"  # a 设分中心 line's own system
+    PARALLEL = "parallel"  # a 双号并行 line's business, hotline and complaint systems
     CITY = "city"  # a 市（州） 12345 centre's system
 
 
-SOURCE_KIND_LABELS = {SourceKind.SUBCENTRE: "分中心", SourceKind.CITY: "市（州）热线"}
+SOURCE_KIND_LABELS = {
+    SourceKind.SUBCENTRE: "分中心",
+    SourceKind.PARALLEL: "双号并行热线",
+    SourceKind.CITY: "市（州）热线",
+}
+# The plan's milestone by which a line's systems must be connected to the platform.
+CONNECTION_MILESTONES = {Mode.SUBCENTER: "data-connected", Mode.PARALLEL: "systems-connected"}
 
 
 @dataclass(frozen=True)
@@ -56,11 +64,18 @@ class Source:
 
 
 def sources(lines: Iterable[Line], regions: Iterable[Region]) -> list[Source]:
-    """Every sub-centre line (seed and locally registered) and every city centre, in catalogue order."""
+    """Every sub-centre line, then every parallel line (seed and locally registered; the plan has their systems
+    connected to the platform), then every city centre, each group in catalogue order."""
+    lines = list(lines)
     found = [
         Source(line.number, f"{line.number} {line.short_name or line.name}分中心", SourceKind.SUBCENTRE, PROVINCE)
         for line in lines
         if line.mode is Mode.SUBCENTER
+    ]
+    found += [
+        Source(line.number, f"{line.number} {line.short_name or line.name}热线", SourceKind.PARALLEL, PROVINCE)
+        for line in lines
+        if line.mode is Mode.PARALLEL
     ]
     found += [Source(r.code, f"{r.name}12345热线", SourceKind.CITY, r) for r in regions if r != PROVINCE]
     return found

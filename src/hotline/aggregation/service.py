@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.aggregation.domain import (
+    CONNECTION_MILESTONES,
     FRESHNESS_LABELS,
     FeedCall,
     FeedOrder,
@@ -41,8 +42,6 @@ from hotline.tables import Table
 from hotline.telephony.domain import compute_kpis
 from hotline.timeutil import china_day, now
 
-# The plan's milestone for a sub-centre's data reaching the platform (数据实时归集).
-DATA_MILESTONE = "data-connected"
 _CHUNK = 500  # ids per IN (...) when reading what is already kept
 _RETRIES = 3
 
@@ -219,7 +218,7 @@ def _milestones(session: Session, on: date) -> dict[str, dict[str, Any]]:
     found = {}
     for line in state.lines():
         for milestone in state.milestones_of(line):
-            if milestone.id == DATA_MILESTONE:
+            if milestone.id == CONNECTION_MILESTONES.get(line.mode):
                 status = state.status(line, milestone, PROVINCE, on)
                 found[line.number] = {
                     "title": milestone.title,
@@ -232,7 +231,7 @@ def _milestones(session: Session, on: date) -> dict[str, dict[str, Any]]:
 
 def overview(session: Session, *, at: datetime | None = None) -> dict[str, Any]:
     """Every source: its connection (实时/延迟/中断/未接入), today's calls and orders, open overdue orders, and for
-    a sub-centre the plan's 数据实时归集 milestone."""
+    a line the plan's milestone for connecting its systems (数据实时归集, 系统对接)."""
     moment = at or now()
     today = china_day(moment)
     start, end = supervision.period_bounds(today, today)
@@ -284,7 +283,7 @@ def overview(session: Session, *, at: datetime | None = None) -> dict[str, Any]:
                 "connection_rate_today": int(answered or 0) / int(requested) if requested else None,
                 "orders_today": int(created.get(source.code, 0)),
                 "open_overdue": int(overdue.get(source.code, 0)),
-                "milestone": milestones.get(source.code) if source.kind is SourceKind.SUBCENTRE else None,
+                "milestone": milestones.get(source.code) if source.kind is not SourceKind.CITY else None,
             }
         )
     return {"at": moment.isoformat(), "today": today.isoformat(), "sources": rows}
