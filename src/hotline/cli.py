@@ -145,6 +145,7 @@ _CAPABILITIES: dict[str, tuple[str, str, bool]] = {
     "telephony": ("hotline.telephony.cli", "app", True),
     "seats": ("hotline.staffing.cli", "app", True),
     "feeds": ("hotline.aggregation.cli", "app", True),
+    "push": ("hotline.push.cli", "app", True),
 }
 _mounted: set[str] = set()
 

@@ -30,6 +30,9 @@ class Settings:
     nats_url: str = "nats://127.0.0.1:4222"
     feeds_stream: str = "HOTLINE_FEEDS"
     feeds_subject: str = "hotline.feeds"
+    # Where work-order events for units' own systems are published (`<subject>.<unit code>`).
+    push_stream: str = "HOTLINE_UNITS"
+    push_subject: str = "hotline.units"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -45,6 +48,8 @@ class Settings:
             nats_url=os.environ.get("HOTLINE_NATS_URL") or "nats://127.0.0.1:4222",
             feeds_stream=os.environ.get("HOTLINE_FEEDS_STREAM") or "HOTLINE_FEEDS",
             feeds_subject=os.environ.get("HOTLINE_FEEDS_SUBJECT") or "hotline.feeds",
+            push_stream=os.environ.get("HOTLINE_PUSH_STREAM") or "HOTLINE_UNITS",
+            push_subject=os.environ.get("HOTLINE_PUSH_SUBJECT") or "hotline.units",
         )
 
 
@@ -58,6 +63,8 @@ _VARIABLES = (
     "HOTLINE_NATS_URL",
     "HOTLINE_FEEDS_STREAM",
     "HOTLINE_FEEDS_SUBJECT",
+    "HOTLINE_PUSH_STREAM",
+    "HOTLINE_PUSH_SUBJECT",
 )
 _cache: tuple[tuple[str | None, ...], str, Settings] | None = None
 

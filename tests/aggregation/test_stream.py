@@ -3,17 +3,11 @@ refused batches terminated and explained, database failures redelivered."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import socket
 import subprocess
 import sys
-import uuid
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 import nats
 import pytest
@@ -23,11 +17,10 @@ from sqlalchemy.exc import OperationalError
 from hotline.aggregation import service, stream
 from hotline.aggregation.store import FeedCallRow, FeedRejection
 from hotline.db import session_scope
+from tests.queue_support import NATS_URL, own_stream, run
 
 pytestmark = pytest.mark.queue
-T = TypeVar("T")
 
-NATS_URL = os.environ.get("HOTLINE_TEST_NATS_URL", "nats://127.0.0.1:4222")
 CALLS = {
     "records": [
         {"kind": "call", "id": "Q1", "started_at": "2021-11-01T09:00:00", "answered_at": "2021-11-01T09:00:07"},
@@ -36,36 +29,10 @@ CALLS = {
 }
 
 
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop in the main thread."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
 @pytest.fixture
 def queue(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A stream and subject of this test's own on the NATS server (deleted afterwards)."""
-    target = urlparse(NATS_URL)
-    try:
-        socket.create_connection((target.hostname or "127.0.0.1", target.port or 4222), timeout=2).close()
-    except OSError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"NATS unreachable at {NATS_URL}: {exc}")
-        pytest.skip(f"NATS unreachable at {NATS_URL}: {exc}")
-    name = f"TEST_{uuid.uuid4().hex[:10].upper()}"
-    monkeypatch.setenv("HOTLINE_NATS_URL", NATS_URL)
-    monkeypatch.setenv("HOTLINE_FEEDS_STREAM", name)
-    monkeypatch.setenv("HOTLINE_FEEDS_SUBJECT", f"test.{name.lower()}")
-    yield f"test.{name.lower()}"
-
-    async def drop() -> None:
-        nc = await nats.connect(NATS_URL)
-        try:
-            await nc.jetstream().delete_stream(name)
-        finally:
-            await nc.close()
-
-    run(drop())
+    yield from own_stream(monkeypatch, "HOTLINE_FEEDS_STREAM", "HOTLINE_FEEDS_SUBJECT")
 
 
 def publish(source: str, payload: object) -> int:

@@ -6,7 +6,7 @@ listener reads with a durable consumer and acknowledges a batch only after `serv
 a crash in between redelivers it, and `ingest` keeps the latest version of each record, so a batch stored
 twice counts once. A batch that can never be stored (bad JSON, a bad record, an unknown source) is
 terminated (never redelivered) and its reason kept in `agg_rejections` with its stream sequence; the message
-itself stays in the stream for `RETENTION` to be looked at. A database error leaves the batch to be
+itself stays in the stream for `queue.RETENTION` to be looked at. A database error leaves the batch to be
 redelivered after `RETRY_DELAY`.
 """
 
@@ -20,12 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import nats
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import ConsumerConfig
 
+from hotline import queue
 from hotline.aggregation import service
 from hotline.db import session_scope
 from hotline.errors import HotlineError, InvalidInput, NotFound
@@ -34,7 +33,6 @@ from hotline.settings import get_settings
 log = logging.getLogger(__name__)
 
 DURABLE = "hotline-aggregation"
-RETENTION = 30 * 24 * 3600.0  # seconds a batch stays in the stream, stored or not
 RETRY_DELAY = 5.0
 ACK_WAIT = 60.0  # a batch not acknowledged in this time is redelivered (the listener died mid-batch)
 FETCH = 20
@@ -60,17 +58,8 @@ class Tally:
 
 async def _jetstream(url: str | None) -> tuple[Any, JetStreamContext]:
     settings = get_settings()
-    try:
-        nc = await nats.connect(url or settings.nats_url, connect_timeout=5, max_reconnect_attempts=3)
-    except Exception as exc:  # the client raises several kinds (refused, timeout, no servers)
-        raise HotlineError(f"无法连接消息队列 {url or settings.nats_url}：{exc}", code="queue-unreachable") from exc
-    js = nc.jetstream()
-    try:
-        await js.stream_info(settings.feeds_stream)
-    except NotFoundError:
-        await js.add_stream(
-            StreamConfig(name=settings.feeds_stream, subjects=[f"{settings.feeds_subject}.*"], max_age=RETENTION)
-        )
+    nc, js = await queue.connect(url)
+    await queue.ensure_stream(js, settings.feeds_stream, settings.feeds_subject)
     return nc, js
 
 

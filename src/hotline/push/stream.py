@@ -1,0 +1,74 @@
+"""The relay: publishes each unit's work-order events to `<subject>.<unit>` (NATS JetStream), then moves the
+cursor. The cursor is saved only after JetStream has stored the round's messages, so a crash in between
+publishes them again; JetStream drops those copies (same `Nats-Msg-Id`) within `queue.DUPLICATE_WINDOW`, and
+each message carries `event_id` for a unit's system to drop any older copy itself. Run one relay."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+
+from hotline import queue
+from hotline.db import session_scope
+from hotline.push import service
+from hotline.push.domain import Cursor, advance, subject_token
+from hotline.settings import get_settings
+from hotline.timeutil import now
+
+POLL = 0.5  # seconds between looks at the history when nothing is new
+
+
+def _read(cursor: Cursor) -> tuple[list[service.Delivery], list[int]]:
+    with session_scope() as session:
+        return service.pending(session, cursor)
+
+
+def _load() -> Cursor:
+    with session_scope() as session:
+        return service.load_cursor(session)
+
+
+def _save(cursor: Cursor) -> None:
+    with session_scope() as session:
+        service.save_cursor(session, cursor)
+
+
+async def relay(
+    *,
+    url: str | None = None,
+    idle_exit: float | None = None,
+    on_delivery: Callable[[service.Delivery], None] | None = None,
+) -> int:
+    """Deliver events until stopped (or, with IDLE_EXIT, once nothing new has come for that many seconds);
+    returns how many messages were published."""
+    settings = get_settings()
+    nc, js = await queue.connect(url)
+    published = 0
+    try:
+        await queue.ensure_stream(js, settings.push_stream, settings.push_subject)
+        cursor = await asyncio.to_thread(_load)
+        quiet_since = time.monotonic()
+        while True:
+            deliveries, read = await asyncio.to_thread(_read, cursor)
+            for delivery in deliveries:
+                subject = f"{settings.push_subject}.{subject_token(delivery.unit)}"
+                body = json.dumps(delivery.payload, ensure_ascii=False).encode()
+                await js.publish(subject, body, headers={"Nats-Msg-Id": delivery.message_id}, timeout=10)
+                published += 1
+                if on_delivery is not None:
+                    on_delivery(delivery)
+            moved = advance(cursor, read, now())
+            if moved != cursor:
+                await asyncio.to_thread(_save, moved)
+                cursor = moved
+            if read:
+                quiet_since = time.monotonic()
+                continue
+            if idle_exit is not None and time.monotonic() - quiet_since >= idle_exit:
+                break
+            await asyncio.sleep(POLL)
+    finally:
+        await nc.close()
+    return published

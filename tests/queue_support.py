@@ -1,0 +1,55 @@
+"""The NATS JetStream server the message-queue tests use, and running its async client from sync tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import nats
+import pytest
+
+NATS_URL = os.environ.get("HOTLINE_TEST_NATS_URL", "nats://127.0.0.1:4222")
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def require_nats() -> None:
+    """Skip when no NATS server answers (fail under CI=true, as for PostgreSQL)."""
+    target = urlparse(NATS_URL)
+    try:
+        socket.create_connection((target.hostname or "127.0.0.1", target.port or 4222), timeout=2).close()
+    except OSError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"NATS unreachable at {NATS_URL}: {exc}")
+        pytest.skip(f"NATS unreachable at {NATS_URL}: {exc}")
+
+
+def own_stream(monkeypatch: pytest.MonkeyPatch, stream_variable: str, subject_variable: str) -> Iterator[str]:
+    """Point the platform at a stream and subject of this test's own (deleted afterwards); yields the subject."""
+    require_nats()
+    name = f"TEST_{uuid.uuid4().hex[:10].upper()}"
+    subject = f"test.{name.lower()}"
+    monkeypatch.setenv("HOTLINE_NATS_URL", NATS_URL)
+    monkeypatch.setenv(stream_variable, name)
+    monkeypatch.setenv(subject_variable, subject)
+    yield subject
+
+    async def drop() -> None:
+        nc = await nats.connect(NATS_URL)
+        try:
+            await nc.jetstream().delete_stream(name)
+        finally:
+            await nc.close()
+
+    run(drop())
