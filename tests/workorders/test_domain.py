@@ -269,6 +269,22 @@ def test_sla_states() -> None:
     assert d.sla_state(late, date(2021, 7, 1), CAL) is d.Sla.OVERDUE
 
 
+def test_reminders_urge_near_due_and_unsigned_orders_and_supervise_overdue_ones() -> None:
+    case = dataclasses.replace(_case(S.HANDLING), due=date(2021, 6, 4), lead_unit="510100-zjj")  # a Friday
+    assert d.reminder(case, date(2021, 6, 2), CAL) is None  # two working days left
+    near = d.reminder(case, date(2021, 6, 3), CAL)
+    assert near is not None and near.action is A.URGE and "2021-06-04" in near.reason
+    overdue = d.reminder(case, date(2021, 6, 7), CAL)
+    assert overdue is not None and overdue.action is A.SUPERVISE and "已超过办理期限" in overdue.reason
+    unsigned = dataclasses.replace(case, state=S.DISPATCHED, accept_due=date(2021, 6, 1))
+    late_sign = d.reminder(unsigned, date(2021, 6, 2), CAL)
+    assert late_sign is not None and late_sign.action is A.URGE and "签收" in late_sign.reason
+    # Nothing for a unit that is not working on the order: returned, paused, answered, or not dispatched.
+    for state in (S.RETURNED, S.WAITING_CITIZEN, S.EXTENSION_PENDING, S.RESOLVED, S.ARCHIVED):
+        assert d.reminder(dataclasses.replace(case, state=state), date(2021, 6, 7), CAL) is None
+    assert d.reminder(dataclasses.replace(case, lead_unit=None), date(2021, 6, 7), CAL) is None
+
+
 def test_who_sees_contact() -> None:
     complaint, report = d.OrderType.COMPLAINT, d.OrderType.REPORT
     for role in (R.AGENT, R.DISPATCHER, R.ADMIN):

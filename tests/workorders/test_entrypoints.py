@@ -198,6 +198,11 @@ def test_cli_loop_and_errors(client: TestClient, cli: Callable[..., Ran]) -> Non
     looked = _cli("lookup", number, "--phone-last4", "1234")
     assert json.loads(looked.stdout)["caller_phone"] == "138****1234"
     assert _cli("lifecycle").returncode == 0
+    # Reopened on 02-20 and waiting on RSJ again: the daily reminder urges it, once a day.
+    reminded = _cli("remind", "--at", "2021-02-24T09:00")
+    assert reminded.returncode == 0, reminded.stderr
+    assert f"催办 {number} → {RSJ}" in reminded.stdout and "共提醒 1 张" in reminded.stdout
+    assert "共提醒 0 张" in _cli("remind", "--at", "2021-02-24T15:00").stdout
 
 
 def test_create_attaches_dispatch_advice_and_survives_its_failure(

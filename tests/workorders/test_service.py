@@ -613,3 +613,32 @@ def test_district_entries_and_unit_regions(units: str) -> None:
             service.add_unit(session, "x", "某单位", "department", region_code="999901")
         with pytest.raises(InvalidInput):
             service.add_unit(session, "x", "某单位", "planet", region_code="510100")
+
+
+def test_remind_due_urges_and_supervises_once_a_day(units: str) -> None:
+    near = _create()  # 咨询 taken 09-30: due 10-11 (the holiday, then the make-up Saturday 10-09)
+    _act(near, "dispatch", AT, role="dispatcher", target_unit=ZJJ)
+    _act(near, "accept", AT, role="department", unit=ZJJ)
+    unsigned = _create(type="投诉", content="噪音扰民")
+    _act(unsigned, "dispatch", AT, role="dispatcher", target_unit=RSJ)
+    calm = _create(type="投诉", content="道路积水")  # due in 15 working days, signed for
+    _act(calm, "dispatch", AT, role="dispatcher", target_unit=ZJJ)
+    _act(calm, "accept", AT, role="department", unit=ZJJ)
+    _create(content="尚未派单")  # no unit to remind
+
+    saturday = datetime(2021, 10, 9, 9, 0, tzinfo=CHINA_TZ)
+    with session_scope() as session:
+        done = service.remind_due(session, at=saturday)
+    assert [(x["number"], x["action"], x["unit"]) for x in done] == [(near, "urge", ZJJ), (unsigned, "urge", RSJ)]
+    assert "临近办理期限（2021-10-11）" in done[0]["reason"] and "签收" in done[1]["reason"]
+    with session_scope() as session:
+        assert service.remind_due(session, at=saturday + timedelta(hours=3)) == []  # once a day
+    history = _show(near)["history"]
+    assert (history[-1]["action"], history[-1]["actor"]) == ("urge", service.AUTO_ACTOR)
+    assert _show(near)["urge_count"] == 1
+
+    tuesday = datetime(2021, 10, 12, 9, 0, tzinfo=CHINA_TZ)
+    with session_scope() as session:
+        done = service.remind_due(session, at=tuesday)
+    assert [(x["number"], x["action_label"]) for x in done] == [(near, "督办"), (unsigned, "催办")]
+    assert _show(near)["supervise_count"] == 1

@@ -1,4 +1,4 @@
-"""Commands of hotline.workorders: `hotline order create|act|show|list|lookup|lifecycle|...`."""
+"""Commands of hotline.workorders: `hotline order create|act|show|list|remind|lookup|lifecycle|...`."""
 
 from __future__ import annotations
 
@@ -228,6 +228,26 @@ def list_cmd(
     for view in rows:
         typer.echo(_summary(view))
     typer.echo(f"共 {len(rows)} 张")
+
+
+@app.command(
+    "remind",
+    help="临期提醒、超期督办：催办未按时签收或一个工作日内到期的工单，督办已超期的工单\n\n"
+    "每张工单每天最多提醒一次，可由定时任务每天（或每小时）执行",
+)
+def remind(
+    at: str | None = typer.Option(None, "--at", help="按此时间判断（ISO 8601，默认现在）"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+) -> None:
+    """Urge orders near their due date or not signed for in time; supervise overdue ones."""
+    with session_scope() as session:
+        done = service.remind_due(session, at=parse_instant(at) if at else None)
+    if as_json:
+        _dump(done)
+        return
+    for item in done:
+        typer.echo(f"{item['action_label']} {item['number']} → {item['unit']}：{item['reason']}")
+    typer.echo(f"共提醒 {len(done)} 张")
 
 
 @app.command("lookup", help="市民查询本人工单时看到的内容（JSON）")

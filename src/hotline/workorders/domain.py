@@ -352,6 +352,33 @@ def accept_overdue(case: Case, today: date) -> bool:
     return case.state is State.DISPATCHED and case.accept_due is not None and today > case.accept_due
 
 
+@dataclass(frozen=True)
+class Reminder:
+    """An automatic notice the platform gives a handling unit (临期提醒, 超期督办): the action and its text."""
+
+    action: Action
+    reason: str
+
+
+# Orders a unit is working on; returned, paused or extension-pending orders wait on the centre or the citizen.
+REMINDED_STATES = frozenset({State.DISPATCHED, State.HANDLING})
+
+
+def reminder(case: Case, today: date, calendar: WorkCalendar) -> Reminder | None:
+    """What the platform tells the lead unit of CASE today, if anything: an order past its due date is 督办
+    (supervised), one not signed for in time or due within NEAR_DUE_WORKDAYS is 催办 (urged)."""
+    if case.state not in REMINDED_STATES or case.lead_unit is None:
+        return None
+    due = effective_due(case, today, calendar)
+    if today > due:
+        return Reminder(Action.SUPERVISE, f"已超过办理期限（{due.isoformat()}），请尽快办结并说明原因")
+    if accept_overdue(case, today) and case.accept_due is not None:
+        return Reminder(Action.URGE, f"已超过签收时限（{case.accept_due.isoformat()}），请尽快签收")
+    if calendar.workdays_between(today, due) <= NEAR_DUE_WORKDAYS:
+        return Reminder(Action.URGE, f"临近办理期限（{due.isoformat()}），请按时办结")
+    return None
+
+
 def rule_for(state: State, action: Action, role: Role) -> Rule:
     rule = TRANSITIONS.get((state, action))
     if rule is None:

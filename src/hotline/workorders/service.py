@@ -32,7 +32,7 @@ from hotline.calendar.service import REVISION_COLUMNS, load_calendar
 from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound, TooManyAttempts
 from hotline.plan.regions import PROVINCE, REGIONS, find_region
 from hotline.privacy import mask_name, mask_phone
-from hotline.timeutil import china, china_day, now, parse_instant
+from hotline.timeutil import CHINA_TZ, china, china_day, now, parse_instant
 from hotline.workorders import domain as d
 from hotline.workorders.store import CatalogueEntry, Category, History, Limit, LookupFailure, Order, Unit
 from hotline.workorders.store import Sequence as SequenceRow
@@ -948,6 +948,61 @@ _HISTORY_SELECT = (
     "%s::varchar, %s::json"
 )
 _DIRECT_SQL: dict[tuple[str, ...], str] = {}
+
+
+AUTO_ACTOR = "系统自动提醒"
+# A due date within NEAR_DUE_WORKDAYS working days is at most this many calendar days away (the Spring Festival
+# holiday included), so orders due later need not be looked at.
+_REMIND_HORIZON = timedelta(days=14)
+
+
+def remind_due(session: Session, *, at: datetime | None = None) -> list[dict[str, Any]]:
+    """临期提醒、超期督办: urge (催办) the lead unit of every order not signed for in time or due within a working
+    day, and supervise (督办) every order past its due date, as `AUTO_ACTOR` in the history (and so pushed to the
+    unit's system). An order reminded by this job earlier the same China day is left alone, so it can run as
+    often as wanted; an order another actor is changing at the same moment is left for the next run."""
+    moment = at or now()
+    day = china_day(moment)
+    calendar = _calendar(session)
+    candidates = session.scalars(
+        select(Order)
+        .where(
+            Order.state.in_([s.value for s in d.REMINDED_STATES]),
+            Order.lead_unit_id.is_not(None),
+            (Order.due <= day + _REMIND_HORIZON) | (Order.accept_due < day),
+        )
+        .order_by(Order.due, Order.number)
+    ).all()
+    start = datetime.combine(day, datetime.min.time(), CHINA_TZ)
+    reminded = set(
+        session.scalars(
+            select(History.order_id).where(
+                History.actor == AUTO_ACTOR, History.at >= start, History.order_id.in_([o.id for o in candidates])
+            )
+        )
+    )
+    done = []
+    for order in candidates:
+        notice = d.reminder(_case(order), day, calendar)
+        if notice is None or order.id in reminded:
+            continue
+        try:
+            with session.begin_nested():
+                act(session, order, notice.action.value, role="supervisor", actor=AUTO_ACTOR, reason=notice.reason,
+                    at=moment)  # fmt: skip
+        except HotlineError:  # stale-version: someone acted on it just now
+            _drop_pending_history(session, order)
+            continue
+        done.append(
+            {
+                "number": order.number,
+                "unit": order.lead_unit.code if order.lead_unit else None,
+                "action": notice.action.value,
+                "action_label": d.ACTION_LABELS[notice.action],
+                "reason": notice.reason,
+            }
+        )
+    return done
 
 
 def _published_article(session: Session, key: str) -> tuple[str, str]:
