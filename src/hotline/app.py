@@ -13,6 +13,7 @@ def create_app() -> FastAPI:
     from hotline.aggregation import api as aggregation_api
     from hotline.dispatch import api as dispatch_api
     from hotline.knowledge import api as knowledge_api
+    from hotline.open311 import api as open311_api
     from hotline.plan import api as plan_api
     from hotline.routing import api as routing_api
     from hotline.staffing import api as staffing_api
@@ -51,6 +52,7 @@ def create_app() -> FastAPI:
         supervision_api.router,
         staffing_api.router,
         aggregation_api.router,
+        open311_api.router,
     ):
         app.include_router(router)
     app.include_router(pages.router)

@@ -33,6 +33,8 @@ class Settings:
     # Where work-order events for units' own systems are published (`<subject>.<unit code>`).
     push_stream: str = "HOTLINE_UNITS"
     push_subject: str = "hotline.units"
+    # Apps allowed to submit and follow service requests through Open311: "name=key,name=key".
+    open311_keys: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -50,6 +52,7 @@ class Settings:
             feeds_subject=os.environ.get("HOTLINE_FEEDS_SUBJECT") or "hotline.feeds",
             push_stream=os.environ.get("HOTLINE_PUSH_STREAM") or "HOTLINE_UNITS",
             push_subject=os.environ.get("HOTLINE_PUSH_SUBJECT") or "hotline.units",
+            open311_keys=os.environ.get("HOTLINE_OPEN311_KEYS", ""),
         )
 
 
@@ -65,6 +68,7 @@ _VARIABLES = (
     "HOTLINE_FEEDS_SUBJECT",
     "HOTLINE_PUSH_STREAM",
     "HOTLINE_PUSH_SUBJECT",
+    "HOTLINE_OPEN311_KEYS",
 )
 _cache: tuple[tuple[str | None, ...], str, Settings] | None = None
 

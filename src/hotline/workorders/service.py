@@ -66,6 +66,15 @@ def load_taxonomy(session: Session, rows: Iterable[tuple[str, str, str]] | None 
     return added
 
 
+def category_tree(session: Session) -> list[tuple[str, str, str]]:
+    """The category tree (first, second, third level), in the order it was loaded (the default on first use)."""
+    rows = session.execute(select(Category.level1, Category.level2, Category.level3).order_by(Category.id)).all()
+    if not rows:
+        load_taxonomy(session)
+        rows = session.execute(select(Category.level1, Category.level2, Category.level3).order_by(Category.id)).all()
+    return [(a, b, c) for a, b, c in rows]
+
+
 def normalize_category(category: str) -> str:
     parts = [p.strip() for p in category.replace(">", "/").replace("／", "/").split("/")]
     return "/".join(p for p in parts if p)
@@ -1321,6 +1330,32 @@ def list_open_orders(session: Session, *, since: datetime, region_code: str | No
     )
     if region_code:
         query = query.where(Order.region_code == find_region(region_code).code)
+    return list(session.scalars(query))
+
+
+def list_client_orders(
+    session: Session,
+    key_prefix: str,
+    *,
+    since: datetime,
+    until: datetime,
+    category: str | None = None,
+    limit: int = 1000,
+) -> list[Order]:
+    """Orders whose idempotency key starts with KEY_PREFIX (one submitting app's), received in [SINCE, UNTIL]
+    (and in CATEGORY or below it), newest first."""
+    query = (
+        select(Order)
+        .where(
+            Order.client_key.startswith(key_prefix, autoescape=True),
+            Order.created_at >= since,
+            Order.created_at <= until,
+        )
+        .order_by(Order.created_at.desc(), Order.number.desc())
+        .limit(limit)
+    )
+    if category:
+        query = query.where((Order.category == category) | Order.category.startswith(category + "/", autoescape=True))
     return list(session.scalars(query))
 
 

@@ -1,0 +1,77 @@
+"""Open311 GeoReport v2 (the international standard for citizen service requests) mapped onto 12345's work
+orders, as plain values. Pure: no database, no web.
+
+- A **service** is a second-level category of the platform's category tree (城乡建设/住房保障…), in the group of
+  its first level; its keywords are the third-level names. Its code is a short stable hash of the path, so it
+  fits in a URL and survives the tree being reloaded.
+- A **request** is a work order submitted by an app through the API (channel `app`); its id is the order
+  number. It is `closed` once the centre has a reviewed answer for the citizen (待回访, 已回访, 已归档) or the
+  order was merged into another, `open` before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from hotline.workorders.domain import OrderType, State
+
+CLOSED_STATES = frozenset({State.TO_VISIT, State.VISITED, State.ARCHIVED, State.MERGED})
+DEFAULT_TYPE = OrderType.HELP  # a service request that says nothing else is a 求助
+MAX_DESCRIPTION = 4000
+
+
+@dataclass(frozen=True)
+class Service:
+    code: str
+    name: str  # the second level
+    group: str  # the first level
+    keywords: tuple[str, ...]  # the third level
+
+    @property
+    def category(self) -> str:
+        return f"{self.group}/{self.name}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "service_code": self.code,
+            "service_name": self.name,
+            "description": f"{self.group}：{self.name}（{'、'.join(self.keywords)}）",
+            "metadata": True,  # one attribute: the kind of demand (诉求类型)
+            "type": "realtime",  # the request id is the work-order number, given at once
+            "keywords": ",".join(self.keywords),
+            "group": self.group,
+        }
+
+
+def service_code(group: str, name: str) -> str:
+    return hashlib.sha1(f"{group}/{name}".encode()).hexdigest()[:8]
+
+
+def services(rows: Iterable[tuple[str, str, str]]) -> list[Service]:
+    """One service per (first, second) level of the category rows, in the rows' order."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for group, name, leaf in rows:
+        leaves = found.setdefault((group, name), [])
+        if leaf and leaf not in leaves:
+            leaves.append(leaf)
+    return [Service(service_code(g, n), n, g, tuple(leaves)) for (g, n), leaves in found.items()]
+
+
+def type_attribute() -> dict[str, object]:
+    """The service definition's one attribute: which kind of demand it is (sets the handling time limit)."""
+    return {
+        "variable": True,
+        "code": "type",
+        "datatype": "singlevaluelist",
+        "required": False,
+        "datatype_description": f"诉求类型，默认{DEFAULT_TYPE.value}",
+        "order": 1,
+        "description": "诉求类型",
+        "values": [{"key": t.value, "name": t.value} for t in OrderType],
+    }
+
+
+def status(state: State) -> str:
+    return "closed" if state in CLOSED_STATES else "open"
