@@ -99,8 +99,8 @@ def _write(session: Session, source: str, kind: Kind, records: Sequence[Record],
         if result is Outcome.INSERTED:
             inserts.append({**_columns(record), "source": source, "received_at": at})
         elif result is Outcome.UPDATED:
-            updates.append({**_columns(record), "received_at": at, "row_id": row_id, "new_version": record.version})
-            del updates[-1]["external_id"]
+            changed = {name: value for name, value in _columns(record).items() if name != "external_id"}
+            updates.append({**changed, "received_at": at, "row_id": row_id, "new_version": record.version})
     if inserts:
         session.execute(insert(table), inserts)
     if updates:
