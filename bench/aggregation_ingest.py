@@ -303,7 +303,7 @@ async def _queue(n_batches: int, via_publish: int, idle_exit: float) -> dict[str
         one_connection = time.perf_counter() - started
         last, stored = [0.0], [0]
 
-        def seen(outcome: stream.Outcome) -> None:
+        def seen(outcome: stream.Handled) -> None:
             last[0] = time.perf_counter()
             if outcome.result is None:
                 raise RuntimeError(f"batch {outcome.seq} not stored: {outcome.error}")

@@ -39,8 +39,8 @@ def publish(source: str, payload: object) -> int:
     return run(stream.publish(source, payload))
 
 
-def drain() -> tuple[stream.Tally, list[stream.Outcome]]:
-    seen: list[stream.Outcome] = []
+def drain() -> tuple[stream.Tally, list[stream.Handled]]:
+    seen: list[stream.Handled] = []
     tally = run(stream.listen(idle_exit=1.0, on_outcome=seen.append))
     return tally, seen
 

@@ -84,7 +84,7 @@ def listen(
     """Store every batch sources publish to the message queue."""
     from hotline.aggregation import stream
 
-    def show(outcome: stream.Outcome) -> None:
+    def show(outcome: stream.Handled) -> None:
         if outcome.result is not None:
             typer.echo(f"[{outcome.seq}] {_summary(outcome.result)}")
         elif outcome.error is not None:

@@ -39,7 +39,7 @@ FETCH = 20
 
 
 @dataclass
-class Outcome:
+class Handled:
     """What the listener did with one message (printed by `hotline feeds listen`)."""
 
     source: str
@@ -73,7 +73,7 @@ async def publish(source: str, payload: Any, *, url: str | None = None) -> int:
         await nc.close()
 
 
-def _store(source: str, data: bytes, seq: int) -> Outcome:
+def _store(source: str, data: bytes, seq: int) -> Handled:
     """Runs in a worker thread: the database work of one message, in its own transactions."""
     error: HotlineError
     try:
@@ -83,17 +83,17 @@ def _store(source: str, data: bytes, seq: int) -> Outcome:
     else:
         try:
             with session_scope() as session:
-                return Outcome(source, seq, result=service.ingest(session, source, payload))
+                return Handled(source, seq, result=service.ingest(session, source, payload))
         except NotFound as exc:
-            return Outcome(source, seq, error=exc)  # an unknown source: no feed to keep the reason under
+            return Handled(source, seq, error=exc)  # an unknown source: no feed to keep the reason under
         except HotlineError as exc:
             error = exc
     with session_scope() as session:
         service.reject(session, source, error, transport="queue", stream_seq=seq)
-    return Outcome(source, seq, error=error)
+    return Handled(source, seq, error=error)
 
 
-async def _handle(msg: Any) -> Outcome:
+async def _handle(msg: Any) -> Handled:
     source = msg.subject.rsplit(".", 1)[-1]
     seq = int(msg.metadata.sequence.stream)
     try:
@@ -101,7 +101,7 @@ async def _handle(msg: Any) -> Outcome:
     except Exception:  # the database is down or busy: leave the batch in the queue
         log.exception("batch %s of %s not stored; redelivered in %ss", seq, source, RETRY_DELAY)
         await msg.nak(delay=RETRY_DELAY)
-        return Outcome(source, seq, retry=True)
+        return Handled(source, seq, retry=True)
     if outcome.error is not None:
         await msg.term()
     else:
@@ -113,7 +113,7 @@ async def listen(
     *,
     url: str | None = None,
     idle_exit: float | None = None,
-    on_outcome: Callable[[Outcome], None] | None = None,
+    on_outcome: Callable[[Handled], None] | None = None,
 ) -> Tally:
     """Store every batch the sources publish, until stopped (or, with IDLE_EXIT, once nothing has arrived for
     that many seconds: for tests and for draining the queue from a script)."""
