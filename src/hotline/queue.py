@@ -4,7 +4,10 @@ events out) build on it."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import nats
 from nats.js import JetStreamContext
@@ -13,6 +16,8 @@ from nats.js.errors import NotFoundError
 
 from hotline.errors import HotlineError
 from hotline.settings import get_settings
+
+T = TypeVar("T")
 
 RETENTION = 30 * 24 * 3600.0  # seconds a message stays in a stream, read or not
 DUPLICATE_WINDOW = 600.0  # seconds in which a message published again with the same Nats-Msg-Id is dropped
@@ -36,3 +41,18 @@ async def ensure_stream(js: JetStreamContext, name: str, subject: str) -> None:
         await js.add_stream(
             StreamConfig(name=name, subjects=[f"{subject}.*"], max_age=RETENTION, duplicate_window=DUPLICATE_WINDOW)
         )
+
+
+def run_until_signalled(make: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -> T:
+    """Run a long-lived worker (`hotline feeds listen`, `hotline push run`) given an event that SIGINT and
+    SIGTERM set: it finishes the batch in hand and returns, rather than being cancelled mid-way (the NATS
+    client can swallow a cancellation that arrives while it waits for an acknowledgement)."""
+
+    async def main() -> T:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await make(stop)
+
+    return asyncio.run(main())

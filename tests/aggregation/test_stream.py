@@ -3,9 +3,11 @@ refused batches terminated and explained, database failures redelivered."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +122,19 @@ def test_the_commands_send_a_table_and_listen(queue: str, db_url: str, tmp_path:
     assert heard.returncode == 0, heard.stderr
     assert "12366：收到 1 条（新增 1" in heard.stdout and "入库 1 批，拒收 0 批" in heard.stdout
     assert calls_kept() == ["F1"]
+
+
+def test_the_listener_stops_cleanly_on_sigterm(queue: str) -> None:
+    listener = subprocess.Popen([sys.executable, "-m", "hotline", "feeds", "listen"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        publish("12366", CALLS)
+        deadline = time.monotonic() + 20
+        while not calls_kept() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        listener.send_signal(signal.SIGTERM)
+        out, err = listener.communicate(timeout=10)
+    finally:
+        listener.kill()
+    assert listener.returncode == 0, err
+    assert "入库 1 批，拒收 0 批" in out and calls_kept() == ["Q1", "Q2"]

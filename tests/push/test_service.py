@@ -93,3 +93,15 @@ def test_a_hole_is_read_when_its_row_appears(units: str) -> None:
     deliveries, read = _pending(cursor)
     assert [d.history_id for d in deliveries] == [dispatch_id] and read == [dispatch_id]
     assert advance(cursor, read, AT).holes == ()
+
+
+def test_switching_push_on_for_a_platform_in_service_skips_the_past(units: str) -> None:
+    old = _order()
+    _act(old, "dispatch", role="dispatcher", target_unit=ZJJ)
+    with session_scope() as session:
+        assert service.skip_history(session) == 2  # 受理 and 派单 of the old order
+        assert service.status(session)["backlog"] == 0
+    new = _order()
+    _act(new, "dispatch", role="dispatcher", target_unit=TAX)
+    deliveries, _ = _pending()
+    assert [d.payload["order"]["number"] for d in deliveries] == [new]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -94,3 +96,24 @@ def test_the_commands_run_the_relay_and_report_progress(subject: str) -> None:
     assert f"派单 {number} → {TAX}" in ran.stdout and "已推送 1 条事件" in ran.stdout
     status = subprocess.run([*hotline, "status", "--json"], capture_output=True, text=True, check=False)
     assert json.loads(status.stdout)["backlog"] == 0
+
+
+def test_the_relay_stops_cleanly_on_sigterm(subject: str) -> None:
+    number = dispatched(ZJJ, "小区电梯长期故障")
+    relay = subprocess.Popen([sys.executable, "-m", "hotline", "push", "run"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while service_backlog() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        relay.send_signal(signal.SIGTERM)
+        out, err = relay.communicate(timeout=10)
+    finally:
+        relay.kill()
+    assert relay.returncode == 0, err
+    assert f"派单 {number} → {ZJJ}" in out and "已推送 1 条事件" in out
+
+
+def service_backlog() -> int:
+    with session_scope() as session:
+        return int(service.status(session)["backlog"])

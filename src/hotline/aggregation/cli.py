@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from hotline import queue
 from hotline.aggregation import service
 from hotline.cli import HotlineTyper
 from hotline.db import session_scope
@@ -92,8 +93,7 @@ def listen(
         else:
             typer.echo(f"[{outcome.seq}] {outcome.source}：入库失败，稍后重试", err=True)
 
-    try:
-        tally = asyncio.run(stream.listen(url=url, idle_exit=idle_exit, on_outcome=show))
-    except KeyboardInterrupt:
-        return
+    tally = queue.run_until_signalled(
+        lambda stop: stream.listen(url=url, idle_exit=idle_exit, on_outcome=show, stop=stop)
+    )
     typer.echo(f"入库 {tally.stored} 批，拒收 {tally.rejected} 批，待重试 {tally.retried} 批")

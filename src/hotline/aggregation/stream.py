@@ -114,9 +114,10 @@ async def listen(
     url: str | None = None,
     idle_exit: float | None = None,
     on_outcome: Callable[[Handled], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> Tally:
-    """Store every batch the sources publish, until stopped (or, with IDLE_EXIT, once nothing has arrived for
-    that many seconds: for tests and for draining the queue from a script)."""
+    """Store every batch the sources publish until STOP is set (the messages in hand are finished first), or,
+    with IDLE_EXIT, once nothing has arrived for that many seconds (tests, draining the queue from a script)."""
     settings = get_settings()
     nc, js = await _jetstream(url)
     tally = Tally()
@@ -128,7 +129,7 @@ async def listen(
             config=ConsumerConfig(ack_wait=ACK_WAIT),
         )
         last = time.monotonic()
-        while True:
+        while stop is None or not stop.is_set():
             try:
                 messages = await sub.fetch(FETCH, timeout=1.0)
             except (NatsTimeout, TimeoutError):  # the client raises either, depending on when it gives up

@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hotline.errors import Forbidden, InvalidInput, NotFound
-from hotline.open311.domain import DEFAULT_TYPE, MAX_DESCRIPTION, Service, service_code, services, status
+from hotline.open311.domain import (
+    DEFAULT_TYPE,
+    MAX_DESCRIPTION,
+    Service,
+    service_code,
+    services,
+    status,
+)
 from hotline.plan.regions import PROVINCE
 from hotline.settings import get_settings
 from hotline.timeutil import CHINA_TZ, china, now, parse_instant
@@ -44,8 +51,19 @@ def client_of(api_key: str | None) -> str:
     return name
 
 
+_services: dict[tuple[str, tuple[int, int]], list[Service]] = {}
+
+
 def list_services(session: Session) -> list[Service]:
-    return services(workorders.category_tree(session))
+    """Built once per state of the category tree (every POST looks its service up)."""
+    key = (str(session.get_bind().engine.url), workorders.category_revision(session))
+    found = _services.get(key)
+    if found is None:
+        found = services(workorders.category_tree(session))
+        if key[1][0]:  # the tree was empty: it has just been loaded, so the key is already stale
+            _services.clear()
+            _services[key] = found
+    return found
 
 
 def get_service(session: Session, code: str) -> Service:

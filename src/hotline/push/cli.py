@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import typer
 
+from hotline import queue
 from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.push import service
@@ -26,11 +26,21 @@ def run(
         payload = delivery.payload
         typer.echo(f"[{delivery.history_id}] {payload['event_label']} {payload['order']['number']} → {delivery.unit}")
 
-    try:
-        published = asyncio.run(stream.relay(url=url, idle_exit=idle_exit, on_delivery=show))
-    except KeyboardInterrupt:
-        return
+    published = queue.run_until_signalled(
+        lambda stop: stream.relay(url=url, idle_exit=idle_exit, on_delivery=show, stop=stop)
+    )
     typer.echo(f"已推送 {published} 条事件")
+
+
+@app.command(
+    "skip",
+    help="从现在起推送：跳过已有的流转记录\n\n在已运行的平台上首次启用推送时使用，否则会把历史上的派单、催办等全部推送一遍",
+)
+def skip() -> None:
+    """Deliver only events from now on: move past the history already written."""
+    with session_scope() as session:
+        skipped = service.skip_history(session)
+    typer.echo(f"已跳过 {skipped} 条流转记录，今后的事件将被推送")
 
 
 @app.command("status", help="推送进度：已推送到的流转记录、待推送数量")

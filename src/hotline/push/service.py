@@ -80,6 +80,17 @@ def pending(session: Session, cursor: Cursor, limit: int = BATCH) -> tuple[list[
     return deliveries, [entry.id for entry, _ in rows]
 
 
+def skip_history(session: Session, *, at: datetime | None = None) -> int:
+    """Start delivering from now: the cursor moves past every history entry already written (when push is
+    first switched on for a platform in service, whose units have long had those orders). Returns how many
+    entries were skipped."""
+    cursor = load_cursor(session)
+    last = session.scalar(select(func.max(History.id))) or 0
+    skipped = session.scalar(select(func.count()).select_from(History).where(History.id > cursor.last_id)) or 0
+    save_cursor(session, Cursor(max(cursor.last_id, int(last))), at=at)
+    return int(skipped)
+
+
 def status(session: Session) -> dict[str, Any]:
     """How far the relay has read: the last history id delivered, the holes it still looks for, the backlog."""
     cursor = load_cursor(session)

@@ -6,6 +6,7 @@ each message carries `event_id` for a unit's system to drop any older copy itsel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -17,7 +18,8 @@ from hotline.push.domain import Cursor, advance, subject_token
 from hotline.settings import get_settings
 from hotline.timeutil import now
 
-POLL = 0.5  # seconds between looks at the history when nothing is new
+POLL = 0.5  # seconds between looks at the history when something came recently …
+IDLE_POLL = 2.0  # … growing to this while nothing comes (an empty look costs a couple of milliseconds of CPU)
 
 
 def _read(cursor: Cursor) -> tuple[list[service.Delivery], list[int]]:
@@ -35,14 +37,24 @@ def _save(cursor: Cursor) -> None:
         service.save_cursor(session, cursor)
 
 
+async def _pause(seconds: float, stop: asyncio.Event | None) -> None:
+    """Sleep, waking early when STOP is set."""
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
 async def relay(
     *,
     url: str | None = None,
     idle_exit: float | None = None,
     on_delivery: Callable[[service.Delivery], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> int:
-    """Deliver events until stopped (or, with IDLE_EXIT, once nothing new has come for that many seconds);
-    returns how many messages were published."""
+    """Deliver events until STOP is set (between rounds: a round's messages are published and the cursor saved),
+    or, with IDLE_EXIT, once nothing new has come for that many seconds; returns how many were published."""
     settings = get_settings()
     nc, js = await queue.connect(url)
     published = 0
@@ -50,7 +62,8 @@ async def relay(
         await queue.ensure_stream(js, settings.push_stream, settings.push_subject)
         cursor = await asyncio.to_thread(_load)
         quiet_since = time.monotonic()
-        while True:
+        pause = POLL
+        while stop is None or not stop.is_set():
             deliveries, read = await asyncio.to_thread(_read, cursor)
             for delivery in deliveries:
                 subject = f"{settings.push_subject}.{subject_token(delivery.unit)}"
@@ -64,11 +77,12 @@ async def relay(
                 await asyncio.to_thread(_save, moved)
                 cursor = moved
             if read:
-                quiet_since = time.monotonic()
+                quiet_since, pause = time.monotonic(), POLL
                 continue
             if idle_exit is not None and time.monotonic() - quiet_since >= idle_exit:
                 break
-            await asyncio.sleep(POLL)
+            await _pause(min(pause, idle_exit) if idle_exit is not None else pause, stop)
+            pause = min(pause * 2, IDLE_POLL)
     finally:
         await nc.close()
     return published

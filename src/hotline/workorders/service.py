@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -73,6 +73,12 @@ def category_tree(session: Session) -> list[tuple[str, str, str]]:
         load_taxonomy(session)
         rows = session.execute(select(Category.level1, Category.level2, Category.level3).order_by(Category.id)).all()
     return [(a, b, c) for a, b, c in rows]
+
+
+def category_revision(session: Session) -> tuple[int, int]:
+    """Changes whenever the category tree does (leaves are only ever added): for callers that cache it."""
+    count, last = session.execute(select(func.count(), func.max(Category.id)).select_from(Category)).one()
+    return int(count or 0), int(last or 0)
 
 
 def normalize_category(category: str) -> str:
@@ -1340,10 +1346,11 @@ def list_client_orders(
     since: datetime,
     until: datetime,
     category: str | None = None,
+    states: Collection[d.State] | None = None,
     limit: int = 1000,
 ) -> list[Order]:
     """Orders whose idempotency key starts with KEY_PREFIX (one submitting app's), received in [SINCE, UNTIL]
-    (and in CATEGORY or below it), newest first."""
+    (and in CATEGORY or below it, and in one of STATES), newest first."""
     query = (
         select(Order)
         .where(
@@ -1356,6 +1363,8 @@ def list_client_orders(
     )
     if category:
         query = query.where((Order.category == category) | Order.category.startswith(category + "/", autoescape=True))
+    if states is not None:
+        query = query.where(Order.state.in_([s.value for s in states]))
     return list(session.scalars(query))
 
 

@@ -104,6 +104,8 @@ class Order(Base):
         Index("ix_wo_orders_state_due", "state", "due"),
         Index("ix_wo_orders_parent_id", "parent_id"),
         Index("ix_wo_orders_master_id", "master_id"),
+        # Periods of received orders: KPI reports, repeat detection, an Open311 app's requests.
+        Index("ix_wo_orders_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
