@@ -1,7 +1,7 @@
 from dataclasses import replace
 from datetime import date
 
-from hotline.supervision.domain import OrderFacts, Rate, order_kpis
+from hotline.supervision.domain import OrderFacts, Rate, order_kpis, unit_scores
 
 BASE = OrderFacts(
     direct=False,
@@ -65,3 +65,15 @@ def test_targets_compare_in_the_right_direction() -> None:
     assert by_key["satisfaction"].meets_target is True
     late = order_kpis([replace(BASE, resolved_on=date(2021, 6, 30))])
     assert {r.key: r for r in late}["overdue"].meets_target is False
+
+
+def test_unit_scores_take_returns_from_the_history_and_rank_by_orders() -> None:
+    late = replace(BASE, resolved_on=None, open_overdue=True, returned=True)
+    scores = unit_scores({"A": [BASE, late], "B": [BASE]}, dispatched={"A": 2, "B": 2, "C": 1}, returned={"B": 1})
+    assert [s.unit for s in scores] == ["A", "B", "C"]  # C received an order and returned none: still listed
+    a, b, c = ({r.key: r for r in s.rates} for s in scores)
+    assert scores[0].open_overdue == 1 and (a["overdue"].numerator, a["overdue"].denominator) == (1, 2)
+    # A's order carries a return flag, but the return was B's: the rate follows the history.
+    assert (a["return"].numerator, a["return"].denominator) == (0, 2)
+    assert (b["return"].numerator, b["return"].denominator) == (1, 2) and b["return"].higher_is_better is False
+    assert scores[2].orders == 0 and c["on_time_resolve"].value is None

@@ -84,6 +84,20 @@ def test_report_counts_what_happened(loop: None) -> None:
     assert got["overdue"] == (1, 3)  # c: open and past due on 07-30
 
 
+def test_units_are_assessed_on_what_they_did(loop: None) -> None:
+    with session_scope() as session:
+        report = service.report(session, date(2021, 6, 1), date(2021, 6, 30), today=date(2021, 7, 30))
+    units = {u["unit"]: u for u in report["units"]}
+    assert set(units) == {ZJJ, RSJ}  # the direct answer had no handling unit
+    zjj = {k["key"]: (k["numerator"], k["denominator"]) for k in units[ZJJ]["kpis"]}
+    rsj = {k["key"]: (k["numerator"], k["denominator"]) for k in units[RSJ]["kpis"]}
+    assert units[ZJJ]["name"] == "成都市住房和城乡建设局" and units[ZJJ]["orders"] == 1
+    assert zjj["on_time_resolve"] == (1, 1) and zjj["satisfaction"] == (0, 1)
+    # ZJJ returned c, which RSJ now leads: the return is ZJJ's (1 of the 2 orders sent to it), not RSJ's.
+    assert zjj["return"] == (1, 2) and rsj["return"] == (0, 1)
+    assert rsj["on_time_accept"] == (0, 1) and units[RSJ]["open_overdue"] == 1 and rsj["overdue"] == (1, 1)
+
+
 def test_region_filter_and_bad_period(loop: None) -> None:
     with session_scope() as session:
         other = service.report(session, date(2021, 6, 1), date(2021, 6, 30), region="绵阳市")

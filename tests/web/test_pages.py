@@ -63,3 +63,10 @@ def test_kpi_page_matches_the_api(page, web_server) -> None:  # type: ignore[no-
     direct = next(k for k in api["order_kpis"] if k["key"] == "direct")
     text = page.locator("#order-kpis [data-kpi=direct]").inner_text()
     assert f"{direct['numerator']} / {direct['denominator']}" in text
+    # 承办单位考核: one row per unit, each unit's 退单率 as the API counts it.
+    rows = page.locator("#unit-kpis tr[data-unit]")
+    assert rows.count() == len(api["units"]) > 0
+    for unit in api["units"]:
+        returned = next(k for k in unit["kpis"] if k["key"] == "return")
+        cell = page.locator(f"#unit-kpis tr[data-unit='{unit['unit']}'] [data-kpi=return]").inner_text()
+        assert f"{returned['numerator']}/{returned['denominator']}" in cell

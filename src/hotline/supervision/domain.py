@@ -6,7 +6,7 @@ Targets are the defaults of domain.md (local rules); an administrator's own targ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -105,3 +105,43 @@ def order_kpis(facts: Iterable[OrderFacts], targets: Mapping[str, float] = DEFAU
         Rate(key, LABELS[key], num, den, targets.get(key), key not in LOWER_IS_BETTER)
         for key, (num, den) in counts.items()
     ]
+
+
+# The rates a handling unit is assessed on (承办单位考核), in the order a supervisor reads them.
+UNIT_KEYS = ("on_time_accept", "on_time_resolve", "overdue", "satisfaction", "return")
+
+
+@dataclass(frozen=True)
+class UnitScore:
+    unit: str
+    orders: int  # orders it leads
+    open_overdue: int  # of those, still open past their due date
+    rates: list[Rate]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "unit": self.unit,
+            "orders": self.orders,
+            "open_overdue": self.open_overdue,
+            "kpis": [r.to_dict() for r in self.rates],
+        }
+
+
+def unit_scores(
+    led: Mapping[str, Sequence[OrderFacts]],
+    dispatched: Mapping[str, int],
+    returned: Mapping[str, int],
+    targets: Mapping[str, float] = DEFAULT_TARGETS,
+) -> list[UnitScore]:
+    """Each unit's assessment: the orders it leads now (签收, 办结, 超期, 满意 are its own doing), and its 退单率 from
+    the history, since an order it returned is led by another unit by then: returns it made over the dispatches
+    it received (派单 and 改派 to it). Most orders first, then by unit."""
+    scores = []
+    for unit in sorted(set(led) | set(dispatched) | set(returned)):
+        items = led.get(unit, ())
+        own = {r.key: r for r in order_kpis(items, targets)}
+        back = Rate("return", LABELS["return"], returned.get(unit, 0), dispatched.get(unit, 0), targets.get("return"),
+                    higher_is_better=False)  # fmt: skip
+        rates = [back if key == "return" else own[key] for key in UNIT_KEYS]
+        scores.append(UnitScore(unit, len(items), sum(1 for f in items if f.open_overdue), rates))
+    return sorted(scores, key=lambda s: -s.orders)

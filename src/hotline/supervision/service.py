@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -10,13 +12,15 @@ from sqlalchemy.orm import Session
 
 from hotline.errors import InvalidInput
 from hotline.plan.regions import find_region
-from hotline.supervision.domain import OrderFacts, order_kpis
+from hotline.supervision.domain import OrderFacts, order_kpis, unit_scores
 from hotline.telephony import service as telephony
 from hotline.timeutil import CHINA_TZ, china_day, now
+from hotline.workorders import service as workorders
 from hotline.workorders.domain import OPEN_STATES, State
 from hotline.workorders.store import History, Order
 
 MAX_DAYS = 366
+_CHUNK = 500  # order ids per IN (...)
 
 
 def _facts(order: Order, accepted_at: datetime | None, today: date) -> OrderFacts:
@@ -69,7 +73,8 @@ def report(
         for order_id, at in accepts:
             first_accept.setdefault(order_id, at)
     day = today or china_day(now())
-    rates = order_kpis(_facts(o, first_accept.get(o.id), day) for o in orders)
+    facts = {o.id: _facts(o, first_accept.get(o.id), day) for o in orders}
+    rates = order_kpis(facts.values())
     calls = telephony.kpi_report(session, start, end)
     return {
         "since": since.isoformat(),
@@ -78,4 +83,36 @@ def report(
         "orders": len(orders),
         "order_kpis": [r.to_dict() for r in rates],
         "call_kpis": calls.to_dict(),
+        "units": _units(session, orders, facts),
     }
+
+
+def _units(session: Session, orders: Sequence[Order], facts: Mapping[int, OrderFacts]) -> list[dict[str, Any]]:
+    """承办单位考核 over the period's orders: who leads each now, and who received and returned them (history)."""
+    led: dict[str, list[OrderFacts]] = {}
+    names: dict[str, str] = {}
+    for order in orders:
+        if order.lead_unit is not None:
+            led.setdefault(order.lead_unit.code, []).append(facts[order.id])
+            names[order.lead_unit.code] = order.lead_unit.name
+    dispatched: Counter[str] = Counter()
+    returned: Counter[str] = Counter()
+    ids = [o.id for o in orders]
+    for start in range(0, len(ids), _CHUNK):
+        moves = session.execute(
+            select(History.action, History.unit_code, History.changes).where(
+                History.order_id.in_(ids[start : start + _CHUNK]),
+                History.action.in_(("dispatch", "redispatch", "return")),
+            )
+        )
+        for action, unit, changes in moves:
+            if action == "return":
+                returned[unit] += 1
+            elif isinstance(lead := (changes or {}).get("lead_unit"), list) and len(lead) == 2 and lead[1]:
+                dispatched[lead[1]] += 1
+    rows = []
+    for score in unit_scores(led, dispatched, returned):
+        if score.unit not in names:
+            names[score.unit] = workorders.get_unit(session, score.unit).name
+        rows.append({**score.to_dict(), "name": names[score.unit]})
+    return rows
