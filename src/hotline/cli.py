@@ -7,17 +7,26 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import typer
-from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
-from typer.models import CommandFunctionType
+from hotline import messages
 
-from hotline import db
-from hotline.errors import HotlineError
+messages.install()  # before Typer is imported: it reads its panel titles when imported
+
+import typer  # noqa: E402
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption  # noqa: E402
+from typer.models import CommandFunctionType  # noqa: E402
+
+from hotline import db  # noqa: E402
+from hotline.errors import HotlineError  # noqa: E402
+
+try:  # Typer 0.16 and later carry their own Click
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
 # Help is for Chinese users: each command passes help="…" in Chinese (its docstring stays the English code doc), and
 # every capability builds its Typers with HotlineTyper, whose classes put Chinese on what Typer writes itself: the
-# --help option and the panel titles. The rest of Typer's own text ("Usage:", "[required]", "[default: …]", error
-# messages) is fixed English inside Typer and stays so.
+# --help option and the panel titles; Click's and Typer's own text ("Usage:", "[required]", error messages) comes
+# from the gettext catalog of `hotline.messages`.
 HELP_OPTION_HELP = "显示本帮助信息并退出"
 _ARGUMENTS_PANEL, _OPTIONS_PANEL, _COMMANDS_PANEL = "参数", "选项", "命令"
 
@@ -28,6 +37,14 @@ def _localise_params(params: list[Any]) -> None:
             param.metavar = ""  # Typer's rich help would print a flag's type, "<bool>", as if it took a value
         if isinstance(param, (TyperArgument, TyperOption)) and not param.rich_help_panel:
             param.rich_help_panel = _ARGUMENTS_PANEL if isinstance(param, TyperArgument) else _OPTIONS_PANEL
+
+
+def _in_chinese(error: UsageError) -> UsageError:
+    if isinstance(error, NoArgsIsHelpError):
+        return error  # prints the help, not a message
+    translated = UsageError(messages.usage_error(error.format_message()), error.ctx)
+    translated.__cause__ = error
+    return translated
 
 
 def _localise_help_option(option: TyperOption | None) -> TyperOption | None:
@@ -47,6 +64,12 @@ class HotlineCommand(TyperCommand):
     def get_help_option(self, ctx: Any) -> TyperOption | None:  # ctx: the click Context inside Typer
         return _localise_help_option(super().get_help_option(ctx))
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as error:
+            raise _in_chinese(error) from error
+
 
 class HotlineGroup(TyperGroup):
     """A group of commands, localised as `HotlineCommand`; its commands are listed under a Chinese title."""
@@ -61,6 +84,12 @@ class HotlineGroup(TyperGroup):
 
     def get_help_option(self, ctx: Any) -> TyperOption | None:  # ctx: the click Context inside Typer
         return _localise_help_option(super().get_help_option(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as error:
+            raise _in_chinese(error) from error
 
 
 class HotlineTyper(typer.Typer):
