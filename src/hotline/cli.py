@@ -70,6 +70,9 @@ class HotlineCommand(TyperCommand):
         except UsageError as error:
             raise _in_chinese(error) from error
 
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), messages.usage_prefix())
+
 
 class HotlineGroup(TyperGroup):
     """A group of commands, localised as `HotlineCommand`; its commands are listed under a Chinese title."""
@@ -90,6 +93,9 @@ class HotlineGroup(TyperGroup):
             return super().parse_args(ctx, args)
         except UsageError as error:
             raise _in_chinese(error) from error
+
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), messages.usage_prefix())
 
 
 class HotlineTyper(typer.Typer):

@@ -139,6 +139,11 @@ _USAGE_ERRORS = [
 ]
 
 
+def usage_prefix() -> str | None:
+    """The usage line's first word ("Usage: " when None)."""
+    return "用法：" if _active else None
+
+
 # What Typer says of a value it cannot convert (the end of "Invalid value for …: …").
 _VALUE_ERRORS = {
     "Input should be a valid number, unable to parse string as a number": "应为数字",
