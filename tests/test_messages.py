@@ -58,10 +58,10 @@ def test_a_user_sees_command_line_mistakes_in_chinese() -> None:
     unknown = _hotline("seats", "plan", "--forecast", "f.csv", "--available", "many")
     assert "'--available' 的取值无效：应为整数" in unknown.stderr
     helped = _hotline("feeds", "import", "--help").stdout
-    assert "用法：hotline feeds import" in helped and "[必填]" in helped
+    assert "用法：" in helped and "feeds import" in helped and "[必填]" in helped
 
 
 def test_a_user_who_chose_another_language_keeps_it() -> None:
     english = _hotline("feeds", "import", language="en")
-    assert "Missing argument 'path'." in english.stderr and "Usage: hotline" in english.stderr
+    assert "Missing argument 'path'." in english.stderr and "Usage: " in english.stderr
     assert "错误" not in english.stderr
