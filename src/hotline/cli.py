@@ -25,8 +25,9 @@ except ImportError:  # pragma: no cover
 
 # Help is for Chinese users: each command passes help="…" in Chinese (its docstring stays the English code doc), and
 # every capability builds its Typers with HotlineTyper, whose classes put Chinese on what Typer writes itself: the
-# --help option and the panel titles; Click's and Typer's own text ("Usage:", "[required]", error messages) comes
-# from the gettext catalog of `hotline.messages`.
+# --help option and the panel titles. The rest of Typer's own text comes in Chinese from `hotline.messages`: its
+# hints ("[required]", "Try … for help") through a gettext catalog, the usage line and usage errors of the Click
+# it carries (plain English there) said again by `format_usage` and `parse_args` below.
 HELP_OPTION_HELP = "显示本帮助信息并退出"
 _ARGUMENTS_PANEL, _OPTIONS_PANEL, _COMMANDS_PANEL = "参数", "选项", "命令"
 
