@@ -55,7 +55,21 @@ def _localise_help_option(option: TyperOption | None) -> TyperOption | None:
     return option
 
 
-class HotlineCommand(TyperCommand):
+class _ChineseUsage:
+    """The usage line and usage errors in Chinese, for commands and groups alike (listed before their Typer base)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)  # type: ignore[misc]
+        except UsageError as error:
+            raise _in_chinese(error) from error
+
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        pieces = self.collect_usage_pieces(ctx)  # type: ignore[attr-defined]
+        formatter.write_usage(ctx.command_path, " ".join(pieces), messages.usage_prefix())
+
+
+class HotlineCommand(_ChineseUsage, TyperCommand):
     """A command whose help shows no flag types and has Chinese panel titles and --help text."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -65,17 +79,8 @@ class HotlineCommand(TyperCommand):
     def get_help_option(self, ctx: Any) -> TyperOption | None:  # ctx: the click Context inside Typer
         return _localise_help_option(super().get_help_option(ctx))
 
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except UsageError as error:
-            raise _in_chinese(error) from error
 
-    def format_usage(self, ctx: Any, formatter: Any) -> None:
-        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), messages.usage_prefix())
-
-
-class HotlineGroup(TyperGroup):
+class HotlineGroup(_ChineseUsage, TyperGroup):
     """A group of commands, localised as `HotlineCommand`; its commands are listed under a Chinese title."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -88,15 +93,6 @@ class HotlineGroup(TyperGroup):
 
     def get_help_option(self, ctx: Any) -> TyperOption | None:  # ctx: the click Context inside Typer
         return _localise_help_option(super().get_help_option(ctx))
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except UsageError as error:
-            raise _in_chinese(error) from error
-
-    def format_usage(self, ctx: Any, formatter: Any) -> None:
-        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), messages.usage_prefix())
 
 
 class HotlineTyper(typer.Typer):
