@@ -42,8 +42,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,22 +53,22 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import httpx  # noqa: E402
 import nats  # noqa: E402
-from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from tests.platform_process import Platform  # noqa: E402
 
+import bench_support as support  # noqa: E402
+from bench_support import BACKENDS, database, percentile  # noqa: E402
 from hotline import db  # noqa: E402
 from hotline.aggregation import service, stream  # noqa: E402
 from hotline.aggregation.schema import parse_batch  # noqa: E402
 from hotline.timeutil import CHINA_TZ  # noqa: E402
 from proc_cpu import cpu_seconds  # noqa: E402
 
-PG_ADMIN = os.environ.get("HOTLINE_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SOURCE = "12366"
 # Sources for concurrent HTTP clients: sub-centres first, then cities.
 SOURCES = ["12366", "12360", "12313", "12367", "12305", "510100", "510300", "510400", "510500", "510600"]
 T0 = datetime(2021, 11, 1, 9, 0, tzinfo=CHINA_TZ)
 ORDER_EVERY = 4  # one record in four is a work order
-BACKENDS: set[int] = set()
 HEARTBEAT: dict[str, dict[str, float]] = {}  # url -> ms a batch: wall, client CPU, PostgreSQL backend CPU
 
 
@@ -112,56 +111,10 @@ def batches(prefix: str, n: int, size: int, updated: bool = False) -> list[dict[
     return [{"records": [record(prefix, i, updated) for i in range(s, min(n, s + size))]} for s in range(0, n, size)]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-# -- databases --------------------------------------------------------------------------------------------
-def _remember_backend(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("SELECT pg_backend_pid()")
-    BACKENDS.add(int(cur.fetchone()[0]))
-    cur.close()
-
-
-def _engine(url: str) -> Engine:
-    engine = db.get_engine(url)
-    if engine.dialect.name == "postgresql" and not event.contains(engine, "connect", _remember_backend):
-        event.listen(engine, "connect", _remember_backend)
-    return engine
-
-
-@contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
-    """A fresh database at head: a SQLite file in WORKDIR, or a PostgreSQL database dropped at the end."""
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.db'}"
-        db.upgrade(url)
-        yield url
-        db.get_engine(url).dispose()
-        return
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"hotline_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        db.upgrade(url)
-        db.get_engine(url).dispose()  # later connections are new ones: their backends' pids are noted
-        _engine(url)
-        yield url
-    finally:
-        db.get_engine(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 # -- 1. in process ----------------------------------------------------------------------------------------
 def ingest_all(url: str, payloads: list[dict[str, Any]], expect: str, source: str = SOURCE) -> dict[str, float]:
     """Every payload through service.ingest, one transaction each; checks every record had the EXPECT outcome."""
-    _engine(url)
+    support.engine(url)
     n = sum(len(p["records"]) for p in payloads)  # heartbeats: 0 records, 0 "received"
     cpu, pg_cpu, started = time.process_time(), cpu_seconds(BACKENDS), time.perf_counter()
     done = 0
@@ -180,9 +133,7 @@ def analyze(url: str) -> None:
     (every row of the source, filtered by external_id) instead of the unique (source, external_id) index, and a
     plan made while a table was small (a sequential scan, kept as psycopg prepares the statement and PostgreSQL
     caches a generic plan) goes on being used as it grows. --no-analyze shows that case."""
-    if url.startswith("postgresql"):
-        with _engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("ANALYZE agg_calls, agg_orders"))
+    support.analyze(url, "agg_calls, agg_orders")
 
 
 def in_process(url: str, n: int, sizes: list[int], base: int, stats: bool) -> list[tuple[str, dict[str, float]]]:
@@ -364,7 +315,7 @@ def queue(url: str, n_batches: int, via_publish: int, idle_exit: float) -> list[
 
 # -- storage ----------------------------------------------------------------------------------------------
 def storage(url: str) -> dict[str, dict[str, float]]:
-    engine = _engine(url)
+    engine = support.engine(url)
     out: dict[str, dict[str, float]] = {}
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in ("agg_calls", "agg_orders"):

@@ -42,8 +42,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +52,11 @@ sys.path.insert(0, str(REPO / "bench"))
 import httpx  # noqa: E402
 import nats  # noqa: E402
 from nats.js.api import DeliverPolicy  # noqa: E402
-from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 from tests.platform_process import Platform  # noqa: E402
 
+import bench_support as support  # noqa: E402
+from bench_support import BACKENDS, analyze, database, percentile  # noqa: E402
 from hotline import db  # noqa: E402
 from hotline.open311 import service as open311  # noqa: E402
 from hotline.plan.regions import PROVINCE, REGIONS  # noqa: E402
@@ -65,19 +65,12 @@ from hotline.push.service import Delivery  # noqa: E402
 from hotline.workorders import service as workorders  # noqa: E402
 from proc_cpu import cpu_seconds  # noqa: E402
 
-PG_ADMIN = os.environ.get("HOTLINE_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 NATS_URL = os.environ.get("HOTLINE_NATS_URL") or "nats://127.0.0.1:4222"
 KEY, OTHER_KEY = "bench-key-1", "bench-key-2"
 KEYS = f"bench={KEY}, other={OTHER_KEY}"
 TYPES = ["投诉", "咨询", "求助", "举报", "意见建议"]
 CATEGORY = "城乡建设/住房保障与房地产"
-BACKENDS: set[int] = set()
 Row = tuple[str, dict[str, Any]]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def latency(values: list[float]) -> dict[str, float]:
@@ -102,59 +95,11 @@ def nats_server_pids() -> list[int]:
 
 
 # -- databases --------------------------------------------------------------------------------------------
-def _remember_backend(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("SELECT pg_backend_pid()")
-    BACKENDS.add(int(cur.fetchone()[0]))
-    cur.close()
-    dbapi_conn.rollback()  # out of the transaction the query opened (AUTOCOMMIT can be set on it)
-
-
-def _engine(url: str) -> Engine:
-    engine = db.get_engine(url)
-    if engine.dialect.name == "postgresql" and not event.contains(engine, "connect", _remember_backend):
-        event.listen(engine, "connect", _remember_backend)
-    return engine
-
-
-@contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
-    """A fresh database at head: a SQLite file in WORKDIR, or a PostgreSQL database dropped at the end."""
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.db'}"
-        db.upgrade(url)
-        yield url
-        db.get_engine(url).dispose()
-        return
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"hotline_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        db.upgrade(url)
-        db.get_engine(url).dispose()  # later connections are new ones: their backends' pids are noted
-        _engine(url)
-        yield url
-    finally:
-        db.get_engine(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def analyze(url: str) -> None:
-    """PostgreSQL: fresh planner statistics, as autovacuum would keep them (off on this machine's server)."""
-    if url.startswith("postgresql"):
-        with _engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("ANALYZE"))
-
-
 def other_backends(url: str) -> list[int]:
     """PostgreSQL: the backends of this database that are not this process's (the server's)."""
     if not url.startswith("postgresql"):
         return []
-    with _engine(url).connect() as conn:
+    with support.engine(url).connect() as conn:
         pids = conn.execute(
             text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
         ).scalars()
@@ -162,7 +107,7 @@ def other_backends(url: str) -> list[int]:
 
 
 def order_count(url: str) -> int:
-    with _engine(url).connect() as conn:
+    with support.engine(url).connect() as conn:
         return int(conn.execute(text("SELECT count(*) FROM wo_orders")).scalar_one())
 
 
@@ -253,7 +198,7 @@ def list_plan(url: str) -> str:
         if "client_key" in statement and "LIKE" in statement.upper():
             caught.append((statement, parameters))
 
-    engine = _engine(url)
+    engine = support.engine(url)
     event.listen(engine, "before_cursor_execute", catch)
     try:
         with db.session_scope(url) as session:

@@ -46,6 +46,7 @@ from tests.platform_process import Platform  # noqa: E402
 from tests.telephony.harness import Kamailio  # noqa: E402
 from tests.telephony.sipp import Endpoint, caller_scenario, free_udp_port, sipp_binary  # noqa: E402
 
+from bench_support import percentile  # noqa: E402
 from hotline import db  # noqa: E402
 from hotline.plan.regions import REGIONS  # noqa: E402
 from hotline.telephony import service  # noqa: E402
@@ -117,11 +118,6 @@ def established_to(port: int) -> int:
     out = subprocess.run(["ss", "-Htn", "state", "established", f"( dport = :{port} )"], capture_output=True,
                          text=True, check=False).stdout
     return len([line for line in out.splitlines() if line.strip()])
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def decision_log(url: str, names: list[str]) -> tuple[int, int]:
@@ -217,7 +213,7 @@ def main() -> None:
                 ok_calls[name] += ok
                 runs[name].append(run)
                 print(f"latency    {name:<8} round {r}: {ok}/{n} ok at {args.rate}/s, INVITE->200 "
-                      f"p50 {pct(values, 0.5):.2f} ms p95 {pct(values, 0.95):.2f} ms p99 {pct(values, 0.99):.2f} ms",
+                      f"p50 {percentile(values, 0.5):.2f} ms p95 {percentile(values, 0.95):.2f} ms p99 {percentile(values, 0.99):.2f} ms",
                       flush=True)
         time.sleep(2)  # the last cached calls are reported within ~0.2 s; the recorder writes within ~50 ms
     finally:
@@ -228,7 +224,7 @@ def main() -> None:
 
     load_after = " ".join(f"{v:.1f}" for v in os.getloadavg())
     s_cps = statistics.median(cps["static"])
-    s50, s95 = pct(lat["static"], 0.5), pct(lat["static"], 0.95)
+    s50, s95 = percentile(lat["static"], 0.5), percentile(lat["static"], 0.95)
     print()
     print(f"setup: Kamailio {args.children} workers each, platform {args.platform_workers} uvicorn worker(s), "
           f"{os.cpu_count()} CPUs, {3 * args.regions} cache keys (3 numbers x {args.regions} trunk(s)), "
@@ -246,7 +242,7 @@ def main() -> None:
               f"{s_cps:.0f}, ratio {ratio:.2f} (target >= 0.8) {'OK' if ratio >= 0.8 else 'MISSED'}")
     for name in ("lookup", "uncached"):
         label = "lookup (as shipped, cache)" if name == "lookup" else "lookup without cache   "
-        p50, p95 = pct(lat[name], 0.5), pct(lat[name], 0.95)
+        p50, p95 = percentile(lat[name], 0.5), percentile(lat[name], 0.95)
         print(f"latency  {label}: INVITE->200 at {args.rate}/s p50 {p50:.2f} p95 {p95:.2f} ms (static {s50:.2f} / "
               f"{s95:.2f}), added p50 {p50 - s50:.2f} ms, p95 {p95 - s95:.2f} ms (target <= 3 ms) "
               f"{'OK' if p95 - s95 <= 3 else 'MISSED'}")

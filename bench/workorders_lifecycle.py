@@ -22,20 +22,19 @@ import multiprocessing
 import os
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import text
 
+import bench_support as support
+from bench_support import backend_cpu, scratch_pg
 from hotline import db
 from hotline.db import session_factory
 from hotline.workorders import service
-from proc_cpu import cpu_seconds
 
-PG_ADMIN = os.environ.get("HOTLINE_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 UNIT = "510100-zjj"
 T0 = datetime(2021, 6, 1, 1, 0, tzinfo=UTC)
 
@@ -69,31 +68,6 @@ def _create_kwargs(i: int, region: str) -> dict[str, Any]:
 
 CPU: dict[str, float] = {}
 PG_CPU: dict[str, float] = {}
-# PostgreSQL backend processes serving this process's connections: their CPU is PostgreSQL's share of the work
-# (read from /proc: the server runs on this machine). Other server processes (WAL writer, checkpointer) and
-# the kernel's work for fsync are not counted.
-BACKENDS: set[int] = set()
-
-
-def _remember_backend(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("SELECT pg_backend_pid()")
-    BACKENDS.add(int(cur.fetchone()[0]))
-    cur.close()
-
-
-def _engine(url: str) -> Engine:
-    """The platform's engine for URL, noting the backend pid of each new PostgreSQL connection."""
-    engine = db.get_engine(url)
-    if engine.dialect.name == "postgresql" and not event.contains(engine, "connect", _remember_backend):
-        event.listen(engine, "connect", _remember_backend)
-    return engine
-
-
-def backend_cpu() -> float:
-    """CPU seconds (user + system) used so far by the PostgreSQL backends of this process's connections."""
-    return cpu_seconds(BACKENDS)
-
 
 def run_service(url: str, n: int, batch: int, mode: str, region: str) -> float:
     """N lifecycles through the service; returns the wall time. CPU[mode] / PG_CPU[mode] get the CPU times.
@@ -104,7 +78,7 @@ def run_service(url: str, n: int, batch: int, mode: str, region: str) -> float:
     - step: one transaction and one commit per action (the API and CLI path as a single user sees it).
     """
     factory = session_factory(url)
-    _engine(url)
+    support.engine(url)
     cpu, pg_cpu = time.process_time(), backend_cpu()
     started = time.perf_counter()
     if mode == "step":
@@ -154,7 +128,7 @@ def run_plain_sql(url: str, n: int, batch: int, region: str, unit_id: int, style
     them the way the service itself now does: per order one round trip taking the number and the id, per batch
     one pipelined executemany of the order rows and one COPY of the history rows. On SQLite both are "simple".
     """
-    engine = _engine(url)
+    engine = support.engine(url)
     pg = engine.dialect.name == "postgresql"
     bulk = pg and style == "bulk"
     ph = "%s" if pg else "?"
@@ -295,7 +269,7 @@ def _per(seconds: float, n: int) -> float:
 
 
 def bench(url: str, n: int, batch: int, step_n: int, workers: int = 1) -> dict[str, Any]:
-    _engine(url)
+    support.engine(url)
     unit_id = _prepare(url)
     result: dict[str, Any] = {"db": db.get_engine(url).dialect.name, "n": n, "batch": batch}
     # Warm-up (imports, caches, statement preparation) outside the timings.
@@ -371,18 +345,8 @@ def storage(url: str, n: int, batch: int) -> dict[str, Any]:
 
 
 def _with_pg(fn: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"hotline_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_pg() as url:
         return fn(url)
-    finally:
-        db.get_engine(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

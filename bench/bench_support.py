@@ -1,0 +1,90 @@
+"""What several benchmarks share: a scratch database (a SQLite file or a PostgreSQL database dropped at the end),
+the CPU of the PostgreSQL backends serving this process, and percentiles of latencies."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+
+from hotline import db
+from proc_cpu import cpu_seconds
+
+PG_ADMIN = os.environ.get("HOTLINE_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# PostgreSQL backend processes serving this process's connections: their CPU is PostgreSQL's share of the work
+# (read from /proc: the server runs on this machine). Other server processes (WAL writer, checkpointer) and
+# the kernel's work for fsync are not counted.
+BACKENDS: set[int] = set()
+
+
+def _remember_backend(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("SELECT pg_backend_pid()")
+    BACKENDS.add(int(cur.fetchone()[0]))
+    cur.close()
+    dbapi_conn.rollback()  # out of the transaction the query opened (AUTOCOMMIT can be set on it)
+
+
+def engine(url: str) -> Engine:
+    """The platform's engine for URL, noting the backend pid of each new PostgreSQL connection."""
+    found = db.get_engine(url)
+    if found.dialect.name == "postgresql" and not event.contains(found, "connect", _remember_backend):
+        event.listen(found, "connect", _remember_backend)
+    return found
+
+
+def backend_cpu() -> float:
+    """CPU seconds (user + system) used so far by the PostgreSQL backends of this process's connections."""
+    return cpu_seconds(BACKENDS)
+
+
+@contextmanager
+def scratch_pg() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped at the end."""
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = f"hotline_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        db.get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def database(kind: str, workdir: Path) -> Iterator[str]:
+    """A fresh database at head: a SQLite file in WORKDIR, or a PostgreSQL database dropped at the end."""
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / 'bench.db'}"
+        db.upgrade(url)
+        yield url
+        db.get_engine(url).dispose()
+        return
+    with scratch_pg() as url:
+        db.upgrade(url)
+        db.get_engine(url).dispose()  # later connections are new ones: their backends' pids are noted
+        engine(url)
+        yield url
+
+
+def analyze(url: str, tables: str = "") -> None:
+    """PostgreSQL: fresh planner statistics for TABLES (default all), as autovacuum keeps them on a server in
+    service (this machine's has autovacuum off)."""
+    if url.startswith("postgresql"):
+        with engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"ANALYZE {tables}".strip()))
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The value at quantile Q (0..1) of VALUES, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
