@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -53,3 +57,23 @@ def own_stream(monkeypatch: pytest.MonkeyPatch, stream_variable: str, subject_va
             await nc.close()
 
     run(drop())
+
+
+def stopped_by_sigterm(
+    args: list[str], done: Callable[[], bool], *, then: Callable[[], None] | None = None, wait: float = 20
+) -> subprocess.CompletedProcess[str]:
+    """Start the long-running `hotline ARGS`, call THEN, wait until DONE() (at most WAIT seconds), send SIGTERM
+    as a service manager would, and return how it ended."""
+    command = [sys.executable, "-m", "hotline", *args]
+    worker = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if then is not None:
+            then()
+        deadline = time.monotonic() + wait
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=10)
+    finally:
+        worker.kill()
+    return subprocess.CompletedProcess(command, worker.returncode, out, err)

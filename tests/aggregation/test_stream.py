@@ -3,11 +3,9 @@ refused batches terminated and explained, database failures redelivered."""
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from hotline.aggregation import service, stream
 from hotline.aggregation.store import FeedCallRow, FeedRejection
 from hotline.db import session_scope
-from tests.queue_support import NATS_URL, own_stream, run
+from tests.queue_support import NATS_URL, own_stream, run, stopped_by_sigterm
 
 pytestmark = pytest.mark.queue
 
@@ -125,16 +123,8 @@ def test_the_commands_send_a_table_and_listen(queue: str, db_url: str, tmp_path:
 
 
 def test_the_listener_stops_cleanly_on_sigterm(queue: str) -> None:
-    listener = subprocess.Popen([sys.executable, "-m", "hotline", "feeds", "listen"], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        publish("12366", CALLS)
-        deadline = time.monotonic() + 20
-        while not calls_kept() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        listener.send_signal(signal.SIGTERM)
-        out, err = listener.communicate(timeout=10)
-    finally:
-        listener.kill()
-    assert listener.returncode == 0, err
-    assert "入库 1 批，拒收 0 批" in out and calls_kept() == ["Q1", "Q2"]
+    listener = stopped_by_sigterm(
+        ["feeds", "listen"], done=lambda: bool(calls_kept()), then=lambda: publish("12366", CALLS)
+    )
+    assert listener.returncode == 0, listener.stderr
+    assert "入库 1 批，拒收 0 批" in listener.stdout and calls_kept() == ["Q1", "Q2"]

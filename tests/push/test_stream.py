@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -18,7 +16,7 @@ from hotline.push import service, stream
 from hotline.push.domain import Cursor
 from hotline.timeutil import CHINA_TZ
 from hotline.workorders import service as workorders
-from tests.queue_support import NATS_URL, own_stream, run
+from tests.queue_support import NATS_URL, own_stream, run, stopped_by_sigterm
 
 pytestmark = pytest.mark.queue
 
@@ -100,18 +98,9 @@ def test_the_commands_run_the_relay_and_report_progress(subject: str) -> None:
 
 def test_the_relay_stops_cleanly_on_sigterm(subject: str) -> None:
     number = dispatched(ZJJ, "小区电梯长期故障")
-    relay = subprocess.Popen([sys.executable, "-m", "hotline", "push", "run"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while service_backlog() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        relay.send_signal(signal.SIGTERM)
-        out, err = relay.communicate(timeout=10)
-    finally:
-        relay.kill()
-    assert relay.returncode == 0, err
-    assert f"派单 {number} → {ZJJ}" in out and "已推送 1 条事件" in out
+    relay = stopped_by_sigterm(["push", "run"], done=lambda: service_backlog() == 0)
+    assert relay.returncode == 0, relay.stderr
+    assert f"派单 {number} → {ZJJ}" in relay.stdout and "已推送 1 条事件" in relay.stdout
 
 
 def service_backlog() -> int:
