@@ -14,7 +14,8 @@ tables that are not empty), then:
 2. over HTTP: `POST /api/feeds/{source}` against a real server (uvicorn, one worker, started with
    `tests.platform_process.Platform`), batches of 100 posted one after the other by one client (kept-alive
    connection): batches/s, records/s, p50/p95/max per batch, server CPU per record; then the same number of
-   batches shared by --clients clients at once, each a different source (sources send concurrently).
+   batches shared by --clients clients at once, each a different source (sources send concurrently). Each
+   client signs in as its source's feed system (an API token), so the figures include the sign-in check.
 3. through the queue (NATS JetStream at HOTLINE_NATS_URL, a stream and subject of its own, deleted at the end):
    batches of 100 published (a few with `stream.publish`, one connection each; the rest over one connection),
    then drained by `stream.listen(idle_exit=...)`; the drain time runs to the last batch stored (the idle wait
@@ -170,8 +171,25 @@ def in_process(url: str, n: int, sizes: list[int], base: int, stats: bool) -> li
 
 
 # -- 2. HTTP ----------------------------------------------------------------------------------------------
+def feed_tokens(url: str, sources: list[str]) -> dict[str, str]:
+    """An API token of a feed account per source, as each source's system signs in (the guard checks it)."""
+    from hotline.accounts import service as accounts
+
+    tokens: dict[str, str] = {}
+    with db.session_scope(url) as session:
+        for code in sources:
+            login = f"bench-feed-{code}"
+            accounts.create_account(session, login, f"压测 {code}", ["feed"], bound_to=code)
+            tokens[code] = accounts.issue_token(session, login, label="bench").token
+    return tokens
+
+
+TOKENS: dict[str, str] = {}
+
+
 def _post_all(base: str, source: str, payloads: list[dict[str, Any]], latencies: list[float]) -> None:
-    with httpx.Client(base_url=base, timeout=60) as client:
+    headers = {"authorization": f"Bearer {TOKENS[source]}"}
+    with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
         for payload in payloads:
             started = time.perf_counter()
             response = client.post(f"/api/feeds/{source}", content=json.dumps(payload),
@@ -196,6 +214,7 @@ def http(url: str, workdir: Path, n_batches: int, clients: int) -> list[tuple[st
     platform = Platform({"HOTLINE_DATABASE_URL": url, "HOTLINE_DATA_DIR": str(workdir / "data")},
                         log=workdir / "server.log")  # fmt: skip
     rows = []
+    TOKENS.update(feed_tokens(url, sorted({SOURCE, *SOURCES[:clients]})))
     platform.start()
     try:
         assert platform.proc is not None

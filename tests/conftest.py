@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,9 @@ def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
     path = tmp_path_factory.mktemp("hotline-data")
     old = os.environ.get("HOTLINE_DATA_DIR")
     os.environ["HOTLINE_DATA_DIR"] = str(path)
+    # Most tests name the role a request acts in, as a gateway-authenticated deployment does; the accounts
+    # tests (and the browser's sign-in test) turn sign-in on for themselves.
+    os.environ["HOTLINE_AUTH"] = "off"
     os.environ.setdefault("HOTLINE_DATABASE_URL", f"sqlite:///{path / 'default.db'}")
     yield path
     if old is None:
@@ -53,8 +57,10 @@ def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         os.environ["HOTLINE_DATA_DIR"] = old
 
 
-@pytest.fixture(scope="session")
-def pg_database_url() -> Iterator[str]:
+@contextmanager
+def new_pg_database(prefix: str = "hotline_test") -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped at the end; skips (fails with CI=true) if PostgreSQL
+    cannot be reached."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -65,15 +71,23 @@ def pg_database_url() -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    name = f"hotline_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    db.get_engine(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield url
+    finally:
+        db.get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    with new_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ from hotline.errors import HotlineError
 
 
 def create_app() -> FastAPI:
+    from hotline.accounts import api as accounts_api
+    from hotline.accounts.guard import Guard
     from hotline.aggregation import api as aggregation_api
     from hotline.dispatch import api as dispatch_api
     from hotline.knowledge import api as knowledge_api
@@ -43,6 +45,7 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     for router in (
+        accounts_api.router,
         routing_api.router,
         plan_api.router,
         workorders_api.router,
@@ -57,4 +60,6 @@ def create_app() -> FastAPI:
         app.include_router(router)
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")
+    # Outermost, so no request reaches a route (including the plain Starlette ones) unchecked.
+    app.add_middleware(Guard)
     return app

@@ -141,6 +141,8 @@ def serve(
     from hotline.settings import get_settings
 
     settings = get_settings()
+    if not settings.auth_required:
+        typer.echo("警告：登录已关闭（HOTLINE_AUTH=off），平台信任每个请求自报的角色，只应部署在已认证用户的网关之后", err=True)
     uvicorn.run(
         "hotline.app:create_app",
         factory=True,
@@ -178,6 +180,7 @@ _CAPABILITIES: dict[str, tuple[str, str, bool]] = {
     "seats": ("hotline.staffing.cli", "app", True),
     "feeds": ("hotline.aggregation.cli", "app", True),
     "push": ("hotline.push.cli", "app", True),
+    "accounts": ("hotline.accounts.cli", "app", True),
 }
 _mounted: set[str] = set()
 

@@ -15,6 +15,7 @@ _CONTRIBUTORS = (
     "hotline.dispatch.service",
     "hotline.telephony.service",
     "hotline.aggregation.service",
+    "hotline.accounts.service",  # after work orders: the demo handling unit's account needs its unit
 )
 
 

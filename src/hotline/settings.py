@@ -17,6 +17,17 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"环境变量 {name} 必须是整数，当前为 {raw!r}") from exc
 
 
+def _switch(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "on", "true", "yes"}:
+        return True
+    if raw in {"0", "off", "false", "no"}:
+        return False
+    raise SystemExit(f"环境变量 {name} 只能是 on 或 off，当前为 {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -35,6 +46,11 @@ class Settings:
     push_subject: str = "hotline.units"
     # Apps allowed to submit and follow service requests through Open311: "name=key,name=key".
     open311_keys: str = ""
+    # Sign-in (accounts): on unless HOTLINE_AUTH=off, which trusts the role each request names (tests, or a
+    # gateway that has already authenticated the caller).
+    auth_required: bool = True
+    # Where the SIP proxy may ask for routes without a token (comma-separated networks).
+    proxy_networks: str = "127.0.0.1/32,::1/128"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -53,6 +69,8 @@ class Settings:
             push_stream=os.environ.get("HOTLINE_PUSH_STREAM") or "HOTLINE_UNITS",
             push_subject=os.environ.get("HOTLINE_PUSH_SUBJECT") or "hotline.units",
             open311_keys=os.environ.get("HOTLINE_OPEN311_KEYS", ""),
+            auth_required=_switch("HOTLINE_AUTH", True),
+            proxy_networks=os.environ.get("HOTLINE_PROXY_NETWORKS", "127.0.0.1/32,::1/128"),
         )
 
 
@@ -69,6 +87,8 @@ _VARIABLES = (
     "HOTLINE_PUSH_STREAM",
     "HOTLINE_PUSH_SUBJECT",
     "HOTLINE_OPEN311_KEYS",
+    "HOTLINE_AUTH",
+    "HOTLINE_PROXY_NETWORKS",
 )
 _cache: tuple[tuple[str | None, ...], str, Settings] | None = None
 

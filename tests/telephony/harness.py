@@ -8,10 +8,28 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
 
 from hotline.telephony.kamailio import ProxySite, kamailio_command, render_config
 from tests.platform_process import stop_process as _stop
 from tests.telephony.sipp import wait_udp_listening
+
+
+def recorded_decision(
+    base_url: str, call_id: str, *, headers: dict[str, str] | None = None, timeout: float = 10.0
+) -> dict[str, Any]:
+    """The platform's decision for a call; a call served from the proxy's cache is reported a moment after."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = httpx.get(f"{base_url}/telephony/calls/{quote(call_id, safe='')}", headers=headers)
+        if r.status_code == 200 and r.json()["decision"] is not None:
+            return dict(r.json()["decision"])
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no decision recorded for {call_id}: {r.status_code} {r.text}")
+        time.sleep(0.2)
 
 
 def require(binary: str) -> str:

@@ -90,3 +90,12 @@ def test_rendered_config_parses_in_kamailio(tmp_path: Path) -> None:
     assert r.returncode == 0, r.error
     check = subprocess.run(["kamailio", "-c", "-f", str(out)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
+
+
+@pytest.mark.telephony
+def test_a_config_holding_the_proxys_token_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    signed = tmp_path / "signed.cfg"
+    r = _run("telephony", "kamailio-config", "--router", "http://proxy:s3cret-token@127.0.0.1:8000", "-o", str(signed))
+    assert r.returncode == 0, r.error
+    assert "proxy:s3cret-token@127.0.0.1:8000" in signed.read_text(encoding="utf-8")
+    assert signed.stat().st_mode & 0o777 == 0o600

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -28,7 +27,7 @@ from hotline.plan.service import set_subcenter_hours
 from hotline.telephony import service
 from hotline.timeutil import CHINA_TZ
 from tests.platform_process import Platform, free_tcp_port
-from tests.telephony.harness import Kamailio, require
+from tests.telephony.harness import Kamailio, recorded_decision, require
 from tests.telephony.sipp import Endpoint, caller_scenario, free_udp_port, place_call
 
 pytestmark = pytest.mark.telephony
@@ -56,14 +55,7 @@ class CacheRig:
 
     def decision(self, call_id: str, timeout: float = 10.0) -> dict[str, Any]:
         """The platform's record of a call; cached calls are reported a moment after they were served."""
-        deadline = time.monotonic() + timeout
-        while True:
-            r = httpx.get(f"{self.platform.url}/telephony/calls/{quote(call_id, safe='')}")
-            if r.status_code == 200 and r.json()["decision"] is not None:
-                return dict(r.json()["decision"])
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no decision recorded for {call_id}: {r.status_code} {r.text}")
-            time.sleep(0.2)
+        return recorded_decision(self.platform.url, call_id, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from sqlalchemy.orm import Session
 
+from hotline.accounts.api import source_allowed
 from hotline.aggregation import service
 from hotline.db import session_scope
 from hotline.deps import SESSION
@@ -20,12 +21,16 @@ router = APIRouter(tags=["aggregation"])
 @router.post("/api/feeds/{source}")
 def post_batch(
     source: str,
+    request: Request,
     payload: Any = Body(
         ..., description='{"records": [...]}：话务记录 kind=call、工单记录 kind=workorder；空列表即心跳'
     ),
     session: Session = SESSION,
 ) -> dict[str, Any]:
-    """Keep a batch of a sub-centre's or city's records (all or nothing; resending is harmless)."""
+    """Keep a batch of a sub-centre's or city's records (all or nothing; resending is harmless).
+
+    Signed in, a feed system's account delivers for its own source only."""
+    source_allowed(request, source)
     try:
         return service.ingest(session, source, payload).to_dict()
     except InvalidInput as exc:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from hotline.accounts.api import signed_actor
 from hotline.deps import SESSION
 from hotline.dispatch import service
 from hotline.timeutil import parse_instant
@@ -50,12 +51,12 @@ def suggest(body: SuggestIn, session: Session = SESSION) -> dict[str, Any]:
 
 
 @router.post("/feedback", status_code=201)
-def feedback(body: FeedbackIn, session: Session = SESSION) -> dict[str, Any]:
+def feedback(body: FeedbackIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
     fid = service.record_feedback(
         session,
         text=body.text,
         category=body.category,
-        actor=body.actor,
+        actor=signed_actor(request, body.actor),
         order_id=body.order_id,
         suggested=body.suggested,
     )

@@ -7,11 +7,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from hotline.accounts.api import signed_actor
 from hotline.deps import SESSION
 from hotline.errors import InvalidInput
 from hotline.knowledge import service
@@ -112,10 +113,10 @@ def search(
 
 
 @router.post("/articles", status_code=201)
-def create(body: ArticleIn, session: Session = SESSION) -> dict[str, Any]:
+def create(body: ArticleIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
     data = ArticleInput(**body.model_dump(exclude={"external_id", "status", "actor"}))
     article = service.create_article(
-        session, data, actor=body.actor, status=body.status, external_id=body.external_id
+        session, data, actor=signed_actor(request, body.actor), status=body.status, external_id=body.external_id
     )
     return service.article_dict(article)
 
@@ -126,18 +127,18 @@ def read(key: str, session: Session = SESSION) -> dict[str, Any]:
 
 
 @router.patch("/articles/{key}")
-def update(key: str, body: ArticlePatch, session: Session = SESSION) -> dict[str, Any]:
+def update(key: str, body: ArticlePatch, request: Request, session: Session = SESSION) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True, exclude={"actor", "note"})
     for name in ("lines", "regions", "keywords"):
         if name in changes:
             changes[name] = split_list(changes[name])
-    article = service.update_article(session, key, changes, actor=body.actor, note=body.note)
+    article = service.update_article(session, key, changes, actor=signed_actor(request, body.actor), note=body.note)
     return service.article_dict(article)
 
 
 @router.post("/articles/{key}/status")
-def change_status(key: str, body: StatusIn, session: Session = SESSION) -> dict[str, Any]:
-    article = service.set_status(session, key, body.status, actor=body.actor, note=body.note)
+def change_status(key: str, body: StatusIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
+    article = service.set_status(session, key, body.status, actor=signed_actor(request, body.actor), note=body.note)
     return service.article_dict(article)
 
 
@@ -161,8 +162,8 @@ def versions(key: str, session: Session = SESSION) -> dict[str, Any]:
 
 
 @router.post("/articles/{key}/flags", status_code=201)
-def flag(key: str, body: FlagIn, session: Session = SESSION) -> dict[str, Any]:
-    return _flag_dict(service.flag_article(session, key, body.kind, agent=body.agent, comment=body.comment))
+def flag(key: str, body: FlagIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
+    return _flag_dict(service.flag_article(session, key, body.kind, agent=signed_actor(request, body.agent), comment=body.comment))
 
 
 @router.get("/flags")
@@ -176,8 +177,8 @@ def flags(
 
 
 @router.post("/flags/{flag_id}/review")
-def review(flag_id: int, body: ReviewIn, session: Session = SESSION) -> dict[str, Any]:
-    return _flag_dict(service.review_flag(session, flag_id, body.resolution, actor=body.actor, note=body.note))
+def review(flag_id: int, body: ReviewIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
+    return _flag_dict(service.review_flag(session, flag_id, body.resolution, actor=signed_actor(request, body.actor), note=body.note))
 
 
 @router.get("/changes")
@@ -191,6 +192,7 @@ def changes(
 
 @router.post("/import")
 async def import_file(
+    request: Request,
     file: UploadFile = File(...),
     id_column: str = Form(...),
     body_column: str = Form(...),
@@ -200,7 +202,7 @@ async def import_file(
 ) -> dict[str, Any]:
     with uploaded(file.filename or "", await file.read()) as path:
         summary = service.import_file(
-            session, path, id_column=id_column, body_column=body_column, title_column=title_column, actor=actor
+            session, path, id_column=id_column, body_column=body_column, title_column=title_column, actor=signed_actor(request, actor)
         )
     return {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged}
 

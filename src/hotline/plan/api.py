@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from hotline.accounts.api import signed_actor
 from hotline.deps import SESSION
 from hotline.plan import service
 from hotline.plan.domain import STATUS_LABELS, Milestone, Status
@@ -56,10 +57,10 @@ def line(number: str, session: Session = SESSION) -> dict[str, Any]:
 
 
 @router.post("/api/lines", status_code=201)
-def add_line(body: LocalLineIn, session: Session = SESSION) -> dict[str, Any]:
+def add_line(body: LocalLineIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
     """Register a local line (整体并入, set up by a provincial department or a city)."""
     created = service.add_local_line(
-        session, body.number, body.name, units=body.units, note=body.note, actor=body.registered_by
+        session, body.number, body.name, units=body.units, note=body.note, actor=signed_actor(request, body.registered_by)
     )
     return created.to_dict()
 
@@ -107,7 +108,7 @@ def plan_records(
 
 
 @router.post("/api/plan/records", status_code=201)
-def record(body: RecordIn, session: Session = SESSION) -> dict[str, object]:
+def record(body: RecordIn, request: Request, session: Session = SESSION) -> dict[str, object]:
     """Record a milestone done on a date (`done`) or postponed (`postpone`) for one line in one region."""
     rec = service.record_milestone(
         session,
@@ -117,13 +118,13 @@ def record(body: RecordIn, session: Session = SESSION) -> dict[str, object]:
         done=body.done,
         postpone=body.postpone,
         note=body.note,
-        actor=body.recorded_by,
+        actor=signed_actor(request, body.recorded_by),
     )
     return rec.to_dict()
 
 
 @router.put("/api/subcenters/{number}/hours")
-def set_hours(number: str, body: HoursIn, session: Session = SESSION) -> dict[str, object]:
+def set_hours(number: str, body: HoursIn, request: Request, session: Session = SESSION) -> dict[str, object]:
     """Service hours of a sub-centre before 7×24, for one region or all."""
     hours = service.set_subcenter_hours(
         session,
@@ -132,7 +133,7 @@ def set_hours(number: str, body: HoursIn, session: Session = SESSION) -> dict[st
         body.closes,
         region_code=body.region,
         workdays_only=body.workdays_only,
-        actor=body.set_by,
+        actor=signed_actor(request, body.set_by),
     )
     return {
         "number": number,

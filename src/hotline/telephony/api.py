@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from hotline.accounts.api import signed_actor
 from hotline.db import session_scope
 from hotline.deps import SESSION
 from hotline.errors import InvalidInput
@@ -165,9 +166,9 @@ class TransferIn(BaseModel):
 
 
 @router.post("/calls/{call_id}/transfer")
-def transfer(call_id: str, body: TransferIn, session: Session = SESSION) -> dict[str, Any]:
+def transfer(call_id: str, body: TransferIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
     """The agent desk transfers a call: three-way to a sub-centre, or one key to 110."""
-    return service.transfer_call(session, call_id, body.kind, body.number, body.agent, body.at)
+    return service.transfer_call(session, call_id, body.kind, body.number, signed_actor(request, body.agent), body.at)
 
 
 @router.get("/kpis")
@@ -239,17 +240,19 @@ class PromptTextIn(BaseModel):
 
 
 @router.put("/prompts/{prompt_id}/text")
-def put_prompt_text(prompt_id: str, body: PromptTextIn, session: Session = SESSION) -> dict[str, Any]:
+def put_prompt_text(
+    prompt_id: str, body: PromptTextIn, request: Request, session: Session = SESSION
+) -> dict[str, Any]:
     """Change a notice's text; its audio is made again."""
-    return service.set_prompt_text(session, prompt_id, body.text, body.actor)
+    return service.set_prompt_text(session, prompt_id, body.text, signed_actor(request, body.actor))
 
 
 @router.put("/prompts/{prompt_id}/recording")
 def put_recording(
-    prompt_id: str, file: UploadFile = File(...), actor: str = "", session: Session = SESSION
+    prompt_id: str, request: Request, file: UploadFile = File(...), actor: str = "", session: Session = SESSION
 ) -> dict[str, Any]:
     """Upload a recorded WAV used instead of synthesis (converted to 8 kHz mono WAV and μ-law)."""
-    return service.upload_recording(session, prompt_id, file.file.read(), actor)
+    return service.upload_recording(session, prompt_id, file.file.read(), signed_actor(request, actor))
 
 
 @router.delete("/prompts/{prompt_id}")

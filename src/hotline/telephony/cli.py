@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import typer
 
@@ -103,7 +104,7 @@ def prompts_reset(prompt_id: str = typer.Argument(..., help="提示音编号")) 
 )
 def kamailio_config(
     listen: str = typer.Option("udp:127.0.0.1:5060", help="Kamailio 监听地址"),
-    router: str = typer.Option("http://127.0.0.1:8000", help="平台地址（不带路径）"),
+    router: str = typer.Option("http://127.0.0.1:8000", help="平台地址（不带路径）；代理不在受信网络时带令牌：http://proxy:<令牌>@主机:端口"),
     fallback: str = typer.Option("sip:12345@127.0.0.1:5070", help="平台无法应答时的 12345 话务队列"),
     children: int = typer.Option(8, help="SIP 工作进程数"),
     output: Path | None = typer.Option(None, "-o", "--output", help="写入文件（默认输出到屏幕）"),
@@ -113,6 +114,10 @@ def kamailio_config(
     if output is None:
         typer.echo(text, nl=False)
         return
+    if urlsplit(router).password:
+        # The file then holds the proxy's API token: readable by its owner (Kamailio's user) only.
+        output.touch(mode=0o600)
+        output.chmod(0o600)
     output.write_text(text, encoding="utf-8")
     check_config(output)
     typer.echo(f"已写入 {output}")

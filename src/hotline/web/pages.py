@@ -18,6 +18,8 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
+from hotline.accounts.api import acting, identity_of
+from hotline.accounts.policy import POLICY
 from hotline.deps import SESSION
 from hotline.errors import HotlineError, InvalidInput
 from hotline.plan import service as plan_service
@@ -41,14 +43,37 @@ router = APIRouter(include_in_schema=False)
 static = StaticFiles(directory=str(HERE / "static"))
 
 
-def _render(request: Request, name: str, title: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, name, {"title": title, "regions": REGIONS, **context}, status_code=status_code
-    )
+NAV = (
+    ("/", "总览"),
+    ("/plan", "整合进度"),
+    ("/route", "来电路由"),
+    ("/orders", "工单"),
+    ("/kpis", "考核指标"),
+    ("/feeds", "数据汇聚"),
+    ("/seats", "座席测算"),
+    ("/kb", "知识库"),
+    ("/track", "进度查询"),
+)
+
+
+def _context(request: Request, title: str, context: dict[str, Any]) -> dict[str, Any]:
+    """What every page's frame needs: the signed-in account and the links it may follow."""
+    me = identity_of(request)
+    nav = [(href, label) for href, label in NAV if me is None or POLICY.allows("GET", href, me.grants)]
+    return {"title": title, "regions": REGIONS, "me": me, "nav": nav, **context}
+
+
+def render(request: Request, name: str, title: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, _context(request, title, context), status_code=status_code)
+
+
+def page_html(request: Request, name: str, title: str, **context: Any) -> str:
+    """A page as text, for answers made outside a route (the sign-in guard's refusals)."""
+    return templates.get_template(name).render(request=request, **_context(request, title, context))
 
 
 def _error_page(request: Request, name: str, title: str, exc: HotlineError, **context: Any) -> HTMLResponse:
-    return _render(request, name, title, status_code=exc.http_status, error=exc, **context)
+    return render(request, name, title, status_code=exc.http_status, error=exc, **context)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -63,7 +88,7 @@ def overview(request: Request, session: Session = SESSION) -> HTMLResponse:
     from hotline.aggregation.domain import FRESHNESS_LABELS
 
     feeds = aggregation.overview(session)["sources"]
-    return _render(
+    return render(
         request,
         "overview.html",
         "总览",
@@ -97,7 +122,7 @@ def plan_page(
         )
         row["milestones"].append(item)
     context.update(region=chosen.name, on=day.isoformat())
-    return _render(
+    return render(
         request, "plan.html", f"整合进度 · {chosen.name}", rows=list(rows.values()), status=Status, **context
     )
 
@@ -112,27 +137,33 @@ def route_page(
 ) -> HTMLResponse:
     context: dict[str, Any] = {"dialed": dialed, "region": region, "at": at, "decision": None}
     if not dialed:
-        return _render(request, "route.html", "来电路由", **context)
+        return render(request, "route.html", "来电路由", **context)
     try:
         instant = parse_instant(at) if at else now()
         decision = routing_service.decide(session, dialed, region, instant)
     except HotlineError as exc:
         return _error_page(request, "route.html", "来电路由", exc, **context)
     context.update(decision=decision, at=china(instant).strftime("%Y-%m-%dT%H:%M"))
-    return _render(request, "route.html", "来电路由", **context)
+    return render(request, "route.html", "来电路由", **context)
 
 
 # -- work orders -------------------------------------------------------------------------------------------------
-def _role_choices() -> list[tuple[str, str]]:
+def _role_choices(request: Request) -> list[tuple[str, str]]:
+    """The roles the page may be viewed as: the account's own once signed in, every staff role otherwise."""
     from hotline.workorders.domain import ROLE_LABELS, Role
 
-    return [(r.value, ROLE_LABELS[r]) for r in Role if r is not Role.CITIZEN]
+    me = identity_of(request)
+    return [
+        (r.value, ROLE_LABELS[r])
+        for r in Role
+        if r is not Role.CITIZEN and (me is None or any(g.value == r.value for g in me.grants))
+    ]
 
 
 @router.get("/orders", response_class=HTMLResponse)
 def orders_page(
     request: Request,
-    role: str = "supervisor",
+    role: str = "",
     state: str = "",
     sla: str = "",
     region: str = "",
@@ -140,27 +171,30 @@ def orders_page(
 ) -> HTMLResponse:
     from hotline.workorders import service as orders
 
-    context: dict[str, Any] = {"role": role, "state": state, "sla": sla, "region": region, "roles": _role_choices()}
+    context: dict[str, Any] = {"role": role, "state": state, "sla": sla, "region": region}
+    context["roles"] = _role_choices(request)
     try:
+        who = acting(request, role or None, default="supervisor")
+        context["role"] = who.role
         rows = orders.list_orders(
-            session, role=role, state=state or None, sla=sla or None, region=region or None, limit=200
+            session, role=who.role, state=state or None, sla=sla or None, unit=who.unit, region=region or None,
+            limit=200,
         )
     except HotlineError as exc:
         return _error_page(request, "orders.html", "工单", exc, rows=[], **context)
-    return _render(request, "orders.html", "工单", rows=rows, **context)
+    return render(request, "orders.html", "工单", rows=rows, **context)
 
 
 @router.get("/orders/{number}", response_class=HTMLResponse)
-def order_page(
-    request: Request, number: str, role: str = "supervisor", session: Session = SESSION
-) -> HTMLResponse:
+def order_page(request: Request, number: str, role: str = "", session: Session = SESSION) -> HTMLResponse:
     from hotline.workorders import service as orders
 
     try:
-        order = orders.show_order(session, number, role)
+        who = acting(request, role or None, default="supervisor")
+        order = orders.show_order(session, number, who.role, unit=who.unit)
     except HotlineError as exc:
         return _error_page(request, "order.html", f"工单 {number}", exc, order=None, role=role)
-    return _render(request, "order.html", f"工单 {number}", order=order, role=role)
+    return render(request, "order.html", f"工单 {number}", order=order, role=who.role)
 
 
 @router.get("/track", response_class=HTMLResponse)
@@ -172,12 +206,12 @@ def track_page(
 
     context: dict[str, Any] = {"number": number, "phone_last4": phone_last4, "order": None}
     if not number:
-        return _render(request, "track.html", "办理进度查询", **context)
+        return render(request, "track.html", "办理进度查询", **context)
     try:
         context["order"] = orders.public_lookup(session, number, phone_last4)
     except HotlineError as exc:
         return _error_page(request, "track.html", "办理进度查询", exc, **context)
-    return _render(request, "track.html", "办理进度查询", **context)
+    return render(request, "track.html", "办理进度查询", **context)
 
 
 # -- knowledge base ----------------------------------------------------------------------------------------------
@@ -190,13 +224,13 @@ def kb_page(
 
     context: dict[str, Any] = {"q": q, "line": line, "region": region, "hits": None}
     if not q.strip():
-        return _render(request, "kb.html", "知识库", **context)
+        return render(request, "kb.html", "知识库", **context)
     filters = search.Filters(line=line or None, region=region or None)
     try:
         context["hits"] = knowledge.search_articles(session, q, top=10, filters=filters)
     except HotlineError as exc:
         return _error_page(request, "kb.html", "知识库", exc, **context)
-    return _render(request, "kb.html", "知识库", **context)
+    return render(request, "kb.html", "知识库", **context)
 
 
 # -- seat planning -----------------------------------------------------------------------------------------------
@@ -206,7 +240,7 @@ _SEAT_DEFAULTS = {"region": PROVINCE.code, "first": "", "last": "", "available":
 
 @router.get("/seats", response_class=HTMLResponse)
 def seats_page(request: Request) -> HTMLResponse:
-    return _render(request, "seats.html", "座席测算", form=_SEAT_DEFAULTS, plan=None)
+    return render(request, "seats.html", "座席测算", form=_SEAT_DEFAULTS, plan=None)
 
 
 @router.post("/seats", response_class=HTMLResponse)
@@ -239,7 +273,7 @@ async def seats_plan(request: Request, session: Session = SESSION) -> HTMLRespon
         )
     except HotlineError as exc:
         return _error_page(request, "seats.html", "座席测算", exc, form=form, plan=None)
-    return _render(request, "seats.html", "座席测算", form=form, plan=plan.to_dict())
+    return render(request, "seats.html", "座席测算", form=form, plan=plan.to_dict())
 
 
 # -- supervision -------------------------------------------------------------------------------------------------
@@ -263,7 +297,7 @@ def kpis_page(
     except HotlineError as exc:
         return _error_page(request, "kpis.html", "考核指标", exc, **context)
     context.update(since=start.isoformat(), until=end.isoformat(), report=report)
-    return _render(request, "kpis.html", "考核指标", **context)
+    return render(request, "kpis.html", "考核指标", **context)
 
 
 # -- data gathered from sub-centres and cities (数据汇聚) ---------------------------------------------------------
@@ -285,7 +319,7 @@ def feeds_page(request: Request, session: Session = SESSION) -> HTMLResponse:
     from hotline.aggregation.domain import LATE_WITHIN, LIVE_WITHIN
 
     state = aggregation.overview(session)
-    return _render(
+    return render(
         request,
         "feeds.html",
         "数据汇聚",
@@ -313,4 +347,4 @@ def feed_page(
     except HotlineError as exc:
         return _error_page(request, "feed.html", f"数据来源 {code}", exc, **context)
     context.update(since=start.isoformat(), until=end.isoformat(), report=report)
-    return _render(request, "feed.html", f"数据汇聚 · {report['source']['name']}", **context)
+    return render(request, "feed.html", f"数据汇聚 · {report['source']['name']}", **context)

@@ -1,7 +1,8 @@
 """HTTP resources of hotline.workorders: the whole loop, reference data, and the citizens' progress lookup.
 
-There is no login yet: the acting role (and unit, for a handling unit) is named in each request, and the
-response is masked for that role. Putting an identity provider in front is the deployment's job.
+A request names the role it acts in (and the unit, for a handling unit); the response is masked for that role.
+Signed in, the role must be one the account holds, a handling unit acts only for its own unit, and the history
+records the account rather than a typed name (`accounts.api.acting`).
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from hotline.accounts.api import acting, signed_actor
 from hotline.deps import SESSION
 from hotline.settings import get_settings
 from hotline.timeutil import parse_instant
@@ -40,11 +42,11 @@ class CreateOrder(BaseModel):
     urgency: str = "normal"
     confidential: bool = False
     actor: str = ""
-    role: str = "agent"
+    role: str | None = Field(None, description="受理角色，默认话务员（登录后默认账号的第一个角色）")
 
 
 class ActOnOrder(BaseModel):
-    role: str
+    role: str | None = Field(None, description="操作角色（登录后默认账号的第一个角色）")
     unit: str = Field("", description="操作单位代码（承办单位操作时必填）")
     actor: str = ""
     reason: str = ""
@@ -98,13 +100,16 @@ def _advice(session: Session, body: CreateOrder, at: datetime | None) -> dict[st
 @router.post("/api/orders", status_code=201)
 def create_order(
     body: CreateOrder,
+    request: Request,
     advice: bool = Query(True, description="附上派单建议（分类、承办单位、疑似重复工单）"),
     session: Session = SESSION,
 ) -> dict[str, Any]:
+    who = acting(request, body.role, actor=body.actor, default="agent")
     at = parse_instant(body.at) if body.at else None
     suggestion = _advice(session, body, at) if advice else None
-    order = service.create_order(session, **body.model_dump(exclude={"at"}), at=at)
-    view = service.order_view(session, order, body.role)
+    fields = body.model_dump(exclude={"at", "role", "actor"})
+    order = service.create_order(session, **fields, role=who.role, actor=who.actor, at=at)
+    view = service.order_view(session, order, who.role)
     if suggestion is not None:
         view["advice"] = suggestion
     return view
@@ -112,7 +117,8 @@ def create_order(
 
 @router.get("/api/orders")
 def list_orders(
-    role: str = "dispatcher",
+    request: Request,
+    role: str | None = None,
     state: str | None = None,
     sla: str | None = Query(None, description="on_time | near_due | overdue"),
     unit: str | None = None,
@@ -121,8 +127,9 @@ def list_orders(
     limit: int = 50,
     session: Session = SESSION,
 ) -> list[dict[str, Any]]:
+    who = acting(request, role, unit, default="dispatcher")
     return service.list_orders(
-        session, role=role, state=state, sla=sla, unit=unit, region=region, type=type, limit=limit
+        session, role=who.role, state=state, sla=sla, unit=who.unit, region=region, type=type, limit=limit
     )
 
 
@@ -133,16 +140,19 @@ def lifecycle() -> list[dict[str, Any]]:
 
 @router.get("/api/orders/{number}")
 def show_order(
-    number: str, role: str = "dispatcher", unit: str | None = None, session: Session = SESSION
+    number: str, request: Request, role: str | None = None, unit: str | None = None, session: Session = SESSION
 ) -> dict[str, Any]:
-    return service.show_order(session, number, role, unit=unit)
+    who = acting(request, role, unit, default="dispatcher")
+    return service.show_order(session, number, who.role, unit=who.unit)
 
 
 @router.post("/api/orders/{number}/actions/{action}")
-def act(number: str, action: str, body: ActOnOrder, session: Session = SESSION) -> dict[str, Any]:
+def act(number: str, action: str, body: ActOnOrder, request: Request, session: Session = SESSION) -> dict[str, Any]:
+    who = acting(request, body.role, body.unit, body.actor, default="")
     at = parse_instant(body.at) if body.at and get_settings().allow_time_override else None
-    order = service.act(session, number, action, **body.model_dump(exclude={"at"}), at=at)
-    return service.order_view(session, order, body.role)
+    fields = body.model_dump(exclude={"at", "role", "unit", "actor"})
+    order = service.act(session, number, action, **fields, role=who.role, unit=who.unit or "", actor=who.actor, at=at)
+    return service.order_view(session, order, who.role)
 
 
 @router.get("/api/public/orders/{number}")
@@ -181,5 +191,5 @@ def limits(session: Session = SESSION) -> dict[str, int]:
 
 
 @router.put("/api/workorders/limits/{key}")
-def set_limit(key: str, body: LimitIn, session: Session = SESSION) -> dict[str, int]:
-    return service.set_limit(session, key, body.days, actor=body.actor)
+def set_limit(key: str, body: LimitIn, request: Request, session: Session = SESSION) -> dict[str, int]:
+    return service.set_limit(session, key, body.days, actor=signed_actor(request, body.actor))

@@ -1,0 +1,189 @@
+"""The HTTP guard: every request is checked against `policy.RULES` before it reaches a handler.
+
+An ASGI middleware rather than a FastAPI dependency, because the hottest routes (`/api/route`, the SIP proxy's
+`/telephony/route`) are plain Starlette routes that skip dependencies, and they must be guarded too. It finds the
+request's credentials (an `Authorization: Bearer` token, the token as an HTTP Basic password, or the
+`hotline_session` cookie), asks the accounts service who holds them, and leaves the `Identity` in
+`request.state.identity` for handlers (`accounts.api.acting`). Public routes and the proxy calling from a trusted
+network never touch the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hotline.accounts import domain as d
+from hotline.accounts.policy import POLICY, Policy, Rule
+from hotline.errors import Forbidden, HotlineError, NotFound
+from hotline.settings import get_settings
+
+COOKIE = "hotline_session"
+# The SIP proxy's own identity when it calls from a trusted network without a token.
+TRUSTED_PROXY = d.Identity(login="proxy", name="SIP 代理（受信网络）", grants=(d.Grant.PROXY,))
+_API_PREFIXES = ("/api/", "/telephony/", "/open311/")
+_UNGUARDED = ("/static/", "/docs", "/redoc", "/openapi.json")
+_SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def credentials(scope: Scope) -> tuple[str | None, bool]:
+    """The token a request carries and whether it came in the session cookie."""
+    auth = _header(scope, b"authorization")
+    if auth and auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None, False
+    if auth and auth[:6].lower() == "basic ":
+        # The token as the password of HTTP Basic: what Kamailio's http_client sends for
+        # `--router http://<login>:<token>@host:port`; the login part is not needed to find the token.
+        try:
+            _, _, password = base64.b64decode(auth[6:].strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None, False
+        return password or None, False
+    cookie = _header(scope, b"cookie")
+    if cookie:
+        for part in cookie.split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == COOKIE and value:
+                return value, True
+    return None, False
+
+
+def _is_page(path: str) -> bool:
+    return not path.startswith(_API_PREFIXES)
+
+
+def _cross_site(scope: Scope) -> bool:
+    """A browser's form or script posting from another site with our cookie (CSRF). SameSite=Lax already stops
+    most; this refuses the rest when the browser says where the request came from."""
+    origin = _header(scope, b"origin") or _header(scope, b"referer")
+    if not origin or origin == "null":
+        return origin == "null"
+    host = _header(scope, b"host") or ""
+    return urlsplit(origin).netloc != host
+
+
+class Guard:
+    def __init__(self, app: ASGIApp, policy: Policy | None = None) -> None:
+        self.app = app
+        self.policy = policy or POLICY
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        settings = get_settings()
+        if not settings.auth_required:
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith(_UNGUARDED):
+            await self.app(scope, receive, send)
+            return
+        try:
+            identity = await self._check(scope, path, settings.proxy_networks)
+        except HotlineError as exc:
+            await self._refuse(scope, receive, send, exc)
+            return
+        scope.setdefault("state", {})["identity"] = identity
+        await self.app(scope, receive, send)
+
+    async def _check(self, scope: Scope, path: str, proxy_networks: str) -> d.Identity | None:
+        method: str = scope["method"]
+        rule = self.policy.find(method, path)
+        if rule is None:
+            if self.policy.knows_path(path):
+                raise HotlineError("不支持该请求方法", code="method-not-allowed")
+            raise NotFound("没有这个页面或接口", code="not-found")
+        token, from_cookie = credentials(scope)
+        if token is None:
+            if rule.public:
+                return None
+            if d.Grant.PROXY in rule.grants and _trusted(scope, proxy_networks):
+                return TRUSTED_PROXY
+            raise d.LoginRequired("请先登录", code="login-required")
+        if from_cookie and method not in _SAFE and _cross_site(scope):
+            raise Forbidden("拒绝跨站提交", code="cross-site-request")
+        try:
+            identity = await run_in_threadpool(_identify, token)
+        except d.LoginRequired:
+            if rule.public:
+                return None
+            raise
+        scope.setdefault("state", {})["identity"] = identity  # the refusal page names who is signed in
+        _allow(rule, identity)
+        return identity
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, exc: HotlineError) -> None:
+        from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+        status = 405 if exc.code == "method-not-allowed" else exc.http_status
+        response: Response
+        if _is_page(scope["path"]) and status == 401:
+            # Also for a form posted after the session ended: back to it once signed in (what was typed is lost).
+            query = scope.get("query_string", b"").decode("latin-1") if scope["method"] in _SAFE else ""
+            target = scope["path"] + (f"?{query}" if query else "")
+            response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        elif _is_page(scope["path"]):
+            response = HTMLResponse(_refusal_page(scope, exc), status_code=status)
+        else:
+            response = Response(
+                json.dumps(exc.to_dict(), ensure_ascii=False), status_code=status, media_type="application/json"
+            )
+            if status == 401:
+                response.headers["WWW-Authenticate"] = "Bearer"
+        await response(scope, receive, send)
+
+
+def _allow(rule: Rule, identity: d.Identity) -> None:
+    if rule.public or any(g in rule.grants for g in identity.grants):
+        return
+    raise Forbidden(f"账号 {identity.login} 无权使用此功能", code="role-not-granted")
+
+
+def _identify(token: str) -> d.Identity:
+    from hotline.accounts import service
+    from hotline.db import session_scope
+
+    with session_scope() as session:
+        return service.identify(session, token)
+
+
+_networks_cache: dict[str, list[Any]] = {}
+
+
+def _trusted(scope: Scope, networks: str) -> bool:
+    client = scope.get("client")
+    if not client or not networks:
+        return False
+    parsed = _networks_cache.get(networks)
+    if parsed is None:
+        parsed = [ipaddress.ip_network(n.strip(), strict=False) for n in networks.split(",") if n.strip()]
+        _networks_cache[networks] = parsed
+    try:
+        address = ipaddress.ip_address(client[0])
+    except ValueError:
+        return False
+    return any(address in net for net in parsed)
+
+
+def _refusal_page(scope: Scope, exc: HotlineError) -> str:
+    from starlette.requests import Request
+
+    from hotline.web.pages import page_html
+
+    title = "无权访问" if exc.http_status == 403 else "页面不存在"
+    return page_html(Request(scope), "refused.html", title, error=exc)

@@ -1,0 +1,165 @@
+"""Which roles may use each HTTP resource of the platform: one table, read by the guard, so the whole access
+policy can be reviewed in one place. A resource missing here is refused (404) once sign-in is on; a test checks
+that every route the application serves has its line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hotline.accounts.domain import Grant
+
+A, DI, DE, SU, AD, FE, PR = (
+    Grant.AGENT, Grant.DISPATCHER, Grant.DEPARTMENT, Grant.SUPERVISOR, Grant.ADMIN, Grant.FEED, Grant.PROXY,
+)  # fmt: skip
+PUBLIC: frozenset[Grant] = frozenset()  # anyone, signed in or not
+STAFF = frozenset({A, DI, DE, SU, AD})
+DESK = frozenset({A, DI, SU, AD})  # those who take demands in (受理) and decide where they go
+MONITORS = frozenset({DI, SU, AD})  # KPIs, overdue work and the data sub-centres deliver
+MANAGERS = frozenset({SU, AD})
+ADMIN = frozenset({AD})
+SIGNED_IN = frozenset(Grant)
+
+# (method, path template as the routers declare it, roles). HEAD is answered as GET.
+RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
+    # signing in, health, citizens' own look-ups, Open311 (apps hold their own keys)
+    ("GET", "/api/health", PUBLIC),
+    ("GET", "/login", PUBLIC),
+    ("POST", "/login", PUBLIC),
+    ("POST", "/logout", PUBLIC),
+    ("POST", "/api/auth/login", PUBLIC),
+    ("POST", "/api/auth/logout", PUBLIC),
+    ("GET", "/api/auth/me", SIGNED_IN),
+    ("GET", "/api/auth/events", ADMIN),
+    ("GET", "/track", PUBLIC),
+    ("GET", "/api/public/orders/{number}", PUBLIC),
+    ("GET", "/open311/v2/services.{fmt}", PUBLIC),
+    ("GET", "/open311/v2/services/{code}.{fmt}", PUBLIC),
+    ("GET", "/open311/v2/requests.{fmt}", PUBLIC),
+    ("POST", "/open311/v2/requests.{fmt}", PUBLIC),
+    ("GET", "/open311/v2/requests/{request_id}.{fmt}", PUBLIC),
+    # pages
+    ("GET", "/", STAFF),
+    ("GET", "/plan", STAFF),
+    ("GET", "/route", STAFF),
+    ("GET", "/orders", STAFF),
+    ("GET", "/orders/{number}", STAFF),
+    ("GET", "/kb", STAFF),
+    ("GET", "/seats", MANAGERS),
+    ("POST", "/seats", MANAGERS),
+    ("GET", "/kpis", MONITORS),
+    ("GET", "/feeds", MONITORS),
+    ("GET", "/feeds/{code}", MONITORS),
+    # routing and the plan
+    ("GET", "/api/route", STAFF | {PR}),
+    ("GET", "/api/lines", STAFF),
+    ("GET", "/api/lines/{number}", STAFF),
+    ("POST", "/api/lines", ADMIN),
+    ("GET", "/api/regions", STAFF),
+    ("GET", "/api/plan/status", STAFF),
+    ("GET", "/api/plan/overdue", STAFF),
+    ("GET", "/api/plan/records", STAFF),
+    ("POST", "/api/plan/records", MANAGERS),
+    ("PUT", "/api/subcenters/{number}/hours", ADMIN),
+    # work orders: which action a role may take is the lifecycle's rule (workorders.domain)
+    ("POST", "/api/orders", DESK),
+    ("GET", "/api/orders", STAFF),
+    ("GET", "/api/orders/lifecycle", STAFF),
+    ("GET", "/api/orders/{number}", STAFF),
+    ("POST", "/api/orders/{number}/actions/{action}", STAFF),
+    ("GET", "/api/workorders/units", STAFF),
+    ("POST", "/api/workorders/units", ADMIN),
+    ("PUT", "/api/workorders/catalogue", ADMIN),
+    ("GET", "/api/workorders/catalogue/lookup", STAFF),
+    ("GET", "/api/workorders/limits", STAFF),
+    ("PUT", "/api/workorders/limits/{key}", ADMIN),
+    # knowledge base: everyone reads and flags; supervisors and administrators edit
+    ("GET", "/api/kb/search", STAFF),
+    ("POST", "/api/kb/articles", MANAGERS),
+    ("GET", "/api/kb/articles/{key}", STAFF),
+    ("PATCH", "/api/kb/articles/{key}", MANAGERS),
+    ("POST", "/api/kb/articles/{key}/status", MANAGERS),
+    ("GET", "/api/kb/articles/{key}/versions", STAFF),
+    ("POST", "/api/kb/articles/{key}/flags", STAFF),
+    ("GET", "/api/kb/flags", STAFF),
+    ("POST", "/api/kb/flags/{flag_id}/review", MANAGERS),
+    ("GET", "/api/kb/changes", STAFF),
+    ("POST", "/api/kb/import", MANAGERS),
+    ("GET", "/api/kb/export", STAFF),
+    # smart dispatch
+    ("POST", "/api/dispatch/suggest", DESK),
+    ("POST", "/api/dispatch/feedback", MONITORS),
+    # telephony: the proxy's own resources, then the desk's and the administrator's
+    ("GET", "/telephony/route", frozenset({PR, AD})),
+    ("POST", "/telephony/decisions", frozenset({PR, AD})),
+    ("GET", "/telephony/revision", frozenset({PR, AD})),
+    ("POST", "/telephony/events", frozenset({PR, AD})),
+    ("GET", "/telephony/calls", STAFF),
+    ("GET", "/telephony/calls/{call_id}", STAFF),
+    ("POST", "/telephony/calls/{call_id}/transfer", DESK),
+    ("GET", "/telephony/kpis", STAFF),
+    ("GET", "/telephony/trunks", STAFF),
+    ("PUT", "/telephony/trunks/{trunk}", ADMIN),
+    ("DELETE", "/telephony/trunks/{trunk}", ADMIN),
+    ("GET", "/telephony/endpoints", STAFF),
+    ("PUT", "/telephony/endpoints/{pattern}", ADMIN),
+    ("DELETE", "/telephony/endpoints/{pattern}", ADMIN),
+    ("GET", "/telephony/prompts", STAFF),
+    ("GET", "/telephony/prompts/{prompt_id}", STAFF),
+    ("PUT", "/telephony/prompts/{prompt_id}/text", ADMIN),
+    ("PUT", "/telephony/prompts/{prompt_id}/recording", ADMIN),
+    ("DELETE", "/telephony/prompts/{prompt_id}", ADMIN),
+    ("GET", "/telephony/prompts/{prompt_id}/audio", STAFF | {PR}),
+    # seats, KPIs, data gathering
+    ("POST", "/api/seats/plan", MANAGERS),
+    ("GET", "/api/supervision/kpis", MONITORS),
+    ("POST", "/api/feeds/{source}", frozenset({FE, AD})),
+    ("GET", "/api/feeds", MONITORS),
+    ("GET", "/api/feeds/{source}/kpis", MONITORS),
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    method: str
+    template: str
+    grants: frozenset[Grant]
+    pattern: re.Pattern[str]
+
+    @property
+    def public(self) -> bool:
+        return not self.grants
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[a-z_]+\})", template)
+    return re.compile("^" + "".join("([^/]+)" if p.startswith("{") else re.escape(p) for p in parts if p) + "$")
+
+
+class Policy:
+    def __init__(self, rules: tuple[tuple[str, str, frozenset[Grant]], ...] = RULES) -> None:
+        self.rules = [Rule(m, t, g, _compile(t)) for m, t, g in rules]
+        # A literal path wins over a template that also matches it (/api/orders/lifecycle vs /{number}).
+        self.rules.sort(key=lambda r: "{" in r.template)
+
+    def find(self, method: str, path: str) -> Rule | None:
+        method = "GET" if method == "HEAD" else method
+        for rule in self.rules:
+            if rule.method == method and rule.pattern.match(path):
+                return rule
+        return None
+
+    def allows(self, method: str, path: str, grants: tuple[Grant, ...]) -> bool:
+        """Whether an account holding GRANTS may use the resource (for showing only the links it may follow)."""
+        rule = self.find(method, path)
+        return rule is not None and (rule.public or any(g in rule.grants for g in grants))
+
+    def knows_path(self, path: str) -> bool:
+        return any(rule.pattern.match(path) for rule in self.rules)
+
+    def keys(self) -> set[tuple[str, str]]:
+        return {(r.method, r.template) for r in self.rules}
+
+
+POLICY = Policy()

@@ -1,0 +1,373 @@
+"""Use cases of the accounts capability: keep accounts, sign in and out, issue API tokens, and tell who holds a
+token."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hotline.accounts import domain as d
+from hotline.accounts.store import Account, AccountEvent, Token
+from hotline.errors import Conflict, HotlineError, InvalidInput, NotFound
+from hotline.timeutil import now
+
+# scrypt with N=2^14, r=8, p=1 (16 MiB, about 50 ms here): the parameters OWASP lists as a floor for scrypt.
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+_MAXMEM = 64 * 1024 * 1024
+# Used for unknown logins so a wrong login name takes as long as a wrong password.
+_DUMMY_HASH = ""
+# A token's last use is written at most this often, so reading a page does not always write to the database.
+_TOUCH_EVERY = timedelta(minutes=5)
+
+
+class BadCredentials(HotlineError):
+    code = "bad-credentials"
+    http_status = 401
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, maxmem=_MAXMEM, dklen=32, **_SCRYPT)
+    b64 = base64.b64encode
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        got = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=_MAXMEM,
+            dklen=len(expected),
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _identity(account: Account) -> d.Identity:
+    return d.Identity(
+        login=account.login, name=account.name, grants=d.parse_grants(account.grants), bound_to=account.bound_to
+    )
+
+
+def _check_binding(session: Session, grants: tuple[d.Grant, ...], bound_to: str | None) -> None:
+    if bound_to is None:
+        return
+    if d.Grant.DEPARTMENT in grants:
+        from hotline.workorders import service as workorders
+
+        workorders.get_unit(session, bound_to)  # NotFound (unit-not-found) names the unknown unit
+    elif d.Grant.FEED in grants:
+        from hotline.aggregation import service as aggregation
+
+        aggregation.get_source(session, bound_to)
+
+
+def _audit(
+    session: Session,
+    login: str,
+    event: str,
+    detail: str = "",
+    *,
+    address: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    session.add(AccountEvent(at=at or now(), login=login[:64], event=event, detail=detail[:200], address=address))
+
+
+def audit_log(session: Session, *, login: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """The latest sign-ins and account changes, newest first."""
+    query = select(AccountEvent).order_by(AccountEvent.id.desc()).limit(limit)
+    if login:
+        query = query.where(AccountEvent.login == login)
+    return [
+        {"at": e.at.isoformat(), "login": e.login, "event": e.event, "event_label": d.EVENT_LABELS.get(e.event, e.event),
+         "detail": e.detail, "address": e.address}
+        for e in session.scalars(query)
+    ]  # fmt: skip
+
+
+def get_account(session: Session, login: str) -> Account:
+    account = session.scalar(select(Account).where(Account.login == login))
+    if account is None:
+        raise NotFound(f"账号 {login} 不存在", code="account-not-found", login=login)
+    return account
+
+
+def account_view(account: Account) -> dict[str, Any]:
+    until = d.locked_until(account.failures, account.last_failure)
+    return {
+        "login": account.login,
+        "name": account.name,
+        "roles": list(account.grants),
+        "role_labels": [d.GRANT_LABELS[d.Grant(g)] for g in account.grants],
+        "bound_to": account.bound_to,
+        "active": account.active,
+        "has_password": account.password_hash is not None,
+        "locked_until": until.isoformat() if until is not None and until > now() else None,
+    }
+
+
+def create_account(
+    session: Session,
+    login: str,
+    name: str,
+    roles: list[str],
+    *,
+    bound_to: str | None = None,
+    password: str | None = None,
+    at: datetime | None = None,
+) -> Account:
+    grants = d.parse_grants(roles)
+    bound_to = bound_to or None
+    d.check_account(login, name, grants, bound_to)
+    if password is not None:
+        d.check_password(password, login)
+    if session.scalar(select(Account.id).where(Account.login == login)) is not None:
+        raise Conflict(f"账号 {login} 已存在", code="account-exists", login=login)
+    _check_binding(session, grants, bound_to)
+    account = Account(
+        login=login,
+        name=name.strip(),
+        password_hash=hash_password(password) if password is not None else None,
+        grants=[g.value for g in grants],
+        bound_to=bound_to,
+        active=True,
+        failures=0,
+        created_at=at or now(),
+    )
+    session.add(account)
+    session.flush()
+    _audit(
+        session, login, "created", "、".join(d.GRANT_LABELS[g] for g in grants) + (f" [{bound_to}]" if bound_to else "")
+    )
+    return account
+
+
+def set_password(session: Session, login: str, password: str) -> Account:
+    """A new password; the account's web sessions end (API tokens stay) and a lock is lifted."""
+    account = get_account(session, login)
+    d.check_password(password, login)
+    account.password_hash = hash_password(password)
+    account.failures = 0
+    account.last_failure = None
+    _revoke(session, account, kind="session")
+    _audit(session, login, "password-changed")
+    return account
+
+
+def set_active(session: Session, login: str, active: bool) -> Account:
+    """Disabling an account ends its sessions and tokens at once; enabling it does not bring them back."""
+    account = get_account(session, login)
+    account.active = active
+    if not active:
+        _revoke(session, account)
+    _audit(session, login, "enabled" if active else "disabled")
+    return account
+
+
+def _revoke(session: Session, account: Account, *, kind: str | None = None) -> int:
+    stmt = update(Token).where(Token.account_id == account.id, Token.revoked_at.is_(None)).values(revoked_at=now())
+    if kind is not None:
+        stmt = stmt.where(Token.kind == kind)
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def revoke_tokens(session: Session, login: str) -> int:
+    count = _revoke(session, get_account(session, login))
+    _audit(session, login, "tokens-revoked", f"{count} 个")
+    return count
+
+
+def list_accounts(session: Session) -> list[dict[str, Any]]:
+    return [account_view(a) for a in session.scalars(select(Account).order_by(Account.login))]
+
+
+def _issue(session: Session, account: Account, kind: str, expires_at: datetime, label: str, at: datetime) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        Token(
+            digest=_digest(token),
+            account_id=account.id,
+            kind=kind,
+            label=label[:64],
+            created_at=at,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()
+    return token
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    identity: d.Identity
+    expires_at: datetime
+
+
+def sign_in(
+    session: Session, login: str, password: str, *, address: str | None = None, at: datetime | None = None
+) -> SignedIn:
+    """A web session for a login name and password.
+
+    Wrong login names and wrong passwords answer alike. After five wrong passwords in a row the account is
+    locked for a quarter of an hour. Every attempt is audited; a failed one's record (and failure count) is
+    committed here, because the request that carries it fails and its own transaction is rolled back.
+    """
+    at = at or now()
+    login = login.strip().lower()
+
+    def refuse(error: HotlineError, detail: str) -> HotlineError:
+        _audit(session, login, "sign-in-failed", detail, address=address, at=at)
+        session.commit()
+        return error
+
+    account = session.scalar(select(Account).where(Account.login == login))
+    if account is None or account.password_hash is None:
+        verify_password(password, _dummy_hash())
+        raise refuse(BadCredentials("登录名或密码不正确", code="bad-credentials"), "无此账号或账号不用密码登录")
+    try:
+        d.check_not_locked(account.failures, account.last_failure, at)
+    except HotlineError as locked:
+        raise refuse(locked, "账号锁定中") from None
+    if not verify_password(password, account.password_hash):
+        account.failures = d.recent_failures(account.failures, account.last_failure, at) + 1
+        account.last_failure = at
+        error: HotlineError = BadCredentials("登录名或密码不正确", code="bad-credentials")
+        try:
+            d.check_not_locked(account.failures, account.last_failure, at)
+        except HotlineError as locked:
+            _audit(session, login, "locked", f"密码连续错误 {account.failures} 次", address=address, at=at)
+            error = locked
+        raise refuse(error, "密码错误")
+    if not account.active:
+        raise refuse(BadCredentials("账号已停用，请联系管理员", code="account-disabled"), "账号已停用")
+    account.failures = 0
+    account.last_failure = None
+    expires = at + d.SESSION_FOR
+    token = _issue(session, account, "session", expires, "网页登录", at)
+    _audit(session, login, "signed-in", address=address, at=at)
+    return SignedIn(token, _identity(account), expires)
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if not _DUMMY_HASH:
+        _DUMMY_HASH = hash_password(secrets.token_urlsafe(12))
+    return _DUMMY_HASH
+
+
+def issue_token(
+    session: Session, login: str, *, label: str = "", days: int = d.TOKEN_DAYS, at: datetime | None = None
+) -> SignedIn:
+    """An API token for a system (or a person's script), valid for `days` days; shown once, kept as a hash."""
+    at = at or now()
+    account = get_account(session, login)
+    if not account.active:
+        raise Conflict(f"账号 {login} 已停用", code="account-disabled", login=login)
+    if not 1 <= days <= 3660:
+        raise InvalidInput("有效期须为 1–3660 天", code="invalid-days", days=days)
+    expires = at + timedelta(days=days)
+    token = _issue(session, account, "api", expires, label or "接口令牌", at)
+    _audit(session, login, "token-issued", f"{label or '接口令牌'}，{days} 天", at=at)
+    return SignedIn(token, _identity(account), expires)
+
+
+def identify(session: Session, token: str, *, at: datetime | None = None) -> d.Identity:
+    """Who holds a session or API token; `login-required` if it is unknown, expired, revoked or disabled."""
+    at = at or now()
+    row = session.execute(
+        select(Token, Account).join(Account, Account.id == Token.account_id).where(Token.digest == _digest(token))
+    ).first()
+    if row is None:
+        raise d.LoginRequired("登录信息无效，请重新登录", code="login-required")
+    held, account = row
+    if held.revoked_at is not None or not account.active:
+        raise d.LoginRequired("登录已失效，请重新登录", code="login-required")
+    if held.expires_at <= at:
+        raise d.LoginRequired("登录已过期，请重新登录", code="session-expired")
+    if held.last_used_at is None or at - held.last_used_at >= _TOUCH_EVERY:
+        held.last_used_at = at
+    return _identity(account)
+
+
+def sign_out(session: Session, token: str, *, address: str | None = None) -> bool:
+    row = session.execute(
+        select(Token, Account.login).join(Account, Account.id == Token.account_id).where(Token.digest == _digest(token))
+    ).first()
+    if row is None or row[0].revoked_at is not None:
+        return False
+    row[0].revoked_at = now()
+    _audit(session, row[1], "signed-out", address=address)
+    return True
+
+
+# -- demo ----------------------------------------------------------------------------------------------------------
+DEMO_ACCOUNTS = (
+    ("admin", "系统管理员", ["admin", "supervisor"], None),
+    ("zhangmin", "张敏", ["agent"], None),
+    ("lihua", "李华", ["dispatcher"], None),
+    ("wangfang", "王芳", ["supervisor"], None),
+)
+
+
+def load_demo(session: Session) -> str:
+    """Demo accounts, one per role, sharing one generated password written to the data folder (mode 600)."""
+    from hotline.settings import get_settings
+
+    path = Path(get_settings().data_dir) / "demo-accounts.txt"
+    if session.scalar(select(Account.id).where(Account.login == "admin")) is not None:
+        where = f"，密码见 {path}" if path.exists() else ""
+        return f"演示账号：已存在{where}"
+    password = _demo_password()
+    unit = _demo_unit(session)
+    accounts = list(DEMO_ACCOUNTS) + ([("chengban", "承办单位经办人", ["department"], unit)] if unit else [])
+    for login, name, roles, bound in accounts:
+        create_account(session, login, name, roles, bound_to=bound, password=password)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # `touch` leaves the mode of a file left from an earlier demo alone
+    path.write_text(
+        "演示账号（密码相同）\n"
+        + "".join(f"{login}\t{name}\t{'、'.join(roles)}\n" for login, name, roles, _ in accounts)
+        + f"密码：{password}\n",
+        encoding="utf-8",
+    )
+    return f"演示账号：{len(accounts)} 个（{'、'.join(a[0] for a in accounts)}），密码 {password}（另存于 {path}）"
+
+
+def _demo_password() -> str:
+    # Letters and digits both present, as `check_password` requires; no look-alike characters.
+    letters = "abcdefghjkmnpqrstuvwxyz"
+    digits = "23456789"
+    body = [secrets.choice(letters + digits) for _ in range(8)]
+    return secrets.choice(letters) + "".join(body) + secrets.choice(digits)
+
+
+def _demo_unit(session: Session) -> str | None:
+    from hotline.workorders import service as workorders
+
+    units = workorders.list_units(session)
+    return str(units[0]["code"]) if units else None

@@ -1,0 +1,78 @@
+"""The audit trail of signing in and of account changes (both databases): what 等保 asks a platform to keep."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hotline.accounts import service
+from hotline.app import create_app
+from hotline.db import session_scope
+from hotline.errors import HotlineError
+
+T0 = datetime(2021, 11, 1, 2, 0, tzinfo=UTC)
+PASSWORD = "Hotline2021"
+
+
+def _log(login: str | None = None) -> list[tuple[str, str, str]]:
+    with session_scope() as session:
+        rows = service.audit_log(session, login=login)
+    return [(r["login"], r["event"], r["detail"]) for r in reversed(rows)]
+
+
+def test_account_changes_are_kept_in_order(db_url: str) -> None:
+    with session_scope() as session:
+        service.create_account(session, "lihua", "李华", ["dispatcher", "supervisor"], password=PASSWORD, at=T0)
+    with session_scope() as session:
+        service.issue_token(session, "lihua", label="脚本", days=30, at=T0)
+        service.set_password(session, "lihua", "Newpass2022")
+        service.set_active(session, "lihua", False)
+        service.set_active(session, "lihua", True)
+        service.revoke_tokens(session, "lihua")
+    assert [(e, d) for _, e, d in _log("lihua")] == [
+        ("created", "派单员、督办审核员"),
+        ("token-issued", "脚本，30 天"),
+        ("password-changed", ""),
+        ("disabled", ""),
+        ("enabled", ""),
+        ("tokens-revoked", "0 个"),  # disabling had already ended the token
+    ]
+
+
+def test_failed_sign_ins_are_kept_although_the_attempt_fails(db_url: str) -> None:
+    with session_scope() as session:
+        service.create_account(session, "lihua", "李华", ["dispatcher"], password=PASSWORD, at=T0)
+    attempts = [("nobody", "Whatever1"), *[("lihua", f"Wrong{i}pass") for i in range(5)], ("lihua", PASSWORD)]
+    for i, (login, password) in enumerate(attempts):
+        with pytest.raises(HotlineError), session_scope() as session:
+            service.sign_in(session, login, password, address="10.1.2.3", at=T0 + timedelta(seconds=i))
+    events = _log()
+    assert ("nobody", "sign-in-failed", "无此账号或账号不用密码登录") in events
+    assert [e for e in events if e[0] == "lihua" and e[1] != "created"] == [
+        *[("lihua", "sign-in-failed", "密码错误")] * 4,
+        ("lihua", "locked", "密码连续错误 5 次"),
+        ("lihua", "sign-in-failed", "密码错误"),
+        ("lihua", "sign-in-failed", "账号锁定中"),
+    ]
+    with session_scope() as session:
+        assert {r["address"] for r in service.audit_log(session) if r["event"] != "created"} == {"10.1.2.3"}
+
+
+def test_the_trail_is_for_administrators_and_names_the_client(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_AUTH", "on")
+    with session_scope() as session:
+        service.create_account(session, "admin", "管理员", ["admin"], password=PASSWORD)
+        service.create_account(session, "zhangmin", "张敏", ["agent"], password=PASSWORD)
+    client = TestClient(create_app(), client=("192.0.2.7", 40000))
+    assert client.post("/api/auth/login", json={"login": "zhangmin", "password": PASSWORD}).status_code == 200
+    refused = client.get("/api/auth/events")
+    assert refused.status_code == 403 and refused.json()["code"] == "role-not-granted"
+    client.post("/api/auth/logout")
+    assert client.post("/api/auth/login", json={"login": "admin", "password": PASSWORD}).status_code == 200
+    trail = client.get("/api/auth/events", params={"login": "zhangmin"}).json()
+    assert [(r["event"], r["event_label"], r["address"]) for r in trail[:2]] == [
+        ("signed-out", "退出登录", "192.0.2.7"),
+        ("signed-in", "登录", "192.0.2.7"),
+    ]

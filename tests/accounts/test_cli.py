@@ -1,0 +1,63 @@
+"""`hotline accounts …` as an administrator runs it (a separate process: the prompt, stdin and exit codes)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from hotline.accounts import service
+from hotline.db import session_scope
+
+
+def _hotline(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hotline", "accounts", *args], input=stdin, capture_output=True, text=True,
+        env=os.environ.copy(), timeout=120,
+    )  # fmt: skip
+
+
+def test_an_administrator_keeps_accounts_from_the_command_line(db_url: str) -> None:
+    added = _hotline("add", "lihua", "--name", "李华", "--role", "dispatcher", "--role", "supervisor",
+                     "--password-stdin", stdin="Hotline2021\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "已新建账号 lihua（李华，派单员、督办审核员）" in added.stdout
+    with session_scope() as session:
+        assert service.sign_in(session, "lihua", "Hotline2021").identity.name == "李华"
+
+    listed = _hotline("list")
+    assert "lihua\t李华\t派单员、督办审核员\t正常" in listed.stdout
+
+    assert _hotline("passwd", "lihua", "--password-stdin", stdin="Another2022\n").returncode == 0
+    with session_scope() as session:
+        assert service.sign_in(session, "lihua", "Another2022").identity.login == "lihua"
+
+    assert _hotline("disable", "lihua").returncode == 0
+    assert "lihua\t李华\t派单员、督办审核员\t停用" in _hotline("list").stdout
+    log = _hotline("log", "--login", "lihua").stdout.splitlines()
+    assert [line.split("\t")[2] for line in log] == ["停用账号", "登录", "修改密码", "登录", "新建账号"]  # newest first
+
+
+def test_a_system_account_gets_a_token_printed_once(db_url: str) -> None:
+    assert _hotline("add", "sipproxy", "--name", "SIP 代理", "--role", "proxy", "--no-password").returncode == 0
+    issued = _hotline("token", "sipproxy", "--label", "Kamailio 1", "--days", "30")
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip()
+    assert "有效期至" in issued.stderr and "Authorization: Bearer" in issued.stderr  # the advice, not the token
+    with session_scope() as session:
+        assert service.identify(session, token).login == "sipproxy"
+    revoked = _hotline("revoke", "sipproxy")
+    assert "已注销账号 sipproxy 的 1 个会话或令牌" in revoked.stdout
+
+
+def test_bad_input_is_refused_in_chinese_and_changes_nothing(db_url: str) -> None:
+    weak = _hotline("add", "lihua", "--name", "李华", "--role", "dispatcher", "--password-stdin", stdin="short\n")
+    assert weak.returncode == 2 and "错误[weak-password]：密码至少 8 位" in weak.stderr
+    unknown = _hotline("add", "boss", "--name", "老板", "--role", "boss", "--no-password")
+    assert unknown.returncode == 2 and "错误[unknown-role]" in unknown.stderr
+    unbound = _hotline("add", "cb", "--name", "承办", "--role", "department", "--no-password")
+    assert unbound.returncode == 2 and "错误[binding-required]" in unbound.stderr
+    missing = _hotline("passwd", "nobody", "--password-stdin", stdin="Hotline2021\n")
+    assert missing.returncode == 2 and "错误[account-not-found]" in missing.stderr
+    with session_scope() as session:
+        assert service.list_accounts(session) == []

@@ -1,0 +1,335 @@
+"""Accounts in the database (SQLite and PostgreSQL): creating them, signing in, the lockout, sessions and API
+tokens, and the demo accounts."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from hotline.accounts import service
+from hotline.accounts.domain import Grant, LoginRequired
+from hotline.accounts.store import Account, Token
+from hotline.db import session_scope
+from hotline.errors import Conflict, HotlineError, InvalidInput, NotFound, TooManyAttempts
+from hotline.workorders import service as workorders
+
+T0 = datetime(2021, 11, 1, 2, 0, tzinfo=UTC)
+PASSWORD = "Hotline2021"
+ZJJ = "510100-zjj"
+
+
+def _add(login: str = "zhangmin", roles: tuple[str, ...] = ("agent",), password: str | None = PASSWORD) -> None:
+    with session_scope() as session:
+        service.create_account(session, login, "张敏", list(roles), password=password, at=T0)
+
+
+def _sign_in(password: str, at: datetime, login: str = "zhangmin") -> service.SignedIn:
+    with session_scope() as session:
+        return service.sign_in(session, login, password, at=at)
+
+
+def _identify(token: str, at: datetime | None = None) -> str:
+    with session_scope() as session:
+        return service.identify(session, token, at=at).login
+
+
+def _refused(token: str, at: datetime | None = None) -> str:
+    with pytest.raises(LoginRequired) as caught:
+        _identify(token, at)
+    return caught.value.code
+
+
+def _stored(login: str = "zhangmin") -> Account:
+    with session_scope() as session:
+        account = service.get_account(session, login)
+        session.expunge(account)
+        return account
+
+
+# -- creating accounts ---------------------------------------------------------------------------------------------
+def test_a_login_name_is_taken_once(db_url: str) -> None:
+    _add(password=None)
+    with pytest.raises(Conflict) as caught:
+        _add(roles=("supervisor",), password=None)
+    assert caught.value.code == "account-exists" and caught.value.http_status == 409
+    assert _stored().grants == ["agent"]
+
+
+def test_the_password_is_kept_as_a_salted_scrypt_hash(db_url: str) -> None:
+    _add()
+    _add("lihua")
+    first, second = _stored().password_hash, _stored("lihua").password_hash
+    assert first is not None and second is not None
+    assert first.startswith("scrypt$") and PASSWORD not in first
+    assert first != second  # same password, different salt
+    assert service.verify_password(PASSWORD, first) and not service.verify_password("Hotline2022", first)
+
+
+def test_a_weak_password_creates_no_account(db_url: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        _add(password="zhangmin1")
+    assert caught.value.code == "weak-password"
+    with pytest.raises(NotFound):
+        _stored()
+
+
+def test_a_department_account_names_an_existing_unit(db_url: str) -> None:
+    with session_scope() as session, pytest.raises(NotFound) as caught:
+        service.create_account(session, "chengban", "经办人", ["department"], bound_to=ZJJ)
+    assert caught.value.code == "unit-not-found"
+    with session_scope() as session:
+        workorders.load_units(session)
+        workorders.add_unit(session, ZJJ, "成都市住房和城乡建设局", "department", region_code="510100", parent="510100")
+    with session_scope() as session:
+        service.create_account(session, "chengban", "经办人", ["department"], bound_to=ZJJ)
+    assert _stored("chengban").bound_to == ZJJ
+
+
+def test_a_feed_account_names_an_existing_source(db_url: str) -> None:
+    with session_scope() as session, pytest.raises(NotFound) as caught:
+        service.create_account(session, "nowhere", "无此系统", ["feed"], bound_to="99999")
+    assert caught.value.code == "feed-source-not-found"
+    with session_scope() as session:
+        service.create_account(session, "tax", "税务分中心系统", ["feed"], bound_to="12366")
+    account = _stored("tax")
+    assert account.bound_to == "12366" and account.password_hash is None
+
+
+def test_accounts_are_listed_without_secrets(db_url: str) -> None:
+    _add()
+    with session_scope() as session:
+        service.create_account(session, "admin", "管理员", ["admin", "supervisor"])
+        rows = service.list_accounts(session)
+    assert [r["login"] for r in rows] == ["admin", "zhangmin"]
+    assert rows[0]["role_labels"] == ["管理员", "督办审核员"] and rows[0]["has_password"] is False
+    assert rows[1]["has_password"] is True and rows[1]["locked_until"] is None
+    assert not any("scrypt" in str(v) for row in rows for v in row.values())
+
+
+# -- signing in ----------------------------------------------------------------------------------------------------
+def test_the_right_password_signs_in_for_one_shift(db_url: str) -> None:
+    _add()
+    signed = _sign_in(PASSWORD, T0, login=" ZhangMin ")  # typed with a capital and spaces
+    assert signed.identity.login == "zhangmin" and signed.identity.grants == (Grant.AGENT,)
+    assert signed.expires_at == T0 + timedelta(hours=12)
+    assert _identify(signed.token, T0 + timedelta(hours=11, minutes=59)) == "zhangmin"
+    assert _refused(signed.token, T0 + timedelta(hours=12)) == "session-expired"
+
+
+def test_a_wrong_password_and_an_unknown_login_answer_alike(db_url: str) -> None:
+    _add()
+    answers = []
+    for login, password in (("zhangmin", "Hotline2022"), ("nobody", PASSWORD)):
+        with pytest.raises(service.BadCredentials) as caught:
+            _sign_in(password, T0, login=login)
+        answers.append((caught.value.code, caught.value.message, caught.value.http_status))
+    assert answers[0] == answers[1] == ("bad-credentials", "登录名或密码不正确", 401)
+
+
+def test_an_account_without_a_password_cannot_sign_in(db_url: str) -> None:
+    _add(password=None)
+    with pytest.raises(service.BadCredentials):
+        _sign_in("", T0)
+
+
+def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(db_url: str) -> None:
+    _add()
+    codes = []
+    for i in range(5):
+        # Each attempt in its own unit of work, which rolls back when sign_in raises: the count must survive.
+        with pytest.raises(HotlineError) as caught:
+            _sign_in(f"Wrong{i}pass", T0 + timedelta(seconds=i))
+        codes.append(caught.value.code)
+    assert codes == ["bad-credentials"] * 4 + ["account-locked"]
+    assert _stored().failures == 5
+    last = T0 + timedelta(seconds=4)
+    with pytest.raises(TooManyAttempts) as caught:
+        _sign_in(PASSWORD, last + timedelta(minutes=14, seconds=59))  # even the right password
+    assert caught.value.code == "account-locked" and caught.value.http_status == 429
+    assert _stored().failures == 5  # refusing a locked account is no new failure
+    signed = _sign_in(PASSWORD, last + timedelta(minutes=15))
+    assert signed.identity.login == "zhangmin"
+    assert _stored().failures == 0 and _stored().last_failure is None
+
+
+def test_a_right_password_clears_earlier_failures(db_url: str) -> None:
+    _add()
+    for i in range(4):
+        with pytest.raises(service.BadCredentials):
+            _sign_in("Wrong1pass", T0 + timedelta(seconds=i))
+    _sign_in(PASSWORD, T0 + timedelta(seconds=5))
+    with pytest.raises(service.BadCredentials) as caught:  # a fifth wrong one is the first of a new count
+        _sign_in("Wrong1pass", T0 + timedelta(seconds=6))
+    assert caught.value.code == "bad-credentials" and _stored().failures == 1
+
+
+# -- passwords, disabling, tokens ----------------------------------------------------------------------------------
+def test_a_new_password_ends_web_sessions_keeps_api_tokens_and_lifts_the_lock(db_url: str) -> None:
+    _add()
+    session_token = _sign_in(PASSWORD, T0).token
+    with session_scope() as session:
+        api_token = service.issue_token(session, "zhangmin", label="报表脚本", at=T0).token
+    for i in range(5):
+        with pytest.raises(HotlineError):
+            _sign_in("Wrong1pass", T0 + timedelta(minutes=1, seconds=i))
+    with session_scope() as session:
+        service.set_password(session, "zhangmin", "Renewed2021")
+    at = T0 + timedelta(minutes=2)
+    assert _refused(session_token, at) == "login-required"
+    assert _identify(api_token, at) == "zhangmin"
+    with pytest.raises(service.BadCredentials):
+        _sign_in(PASSWORD, at)  # the old password no longer works
+    assert _sign_in("Renewed2021", at + timedelta(seconds=1)).identity.login == "zhangmin"  # not locked
+
+
+def test_a_new_password_obeys_the_rules(db_url: str) -> None:
+    _add()
+    with session_scope() as session, pytest.raises(InvalidInput):
+        service.set_password(session, "zhangmin", "short1")
+    with session_scope() as session, pytest.raises(NotFound) as caught:
+        service.set_password(session, "nobody", "Renewed2021")
+    assert caught.value.code == "account-not-found"
+
+
+def test_disabling_ends_everything_and_refuses_sign_in(db_url: str) -> None:
+    _add()
+    session_token = _sign_in(PASSWORD, T0).token
+    with session_scope() as session:
+        api_token = service.issue_token(session, "zhangmin", at=T0).token
+        service.set_active(session, "zhangmin", False)
+    at = T0 + timedelta(minutes=1)
+    assert _refused(session_token, at) == "login-required"
+    assert _refused(api_token, at) == "login-required"
+    with pytest.raises(service.BadCredentials) as caught:
+        _sign_in(PASSWORD, at)
+    assert caught.value.code == "account-disabled"
+    with session_scope() as session, pytest.raises(Conflict) as refused:
+        service.issue_token(session, "zhangmin", at=at)
+    assert refused.value.code == "account-disabled"
+    with session_scope() as session:
+        service.set_active(session, "zhangmin", True)
+    assert _refused(api_token, at) == "login-required"  # enabling again does not bring old tokens back
+    assert _sign_in(PASSWORD, at).identity.login == "zhangmin"
+
+
+def test_a_disabled_account_still_counts_wrong_passwords(db_url: str) -> None:
+    # Whether an account is disabled is told only to someone who knows its password.
+    _add()
+    with session_scope() as session:
+        service.set_active(session, "zhangmin", False)
+    with pytest.raises(service.BadCredentials) as caught:
+        _sign_in("Wrong1pass", T0)
+    assert caught.value.code == "bad-credentials" and _stored().failures == 1
+
+
+def test_identify_refuses_unknown_revoked_and_expired_tokens(db_url: str) -> None:
+    _add()
+    assert _refused("not-a-token") == "login-required"
+    signed = _sign_in(PASSWORD, T0)
+    with session_scope() as session:
+        assert service.sign_out(session, signed.token) is True
+        assert service.sign_out(session, signed.token) is False  # once
+    assert _refused(signed.token, T0) == "login-required"
+    other = _sign_in(PASSWORD, T0)
+    assert _refused(other.token, T0 + timedelta(hours=13)) == "session-expired"
+
+
+def test_tokens_are_kept_only_as_digests(db_url: str) -> None:
+    _add(password=None)
+    with session_scope() as session:
+        token = service.issue_token(session, "zhangmin", at=T0).token
+    with session_scope() as session:
+        stored = session.scalars(select(Token)).one()
+        assert stored.digest != token and token not in stored.digest and stored.kind == "api"
+
+
+def test_an_api_token_lasts_the_days_it_was_issued_for(db_url: str) -> None:
+    _add(password=None)
+    with session_scope() as session:
+        short = service.issue_token(session, "zhangmin", days=30, at=T0)
+        default = service.issue_token(session, "zhangmin", at=T0)
+    assert short.expires_at == T0 + timedelta(days=30) and default.expires_at == T0 + timedelta(days=90)
+    assert _identify(short.token, T0 + timedelta(days=29, hours=23)) == "zhangmin"
+    assert _refused(short.token, T0 + timedelta(days=30)) == "session-expired"
+    assert _identify(default.token, T0 + timedelta(days=30)) == "zhangmin"
+    with session_scope() as session:
+        service.revoke_tokens(session, "zhangmin")
+    assert _refused(default.token, T0 + timedelta(days=1)) == "login-required"
+
+
+@pytest.mark.parametrize("days", [0, -1, 3661])
+def test_an_api_token_has_a_sensible_validity(db_url: str, days: int) -> None:
+    _add(password=None)
+    with session_scope() as session, pytest.raises(InvalidInput) as caught:
+        service.issue_token(session, "zhangmin", days=days, at=T0)
+    assert caught.value.code == "invalid-days"
+
+
+# -- demo ----------------------------------------------------------------------------------------------------------
+def _password_in(text: str) -> str:
+    line = next(line for line in text.splitlines() if line.startswith("密码："))
+    return line.removeprefix("密码：")
+
+
+def test_demo_accounts_share_a_password_kept_in_a_private_file(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path))
+    with session_scope() as session:
+        workorders.load_units(session)
+    with session_scope() as session:
+        said = service.load_demo(session)
+    path = tmp_path / "demo-accounts.txt"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text(encoding="utf-8")
+    password = _password_in(text)
+    assert password in said
+    for login in ("admin", "zhangmin", "lihua", "wangfang", "chengban"):
+        assert login in text
+    assert _sign_in(password, T0, login="admin").identity.grants == (Grant.ADMIN, Grant.SUPERVISOR)
+    assert _stored("chengban").bound_to is not None  # bound to a unit that exists
+    with session_scope() as session:
+        again = service.load_demo(session)
+        assert len(service.list_accounts(session)) == 5
+    assert "已存在" in again and str(path) in again and password not in again
+    assert path.read_text(encoding="utf-8") == text  # the password on file still signs in
+
+
+def test_demo_password_file_is_private_even_if_it_was_there_before(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path))
+    path = tmp_path / "demo-accounts.txt"
+    path.write_text("旧文件\n", encoding="utf-8")
+    path.chmod(0o644)
+    with session_scope() as session:
+        service.load_demo(session)  # no units: no handling unit's account
+        assert [a["login"] for a in service.list_accounts(session)] == ["admin", "lihua", "wangfang", "zhangmin"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert _sign_in(_password_in(path.read_text(encoding="utf-8")), T0, login="wangfang").identity.login == "wangfang"
+
+
+def test_an_expired_lock_is_not_renewed_by_one_more_typo(db_url: str) -> None:
+    _add()
+    for i in range(5):
+        with pytest.raises(HotlineError):
+            _sign_in(f"Wrong{i}pass", T0 + timedelta(seconds=i))
+    after = T0 + timedelta(seconds=4, minutes=15)
+    with pytest.raises(HotlineError) as caught:
+        _sign_in("Wrong5pass", after)
+    assert caught.value.code == "bad-credentials"  # counted afresh: 1 of 5, not a sixth failure
+    assert _stored().failures == 1
+    assert _sign_in(PASSWORD, after + timedelta(seconds=1)).identity.login == "zhangmin"
+
+
+def test_failures_far_apart_do_not_add_up_to_a_lock(db_url: str) -> None:
+    _add()
+    for i in range(6):
+        with pytest.raises(HotlineError) as caught:
+            _sign_in(f"Wrong{i}pass", T0 + i * timedelta(minutes=20))
+        assert caught.value.code == "bad-credentials"
+    assert _stored().failures == 1
