@@ -1,16 +1,18 @@
 """What checking who calls costs: the same requests through a real server with sign-in off and on.
 
-Usage: .venv/bin/python bench/accounts_guard.py [--db sqlite|postgresql|both] [-n 2000]
+Usage: .venv/bin/python bench/accounts_guard.py [--db sqlite|postgresql|both] [-n 3000] [--rounds 10]
 
 For each database a fresh one at head, with the demo data and two accounts (an agent with a password, a `proxy`
-system with an API token), and for each mode a server (uvicorn, one worker, `tests.platform_process.Platform`):
+system with an API token), and two servers (uvicorn, one worker each, `tests.platform_process.Platform`), one
+with sign-in off and one with it on. The rows take turns in --rounds rounds, so the machine's drift falls on
+each alike:
 
 - `GET /api/workorders/limits` (a small read every staff role may make), n requests one after the other on a
-  kept-alive connection: sign-in off (no check), then on with a Bearer token (the guard's policy lookup plus one
-  token query per request, and a write of its last use at most every 5 minutes);
-- `GET /telephony/revision` as the SIP proxy asks it: off, then on from the trusted network without a token (the
-  policy lookup and an address check, no database), then on with the proxy's token;
-- `POST /api/auth/login`: signing in (scrypt, N=2^14) — what each shift's start costs, not each request.
+  kept-alive connection: sign-in off (no check), and on with the agent's Bearer token (the guard's policy lookup;
+  the token is looked up in the database once per REMEMBER_FOR seconds per process);
+- `GET /telephony/revision` as the SIP proxy asks it: off; on from the trusted network without a token (the
+  policy lookup and an address check, no database); on with the proxy's token;
+- `POST /api/auth/login`: signing in (scrypt, N=2^14), what each shift's start costs, not each request.
 
 Each row gives requests/s, p50/p95 latency and the server's CPU per request (PostgreSQL: also its backends').
 """
@@ -68,38 +70,50 @@ def prepare(url: str) -> str:
         return service.issue_token(session, "bench-proxy", label="bench").token
 
 
-def measure(label: str, platform: Platform, url: str, n: int, send: Callable[[httpx.Client], httpx.Response],
-            headers: dict[str, str] | None = None) -> Row:  # fmt: skip
-    assert platform.proc is not None
-    with httpx.Client(base_url=platform.url, headers=headers or {}, timeout=30) as client:
-        for _ in range(min(50, n)):  # warm-up: imports, statement caches, connections
-            got = send(client)
+class Series:
+    """One row: requests of one kind to one server, taken in several rounds interleaved with the other rows, so
+    that the machine's drift (this 2-core machine's speed varies by tens of percent from minute to minute) falls
+    on every row alike."""
+
+    def __init__(self, label: str, platform: Platform, url: str, send: Callable[[httpx.Client], httpx.Response],
+                 headers: dict[str, str] | None = None) -> None:  # fmt: skip
+        self.label, self.platform, self.send = label, platform, send
+        self.client = httpx.Client(base_url=platform.url, headers=headers or {}, timeout=30)
+        self.latencies: list[float] = []
+        self.cpu = self.pg_cpu = 0.0
+        for _ in range(50):  # warm-up: imports, statement caches, connections
+            got = send(self.client)
             if got.status_code != 200:
                 raise RuntimeError(f"{label}: HTTP {got.status_code} {got.text[:200]}")
-        server = [platform.proc.pid]
-        pg = backends(url)
-        cpu0, pg0 = cpu_seconds(server), cpu_seconds(pg)
-        latencies: list[float] = []
-        started = time.perf_counter()
+        self.pg = backends(url)  # both servers' connections, once this one has made its own
+
+    def round(self, n: int) -> None:
+        assert self.platform.proc is not None
+        server = [self.platform.proc.pid]
+        cpu0, pg0 = cpu_seconds(server), cpu_seconds(self.pg)
         for _ in range(n):
             t = time.perf_counter()
-            send(client)
-            latencies.append(time.perf_counter() - t)
-        wall = time.perf_counter() - started
-    row = {
-        "n": n,
-        "per_s": n / wall,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p95_ms": percentile(latencies, 0.95) * 1000,
-        "server_cpu_us": (cpu_seconds(server) - cpu0) / n * 1e6,
-    }
-    if pg:
-        row["pg_cpu_us"] = (cpu_seconds(pg) - pg0) / n * 1e6
-    return label, row
+            self.send(self.client)
+            self.latencies.append(time.perf_counter() - t)
+        self.cpu += cpu_seconds(server) - cpu0
+        self.pg_cpu += cpu_seconds(self.pg) - pg0
+
+    def row(self) -> Row:
+        self.client.close()
+        n = len(self.latencies)
+        row = {
+            "n": n,
+            "per_s": n / sum(self.latencies),
+            "p50_ms": statistics.median(self.latencies) * 1000,
+            "p95_ms": percentile(self.latencies, 0.95) * 1000,
+            "server_cpu_us": self.cpu / n * 1e6,
+        }
+        if self.pg:
+            row["pg_cpu_us"] = self.pg_cpu / n * 1e6
+        return self.label, row
 
 
-def run(kind: str, n: int, workdir: Path) -> list[Row]:
-    rows: list[Row] = []
+def run(kind: str, n: int, rounds: int, workdir: Path) -> list[Row]:
     with database(kind, workdir) as url:
         token = prepare(url)
         env = {"HOTLINE_DATABASE_URL": url, "HOTLINE_DATA_DIR": str(workdir / "data")}
@@ -113,25 +127,28 @@ def run(kind: str, n: int, workdir: Path) -> list[Row]:
         def sign_in(c: httpx.Client) -> httpx.Response:
             return c.post("/api/auth/login", json={"login": "bench-agent", "password": PASSWORD})
 
-        bearer = {"authorization": f"Bearer {token}"}
-        for mode in ("off", "on"):
-            platform = Platform({**env, "HOTLINE_AUTH": mode}, log=workdir / f"server-{mode}.log")
-            platform.start()
-            try:
-                if mode == "off":
-                    rows.append(measure("limits, sign-in off", platform, url, n, limits))
-                    rows.append(measure("proxy revision, sign-in off", platform, url, n, revision))
-                else:
-                    agent = httpx.post(f"{platform.url}/api/auth/login",
-                                       json={"login": "bench-agent", "password": PASSWORD}).json()["token"]  # fmt: skip
-                    rows.append(measure("limits, agent's Bearer token", platform, url, n, limits,
-                                        {"authorization": f"Bearer {agent}"}))  # fmt: skip
-                    rows.append(measure("proxy revision, trusted network", platform, url, n, revision))
-                    rows.append(measure("proxy revision, proxy's token", platform, url, n, revision, bearer))
-                    rows.append(measure("sign in (scrypt)", platform, url, max(20, n // 20), sign_in))
-            finally:
-                platform.stop()
-    return rows
+        off = Platform({**env, "HOTLINE_AUTH": "off"}, log=workdir / "server-off.log")
+        on = Platform({**env, "HOTLINE_AUTH": "on"}, log=workdir / "server-on.log")
+        off.start()
+        on.start()
+        try:
+            agent = httpx.post(f"{on.url}/api/auth/login", json={"login": "bench-agent", "password": PASSWORD})
+            series = [
+                Series("limits, sign-in off", off, url, limits),
+                Series("limits, agent's Bearer token", on, url, limits, {"authorization": f"Bearer {agent.json()['token']}"}),
+                Series("proxy revision, sign-in off", off, url, revision),
+                Series("proxy revision, trusted network", on, url, revision),
+                Series("proxy revision, proxy's token", on, url, revision, {"authorization": f"Bearer {token}"}),
+            ]  # fmt: skip
+            logins = Series("sign in (scrypt)", on, url, sign_in)
+            for _ in range(rounds):
+                for one in series:
+                    one.round(max(1, n // rounds))
+                logins.round(max(1, n // rounds // 20))
+            return [one.row() for one in [*series, logins]]
+        finally:
+            off.stop()
+            on.stop()
 
 
 def show(kind: str, rows: list[Row]) -> None:
@@ -145,14 +162,15 @@ def show(kind: str, rows: list[Row]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("-n", type=int, default=2000, help="requests per row")
+    parser.add_argument("-n", type=int, default=3000, help="requests per row")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds the rows take turns in")
     args = parser.parse_args()
     os.environ.setdefault("HOTLINE_DATA_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
     print(f"machine: {os.cpu_count()} cores, load average before {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     started = time.perf_counter()
     for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
         workdir = Path(tempfile.mkdtemp(prefix=f"hotline-bench-guard-{kind}-"))
-        results: Any = run(kind, args.n, workdir)
+        results: Any = run(kind, args.n, args.rounds, workdir)
         show(kind, results)
         shutil.rmtree(workdir, ignore_errors=True)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())

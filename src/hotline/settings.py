@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,16 @@ def _switch(name: str, default: bool) -> bool:
     if raw in {"0", "off", "false", "no"}:
         return False
     raise SystemExit(f"环境变量 {name} 只能是 on 或 off，当前为 {raw!r}")
+
+
+def _networks(name: str, default: str) -> str:
+    raw = os.environ.get(name, default)
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise SystemExit(f"环境变量 {name} 须为逗号分隔的网段（如 10.0.0.0/8），{part!r} 不是") from None
+    return raw
 
 
 @dataclass(frozen=True)
@@ -70,7 +81,7 @@ class Settings:
             push_subject=os.environ.get("HOTLINE_PUSH_SUBJECT") or "hotline.units",
             open311_keys=os.environ.get("HOTLINE_OPEN311_KEYS", ""),
             auth_required=_switch("HOTLINE_AUTH", True),
-            proxy_networks=os.environ.get("HOTLINE_PROXY_NETWORKS", "127.0.0.1/32,::1/128"),
+            proxy_networks=_networks("HOTLINE_PROXY_NETWORKS", "127.0.0.1/32,::1/128"),
         )
 
 

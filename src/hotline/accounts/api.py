@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hotline.accounts import domain as d
 from hotline.accounts import service
-from hotline.accounts.guard import COOKIE, credentials
+from hotline.accounts.guard import COOKIE, credentials, forget
 from hotline.deps import SESSION
 from hotline.errors import HotlineError
 
@@ -79,6 +79,7 @@ def sign_out(request: Request, session: Session = SESSION) -> Response:
     token, _ = credentials(request.scope)
     if token:
         service.sign_out(session, token, address=_address(request))
+        forget(token)
     response = Response(status_code=204)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -136,6 +137,7 @@ def logout_form(request: Request, session: Session = SESSION) -> Response:
     token, _ = credentials(request.scope)
     if token:
         service.sign_out(session, token, address=_address(request))
+        forget(token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import ipaddress
 import json
-from typing import Any
+import time
 from urllib.parse import quote, urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -118,7 +119,7 @@ class Guard:
         if from_cookie and method not in _SAFE and _cross_site(scope):
             raise Forbidden("拒绝跨站提交", code="cross-site-request")
         try:
-            identity = await run_in_threadpool(_identify, token)
+            identity = await _identify(token)
         except d.LoginRequired:
             if rule.public:
                 return None
@@ -154,7 +155,37 @@ def _allow(rule: Rule, identity: d.Identity) -> None:
     raise Forbidden(f"账号 {identity.login} 无权使用此功能", code="role-not-granted")
 
 
-def _identify(token: str) -> d.Identity:
+# Who holds a token, remembered for a few seconds per process: the lookup costs more server CPU than a small
+# request itself (bench/accounts.md), and the SIP proxy's token is asked about on every uncached call. The price
+# is that disabling an account or revoking its tokens from another process (the CLI, another worker) takes
+# effect here within REMEMBER_FOR; signing out through this process forgets the token at once.
+REMEMBER_FOR = 10.0
+_REMEMBERED_MAX = 10_000
+_remembered: dict[str, tuple[float, d.Identity]] = {}
+_clock = time.monotonic  # tests move it on
+
+
+def forget(token: str) -> None:
+    _remembered.pop(_key(token), None)
+
+
+def _key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()  # raw tokens are not kept in memory longer than a request
+
+
+async def _identify(token: str) -> d.Identity:
+    key, moment = _key(token), _clock()
+    known = _remembered.get(key)
+    if known is not None and known[0] > moment:
+        return known[1]  # answered on the event loop: handing work to a thread costs as much as a small request
+    identity = await run_in_threadpool(_look_up, token)
+    if len(_remembered) >= _REMEMBERED_MAX:
+        _remembered.clear()
+    _remembered[key] = (moment + REMEMBER_FOR, identity)
+    return identity
+
+
+def _look_up(token: str) -> d.Identity:
     from hotline.accounts import service
     from hotline.db import session_scope
 
@@ -162,22 +193,28 @@ def _identify(token: str) -> d.Identity:
         return service.identify(session, token)
 
 
-_networks_cache: dict[str, list[Any]] = {}
+_trusted_hosts: dict[tuple[str, str], bool] = {}
 
 
 def _trusted(scope: Scope, networks: str) -> bool:
     client = scope.get("client")
     if not client or not networks:
         return False
-    parsed = _networks_cache.get(networks)
-    if parsed is None:
-        parsed = [ipaddress.ip_network(n.strip(), strict=False) for n in networks.split(",") if n.strip()]
-        _networks_cache[networks] = parsed
+    key = (networks, str(client[0]))
+    known = _trusted_hosts.get(key)
+    if known is None:  # the proxy calls from a handful of addresses: parse each once
+        if len(_trusted_hosts) >= 4096:
+            _trusted_hosts.clear()
+        known = _trusted_hosts[key] = _in_networks(key[1], networks)
+    return known
+
+
+def _in_networks(host: str, networks: str) -> bool:
     try:
-        address = ipaddress.ip_address(client[0])
+        address = ipaddress.ip_address(host)
+        return any(address in ipaddress.ip_network(n.strip(), strict=False) for n in networks.split(",") if n.strip())
     except ValueError:
         return False
-    return any(address in net for net in parsed)
 
 
 def _refusal_page(scope: Scope, exc: HotlineError) -> str:

@@ -142,13 +142,18 @@ class Policy:
         self.rules = [Rule(m, t, g, _compile(t)) for m, t, g in rules]
         # A literal path wins over a template that also matches it (/api/orders/lifecycle vs /{number}).
         self.rules.sort(key=lambda r: "{" in r.template)
+        self._found: dict[tuple[str, str], Rule | None] = {}
 
     def find(self, method: str, path: str) -> Rule | None:
         method = "GET" if method == "HEAD" else method
-        for rule in self.rules:
-            if rule.method == method and rule.pattern.match(path):
-                return rule
-        return None
+        key = (method, path)
+        if key in self._found:  # the hot paths (/api/route, /telephony/route) repeat: skip the ~100 patterns
+            return self._found[key]
+        if len(self._found) >= 4096:
+            self._found.clear()
+        found = next((r for r in self.rules if r.method == method and r.pattern.match(path)), None)
+        self._found[key] = found
+        return found
 
     def allows(self, method: str, path: str, grants: tuple[Grant, ...]) -> bool:
         """Whether an account holding GRANTS may use the resource (for showing only the links it may follow)."""
