@@ -34,6 +34,11 @@ _UNGUARDED = ("/static/", "/docs", "/redoc", "/openapi.json")
 _SAFE = {"GET", "HEAD", "OPTIONS"}
 
 
+class MethodNotAllowed(HotlineError):
+    code = "method-not-allowed"
+    http_status = 405
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
@@ -107,7 +112,7 @@ class Guard:
         rule = self.policy.find(method, path)
         if rule is None:
             if self.policy.knows_path(path):
-                raise HotlineError("不支持该请求方法", code="method-not-allowed")
+                raise MethodNotAllowed("不支持该请求方法", code="method-not-allowed")
             raise NotFound("没有这个页面或接口", code="not-found")
         token, from_cookie = credentials(scope)
         if token is None:
@@ -131,7 +136,7 @@ class Guard:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, exc: HotlineError) -> None:
         from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-        status = 405 if exc.code == "method-not-allowed" else exc.http_status
+        status = exc.http_status
         response: Response
         if _is_page(scope["path"]) and status == 401:
             # Also for a form posted after the session ended: back to it once signed in (what was typed is lost).
@@ -222,5 +227,5 @@ def _refusal_page(scope: Scope, exc: HotlineError) -> str:
 
     from hotline.web.pages import page_html
 
-    title = "无权访问" if exc.http_status == 403 else "页面不存在"
+    title = {403: "无权访问", 405: "不支持该请求方法"}.get(exc.http_status, "页面不存在")
     return page_html(Request(scope), "refused.html", title, error=exc)
