@@ -174,6 +174,13 @@ def forget(token: str) -> None:
     _remembered.pop(_key(token), None)
 
 
+def forget_account(login: str) -> None:
+    """Forget every token this process remembers for LOGIN (its sessions or tokens have just been ended)."""
+    for key, (_, identity) in list(_remembered.items()):
+        if identity.login == login:
+            _remembered.pop(key, None)
+
+
 def _key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()  # raw tokens are not kept in memory longer than a request
 

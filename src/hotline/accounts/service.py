@@ -96,6 +96,14 @@ def _audit(
     session.add(AccountEvent(at=at or now(), login=login[:64], event=event, detail=detail[:200], address=address))
 
 
+def _by(detail: str, by: str | None) -> str:
+    """An audit detail naming the administrator who made a change over HTTP (`by` is their `Identity.actor`);
+    the command line on the platform's machine names nobody."""
+    if not by:
+        return detail
+    return f"{detail}；由 {by} 操作" if detail else f"由 {by} 操作"
+
+
 def audit_log(session: Session, *, login: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """The latest sign-ins and account changes, newest first."""
     query = select(AccountEvent).order_by(AccountEvent.id.desc()).limit(limit)
@@ -138,6 +146,8 @@ def create_account(
     bound_to: str | None = None,
     password: str | None = None,
     at: datetime | None = None,
+    by: str | None = None,
+    address: str | None = None,
 ) -> Account:
     grants = d.parse_grants(roles)
     bound_to = bound_to or None
@@ -159,44 +169,81 @@ def create_account(
     )
     session.add(account)
     session.flush()
-    _audit(
-        session, login, "created", "、".join(d.GRANT_LABELS[g] for g in grants) + (f" [{bound_to}]" if bound_to else "")
-    )
+    what = "、".join(d.GRANT_LABELS[g] for g in grants) + (f" [{bound_to}]" if bound_to else "")
+    _audit(session, login, "created", _by(what, by), address=address)
     return account
 
 
-def set_password(session: Session, login: str, password: str) -> Account:
-    """A new password; the account's web sessions end (API tokens stay) and a lock is lifted."""
-    account = get_account(session, login)
-    d.check_password(password, login)
+def _store_password(session: Session, account: Account, password: str, *, keep: str | None = None) -> None:
+    """A new password hash; a lock is lifted and the account's web sessions end, except the one whose token is
+    `keep` (API tokens stay)."""
     account.password_hash = hash_password(password)
     account.failures = 0
     account.last_failure = None
-    _revoke(session, account, kind="session")
-    _audit(session, login, "password-changed")
+    _revoke(session, account, kind="session", keep=keep)
+
+
+def set_password(
+    session: Session, login: str, password: str, *, by: str | None = None, address: str | None = None
+) -> Account:
+    """A new password set by an administrator; the account's web sessions end (API tokens stay) and a lock is
+    lifted."""
+    account = get_account(session, login)
+    d.check_password(password, login)
+    _store_password(session, account, password)
+    _audit(session, login, "password-changed", _by("", by), address=address)
     return account
 
 
-def set_active(session: Session, login: str, active: bool) -> Account:
+def change_password(
+    session: Session,
+    login: str,
+    current: str,
+    new: str,
+    *,
+    keep: str | None = None,
+    address: str | None = None,
+    at: datetime | None = None,
+) -> Account:
+    """Someone signed in changes their own password. The current one is checked as at sign-in (a wrong one is
+    audited and counts toward the lockout); the new one follows the rules and differs from it. The account's
+    other web sessions end; the one holding the token `keep` (the request making the change) stays, and so do
+    API tokens."""
+    at = at or now()
+    d.check_password(new, login)
+    if new == current:
+        raise InvalidInput("新密码不能与当前密码相同", code="same-password")
+    account = _verified(session, login, current, address=address, at=at, purpose="修改密码：", wrong="当前密码不正确")
+    _store_password(session, account, new, keep=_digest(keep) if keep else None)
+    _audit(session, login, "password-changed", "本人修改", address=address, at=at)
+    return account
+
+
+def set_active(
+    session: Session, login: str, active: bool, *, by: str | None = None, address: str | None = None
+) -> Account:
     """Disabling an account ends its sessions and tokens at once; enabling it does not bring them back."""
     account = get_account(session, login)
     account.active = active
     if not active:
         _revoke(session, account)
-    _audit(session, login, "enabled" if active else "disabled")
+    _audit(session, login, "enabled" if active else "disabled", _by("", by), address=address)
     return account
 
 
-def _revoke(session: Session, account: Account, *, kind: str | None = None) -> int:
+def _revoke(session: Session, account: Account, *, kind: str | None = None, keep: str | None = None) -> int:
+    """Ends the account's unrevoked tokens (of one kind, if given), except the one whose digest is `keep`."""
     stmt = update(Token).where(Token.account_id == account.id, Token.revoked_at.is_(None)).values(revoked_at=now())
     if kind is not None:
         stmt = stmt.where(Token.kind == kind)
+    if keep is not None:
+        stmt = stmt.where(Token.digest != keep)
     return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
-def revoke_tokens(session: Session, login: str) -> int:
+def revoke_tokens(session: Session, login: str, *, by: str | None = None, address: str | None = None) -> int:
     count = _revoke(session, get_account(session, login))
-    _audit(session, login, "tokens-revoked", f"{count} 个")
+    _audit(session, login, "tokens-revoked", _by(f"{count} 个", by), address=address)
     return count
 
 
@@ -234,20 +281,45 @@ def sign_in(
 
     Wrong login names and wrong passwords answer alike. After five wrong passwords in a row the account is
     locked for a quarter of an hour. Every attempt is audited; a failed one's record (and failure count) is
-    committed here, because the request that carries it fails and its own transaction is rolled back.
+    committed at once (`_verified`), because the request that carries it fails and its own transaction is rolled
+    back.
     """
     at = at or now()
     login = login.strip().lower()
+    account = _verified(session, login, password, address=address, at=at)
+    expires = at + d.SESSION_FOR
+    token = _issue(session, account, "session", expires, "网页登录", at)
+    _audit(session, login, "signed-in", address=address, at=at)
+    return SignedIn(token, _identity(account), expires)
+
+
+def _verified(
+    session: Session,
+    login: str,
+    password: str,
+    *,
+    address: str | None,
+    at: datetime,
+    purpose: str = "",
+    wrong: str = "登录名或密码不正确",
+) -> Account:
+    """The enabled, unlocked account whose password this is, its count of wrong passwords reset: what signing in
+    and changing one's own password both check.
+
+    A refusal is audited as a failed sign-in (its detail starting with `purpose`) and a wrong password counts
+    toward the lockout; both are committed here, because the request that carries them fails and its own
+    transaction is rolled back.
+    """
 
     def refuse(error: HotlineError, detail: str) -> HotlineError:
-        _audit(session, login, "sign-in-failed", detail, address=address, at=at)
+        _audit(session, login, "sign-in-failed", purpose + detail, address=address, at=at)
         session.commit()
         return error
 
     account = session.scalar(select(Account).where(Account.login == login))
     if account is None or account.password_hash is None:
         verify_password(password, _dummy_hash())
-        raise refuse(BadCredentials("登录名或密码不正确", code="bad-credentials"), "无此账号或账号不用密码登录")
+        raise refuse(BadCredentials(wrong, code="bad-credentials"), "无此账号或账号不用密码登录")
     try:
         d.check_not_locked(account.failures, account.last_failure, at)
     except HotlineError as locked:
@@ -255,7 +327,7 @@ def sign_in(
     if not verify_password(password, account.password_hash):
         account.failures = d.recent_failures(account.failures, account.last_failure, at) + 1
         account.last_failure = at
-        error: HotlineError = BadCredentials("登录名或密码不正确", code="bad-credentials")
+        error: HotlineError = BadCredentials(wrong, code="bad-credentials")
         try:
             d.check_not_locked(account.failures, account.last_failure, at)
         except HotlineError as locked:
@@ -266,10 +338,7 @@ def sign_in(
         raise refuse(BadCredentials("账号已停用，请联系管理员", code="account-disabled"), "账号已停用")
     account.failures = 0
     account.last_failure = None
-    expires = at + d.SESSION_FOR
-    token = _issue(session, account, "session", expires, "网页登录", at)
-    _audit(session, login, "signed-in", address=address, at=at)
-    return SignedIn(token, _identity(account), expires)
+    return account
 
 
 def _dummy_hash() -> str:
@@ -280,7 +349,14 @@ def _dummy_hash() -> str:
 
 
 def issue_token(
-    session: Session, login: str, *, label: str = "", days: int = d.TOKEN_DAYS, at: datetime | None = None
+    session: Session,
+    login: str,
+    *,
+    label: str = "",
+    days: int = d.TOKEN_DAYS,
+    at: datetime | None = None,
+    by: str | None = None,
+    address: str | None = None,
 ) -> SignedIn:
     """An API token for a system (or a person's script), valid for `days` days; shown once, kept as a hash."""
     at = at or now()
@@ -291,7 +367,7 @@ def issue_token(
         raise InvalidInput("有效期须为 1–3660 天", code="invalid-days", days=days)
     expires = at + timedelta(days=days)
     token = _issue(session, account, "api", expires, label or "接口令牌", at)
-    _audit(session, login, "token-issued", f"{label or '接口令牌'}，{days} 天", at=at)
+    _audit(session, login, "token-issued", _by(f"{label or '接口令牌'}，{days} 天", by), address=address, at=at)
     return SignedIn(token, _identity(account), expires)
 
 

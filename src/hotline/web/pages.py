@@ -53,6 +53,7 @@ NAV = (
     ("/seats", "座席测算"),
     ("/kb", "知识库"),
     ("/track", "进度查询"),
+    ("/accounts", "账号管理"),
 )
 
 
@@ -60,7 +61,8 @@ def _context(request: Request, title: str, context: dict[str, Any]) -> dict[str,
     """What every page's frame needs: the signed-in account and the links it may follow."""
     me = identity_of(request)
     nav = [(href, label) for href, label in NAV if me is None or POLICY.allows("GET", href, me.grants)]
-    return {"title": title, "regions": REGIONS, "me": me, "nav": nav, **context}
+    own_page = me is not None and POLICY.allows("GET", "/account", me.grants)  # people's, not systems'
+    return {"title": title, "regions": REGIONS, "me": me, "nav": nav, "own_page": own_page, **context}
 
 
 def render(request: Request, name: str, title: str, status_code: int = 200, **context: Any) -> HTMLResponse:
