@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from hotline import db
+from tests.conftest import new_pg_database
 from tests.platform_process import Platform
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -22,6 +24,32 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module asking for `own_database` runs once per database `--db` names."""
+    if "own_backend" in metafunc.fixturenames:
+        choice = metafunc.config.getoption("--db")
+        backends = ["sqlite", "postgresql"] if choice == "both" else [choice]
+        metafunc.parametrize("own_backend", backends, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def own_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def own_database(own_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database of the module's own, for a server whose data must outlive the tests (the shared test
+    databases are emptied between tests)."""
+    if own_backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('own-db') / 'own.db'}"
+        yield url
+        db.get_engine(url).dispose()
+        return
+    with new_pg_database("hotline_web") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

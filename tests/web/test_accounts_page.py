@@ -18,7 +18,6 @@ import pytest
 
 from hotline import db
 from hotline.accounts import service as accounts
-from tests.conftest import new_pg_database
 from tests.platform_process import Platform
 
 pytestmark = pytest.mark.browser
@@ -29,39 +28,15 @@ FIRST_PASSWORD = "Welcome2024"
 OWN_PASSWORD = "Night2024shift"
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames:
-        choice = metafunc.config.getoption("--db")
-        backends = ["sqlite", "postgresql"] if choice == "both" else [choice]
-        metafunc.parametrize("backend", backends, indirect=True, scope="module")
-
-
 @pytest.fixture(scope="module")
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(scope="module")
-def database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An empty database of this module's own (the shared test databases are emptied by other tests)."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('accounts-db') / 'accounts.db'}"
-        yield url
-        db.get_engine(url).dispose()
-        return
-    with new_pg_database("hotline_accounts_page") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def server(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(own_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("accounts-page")
-    env = {"HOTLINE_DATA_DIR": str(data), "HOTLINE_DATABASE_URL": database}
+    env = {"HOTLINE_DATA_DIR": str(data), "HOTLINE_DATABASE_URL": own_database}
     subprocess.run(
         [sys.executable, "-m", "hotline", "db", "upgrade"], env={**os.environ, **env}, check=True, capture_output=True
     )
     login, name, password = ADMIN
-    with db.session_scope(database) as session:
+    with db.session_scope(own_database) as session:
         accounts.create_account(session, login, name, ["admin", "supervisor"], password=password)
     platform = Platform({**env, "HOTLINE_AUTH": "on"}, log=data / "server.log")  # one worker: changes apply at once
     platform.start()

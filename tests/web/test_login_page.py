@@ -20,7 +20,6 @@ import pytest
 from hotline import db
 from hotline.accounts import service as accounts
 from hotline.workorders import service as workorders
-from tests.conftest import new_pg_database
 from tests.platform_process import Platform
 
 pytestmark = pytest.mark.browser
@@ -38,38 +37,14 @@ class SignInServer:
     unit_orders: frozenset[str]  # the numbers of the orders that unit leads
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames:
-        choice = metafunc.config.getoption("--db")
-        backends = ["sqlite", "postgresql"] if choice == "both" else [choice]
-        metafunc.parametrize("backend", backends, indirect=True, scope="module")
-
-
 @pytest.fixture(scope="module")
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(scope="module")
-def database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An empty database of this module's own (the shared test databases are emptied by other tests)."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('signin-db') / 'signin.db'}"
-        yield url
-        db.get_engine(url).dispose()
-        return
-    with new_pg_database("hotline_signin") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def signin_server(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignInServer]:
+def signin_server(own_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignInServer]:
     data = tmp_path_factory.mktemp("signin")
-    env = {"HOTLINE_DATA_DIR": str(data), "HOTLINE_DATABASE_URL": database}
+    env = {"HOTLINE_DATA_DIR": str(data), "HOTLINE_DATABASE_URL": own_database}
     hotline = [sys.executable, "-m", "hotline"]
     for command in (["db", "upgrade"], ["demo", "load"]):
         subprocess.run([*hotline, *command], env={**os.environ, **env}, check=True, capture_output=True)
-    with db.session_scope(database) as session:
+    with db.session_scope(own_database) as session:
         led: dict[str, set[str]] = {}
         for order in workorders.list_orders(session, role="supervisor", limit=1000):
             if order["lead_unit"]:
