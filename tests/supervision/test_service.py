@@ -116,3 +116,14 @@ def test_api_reports_kpis_and_refuses_bad_dates(loop: None) -> None:
     bad = client.get("/api/supervision/kpis", params={"since": "2021-06-31"})
     assert bad.status_code == 422
     assert bad.json()["code"] == "invalid-date"
+
+
+def test_the_latest_order_day_is_the_china_day_and_follows_the_region(db_url: str) -> None:
+    with session_scope() as session:
+        assert service.latest_order_day(session) is None
+    _create()
+    _create(at=datetime(2021, 6, 3, 23, 30, tzinfo=CHINA_TZ), region="510700")  # 15:30 UTC: still the 3rd in China
+    with session_scope() as session:
+        assert service.latest_order_day(session) == date(2021, 6, 3)
+        assert service.latest_order_day(session, region="成都市") == date(2021, 6, 1)
+        assert service.latest_order_day(session, region="自贡市") is None

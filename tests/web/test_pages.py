@@ -70,3 +70,17 @@ def test_kpi_page_matches_the_api(page, web_server) -> None:  # type: ignore[no-
         returned = next(k for k in unit["kpis"] if k["key"] == "return")
         cell = page.locator(f"#unit-kpis tr[data-unit='{unit['unit']}'] [data-kpi=return]").inner_text()
         assert f"{returned['numerator']}/{returned['denominator']}" in cell
+
+
+def test_an_empty_kpi_period_points_to_the_latest_orders(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    newest = max(o["created_at"] for o in httpx.get(f"{web_server}/api/orders", params={"limit": 500}).json())
+    page.goto("/kpis")  # the last 30 days: the demo's orders are from the plan's year, 2021
+    hint = page.locator("#latest-orders")
+    assert newest[:10] in hint.inner_text() and "本期没有受理工单" in hint.inner_text()
+    hint.locator("a").click()
+    page.wait_for_load_state()
+    assert page.locator("input[name=until]").input_value() == newest[:10]
+    assert page.locator("#latest-orders").count() == 0
+    assert page.locator("#unit-kpis tr[data-unit]").count() > 0

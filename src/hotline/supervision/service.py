@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.errors import InvalidInput
@@ -51,6 +51,16 @@ def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
         raise InvalidInput(f"统计区间不能超过 {MAX_DAYS} 天", code="invalid-period")
     start = datetime.combine(since, time.min, CHINA_TZ)
     return start, datetime.combine(until + timedelta(days=1), time.min, CHINA_TZ)
+
+
+def latest_order_day(session: Session, *, region: str | None = None) -> date | None:
+    """The China day the latest order was received (in REGION), or None if there is none: where a report with
+    nothing in its period can point to."""
+    query = select(func.max(Order.created_at))
+    if region:
+        query = query.where(Order.region_code == find_region(region).code)
+    latest = session.scalar(query)
+    return china_day(latest) if latest is not None else None
 
 
 def report(

@@ -299,6 +299,11 @@ def kpis_page(
     except HotlineError as exc:
         return _error_page(request, "kpis.html", "考核指标", exc, **context)
     context.update(since=start.isoformat(), until=end.isoformat(), report=report)
+    if report["orders"] == 0:
+        # An empty period (the demo's orders are from the plan's year): point to where the latest orders are.
+        latest = supervision.latest_order_day(session, region=region or None)
+        if latest is not None and latest < start:
+            context["latest"] = {"day": latest.isoformat(), "since": (latest - timedelta(days=29)).isoformat()}
     return render(request, "kpis.html", "考核指标", **context)
 
 
