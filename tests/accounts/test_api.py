@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -336,3 +337,18 @@ def test_a_missing_page_answers_a_page(anonymous: TestClient) -> None:
     assert "页面不存在" in missing.text and 'data-code="not-found"' in missing.text
     api = anonymous.get("/api/no-such-thing")
     assert api.status_code == 404 and api.json()["code"] == "not-found"
+
+
+def test_an_expired_session_is_sent_to_sign_in_with_the_reason(client: TestClient) -> None:
+    with session_scope() as session:
+        service.create_account(session, "desk", "张敏", ["agent"])
+        # issued 31 days ago for 30 days: past its expiry now
+        stale = service.issue_token(session, "desk", days=30, at=datetime.now(UTC) - timedelta(days=31)).token
+    client.cookies.set("hotline_session", stale)
+    got = client.get("/orders")
+    assert got.status_code == 303 and got.headers["location"] == "/login?next=%2Forders&reason=expired"
+    page = client.get(got.headers["location"])
+    assert page.status_code == 200 and "登录已过期" in page.text and 'name="next" value="/orders"' in page.text
+    assert "登录已过期" not in client.get("/login", params={"next": "/orders"}).text  # only when sent for that
+    api = client.get("/api/orders")
+    assert api.status_code == 401 and api.json()["code"] == "session-expired"

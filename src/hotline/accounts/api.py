@@ -113,15 +113,22 @@ def _safe_next(target: str) -> str:
     return "/"
 
 
-def _login_page(request: Request, next_: str, login: str = "", error: HotlineError | None = None) -> HTMLResponse:
+def _login_page(
+    request: Request, next_: str, login: str = "", error: HotlineError | None = None, notice: str = ""
+) -> HTMLResponse:
     from hotline.web.pages import render
 
     status = error.http_status if error is not None else 200
-    return render(request, "login.html", "登录", status_code=status, next=_safe_next(next_), login=login, error=error)
+    return render(
+        request, "login.html", "登录", status_code=status, next=_safe_next(next_), login=login, error=error,
+        notice=notice,
+    )
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(request: Request, next: str = "/") -> HTMLResponse:
+def login_page(request: Request, next: str = "/", reason: str = "") -> HTMLResponse:
+    if reason == "expired":  # sent here by the guard: say why, as a notice rather than an error status
+        return _login_page(request, next, notice="登录已过期（每次登录有效一个班次，12 小时），请重新登录")
     return _login_page(request, next)
 
 

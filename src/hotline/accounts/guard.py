@@ -142,7 +142,8 @@ class Guard:
             # Also for a form posted after the session ended: back to it once signed in (what was typed is lost).
             query = scope.get("query_string", b"").decode("latin-1") if scope["method"] in _SAFE else ""
             target = scope["path"] + (f"?{query}" if query else "")
-            response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            why = "&reason=expired" if exc.code == "session-expired" else ""  # the sign-in page says why
+            response = RedirectResponse(f"/login?next={quote(target, safe='')}{why}", status_code=303)
         elif _is_page(scope["path"]):
             response = HTMLResponse(_refusal_page(scope, exc), status_code=status)
         else:
