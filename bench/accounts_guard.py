@@ -28,7 +28,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -38,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import text
 from tests.platform_process import Platform
 
-from bench_support import database, percentile
+from bench_support import database, each_database, percentile
 from hotline import db
 from proc_cpu import cpu_seconds
 
@@ -165,17 +164,12 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=3000, help="requests per row")
     parser.add_argument("--rounds", type=int, default=10, help="rounds the rows take turns in")
     args = parser.parse_args()
-    os.environ.setdefault("HOTLINE_DATA_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
-    print(f"machine: {os.cpu_count()} cores, load average before {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    started = time.perf_counter()
-    for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+    def one(kind: str) -> None:
         workdir = Path(tempfile.mkdtemp(prefix=f"hotline-bench-guard-{kind}-"))
-        results: Any = run(kind, args.n, args.rounds, workdir)
-        show(kind, results)
+        show(kind, run(kind, args.n, args.rounds, workdir))
         shutil.rmtree(workdir, ignore_errors=True)
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\nload average after {load}; {time.perf_counter() - started:.0f} s in all")
 
+    each_database(args.db, one)
 
 if __name__ == "__main__":
     main()

@@ -58,7 +58,7 @@ from sqlalchemy import text  # noqa: E402
 from tests.platform_process import Platform  # noqa: E402
 
 import bench_support as support  # noqa: E402
-from bench_support import BACKENDS, database, percentile  # noqa: E402
+from bench_support import BACKENDS, database, each_database, percentile  # noqa: E402
 from hotline import db  # noqa: E402
 from hotline.aggregation import service, stream  # noqa: E402
 from hotline.aggregation.schema import parse_batch  # noqa: E402
@@ -449,16 +449,7 @@ def main() -> None:
     )
     parser.add_argument("--base", type=int, default=20000, help="records kept before the timed passes")
     args = parser.parse_args()
-    os.environ.setdefault("HOTLINE_DATA_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
-    os.environ.pop("HOTLINE_ALLOW_TIME_OVERRIDE", None)
-    print(f"machine: {os.cpu_count()} cores, load average before {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
-          f"one record in {ORDER_EVERY} a work order", flush=True)  # fmt: skip
-    started = time.perf_counter()
-    for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        run(kind, args)
-    print(f"\nload average after {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
-          f"{time.perf_counter() - started:.0f} s in all")  # fmt: skip
-
+    each_database(args.db, lambda kind: run(kind, args), f"one record in {ORDER_EVERY} a work order")
 
 if __name__ == "__main__":
     main()

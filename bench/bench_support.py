@@ -4,8 +4,10 @@ the CPU of the PostgreSQL backends serving this process, and percentiles of late
 from __future__ import annotations
 
 import os
+import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -88,3 +90,17 @@ def percentile(values: list[float], q: float) -> float:
     """The value at quantile Q (0..1) of VALUES, nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def each_database(which: str, run: Callable[[str], None], note: str = "") -> None:
+    """A benchmark's frame: files in a temporary folder of its own, no injected clock, the machine's load before
+    and after, and RUN once per database WHICH names ("sqlite", "postgresql" or "both")."""
+    os.environ.setdefault("HOTLINE_DATA_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
+    os.environ.pop("HOTLINE_ALLOW_TIME_OVERRIDE", None)
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, load average before {load}" + (f"; {note}" if note else ""), flush=True)
+    started = time.perf_counter()
+    for kind in ("sqlite", "postgresql") if which == "both" else (which,):
+        run(kind)
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"\nload average after {load}; {time.perf_counter() - started:.0f} s in all")

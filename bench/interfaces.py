@@ -56,7 +56,7 @@ from sqlalchemy import event, text  # noqa: E402
 from tests.platform_process import Platform  # noqa: E402
 
 import bench_support as support  # noqa: E402
-from bench_support import BACKENDS, analyze, database, percentile  # noqa: E402
+from bench_support import BACKENDS, analyze, database, each_database, percentile  # noqa: E402
 from hotline import db  # noqa: E402
 from hotline.open311 import service as open311  # noqa: E402
 from hotline.plan.regions import PROVINCE, REGIONS  # noqa: E402
@@ -476,16 +476,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="Open311 submissions timed (0: skip Open311)")
     parser.add_argument("--list", type=int, default=20, help="times each Open311 GET is timed")
     args = parser.parse_args()
-    os.environ.setdefault("HOTLINE_DATA_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
-    os.environ.pop("HOTLINE_ALLOW_TIME_OVERRIDE", None)
-    print(f"machine: {os.cpu_count()} cores, load average before {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
-          f"NATS {NATS_URL}", flush=True)  # fmt: skip
-    started = time.perf_counter()
-    for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        run(kind, args)
-    print(f"\nload average after {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
-          f"{time.perf_counter() - started:.0f} s in all")  # fmt: skip
-
+    each_database(args.db, lambda kind: run(kind, args), f"NATS {NATS_URL}")
 
 if __name__ == "__main__":
     main()
