@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import ipaddress
 import json
 import time
@@ -23,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hotline.accounts import domain as d
 from hotline.accounts.policy import POLICY, Policy, Rule
+from hotline.accounts.service import token_digest
 from hotline.errors import Forbidden, HotlineError, NotFound
 from hotline.settings import get_settings
 
@@ -167,12 +167,12 @@ def _allow(rule: Rule, identity: d.Identity) -> None:
 # effect here within REMEMBER_FOR; signing out through this process forgets the token at once.
 REMEMBER_FOR = 10.0
 _REMEMBERED_MAX = 10_000
-_remembered: dict[str, tuple[float, d.Identity]] = {}
+_remembered: dict[str, tuple[float, d.Identity]] = {}  # by the token's digest, as it is stored: no raw tokens kept
 _clock = time.monotonic  # tests move it on
 
 
 def forget(token: str) -> None:
-    _remembered.pop(_key(token), None)
+    _remembered.pop(token_digest(token), None)
 
 
 def forget_account(login: str) -> None:
@@ -182,12 +182,8 @@ def forget_account(login: str) -> None:
             _remembered.pop(key, None)
 
 
-def _key(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()  # raw tokens are not kept in memory longer than a request
-
-
 async def _identify(token: str) -> d.Identity:
-    key, moment = _key(token), _clock()
+    key, moment = token_digest(token), _clock()
     known = _remembered.get(key)
     if known is not None and known[0] > moment:
         return known[1]  # answered on the event loop: handing work to a thread costs as much as a small request

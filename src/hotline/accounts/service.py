@@ -61,7 +61,8 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, expected)
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """How a token is kept (and looked up): its SHA-256, never the token itself."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -214,7 +215,7 @@ def change_password(
     if new == current:
         raise InvalidInput("新密码不能与当前密码相同", code="same-password")
     account = _verified(session, login, current, address=address, at=at, purpose="修改密码：", wrong="当前密码不正确")
-    _store_password(session, account, new, keep=_digest(keep) if keep else None)
+    _store_password(session, account, new, keep=token_digest(keep) if keep else None)
     _audit(session, login, "password-changed", "本人修改", address=address, at=at)
     return account
 
@@ -255,7 +256,7 @@ def _issue(session: Session, account: Account, kind: str, expires_at: datetime, 
     token = secrets.token_urlsafe(32)
     session.add(
         Token(
-            digest=_digest(token),
+            digest=token_digest(token),
             account_id=account.id,
             kind=kind,
             label=label[:64],
@@ -375,7 +376,7 @@ def identify(session: Session, token: str, *, at: datetime | None = None) -> d.I
     """Who holds a session or API token; `login-required` if it is unknown, expired, revoked or disabled."""
     at = at or now()
     row = session.execute(
-        select(Token, Account).join(Account, Account.id == Token.account_id).where(Token.digest == _digest(token))
+        select(Token, Account).join(Account, Account.id == Token.account_id).where(Token.digest == token_digest(token))
     ).first()
     if row is None:
         raise d.LoginRequired("登录信息无效，请重新登录", code="login-required")
@@ -391,7 +392,7 @@ def identify(session: Session, token: str, *, at: datetime | None = None) -> d.I
 
 def sign_out(session: Session, token: str, *, address: str | None = None) -> bool:
     row = session.execute(
-        select(Token, Account.login).join(Account, Account.id == Token.account_id).where(Token.digest == _digest(token))
+        select(Token, Account.login).join(Account, Account.id == Token.account_id).where(Token.digest == token_digest(token))
     ).first()
     if row is None or row[0].revoked_at is not None:
         return False
