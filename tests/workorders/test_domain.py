@@ -321,3 +321,70 @@ def test_accept_overdue_after_the_sign_for_limit() -> None:
     assert not d.accept_overdue(case, date(2021, 6, 2))
     assert d.accept_overdue(case, date(2021, 6, 3))
     assert not d.accept_overdue(dataclasses.replace(case, state=S.HANDLING), date(2021, 6, 3))
+
+
+def _child(state: S, unit: str = "510107-cgj") -> d.Case:
+    return dataclasses.replace(
+        _case(state), lead_unit=unit, is_child=True, reply="已配合处理" if state is S.RESOLVED else ""
+    )
+
+
+def test_lead_cannot_be_archived_while_co_handling_open() -> None:
+    for state in (S.TO_VISIT, S.VISITED):
+        case = dataclasses.replace(_case(state), open_children=1, has_children=True)
+        with pytest.raises(d.TransitionNotAllowed) as err:
+            d.apply(case, _cmd(A.ARCHIVE, R.SUPERVISOR), today=TODAY, calendar=CAL, limits=LIMITS)
+        assert err.value.details["reason"] == "co-handling-open" and "不能归档" in err.value.message
+
+
+def test_answered_co_handling_orders_are_archived_with_their_lead() -> None:
+    lead = d.apply(_case(S.VISITED), _cmd(A.ARCHIVE, R.SUPERVISOR), today=TODAY, calendar=CAL, limits=LIMITS)
+    follow = d.follow_lead(_child(S.RESOLVED), lead)
+    assert follow is not None
+    assert (follow.case.state, follow.case.reply, follow.rule.action) == (S.ARCHIVED, "已配合处理", A.ARCHIVE)
+    assert follow.changes == {"state": ["resolved", "archived"]}
+    # One still being worked on, or already archived, stays as it is.
+    for state in (S.DISPATCHED, S.HANDLING, S.RETURNED, S.ARCHIVED):
+        assert d.follow_lead(_child(state), lead) is None
+    assert d.follow_note("5101002021060100001", A.ARCHIVE) == "随主办工单 5101002021060100001 归档"
+
+
+def test_answered_co_handling_orders_are_reopened_with_their_lead() -> None:
+    later = date(2021, 6, 15)
+    cmd = dataclasses.replace(_cmd(A.REOPEN, R.DISPATCHER), target_unit=None)
+    lead = d.apply(_case(S.VISITED), cmd, today=later, calendar=CAL, limits=LIMITS)
+    follow = d.follow_lead(_child(S.RESOLVED), lead)
+    assert follow is not None
+    new = follow.case
+    assert (new.state, new.lead_unit, new.reply, new.resolved_on, new.reopen_count) == (
+        S.DISPATCHED, "510107-cgj", "", None, 1
+    )  # fmt: skip
+    assert (new.due, new.accept_due, new.return_due) == (lead.case.due, lead.case.accept_due, lead.case.return_due)
+    assert follow.changes["due"] == ["2021-06-22", lead.case.due.isoformat()]
+    # A co-handling unit that now leads the order answers as the lead: its co-handling order stays answered.
+    to_it = d.apply(_case(S.VISITED), dataclasses.replace(cmd, target_unit="510107-cgj"), today=later,
+                    calendar=CAL, limits=LIMITS)  # fmt: skip
+    assert d.follow_lead(_child(S.RESOLVED), to_it) is None
+    assert d.follow_lead(_child(S.HANDLING), lead) is None
+    # Other steps of the lead are not followed.
+    passed = d.apply(_case(S.RESOLVED), _cmd(A.REVIEW_PASS, R.SUPERVISOR), today=TODAY, calendar=CAL, limits=LIMITS)
+    assert d.follow_lead(_child(S.RESOLVED), passed) is None
+    assert d.follow_note("N", A.REOPEN, "市民不满意") == "随主办工单 N 重办：市民不满意"
+
+
+def test_a_unit_co_handles_an_order_once() -> None:
+    case = dataclasses.replace(_case(S.VISITED), co_handlers=("a",), has_children=True)
+    cmd = dataclasses.replace(_cmd(A.REOPEN, R.DISPATCHER), co_units=("a", "b"))
+    assert d.apply(case, cmd, today=TODAY, calendar=CAL, limits=LIMITS).spawn == ("b",)
+
+
+@pytest.mark.parametrize("action", sorted(d.LEAD_ONLY_ACTIONS))
+def test_a_co_handling_order_takes_no_step_of_the_lead_on_its_own(action: A) -> None:
+    state = next(s for (s, a) in d.TRANSITIONS if a is action)
+    role = sorted(d.TRANSITIONS[state, action].roles)[0]
+    with pytest.raises(d.TransitionNotAllowed) as err:
+        d.apply(_child(state), _cmd(action, role), today=TODAY, calendar=CAL, limits=LIMITS)
+    assert err.value.details["reason"] == "co-handling-follows-lead"
+    # The centre may still send a co-handling unit's answer back.
+    back = d.apply(_child(S.RESOLVED), _cmd(A.REVIEW_REJECT, R.DISPATCHER), today=TODAY, calendar=CAL, limits=LIMITS)
+    assert back.case.state is S.HANDLING

@@ -118,6 +118,31 @@ def test_api_bad_input(client: TestClient) -> None:
     assert len(client.get("/api/orders/lifecycle").json()) > 20
 
 
+def test_api_archive_answers_with_the_co_handling_orders_it_archived(client: TestClient) -> None:
+    body = {"type": "求助", "content": "小区下水道堵塞", "phone": "13811112222", "region": "510100"}
+    number = client.post("/api/orders", json={**body, "at": "2021-09-30T10:00"}).json()["number"]
+    t = "2021-09-30T11:00"
+    dispatched = _act(client, number, "dispatch", role="dispatcher", target_unit=ZJJ, co_units=[RSJ], at=t).json()
+    kid = f"{number}-01"
+    assert dispatched["children"] == [{"number": kid, "state": "dispatched", "state_label": "已派单（待签收）",
+                                       "unit": RSJ}]  # fmt: skip
+    _act(client, kid, "accept", role="department", unit=RSJ, at=t)
+    _act(client, kid, "resolve", role="department", unit=RSJ, reply="已配合处理", at=t)
+    alone = _act(client, kid, "review_pass", role="supervisor", at=t)
+    assert alone.status_code == 409 and alone.json()["details"]["reason"] == "co-handling-follows-lead"
+    _act(client, number, "accept", role="department", unit=ZJJ, at=t)
+    _act(client, number, "resolve", role="department", unit=ZJJ, reply="已疏通", at=t)
+    _act(client, number, "review_pass", role="supervisor", at=t)
+    done = _act(client, number, "archive", role="dispatcher", actor="派单员甲", at=t)
+    assert done.status_code == 200
+    assert done.json()["state"] == "archived" and [(k["number"], k["state"]) for k in done.json()["children"]] == [
+        (kid, "archived")
+    ]
+    last = client.get(f"/api/orders/{kid}").json()["history"][-1]
+    assert (last["action"], last["actor"], last["reason"]) == ("archive", "派单员甲", f"随主办工单 {number} 归档")
+    assert client.get("/api/orders", params={"state": "resolved"}).json() == []
+
+
 @dataclass
 class Ran:
     returncode: int
@@ -293,3 +318,12 @@ def test_killed_import_keeps_every_acknowledged_order_whole(client: TestClient, 
         unfinished = session.scalar(select(func.count()).select_from(Order).where(~has_history))
     assert len(acknowledged) >= 50 and stored is not None and stored >= len(acknowledged)
     assert unfinished == 0  # no order stored without its history
+
+
+def test_cli_act_lists_the_co_handling_orders(client: TestClient, cli: Callable[..., Ran]) -> None:
+    made = cli("create", "--type", "求助", "--content", "下水道堵塞", "--phone", "13812341234", "--region", "510100",
+               "--json", "--no-advice")  # fmt: skip
+    number = json.loads(made.stdout)["number"]
+    done = cli("act", number, "dispatch", "--role", "dispatcher", "--to-unit", ZJJ, "--co-unit", RSJ)
+    assert done.returncode == 0, done.stderr
+    assert f"协办工单 {number}-01（{RSJ}）：已派单（待签收）" in done.stdout

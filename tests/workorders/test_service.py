@@ -642,3 +642,160 @@ def test_remind_due_urges_and_supervises_once_a_day(units: str) -> None:
         done = service.remind_due(session, at=tuesday)
     assert [(x["number"], x["action_label"]) for x in done] == [(near, "督办"), (unsigned, "催办")]
     assert _show(near)["supervise_count"] == 1
+
+
+def _answered_family(content: str = "小区下水道堵塞", co_units: tuple[str, ...] = (CGJ,)) -> tuple[str, list[str]]:
+    """A lead led by ZJJ whose co-handling orders (one per CO_UNITS) have answered and which awaits 回访."""
+    n = _create(type="求助", content=content)
+    _act(n, "dispatch", role="dispatcher", target_unit=ZJJ, co_units=list(co_units))
+    kids = [k["number"] for k in _show(n)["children"]]
+    for kid, unit in zip(kids, co_units, strict=True):
+        _act(kid, "accept", role="department", unit=unit)
+        _act(kid, "resolve", role="department", unit=unit, reply=f"{unit} 已配合处理")
+    _act(n, "accept", role="department", unit=ZJJ)
+    _act(n, "resolve", role="department", unit=ZJJ, reply="已疏通")
+    _act(n, "review_pass", role="supervisor")
+    return n, kids
+
+
+def test_archiving_the_lead_archives_its_co_handling_orders(units: str) -> None:
+    n, kids = _answered_family(co_units=(CGJ, RSJ))
+    other, (other_kid,) = _answered_family(content="另一处路灯不亮")
+    master = _create(type="投诉", content="工地夜间施工噪音")
+    dup = _create(type="投诉", content="工地夜间施工噪音（重复）")
+    _act(dup, "merge", role="dispatcher", master=master, reason="重复诉求")
+    untouched = {x: _show(x) for x in (other, other_kid, master, dup)}
+
+    _act(n, "callback", role="agent", satisfaction="satisfied", citizen_resolved=True)
+    done = _act(n, "archive", role="supervisor", actor="督办员乙")
+    assert done["state"] == "archived"
+    for kid in kids:
+        shown = _show(kid)
+        assert shown["state"] == "archived" and shown["reply"].endswith("已配合处理")
+        last = shown["history"][-1]
+        assert (last["action"], last["actor"], last["role"]) == ("archive", "督办员乙", "supervisor")
+        assert last["reason"] == f"随主办工单 {n} 归档" and last["at"] == done["updated_at"]
+        assert (last["from_state"], last["to_state"], last["changes"]) == (
+            "resolved", "archived", {"state": ["resolved", "archived"]}
+        )  # fmt: skip
+        assert shown["version"] == len(shown["history"]) == 4  # 派单 签收 办结 归档
+    assert [k["state"] for k in _show(n)["children"]] == ["archived", "archived"]
+    # Another family, a merged duplicate and its master are not touched.
+    for number, before in untouched.items():
+        after = _show(number)
+        assert (after["state"], after["version"]) == (before["state"], before["version"])
+    with session_scope() as session:
+        assert [v["number"] for v in service.list_orders(session, state="resolved")] == [other_kid]
+
+
+def test_the_lead_is_not_archived_while_a_co_handling_order_is_open(units: str) -> None:
+    n, (kid,) = _answered_family()
+    # The centre sends the co-handling unit's answer back while the lead awaits its callback.
+    _act(kid, "review_reject", role="dispatcher", reason="未说明清理时间")
+    before = _show(n)
+    with pytest.raises(Conflict) as err:
+        _act(n, "archive", role="supervisor")
+    assert err.value.code == "transition-not-allowed" and err.value.details["reason"] == "co-handling-open"
+    after = _show(n)
+    assert (after["state"], after["version"]) == ("to_visit", before["version"])
+    assert _show(kid)["state"] == "handling"
+    _act(kid, "resolve", role="department", unit=CGJ, reply="已于当日清理完毕")
+    assert _act(n, "archive", role="supervisor")["state"] == "archived"
+    assert _show(kid)["state"] == "archived"
+
+
+def test_a_co_handling_order_takes_no_step_of_the_lead_on_its_own(units: str) -> None:
+    _n, (kid,) = _answered_family()
+    with pytest.raises(Conflict) as err:
+        _act(kid, "review_pass", role="supervisor")
+    assert err.value.code == "transition-not-allowed" and err.value.details["reason"] == "co-handling-follows-lead"
+    assert _show(kid)["state"] == "resolved" and len(_show(kid)["history"]) == 3
+
+
+def test_reopening_the_lead_reopens_its_answered_co_handling_orders(units: str) -> None:
+    n, (kid,) = _answered_family()
+    later = AT + timedelta(days=14)
+    _act(n, "callback", later, role="agent", satisfaction="unsatisfied", citizen_resolved=False)
+    # Naming the co-handling unit again opens no second order for it.
+    reopened = _act(
+        n, "reopen", later, role="dispatcher", actor="派单员甲", reason="市民称仍有污水外溢", co_units=[CGJ]
+    )
+    assert reopened["state"] == "dispatched"
+    shown = _show(kid)
+    assert (shown["state"], shown["reply"], shown["resolved_at"], shown["reopen_count"]) == ("dispatched", "", None, 1)
+    assert (shown["due"], shown["accept_due"]) == (reopened["due"], reopened["accept_due"])
+    last = shown["history"][-1]
+    assert (last["action"], last["actor"], last["reason"]) == (
+        "reopen",
+        "派单员甲",
+        f"随主办工单 {n} 重办：市民称仍有污水外溢",
+    )
+    assert last["changes"]["due"] == ["2021-10-15", reopened["due"]] and shown["version"] == len(shown["history"])
+    assert [k["number"] for k in _show(n)["children"]] == [kid]
+    # The lead answers again only once the co-handling unit has.
+    _act(n, "accept", later, role="department", unit=ZJJ)
+    with pytest.raises(Conflict) as err:
+        _act(n, "resolve", later, role="department", unit=ZJJ, reply="已再次疏通")
+    assert err.value.details["reason"] == "co-handling-open"
+    _act(kid, "accept", later, role="department", unit=CGJ)
+    _act(kid, "resolve", later, role="department", unit=CGJ, reply="已再次清理")
+    _act(n, "resolve", later, role="department", unit=ZJJ, reply="已再次疏通")
+
+
+def test_reopening_to_the_co_handling_unit_leaves_its_order_answered(units: str) -> None:
+    n, (kid,) = _answered_family()
+    _act(n, "callback", role="agent", satisfaction="basic", citizen_resolved=False)
+    _act(n, "reopen", role="dispatcher", reason="改由执法局主办", target_unit=CGJ)
+    assert _show(kid)["state"] == "resolved"
+    _act(n, "accept", role="department", unit=CGJ)
+    _act(n, "resolve", role="department", unit=CGJ, reply="已处理")
+    _act(n, "review_pass", role="supervisor")
+    _act(n, "archive", role="supervisor")
+    assert _show(kid)["state"] == "archived"
+
+
+def test_archiving_a_family_fails_whole_when_a_co_handling_order_changed_meanwhile(units: str) -> None:
+    n, (kid,) = _answered_family()
+    factory = session_factory()
+    a, b = factory(), factory()
+    try:
+        kid_b = service.get_order(b, kid)  # b has seen the co-handling order answered
+        assert kid_b.state == "resolved"
+        service.act(a, kid, "review_reject", role="dispatcher", reason="未说明清理时间", at=AT)
+        a.commit()
+        with pytest.raises(Conflict) as err:
+            service.act(b, n, "archive", role="supervisor", at=AT)
+        assert err.value.code == "stale-version"
+        b.rollback()
+    finally:
+        a.close()
+        b.close()
+    assert _show(n)["state"] == "to_visit" and _show(kid)["state"] == "handling"
+
+
+def test_bulk_archive_of_a_family_opened_in_the_same_unit_of_work(units: str) -> None:
+    """A replay: the co-handling order is opened, answered and archived with its lead before one flush."""
+    with session_scope() as session:
+        order = service.create_order(
+            session, type="求助", content="下水道堵塞", phone="13800001234", region="510100", at=AT
+        )
+        service.act(session, order, "dispatch", role="dispatcher", target_unit=ZJJ, co_units=[CGJ], at=AT, flush=False)
+        (kid,) = service._children(session, order)
+        steps: list[tuple[Order, str, dict[str, Any]]] = [
+            (kid, "accept", {"role": "department", "unit": CGJ}),
+            (kid, "resolve", {"role": "department", "unit": CGJ, "reply": "已配合"}),
+            (order, "accept", {"role": "department", "unit": ZJJ}),
+            (order, "resolve", {"role": "department", "unit": ZJJ, "reply": "已疏通"}),
+            (order, "review_pass", {"role": "supervisor"}),
+        ]
+        for target, action, kw in steps:
+            service.act(session, target, action, at=AT, flush=False, **kw)
+        with pytest.raises(Conflict) as err:  # not yet written, and already known as a co-handling order
+            service.act(session, kid, "review_pass", role="supervisor", at=AT, flush=False)
+        assert err.value.details["reason"] == "co-handling-follows-lead"
+        service.act(session, order, "archive", role="supervisor", at=AT, flush=False)
+        service.flush_orders(session)
+        number, kid_number = order.number, kid.number
+    shown = _show(kid_number)
+    assert shown["state"] == "archived" and shown["history"][-1]["reason"] == f"随主办工单 {number} 归档"
+    assert shown["version"] == len(shown["history"]) == 4 and _show(number)["state"] == "archived"

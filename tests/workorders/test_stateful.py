@@ -30,6 +30,14 @@ from hotline.workorders.store import History, Order
 CAL = WorkCalendar()
 LIMITS = d.limits_with({})
 UNITS = ("u1", "u2", "u3")
+# Steps along the loop towards 归档 (and back by 审核退回 and 重办), without notices or detours.
+_FORWARD = frozenset(
+    {
+        d.Action.DISPATCH, d.Action.REDISPATCH, d.Action.ACCEPT, d.Action.RESUME, d.Action.APPROVE_EXTENSION,
+        d.Action.RESOLVE, d.Action.REVIEW_PASS, d.Action.REVIEW_REJECT, d.Action.CALLBACK, d.Action.REOPEN,
+        d.Action.ARCHIVE,
+    }
+)  # fmt: skip
 
 
 def _follow(cases: dict[str, d.Case], number: str) -> str:
@@ -94,7 +102,15 @@ class LifecycleMachine(RuleBasedStateMachine):
     def act(self, rnd: random.Random, pick_allowed: bool) -> None:
         self._act(rnd.choice(sorted(self.cases)), rnd, pick_allowed)
 
-    def _act(self, number: str, rnd: random.Random, pick_allowed: bool) -> None:
+    @precondition(lambda self: bool(self.cases))
+    @rule(rnd=st.randoms(use_true_random=True))
+    def close_loop(self, rnd: random.Random) -> None:
+        """One lead and its co-handling orders taken along the loop: random walks seldom get a family to 归档."""
+        lead = rnd.choice(sorted(n for n, parent in self.parent.items() if parent is None))
+        for _ in range(40):
+            self._act(rnd.choice([lead, *self.children[lead]]), rnd, True, forward=True)
+
+    def _act(self, number: str, rnd: random.Random, pick_allowed: bool, *, forward: bool = False) -> None:
         case = self.cases[number]
         kids = self.children[number]
         case = dataclasses.replace(
@@ -102,9 +118,12 @@ class LifecycleMachine(RuleBasedStateMachine):
             open_children=self._open_children(number),
             has_children=bool(kids),
             is_child=self.parent[number] is not None,
+            co_handlers=tuple(u for k in kids if (u := self.cases[k].lead_unit)),
         )
         if pick_allowed:
             options = [r for (s, _a), r in d.TRANSITIONS.items() if s is case.state]
+            if forward:
+                options = [r for r in options if r.action in _FORWARD] or options
             if not options:
                 return
             chosen = rnd.choice(options)
@@ -133,6 +152,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         except d.TransitionNotAllowed as exc:
             if exc.details.get("reason") == "co-handling-open":
                 assert before.open_children > 0
+            elif exc.details.get("reason") == "co-handling-follows-lead":
+                assert before.is_child and action in d.LEAD_ONLY_ACTIONS
             else:
                 assert (case.state, action) not in d.TRANSITIONS
             return
@@ -150,6 +171,16 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.due_floor[number] = new.due if action is d.Action.REOPEN else max(self.due_floor[number], new.due)
         self.cases[number] = dataclasses.replace(new, open_children=0, has_children=False, is_child=False)
         self.history[number].append((action.value, before.state.value, new.state.value, self.today))
+        # A unit co-handles an order once, whatever the centre names again.
+        assert not set(step.spawn) & set(before.co_handlers)
+        for kid in kids:
+            follow = d.follow_lead(self.cases[kid], step)
+            if follow is not None:
+                self.history[kid].append(
+                    (action.value, self.cases[kid].state.value, follow.case.state.value, self.today)
+                )
+                self.cases[kid] = follow.case
+                self.due_floor[kid] = follow.case.due
         for unit in step.spawn:
             self.count += 1
             child = f"{number}-{self.count}"
@@ -172,6 +203,16 @@ class LifecycleMachine(RuleBasedStateMachine):
                 root = _follow(self.cases, number)
                 assert root != number and self.cases[root].state is not d.State.MERGED
                 assert not self.children[number] and self.parent[number] is None
+
+    @invariant()
+    def co_handling_orders_follow_their_lead(self) -> None:
+        for number, parent in self.parent.items():
+            if parent is None:
+                continue
+            # Archived when, and only when, its lead is; never called back on its own.
+            child = self.cases[number]
+            assert (child.state is d.State.ARCHIVED) == (self.cases[parent].state is d.State.ARCHIVED)
+            assert child.satisfaction is None
 
     @invariant()
     def children_never_have_children(self) -> None:
@@ -262,6 +303,10 @@ class StoreMachine(RuleBasedStateMachine):
                 if order.state == d.State.MERGED.value:
                     master = session.get(Order, order.master_id)
                     assert master is not None and master.id != order.id
+                if order.parent_id is not None:
+                    lead = session.get(Order, order.parent_id)
+                    assert lead is not None
+                    assert (order.state == d.State.ARCHIVED.value) == (lead.state == d.State.ARCHIVED.value)
                 if order.parent_id is None and order.state == d.State.RESOLVED.value:
                     resolve = [h for h in rows if h.action == "resolve"][-1]
                     kids = session.scalars(select(Order).where(Order.parent_id == order.id)).all()

@@ -152,7 +152,10 @@ def act(number: str, action: str, body: ActOnOrder, request: Request, session: S
     at = parse_instant(body.at) if body.at and get_settings().allow_time_override else None
     fields = body.model_dump(exclude={"at", "role", "unit", "actor"})
     order = service.act(session, number, action, **fields, role=who.role, unit=who.unit or "", actor=who.actor, at=at)
-    return service.order_view(session, order, who.role)
+    view = service.order_view(session, order, who.role)
+    # A lead's co-handling orders as the step left them (归档 and 重办 take the answered ones along).
+    view["children"] = service.children_view(session, order)
+    return view
 
 
 @router.get("/api/public/orders/{number}")

@@ -179,10 +179,13 @@ def act(
             category=category,
         )
         view = service.order_view(session, order, role)
+        view["children"] = service.children_view(session, order)
     if as_json:
         _dump(view)
     else:
         typer.echo(f"{domain.ACTION_LABELS[domain.Action(action)]}成功。" + _summary(view))
+        for kid in view["children"]:
+            typer.echo(f"  协办工单 {kid['number']}（{kid['unit']}）：{kid['state_label']}")
 
 
 @app.command("show", help="查看一张工单及其流转记录")
@@ -273,8 +276,7 @@ def lifecycle(as_json: bool = typer.Option(False, "--json", help="输出 JSON"))
 
 @app.command(
     "limits",
-    help="查看或修改办理时限（工作日）\n\n"
-    "不带参数时列出全部时限；修改一项如：hotline order limits 咨询 5",
+    help="查看或修改办理时限（工作日）\n\n不带参数时列出全部时限；修改一项如：hotline order limits 咨询 5",
 )
 def limits(
     key: str | None = typer.Argument(None, help="要修改的时限项（工单类型、签收、退单）"),

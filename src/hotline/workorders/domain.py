@@ -119,6 +119,8 @@ OPEN_STATES = frozenset(
 )
 # The handling unit has answered: the deadline is judged by `resolved_on`.
 ANSWERED_STATES = frozenset({State.RESOLVED, State.TO_VISIT, State.VISITED, State.ARCHIVED})
+# A co-handling order answered and not yet archived: it follows its lead's 归档 and 重办 (`follow_lead`).
+FOLLOWING_STATES = ANSWERED_STATES - {State.ARCHIVED}
 
 
 class Action(StrEnum):
@@ -217,6 +219,11 @@ TRANSITIONS: dict[tuple[State, Action], Rule] = {
 ACTION_LABELS: dict[Action, str] = {row[0]: row[1] for row in _ROWS}
 # Actions that change no state: notices recorded in the history.
 NOTICE_ACTIONS = frozenset({Action.URGE, Action.SUPERVISE})
+# The lead's own steps after 办结: its reply is the one reviewed and called back, and a co-handling order is
+# archived and reopened only with its lead (`follow_lead`), never on its own.
+LEAD_ONLY_ACTIONS = frozenset({Action.REVIEW_PASS, Action.CALLBACK, Action.ARCHIVE, Action.REOPEN})
+# The lead's steps its answered co-handling orders take with it.
+FOLLOWED_ACTIONS = frozenset({Action.ARCHIVE, Action.REOPEN})
 
 # Working-day limits (Sichuan 2025 operating rules; 表扬/其他 are a local choice). 签收 and 退单 count from 派单.
 DEFAULT_LIMITS: dict[str, int] = {
@@ -280,6 +287,8 @@ class Case:
     is_child: bool = False
     open_children: int = 0
     has_children: bool = False
+    # Units already co-handling the order: naming one again at 派单/改派/重办 opens no second order for it.
+    co_handlers: tuple[str, ...] = ()
     master: str | None = None
     reply: str = ""
     satisfaction: Satisfaction | None = None
@@ -416,14 +425,19 @@ def apply(case: Case, cmd: Command, *, today: date, calendar: WorkCalendar, limi
     errors for the guards.
     """
     rule = rule_for(case.state, cmd.action, cmd.role)
+    if case.is_child and cmd.action in LEAD_ONLY_ACTIONS:
+        raise TransitionNotAllowed(
+            f"协办工单随主办工单审核、回访、归档和重办，不能单独执行「{rule.label}」",
+            state=case.state.value,
+            action=cmd.action.value,
+            reason="co-handling-follows-lead",
+        )
     if cmd.role is Role.DEPARTMENT and cmd.unit != (case.lead_unit or ""):
         raise Forbidden(
             f"工单未交办给单位 {cmd.unit or '（未指明）'}，不能执行「{rule.label}」",
             code="unit-not-assigned",
         )
-    # A copy of the snapshot (dataclasses.replace, without re-running __init__ for every field).
-    new = Case.__new__(Case)
-    new.__dict__.update(case.__dict__)
+    new = _copy(case)
     new.state = rule.target
     spawn: tuple[str, ...] = ()
     action = cmd.action
@@ -449,7 +463,7 @@ def apply(case: Case, cmd: Command, *, today: date, calendar: WorkCalendar, limi
             raise InvalidInput("请指定承办单位", code="unit-required")
         if action is Action.REDISPATCH and target == case.lead_unit:
             raise InvalidInput("改派须交给另一承办单位", code="same-unit")
-        co = tuple(dict.fromkeys(u for u in cmd.co_units if u and u != target))
+        co = tuple(dict.fromkeys(u for u in cmd.co_units if u and u != target and u not in case.co_handlers))
         if co and case.is_child:
             raise InvalidInput("协办工单不能再设协办单位", code="nested-cohandling")
         new.lead_unit = target
@@ -496,13 +510,7 @@ def apply(case: Case, cmd: Command, *, today: date, calendar: WorkCalendar, limi
         new.paused_workdays += paused
         new.paused_on = None
     elif action is Action.RESOLVE:
-        if case.open_children > 0:
-            raise TransitionNotAllowed(
-                f"尚有 {case.open_children} 张协办工单未办结，主办工单不能办结",
-                state=case.state.value,
-                action=action.value,
-                reason="co-handling-open",
-            )
+        _no_open_children(case, rule)
         new.reply = _need(cmd.reply, "办理结果（答复内容）", "reply-required")
         new.resolved_on = today
     elif action is Action.REVIEW_PASS:
@@ -516,7 +524,7 @@ def apply(case: Case, cmd: Command, *, today: date, calendar: WorkCalendar, limi
         new.satisfaction = cmd.satisfaction
         new.citizen_resolved = cmd.citizen_resolved
     elif action is Action.ARCHIVE:
-        pass
+        _no_open_children(case, rule)
     elif action is Action.URGE:
         new.urge_count += 1
     elif action is Action.SUPERVISE:
@@ -531,13 +539,68 @@ def apply(case: Case, cmd: Command, *, today: date, calendar: WorkCalendar, limi
             raise Conflict("主工单须为办理中的工单", code="merge-master-closed")
         new.master = cmd.master
 
-    after_values = new.__dict__
-    changes = {
-        name: [_iso(before), _iso(after_values[name])]
-        for name, before in case.__dict__.items()
-        if before != after_values[name]
+    return Transition(rule=rule, case=new, changes=_changes(case, new), spawn=spawn)
+
+
+def _copy(case: Case) -> Case:
+    """A copy of the snapshot (dataclasses.replace, without re-running __init__ for every field)."""
+    new = Case.__new__(Case)
+    new.__dict__.update(case.__dict__)
+    return new
+
+
+def _changes(before: Case, after: Case) -> dict[str, list[Any]]:
+    after_values = after.__dict__
+    return {
+        name: [_iso(value), _iso(after_values[name])]
+        for name, value in before.__dict__.items()
+        if value != after_values[name]
     }
-    return Transition(rule=rule, case=new, changes=changes, spawn=spawn)
+
+
+def _no_open_children(case: Case, rule: Rule) -> None:
+    """A lead is neither resolved nor archived while one of its co-handling orders is still being worked on."""
+    if case.open_children > 0:
+        raise TransitionNotAllowed(
+            f"尚有 {case.open_children} 张协办工单未办结，主办工单不能{rule.label}",
+            state=case.state.value,
+            action=rule.action.value,
+            reason="co-handling-open",
+        )
+
+
+def follow_lead(child: Case, lead: Transition) -> Transition | None:
+    """The step a co-handling order takes with its lead's step LEAD, or None when it stays as it is.
+
+    Its reply went into the lead's, so an answered co-handling order (`FOLLOWING_STATES`) is archived with
+    its lead, and reopened with it when the citizen was not satisfied: dispatched again to its unit with the
+    lead's fresh deadlines and its reply cleared, unless its unit now leads the order. One still being worked
+    on is left alone (it blocks the lead's 办结 and 归档 until answered).
+    """
+    action = lead.rule.action
+    if action not in FOLLOWED_ACTIONS or child.state not in FOLLOWING_STATES:
+        return None
+    new = _copy(child)
+    if action is Action.ARCHIVE:
+        new.state = State.ARCHIVED
+    else:
+        if child.lead_unit == lead.case.lead_unit:
+            return None
+        new.state = State.DISPATCHED
+        new.due, new.accept_due, new.return_due = lead.case.due, lead.case.accept_due, lead.case.return_due
+        new.reopen_count += 1
+        new.satisfaction = None
+        new.citizen_resolved = None
+        new.resolved_on = None
+        new.reply = ""
+    rule = Rule(action, ACTION_LABELS[action], child.state, new.state, lead.rule.roles)
+    return Transition(rule=rule, case=new, changes=_changes(child, new))
+
+
+def follow_note(lead_number: str, action: Action, reason: str = "") -> str:
+    """The history note of a co-handling order's step taken with its lead (随主办工单 … 归档)."""
+    note = f"随主办工单 {lead_number} {ACTION_LABELS[action]}"
+    return f"{note}：{reason}" if reason else note
 
 
 def child_case(parent: Case, unit: str) -> Case:

@@ -401,7 +401,7 @@ def order_number(region_code: str, day: date, seq: int) -> str:
 # --- orders ------------------------------------------------------------------------------------------------------
 
 
-def _case(order: Order, *, open_children: int = 0, has_children: bool = False) -> d.Case:
+def _case(order: Order, *, children: Sequence[Order] = ()) -> d.Case:
     # On an order not yet written (no identity) the values are read from the instance's dict, where an
     # attribute never set is None: what the ORM attribute returns, without its descriptor. A stored order is
     # read through its attributes (an expired one is loaded).
@@ -419,9 +419,11 @@ def _case(order: Order, *, open_children: int = 0, has_children: bool = False) -
         extension_count=get("extension_count"),
         pending_extension=get("pending_extension"),
         lead_unit=lead_unit.code if lead_unit else None,
-        is_child=get("parent_id") is not None,
-        open_children=open_children,
-        has_children=has_children,
+        # A co-handling order opened in this unit of work has its parent set but not yet its parent_id.
+        is_child=get("parent_id") is not None or order.__dict__.get("parent") is not None,
+        open_children=sum(1 for k in children if d.State(k.state) in d.OPEN_STATES),
+        has_children=bool(children),
+        co_handlers=tuple(k.lead_unit.code for k in children if k.lead_unit is not None),
         master=None,
         reply=get("reply"),
         satisfaction=d.Satisfaction(satisfaction) if satisfaction else None,
@@ -863,15 +865,13 @@ def act(
     when = at or now()
     today = china_day(when)
 
-    open_children, has_children = 0, False
     unit = _short(unit, 64, "操作单位")
     actor = _short(actor, 64, "操作人")
     reason = _short(reason, MAX_CONTENT, "原因")
     reply = _short(reply, MAX_CONTENT, "答复内容")
-    if act_kind in (d.Action.RESOLVE, d.Action.MERGE):
-        kids = _children(session, row) if row.parent_id is None else []
-        has_children = bool(kids)
-        open_children = sum(1 for k in kids if d.State(k.state) in d.OPEN_STATES)
+    kids: list[Order] = []
+    if row.parent_id is None and (act_kind in _FAMILY_ACTIONS or co_units):
+        kids = _children(session, row)
     master_row: Order | None = None
     if act_kind is d.Action.MERGE:
         if not master:
@@ -894,7 +894,7 @@ def act(
         answer_article, article_text = _published_article(session, article)
         reply = reply if reply.strip() else article_text[:MAX_CONTENT]
 
-    case = _case(row, open_children=open_children, has_children=has_children)
+    case = _case(row, children=kids)
     cmd = d.Command(
         action=act_kind,
         role=actor_role,
@@ -910,18 +910,11 @@ def act(
         master_state=d.State(master_row.state) if master_row else None,
     )
     step = d.apply(case, cmd, today=today, calendar=_calendar(session), limits=_limits(session))
+    followers = _followers(kids, step, at)
     with session.no_autoflush:
         before = row.state
         new = step.case
-        values: dict[str, Any] = {}
-        for name in step.changes:
-            if name in _PLAIN_FIELDS:
-                value = getattr(new, name)
-                values[name] = value.value if isinstance(value, d.StrEnum) else value
-        if new.resolved_on != case.resolved_on:
-            values["resolved_at"] = when if new.resolved_on else None
-        if act_kind in (d.Action.DISPATCH, d.Action.REDISPATCH, d.Action.REOPEN):
-            values["dispatched_at"] = when
+        values = _row_values(step, case, when)
         if master_row is not None:
             values["master_id"] = master_row.id
         changes = step.changes
@@ -943,18 +936,65 @@ def act(
             "from_state": before,
             "changes": changes,
         }
-        if flush and not step.spawn and _writes_directly(session, row):
+        if flush and not step.spawn and not followers and _writes_directly(session, row):
             _update_directly(session, row, values, lead if lead_changed else _KEEP, entry)
             return row
         _set_columns(row, values)
         if lead_changed:
             row.lead_unit = lead
         _record(session, row, **entry)
+        # In the same unit of work, each with its own history entry and version check: a co-handling order
+        # changed meanwhile makes the whole step `stale-version`.
+        note = d.follow_note(row.number, act_kind, cmd.reason)
+        for kid, kid_case, follow in followers:
+            kid_before = kid.state
+            _set_columns(kid, _row_values(follow, kid_case, when))
+            _record(session, kid, **{**entry, "reason": note, "from_state": kid_before, "changes": follow.changes})
         if step.spawn:
             _open_children(session, row, new, step.spawn, role=actor_role.value, actor=actor, at=when)
     if flush:
         flush_orders(session)
     return row
+
+
+# Lead actions that look at its co-handling orders: blocked by open ones (办结, 归档), refused for a family
+# (并单), or taken by the answered ones too (归档, 重办).
+_FAMILY_ACTIONS = frozenset({d.Action.RESOLVE, d.Action.MERGE} | d.FOLLOWED_ACTIONS)
+
+
+def _followers(
+    kids: Sequence[Order], step: d.Transition, at: datetime | None
+) -> list[tuple[Order, d.Case, d.Transition]]:
+    """The co-handling orders that take the lead's STEP with it (`domain.follow_lead`), with their snapshots."""
+    found = []
+    for kid in kids:
+        kid_case = _case(kid)
+        follow = d.follow_lead(kid_case, step)
+        if follow is None:
+            continue
+        if at is not None and at < kid.updated_at:
+            raise InvalidInput(
+                f"操作时间 {china(at).isoformat(timespec='seconds')} 早于协办工单 {kid.number} 上一步"
+                f"（{china(kid.updated_at).isoformat(timespec='seconds')}）",
+                code="time-before-last-step",
+            )
+        found.append((kid, kid_case, follow))
+    return found
+
+
+def _row_values(step: d.Transition, before: d.Case, when: datetime) -> dict[str, Any]:
+    """The column values a lifecycle step sets on an order's row."""
+    new = step.case
+    values: dict[str, Any] = {}
+    for name in step.changes:
+        if name in _PLAIN_FIELDS:
+            value = getattr(new, name)
+            values[name] = value.value if isinstance(value, d.StrEnum) else value
+    if new.resolved_on != before.resolved_on:
+        values["resolved_at"] = when if new.resolved_on else None
+    if step.rule.action in (d.Action.DISPATCH, d.Action.REDISPATCH, d.Action.REOPEN):
+        values["dispatched_at"] = when
+    return values
 
 
 _KEEP = object()
@@ -1237,6 +1277,19 @@ def history_of(session: Session, order: Order) -> list[dict[str, Any]]:
     ]
 
 
+def children_view(session: Session, order: Order) -> list[dict[str, Any]]:
+    """The co-handling orders of ORDER: number, state and unit."""
+    return [
+        {
+            "number": k.number,
+            "state": k.state,
+            "state_label": d.STATE_LABELS[d.State(k.state)],
+            "unit": k.lead_unit.code if k.lead_unit else None,
+        }
+        for k in _children(session, order)
+    ]
+
+
 def _check_viewer(role: str, unit: str | None) -> d.Role:
     viewer = d.parse_enum(d.Role, role, "角色", "invalid-role")
     if viewer is d.Role.CITIZEN:
@@ -1259,15 +1312,7 @@ def show_order(
         raise Forbidden(f"工单 {order.number} 未交办给单位 {unit}", code="unit-not-assigned")
     view = order_view(session, order, role, today=today)
     view["history"] = history_of(session, order)
-    view["children"] = [
-        {
-            "number": k.number,
-            "state": k.state,
-            "state_label": d.STATE_LABELS[d.State(k.state)],
-            "unit": k.lead_unit.code if k.lead_unit else None,
-        }
-        for k in _children(session, order)
-    ]
+    view["children"] = children_view(session, order)
     view["duplicates"] = [
         o.number for o in session.scalars(select(Order).where(Order.master_id == order.id).order_by(Order.number))
     ]
