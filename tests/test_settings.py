@@ -12,6 +12,7 @@ from hotline.settings import Settings
     ("HOTLINE_PROXY_NETWORKS", "10.0.0.0/33"),
     ("HOTLINE_PROXY_NETWORKS", "127.0.0.1/32,kamailio.local"),
     ("HOTLINE_PORT", "eighty"),
+    ("HOTLINE_QUEUE_WORKERS", "sometimes"),
 ])  # fmt: skip
 def test_a_mistyped_setting_stops_with_its_name(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
@@ -29,3 +30,11 @@ def test_sign_in_is_on_unless_turned_off(monkeypatch: pytest.MonkeyPatch, value:
 def test_the_proxy_networks_may_be_emptied_to_require_a_token_from_every_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTLINE_PROXY_NETWORKS", "")
     assert Settings.from_env().proxy_networks == ""
+
+
+@pytest.mark.parametrize(("value", "running"), [("", True), ("on", True), ("off", False), ("no", False)])
+def test_serve_runs_the_queue_workers_unless_turned_off(
+    monkeypatch: pytest.MonkeyPatch, value: str, running: bool
+) -> None:
+    monkeypatch.setenv("HOTLINE_QUEUE_WORKERS", value)
+    assert Settings.from_env().queue_workers is running

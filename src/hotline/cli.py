@@ -134,24 +134,41 @@ def serve(
     host: str | None = typer.Option(None, help="监听地址（默认 HOTLINE_HOST 或 127.0.0.1）"),
     port: int | None = typer.Option(None, help="端口（默认 HOTLINE_PORT 或 8000）"),
     workers: int = typer.Option(1, help="进程数"),
+    queue_workers: bool | None = typer.Option(
+        None,
+        "--queue-workers/--no-queue-workers",
+        help="同时运行消息队列工作进程：接收分中心数据、推送工单事件（默认 HOTLINE_QUEUE_WORKERS，即开启）",
+    ),
 ) -> None:
-    """Start the HTTP API and web pages."""
+    """Start the HTTP API and web pages, and (unless turned off) the message-queue workers beside them."""
+    import contextlib
+
     import uvicorn
 
     from hotline.settings import get_settings
+    from hotline.workers import beside_the_web
 
     settings = get_settings()
     if not settings.auth_required:
         typer.echo("警告：登录已关闭（HOTLINE_AUTH=off），平台信任每个请求自报的角色，只应部署在已认证用户的网关之后", err=True)
-    uvicorn.run(
-        "hotline.app:create_app",
-        factory=True,
-        host=host or settings.http_host,
-        port=port or settings.http_port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    beside: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+    if settings.queue_workers if queue_workers is None else queue_workers:
+        beside = beside_the_web()
+    else:
+        typer.echo(
+            "消息队列工作进程未启动：分中心数据需另行运行 hotline feeds listen 接收，工单事件需 hotline push run 推送",
+            err=True,
+        )
+    with beside:
+        uvicorn.run(
+            "hotline.app:create_app",
+            factory=True,
+            host=host or settings.http_host,
+            port=port or settings.http_port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
 
 
 @app.command("demo", help="向数据库载入演示数据（可重复执行）")

@@ -62,6 +62,8 @@ class Settings:
     auth_required: bool = True
     # Where the SIP proxy may ask for routes without a token (comma-separated networks).
     proxy_networks: str = "127.0.0.1/32,::1/128"
+    # `hotline serve` also runs the message-queue workers (`feeds listen`, `push run`) unless HOTLINE_QUEUE_WORKERS=off.
+    queue_workers: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,6 +84,7 @@ class Settings:
             open311_keys=os.environ.get("HOTLINE_OPEN311_KEYS", ""),
             auth_required=_switch("HOTLINE_AUTH", True),
             proxy_networks=_networks("HOTLINE_PROXY_NETWORKS", "127.0.0.1/32,::1/128"),
+            queue_workers=_switch("HOTLINE_QUEUE_WORKERS", True),
         )
 
 
@@ -100,6 +103,7 @@ _VARIABLES = (
     "HOTLINE_OPEN311_KEYS",
     "HOTLINE_AUTH",
     "HOTLINE_PROXY_NETWORKS",
+    "HOTLINE_QUEUE_WORKERS",
 )
 _cache: tuple[tuple[str | None, ...], str, Settings] | None = None
 

@@ -1,0 +1,367 @@
+"""The platform's message-queue workers, kept running beside the web by `hotline serve`: the listener that
+stores the batches sub-centres and cities publish (`aggregation.stream.listen`) and the relay that publishes
+units' work-order events (`push.stream.relay`).
+
+They run in one child process of `hotline serve` (`python -m hotline.workers`), not in a thread of the web
+server, because:
+- the web must not wait on them: storing a batch parses and checks its records in Python, holding the GIL
+  the routing lookups Kamailio waits on for every call would queue behind;
+- they must run once (the relay must: `push.stream`), however many processes uvicorn's `--workers` starts,
+  and `create_app()` (every test's app) must not start them: only `hotline serve` starts the child;
+- a crash of any kind, even one that kills the process, leaves the web serving: the supervisor below
+  restarts a failed worker inside the child, `WorkersProcess` restarts a dead child;
+- stopping is theirs to finish: the child sets the workers' stop event (the messages in hand are finished),
+  where a thread in uvicorn's process would be killed mid-batch by the SIGTERM uvicorn raises again after
+  shutting down.
+
+Each worker is restarted with back-off while the queue is unreachable or the worker keeps failing; the operator
+reads one Chinese line on stderr when a worker stops working and one when it works again, and the workers'
+states in `<data dir>/queue-workers.json`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from hotline.errors import HotlineError
+from hotline.timeutil import china, now
+
+STATUS_FILE = "queue-workers.json"
+STOP_TIMEOUT = 20.0  # seconds the child has to finish the messages in hand once asked to stop
+ALL_RUNNING = "消息队列：已连接 {url}，正在接收分中心数据、推送工单事件"
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+Probe = Callable[[], Coroutine[Any, Any, None]]  # fails unless the queue can be reached
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How a failed worker is restarted: after FIRST_DELAY seconds, doubling up to MAX_DELAY; a worker is
+    taken to be working once it has run SETTLE seconds, and a failure after STABLE seconds of running starts
+    the back-off again from FIRST_DELAY."""
+
+    first_delay: float = 1.0
+    max_delay: float = 30.0
+    settle: float = 2.0
+    stable: float = 30.0
+
+
+@dataclass(frozen=True)
+class Worker:
+    name: str  # its key in the status file
+    title: str  # what the operator reads
+    run: Callable[[asyncio.Event], Coroutine[Any, Any, object]]  # runs until the event is set, then returns
+
+
+@dataclass
+class WorkerState:
+    title: str
+    state: str = "starting"  # starting | running | waiting (for the queue, or after a failure) | stopped
+    since: str = ""
+    reason: str | None = None
+    failures: int = 0
+
+
+def _stamp() -> str:
+    return china(now()).isoformat(timespec="seconds")
+
+
+def _readable(stamp: str) -> str:
+    return stamp[:19].replace("T", " ")
+
+
+def say(message: str) -> None:
+    """One line for the operator on stderr, where `hotline serve` writes."""
+    print(f"{_readable(_stamp())} {message}", file=sys.stderr, flush=True)
+
+
+def _expected(exc: BaseException) -> bool:
+    """A failure of the queue or the network (reported in a line), not a fault in the code (with its traceback)."""
+    from nats.errors import Error as NatsError
+
+    return isinstance(exc, HotlineError | NatsError | OSError | TimeoutError)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, HotlineError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class Board:
+    """The workers' states: told to the operator when a worker stops or starts working (once per outage, not
+    per retry) and kept in a status file for monitoring."""
+
+    def __init__(
+        self, workers: list[Worker], *, url: str, path: Path | None = None, tell: Callable[[str], None] = say
+    ) -> None:
+        stamp = _stamp()
+        self.states = {w.name: WorkerState(w.title, since=stamp) for w in workers}
+        self.url, self.path, self.tell = url, path, tell
+        self._announced = False  # the line saying every worker runs, once
+        self._write()
+
+    def running(self, name: str) -> None:
+        state = self.states[name]
+        if state.state == "waiting":
+            self.tell(f"消息队列：{state.title}已恢复（自 {_readable(state.since)} 起中断）")
+        state.state, state.since, state.reason = "running", _stamp(), None
+        if not self._announced and all(s.state == "running" for s in self.states.values()):
+            self._announced = True
+            self.tell(ALL_RUNNING.format(url=self.url))
+        self._write()
+
+    def failed(self, name: str, exc: BaseException) -> None:
+        state = self.states[name]
+        state.failures += 1
+        state.reason = _reason(exc)
+        if state.state != "waiting":
+            state.state, state.since = "waiting", _stamp()
+            self.tell(
+                f"消息队列：{state.title}中断（{state.reason}）；网页照常服务，自动重试，恢复后另行提示"
+                "（不用消息队列可设 HOTLINE_QUEUE_WORKERS=off）"
+            )
+            if not _expected(exc):
+                self.tell("".join(traceback.format_exception(exc)).rstrip())
+        self._write()
+
+    def stopped(self, name: str) -> None:
+        self.states[name].state, self.states[name].since = "stopped", _stamp()
+        if all(s.state == "stopped" for s in self.states.values()):
+            self.tell("消息队列：工作进程已停止")
+        self._write()
+
+    def _write(self) -> None:
+        if self.path is None:
+            return
+        status = {
+            "pid": os.getpid(),
+            "nats_url": self.url,
+            "updated_at": _stamp(),
+            "workers": {name: vars(s) for name, s in self.states.items()},
+        }
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(status, ensure_ascii=False, indent=2), encoding="utf-8")
+            temporary.replace(self.path)  # a reader never sees half a file
+        except OSError as exc:  # a read-only data folder must not stop the workers
+            self.path = None
+            self.tell(f"消息队列：无法写入状态文件（{exc}），状态只在此输出")
+
+
+async def pause(seconds: float, stop: asyncio.Event) -> None:
+    """Sleep, waking early when STOP is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Do WORK unless STOP is set first (then it is cancelled: a connection attempt has nothing in hand)."""
+    task, stopped = asyncio.create_task(work), asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
+    task.result()  # its failure, if it failed
+    return not stop.is_set()
+
+
+class _Exited(Exception):
+    def __str__(self) -> str:
+        return "工作进程未报错而退出"
+
+
+async def supervise(
+    worker: Worker,
+    stop: asyncio.Event,
+    board: Board,
+    *,
+    probe: Probe,
+    pace: Pace = Pace(),
+    sleep: Callable[[float, asyncio.Event], Awaitable[None]] = pause,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Run WORKER until STOP is set, restarting it with back-off whenever PROBE (can the queue be reached?) or
+    the worker fails. Returns once the worker has finished what it had in hand."""
+    delay = pace.first_delay
+    while not stop.is_set():
+        started = clock()
+        try:
+            if not await _unless_stopped(probe(), stop):
+                break
+            task = asyncio.create_task(worker.run(stop))
+            done, _ = await asyncio.wait({task}, timeout=pace.settle)
+            if not done:
+                board.running(worker.name)
+            await task
+            if stop.is_set():
+                break
+            raise _Exited()
+        except Exception as exc:  # whatever it is, the worker is restarted and the web keeps serving
+            board.failed(worker.name, exc)
+        if clock() - started >= pace.stable:
+            delay = pace.first_delay
+        await sleep(delay, stop)
+        delay = min(delay * 2, pace.max_delay)
+    board.stopped(worker.name)
+
+
+def platform_workers(url: str) -> list[Worker]:
+    from hotline.aggregation import stream as feeds
+    from hotline.push import stream as push
+
+    return [
+        Worker("feeds", "分中心数据接收", lambda stop: feeds.listen(url=url, stop=stop)),
+        Worker("push", "工单事件推送", lambda stop: push.relay(url=url, stop=stop)),
+    ]
+
+
+async def _reachable(url: str) -> None:
+    from hotline import queue
+
+    nc, _ = await queue.connect(url)
+    await nc.close()
+
+
+async def _watch_parent(stop: asyncio.Event, parent: int) -> None:
+    """Stop when the `hotline serve` that started this process is gone (killed without a chance to stop us):
+    a second platform started afterwards must not find a relay still running."""
+    while not stop.is_set():
+        if os.getppid() != parent:
+            say("消息队列：平台进程已退出，工作进程随之停止")
+            stop.set()
+            return
+        await pause(1.0, stop)
+
+
+async def run_all(stop: asyncio.Event, workers: list[Worker], board: Board, probe: Probe, pace: Pace = Pace()) -> None:
+    watcher = asyncio.create_task(_watch_parent(stop, os.getppid()))
+    await asyncio.gather(*(supervise(w, stop, board, probe=probe, pace=pace) for w in workers))
+    watcher.cancel()
+
+
+def main() -> None:
+    """The child process: every worker, supervised, until SIGTERM or SIGINT (or `hotline serve` is gone)."""
+    import logging
+
+    from hotline import queue
+    from hotline.settings import get_settings
+
+    settings = get_settings()
+    # The NATS client logs a traceback for every failed connection attempt; the board says an outage once.
+    logging.getLogger("nats").setLevel(logging.CRITICAL)
+    workers = platform_workers(settings.nats_url)
+    board = Board(workers, url=settings.nats_url, path=settings.data_dir / STATUS_FILE)
+    queue.run_until_signalled(lambda stop: run_all(stop, workers, board, lambda: _reachable(settings.nats_url)))
+
+
+class WorkersProcess:
+    """The child process running the workers, as `hotline serve` keeps it: restarted with back-off if it dies,
+    stopped (SIGTERM, then killed after STOP_TIMEOUT) once the web has stopped."""
+
+    def __init__(self, command: list[str] | None = None, *, pace: Pace = Pace(),
+                 tell: Callable[[str], None] = say) -> None:  # fmt: skip
+        self.command = command or [sys.executable, "-m", "hotline.workers"]
+        self.pace, self.tell = pace, tell
+        self.child: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._keeper = threading.Thread(target=self._keep, name="queue-workers", daemon=True)
+
+    def _spawn(self) -> None:
+        # A session of its own: Ctrl-C in the terminal reaches `hotline serve` alone, which stops the workers
+        # once the web has stopped (and a child that ended cleanly was stopped on purpose, not crashed).
+        self.child = subprocess.Popen(self.command, start_new_session=True)
+        self._spawned = time.monotonic()
+
+    def start(self) -> None:
+        self._spawn()
+        self._keeper.start()
+
+    def _keep(self) -> None:
+        delay = self.pace.first_delay
+        while True:
+            assert self.child is not None
+            code = self.child.wait()
+            if self._stopping.is_set() or code == 0:
+                return
+            if time.monotonic() - self._spawned >= self.pace.stable:
+                delay = self.pace.first_delay
+            self.tell(f"消息队列：工作进程意外退出（退出码 {code}），{delay:g} 秒后重启；网页照常服务")
+            if self._stopping.wait(delay):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self._spawn()
+            delay = min(delay * 2, self.pace.max_delay)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Ask the workers to finish the messages in hand and wait for them; a second Ctrl-C or SIGTERM, or
+        TIMEOUT, kills them (what they had not acknowledged is delivered again)."""
+        with self._lock:
+            self._stopping.set()
+            child = self.child
+        if child is None:
+            return
+        forced: list[int] = []
+        restore = {}
+        if threading.current_thread() is threading.main_thread():
+            restore = {sig: signal.signal(sig, lambda sig, _frame: forced.append(sig)) for sig in _SIGNALS}
+        try:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while child.poll() is None and not forced and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+                self.tell("消息队列：工作进程未及时退出，已强制结束（未确认的消息会重新投递）")
+        finally:
+            for sig, handler in restore.items():
+                signal.signal(sig, handler)
+        self._keeper.join(timeout=1.0)
+
+
+def _exit_cleanly(_sig: int, _frame: FrameType | None) -> Any:
+    raise SystemExit(0)
+
+
+@contextlib.contextmanager
+def beside_the_web() -> Iterator[WorkersProcess]:
+    """Keep the workers' process running while the body (the web server) runs; stop it afterwards.
+
+    uvicorn's single-process server restores the SIGINT/SIGTERM handlers it found and raises the signal again
+    once it has shut down: with the default handler, SIGTERM would kill `hotline serve` before it stopped the
+    workers, so the handlers it finds end the body cleanly instead."""
+    previous = {sig: signal.signal(sig, _exit_cleanly) for sig in _SIGNALS}
+    process = WorkersProcess()
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+if __name__ == "__main__":
+    main()
