@@ -19,7 +19,8 @@ tables that are not empty), then:
 3. through the queue (NATS JetStream at HOTLINE_NATS_URL, a stream and subject of its own, deleted at the end):
    batches of 100 published (a few with `stream.publish`, one connection each; the rest over one connection),
    then drained by `stream.listen(idle_exit=...)`; the drain time runs to the last batch stored (the idle wait
-   before it exits is not counted).
+   before it exits is not counted). Each batch carries the source's feed account's API token, which the listener
+   checks (the step turns sign-in on), so the figures include the sign-in check.
 
 On PostgreSQL the tables are ANALYZEd before each pass (outside the timings), standing in for autovacuum on a
 platform in service (see `analyze`; this machine's server runs with autovacuum off); --no-analyze leaves them
@@ -257,19 +258,20 @@ def http(url: str, workdir: Path, n_batches: int, clients: int) -> list[tuple[st
 
 
 # -- 3. queue ---------------------------------------------------------------------------------------------
-async def _queue(n_batches: int, via_publish: int, idle_exit: float) -> dict[str, float]:
+async def _queue(n_batches: int, via_publish: int, idle_exit: float, token: str) -> dict[str, float]:
     settings_subject = os.environ["HOTLINE_FEEDS_SUBJECT"]
     payloads = batches("Q-", n_batches * 100, 100)
     started = time.perf_counter()
     for payload in payloads[:via_publish]:  # creates the stream on the first
-        await stream.publish(SOURCE, payload)
+        await stream.publish(SOURCE, payload, token=token)
     per_publish = (time.perf_counter() - started) / max(1, via_publish)
     nc = await nats.connect(os.environ.get("HOTLINE_NATS_URL") or "nats://127.0.0.1:4222")
     try:
         js = nc.jetstream()
         started = time.perf_counter()
         for payload in payloads[via_publish:]:
-            await js.publish(f"{settings_subject}.{SOURCE}", json.dumps(payload).encode(), timeout=10)
+            data = json.dumps(payload).encode()
+            await js.publish(f"{settings_subject}.{SOURCE}", data, timeout=10, headers=stream.headers(token))
         one_connection = time.perf_counter() - started
         last, stored = [0.0], [0]
 
@@ -318,12 +320,16 @@ async def _queue(n_batches: int, via_publish: int, idle_exit: float) -> dict[str
 
 
 def queue(url: str, n_batches: int, via_publish: int, idle_exit: float) -> list[tuple[str, dict[str, float]]]:
-    token = uuid.uuid4().hex[:8]
-    saved = {k: os.environ.get(k) for k in ("HOTLINE_DATABASE_URL", "HOTLINE_FEEDS_STREAM", "HOTLINE_FEEDS_SUBJECT")}
-    os.environ.update({"HOTLINE_DATABASE_URL": url, "HOTLINE_FEEDS_STREAM": f"BENCH_FEEDS_{token}",
-                       "HOTLINE_FEEDS_SUBJECT": f"bench.feeds.{token}"})  # fmt: skip
+    if SOURCE not in TOKENS:  # the HTTP step made it unless skipped
+        TOKENS.update(feed_tokens(url, [SOURCE]))
+    suffix = uuid.uuid4().hex[:8]
+    variables = ("HOTLINE_DATABASE_URL", "HOTLINE_FEEDS_STREAM", "HOTLINE_FEEDS_SUBJECT", "HOTLINE_AUTH")
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update({"HOTLINE_DATABASE_URL": url, "HOTLINE_FEEDS_STREAM": f"BENCH_FEEDS_{suffix}",
+                       "HOTLINE_FEEDS_SUBJECT": f"bench.feeds.{suffix}", "HOTLINE_AUTH": "on"})  # fmt: skip
     try:
-        return [("queue: listen, batch 100", asyncio.run(_queue(n_batches, via_publish, idle_exit)))]
+        measured = asyncio.run(_queue(n_batches, via_publish, idle_exit, TOKENS[SOURCE]))
+        return [("queue: listen, batch 100", measured)]
     finally:
         for key, value in saved.items():
             if value is None:
@@ -450,6 +456,7 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=20000, help="records kept before the timed passes")
     args = parser.parse_args()
     each_database(args.db, lambda kind: run(kind, args), f"one record in {ORDER_EVERY} a work order")
+
 
 if __name__ == "__main__":
     main()

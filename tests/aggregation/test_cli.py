@@ -49,3 +49,14 @@ def test_a_bad_row_is_named_and_nothing_is_kept(db_url: str, tmp_path: Path) -> 
     assert {r["code"]: r for r in json.loads(res.output)["sources"]}["12366"]["records"] == 0
     res = runner.invoke(mount(), ["feeds", "import", str(path), "--source", "12366", "--kind", "sms"])
     assert isinstance(res.exception, InvalidInput) and res.exception.code == "feed-invalid-kind"
+
+
+def test_send_refuses_an_empty_or_missing_token_file_before_publishing(tmp_path: Path) -> None:
+    table = tmp_path / "calls.csv"
+    table.write_text("呼叫编号,来电时间\nF1,2021-11-01 09:00:00\n", encoding="utf-8")
+    (tmp_path / "empty").write_text("\n", encoding="utf-8")
+    send = ["feeds", "send", str(table), "--source", "12366", "--kind", "call", "--url", "nats://127.0.0.1:1"]
+    res = runner.invoke(mount(), [*send, "--token-file", str(tmp_path / "empty")])
+    assert isinstance(res.exception, InvalidInput) and res.exception.code == "token-file-empty"
+    res = runner.invoke(mount(), [*send, "--token-file", str(tmp_path / "missing")])
+    assert isinstance(res.exception, InvalidInput) and res.exception.code == "file-not-found"

@@ -14,7 +14,7 @@ from hotline.aggregation import service
 from hotline.aggregation.schema import MAX_BATCH
 from hotline.aggregation.store import FeedCallRow, FeedOrderRow, FeedRejection, FeedState
 from hotline.db import get_engine, session_scope
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import Forbidden, InvalidInput, NotFound
 from hotline.tables import Table
 
 NOW = datetime(2021, 11, 10, 2, 0, tzinfo=UTC)  # 10:00 China time, 2021-11-10
@@ -152,6 +152,22 @@ def test_a_refusal_is_kept_for_supervisors(db_url: str) -> None:
         assert report["rejections"][0]["message"] == "第 1 条记录有误"
         rows = {r["code"]: r for r in service.overview(session, at=NOW)["sources"]}
         assert rows["12366"]["rejected"] == 1 and rows["12366"]["batches"] == 0
+
+
+def test_a_refusal_of_a_batch_not_from_the_source_leaves_its_connection_state_alone(db_url: str) -> None:
+    ingest([], at=NOW - timedelta(hours=1))  # the source's own heartbeat, an hour ago: 中断
+    refused = Forbidden("账号 feed-510100 不能代表数据来源 12366 报送", code="source-not-granted")
+    with session_scope() as session:
+        for source in ("12366", "12367"):  # one heard from before, one never
+            service.reject(session, source, refused, transport="queue", stream_seq=5, at=NOW, heard=False)
+    with session_scope() as session:
+        rows = {r["code"]: r for r in service.overview(session, at=NOW)["sources"]}
+        listed = {s: service.report(session, s, date(2021, 11, 10), date(2021, 11, 10))["rejections"]
+                  for s in ("12366", "12367")}  # fmt: skip
+    assert (rows["12366"]["freshness"], rows["12366"]["rejected"]) == ("silent", 1)
+    assert rows["12366"]["last_seen_at"] == (NOW - timedelta(hours=1)).isoformat()
+    assert rows["12367"]["freshness"] == "never"
+    assert [r["code"] for r in listed["12366"]] == [r["code"] for r in listed["12367"]] == ["source-not-granted"]
 
 
 def test_a_table_with_chinese_headers_is_imported_and_errors_name_its_rows(db_url: str) -> None:

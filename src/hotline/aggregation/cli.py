@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from pathlib import Path
 
 import typer
@@ -12,6 +14,7 @@ from hotline import queue
 from hotline.aggregation import service
 from hotline.cli import HotlineTyper
 from hotline.db import session_scope
+from hotline.errors import InvalidInput
 from hotline.tables import read_table
 
 app = HotlineTyper(no_args_is_help=True, help="数据汇聚：分中心、市（州）热线数据实时归集")
@@ -62,18 +65,46 @@ def import_file(
     typer.echo(_summary(result))
 
 
+TOKEN_VARIABLE = "HOTLINE_FEED_TOKEN"
+
+
+def _token(path: str | None) -> str | None:
+    """The feed account's API token: the first line of PATH (- for standard input), else $HOTLINE_FEED_TOKEN.
+    Never an argument, where it would stay in the shell history and the process list."""
+    if path is None:
+        return os.environ.get(TOKEN_VARIABLE, "").strip() or None
+    try:
+        text = sys.stdin.readline() if path == "-" else Path(path).read_text(encoding="utf-8").partition("\n")[0]
+    except FileNotFoundError:
+        raise InvalidInput(f"文件不存在：{path}", code="file-not-found") from None
+    except (OSError, UnicodeDecodeError):
+        raise InvalidInput(f"无法读取令牌文件：{path}", code="token-file-unreadable") from None
+    token = text.strip()
+    if not token:
+        raise InvalidInput(f"令牌文件 {path} 是空的", code="token-file-empty")
+    return token
+
+
 @app.command("send", help="把一个表（CSV/Excel）作为一批数据发布到消息队列\n\n供分中心、市（州）系统对接与联调使用")
 def send(
     path: Path = typer.Argument(..., help="CSV 或 Excel 文件，首行为表头"),
     source: str = typer.Option(..., "--source", help="数据来源：分中心热线号码或市州地区代码"),
     kind: str = typer.Option(..., "--kind", help="记录类型：call 话务、workorder 工单"),
     url: str | None = typer.Option(None, "--url", help="消息队列地址（默认 HOTLINE_NATS_URL）"),
+    token_file: str | None = typer.Option(
+        None,
+        "--token-file",
+        help=f"从文件读取本来源数据接入账号的接口令牌（- 为标准输入；默认环境变量 {TOKEN_VARIABLE}）",
+    ),
 ) -> None:
     """Publish a table's records as one batch to the message queue."""
     from hotline.aggregation import stream
 
+    token = _token(token_file)
     records = service.records_from_table(read_table(path), kind)
-    seq = asyncio.run(stream.publish(source, {"records": records}, url=url))
+    if token is None:
+        typer.echo(f"未提供接口令牌（--token-file 或 {TOKEN_VARIABLE}）：平台要求登录时将拒收本批", err=True)
+    seq = asyncio.run(stream.publish(source, {"records": records}, url=url, token=token))
     typer.echo(f"已发布 {len(records)} 条记录到消息队列（消息序号 {seq}）")
 
 
@@ -89,7 +120,8 @@ def listen(
         if outcome.result is not None:
             typer.echo(f"[{outcome.seq}] {_summary(outcome.result)}")
         elif outcome.error is not None:
-            typer.echo(f"[{outcome.seq}] {outcome.source}：已拒收：{outcome.error.message}", err=True)
+            error = outcome.error
+            typer.echo(f"[{outcome.seq}] {outcome.source}：已拒收[{error.code}]：{error.message}", err=True)
         else:
             typer.echo(f"[{outcome.seq}] {outcome.source}：入库失败，稍后重试", err=True)
 

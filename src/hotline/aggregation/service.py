@@ -112,22 +112,23 @@ def _write(session: Session, source: str, kind: Kind, records: Sequence[Record],
     return counts
 
 
-def _touch(session: Session, source: str, at: datetime, *, records: int = 0, rejected: bool = False) -> None:
-    """Note that SOURCE was heard from. A write first: on SQLite it takes the write lock before this
-    transaction reads anything, so concurrent writers queue (busy timeout) instead of failing on a stale read."""
+def _touch(
+    session: Session, source: str, at: datetime, *, records: int = 0, rejected: bool = False, heard: bool = True
+) -> None:
+    """Note that SOURCE was heard from (unless not HEARD: a refused batch that did not come from it). A write
+    first: on SQLite it takes the write lock before this transaction reads anything, so concurrent writers queue
+    (busy timeout) instead of failing on a stale read."""
     t = FeedState  # short: the statements below name it often
     batch, refused = (0, 1) if rejected else (1, 0)
-    changed = session.execute(
-        update(t)
-        .where(t.source == source)
-        .values(
-            last_seen_at=case((t.last_seen_at < at, at), else_=t.last_seen_at),
-            batches=t.batches + batch,
-            records=t.records + records,
-            rejected=t.rejected + refused,
-        )
-    )
-    if changed.rowcount == 0:  # type: ignore[attr-defined]
+    values: dict[str, Any] = {
+        "batches": t.batches + batch,
+        "records": t.records + records,
+        "rejected": t.rejected + refused,
+    }
+    if heard:
+        values["last_seen_at"] = case((t.last_seen_at < at, at), else_=t.last_seen_at)
+    changed = session.execute(update(t).where(t.source == source).values(**values))
+    if changed.rowcount == 0 and heard:  # type: ignore[attr-defined]
         session.execute(
             insert(t).values(source=source, last_seen_at=at, batches=batch, records=records, rejected=refused)
         )
@@ -195,11 +196,15 @@ def reject(
     transport: str,
     at: datetime | None = None,
     stream_seq: int | None = None,
+    heard: bool = True,
 ) -> None:
-    """Keep a refused batch's reason (not its content) for supervisors; the source must be a known one."""
+    """Keep a refused batch's reason (not its content) for supervisors; the source must be a known one.
+    HEARD=False: the batch did not come from the source's own system (no valid token of it), so it does not
+    make the source look live; it is listed with the source's refused batches, and counted with them if the
+    source has been heard from before (one never heard from has no state to count it in)."""
     source = get_source(session, source_code)
     moment = at or now()
-    _touch(session, source.code, moment, rejected=True)
+    _touch(session, source.code, moment, rejected=True, heard=heard)
     session.add(
         FeedRejection(
             source=source.code,
