@@ -88,6 +88,46 @@ def test_shortfall_and_defaults(db_url: str, tmp_path: Path) -> None:
     assert len(payload["periods"][0]["pools"][0]["workday"]["hourly_agents"]) == 24
 
 
+def test_what_callers_get_with_the_agents_planned_and_with_too_few(db_url: str, tmp_path: Path) -> None:
+    forecast = service.read_forecast(_xlsx(tmp_path / "f.xlsx", ROWS))
+    plan = _plan(forecast, available=80)
+    payload = plan.to_dict()
+    assert payload["patience"] == 60  # the default assumption, stated with the plan
+    for period in payload["periods"]:
+        for pool in period["pools"]:
+            for kind in ("workday", "restday"):
+                needs = pool[kind]
+                if needs is None:
+                    continue
+                planned = needs["outcome"]
+                # Erlang C's agents: the target met, few callers lost, every caller answered or gone.
+                assert planned["answered_within"] >= 0.8 and planned["abandoned"] < 0.05
+                assert planned["answered"] == pytest.approx(1 - planned["abandoned"], abs=1e-4)
+                short = pool["pool"].startswith("queue:") and needs["roster"] > 80
+                assert (needs["at_available"] is not None) == short
+    last = payload["periods"][-1]["pools"][0]
+    assert last["pool"] == "queue:510100" and last["workday"]["roster"] > 80
+    gap = last["workday"]["at_available"]
+    # 80 on the roster, 56 of them on the phones at once (30 % shrinkage), for a peak that needs more.
+    assert (gap["roster"], gap["agents"]) == (80, 56) and last["workday"]["peak_agents"] > 56
+    assert gap["abandoned"] > 2 * last["workday"]["outcome"]["abandoned"] and gap["answered_within"] < 0.8
+    assert gap["worst_hour"] == 10 and gap["worst_hour_abandoned"] >= gap["abandoned"]
+    text = "\n".join(service.describe(plan))
+    assert "放弃率按来电者平均耐心 60 秒估算（Erlang A）" in text
+    assert f"按现有 80 人排班（同时在线 56 人），工作日预计放弃率 {gap['abandoned']:.1%}，人工接通率" in text
+    assert f"15 秒接通率 {gap['answered_within']:.1%}（最差时段 10 点" in text
+    # More patient callers: fewer hang up with the same agents.
+    patient = _plan(forecast, available=80, patience=300).to_dict()["periods"][-1]["pools"][0]["workday"]
+    assert patient["at_available"]["abandoned"] < gap["abandoned"]
+    # Enough agents: no consequence to show.
+    assert all(
+        p["workday"]["at_available"] is None for p in _plan(forecast, available=500).to_dict()["periods"][-1]["pools"]
+    )
+    with pytest.raises(InvalidInput) as err:
+        _plan(forecast, patience=0)
+    assert err.value.code == "invalid-target"
+
+
 def test_bad_forecasts_are_refused_with_the_row(db_url: str, tmp_path: Path) -> None:
     english = tmp_path / "en.csv"
     english.write_text("line,hour,calls,handle_seconds\n12345,9,100,240\n", encoding="utf-8")
@@ -128,9 +168,17 @@ def test_http_seat_plan(db_url: str) -> None:
     periods = res.json()["periods"]
     assert [(p["first"], p["last"]) for p in periods] == [("2021-10-01", "2021-10-15"), ("2021-10-16", "2021-10-31")]
     assert periods[1]["pools"][0]["label"] == "12345话务队列（成都市）" and periods[1]["shortfall"] > 0
+    at_ten = client.post("/api/seats/plan", json={**body, "patience": 120}).json()
+    gap = at_ten["periods"][1]["pools"][0]["workday"]["at_available"]
+    assert at_ten["patience"] == 120 and gap["agents"] == 7 and gap["abandoned"] > 0.2
+    assert gap["abandoned"] < periods[1]["pools"][0]["workday"]["at_available"]["abandoned"]  # 60 s by default
+    impatient = client.post("/api/seats/plan", json={**body, "patience": -5})
+    assert impatient.status_code == 422 and impatient.json()["code"] == "invalid-target"
     bad = client.post("/api/seats/plan", json={**body, "service_level": 1.5})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid-target"
-    unknown = client.post("/api/seats/plan", json={**body, "forecast": [{"line": "999", "hour": 1, "calls": 1, "handle_seconds": 1}]})
+    unknown = client.post(
+        "/api/seats/plan", json={**body, "forecast": [{"line": "999", "hour": 1, "calls": 1, "handle_seconds": 1}]}
+    )
     assert unknown.status_code == 422 and unknown.json()["code"] == "unknown-line"
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hotline.deps import SESSION
 from hotline.plan.regions import PROVINCE
 from hotline.staffing import service
-from hotline.staffing.domain import Target
+from hotline.staffing.domain import DEFAULT_PATIENCE, Target
 
 router = APIRouter(tags=["staffing"])
 
@@ -35,6 +35,7 @@ class SeatPlanIn(BaseModel):
     max_occupancy: float = Field(0.85, description="最高占用率")
     shrinkage: float = Field(0.3, description="非在线比例")
     available: int | None = Field(None, description="现有12345可排班座席数")
+    patience: float = Field(DEFAULT_PATIENCE, description="来电者平均耐心时长（秒），用于估算放弃率")
 
 
 @router.post("/api/seats/plan")
@@ -42,6 +43,13 @@ def plan(body: SeatPlanIn, session: Session = SESSION) -> dict[str, Any]:
     target = Target(body.answer_within, body.service_level, body.max_occupancy, body.shrinkage)
     forecast = service.forecast_from_records([d.model_dump() for d in body.forecast])
     result = service.plan_seats(
-        session, forecast, region=body.region, first=body.first, last=body.last, target=target, available=body.available
+        session,
+        forecast,
+        region=body.region,
+        first=body.first,
+        last=body.last,
+        target=target,
+        available=body.available,
+        patience=body.patience,
     )
     return result.to_dict()

@@ -12,7 +12,7 @@ from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.plan.regions import PROVINCE
 from hotline.staffing import service
-from hotline.staffing.domain import Target
+from hotline.staffing.domain import DEFAULT_PATIENCE, Target
 from hotline.timeutil import parse_day
 
 app = HotlineTyper(no_args_is_help=True, help="座席测算：按整合归并计划逐日测算所需座席")
@@ -20,7 +20,7 @@ app = HotlineTyper(no_args_is_help=True, help="座席测算：按整合归并计
 
 @app.command(
     "plan",
-    help="测算整合归并各时期所需座席\n\n按来电预测与整合归并计划，逐日逐时测算12345话务队列及原热线、分中心所需座席（Erlang C），并提示缺口",
+    help="测算整合归并各时期所需座席\n\n按来电预测与整合归并计划，逐日逐时测算12345话务队列及原热线、分中心所需座席（Erlang C），预计放弃率与接通率（Erlang A），并提示缺口及其后果",
 )
 def plan(
     forecast: Path = typer.Option(
@@ -33,7 +33,12 @@ def plan(
     service_level: float = typer.Option(0.8, "--service-level", help="时限内接通的比例"),
     max_occupancy: float = typer.Option(0.85, "--max-occupancy", help="最高占用率"),
     shrinkage: float = typer.Option(0.3, "--shrinkage", help="非在线比例（休息、培训、请假等）"),
-    available: int | None = typer.Option(None, "--available", help="现有12345可排班座席数，用于提示缺口"),
+    available: int | None = typer.Option(
+        None, "--available", help="现有12345可排班座席数，用于提示缺口及按现有人数预计放弃率"
+    ),
+    patience: float = typer.Option(
+        DEFAULT_PATIENCE, "--patience", help="来电者平均耐心时长（秒）：排队平均愿等多久，用于估算放弃率"
+    ),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """Seats needed, period by period, on the 12345 queue and on the lines' own seats."""
@@ -48,6 +53,7 @@ def plan(
             last=parse_day(last) if last else None,
             target=target,
             available=available,
+            patience=patience,
         )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

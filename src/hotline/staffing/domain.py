@@ -7,15 +7,23 @@ standard of call-centre workforce planning. A queue needs the fewest agents N th
 of calls within the target time (及时接通率, e.g. 80 % within 15 s) at an occupancy no higher than the cap
 (agents are people: planning them at 100 % occupancy makes queues that never clear). Erlang C ignores callers
 who hang up while waiting, so it errs on the safe side for 人工接通率.
+
+What callers would get is foreseen by Erlang A (M/M/n+M, Palm), in which callers hang up when their patience
+runs out: the share who give up (放弃率) and who are answered in time, with the agents planned or with the
+agents a centre has when it has too few, where Erlang C has no answer at all.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+
+import numpy as np
+from scipy import special
 
 from hotline.errors import InvalidInput
 
@@ -108,6 +116,117 @@ def staff_on_roster(agents: int, target: Target) -> int:
     return math.ceil(agents / (1 - target.shrinkage) - 1e-9)
 
 
+def agents_on_phones(roster: int, target: Target) -> int:
+    """Agents on the phones at once out of ROSTER scheduled, after shrinkage (`staff_on_roster` backwards)."""
+    return math.floor(roster * (1 - target.shrinkage) + 1e-9)
+
+
+# ------------------------------------------------------------------------------------------- Erlang A
+
+# Callers' mean patience (平均耐心时长) when nothing better is known: the low end of the 60–90 s published for
+# voice queues, so that the abandonment foreseen errs on the high side (docs/staffing.md).
+DEFAULT_PATIENCE = 60.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What callers get from a queue whose callers hang up when their patience runs out (Erlang A).
+
+    waiting: share of callers who wait at all. abandoned: share who hang up before an agent answers (放弃率).
+    answered_within: share of all callers answered within the time asked (a caller who hangs up is not
+    answered). average_answer: mean wait of the answered callers in seconds (ASA; None when none is)."""
+
+    waiting: float
+    abandoned: float
+    answered_within: float
+    average_answer: float | None
+
+    @property
+    def answered(self) -> float:
+        """人工接通率: every caller is either answered or hangs up."""
+        return 1.0 - self.abandoned
+
+    @property
+    def within_of_answered(self) -> float | None:
+        """Share of the answered callers answered in time (the KPIs' 15秒接通率 counts answered calls only)."""
+        return self.answered_within / self.answered if self.answered > 0 else None
+
+
+NO_WAIT = Outcome(waiting=0.0, abandoned=0.0, answered_within=1.0, average_answer=0.0)
+
+
+def check_patience(patience: float) -> None:
+    if not (patience > 0 and math.isfinite(patience)):
+        raise InvalidInput(f"平均耐心时长须为大于 0 的秒数：{patience}", code="invalid-target")
+
+
+def erlang_a(agents: int, traffic: float, handle_seconds: float, patience: float, within: float) -> Outcome:
+    """Erlang A (Palm's M/M/n+M queue): AGENTS agents, TRAFFIC erlangs offered (calls × HANDLE_SECONDS, the
+    mean handling time), callers who hang up after a wait drawn from an exponential law of mean PATIENCE
+    seconds, served first come, first served; answered within WITHIN seconds.
+
+    Computed exactly from the birth-death chain of the number of callers in the system, in units of the
+    abandonment rate θ = 1/PATIENCE: A = λ/θ, c = nμ/θ. An arriving caller sees the chain's stationary law
+    (PASTA). Below n callers nobody waits; with n + j in the system (j ≥ 0 waiting ahead), the weights
+    relative to state n are Π_{i=1..j} A/(c + i), and below n the Erlang B recurrence gives their sum,
+    (1 − B)/B. The weights are those of a Poisson law of mean A at c + j, so the chain is cut where a
+    Poisson tail is negligible: j ≤ max(0, A − c) + 12√A + 60 (a tail of the order of e⁻⁷⁰ of the mass
+    kept).
+
+    A caller with j ahead moves up one place at rate nμ + mθ while m are ahead (an agent frees, or one ahead
+    hangs up) and hangs up at rate θ: a race of exponentials at each of the j + 1 steps. It reaches an
+    agent with probability Π_{m=0..j} (c + m)/(c + m + 1) = c/(c + j + 1), and, given so, after the sum
+    S_j of independent exponentials of rates θ(c + 1), …, θ(c + j + 1); 1 − e^{−θS_j} follows the law
+    Beta(j + 1, c + 1) (equally spaced rates), so P(S_j ≤ t) = I_{1−e^{−θt}}(j + 1, c + 1) and
+    E[S_j] = Σ_{i=1..j+1} 1/(θ(c + i)). Abandonment by this route equals θ·E[queue]/λ (flow balance), which
+    the tests check; as PATIENCE grows the measures tend to Erlang C's (`erlang_c`, `service_level`,
+    `average_wait`) when TRAFFIC < AGENTS. Unlike Erlang C, the answer is finite with any number of agents:
+    with too few, the queue is held in check by the callers who give up."""
+    check_patience(patience)
+    if agents < 0 or traffic < 0 or handle_seconds <= 0 or within < 0:
+        raise InvalidInput("座席数、话务量、接通时限不能为负，平均处理时长须大于 0", code="invalid-target")
+    if traffic == 0:
+        return NO_WAIT
+    return _erlang_a(agents, traffic, handle_seconds, patience, within)
+
+
+@functools.lru_cache(maxsize=4096)  # a year's plan asks the same hours again period after period
+def _erlang_a(agents: int, traffic: float, handle_seconds: float, patience: float, within: float) -> Outcome:
+    b = 1.0  # Erlang B, by its recurrence
+    for k in range(1, agents + 1):
+        b = traffic * b / (k + traffic * b)
+    if b == 0.0:  # far more agents than traffic: P(wait) below 1e-300
+        return NO_WAIT
+    big_a = traffic * patience / handle_seconds  # λ/θ
+    c = agents * patience / handle_seconds  # nμ/θ
+    last = math.ceil(max(0.0, big_a - c) + 12 * math.sqrt(big_a) + 60)
+    i = np.arange(1, last + 1, dtype=float)
+    log_w = np.concatenate(([0.0], np.cumsum(np.log(big_a / (c + i)))))  # states n + j, j = 0..last
+    top = float(log_w.max())
+    below = math.exp(math.log1p(-b) - math.log(b) - top) if b < 1 else 0.0  # states 0..n-1, same scale
+    w = np.exp(log_w - top)
+    total = below + float(w.sum())
+    p = w / total  # an arriving caller finds j waiting ahead
+    j = np.arange(last + 1, dtype=float)
+    reach = c / (c + j + 1)  # reaches an agent, from position j
+    answered_at_once = below / total
+    served = p * reach
+    answered = answered_at_once + float(served.sum())
+    x = -math.expm1(-within / patience)
+    in_time = special.betainc(j + 1, c + 1, x) if x > 0 else np.zeros_like(j)
+    waits = patience * np.cumsum(1.0 / (c + j + 1))  # E[S_j] in seconds
+    return Outcome(
+        waiting=_share(float(p.sum())),
+        abandoned=_share(float((p * (j + 1) / (c + j + 1)).sum())),
+        answered_within=_share(answered_at_once + float((served * in_time).sum())),
+        average_answer=float((served * waits).sum()) / answered if answered > 0 else None,
+    )
+
+
+def _share(x: float) -> float:
+    return min(1.0, max(0.0, x))  # sums of a few thousand terms may stray from [0, 1] by rounding
+
+
 # ------------------------------------------------------------------------------------------- forecast
 
 
@@ -169,9 +288,19 @@ Router = Callable[[str, date, int], tuple[str, str | None] | None]
 @dataclass(frozen=True)
 class PoolHour:
     calls: float
+    handle_seconds: float  # the mean of the pool's calls that hour
     agents: int
     # Agents the expert groups need on their own (line number -> agents), within the pool's agents.
     experts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    """Erlang A over a day: the day's calls together, and its worst hour (most callers hanging up)."""
+
+    day: Outcome
+    worst_hour: int | None
+    worst: Outcome
 
 
 Routing = tuple[tuple[str, str | None] | None, ...]  # one day's router answers, line by line, hour by hour
@@ -189,6 +318,36 @@ class DayPlan:
 
     def calls(self, pool: str) -> float:
         return sum(h.calls for h in self.pools.get(pool, ()) if h is not None)
+
+    def outcome(self, pool: str, patience: float, within: float, cap: int | None = None) -> DayOutcome:
+        """What the day's callers of POOL get (Erlang A, mean patience PATIENCE seconds, answered within
+        WITHIN seconds) with the agents planned each hour, or with no more than CAP of them on the phones
+        (the agents a centre has, when short): the day's shares weighted by each hour's calls, and the hour
+        that fares worst."""
+        calls = waiting = abandoned = within_share = answered = answer_wait = 0.0
+        worst: tuple[int, Outcome] | None = None
+        for hour, h in enumerate(self.pools.get(pool, ())):
+            if h is None:
+                continue
+            agents = h.agents if cap is None else min(h.agents, cap)
+            o = erlang_a(agents, h.calls * h.handle_seconds / 3600, h.handle_seconds, patience, within)
+            calls += h.calls
+            waiting += h.calls * o.waiting
+            abandoned += h.calls * o.abandoned
+            within_share += h.calls * o.answered_within
+            answered += h.calls * o.answered
+            answer_wait += h.calls * o.answered * (o.average_answer or 0.0)
+            if worst is None or o.abandoned > worst[1].abandoned:
+                worst = (hour, o)
+        if worst is None:
+            return DayOutcome(NO_WAIT, None, NO_WAIT)
+        day = Outcome(
+            waiting=waiting / calls,
+            abandoned=abandoned / calls,
+            answered_within=within_share / calls,
+            average_answer=answer_wait / answered if answered > 0 else None,
+        )
+        return DayOutcome(day, worst[0], worst[1])
 
     def expert_peaks(self, pool: str) -> dict[str, int]:
         peaks: dict[str, int] = {}
@@ -225,7 +384,7 @@ def plan_day(workday: bool, routing: Routing, forecast: Forecast, target: Target
                 skill: agents_needed(c, w / c, target) for (p, skill), (c, w) in sorted(skills.items()) if p == pool
             }
             hours = pools.setdefault(pool, [None] * len(HOURS))
-            hours[hour] = PoolHour(calls, agents_needed(calls, work / calls, target), experts)
+            hours[hour] = PoolHour(calls, work / calls, agents_needed(calls, work / calls, target), experts)
     return DayPlan(workday, {p: tuple(h) for p, h in sorted(pools.items())})
 
 

@@ -19,12 +19,16 @@ from hotline.plan.service import snapshot
 from hotline.routing.domain import Action, route, valid_until
 from hotline.staffing.domain import (
     DAY_KIND_LABELS,
+    DEFAULT_PATIENCE,
     DayKind,
+    DayOutcome,
     DayPlan,
     Demand,
     Forecast,
     Period,
     Target,
+    agents_on_phones,
+    check_patience,
     staff_on_roster,
     sweep,
 )
@@ -184,6 +188,7 @@ class SeatPlan:
     target: Target
     available: int | None  # 12345 agents the region can roster, if given
     periods: list[Period]
+    patience: float = DEFAULT_PATIENCE  # callers' mean patience in seconds, for the abandonment foreseen
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -195,6 +200,7 @@ class SeatPlan:
                 "max_occupancy": self.target.max_occupancy,
                 "shrinkage": self.target.shrinkage,
             },
+            "patience": self.patience,
             "available": self.available,
             "periods": [self._period(p) for p in self.periods],
         }
@@ -204,7 +210,7 @@ class SeatPlan:
         for pool in period.pools():
             entry: dict[str, Any] = {"pool": pool, "label": pool_label(pool)}
             for name, plan in (("workday", period.workday), ("restday", period.restday)):
-                entry[name] = _needs(plan, pool, self.target) if plan is not None and pool in plan.pools else None
+                entry[name] = self._needs(plan, pool) if plan is not None and pool in plan.pools else None
             pools.append(entry)
         return {
             "first": period.first.isoformat(),
@@ -213,6 +219,26 @@ class SeatPlan:
             "pools": pools,
             "shortfall": self.shortfall(period),
         }
+
+    def _needs(self, plan: DayPlan, pool: str) -> dict[str, Any]:
+        peak = plan.peak(pool)
+        roster = staff_on_roster(peak, self.target)
+        within = self.target.answer_within
+        needs = {
+            "calls": round(plan.calls(pool), 1),
+            "peak_agents": peak,
+            "roster": roster,
+            "hourly_agents": [h.agents if h is not None else 0 for h in plan.pools[pool]],
+            "experts": plan.expert_peaks(pool),
+            "outcome": _outcome(plan.outcome(pool, self.patience, within)),
+            "at_available": None,
+        }
+        if self.available is not None and pool.startswith("queue:") and roster > self.available:
+            # Short of agents: the queue's peak hours get only those on the phones out of the agents it has.
+            agents = agents_on_phones(self.available, self.target)
+            outcome = _outcome(plan.outcome(pool, self.patience, within, cap=agents))
+            needs["at_available"] = {"roster": self.available, "agents": agents, **outcome}
+        return needs
 
     def platform_roster(self, period: Period) -> int:
         """Agents the region's 12345 queue must roster on the busiest kind of day of PERIOD."""
@@ -234,15 +260,22 @@ class SeatPlan:
         return max(0, self.platform_roster(period) - self.available)
 
 
-def _needs(plan: DayPlan, pool: str, target: Target) -> dict[str, Any]:
-    peak = plan.peak(pool)
+def _outcome(o: DayOutcome) -> dict[str, Any]:
+    """A day's Erlang A measures as shares (0–1) and seconds."""
     return {
-        "calls": round(plan.calls(pool), 1),
-        "peak_agents": peak,
-        "roster": staff_on_roster(peak, target),
-        "hourly_agents": [h.agents if h is not None else 0 for h in plan.pools[pool]],
-        "experts": plan.expert_peaks(pool),
+        "abandoned": round(o.day.abandoned, 4),
+        "answered": round(o.day.answered, 4),
+        "answered_within": round(o.day.answered_within, 4),
+        "answered_within_of_answered": _round(o.day.within_of_answered, 4),
+        "average_answer_seconds": _round(o.day.average_answer, 1),
+        "worst_hour": o.worst_hour,
+        "worst_hour_abandoned": round(o.worst.abandoned, 4),
+        "worst_hour_answered_within": round(o.worst.answered_within, 4),
     }
+
+
+def _round(x: float | None, digits: int) -> float | None:
+    return None if x is None else round(x, digits)
 
 
 def pool_label(pool: str) -> str:
@@ -266,11 +299,14 @@ def plan_seats(
     last: date | None = None,
     target: Target,
     available: int | None = None,
+    patience: float = DEFAULT_PATIENCE,
 ) -> SeatPlan:
     """Agents needed, period by period from FIRST to LAST (default: the plan year), for REGION's calls as
     the merge plan routes them (recorded milestones and sub-centre hours included): on the 12345 queue and on
     the seats lines keep. Calls to a cancelled number are counted on the 12345 queue (the caller is told to
-    dial 12345); emergency numbers are not planned."""
+    dial 12345); emergency numbers are not planned. Agents are sized by Erlang C; what callers would get
+    (abandonment, answered in time) is foreseen by Erlang A with callers of mean PATIENCE seconds, at the
+    agents planned and, where AVAILABLE falls short, at the agents available."""
     found = find_region(region)
     snap = snapshot(session)
     first = first or date(snap.state.year, 1, 1)
@@ -283,6 +319,7 @@ def plan_seats(
         )
     if available is not None and available < 0:
         raise InvalidInput("现有座席数不能为负", code="invalid-target")
+    check_patience(patience)
 
     platform = snap.state.catalogue.platform.number
     # A line's answer holds until `valid_until` (the next milestone; for a sub-centre not yet 7×24, its next
@@ -308,18 +345,21 @@ def plan_seats(
         return answer
 
     periods = sweep(first, last, snap.calendar.is_workday, forecast, router, target)
-    return SeatPlan(found.code, found.name, target, available, periods)
+    return SeatPlan(found.code, found.name, target, available, periods, patience)
 
 
 def describe(plan: SeatPlan) -> list[str]:
     """The plan as lines of Chinese text for the CLI (from `SeatPlan.to_dict`, what the API and page show)."""
     t = plan.target
+    within = f"{t.answer_within:g} 秒接通率"
     out = [
         f"{plan.region_name} 座席测算：{t.answer_within:g} 秒内接通 {t.service_level:.0%}，"
-        f"最高占用率 {t.max_occupancy:.0%}，非在线比例 {t.shrinkage:.0%}（Erlang C）"
+        f"最高占用率 {t.max_occupancy:.0%}，非在线比例 {t.shrinkage:.0%}（Erlang C）；"
+        f"放弃率按来电者平均耐心 {plan.patience:g} 秒估算（Erlang A）"
     ]
     for period, shown in zip(plan.periods, plan.to_dict()["periods"], strict=True):
         out.append(f"\n{shown['first']} 至 {shown['last']}（{shown['days']} 天）")
+        short = []
         for pool in shown["pools"]:
             parts = []
             for kind in (DayKind.WORKDAY, DayKind.RESTDAY):
@@ -327,13 +367,25 @@ def describe(plan: SeatPlan) -> list[str]:
                 if n is None:
                     continue
                 experts = "，".join(f"{k} 专家座席 {v} 人" for k, v in n["experts"].items())
+                o = n["outcome"]
                 parts.append(
                     f"{DAY_KIND_LABELS[kind]}来电 {n['calls']:g} 通，高峰在线 {n['peak_agents']} 人，"
-                    f"排班 {n['roster']} 人" + (f"（其中 {experts}）" if experts else "")
+                    f"排班 {n['roster']} 人"
+                    + (f"（其中 {experts}）" if experts else "")
+                    + f"，预计放弃率 {o['abandoned']:.1%}，{within} {o['answered_within']:.1%}"
                 )
+                if n["at_available"] is not None:
+                    short.append((DAY_KIND_LABELS[kind], n["at_available"]))
             out.append(f"  {pool['label']}：" + "；".join(parts))
         if shown["shortfall"]:
             out.append(
                 f"  ⚠ 12345座席缺口 {shown['shortfall']} 人（需排班 {plan.platform_roster(period)} 人，现有 {plan.available} 人）"
             )
+            for kind_label, a in short:
+                out.append(
+                    f"    按现有 {a['roster']} 人排班（同时在线 {a['agents']} 人），{kind_label}预计放弃率 "
+                    f"{a['abandoned']:.1%}，人工接通率 {a['answered']:.1%}，{within} {a['answered_within']:.1%}"
+                    f"（最差时段 {a['worst_hour']} 点：放弃率 {a['worst_hour_abandoned']:.1%}，"
+                    f"{within} {a['worst_hour_answered_within']:.1%}）"
+                )
     return out

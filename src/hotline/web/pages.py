@@ -237,7 +237,7 @@ def kb_page(
 
 # -- seat planning -----------------------------------------------------------------------------------------------
 _SEAT_DEFAULTS = {"region": PROVINCE.code, "first": "", "last": "", "available": "", "answer_within": "15",
-                  "service_level": "0.8", "max_occupancy": "0.85", "shrinkage": "0.3"}  # fmt: skip
+                  "service_level": "0.8", "max_occupancy": "0.85", "shrinkage": "0.3", "patience": "60"}  # fmt: skip
 
 
 @router.get("/seats", response_class=HTMLResponse)
@@ -260,6 +260,7 @@ async def seats_plan(request: Request, session: Session = SESSION) -> HTMLRespon
         try:
             target = Target(*(float(form[k]) for k in ("answer_within", "service_level", "max_occupancy", "shrinkage")))
             available = int(form["available"]) if form["available"] else None
+            patience = float(form["patience"])
         except ValueError:
             raise InvalidInput("测算参数须为数字", code="invalid-target") from None
         with uploaded(upload.filename, await upload.read()) as path:
@@ -272,6 +273,7 @@ async def seats_plan(request: Request, session: Session = SESSION) -> HTMLRespon
             last=parse_day(form["last"]) if form["last"] else None,
             target=target,
             available=available,
+            patience=patience,
         )
     except HotlineError as exc:
         return _error_page(request, "seats.html", "座席测算", exc, form=form, plan=None)
