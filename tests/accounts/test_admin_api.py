@@ -217,14 +217,18 @@ def test_revoking_ends_every_session_and_token(client: TestClient, admin: dict[s
 
 
 def test_an_administrator_sets_a_password_ending_web_sessions_and_lifting_a_lock(
-    client: TestClient, admin: dict[str, str]
+    client: TestClient, admin: dict[str, str], app: Any
 ) -> None:
     _person()
     session = _signed_in(client)
     api = _token_of("zhangmin")
-    for i in range(5):
-        client.post("/api/auth/login", json={"login": "zhangmin", "password": f"Wrong{i}pass"})
+    for n in range(5):  # four wrong from each of five addresses: locked everywhere
+        elsewhere = TestClient(app, client=(f"192.0.2.{n}", 40000))
+        for i in range(4):
+            elsewhere.post("/api/auth/login", json={"login": "zhangmin", "password": f"Wrong{i}pass"})
     assert _row(client, admin, "zhangmin")["locked_until"] is not None
+    locked = client.post("/api/auth/login", json={"login": "zhangmin", "password": PASSWORD})
+    assert locked.status_code == 429 and locked.json()["code"] == "account-locked"
     weak = client.post("/api/accounts/zhangmin/password", json={"password": "12345678"}, headers=admin)
     assert weak.status_code == 422 and weak.json()["code"] == "weak-password"
     done = client.post("/api/accounts/zhangmin/password", json={"password": NEW_PASSWORD}, headers=admin)
@@ -288,7 +292,9 @@ def test_changing_ones_own_password_ends_the_other_sessions_only(client: TestCli
     assert ("password-changed", "本人修改") in _trail("zhangmin")
 
 
-def test_a_wrong_current_password_is_refused_audited_and_counts_toward_the_lockout(client: TestClient) -> None:
+def test_a_wrong_current_password_is_refused_audited_and_counts_toward_the_lockout(
+    client: TestClient, app: Any
+) -> None:
     _person()
     here = _signed_in(client)
     codes = []
@@ -296,15 +302,19 @@ def test_a_wrong_current_password_is_refused_audited_and_counts_toward_the_locko
         got = client.post("/api/auth/password", json={"current": f"Wrong{i}pass", "new": NEW_PASSWORD}, headers=here)
         codes.append((got.status_code, got.json()["code"]))
     assert codes == [(401, "bad-credentials")] * 4 + [(429, "account-locked")]
-    # Locked like five wrong sign-ins: the right password is refused too, for changing and for signing in.
+    # Locked like five wrong sign-ins from this address: the right password is refused too, for changing and for
+    # signing in, here; from another address the account still signs in.
     right = client.post("/api/auth/password", json={"current": PASSWORD, "new": NEW_PASSWORD}, headers=here)
     assert right.status_code == 429 and right.json()["code"] == "account-locked"
     signing_in = client.post("/api/auth/login", json={"login": "zhangmin", "password": PASSWORD})
     assert signing_in.status_code == 429 and signing_in.json()["code"] == "account-locked"
+    elsewhere = TestClient(app, client=("192.0.2.9", 40000))
+    assert elsewhere.post("/api/auth/login", json={"login": "zhangmin", "password": PASSWORD}).status_code == 200
     assert _works(client, here)  # the session is not ended by the lock; the password stays the old one
     trail = _trail("zhangmin")
     assert trail.count(("sign-in-failed", "修改密码：密码错误")) == 5
-    assert ("locked", "密码连续错误 5 次") in trail and ("sign-in-failed", "修改密码：账号锁定中") in trail
+    assert ("locked-at-address", "15 分钟内从此地址密码错误 5 次") in trail
+    assert ("sign-in-failed", "修改密码：账号在此地址锁定中") in trail
     assert all(event != "password-changed" for event, _ in trail)
 
 

@@ -198,15 +198,30 @@ def test_an_api_sign_in_gives_a_bearer_token_that_logout_revokes(client: TestCli
     assert after.status_code == 401 and after.json()["code"] == "login-required"
 
 
-def test_the_api_locks_an_account_after_five_wrong_passwords(client: TestClient) -> None:
+def test_five_wrong_passwords_lock_the_account_from_that_address_only(client: TestClient, app: Any) -> None:
     _person()
+    stranger = TestClient(app, follow_redirects=False, client=("198.51.100.7", 40000))
     codes = [
-        client.post("/api/auth/login", json={"login": "zhangmin", "password": f"Wrong{i}pass"}).json()["code"]
+        stranger.post("/api/auth/login", json={"login": "zhangmin", "password": f"Wrong{i}pass"}).json()["code"]
         for i in range(5)
     ]
     assert codes == ["bad-credentials"] * 4 + ["account-locked"]
-    locked = client.post("/api/auth/login", json={"login": "zhangmin", "password": PASSWORD})
-    assert locked.status_code == 429 and locked.json()["code"] == "account-locked"
+    locked = stranger.post("/api/auth/login", json={"login": "zhangmin", "password": PASSWORD})
+    assert locked.status_code == 429 and locked.json() == {
+        "code": "account-locked", "message": "密码错误次数过多，此账号在本地址已锁定，请 15 分钟后再试",
+    }  # fmt: skip
+    page = stranger.post("/login", data={"login": "zhangmin", "password": PASSWORD, "next": "/"})
+    assert page.status_code == 429 and 'data-code="account-locked"' in page.text and "本地址已锁定" in page.text
+    # The agent at their own desk signs in as usual, on the page and over the API.
+    desk = TestClient(app, follow_redirects=False, client=("10.20.30.40", 40000))
+    assert desk.post("/login", data={"login": "zhangmin", "password": PASSWORD, "next": "/"}).status_code == 303
+    assert desk.post("/api/auth/login", json={"login": "zhangmin", "password": PASSWORD}).status_code == 200
+    unknown = [
+        stranger.post("/api/auth/login", json={"login": "nobody", "password": f"Wrong{i}pass"}) for i in range(5)
+    ]  # a name that does not exist is locked out alike
+    assert [(r.status_code, r.json()["code"]) for r in unknown] == [(401, "bad-credentials")] * 4 + [
+        (429, "account-locked")
+    ]
 
 
 # -- cross-site requests -------------------------------------------------------------------------------------------

@@ -52,9 +52,9 @@ def test_failed_sign_ins_are_kept_although_the_attempt_fails(db_url: str) -> Non
     assert ("nobody", "sign-in-failed", "无此账号或账号不用密码登录") in events
     assert [e for e in events if e[0] == "lihua" and e[1] != "created"] == [
         *[("lihua", "sign-in-failed", "密码错误")] * 4,
-        ("lihua", "locked", "密码连续错误 5 次"),
+        ("lihua", "locked-at-address", "15 分钟内从此地址密码错误 5 次"),
         ("lihua", "sign-in-failed", "密码错误"),
-        ("lihua", "sign-in-failed", "账号锁定中"),
+        ("lihua", "sign-in-failed", "账号在此地址锁定中"),
     ]
     with session_scope() as session:
         assert {r["address"] for r in service.audit_log(session) if r["event"] != "created"} == {"10.1.2.3"}

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.accounts import service
-from hotline.accounts.domain import Grant, LoginRequired
+from hotline.accounts.domain import ADDRESS_MAX_LOGINS, Grant, LoginRequired
 from hotline.accounts.store import Account, Token
 from hotline.db import session_scope
 from hotline.errors import Conflict, HotlineError, InvalidInput, NotFound, TooManyAttempts
@@ -19,6 +19,7 @@ from hotline.workorders import service as workorders
 
 T0 = datetime(2021, 11, 1, 2, 0, tzinfo=UTC)
 PASSWORD = "Hotline2021"
+A, B = "10.0.0.1", "10.0.0.2"
 ZJJ = "510100-zjj"
 
 
@@ -27,9 +28,20 @@ def _add(login: str = "zhangmin", roles: tuple[str, ...] = ("agent",), password:
         service.create_account(session, login, "张敏", list(roles), password=password, at=T0)
 
 
-def _sign_in(password: str, at: datetime, login: str = "zhangmin") -> service.SignedIn:
+def _sign_in(password: str, at: datetime, login: str = "zhangmin", address: str | None = None) -> service.SignedIn:
     with session_scope() as session:
-        return service.sign_in(session, login, password, at=at)
+        return service.sign_in(session, login, password, address=address, at=at)
+
+
+def _refused_sign_in(password: str, at: datetime, login: str = "zhangmin", address: str | None = None) -> HotlineError:
+    with pytest.raises(HotlineError) as caught:
+        _sign_in(password, at, login, address)
+    return caught.value
+
+
+def _trail(login: str) -> list[tuple[str, str, str | None]]:
+    with session_scope() as session:
+        return [(r["event"], r["detail"], r["address"]) for r in reversed(service.audit_log(session, login=login))]
 
 
 def _identify(token: str, at: datetime | None = None) -> str:
@@ -136,35 +148,108 @@ def test_an_account_without_a_password_cannot_sign_in(db_url: str) -> None:
         _sign_in("", T0)
 
 
-def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(db_url: str) -> None:
+def test_five_wrong_passwords_lock_the_account_from_that_address_for_fifteen_minutes(db_url: str) -> None:
     _add()
-    codes = []
-    for i in range(5):
-        # Each attempt in its own unit of work, which rolls back when sign_in raises: the count must survive.
-        with pytest.raises(HotlineError) as caught:
-            _sign_in(f"Wrong{i}pass", T0 + timedelta(seconds=i))
-        codes.append(caught.value.code)
+    # Each attempt in its own unit of work, which rolls back when sign_in raises: the count must survive.
+    codes = [_refused_sign_in(f"Wrong{i}pass", T0 + timedelta(seconds=i), address=A).code for i in range(5)]
     assert codes == ["bad-credentials"] * 4 + ["account-locked"]
-    assert _stored().failures == 5
     last = T0 + timedelta(seconds=4)
-    with pytest.raises(TooManyAttempts) as caught:
-        _sign_in(PASSWORD, last + timedelta(minutes=14, seconds=59))  # even the right password
-    assert caught.value.code == "account-locked" and caught.value.http_status == 429
-    assert _stored().failures == 5  # refusing a locked account is no new failure
-    signed = _sign_in(PASSWORD, last + timedelta(minutes=15))
-    assert signed.identity.login == "zhangmin"
-    assert _stored().failures == 0 and _stored().last_failure is None
+    refused = _refused_sign_in(PASSWORD, last + timedelta(minutes=14, seconds=59), address=A)  # even the right one
+    assert isinstance(refused, TooManyAttempts) and refused.code == "account-locked" and refused.http_status == 429
+    assert refused.message == "密码错误次数过多，此账号在本地址已锁定，请 1 分钟后再试"
+    # The real user at their own desk is not affected, and their signing in lifts nothing at A.
+    assert _sign_in(PASSWORD, last + timedelta(minutes=1), address=B).identity.login == "zhangmin"
+    assert _refused_sign_in(PASSWORD, last + timedelta(minutes=2), address=A).code == "account-locked"
+    with session_scope() as session:
+        assert service.list_accounts(session, at=last + timedelta(minutes=2))[0]["locked_until"] is None  # only here
+    assert _sign_in(PASSWORD, last + timedelta(minutes=15), address=A).identity.login == "zhangmin"
+    trail = _trail("zhangmin")
+    assert ("locked-at-address", "15 分钟内从此地址密码错误 5 次", A) in trail
+    assert trail.count(("sign-in-failed", "账号在此地址锁定中", A)) == 2  # refusals are audited, and not counted
 
 
-def test_a_right_password_clears_earlier_failures(db_url: str) -> None:
+def test_a_right_password_clears_earlier_failures_from_its_address(db_url: str) -> None:
     _add()
     for i in range(4):
-        with pytest.raises(service.BadCredentials):
-            _sign_in("Wrong1pass", T0 + timedelta(seconds=i))
+        _refused_sign_in("Wrong1pass", T0 + timedelta(seconds=i))
     _sign_in(PASSWORD, T0 + timedelta(seconds=5))
-    with pytest.raises(service.BadCredentials) as caught:  # a fifth wrong one is the first of a new count
-        _sign_in("Wrong1pass", T0 + timedelta(seconds=6))
-    assert caught.value.code == "bad-credentials" and _stored().failures == 1
+    codes = [_refused_sign_in("Wrong1pass", T0 + timedelta(seconds=6 + i)).code for i in range(5)]
+    assert codes == ["bad-credentials"] * 4 + ["account-locked"]  # a new count of five
+
+
+def test_twenty_wrong_passwords_from_many_addresses_lock_the_account_everywhere(db_url: str) -> None:
+    _add()
+    codes = [
+        _refused_sign_in(f"Wrong{i}pass", T0 + timedelta(seconds=5 * n + i), address=f"10.0.1.{n}").code
+        for n in range(5)
+        for i in range(4)
+    ]
+    assert codes == ["bad-credentials"] * 19 + ["account-locked"]
+    last = T0 + timedelta(seconds=23)
+    for address in (A, B, None):
+        refused = _refused_sign_in(PASSWORD, last + timedelta(minutes=14), address=address)
+        assert refused.code == "account-locked" and "联系管理员" in refused.message
+    with session_scope() as session:
+        [row] = service.list_accounts(session, at=last + timedelta(minutes=14))
+        assert row["locked_until"] == (last + timedelta(minutes=15)).isoformat()
+    assert ("locked", "15 分钟内密码错误 20 次，来自 5 个地址", "10.0.1.4") in _trail("zhangmin")
+    assert _sign_in(PASSWORD, last + timedelta(minutes=15), address=A).identity.login == "zhangmin"
+
+
+def test_unknown_login_names_are_locked_out_alike(db_url: str) -> None:
+    _add()
+    answers = {}
+    for login in ("zhangmin", "nobody"):
+        refused = [_refused_sign_in(f"Wrong{i}pass", T0 + timedelta(seconds=i), login, A) for i in range(6)]
+        answers[login] = [(e.code, e.message, e.http_status) for e in refused]
+    assert answers["zhangmin"] == answers["nobody"]
+    assert [code for code, _, _ in answers["nobody"]] == ["bad-credentials"] * 4 + ["account-locked"] * 2
+    assert ("locked-at-address", "15 分钟内从此地址密码错误 5 次", A) in _trail("nobody")
+
+
+def test_an_unknown_login_name_takes_as_long_as_a_wrong_password(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _add()
+    checked: list[str] = []
+    real = service.verify_password
+
+    def counting(password: str, stored: str) -> bool:
+        checked.append(password)
+        return real(password, stored)
+
+    monkeypatch.setattr(service, "verify_password", counting)
+    for login in ("zhangmin", "nobody"):
+        for i in range(6):
+            _refused_sign_in(f"Wrong{i}pass", T0 + timedelta(seconds=i), login, A)
+    # One scrypt check per attempt for either name, none once locked (refused before any is checked).
+    assert checked == [f"Wrong{i}pass" for i in range(5)] * 2
+
+
+def test_one_address_trying_many_login_names_is_refused_for_every_name(db_url: str) -> None:
+    _add()
+    n = ADDRESS_MAX_LOGINS
+    codes = [_refused_sign_in(PASSWORD, T0 + timedelta(seconds=i), f"guess{i:02d}", A).code for i in range(n)]
+    assert codes == ["bad-credentials"] * (n - 1) + ["address-locked"]
+    assert _refused_sign_in(PASSWORD, T0 + timedelta(minutes=1), address=A).code == "address-locked"
+    assert _sign_in(PASSWORD, T0 + timedelta(minutes=1), address=B).identity.login == "zhangmin"
+    assert ("address-blocked", f"15 分钟内此地址 {n} 个登录名登录失败", A) in _trail(f"guess{n - 1:02d}")
+    assert _sign_in(PASSWORD, T0 + timedelta(seconds=n - 1, minutes=15), address=A).identity.login == "zhangmin"
+
+
+def test_a_wrong_current_password_counts_toward_the_lockout_like_a_sign_in(db_url: str) -> None:
+    _add()
+    for i in range(3):
+        _refused_sign_in("Wrong1pass", T0 + timedelta(seconds=i), address=A)
+    for i in range(2):
+        with session_scope() as session, pytest.raises(HotlineError) as caught:
+            service.change_password(
+                session, "zhangmin", "Wrong2pass", "Renewed2021", address=A, at=T0 + timedelta(minutes=1, seconds=i)
+            )
+    assert caught.value.code == "account-locked"  # the fifth of both together
+    assert _refused_sign_in(PASSWORD, T0 + timedelta(minutes=2), address=A).code == "account-locked"
+    with session_scope() as session:
+        service.change_password(session, "zhangmin", PASSWORD, "Renewed2021", address=B, at=T0 + timedelta(minutes=2))
+    # A new password starts every count of the account afresh, here too.
+    assert _sign_in("Renewed2021", T0 + timedelta(minutes=3), address=A).identity.login == "zhangmin"
 
 
 # -- passwords, disabling, tokens ----------------------------------------------------------------------------------
@@ -221,9 +306,8 @@ def test_a_disabled_account_still_counts_wrong_passwords(db_url: str) -> None:
     _add()
     with session_scope() as session:
         service.set_active(session, "zhangmin", False)
-    with pytest.raises(service.BadCredentials) as caught:
-        _sign_in("Wrong1pass", T0)
-    assert caught.value.code == "bad-credentials" and _stored().failures == 1
+    codes = [_refused_sign_in("Wrong1pass", T0 + timedelta(seconds=i)).code for i in range(5)]
+    assert codes == ["bad-credentials"] * 4 + ["account-locked"]
 
 
 def test_identify_refuses_unknown_revoked_and_expired_tokens(db_url: str) -> None:
@@ -322,8 +406,8 @@ def test_an_expired_lock_is_not_renewed_by_one_more_typo(db_url: str) -> None:
     with pytest.raises(HotlineError) as caught:
         _sign_in("Wrong5pass", after)
     assert caught.value.code == "bad-credentials"  # counted afresh: 1 of 5, not a sixth failure
-    assert _stored().failures == 1
-    assert _sign_in(PASSWORD, after + timedelta(seconds=1)).identity.login == "zhangmin"
+    codes = [_refused_sign_in("Wrong6pass", after + timedelta(seconds=1 + i)).code for i in range(4)]
+    assert codes == ["bad-credentials"] * 3 + ["account-locked"]
 
 
 def test_failures_far_apart_do_not_add_up_to_a_lock(db_url: str) -> None:
@@ -332,4 +416,3 @@ def test_failures_far_apart_do_not_add_up_to_a_lock(db_url: str) -> None:
         with pytest.raises(HotlineError) as caught:
             _sign_in(f"Wrong{i}pass", T0 + i * timedelta(minutes=20))
         assert caught.value.code == "bad-credentials"
-    assert _stored().failures == 1

@@ -42,8 +42,6 @@ BOUND = frozenset({Grant.DEPARTMENT, Grant.FEED})
 
 LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 8
-MAX_FAILURES = 5  # wrong passwords in a row before the account is locked for LOCK_FOR
-LOCK_FOR = timedelta(minutes=15)
 SESSION_FOR = timedelta(hours=12)  # one shift; signing in again after a long shift is expected
 TOKEN_DAYS = 90
 
@@ -53,6 +51,8 @@ EVENT_LABELS = {
     "signed-in": "登录",
     "sign-in-failed": "登录失败",
     "locked": "账号锁定",
+    "locked-at-address": "账号在该地址锁定",
+    "address-blocked": "地址暂停登录",
     "signed-out": "退出登录",
     "password-changed": "修改密码",
     "disabled": "停用账号",
@@ -136,28 +136,157 @@ def check_password(password: str, login: str) -> None:
         raise InvalidInput("密码不能包含登录名", code="weak-password")
 
 
-def recent_failures(failures: int, last_failure: datetime | None, at: datetime) -> int:
-    """Wrong passwords count while each follows the last within LOCK_FOR; a quiet quarter of an hour (which is
-    also how long a lock lasts) starts the count again, so an expired lock is not renewed by one more typo."""
-    if last_failure is None or at - last_failure >= LOCK_FOR:
-        return 0
-    return failures
+# -- lockout ---------------------------------------------------------------------------------------------------------
+# Wrong passwords are counted per account AND client address (OWASP's advice against lockout as a denial of
+# service): a stranger who knows a login name locks it out of their own machine only. Two brakes stay for attacks
+# from many machines or on many names: one per account across all addresses, one per address across all names.
+class Outcome(StrEnum):
+    """What a recorded sign-in attempt means to the lockout."""
+
+    WRONG = "wrong"  # a wrong password, or a login name without a password: counted alike, so names cannot be probed
+    SIGNED_IN = "signed-in"  # the right password: its account's count from its address starts afresh
+    PASSWORD_SET = "password-set"  # a new password: every count of its account starts afresh (its locks are lifted)
 
 
-def locked_until(failures: int, last_failure: datetime | None) -> datetime | None:
-    """When a locked account may try again, or None if it is not locked."""
-    if failures < MAX_FAILURES or last_failure is None:
-        return None
-    return last_failure + LOCK_FOR
+@dataclass(frozen=True)
+class Attempt:
+    at: datetime
+    login: str  # as typed (trimmed and lowercased), whether or not such an account exists
+    address: str | None  # the client's; attempts with none (not over HTTP) count as one address
+    outcome: Outcome
 
 
-def check_not_locked(failures: int, last_failure: datetime | None, at: datetime) -> None:
-    until = locked_until(failures, last_failure)
-    if until is not None and at < until:
-        minutes = max(1, int((until - at).total_seconds() + 59) // 60)
-        raise TooManyAttempts(
-            f"密码连续错误 {MAX_FAILURES} 次，账号已锁定，请 {minutes} 分钟后再试", code="account-locked"
-        )
+class Scope(StrEnum):
+    """What a lock refuses."""
+
+    HERE = "here"  # the account, from the address the wrong passwords came from
+    ACCOUNT = "account"  # the account, from every address
+    ADDRESS = "address"  # every login name, from the address
+
+
+MAX_FAILURES = 5  # wrong passwords for an account from one address within LOCK_FOR: that address is refused for it
+ACCOUNT_MAX_FAILURES = 20  # from all addresses together: the account is refused everywhere (a distributed guess)
+# Login names with a wrong attempt from one address within LOCK_FOR: the address is refused. Well above a shift
+# of agents mistyping behind one NAT or a proxy that hides their addresses (20 within a quarter of an hour is
+# plausible there), low enough that spraying passwords over the names of a centre takes hours.
+ADDRESS_MAX_LOGINS = 50
+# Both the period wrong attempts are counted over and how long a lock lasts. Being equal, when a lock ends the
+# attempts that set it off have left the count, so an expired lock is not renewed by one more typo.
+LOCK_FOR = timedelta(minutes=15)
+_MINUTES = int(LOCK_FOR.total_seconds()) // 60
+
+# The reasons a refused sign-in is audited with (`sign-in-failed`); the first two are what the lockout counts.
+WRONG_PASSWORD = "密码错误"
+NO_PASSWORD_ACCOUNT = "无此账号或账号不用密码登录"
+
+
+def outcome_of(event: str, detail: str) -> Outcome | None:
+    """How an entry of the audit trail counts toward the lockout, if at all. A refusal because of a lock, or a
+    disabled account's right password, is no wrong password. Details may start with a purpose (`修改密码：`)."""
+    if event == "sign-in-failed":
+        return Outcome.WRONG if detail.endswith((WRONG_PASSWORD, NO_PASSWORD_ACCOUNT)) else None
+    if event == "signed-in":
+        return Outcome.SIGNED_IN
+    if event == "password-changed":
+        return Outcome.PASSWORD_SET
+    return None
+
+
+_LOCK_EVENTS = {Scope.HERE: "locked-at-address", Scope.ACCOUNT: "locked", Scope.ADDRESS: "address-blocked"}
+_REFUSALS = {Scope.HERE: "账号在此地址锁定中", Scope.ACCOUNT: "账号锁定中", Scope.ADDRESS: "地址暂停登录中"}
+
+
+@dataclass(frozen=True)
+class Lock:
+    scope: Scope
+    until: datetime
+    count: int  # the wrong attempts (HERE, ACCOUNT) or login names (ADDRESS) within LOCK_FOR that set it off
+    addresses: int  # how many addresses those attempts came from
+
+    @property
+    def event(self) -> str:
+        """The audit trail's name for the lock starting."""
+        return _LOCK_EVENTS[self.scope]
+
+    @property
+    def detail(self) -> str:
+        if self.scope is Scope.HERE:
+            return f"{_MINUTES} 分钟内从此地址密码错误 {self.count} 次"
+        if self.scope is Scope.ACCOUNT:
+            return f"{_MINUTES} 分钟内密码错误 {self.count} 次，来自 {self.addresses} 个地址"
+        return f"{_MINUTES} 分钟内此地址 {self.count} 个登录名登录失败"
+
+    @property
+    def refusal(self) -> str:
+        """The reason an attempt refused by the lock is audited with (not a wrong password: it was not checked)."""
+        return _REFUSALS[self.scope]
+
+    def error(self, at: datetime) -> TooManyAttempts:
+        wait = f"请 {max(1, int((self.until - at).total_seconds() + 59) // 60)} 分钟后再试"
+        if self.scope is Scope.HERE:
+            return TooManyAttempts(f"密码错误次数过多，此账号在本地址已锁定，{wait}", code="account-locked")
+        if self.scope is Scope.ACCOUNT:
+            return TooManyAttempts(f"此账号密码错误次数过多，已锁定，{wait}或联系管理员", code="account-locked")
+        return TooManyAttempts(f"本地址登录失败次数过多，已暂停登录，{wait}", code="address-locked")
+
+
+def locks(attempts: Sequence[Attempt], login: str, address: str | None, at: datetime) -> list[Lock]:
+    """The locks refusing `login` from `address` at `at`, given the attempts recorded before (in the order they
+    were recorded, which decides what a success or a new password clears). Attempts of other names from other
+    addresses, and those after `at`, do not matter.
+
+    A lock starts at the wrong attempt that makes the count within LOCK_FOR reach its limit and lasts LOCK_FOR.
+    """
+    here: list[Attempt] = []
+    account: list[Attempt] = []
+    address_wide: list[Attempt] = []
+    for attempt in attempts:
+        own, same_address = attempt.login == login, attempt.address == address
+        if attempt.outcome is Outcome.WRONG:
+            if attempt.at > at:
+                continue
+            if own:
+                account.append(attempt)
+                if same_address:
+                    here.append(attempt)
+            if same_address:
+                address_wide.append(attempt)
+        elif own and attempt.outcome is Outcome.PASSWORD_SET:
+            here, account = [], []
+        elif own and same_address and attempt.outcome is Outcome.SIGNED_IN:
+            # Signed in from here. The account's count across addresses stands: the real user signing in must
+            # not give a guess spread over many addresses more tries.
+            here = []
+    found = [
+        _lock(Scope.HERE, here, at, MAX_FAILURES, distinct=False),
+        _lock(Scope.ACCOUNT, account, at, ACCOUNT_MAX_FAILURES, distinct=False),
+        _lock(Scope.ADDRESS, address_wide, at, ADDRESS_MAX_LOGINS, distinct=True),
+    ]
+    return [lock for lock in found if lock is not None]
+
+
+def _lock(scope: Scope, wrong: list[Attempt], at: datetime, limit: int, *, distinct: bool) -> Lock | None:
+    """The lock the latest wrong attempt within LOCK_FOR before `at` that reached `limit` started, if any."""
+    wrong = sorted(wrong, key=lambda a: a.at)
+    for end in range(len(wrong) - 1, -1, -1):
+        last = wrong[end].at
+        if last + LOCK_FOR <= at:
+            return None
+        within = [a for a in wrong[: end + 1] if a.at > last - LOCK_FOR]
+        count = len({a.login for a in within}) if distinct else len(within)
+        if count >= limit:
+            return Lock(scope, last + LOCK_FOR, count, len({a.address for a in within}))
+    return None
+
+
+def account_lock(attempts: Sequence[Attempt], login: str, at: datetime) -> Lock | None:
+    """The lock refusing `login` from every address at `at`, if any: what the list of accounts shows."""
+    return next((lock for lock in locks(attempts, login, None, at) if lock.scope is Scope.ACCOUNT), None)
+
+
+def refusing(found: Sequence[Lock]) -> Lock | None:
+    """The lock to answer with when several hold: the one lasting longest, which is how long the caller must wait."""
+    return max(found, key=lambda lock: lock.until, default=None)
 
 
 def acting(identity: Identity | None, role: str | None, unit: str | None, actor: str, default: str) -> Acting:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from hotline.accounts import domain as d
 from hotline.accounts.store import Account, AccountEvent, Token
@@ -25,6 +25,10 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _MAXMEM = 64 * 1024 * 1024
 # Used for unknown logins so a wrong login name takes as long as a wrong password.
 _DUMMY_HASH = ""
+# The audit trail keeps this much of a typed login name (`_audit`); the lockout looks it up as kept.
+_LOGIN_KEPT = 64
+# Events the lockout reads (`domain.outcome_of`).
+_COUNTED_EVENTS = ("sign-in-failed", "signed-in", "password-changed")
 # A token's last use is written at most this often, so reading a page does not always write to the database.
 _TOUCH_EVERY = timedelta(minutes=5)
 
@@ -94,7 +98,9 @@ def _audit(
     address: str | None = None,
     at: datetime | None = None,
 ) -> None:
-    session.add(AccountEvent(at=at or now(), login=login[:64], event=event, detail=detail[:200], address=address))
+    session.add(
+        AccountEvent(at=at or now(), login=login[:_LOGIN_KEPT], event=event, detail=detail[:200], address=address)
+    )
 
 
 def _by(detail: str, by: str | None) -> str:
@@ -125,7 +131,14 @@ def get_account(session: Session, login: str) -> Account:
 
 
 def account_view(account: Account) -> dict[str, Any]:
-    until = d.locked_until(account.failures, account.last_failure)
+    session = object_session(account)
+    return _view(account, _locked_until(session, [account.login], now()) if session is not None else {})
+
+
+def _view(account: Account, locked: dict[str, datetime]) -> dict[str, Any]:
+    """An account as lists show it; `locked_until` is when a lock refusing it from every address ends (a lock
+    refusing one address is about that address, see `_verified`)."""
+    until = locked.get(account.login)
     return {
         "login": account.login,
         "name": account.name,
@@ -134,7 +147,7 @@ def account_view(account: Account) -> dict[str, Any]:
         "bound_to": account.bound_to,
         "active": account.active,
         "has_password": account.password_hash is not None,
-        "locked_until": until.isoformat() if until is not None and until > now() else None,
+        "locked_until": until.isoformat() if until is not None else None,
     }
 
 
@@ -165,7 +178,6 @@ def create_account(
         grants=[g.value for g in grants],
         bound_to=bound_to,
         active=True,
-        failures=0,
         created_at=at or now(),
     )
     session.add(account)
@@ -176,11 +188,9 @@ def create_account(
 
 
 def _store_password(session: Session, account: Account, password: str, *, keep: str | None = None) -> None:
-    """A new password hash; a lock is lifted and the account's web sessions end, except the one whose token is
-    `keep` (API tokens stay)."""
+    """A new password hash; the account's web sessions end, except the one whose token is `keep` (API tokens
+    stay). The `password-changed` event the caller audits lifts its locks (`domain.locks`)."""
     account.password_hash = hash_password(password)
-    account.failures = 0
-    account.last_failure = None
     _revoke(session, account, kind="session", keep=keep)
 
 
@@ -248,8 +258,10 @@ def revoke_tokens(session: Session, login: str, *, by: str | None = None, addres
     return count
 
 
-def list_accounts(session: Session) -> list[dict[str, Any]]:
-    return [account_view(a) for a in session.scalars(select(Account).order_by(Account.login))]
+def list_accounts(session: Session, *, at: datetime | None = None) -> list[dict[str, Any]]:
+    accounts = list(session.scalars(select(Account).order_by(Account.login)))
+    locked = _locked_until(session, None, at or now())
+    return [_view(a, locked) for a in accounts]
 
 
 def _issue(session: Session, account: Account, kind: str, expires_at: datetime, label: str, at: datetime) -> str:
@@ -280,10 +292,9 @@ def sign_in(
 ) -> SignedIn:
     """A web session for a login name and password.
 
-    Wrong login names and wrong passwords answer alike. After five wrong passwords in a row the account is
-    locked for a quarter of an hour. Every attempt is audited; a failed one's record (and failure count) is
-    committed at once (`_verified`), because the request that carries it fails and its own transaction is rolled
-    back.
+    Wrong login names and wrong passwords answer alike, and are locked out alike (`_verified`). Every attempt is
+    audited; a failed one's record, which the lockout counts, is committed at once, because the request that
+    carries it fails and its own transaction is rolled back.
     """
     at = at or now()
     login = login.strip().lower()
@@ -304,12 +315,14 @@ def _verified(
     purpose: str = "",
     wrong: str = "登录名或密码不正确",
 ) -> Account:
-    """The enabled, unlocked account whose password this is, its count of wrong passwords reset: what signing in
-    and changing one's own password both check.
+    """The enabled account whose password this is, unless a lock refuses the login name from this address: what
+    signing in and changing one's own password both check.
 
-    A refusal is audited as a failed sign-in (its detail starting with `purpose`) and a wrong password counts
-    toward the lockout; both are committed here, because the request that carries them fails and its own
-    transaction is rolled back.
+    The lockout's counts are the audit trail's (`domain.locks`): each refusal is audited as a failed sign-in (its
+    detail starting with `purpose`), a new lock as its own event, and both are committed here, because the request
+    that carries them fails and its own transaction is rolled back. A login name without an account is counted
+    and locked like one with a wrong password, and takes as long (a dummy hash is checked), so the answers tell
+    nothing about which names exist.
     """
 
     def refuse(error: HotlineError, detail: str) -> HotlineError:
@@ -317,29 +330,59 @@ def _verified(
         session.commit()
         return error
 
+    def wrong_guess() -> HotlineError:
+        now_locked = d.locks([*attempts, d.Attempt(at, login, address, d.Outcome.WRONG)], login, address, at)
+        for lock in now_locked:  # none held before this attempt, or it would have been refused: all are new
+            _audit(session, login, lock.event, lock.detail, address=address, at=at)
+        answer = d.refusing(now_locked)
+        return answer.error(at) if answer is not None else BadCredentials(wrong, code="bad-credentials")
+
+    login = login[:_LOGIN_KEPT]
+    attempts = _attempts(session, login, address, at)
+    held = d.refusing(d.locks(attempts, login, address, at))
+    if held is not None:
+        raise refuse(held.error(at), held.refusal)
     account = session.scalar(select(Account).where(Account.login == login))
     if account is None or account.password_hash is None:
         verify_password(password, _dummy_hash())
-        raise refuse(BadCredentials(wrong, code="bad-credentials"), "无此账号或账号不用密码登录")
-    try:
-        d.check_not_locked(account.failures, account.last_failure, at)
-    except HotlineError as locked:
-        raise refuse(locked, "账号锁定中") from None
+        raise refuse(wrong_guess(), d.NO_PASSWORD_ACCOUNT)
     if not verify_password(password, account.password_hash):
-        account.failures = d.recent_failures(account.failures, account.last_failure, at) + 1
-        account.last_failure = at
-        error: HotlineError = BadCredentials(wrong, code="bad-credentials")
-        try:
-            d.check_not_locked(account.failures, account.last_failure, at)
-        except HotlineError as locked:
-            _audit(session, login, "locked", f"密码连续错误 {account.failures} 次", address=address, at=at)
-            error = locked
-        raise refuse(error, "密码错误")
+        raise refuse(wrong_guess(), d.WRONG_PASSWORD)
     if not account.active:
         raise refuse(BadCredentials("账号已停用，请联系管理员", code="account-disabled"), "账号已停用")
-    account.failures = 0
-    account.last_failure = None
     return account
+
+
+def _attempts(session: Session, login: str, address: str | None, at: datetime) -> list[d.Attempt]:
+    """The audit trail's sign-in attempts that may bear on a lock of `login` from `address` at `at`, in the order
+    they were recorded: the name's own (from every address, with the successes and new passwords that clear
+    counts) and the address's wrong ones (for every name). A lock holding at `at` started within LOCK_FOR, from
+    attempts within LOCK_FOR before that."""
+    since = at - 2 * d.LOCK_FOR
+    own = select(AccountEvent).where(
+        AccountEvent.login == login, AccountEvent.at > since, AccountEvent.event.in_(_COUNTED_EVENTS)
+    )
+    here = AccountEvent.address.is_(None) if address is None else AccountEvent.address == address
+    from_address = select(AccountEvent).where(here, AccountEvent.at > since, AccountEvent.event == "sign-in-failed")
+    rows = {e.id: e for query in (own, from_address) for e in session.scalars(query)}
+    return [
+        d.Attempt(e.at, e.login, e.address, outcome)
+        for _, e in sorted(rows.items())
+        if (outcome := d.outcome_of(e.event, e.detail)) is not None
+    ]
+
+
+def _locked_until(session: Session, logins: list[str] | None, at: datetime) -> dict[str, datetime]:
+    """When the locks refusing these accounts (or all) from every address end, for those locked at `at`."""
+    query = select(AccountEvent).where(AccountEvent.at > at - 2 * d.LOCK_FOR, AccountEvent.event.in_(_COUNTED_EVENTS))
+    if logins is not None:
+        query = query.where(AccountEvent.login.in_(logins))
+    by_login: dict[str, list[d.Attempt]] = {}
+    for e in session.scalars(query.order_by(AccountEvent.id)):
+        if (outcome := d.outcome_of(e.event, e.detail)) is not None:
+            by_login.setdefault(e.login, []).append(d.Attempt(e.at, e.login, e.address, outcome))
+    locks = {login: d.account_lock(attempts, login, at) for login, attempts in by_login.items()}
+    return {login: lock.until for login, lock in locks.items() if lock is not None}
 
 
 def _dummy_hash() -> str:
@@ -392,7 +435,9 @@ def identify(session: Session, token: str, *, at: datetime | None = None) -> d.I
 
 def sign_out(session: Session, token: str, *, address: str | None = None) -> bool:
     row = session.execute(
-        select(Token, Account.login).join(Account, Account.id == Token.account_id).where(Token.digest == token_digest(token))
+        select(Token, Account.login)
+        .join(Account, Account.id == Token.account_id)
+        .where(Token.digest == token_digest(token))
     ).first()
     if row is None or row[0].revoked_at is not None:
         return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db import Base, UTCDateTime
@@ -21,8 +21,6 @@ class Account(Base):
     grants: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     bound_to: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    last_failure: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
@@ -47,13 +45,18 @@ class Token(Base):
 
 
 class AccountEvent(Base):
-    """The audit trail of signing in and of account changes (等保 asks that both be kept and reviewable)."""
+    """The audit trail of signing in and of account changes (等保 asks that both be kept and reviewable). The
+    lockout counts its failed sign-ins, by login name and by address over the last minutes: hence the indexes."""
 
     __tablename__ = "acc_events"
+    __table_args__ = (
+        Index("ix_acc_events_login_at", "login", "at"),
+        Index("ix_acc_events_address_at", "address", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
-    login: Mapped[str] = mapped_column(String(64), nullable=False, index=True)  # as typed, for failed sign-ins
+    login: Mapped[str] = mapped_column(String(64), nullable=False)  # as typed, for failed sign-ins
     event: Mapped[str] = mapped_column(String(24), nullable=False)
     detail: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     address: Mapped[str | None] = mapped_column(String(64))  # the client's address, when it came over HTTP
