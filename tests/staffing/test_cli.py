@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from hotline.cli import mount
 from hotline.errors import InvalidInput
+from tests.staffing.calls import record_waits, set_up_routes
 
 runner = CliRunner()
 
@@ -68,3 +70,46 @@ def test_forecast_from_calls_needs_calls(db_url: str, tmp_path: Path) -> None:
     )
     assert isinstance(res.exception, InvalidInput) and res.exception.code == "no-calls"
     assert not out.exists()  # nothing half-written
+
+
+def test_forecast_says_how_patient_the_callers_were(db_url: str, tmp_path: Path) -> None:
+    set_up_routes()
+    # Chengdu, Tuesday 2021-06-08: 36 callers hang up after 40 s, 100 are answered after 36 s.
+    record_waits(datetime(2021, 6, 8, 9, 0), hung_up=[40] * 36, answered=[36] * 100)
+    out = tmp_path / "observed.csv"
+    args = [
+        "seats",
+        "forecast",
+        "--from",
+        "2021-06-07",
+        "--to",
+        "2021-06-13",
+        "--region",
+        "成都市",
+        "--output",
+        str(out),
+    ]
+    res = runner.invoke(mount(), args)
+    assert res.exit_code == 0, res.output
+    # (36 × 40 + 100 × 36) / 36 = 140 s.
+    line = res.output.splitlines()[-1]
+    assert line.startswith("实测来电人平均耐心 140 秒（排队 136 人，放弃 36 人；95% 区间 ")
+    assert line.endswith(" 秒），测算时可用 --patience 140")
+    res = runner.invoke(mount(), [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert (summary["calls"], summary["measured"], summary["workdays"], summary["restdays"]) == (136, 100, 5, 2)
+    patience = summary["patience"]
+    assert (patience["waited"], patience["abandoned"], patience["mean_seconds"]) == (136, 36, 140.0)
+    assert patience["trusted"] is True and patience["patience"] == 140.0
+    low, high = patience["interval_seconds"]
+    assert 90 < low < 140 < high < 220
+    assert f"95% 区间 {low:.0f}–{high:.0f} 秒" in line
+    # The week after, a few callers: too few hung up, the default stands.
+    record_waits(datetime(2021, 6, 15, 9, 0), hung_up=[40] * 3, answered=[36] * 10)
+    week = ["--from", "2021-06-14", "--to", "2021-06-20"]
+    res = runner.invoke(mount(), [*args[:2], *week, *args[6:]])
+    assert res.exit_code == 0, res.output
+    assert "放弃不足 30 人，样本太少，不宜采用；测算仍按默认 60 秒" in res.output
+    patience = json.loads(runner.invoke(mount(), [*args[:2], *week, *args[6:], "--json"]).output)["patience"]
+    assert patience["abandoned"] == 3 and patience["trusted"] is False and patience["patience"] == 60

@@ -16,9 +16,10 @@ from hotline.app import create_app
 from hotline.db import session_scope
 from hotline.errors import InvalidInput
 from hotline.staffing import service
-from hotline.staffing.domain import Target, agents_needed
+from hotline.staffing.domain import PatienceEstimate, Target, agents_needed
 from hotline.telephony import service as telephony
 from hotline.timeutil import CHINA_TZ
+from tests.staffing.calls import record_waits, set_up_routes
 
 # Chengdu, plan year 2021 (catalogue.toml): 12396 (整体并入) transition 06-01, cancelled 10-01; 12333 (双号并行)
 # transferred to 12345 on 10-16; 12366 (设分中心) own seats on working days 09:00-17:00 until 7×24 from 08-31.
@@ -183,11 +184,7 @@ def test_http_seat_plan(db_url: str) -> None:
 
 
 def test_a_forecast_from_the_calls_the_platform_routed(db_url: str, tmp_path: Path) -> None:
-    with session_scope() as s:
-        telephony.set_endpoint(s, "queue:*", "sip:queue-{region}@10.0.0.1")
-        telephony.set_endpoint(s, "legacy:*", "sip:{number}@10.0.0.2")
-        telephony.set_trunk(s, "cd-telecom", "成都市")
-        telephony.set_trunk(s, "my-telecom", "绵阳市")
+    set_up_routes()
     # The week of 2021-06-07: Monday to Friday are working days, the 12th and 13th rest days.
     calls = [  # (call, number, trunk, China time, handling seconds reported)
         ("a", "12345", "cd-telecom", datetime(2021, 6, 7, 10, 5), 200.0),
@@ -226,3 +223,55 @@ def test_a_forecast_from_the_calls_the_platform_routed(db_url: str, tmp_path: Pa
     with session_scope() as s, pytest.raises(InvalidInput) as err:
         service.forecast_from_calls(s, region="成都市", first=date(2020, 1, 1), last=date(2020, 1, 31))
     assert err.value.code == "no-calls"
+
+
+def test_callers_patience_measured_from_the_calls_of_the_period_and_region(db_url: str) -> None:
+    set_up_routes()
+    # Chengdu, Tuesday 2021-06-08: 40 callers hang up after 20 to 59 s, 79 are answered after 30 s, 20 at once.
+    record_waits(datetime(2021, 6, 8, 9, 0), hung_up=[20 + i for i in range(40)], answered=[30] * 79 + [0] * 20)
+    record_waits(datetime(2021, 6, 9, 9, 0), hung_up=[5] * 10, trunk="my-telecom")  # Mianyang's callers
+    record_waits(datetime(2021, 6, 14, 9, 0), hung_up=[5] * 10)  # the Monday after the period
+    with session_scope() as s:
+        # Hung up while the notice played, before the queue: not a wait for an agent.
+        at = datetime(2021, 6, 10, 9, 0, tzinfo=CHINA_TZ)
+        telephony.record_decision(s, telephony.route_call(s, "12331", "13800001111", "cd-telecom", "notice", None, at))
+        telephony.record_event(s, "notice", "offered", at)
+        telephony.record_event(s, "notice", "abandoned", at + timedelta(seconds=3))
+    with session_scope() as s:
+        estimate = service.measured_patience(s, region="成都市", first=date(2021, 6, 7), last=date(2021, 6, 13))
+        observed = service.forecast_from_calls(s, region="成都市", first=date(2021, 6, 7), last=date(2021, 6, 13))
+    # (20 + … + 59) + 79 × 30 = 1 580 + 2 370 seconds of waiting, over 40 who hung up.
+    assert (estimate.waited, estimate.abandoned, estimate.waited_seconds) == (119, 40, 3950)
+    assert estimate.trusted and estimate.patience == estimate.mean == 3950 / 40
+    assert observed.patience == estimate and observed.calls == 140
+    assert estimate.interval is not None
+    low, high = (round(x) for x in estimate.interval)
+    assert service.describe_patience(estimate) == (
+        f"实测来电人平均耐心 99 秒（排队 119 人，放弃 40 人；95% 区间 {low}–{high} 秒），测算时可用 --patience 99"
+    )
+    # Planned with it: callers more patient than the default 60 s, fewer hang up with the same agents.
+    forecast = service.forecast_from_records([{"line": "12345", "hour": 10, "calls": 400, "handle_seconds": 240}])
+    week = {"first": date(2021, 6, 7), "last": date(2021, 6, 13), "available": 30}
+    measured = _plan(forecast, patience=estimate.patience, **week).to_dict()["periods"][0]["pools"][0]["workday"]
+    assumed = _plan(forecast, **week).to_dict()["periods"][0]["pools"][0]["workday"]
+    assert measured["at_available"]["abandoned"] < assumed["at_available"]["abandoned"]
+
+    with session_scope() as s:
+        mianyang = service.measured_patience(s, region="绵阳市", first=date(2021, 6, 7), last=date(2021, 6, 13))
+        nobody = service.measured_patience(s, region="成都市", first=date(2021, 5, 1), last=date(2021, 5, 31))
+        with pytest.raises(InvalidInput) as err:
+            service.measured_patience(s, region="成都市", first=date(2021, 6, 13), last=date(2021, 6, 7))
+    assert err.value.code == "invalid-period"
+    # Ten who hung up after 5 s: a mean of 5 s, too few to plan with.
+    assert (mianyang.abandoned, mianyang.mean, mianyang.trusted, mianyang.patience) == (10, 5.0, False, 60.0)
+    assert service.describe_patience(mianyang) == (
+        "实测来电人平均耐心约 5 秒（排队 10 人，放弃 10 人；95% 区间 3–10 秒），放弃不足 30 人，样本太少，不宜采用；"
+        "测算仍按默认 60 秒"
+    )
+    assert nobody.waited == 0 and nobody.mean is None
+    assert (
+        service.describe_patience(nobody) == "期间没有排队或放弃的话务记录，无法实测来电人平均耐心；测算仍按默认 60 秒"
+    )
+    assert service.describe_patience(PatienceEstimate(1204, 0, 30_000.0)) == (
+        "实测来电人平均耐心：排队 1,204 人，无人放弃，无法估计；测算仍按默认 60 秒"
+    )

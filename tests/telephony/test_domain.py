@@ -147,7 +147,23 @@ def test_facts_of_an_abandoned_call() -> None:
 
 def test_facts_of_a_call_that_never_asked_for_an_agent() -> None:
     f = call_facts("c", _events(offered=0, ended=20))  # e.g. heard the cancellation notice
-    assert not f.requested and not f.answered
+    assert not f.requested and not f.answered and f.queue_seconds is None
+
+
+def test_facts_say_how_long_the_caller_waited_for_an_agent_answered_or_not() -> None:
+    # What callers' patience is measured from (hotline.staffing): the wait of those answered, and of those who
+    # hung up, from the queue entry.
+    assert call_facts("a", _events(offered=0, queued=5, answered=17, ended=100)).queue_seconds == 12.0
+    assert call_facts("b", _events(offered=0, queued=2, abandoned=40)).queue_seconds == 38.0
+    assert call_facts("d", _events(offered=0, answered=9)).queue_seconds == 9.0  # no queue entry: as wait_seconds
+    # Hung up before the queue (during a notice): not a wait for an agent.
+    assert call_facts("e", _events(offered=0, abandoned=6)).queue_seconds is None
+    # Ended or transferred while queued, without an answer or a hang-up reported: how it ended is unknown.
+    assert call_facts("f", _events(offered=0, queued=2, ended=50)).queue_seconds is None
+    # Two systems' clocks: an event reported before the one it follows counts as no wait, never a negative one.
+    late = call_facts("g", _events(offered=0, queued=10, abandoned=9))
+    assert late.abandoned and late.queue_seconds == 0.0
+    assert call_facts("h", _events(offered=0, queued=10, answered=8)).wait_seconds == 0.0
 
 
 def test_kpis_connection_rate_and_15_second_rate() -> None:

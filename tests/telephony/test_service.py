@@ -34,6 +34,7 @@ def test_events_are_idempotent_by_call_and_event(db_url: str) -> None:
         call = service.get_call(s, "c1@x")
     assert [e["event"] for e in call["events"]] == ["offered", "answered"]
     assert call["facts"]["wait_seconds"] == 12.0 and call["facts"]["answered"] is True
+    assert call["facts"]["queue_seconds"] == 12.0
 
 
 def test_unknown_event_and_empty_call_id_are_refused(db_url: str) -> None:
@@ -220,3 +221,32 @@ def test_transfer_follows_the_regions_recorded_date(db_url: str, monkeypatch: py
     assert exc.value.code == "transfer-not-available" and "2021-05-01" in exc.value.message
     with session_scope() as s:
         assert service.transfer_call(s, "my1", "subcenter", "12366", at="2021-05-01T10:00")["created"]
+
+
+def test_facts_of_the_calls_routed_for_a_region(db_url: str) -> None:
+    _setup_endpoints()
+    with session_scope() as s:
+        service.set_trunk(s, "my-telecom", "绵阳市")
+        # (call, number, trunk, seconds after T0): what the proxy routed, then what the ACD reported
+        for call_id, number, trunk, after in [
+            ("in-1", "12345", "cd-telecom", 0),
+            ("in-2", "12331", "cd-telecom", 60),
+            ("reject", "99999", "cd-telecom", 120),  # not a hotline: the proxy refused it
+            ("elsewhere", "12345", "my-telecom", 180),  # another region
+            ("later", "12345", "cd-telecom", 86400),  # after the period
+        ]:
+            at = T0 + timedelta(seconds=after)
+            service.record_decision(s, service.route_call(s, number, "138", trunk, call_id, None, at))
+            service.record_event(s, call_id, "queued", at + timedelta(seconds=2))
+            service.record_event(s, call_id, "abandoned", at + timedelta(seconds=32))
+        service.record_event(s, "in-2", "answered", T0 + timedelta(seconds=62 + 20))  # answered before it hung up
+        service.record_event(s, "unrouted", "queued", T0)  # events of a call the proxy never saw
+    with session_scope() as s:
+        facts = service.routed_calls_facts(s, T0, T0 + timedelta(hours=1), "成都市")
+    assert [(f.call_id, f.answered, f.abandoned, f.queue_seconds) for f in facts] == [
+        ("in-1", False, True, 30.0),
+        ("in-2", True, False, 20.0),
+    ]
+    with session_scope() as s, pytest.raises(InvalidInput) as exc:
+        service.routed_calls_facts(s, T0, T0, "成都市")
+    assert exc.value.code == "invalid-period"

@@ -64,7 +64,7 @@ def plan(
 
 @app.command(
     "forecast",
-    help="由话务记录生成来电预测表\n\n按平台路由的来电及其接通、结束事件，统计各号码工作日、休息日各时段来电量与平均处理时长，供 seats plan 使用",
+    help="由话务记录生成来电预测表\n\n按平台路由的来电及其接通、结束事件，统计各号码工作日、休息日各时段来电量与平均处理时长，供 seats plan 使用；并由排队、接通、放弃事件实测来电人平均耐心（seats plan 的 --patience）",
 )
 def forecast(
     first: str = typer.Option(..., "--from", help="开始日期 YYYY-MM-DD"),
@@ -72,8 +72,10 @@ def forecast(
     region: str = typer.Option(PROVINCE.name, "--region", help="地区：代码、名称或别名，默认省本级"),
     output: Path = typer.Option(..., "--output", help="输出 CSV（UTF-8 带 BOM，Excel 可直接打开）"),
     handle_seconds: float = typer.Option(240, "--handle-seconds", help="未测得处理时长的号码按此秒数计"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出统计结果（预测表仍写入 --output）"),
 ) -> None:
-    """Write a call forecast made from the calls the platform routed in a period."""
+    """Write a call forecast made from the calls the platform routed in a period, and say how patient their
+    callers were."""
     with session_scope() as session:
         observed = service.forecast_from_calls(
             session, region=region, first=parse_day(first), last=parse_day(last), default_handle=handle_seconds
@@ -81,7 +83,19 @@ def forecast(
     with output.open("w", encoding="utf-8-sig", newline="") as fh:
         csv.writer(fh).writerows(observed.rows())
     workdays, restdays = observed.days
+    if as_json:
+        summary = {
+            "output": str(output),
+            "calls": observed.calls,
+            "measured": observed.measured,
+            "workdays": workdays,
+            "restdays": restdays,
+            "patience": observed.patience.to_dict(),
+        }
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
     typer.echo(
         f"已由 {observed.calls} 通来电（{workdays} 个工作日、{restdays} 个休息日；{observed.measured} 通测得处理时长）"
         f"生成来电预测 {output}"
     )
+    typer.echo(service.describe_patience(observed.patience))

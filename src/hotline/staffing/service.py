@@ -18,17 +18,21 @@ from hotline.plan.regions import find_region
 from hotline.plan.service import snapshot
 from hotline.routing.domain import Action, route, valid_until
 from hotline.staffing.domain import (
+    CONFIDENCE,
     DAY_KIND_LABELS,
     DEFAULT_PATIENCE,
+    MIN_ABANDONED,
     DayKind,
     DayOutcome,
     DayPlan,
     Demand,
     Forecast,
+    PatienceEstimate,
     Period,
     Target,
     agents_on_phones,
     check_patience,
+    estimate_patience,
     staff_on_roster,
     sweep,
 )
@@ -125,6 +129,7 @@ class ObservedForecast:
     calls: int
     measured: int  # calls whose handling time was reported (answered and ended)
     days: tuple[int, int]  # working days, rest days observed
+    patience: PatienceEstimate  # callers' mean patience measured over the same calls
 
     def rows(self) -> list[list[str]]:
         """The forecast as a table with the Chinese header `read_forecast` reads."""
@@ -139,16 +144,14 @@ def forecast_from_calls(
 ) -> ObservedForecast:
     """A forecast from the calls the proxy routed in REGION from FIRST to LAST (China dates, both included):
     per number and hour, the mean calls of a working day and of a rest day (official calendar), and the mean
-    handling time of that number's answered calls (DEFAULT_HANDLE seconds where none was measured)."""
-    if last < first:
-        raise InvalidInput("结束日期不能早于开始日期", code="invalid-period")
+    handling time of that number's answered calls (DEFAULT_HANDLE seconds where none was measured); with the
+    callers' mean patience measured over the same calls (`measured_patience`)."""
+    since, until = _instants(first, last)
     if default_handle <= 0:
         raise InvalidInput("平均处理时长须大于 0 秒", code="invalid-forecast")
     from hotline.telephony.service import observed_calls  # the telephony capability's public use case
 
     calendar = snapshot(session).calendar
-    since = datetime.combine(first, time(0), CHINA_TZ)
-    until = datetime.combine(last + timedelta(days=1), time(0), CHINA_TZ)
     calls = observed_calls(session, since, until, region)
     if not calls:
         raise InvalidInput("该期间没有话务记录，无法生成来电预测", code="no-calls")
@@ -175,7 +178,46 @@ def forecast_from_calls(
             )
         )
     measured = sum(len(v) for v in handled.values())
-    return ObservedForecast(Forecast(demands), len(calls), measured, (workdays, len(days) - workdays))
+    patience = measured_patience(session, region=region, first=first, last=last)
+    return ObservedForecast(Forecast(demands), len(calls), measured, (workdays, len(days) - workdays), patience)
+
+
+def _instants(first: date, last: date) -> tuple[datetime, datetime]:
+    """The China dates FIRST to LAST, both included, as the instants [since, until)."""
+    if last < first:
+        raise InvalidInput("结束日期不能早于开始日期", code="invalid-period")
+    since = datetime.combine(first, time(0), CHINA_TZ)
+    return since, datetime.combine(last + timedelta(days=1), time(0), CHINA_TZ)
+
+
+def measured_patience(session: Session, *, region: str, first: date, last: date) -> PatienceEstimate:
+    """Callers' mean patience (Erlang A's `--patience`) measured from the waits of the calls the proxy routed
+    in REGION from FIRST to LAST (China dates, both included): queued to answered or to abandoned, as the
+    telephony side reported them (`estimate_patience`)."""
+    from hotline.telephony.service import routed_calls_facts  # the telephony capability's public use case
+
+    since, until = _instants(first, last)
+    return estimate_patience(routed_calls_facts(session, since, until, region))
+
+
+def describe_patience(estimate: PatienceEstimate) -> str:
+    """The measured patience as a line of Chinese text, with what `seats plan` should be given."""
+    if estimate.waited == 0:
+        return f"期间没有排队或放弃的话务记录，无法实测来电人平均耐心；测算仍按默认 {DEFAULT_PATIENCE:g} 秒"
+    mean, interval = estimate.mean, estimate.interval
+    if mean is None or interval is None:
+        return (
+            f"实测来电人平均耐心：排队 {estimate.waited:,} 人，无人放弃，无法估计；测算仍按默认 {DEFAULT_PATIENCE:g} 秒"
+        )
+    counts = f"排队 {estimate.waited:,} 人，放弃 {estimate.abandoned:,} 人"
+    low, high = interval
+    rough = f"{mean:.0f} 秒（{counts}；{CONFIDENCE:.0%} 区间 {low:.0f}–{high:.0f} 秒）"
+    if not estimate.trusted:
+        return (
+            f"实测来电人平均耐心约 {rough}，放弃不足 {MIN_ABANDONED} 人，样本太少，不宜采用；"
+            f"测算仍按默认 {DEFAULT_PATIENCE:g} 秒"
+        )
+    return f"实测来电人平均耐心 {rough}，测算时可用 --patience {max(1, round(mean))}"
 
 
 # ----------------------------------------------------------------------------------------------- plan

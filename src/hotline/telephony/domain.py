@@ -344,6 +344,9 @@ class CallFacts:
 
     requested: the caller asked for an agent (the call was queued, or answered without a queued event).
     answered: an agent took it. wait_seconds: from queued (else offered) to answered.
+    queue_seconds: how long the caller waited for an agent, answered or not: wait_seconds when answered,
+    queued to abandoned when the caller hung up while queued; None otherwise (a call not queued that hung up
+    was listening to a notice, not waiting for an agent). What callers' patience is measured from.
     """
 
     call_id: str
@@ -353,6 +356,7 @@ class CallFacts:
     abandoned: bool
     wait_seconds: float | None
     transferred: bool = False
+    queue_seconds: float | None = None
 
 
 def call_facts(call_id: str, events: Iterable[EventRecord]) -> CallFacts:
@@ -363,18 +367,26 @@ def call_facts(call_id: str, events: Iterable[EventRecord]) -> CallFacts:
             at[e.event] = e.at
     answered_at = at.get(CallEventType.ANSWERED)
     start = at.get(CallEventType.QUEUED) or at.get(CallEventType.OFFERED)
-    wait = (answered_at - start).total_seconds() if answered_at and start else None
-    if wait is not None and wait < 0:
-        wait = 0.0
+    wait = _seconds(start, answered_at)
+    queued_at, abandoned_at = at.get(CallEventType.QUEUED), at.get(CallEventType.ABANDONED)
+    abandoned = abandoned_at is not None and answered_at is None
     return CallFacts(
         call_id=call_id,
         offered_at=at.get(CallEventType.OFFERED),
-        requested=CallEventType.QUEUED in at or answered_at is not None,
+        requested=queued_at is not None or answered_at is not None,
         answered=answered_at is not None,
-        abandoned=CallEventType.ABANDONED in at and answered_at is None,
+        abandoned=abandoned,
         wait_seconds=wait,
         transferred=CallEventType.TRANSFERRED in at,
+        queue_seconds=wait if answered_at is not None else _seconds(queued_at, abandoned_at),
     )
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    """START to END in seconds; 0 when reported out of order (clocks of different systems)."""
+    if start is None or end is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
 
 
 @dataclass(frozen=True)

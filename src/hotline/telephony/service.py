@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -591,7 +591,7 @@ def list_calls(session: Session, since: datetime | None = None, until: datetime 
 def _facts_dict(f: CallFacts) -> dict[str, Any]:
     return {"offered_at": china(f.offered_at).isoformat() if f.offered_at else None, "requested": f.requested,
             "answered": f.answered, "abandoned": f.abandoned, "wait_seconds": f.wait_seconds,
-            "transferred": f.transferred}
+            "queue_seconds": f.queue_seconds, "transferred": f.transferred}
 
 
 def calls_facts(session: Session, since: datetime, until: datetime) -> list[CallFacts]:
@@ -602,8 +602,13 @@ def calls_facts(session: Session, since: datetime, until: datetime) -> list[Call
         select(CallEvent.call_id)
         .where(CallEvent.event == CallEventType.OFFERED.value, CallEvent.at >= since, CallEvent.at < until)
     )
+    return _facts_of(session, offered)
+
+
+def _facts_of(session: Session, calls: Select[str]) -> list[CallFacts]:
+    """The facts of the CALLS (a query of call ids) that have events, by call id."""
     rows = session.execute(
-        select(CallEvent.call_id, CallEvent.event, CallEvent.at).where(CallEvent.call_id.in_(offered))
+        select(CallEvent.call_id, CallEvent.event, CallEvent.at).where(CallEvent.call_id.in_(calls))
     ).all()
     grouped: dict[str, list[EventRecord]] = {}
     for call_id, event, at in rows:
@@ -624,15 +629,7 @@ class ObservedCall:
 def observed_calls(session: Session, since: datetime, until: datetime, region: str) -> list[ObservedCall]:
     """The calls of REGION the proxy routed in [since, until) (rejected numbers left out): what a call
     forecast is made from (`hotline.staffing`)."""
-    if until <= since:
-        raise InvalidInput("结束时间必须晚于开始时间", code="invalid-period")
-    code = find_region(region).code
-    routed = select(CallDecision.call_id, CallDecision.dialed, CallDecision.decided_for).where(
-        CallDecision.region_code == code,
-        CallDecision.decision != "reject",
-        CallDecision.decided_for >= since,
-        CallDecision.decided_for < until,
-    )
+    routed = _routed(since, until, region)
     calls = session.execute(routed).all()
     times: dict[str, dict[str, datetime]] = {}
     events = select(CallEvent.call_id, CallEvent.event, CallEvent.at).where(
@@ -649,6 +646,25 @@ def observed_calls(session: Session, since: datetime, until: datetime, region: s
         handled = (ended - answered).total_seconds() if answered and ended and ended > answered else None
         out.append(ObservedCall(dialed, at, handled))
     return out
+
+
+def _routed(since: datetime, until: datetime, region: str) -> Select[str, str, datetime]:
+    """The calls of REGION the proxy routed in [since, until), rejected numbers left out."""
+    if until <= since:
+        raise InvalidInput("结束时间必须晚于开始时间", code="invalid-period")
+    return select(CallDecision.call_id, CallDecision.dialed, CallDecision.decided_for).where(
+        CallDecision.region_code == find_region(region).code,
+        CallDecision.decision != "reject",
+        CallDecision.decided_for >= since,
+        CallDecision.decided_for < until,
+    )
+
+
+def routed_calls_facts(session: Session, since: datetime, until: datetime, region: str) -> list[CallFacts]:
+    """Per-call facts (`call_facts`) of the calls `observed_calls` counts: those of REGION the proxy routed in
+    [since, until), rejected numbers left out, that have events. Callers' patience is measured from them
+    (`hotline.staffing`)."""
+    return _facts_of(session, _routed(since, until, region).with_only_columns(CallDecision.call_id))
 
 
 def kpi_report(session: Session, since: datetime, until: datetime, threshold_seconds: int = 15) -> Kpis:
