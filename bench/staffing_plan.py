@@ -1,7 +1,10 @@
 """How long a seat plan takes: every line of the catalogue (and 12345), 24 hours, working and rest days,
 planned day by day over one or two plan years for one region and for all 22 regions.
 
-    .venv/bin/python bench/staffing_plan.py [--years 2]
+    .venv/bin/python bench/staffing_plan.py [--years 2] [--available 40]
+
+With --available, each region's 12345 centre has that many agents on its roster, so a short queue is also
+foreseen (Erlang A) at the agents available.
 
 The forecast is synthetic (the cost depends on the number of lines, hours and days, not on the volumes):
 each line gets calls in every hour, busier in office hours, with a 4-minute handling time. A temporary
@@ -27,6 +30,7 @@ from hotline.staffing.domain import DayKind, Demand, Forecast, Target
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--years", type=int, default=1)
+    parser.add_argument("--available", type=int, default=None, help="agents on each 12345 centre's roster")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp()
     os.environ["HOTLINE_DATA_DIR"] = tmp
@@ -47,21 +51,26 @@ def main() -> None:
     forecast = Forecast(demands)
     first, last = date(year, 1, 1), date(year + args.years - 1, 12, 31)
     print(f"{len(lines)} numbers × 24 hours × 2 kinds of day = {len(demands)} forecast rows; "
-          f"{(last - first).days + 1} days; machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+          f"{(last - first).days + 1} days; available {args.available}; machine: {os.cpu_count()} cores, "
+          f"load {os.getloadavg()[0]:.2f}")
     for regions in (["510100"], [r.code for r in REGIONS]):
         started = time.perf_counter()
         cpu = time.process_time()
         periods = 0
         with db.session_scope() as session:
             for code in regions:
-                plan = service.plan_seats(session, forecast, region=code, first=first, last=last, target=Target())
+                plan = service.plan_seats(
+                    session, forecast, region=code, first=first, last=last, target=Target(), available=args.available
+                )
                 periods += len(plan.periods)
         wall, used = time.perf_counter() - started, time.process_time() - cpu
         print(f"{len(regions):2d} region(s): {wall:.2f} s wall, {used:.2f} s CPU ({used / len(regions):.3f} s CPU per "
               f"region), {periods} periods in all")
     tracemalloc.start()  # a separate run: tracing slows Python several times over
     with db.session_scope() as session:
-        service.plan_seats(session, forecast, region="510100", first=first, last=last, target=Target())
+        service.plan_seats(
+            session, forecast, region="510100", first=first, last=last, target=Target(), available=args.available
+        )
     print(f"peak traced memory of one region's plan: {tracemalloc.get_traced_memory()[1] / 1e6:.1f} MB")
 
 if __name__ == "__main__":
