@@ -77,3 +77,19 @@ def test_unit_scores_take_returns_from_the_history_and_rank_by_orders() -> None:
     assert (a["return"].numerator, a["return"].denominator) == (0, 2)
     assert (b["return"].numerator, b["return"].denominator) == (1, 2) and b["return"].higher_is_better is False
     assert scores[2].orders == 0 and c["on_time_resolve"].value is None
+
+
+def test_the_centre_counts_demands_and_a_unit_its_co_handling_orders_too() -> None:
+    # A lead called back once, and its two co-handling orders (answered, never called back on their own).
+    lead = BASE
+    part = replace(BASE, co_handling=True, visited=False, satisfaction=None, citizen_resolved=None)
+    late_part = replace(part, resolved_on=date(2021, 6, 25))
+    rates = _rates([lead, part, late_part])
+    assert (rates["callback"].numerator, rates["callback"].denominator) == (1, 1)
+    assert (rates["on_time_resolve"].numerator, rates["on_time_resolve"].denominator) == (1, 1)
+    assert rates["overdue"].denominator == 1 and rates["direct"].denominator == 1
+    scores = {s.unit: s for s in unit_scores({"lead": [lead], "co": [part, late_part]}, {"co": 2}, {})}
+    co = {r.key: r for r in scores["co"].rates}
+    assert (scores["co"].orders, scores["co"].co_handling, scores["lead"].co_handling) == (2, 2, 0)
+    assert (co["on_time_resolve"].numerator, co["on_time_resolve"].denominator) == (1, 2)
+    assert co["satisfaction"].denominator == 0  # only the lead is called back

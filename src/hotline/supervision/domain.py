@@ -2,6 +2,11 @@
 
 A rate is None when its denominator is empty: no orders is not a 0 % (or 100 %) service level.
 Targets are the defaults of domain.md (local rules); an administrator's own targets can be passed in.
+
+The centre's KPIs count citizens' demands (`order_kpis`): a co-handling (协办) order is part of its lead's
+demand (its reply goes into the lead's, which is reviewed, called back, archived and reopened for all of them),
+so it is left out there, as merged duplicates are. A handling unit's assessment (`unit_scores`) counts the
+co-handling orders it was given: their 签收, 办结 and 超期 are that unit's own doing.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class OrderFacts:
     satisfaction: str | None  # satisfied | basic | unsatisfied
     citizen_resolved: bool | None
     from_knowledge: bool = False  # a direct answer taken from a knowledge article (答复依据)
+    co_handling: bool = False  # a co-handling (协办) order: part of its lead's demand, not a demand of its own
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,19 @@ LOWER_IS_BETTER = frozenset({"overdue", "return", "reopen"})
 DEFAULT_TARGETS: Mapping[str, float] = {"overdue": 0.0001, "satisfaction": 0.95, "on_time_resolve": 0.99}
 
 
+def demands(facts: Iterable[OrderFacts]) -> list[OrderFacts]:
+    """The orders that are citizens' demands: lead and standalone orders, not co-handling ones."""
+    return [f for f in facts if not f.co_handling]
+
+
 def order_kpis(facts: Iterable[OrderFacts], targets: Mapping[str, float] = DEFAULT_TARGETS) -> list[Rate]:
-    items = list(facts)
+    """The centre's KPIs over the demands among FACTS (`demands`): each rate counts a demand once, by its lead
+    order, however many units co-handle it. A co-handling unit's own 签收, 退单 and 办结 are judged in its
+    assessment (`unit_scores`); the lead cannot be 办结 before them, so a late co-handler makes the demand late."""
+    return _rates(demands(facts), targets)
+
+
+def _rates(items: Sequence[OrderFacts], targets: Mapping[str, float]) -> list[Rate]:
     dispatched = [f for f in items if f.dispatched]
     accepts = [(f.accepted_on, f.accept_due) for f in dispatched if f.accepted_on and f.accept_due]
     resolved = [f for f in items if f.resolved_on is not None]
@@ -114,7 +131,8 @@ UNIT_KEYS = ("on_time_accept", "on_time_resolve", "overdue", "satisfaction", "re
 @dataclass(frozen=True)
 class UnitScore:
     unit: str
-    orders: int  # orders it leads
+    orders: int  # orders it handles: those it leads and those it co-handles
+    co_handling: int  # of those, co-handling (协办) orders
     open_overdue: int  # of those, still open past their due date
     rates: list[Rate]
 
@@ -122,6 +140,7 @@ class UnitScore:
         return {
             "unit": self.unit,
             "orders": self.orders,
+            "co_handling": self.co_handling,
             "open_overdue": self.open_overdue,
             "kpis": [r.to_dict() for r in self.rates],
         }
@@ -133,15 +152,17 @@ def unit_scores(
     returned: Mapping[str, int],
     targets: Mapping[str, float] = DEFAULT_TARGETS,
 ) -> list[UnitScore]:
-    """Each unit's assessment: the orders it leads now (签收, 办结, 超期, 满意 are its own doing), and its 退单率 from
-    the history, since an order it returned is led by another unit by then: returns it made over the dispatches
-    it received (派单 and 改派 to it). Most orders first, then by unit."""
+    """Each unit's assessment: the orders it handles now, co-handling ones included (签收, 办结, 超期, 满意 are its
+    own doing; only a lead order is called back, so 满意 is over the orders it leads), and its 退单率 from the
+    history, since an order it returned is led by another unit by then: returns it made over the dispatches it
+    received (派单, 改派 and 协办 to it). Most orders first, then by unit."""
     scores = []
     for unit in sorted(set(led) | set(dispatched) | set(returned)):
         items = led.get(unit, ())
-        own = {r.key: r for r in order_kpis(items, targets)}
+        own = {r.key: r for r in _rates(items, targets)}
         back = Rate("return", LABELS["return"], returned.get(unit, 0), dispatched.get(unit, 0), targets.get("return"),
                     higher_is_better=False)  # fmt: skip
         rates = [back if key == "return" else own[key] for key in UNIT_KEYS]
-        scores.append(UnitScore(unit, len(items), sum(1 for f in items if f.open_overdue), rates))
+        co_handling = sum(1 for f in items if f.co_handling)
+        scores.append(UnitScore(unit, len(items), co_handling, sum(1 for f in items if f.open_overdue), rates))
     return sorted(scores, key=lambda s: -s.orders)
