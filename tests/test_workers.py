@@ -12,19 +12,32 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from hotline import db, queue
+from hotline import db, queue, workers
 from hotline.aggregation import stream as feeds_stream
 from hotline.aggregation.store import FeedCallRow
 from hotline.db import session_scope
 from hotline.errors import HotlineError
 from hotline.settings import get_settings
-from hotline.workers import ALL_RUNNING, STATUS_FILE, Board, Pace, Worker, WorkersProcess, supervise
+from hotline.timeutil import CHINA_TZ
+from hotline.workers import (
+    ALL_RUNNING,
+    STALE_AFTER,
+    STATUS_FILE,
+    Board,
+    Pace,
+    Worker,
+    WorkersProcess,
+    read_status,
+    run_all,
+    supervise,
+)
 from tests.platform_process import free_tcp_port
 from tests.queue_support import own_stream, run
 
@@ -250,6 +263,130 @@ time.sleep(60)
     assert told == ["消息队列：工作进程未及时退出，已强制结束（未确认的消息会重新投递）"]
 
 
+# What the web reads of them (the 数据汇聚 page, GET /api/system/queue-workers) -------------------------------------
+
+T0 = datetime(2021, 11, 1, 15, 2, tzinfo=CHINA_TZ)
+FEEDS_EFFECT = "各来源经消息队列报送的数据暂未入库"
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """The time the workers' board stamps (T0 unless a test moves it)."""
+    moment = [T0]
+    monkeypatch.setattr(workers, "now", lambda: moment[0])
+    return moment
+
+
+def both_workers() -> list[Worker]:
+    async def idle(stop: asyncio.Event) -> None:
+        await stop.wait()
+
+    return [Worker("feeds", "分中心数据接收", idle), Worker("push", "工单事件推送", idle)]
+
+
+def a_board(data_dir: Path) -> Board:
+    return Board(both_workers(), url="nats://feeder:s3cret@10.0.0.5:4222", path=data_dir / STATUS_FILE,
+                 tell=lambda _line: None)  # fmt: skip
+
+
+def test_running_and_waiting_workers_are_told_with_since_when_and_why(tmp_path: Path, clock: list[datetime]) -> None:
+    board = a_board(tmp_path)
+    assert {w.state for w in read_status(tmp_path, T0).workers.values()} == {"starting"}
+    board.running("feeds")
+    clock[0] = T0 + timedelta(minutes=8)
+    board.failed("push", HotlineError("无法连接消息队列 nats://feeder:s3cret@10.0.0.5:4222：refused", code="x"))
+
+    status = read_status(tmp_path, T0 + timedelta(minutes=9))
+    assert (status.process, status.why, status.pid) == ("running", None, os.getpid())
+    feeds, push = status.workers["feeds"], status.workers["push"]
+    assert (feeds.state, feeds.level, feeds.line) == ("running", "ok", "消息队列接收：正常（自 15:02 起）")
+    assert (push.state, push.level, push.failures) == ("waiting", "warn", 1)
+    assert push.line.startswith("工单事件推送中断（自 15:10 起：无法连接消息队列 nats://***@10.0.0.5:4222：refused）")
+    assert "s3cret" not in json.dumps(status.to_dict(), ensure_ascii=False)  # the page shows it to dispatchers
+    assert status.nats_url == "nats://***@10.0.0.5:4222"
+
+    board.failed("feeds", UNREACHABLE)
+    clock[0] = T0 + timedelta(days=1)
+    board.beat()  # still waiting the next day: the date is said
+    feeds = read_status(tmp_path, clock[0]).workers["feeds"]
+    assert feeds.line == (
+        f"消息队列接收中断（自 2021-11-01 15:10 起：{UNREACHABLE.message}），{FEEDS_EFFECT}"
+        "（已进入队列的数据在恢复后自动入库）；HTTP 和文件报送不受影响"
+    )
+
+
+def test_a_status_file_not_rewritten_for_three_heartbeats_is_a_child_that_hangs(
+    tmp_path: Path, clock: list[datetime]
+) -> None:
+    a_board(tmp_path).running("feeds")
+    assert read_status(tmp_path, T0 + STALE_AFTER).process == "running"
+    status = read_status(tmp_path, T0 + STALE_AFTER + timedelta(seconds=1))
+    assert (status.process, status.why) == ("down", "stale")
+    assert status.workers["feeds"].state == "down" and status.workers["feeds"].level == "warn"
+    assert status.workers["feeds"].line.startswith(
+        f"消息队列接收未运行（工作进程自 15:02 起未报告状态，可能已停止响应），{FEEDS_EFFECT}"
+    )
+
+
+def test_the_child_rewrites_its_status_while_nothing_changes(tmp_path: Path, clock: list[datetime]) -> None:
+    async def scenario() -> dict[str, str]:
+        stop = asyncio.Event()
+        board = a_board(tmp_path)
+        task = asyncio.create_task(run_all(stop, both_workers(), board, reachable, Pace(settle=0.01), heartbeat=0.02))
+        while board.states["push"].state != "running":
+            await asyncio.sleep(0.01)
+        clock[0] = T0 + timedelta(hours=1)  # an hour in which no state changes
+        later = clock[0] + STALE_AFTER
+        deadline = time.monotonic() + 10
+        while read_status(tmp_path, later).process != "running" and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        seen = {name: w.state for name, w in read_status(tmp_path, later).workers.items()}
+        stop.set()
+        await task
+        return seen
+
+    assert run(scenario()) == {"feeds": "running", "push": "running"}
+
+
+def test_a_status_file_whose_process_has_exited_is_not_believed(tmp_path: Path, clock: list[datetime]) -> None:
+    a_board(tmp_path).running("feeds")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    path = tmp_path / STATUS_FILE
+    path.write_text(json.dumps({**json.loads(path.read_text(encoding="utf-8")), "pid": gone.pid}), encoding="utf-8")
+    status = read_status(tmp_path, T0 + timedelta(seconds=5))
+    assert (status.process, status.why, status.pid) == ("down", "exited", gone.pid)
+    assert status.workers["feeds"].line.startswith(
+        f"消息队列接收未运行（工作进程已退出，最后报告于 15:02），{FEEDS_EFFECT}"
+    )
+    assert status.workers["push"].line.startswith("工单事件推送未运行（工作进程已退出")
+
+
+@pytest.mark.parametrize(
+    ("content", "why"), [(None, "missing"), ("{not json", "unreadable"), ('{"pid": 1}', "unreadable")]
+)
+def test_no_status_file_or_a_broken_one_means_not_running(tmp_path: Path, content: str | None, why: str) -> None:
+    if content is not None:
+        (tmp_path / STATUS_FILE).write_text(content, encoding="utf-8")
+    status = read_status(tmp_path)
+    assert (status.process, status.why) == ("down", why)
+    assert list(status.workers) == ["feeds", "push"]
+    assert all(w.state == "down" and w.level == "warn" and w.since is None for w in status.workers.values())
+    if why == "missing":
+        assert status.workers["feeds"].line.startswith(f"消息队列接收未运行（未检测到工作进程），{FEEDS_EFFECT}")
+
+
+def test_workers_turned_off_are_not_said_to_be_down(tmp_path: Path, clock: list[datetime]) -> None:
+    status = read_status(tmp_path, T0, enabled=False)
+    assert (status.process, status.why) == ("off", "missing")
+    feeds = status.workers["feeds"]
+    assert (feeds.state, feeds.level) == ("off", "info")
+    assert feeds.line == "消息队列接收：未随平台启动（可能在别处单独运行，本页无法查看其状态）"
+    # A live child (another `hotline serve` sharing the data folder) is believed whatever this one's setting.
+    a_board(tmp_path).running("feeds")
+    assert read_status(tmp_path, T0, enabled=False).workers["feeds"].state == "running"
+
+
 # `hotline serve` as an operator runs it -------------------------------------------------------------------------
 
 CALLS = {"records": [{"kind": "call", "id": "S1", "started_at": "2021-11-01T09:00:00"}]}
@@ -405,6 +542,9 @@ def test_serve_with_the_queue_workers_off_leaves_batches_in_the_queue(
     run(feeds_stream.publish("12366", CALLS))
     assert not server.wait_until(lambda: bool(stored_calls()), 5)
     assert server.workers_processes() == [] and server.worker_states() == {}
+    # The web says the workers were not started with it (they may run elsewhere), not that they stopped.
+    shown = httpx.get(f"http://127.0.0.1:{server.port}/api/system/queue-workers", timeout=5).json()
+    assert shown["process"] == "off"
     server.stop()
     assert "消息队列工作进程未启动" in server.stderr()
 
@@ -414,13 +554,17 @@ def test_serve_with_the_queue_workers_off_leaves_batches_in_the_queue(
 
 @pytest.mark.slow
 def test_serve_keeps_serving_while_the_queue_is_unreachable(
-    served: Callable[..., Served], monkeypatch: pytest.MonkeyPatch
+    served: Callable[..., Served], monkeypatch: pytest.MonkeyPatch, platform_env: Path
 ) -> None:
     monkeypatch.setenv("HOTLINE_NATS_URL", f"nats://127.0.0.1:{free_tcp_port()}")
     server = served()
     assert server.wait_until(lambda: server.worker_states() == {"feeds": "waiting", "push": "waiting"})
     assert server.healthy()
+    status = read_status(platform_env)
+    assert status.process == "running" and status.pid in server.workers_processes()
+    assert status.workers["feeds"].line.startswith("消息队列接收中断（自 ")
     assert server.stop() == 0
+    assert (read_status(platform_env).process, read_status(platform_env).why) == ("down", "exited")
     errors = server.stderr()
     assert errors.count("分中心数据接收中断（无法连接消息队列") == 1
     assert errors.count("工单事件推送中断（无法连接消息队列") == 1

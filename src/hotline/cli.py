@@ -142,6 +142,7 @@ def serve(
 ) -> None:
     """Start the HTTP API and web pages, and (unless turned off) the message-queue workers beside them."""
     import contextlib
+    import os
 
     import uvicorn
 
@@ -152,7 +153,11 @@ def serve(
     if not settings.auth_required:
         typer.echo("警告：登录已关闭（HOTLINE_AUTH=off），平台信任每个请求自报的角色，只应部署在已认证用户的网关之后", err=True)
     beside: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-    if settings.queue_workers if queue_workers is None else queue_workers:
+    run_workers = settings.queue_workers if queue_workers is None else queue_workers
+    # The web's processes read the choice from the environment (the 数据汇聚 page tells "not started with the
+    # platform" from "stopped"), so the command line's choice is passed on to them there.
+    os.environ["HOTLINE_QUEUE_WORKERS"] = "on" if run_workers else "off"
+    if run_workers:
         beside = beside_the_web()
     else:
         typer.echo(

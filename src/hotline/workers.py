@@ -16,7 +16,9 @@ server, because:
 
 Each worker is restarted with back-off while the queue is unreachable or the worker keeps failing; the operator
 reads one Chinese line on stderr when a worker stops working and one when it works again, and the workers'
-states in `<data dir>/queue-workers.json`.
+states in `<data dir>/queue-workers.json`, which the child also rewrites every HEARTBEAT seconds so that the web
+(`read_status`: the 数据汇聚 page, `GET /api/system/queue-workers`) can tell a hung or vanished child from one
+with nothing new to say.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,7 +35,8 @@ import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -44,6 +48,11 @@ STATUS_FILE = "queue-workers.json"
 STOP_TIMEOUT = 20.0  # seconds the child has to finish the messages in hand once asked to stop
 ALL_RUNNING = "消息队列：已连接 {url}，正在接收分中心数据、推送工单事件"
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+HEARTBEAT = 30.0  # seconds between the child's rewrites of the status file while no state changes
+# The child's database work runs in threads, so its event loop beats on time; three missed beats is a child that
+# hangs or is gone (its pid reused by another process), not one that is busy, and the web says so within 2 minutes.
+STALE_AFTER = timedelta(seconds=3 * HEARTBEAT)
+TITLES = {"feeds": "分中心数据接收", "push": "工单事件推送"}
 Probe = Callable[[], Coroutine[Any, Any, None]]  # fails unless the queue can be reached
 
 
@@ -144,6 +153,10 @@ class Board:
             self.tell("消息队列：工作进程已停止")
         self._write()
 
+    def beat(self) -> None:
+        """Say the child is alive though no state changed (a fresh `updated_at`)."""
+        self._write()
+
     def _write(self) -> None:
         if self.path is None:
             return
@@ -228,8 +241,8 @@ def platform_workers(url: str) -> list[Worker]:
     from hotline.push import stream as push
 
     return [
-        Worker("feeds", "分中心数据接收", lambda stop: feeds.listen(url=url, stop=stop)),
-        Worker("push", "工单事件推送", lambda stop: push.relay(url=url, stop=stop)),
+        Worker("feeds", TITLES["feeds"], lambda stop: feeds.listen(url=url, stop=stop)),
+        Worker("push", TITLES["push"], lambda stop: push.relay(url=url, stop=stop)),
     ]
 
 
@@ -251,10 +264,22 @@ async def _watch_parent(stop: asyncio.Event, parent: int) -> None:
         await pause(1.0, stop)
 
 
-async def run_all(stop: asyncio.Event, workers: list[Worker], board: Board, probe: Probe, pace: Pace = Pace()) -> None:
+async def _beat(board: Board, stop: asyncio.Event, every: float) -> None:
+    while not stop.is_set():
+        await pause(every, stop)
+        if not stop.is_set():
+            board.beat()
+
+
+async def run_all(
+    stop: asyncio.Event, workers: list[Worker], board: Board, probe: Probe, pace: Pace = Pace(),
+    heartbeat: float = HEARTBEAT,
+) -> None:  # fmt: skip
     watcher = asyncio.create_task(_watch_parent(stop, os.getppid()))
+    beater = asyncio.create_task(_beat(board, stop, heartbeat))
     await asyncio.gather(*(supervise(w, stop, board, probe=probe, pace=pace) for w in workers))
     watcher.cancel()
+    beater.cancel()
 
 
 def main() -> None:
@@ -339,6 +364,159 @@ class WorkersProcess:
             for sig, handler in restore.items():
                 signal.signal(sig, handler)
         self._keeper.join(timeout=1.0)
+
+
+# -- what the web tells supervisors and administrators (read_status) -----------------------------------------------
+
+# name -> what the 数据汇聚 page calls the worker, and what its outage means to the page's readers
+_SHOWN = {
+    "feeds": (
+        "消息队列接收",
+        "各来源经消息队列报送的数据暂未入库（已进入队列的数据在恢复后自动入库）；HTTP 和文件报送不受影响",
+    ),
+    "push": ("工单事件推送", "派单、催办、督办等事件暂未推送到承办单位系统，恢复后自动补推"),
+}
+_STATES = {"starting", "running", "waiting", "stopped"}
+_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+
+
+def _redacted(text: str | None) -> str | None:
+    """TEXT without the user and password a queue URL may carry (nats://user:secret@host), which the page shows
+    to dispatchers: the failure reasons name the URL."""
+    return None if text is None else _USERINFO.sub(r"\1***@", text)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:  # 0 and -1 would ask about whole process groups
+        return False
+    try:
+        os.kill(pid, 0)
+    except PermissionError:  # it exists, run by another user
+        return True
+    except (OSError, OverflowError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    name: str
+    title: str
+    state: str  # starting | running | waiting | stopped, as the live child says; down (no child) | off
+    since: str | None  # ISO 8601, China time
+    reason: str | None
+    failures: int
+    level: str  # ok | info | warn
+    line: str  # one Chinese sentence for supervisors and administrators
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    process: str  # running | down | off (HOTLINE_QUEUE_WORKERS=off: they may run elsewhere, unseen here)
+    why: str | None  # when down: missing | unreadable | exited | stale
+    pid: int | None
+    nats_url: str | None
+    updated_at: str | None  # the child's last word
+    checked_at: str
+    workers: dict[str, WorkerView]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _load(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The status file, checked (or None and why not)."""
+    try:
+        status = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, "missing"
+    except (OSError, ValueError):
+        return None, "unreadable"
+    try:
+        ok = (
+            isinstance(status["pid"], int)
+            and datetime.fromisoformat(status["updated_at"]).tzinfo is not None
+            and all(
+                w["state"] in _STATES and datetime.fromisoformat(w["since"]).tzinfo is not None
+                for w in status["workers"].values()
+            )
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        ok = False
+    return (status, None) if ok else (None, "unreadable")
+
+
+def read_status(
+    data_dir: Path, at: datetime | None = None, *, enabled: bool = True, alive: Callable[[int], bool] = _alive
+) -> QueueStatus:
+    """Whether the queue workers run, as the child's status file in DATA_DIR tells at AT (default: now).
+
+    The child is running if the file exists, its pid is alive and it was rewritten within STALE_AFTER (the
+    child beats every HEARTBEAT seconds); otherwise the workers are down, or, with ENABLED false
+    (HOTLINE_QUEUE_WORKERS=off), not started with the platform: they may run elsewhere, which this cannot see.
+    A live child is believed even with ENABLED false (another `hotline serve` sharing the data folder)."""
+    at = at or now()
+    status, why = _load(data_dir / STATUS_FILE)
+    if status is not None:
+        if not alive(status["pid"]):
+            why = "exited"
+        elif at - datetime.fromisoformat(status["updated_at"]) > STALE_AFTER:
+            why = "stale"
+    process = "running" if why is None else "down" if enabled else "off"
+    reported: dict[str, dict[str, Any]] = status["workers"] if status is not None else {}
+    last_word = status["updated_at"] if status is not None and why in ("exited", "stale") else None
+    views = {}
+    for name in [*TITLES, *(n for n in reported if n not in TITLES)]:
+        got = reported.get(name, {})
+        title = got.get("title") or TITLES.get(name, name)
+        if process == "running" and got:
+            state, since, reason = got["state"], got["since"], _redacted(got.get("reason"))
+            failures = int(got.get("failures") or 0)
+        else:
+            state, since, reason, failures = process, last_word, None, 0
+        level, line = _line(name, title, state, since, reason, why, at)
+        views[name] = WorkerView(name, title, state, since, reason, failures, level, line)
+    return QueueStatus(
+        process=process,
+        why=why,
+        pid=status["pid"] if status is not None else None,
+        nats_url=_redacted(status.get("nats_url")) if status is not None else None,
+        updated_at=status["updated_at"] if status is not None else None,
+        checked_at=china(at).isoformat(timespec="seconds"),
+        workers=views,
+    )
+
+
+def _line(
+    name: str, title: str, state: str, since: str | None, reason: str | None, why: str | None, at: datetime
+) -> tuple[str, str]:
+    """How bad it is (ok | info | warn), and the sentence saying so."""
+    label, effect = _SHOWN.get(name, (title, ""))
+    effect = f"，{effect}" if effect else ""
+    when = _clock(since, at) if since else ""
+    if state == "running":
+        return "ok", f"{label}：正常（自 {when} 起）"
+    if state == "starting":
+        return "info", f"{label}：正在启动（自 {when} 起）"
+    if state == "waiting":
+        return "warn", f"{label}中断（自 {when} 起{'：' + reason if reason else ''}）{effect}"
+    if state == "stopped":
+        return "warn", f"{label}已停止（自 {when} 起）{effect}"
+    if state == "off":
+        return "info", f"{label}：未随平台启动（可能在别处单独运行，本页无法查看其状态）"
+    cause = {
+        "missing": "未检测到工作进程",
+        "unreadable": "工作进程状态无法读取",
+        "exited": f"工作进程已退出，最后报告于 {when}",
+        "stale": f"工作进程自 {when} 起未报告状态，可能已停止响应",
+    }[why or "missing"]
+    return "warn", f"{label}未运行（{cause}）{effect}"
+
+
+def _clock(stamp: str, at: datetime) -> str:
+    """STAMP in China time: its hour and minute on AT's day, with the date otherwise."""
+    moment = china(datetime.fromisoformat(stamp))
+    return moment.strftime("%H:%M" if moment.date() == china(at).date() else "%Y-%m-%d %H:%M")
 
 
 def _exit_cleanly(_sig: int, _frame: FrameType | None) -> Any:

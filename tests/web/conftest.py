@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -53,8 +54,14 @@ def own_database(own_backend: str, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="session")
-def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("web")
+def web_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared server's HOTLINE_DATA_DIR (where a test can put the files the platform reads)."""
+    return tmp_path_factory.mktemp("web")
+
+
+@pytest.fixture(scope="session")
+def web_server(web_data_dir: Path) -> Iterator[str]:
+    data = web_data_dir
     env = {"HOTLINE_DATA_DIR": str(data), "HOTLINE_DATABASE_URL": f"sqlite:///{data / 'web.db'}"}
     hotline = [sys.executable, "-m", "hotline"]
     for command in (["db", "upgrade"], ["demo", "load"]):

@@ -6,15 +6,21 @@ The server's `hotline demo load` fed 12366 (40 calls today, 36 of them answered,
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from hotline.aggregation.domain import LATE_WITHIN, LIVE_WITHIN
+from hotline.errors import HotlineError
 from hotline.timeutil import CHINA_TZ, now
+from hotline.workers import STATUS_FILE, Board, Worker
 
 pytestmark = pytest.mark.browser
 
@@ -115,3 +121,49 @@ def test_unknown_source_shows_the_error_page(page) -> None:  # type: ignore[no-u
     assert response.status == 404
     assert page.locator("[role=alert]").get_attribute("data-code") == "feed-source-not-found"
     assert page.locator("#call-kpis").count() == 0
+
+
+@pytest.fixture
+def queue_status(web_data_dir: Path) -> Iterator[Path]:
+    """The queue workers' status file the server reads (removed afterwards: the other tests see none)."""
+    path = web_data_dir / STATUS_FILE
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def test_the_page_says_first_when_the_platform_stops_receiving_from_the_queue(page, queue_status: Path) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/feeds")
+    # The test server is uvicorn alone, not `hotline serve`: no queue workers run beside it.
+    feeds = page.locator("#queue-workers [data-worker=feeds]")
+    assert feeds.get_attribute("data-state") == "down"
+    assert feeds.inner_text().startswith("消息队列接收未运行（未检测到工作进程），各来源经消息队列报送的数据暂未入库")
+
+    async def idle(stop: asyncio.Event) -> None:
+        await stop.wait()
+
+    # As the workers' process writes it (this test's process standing in for it, alive): the queue went away.
+    board = Board([Worker("feeds", "分中心数据接收", idle), Worker("push", "工单事件推送", idle)],
+                  url="nats://feeder:s3cret@10.0.0.5:4222", path=queue_status, tell=lambda _line: None)  # fmt: skip
+    board.running("push")
+    board.failed("feeds", HotlineError("无法连接消息队列 nats://feeder:s3cret@10.0.0.5:4222：no servers", code="x"))
+    since = {name: w["since"][11:16] for name, w in json.loads(queue_status.read_text("utf-8"))["workers"].items()}
+
+    page.reload()
+    feeds = page.locator("#queue-workers [data-worker=feeds]")
+    assert feeds.get_attribute("data-state") == "waiting"
+    assert feeds.get_attribute("role") == "alert"
+    assert feeds.inner_text() == (
+        f"消息队列接收中断（自 {since['feeds']} 起：无法连接消息队列 nats://***@10.0.0.5:4222：no servers），"
+        "各来源经消息队列报送的数据暂未入库（已进入队列的数据在恢复后自动入库）；HTTP 和文件报送不受影响"
+    )
+    push = page.locator("#queue-workers [data-worker=push]")
+    assert push.inner_text() == f"工单事件推送：正常（自 {since['push']} 起）"
+    assert push.get_attribute("role") is None
+    assert page.locator("#queue-workers-hint").inner_text() == "请告知系统管理员。"
+    assert "s3cret" not in page.content()
+
+    board.running("feeds")
+    page.reload()
+    assert page.locator("#queue-workers [data-worker=feeds]").inner_text().startswith("消息队列接收：正常（自 ")
+    assert page.locator("#queue-workers [role=alert]").count() == 0
+    assert page.locator("#queue-workers-hint").count() == 0

@@ -135,6 +135,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/api/feeds/{source}", frozenset({FE, AD})),
     ("GET", "/api/feeds", MONITORS),
     ("GET", "/api/feeds/{source}/kpis", MONITORS),
+    ("GET", "/api/system/queue-workers", MANAGERS),
 )
 
 

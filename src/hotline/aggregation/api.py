@@ -8,11 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from sqlalchemy.orm import Session
 
+from hotline import workers
 from hotline.accounts.api import source_allowed
 from hotline.aggregation import service
 from hotline.db import session_scope
 from hotline.deps import SESSION
 from hotline.errors import InvalidInput
+from hotline.settings import get_settings
 from hotline.timeutil import china_day, now, parse_day
 
 router = APIRouter(tags=["aggregation"])
@@ -54,3 +56,13 @@ def source_kpis(
     end = parse_day(until) if until else china_day(now())
     start = parse_day(since) if since else end - timedelta(days=29)
     return service.report(session, source, start, end)
+
+
+# Here rather than in a router of its own: the listener is how batches published to the queue get in, and the
+# push relay, the other worker of the same process, is told alongside.
+@router.get("/api/system/queue-workers", tags=["system"])
+def queue_workers() -> dict[str, Any]:
+    """Whether the message-queue workers `hotline serve` keeps (the feed listener, the push relay) are running,
+    each one's state since when and why (from `<data dir>/queue-workers.json`)."""
+    settings = get_settings()
+    return workers.read_status(settings.data_dir, enabled=settings.queue_workers).to_dict()

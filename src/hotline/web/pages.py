@@ -324,15 +324,23 @@ templates.env.filters["china_minute"] = _china_minute
 
 @router.get("/feeds", response_class=HTMLResponse)
 def feeds_page(request: Request, session: Session = SESSION) -> HTMLResponse:
+    from hotline import workers
+    from hotline.accounts.domain import Grant
     from hotline.aggregation import service as aggregation
     from hotline.aggregation.domain import LATE_WITHIN, LIVE_WITHIN
+    from hotline.settings import get_settings
 
     state = aggregation.overview(session)
+    settings = get_settings()
+    me = identity_of(request)
     return render(
         request,
         "feeds.html",
         "数据汇聚",
         **state,
+        # When the listener is down every source turns 延迟 then 中断 with it: the page says why first.
+        queue=workers.read_status(settings.data_dir, enabled=settings.queue_workers),
+        administrator=me is not None and Grant.ADMIN in me.grants,
         freshness_classes=_FRESHNESS_CLASSES,
         live_minutes=int(LIVE_WITHIN.total_seconds() // 60),
         late_minutes=int(LATE_WITHIN.total_seconds() // 60),
