@@ -19,8 +19,8 @@ tables that are not empty), then:
 3. through the queue (NATS JetStream at HOTLINE_NATS_URL, a stream and subject of its own, deleted at the end):
    batches of 100 published (a few with `stream.publish`, one connection each; the rest over one connection),
    then drained by `stream.listen(idle_exit=...)`; the drain time runs to the last batch stored (the idle wait
-   before it exits is not counted). Each batch carries the source's feed account's API token, which the listener
-   checks (the step turns sign-in on), so the figures include the sign-in check.
+   before it exits is not counted). Each batch is signed with the source's feed account's API token, and the
+   listener finds whose token signed it (the step turns sign-in on), so the figures include the sign-in check.
 
 On PostgreSQL the tables are ANALYZEd before each pass (outside the timings), standing in for autovacuum on a
 platform in service (see `analyze`; this machine's server runs with autovacuum off); --no-analyze leaves them
@@ -269,9 +269,10 @@ async def _queue(n_batches: int, via_publish: int, idle_exit: float, token: str)
     try:
         js = nc.jetstream()
         started = time.perf_counter()
+        subject = f"{settings_subject}.{SOURCE}"
         for payload in payloads[via_publish:]:
             data = json.dumps(payload).encode()
-            await js.publish(f"{settings_subject}.{SOURCE}", data, timeout=10, headers=stream.headers(token))
+            await js.publish(subject, data, timeout=10, headers=stream.headers(token, subject, data))
         one_connection = time.perf_counter() - started
         last, stored = [0.0], [0]
 

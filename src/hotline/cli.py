@@ -152,6 +152,10 @@ def serve(
     settings = get_settings()
     if not settings.auth_required:
         typer.echo("警告：登录已关闭（HOTLINE_AUTH=off），平台信任每个请求自报的角色，只应部署在已认证用户的网关之后", err=True)
+    from hotline.open311.service import legacy_keys_notice
+
+    if notice := legacy_keys_notice():
+        typer.echo(notice, err=True)
     beside: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     run_workers = settings.queue_workers if queue_workers is None else queue_workers
     # The web's processes read the choice from the environment (the 数据汇聚 page tells "not started with the

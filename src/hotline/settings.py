@@ -55,7 +55,8 @@ class Settings:
     # Where work-order events for units' own systems are published (`<subject>.<unit code>`).
     push_stream: str = "HOTLINE_UNITS"
     push_subject: str = "hotline.units"
-    # Apps allowed to submit and follow service requests through Open311: "name=key,name=key".
+    # Deprecated: Open311 apps are accounts with the `open311` grant whose API token is the `api_key`. Keys named
+    # here ("name=key,name=key") are still accepted while apps move to tokens (docs/open311.md).
     open311_keys: str = ""
     # Sign-in (accounts): on unless HOTLINE_AUTH=off, which trusts the role each request names (tests, or a
     # gateway that has already authenticated the caller).

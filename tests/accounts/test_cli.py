@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from hotline.accounts import service
+from hotline.accounts.domain import Grant
 from hotline.db import session_scope
 
 
@@ -48,6 +49,18 @@ def test_a_system_account_gets_a_token_printed_once(db_url: str) -> None:
         assert service.identify(session, token).login == "sipproxy"
     revoked = _hotline("revoke", "sipproxy")
     assert "已注销账号 sipproxy 的 1 个会话或令牌" in revoked.stdout
+
+
+def test_an_open311_app_is_added_and_told_its_token_is_the_api_key(db_url: str) -> None:
+    added = _hotline("add", "tianfu", "--name", "天府通办", "--role", "open311", "--no-password")
+    assert added.returncode == 0, added.stderr
+    assert "已新建账号 tianfu（天府通办，服务请求应用）" in added.stdout
+    assert "tianfu\t天府通办\t服务请求应用\t正常" in _hotline("list").stdout
+    issued = _hotline("token", "tianfu", "--label", "天府通办 Open311")
+    assert issued.returncode == 0, issued.stderr
+    assert "api_key=<令牌>" in issued.stderr and "Authorization" not in issued.stderr
+    with session_scope() as session:
+        assert service.identify(session, issued.stdout.strip()).grants == (Grant.OPEN311,)
 
 
 def test_bad_input_is_refused_in_chinese_and_changes_nothing(db_url: str) -> None:

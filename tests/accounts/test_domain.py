@@ -12,6 +12,7 @@ from hotline.accounts.domain import (
     ACCOUNT_MAX_FAILURES,
     ADDRESS_MAX_LOGINS,
     EVENT_LABELS,
+    GRANT_LABELS,
     LOCK_FOR,
     MAX_FAILURES,
     Acting,
@@ -46,6 +47,17 @@ ADMIN = Identity("admin", "管理员", (Grant.ADMIN, Grant.SUPERVISOR))
 # -- roles ---------------------------------------------------------------------------------------------------------
 def test_grants_are_parsed_in_order_without_duplicates() -> None:
     assert parse_grants(["supervisor", " admin ", "supervisor"]) == (Grant.SUPERVISOR, Grant.ADMIN)
+
+
+def test_an_open311_app_is_a_role_of_its_own() -> None:
+    assert parse_grants(["open311"]) == (Grant.OPEN311,) and GRANT_LABELS[Grant.OPEN311] == "服务请求应用"
+    check_account("tianfu", "天府通办", (Grant.OPEN311,), None)  # a system: no binding, no staff role
+
+
+def test_an_open311_apps_token_does_not_act_as_staff() -> None:
+    with pytest.raises(Forbidden) as caught:
+        acting(Identity("tianfu", "天府通办", (Grant.OPEN311,)), None, None, "", default="agent")
+    assert caught.value.code == "role-not-granted"
 
 
 def test_an_unknown_role_is_refused_by_name() -> None:
@@ -88,7 +100,7 @@ def test_a_bound_role_needs_its_binding(grant: Grant) -> None:
     check_account("bound", "某单位", (grant,), "510100")
 
 
-@pytest.mark.parametrize("grants", [(Grant.AGENT,), (Grant.ADMIN, Grant.SUPERVISOR), (Grant.PROXY,)])
+@pytest.mark.parametrize("grants", [(Grant.AGENT,), (Grant.ADMIN, Grant.SUPERVISOR), (Grant.PROXY,), (Grant.OPEN311,)])
 def test_only_a_bound_role_may_have_a_binding(grants: tuple[Grant, ...]) -> None:
     with pytest.raises(InvalidInput) as caught:
         check_account("someone", "某人", grants, ZJJ)

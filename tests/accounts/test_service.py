@@ -345,6 +345,52 @@ def test_an_api_token_lasts_the_days_it_was_issued_for(db_url: str) -> None:
     assert _refused(default.token, T0 + timedelta(days=1)) == "login-required"
 
 
+def test_the_signer_of_a_message_is_found_by_the_digest_of_its_token_never_the_token(db_url: str) -> None:
+    """`identify_signer`: the message queue's sign-in, where a source signs with its token's SHA-256 and sends no
+    token. Here a "signature" is simply the digest it was made with; the HMAC is the stream's (tests/aggregation)."""
+    with session_scope() as session:
+        for login, roles, bound in (("tax", ["feed"], "12366"), ("tax-old", ["feed"], "12366"),
+                                    ("customs", ["feed"], "12360"), ("admin", ["admin"], None),
+                                    ("zhangmin", ["agent"], None)):  # fmt: skip
+            service.create_account(session, login, login, roles, bound_to=bound, password=PASSWORD, at=T0)
+        token = {login: service.issue_token(session, login, at=T0).token for login in ("tax", "customs", "admin")}
+        token["late"] = service.issue_token(session, "tax", days=1, at=T0).token
+        token["revoked"] = service.issue_token(session, "tax-old", at=T0).token
+        token["disabled"] = service.issue_token(session, "zhangmin", at=T0).token
+        service.revoke_tokens(session, "tax-old")
+        service.set_active(session, "zhangmin", False)
+    token["session"] = _sign_in(PASSWORD, T0, login="admin").token  # a person's web session: never a signing key
+
+    def signer(key: str, at: datetime = T0 + timedelta(hours=1)) -> tuple[str, list[str]]:
+        tried: list[str] = []
+
+        def signed_with(digest: str) -> bool:
+            tried.append(digest)
+            return digest == service.token_digest(key)
+
+        with session_scope() as session:
+            try:
+                return service.identify_signer(session, "12366", signed_with, at=at).login, tried
+            except LoginRequired as refused:
+                return refused.code, tried
+
+    found, tried = signer(token["tax"])
+    assert found == "tax" and service.token_digest(token["customs"]) not in tried  # other sources' keys: not tried
+    assert signer(token["admin"])[0] == "admin"  # an administrator may deliver for any source, as over HTTP
+    # Another source's token is found, so the caller refuses it as that (`check_source`: source-not-granted).
+    found, tried = signer(token["customs"])
+    assert found == "customs" and tried[-1] == service.token_digest(token["customs"])
+    assert signer(token["late"])[0] == "tax" and signer(token["late"], T0 + timedelta(days=1))[0] == "session-expired"
+    for refused in ("revoked", "disabled", "session"):
+        found, tried = signer(token[refused])
+        assert found == "login-required" and service.token_digest(token[refused]) not in tried, refused
+    assert signer("not-a-token")[0] == "login-required"
+    with session_scope() as session:  # its last use is recorded, as when a token is shown over HTTP
+        used = {digest: at for digest, at in session.execute(select(Token.digest, Token.last_used_at))}
+    assert used[service.token_digest(token["tax"])] == T0 + timedelta(hours=1)
+    assert used[service.token_digest(token["revoked"])] is None
+
+
 @pytest.mark.parametrize("days", [0, -1, 3661])
 def test_an_api_token_has_a_sensible_validity(db_url: str, days: int) -> None:
     _add(password=None)
@@ -376,23 +422,53 @@ def test_demo_accounts_share_a_password_kept_in_a_private_file(
         assert login in text
     assert _sign_in(password, T0, login="admin").identity.grants == (Grant.ADMIN, Grant.SUPERVISOR)
     assert _stored("chengban").bound_to is not None  # bound to a unit that exists
+    key = _app_key_in(text)  # the demo Open311 app's api_key: shown once and kept beside the password
+    assert key in said
+    with session_scope() as session:
+        app = service.identify(session, key)
+    assert (app.login, app.grants) == ("tianfu", (Grant.OPEN311,)) and _stored("tianfu").password_hash is None
     with session_scope() as session:
         again = service.load_demo(session)
-        assert len(service.list_accounts(session)) == 5
-    assert "已存在" in again and str(path) in again and password not in again
-    assert path.read_text(encoding="utf-8") == text  # the password on file still signs in
+        assert len(service.list_accounts(session)) == 6
+    assert "已存在" in again and str(path) in again and password not in again and key not in again
+    assert path.read_text(encoding="utf-8") == text  # the password on file still signs in, the key still works
+
+
+def _file_left_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:
+    """The demo's file as an earlier run (or someone) left it, readable by others."""
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path))
+    path = tmp_path / "demo-accounts.txt"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o644)
+    return path
+
+
+def _app_key_in(text: str) -> str:
+    line = next(line for line in text.splitlines() if line.startswith("Open311 演示应用"))
+    return line.split("api_key：")[1]
+
+
+def test_an_earlier_demo_gets_the_open311_app_added_to_its_file(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _file_left_before(tmp_path, monkeypatch, "演示账号（密码相同）\n密码：abc12345\n")
+    _add("admin", ("admin",))  # the people of a demo loaded before Open311 apps were accounts
+    with session_scope() as session:
+        said = service.load_demo(session)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("演示账号（密码相同）\n密码：abc12345\n") and _app_key_in(text) in said
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert _identify(_app_key_in(text)) == "tianfu"
 
 
 def test_demo_password_file_is_private_even_if_it_was_there_before(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path))
-    path = tmp_path / "demo-accounts.txt"
-    path.write_text("旧文件\n", encoding="utf-8")
-    path.chmod(0o644)
+    path = _file_left_before(tmp_path, monkeypatch, "旧文件\n")
     with session_scope() as session:
         service.load_demo(session)  # no units: no handling unit's account
-        assert [a["login"] for a in service.list_accounts(session)] == ["admin", "lihua", "wangfang", "zhangmin"]
+        logins = [a["login"] for a in service.list_accounts(session)]
+        assert logins == ["admin", "lihua", "tianfu", "wangfang", "zhangmin"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert _sign_in(_password_in(path.read_text(encoding="utf-8")), T0, login="wangfang").identity.login == "wangfang"
 

@@ -1,13 +1,17 @@
 """Batches through a real NATS JetStream server: stored once acknowledged, kept while the platform is down,
-refused batches terminated and explained, database failures redelivered; with sign-in on, taken only with an API
-token of the source's own feed account."""
+refused batches terminated and explained, database failures redelivered; with sign-in on, taken only when signed
+with an API token of the source's own feed account, which never travels and so is never kept in the stream."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +21,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from hotline import queue as hotline_queue
 from hotline.accounts import service as accounts
 from hotline.accounts.store import Token
 from hotline.aggregation import service, stream
@@ -136,7 +141,10 @@ def test_the_listener_stops_cleanly_on_sigterm(queue: str) -> None:
     assert "入库 1 批，拒收 0 批" in listener.stdout and calls_kept() == ["Q1", "Q2"]
 
 
-# -- sign-in on: a source publishes with its feed account's API token --------------------------------------------
+# -- sign-in on: a source signs its batches with its feed account's API token ---------------------------------------
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "aggregation.md"
+
+
 def batch(call_id: str) -> dict[str, object]:
     return {"records": [{"kind": "call", "id": call_id, "started_at": "2021-11-01T09:00:00"}]}
 
@@ -155,17 +163,68 @@ def rejections_listed(source: str) -> list[tuple[int, str, str]]:
     return sorted((r["stream_seq"], r["code"], r["transport"]) for r in found)
 
 
-def test_signed_in_only_the_sources_own_token_gets_a_batch_stored(queue: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def raw(subject: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+    """Publish a message as any NATS client would, headers as given; its stream sequence."""
+
+    async def go() -> int:
+        nc = await nats.connect(NATS_URL)
+        try:
+            return int((await nc.jetstream().publish(subject, body, headers=headers, timeout=10)).seq)
+        finally:
+            await nc.close()
+
+    return run(go())
+
+
+def signed(token: str, subject: str, body: bytes, **at: float) -> dict[str, str]:
+    found = stream.headers(token, subject, body, **at)
+    assert found is not None
+    return found
+
+
+def kept_in_stream(seq: int) -> tuple[dict[str, str], bytes]:
+    """A message as the stream keeps it for 30 days, for whoever may read the stream: headers and body."""
+
+    async def go() -> tuple[dict[str, str], bytes]:
+        nc = await nats.connect(NATS_URL)
+        try:
+            msg = await nc.jetstream().get_msg(os.environ["HOTLINE_FEEDS_STREAM"], seq)
+            return dict(msg.headers or {}), msg.data or b""
+        finally:
+            await nc.close()
+
+    return run(go())
+
+
+def assert_no_credential_kept(seq: int, *tokens: str) -> None:
+    found, body = kept_in_stream(seq)
+    kept = json.dumps(found) + body.decode()
+    assert set(found) == {stream.SIGNATURE, stream.TIMESTAMP}
+    for token in tokens:  # neither the token nor the key it signs with (what the platform keeps of it)
+        assert token not in kept and accounts.token_digest(token) not in kept
+
+
+def last_used(token: str) -> object:
+    with session_scope() as session:
+        return session.scalars(select(Token.last_used_at).where(Token.digest == accounts.token_digest(token))).one()
+
+
+def test_signed_in_only_a_signature_with_the_sources_own_token_gets_a_batch_stored(
+    queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOTLINE_AUTH", "on")
     own = token_of("feed-12366", ["feed"], "12366")
+    admin = token_of("admin", ["admin"])
     other = token_of("feed-510100", ["feed"], "510100")
     revoked = token_of("old-feed-12366", ["feed"], "12366")
     expired = token_of("late-feed-12366", ["feed"], "12366", days=1, at=now() - timedelta(days=2))
     agent = token_of("zhangmin", ["agent"])
     with session_scope() as session:
         accounts.revoke_tokens(session, "old-feed-12366")
+    here, there = f"{queue}.12366", f"{queue}.12367"
+    body, changed = json.dumps(batch("MOVED")).encode(), json.dumps(batch("CHANGED")).encode()
 
-    stored = publish("12366", batch("OK"), own)
+    stored = {publish("12366", batch("OK"), own): "OK", publish("12366", batch("ADMIN"), admin): "ADMIN"}
     refused = {
         publish("12366", batch("NONE")): "login-required",
         publish("12366", batch("WRONG"), "not-a-token-of-anyone"): "login-required",
@@ -173,26 +232,29 @@ def test_signed_in_only_the_sources_own_token_gets_a_batch_stored(queue: str, mo
         publish("12366", batch("EXPIRED"), expired): "session-expired",
         publish("12366", batch("OTHER"), other): "source-not-granted",
         publish("12366", batch("AGENT"), agent): "role-not-granted",
+        # Signed for another source's subject, by an administrator who may deliver for both: not moved here.
+        raw(here, body, signed(admin, there, body)): "login-required",
+        raw(here, changed, signed(own, here, body)): "login-required",  # the body changed after signing
+        # Signed ten minutes before it was stored: a copy of an old message published again.
+        raw(here, changed, signed(own, here, changed, at=time.time() - 600)): "login-required",
+        # Signed, but with the token itself in the header: it now sits in the stream, the sender must be told.
+        raw(here, changed, {**signed(own, here, changed), "Authorization": f"Bearer {own}"}): "login-required",
+        raw(here, b"\xff not json"): "login-required",  # checked before the content: refused for who sent it
+        # Malformed: refused, never left to be redelivered for ever.
+        raw(here, changed, {stream.TIMESTAMP: "9" * 5000, stream.SIGNATURE: "v1=00"}): "login-required",
+        raw(here, changed, {**signed(own, here, changed), stream.SIGNATURE: "v2=00"}): "login-required",
     }
-
-    # Checked before the content: a stranger's junk is refused for who sent it, not for what it is.
-    async def junk() -> None:
-        nc = await nats.connect(NATS_URL)
-        ack = await nc.jetstream().publish(f"{queue}.12366", b"\xff not json")
-        refused[ack.seq] = "login-required"
-        await nc.close()
-
-    run(junk())
     tally, seen = drain()
 
-    assert (tally.stored, tally.rejected, tally.retried) == (1, len(refused), 0)
-    assert calls_kept() == ["OK"]
+    assert (tally.stored, tally.rejected, tally.retried) == (2, len(refused), 0)
+    assert calls_kept() == ["ADMIN", "OK"]
+    assert {o.seq for o in seen if o.result is not None} == set(stored)
     assert {o.seq: o.error.code for o in seen if o.error} == refused
     assert rejections_listed("12366") == sorted((seq, code, "queue") for seq, code in refused.items())
-    assert next(o for o in seen if o.seq == stored).result is not None
-    with session_scope() as session:  # the token's last use is recorded, as when it is used over HTTP
-        used = session.scalars(select(Token.last_used_at).where(Token.digest == accounts.token_digest(own))).one()
-    assert used is not None
+    said = " ".join(o.error.message for o in seen if o.error)
+    assert "超过 300 秒" in said and "消息头不得携带接口令牌" in said and "消息未签名" in said
+    # The tokens' last use is recorded, as when they are used over HTTP.
+    assert last_used(own) is not None and last_used(admin) is not None and last_used(agent) is not None
 
     # Refused batches are terminated: nothing waits to be delivered again.
     async def waiting() -> tuple[int, int]:
@@ -205,8 +267,18 @@ def test_signed_in_only_the_sources_own_token_gets_a_batch_stored(queue: str, mo
 
     assert run(waiting()) == (0, 0)
 
+    # Whoever reads the stream finds no credential to deliver with, over the queue or HTTP.
+    for seq in stored:
+        assert_no_credential_kept(seq, own, admin)
+    # They may publish a stored message again as it is: within minutes it is taken, and changes nothing.
+    ok = next(seq for seq, name in stored.items() if name == "OK")
+    copy_headers, copy_body = kept_in_stream(ok)
+    raw(here, copy_body, copy_headers)
+    tally, seen = drain()
+    assert tally.stored == 1 and seen[0].result is not None and seen[0].result.unchanged == 1
 
-def test_batches_without_the_sources_token_do_not_make_it_look_live(
+
+def test_batches_without_the_sources_signature_do_not_make_it_look_live(
     queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HOTLINE_AUTH", "on")
@@ -224,7 +296,7 @@ def test_batches_without_the_sources_token_do_not_make_it_look_live(
     assert rejections_listed("12366") == [(bad, "feed-invalid", "queue")]
 
 
-def test_sign_in_off_needs_no_token(queue: str) -> None:
+def test_sign_in_off_needs_no_signature(queue: str) -> None:
     publish("12366", batch("A"))
     publish("12366", batch("B"), "whatever")  # not looked at: a gateway in front vouches for the sender
     tally, _ = drain()
@@ -232,7 +304,7 @@ def test_sign_in_off_needs_no_token(queue: str) -> None:
     assert calls_kept() == ["A", "B"]
 
 
-def test_the_send_command_publishes_with_the_token_from_a_file_or_the_environment(
+def test_the_send_command_signs_with_the_token_from_a_file_or_the_environment(
     queue: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HOTLINE_AUTH", "on")
@@ -248,12 +320,67 @@ def test_the_send_command_publishes_with_the_token_from_a_file_or_the_environmen
         assert sent.returncode == 0, sent.stderr
         return sent
 
-    send("FILE", "--token-file", str(tmp_path / "token"))
-    send("ENV", env={**os.environ, "HOTLINE_FEED_TOKEN": token})
+    sent = [
+        send("FILE", "--token-file", str(tmp_path / "token")),
+        send("ENV", env={**os.environ, "HOTLINE_FEED_TOKEN": token}),
+    ]
     unsigned = send("NONE")
     assert "未提供接口令牌" in unsigned.stderr  # the sender is told before the platform refuses it
     heard = subprocess.run([*hotline, "listen", "--idle-exit", "1"], capture_output=True, text=True, check=False)
     assert heard.returncode == 0, heard.stderr
     assert "入库 2 批，拒收 1 批" in heard.stdout
-    assert "12366：已拒收[login-required]：消息未携带接口令牌" in heard.stderr
+    assert "12366：已拒收[login-required]：消息未签名" in heard.stderr
     assert calls_kept() == ["ENV", "FILE"]
+    for done in sent:
+        found = re.search(r"消息序号 (\d+)", done.stdout)
+        assert found is not None
+        assert_no_credential_kept(int(found[1]), token)
+
+
+def _documented(language: str, containing: str) -> str:
+    """The code block of docs/aggregation.md in LANGUAGE that holds CONTAINING, unindented."""
+    blocks = re.findall(rf"^( *)```{language}\n(.*?)^\1```", DOCS.read_text(encoding="utf-8"), re.M | re.S)
+    (code,) = [re.sub(rf"^{indent}", "", block, flags=re.M) for indent, block in blocks if containing in block]
+    return code
+
+
+def test_the_documented_ways_to_sign_are_the_listeners(
+    queue: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a sub-centre's developers are told (docs/aggregation.md, "Who may deliver") gets their batches in."""
+    monkeypatch.setenv("HOTLINE_AUTH", "on")
+    text = DOCS.read_text(encoding="utf-8")
+    # The worked example, for checking an implementation in another language.
+    example = "example-token-not-a-real-one"
+    signed_string = stream.signed_string("1700000000", "hotline.feeds.510100", b'{"records": []}')
+    assert signed_string.decode() in re.sub(r"\n +", "\n", text)
+    assert f"v1={stream.signature(accounts.token_digest(example), signed_string)}" in text
+    assert accounts.token_digest(example) in text
+
+    token = token_of("chengdu-feed", ["feed"], "510100")
+    subject = f"{queue}.510100"
+
+    async def platform_ready() -> None:  # the stream, as the platform's listener makes it on its first start
+        nc, js = await hotline_queue.connect(NATS_URL)
+        try:
+            await hotline_queue.ensure_stream(js, os.environ["HOTLINE_FEEDS_STREAM"], queue)
+        finally:
+            await nc.close()
+
+    run(platform_ready())
+    functions: dict[str, object] = {}
+    exec(_documented("python", "async def publish_batch"), functions)  # the docs' own example, as given
+    by_python = run(functions["publish_batch"](NATS_URL, subject, token, batch("PYTHON")))  # type: ignore[operator]
+    seqs = [by_python]
+    if shutil.which("openssl"):
+        (tmp_path / "chengdu-feed.token").write_text(token + "\n", encoding="utf-8")
+        body = json.dumps(batch("SHELL"), ensure_ascii=False).encode()
+        (tmp_path / "batch.json").write_bytes(body)
+        script = _documented("sh", "openssl dgst").replace("subject=hotline.feeds.510100", f"subject={subject}")
+        out = subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+        headers = dict(line.split(": ", 1) for line in out.splitlines())
+        seqs.append(raw(subject, body, headers))
+    _, seen = drain()
+    assert [(o.seq, o.error) for o in seen] == [(seq, None) for seq in seqs]
+    assert calls_kept() == sorted(["PYTHON", "SHELL"][: len(seqs)])
+    assert_no_credential_kept(by_python, token)

@@ -212,6 +212,29 @@ def test_a_system_accounts_token_is_shown_once(admin_page: Any, browser: Any, se
     assert token not in page.content()
 
 
+def test_an_open311_app_is_added_and_its_token_is_its_api_key(admin_page: Any, browser: Any, server: str) -> None:
+    page = admin_page
+    assert page.locator("#new-account label.check", has_text="服务请求应用").count() == 1
+    _add(page, "tianfu", "天府通办", ["open311"])
+    row = _row(page, "tianfu")
+    assert row.locator("td").nth(2).inner_text() == "服务请求应用"
+    _submit(page, "#accounts tr[data-login='tianfu'] form[data-action=token] button")
+    # Sent as the standard's parameter, not in a header.
+    assert "api_key=<令牌>" in page.locator("#issued [data-field=use]").inner_text()
+    token = page.locator("#issued [data-field=token]").inner_text()
+
+    api = browser.new_context(base_url=server)
+    try:
+        mine = api.request.get("/open311/v2/requests.json", params={"api_key": token})
+        assert mine.status == 200 and mine.json() == []
+        page.goto("/accounts")
+        _submit(page, "#accounts tr[data-login='tianfu'] form[data-action=revoke] button")
+        refused = api.request.get("/open311/v2/requests.json", params={"api_key": token})
+        assert refused.status == 403 and refused.json()[0]["error_code"] == "open311-key-invalid"
+    finally:
+        api.close()
+
+
 def test_a_non_administrator_has_no_accounts_page(browser: Any, server: str) -> None:
     context, page = _browser(browser, server)
     try:

@@ -377,7 +377,7 @@ def _accounts_page(
     error: HotlineError | None = None,
     notice: str = "",
     form: dict[str, Any] | None = None,
-    issued: dict[str, str] | None = None,
+    issued: dict[str, Any] | None = None,
     rows: list[dict[str, Any]] | None = None,
 ) -> HTMLResponse:
     from hotline.web.pages import render
@@ -476,5 +476,6 @@ def token_form(
         session.rollback()
         return _accounts_page(request, session, error=exc)
     session.commit()
-    shown = {"login": login, "token": issued.token, "expires_at": f"{china(issued.expires_at):%Y-%m-%d %H:%M}"}
+    shown = {"login": login, "token": issued.token, "expires_at": f"{china(issued.expires_at):%Y-%m-%d %H:%M}",
+             "open311": issued.identity.holds(d.Grant.OPEN311)}  # fmt: skip
     return _accounts_page(request, session, notice=f"已为账号 {login} 签发接口令牌", issued=shown)

@@ -30,7 +30,9 @@ def _password(from_stdin: bool) -> str:
 
 
 @app.command(
-    "add", help="新建账号\n\n工作人员账号需要密码；数据接入系统、SIP 代理等系统账号不设密码，用 token 命令签发接口令牌"
+    "add",
+    help="新建账号\n\n工作人员账号需要密码；数据接入系统、SIP 代理、服务请求应用（Open311）等系统账号不设密码，"
+    "用 token 命令签发接口令牌",
 )
 def add(
     login: str = typer.Argument(..., help="登录名（小写字母、数字、. _ -）"),
@@ -94,10 +96,12 @@ def token(
     with session_scope() as session:
         issued = service.issue_token(session, login, label=label, days=days)
     typer.echo(issued.token)
-    typer.echo(
-        f"有效期至 {china(issued.expires_at):%Y-%m-%d %H:%M}（北京时间）；请求时加请求头 Authorization: Bearer <令牌>",
-        err=True,
+    use = (
+        "Open311 请求时作为参数 api_key=<令牌>"
+        if issued.identity.holds(d.Grant.OPEN311)
+        else "请求时加请求头 Authorization: Bearer <令牌>"
     )
+    typer.echo(f"有效期至 {china(issued.expires_at):%Y-%m-%d %H:%M}（北京时间）；{use}", err=True)
 
 
 @app.command("revoke", help="注销账号的全部会话和接口令牌")

@@ -16,7 +16,7 @@ from hotline.errors import Forbidden, HotlineError, InvalidInput, TooManyAttempt
 
 
 class Grant(StrEnum):
-    """A role an account holds. The first five are people's; the last two are other systems'."""
+    """A role an account holds. The first five are people's; the last three are other systems'."""
 
     AGENT = "agent"
     DISPATCHER = "dispatcher"
@@ -25,6 +25,9 @@ class Grant(StrEnum):
     ADMIN = "admin"
     FEED = "feed"  # a sub-centre's or city's system delivering its data (bound to its source code)
     PROXY = "proxy"  # the SIP proxy asking where a call goes
+    # An app submitting citizens' service requests through Open311 (天府通办, a WeChat mini-program): its token is
+    # the standard's `api_key`, and its login names the requests it submitted (`open311:<login>:…` on the order).
+    OPEN311 = "open311"
 
 
 GRANT_LABELS = {
@@ -35,6 +38,7 @@ GRANT_LABELS = {
     Grant.ADMIN: "管理员",
     Grant.FEED: "数据接入系统",
     Grant.PROXY: "SIP 代理",
+    Grant.OPEN311: "服务请求应用",
 }
 STAFF = frozenset({Grant.AGENT, Grant.DISPATCHER, Grant.DEPARTMENT, Grant.SUPERVISOR, Grant.ADMIN})
 # Roles bound to one code: a handling unit's staff act for their unit, a feed system for its source.

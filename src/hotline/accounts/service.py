@@ -7,12 +7,13 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, object_session
 
 from hotline.accounts import domain as d
@@ -433,6 +434,47 @@ def identify(session: Session, token: str, *, at: datetime | None = None) -> d.I
     return _identity(account)
 
 
+# The API tokens that may have signed a message for the source bound as `source`: first those of the accounts bound
+# to it and of unbound ones, then the others (`identify_signer`). Built once: the listener asks for every batch.
+_SIGNING_KEYS = tuple(
+    select(Token.id, Token.digest, Token.expires_at, Token.last_used_at, Account)
+    .join(Account, Account.id == Token.account_id)
+    .where(Token.kind == "api", Token.revoked_at.is_(None), Account.active.is_(True), near)
+    .order_by(Token.expires_at.desc())  # the newest first: the one a source signs with unless it rotates
+    for near in (
+        or_(Account.bound_to == bindparam("source"), Account.bound_to.is_(None)),
+        Account.bound_to != bindparam("source"),
+    )
+)
+
+
+def identify_signer(
+    session: Session, source: str, signed_with: Callable[[str], bool], *, at: datetime | None = None
+) -> d.Identity:
+    """Who signed a message for SOURCE with an API token that was never sent: `signed_with(digest)` tells whether
+    the token kept as DIGEST (its SHA-256, as `token_digest` gives) is the signature's key. The answers are
+    `identify`'s for the token found: `login-required` when none is (a bad signature, or a token unknown, revoked or
+    of a disabled account), `session-expired` past its expiry; its last use is recorded. Whether the account may
+    deliver for SOURCE is the caller's to check, as over HTTP.
+
+    Only API tokens sign: a web session's token is never handed to a system. The tokens of the accounts bound to
+    SOURCE and of unbound ones (administrators, the proxy, people's scripts) are a handful and are tried first;
+    those of accounts bound elsewhere (other sources' feeds, units' integrations), many more, only when none of
+    those signed, so that a batch signed by another source's system is refused as such (`source-not-granted`)
+    without their cost on every batch."""
+    at = at or now()
+    for keys in _SIGNING_KEYS:
+        for token_id, digest, expires_at, last_used_at, account in session.execute(keys, {"source": source}):
+            if not signed_with(digest):
+                continue
+            if expires_at <= at:
+                raise d.LoginRequired("登录已过期，请重新登录", code="session-expired")
+            if last_used_at is None or at - last_used_at >= _TOUCH_EVERY:
+                session.execute(update(Token).where(Token.id == token_id).values(last_used_at=at))
+            return _identity(account)
+    raise d.LoginRequired("登录信息无效，请重新登录", code="login-required")
+
+
 def sign_out(session: Session, token: str, *, address: str | None = None) -> bool:
     row = session.execute(
         select(Token, Account.login)
@@ -456,10 +498,19 @@ DEMO_ACCOUNTS = (
 
 
 def load_demo(session: Session) -> str:
-    """Demo accounts, one per role, sharing one generated password written to the data folder (mode 600)."""
+    """Demo accounts, one per role, sharing one generated password, and an Open311 app with its token, both
+    written to the data folder (mode 600)."""
     from hotline.settings import get_settings
 
     path = Path(get_settings().data_dir) / "demo-accounts.txt"
+    people = _demo_people(session, path)
+    app = _demo_app(session, path)
+    if app is None:
+        return people
+    return f"{people}；{app}" + ("" if str(path) in people else f"（另存于 {path}）")
+
+
+def _demo_people(session: Session, path: Path) -> str:
     if session.scalar(select(Account.id).where(Account.login == "admin")) is not None:
         where = f"，密码见 {path}" if path.exists() else ""
         return f"演示账号：已存在{where}"
@@ -468,16 +519,37 @@ def load_demo(session: Session) -> str:
     accounts = list(DEMO_ACCOUNTS) + ([("chengban", "承办单位经办人", ["department"], unit)] if unit else [])
     for login, name, roles, bound in accounts:
         create_account(session, login, name, roles, bound_to=bound, password=password)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.chmod(0o600)  # `touch` leaves the mode of a file left from an earlier demo alone
-    path.write_text(
+    _private(path).write_text(
         "演示账号（密码相同）\n"
         + "".join(f"{login}\t{name}\t{'、'.join(roles)}\n" for login, name, roles, _ in accounts)
         + f"密码：{password}\n",
         encoding="utf-8",
     )
     return f"演示账号：{len(accounts)} 个（{'、'.join(a[0] for a in accounts)}），密码 {password}（另存于 {path}）"
+
+
+# The demo Open311 app: its login is the name the example of HOTLINE_OPEN311_KEYS gave it (docs/open311.md).
+DEMO_APP = ("tianfu", "天府通办", ["open311"])
+
+
+def _demo_app(session: Session, path: Path) -> str | None:
+    """The demo Open311 app and a token to use as its `api_key`, added once (also to an older demo's data)."""
+    login, name, roles = DEMO_APP
+    if session.scalar(select(Account.id).where(Account.login == login)) is not None:
+        return None
+    create_account(session, login, name, roles)
+    issued = issue_token(session, login, label="演示 Open311 应用")
+    with _private(path).open("a", encoding="utf-8") as out:
+        out.write(f"Open311 演示应用\t{login}\t{name}\tapi_key：{issued.token}\n")
+    return f"Open311 演示应用 {login}（{name}）的 api_key：{issued.token}"
+
+
+def _private(path: Path) -> Path:
+    """PATH, readable by its owner only, whether it is new or left from an earlier demo."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # `touch` leaves the mode of a file left from an earlier demo alone
+    return path
 
 
 def _demo_password() -> str:

@@ -69,8 +69,9 @@ TOKEN_VARIABLE = "HOTLINE_FEED_TOKEN"
 
 
 def _token(path: str | None) -> str | None:
-    """The feed account's API token: the first line of PATH (- for standard input), else $HOTLINE_FEED_TOKEN.
-    Never an argument, where it would stay in the shell history and the process list."""
+    """The feed account's API token, which signs each batch and is never sent: the first line of PATH (- for
+    standard input), else $HOTLINE_FEED_TOKEN. Never an argument, where it would stay in the shell history and the
+    process list."""
     if path is None:
         return os.environ.get(TOKEN_VARIABLE, "").strip() or None
     try:
@@ -94,16 +95,16 @@ def send(
     token_file: str | None = typer.Option(
         None,
         "--token-file",
-        help=f"从文件读取本来源数据接入账号的接口令牌（- 为标准输入；默认环境变量 {TOKEN_VARIABLE}）",
+        help=f"从文件读取本来源数据接入账号的接口令牌，用于给本批签名，令牌本身不发送（- 为标准输入；默认环境变量 {TOKEN_VARIABLE}）",
     ),
 ) -> None:
-    """Publish a table's records as one batch to the message queue."""
+    """Publish a table's records as one batch to the message queue, signed with the feed account's API token."""
     from hotline.aggregation import stream
 
     token = _token(token_file)
     records = service.records_from_table(read_table(path), kind)
     if token is None:
-        typer.echo(f"未提供接口令牌（--token-file 或 {TOKEN_VARIABLE}）：平台要求登录时将拒收本批", err=True)
+        typer.echo(f"未提供接口令牌（--token-file 或 {TOKEN_VARIABLE}），本批未签名：平台要求登录时将拒收", err=True)
     seq = asyncio.run(stream.publish(source, {"records": records}, url=url, token=token))
     typer.echo(f"已发布 {len(records)} 条记录到消息队列（消息序号 {seq}）")
 
