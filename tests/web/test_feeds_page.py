@@ -161,9 +161,13 @@ def test_the_page_says_first_when_the_platform_stops_receiving_from_the_queue(pa
     assert push.get_attribute("role") is None
     assert page.locator("#queue-workers-hint").inner_text() == "请告知系统管理员。"
     assert "s3cret" not in page.content()
+    page.goto("/")  # the overview says it too, above the sources' counts
+    assert page.locator("#feed-summary [role=alert]").inner_text().startswith(f"消息队列接收中断（自 {since['feeds']} 起")
 
     board.running("feeds")
-    page.reload()
+    page.goto("/feeds")
     assert page.locator("#queue-workers [data-worker=feeds]").inner_text().startswith("消息队列接收：正常（自 ")
     assert page.locator("#queue-workers [role=alert]").count() == 0
     assert page.locator("#queue-workers-hint").count() == 0
+    page.goto("/")
+    assert page.locator("#feed-summary [role=alert]").count() == 0

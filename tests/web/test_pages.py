@@ -17,6 +17,9 @@ def test_overview_shows_plan_progress_by_mode(page) -> None:  # type: ignore[no-
     feeds = page.locator("#feed-summary")
     assert feeds.locator("td[data-freshness=live]").inner_text() == "3"
     assert feeds.locator("td[data-freshness=never]").inner_text() == "37"
+    # The test server is uvicorn alone, not `hotline serve`: the overview says nothing is received from the queue.
+    stopped = feeds.locator("[role=alert][data-worker=feeds]")
+    assert stopped.inner_text().startswith("消息队列接收未运行（未检测到工作进程）")
 
 
 def test_route_form_decides_a_transition_call(page) -> None:  # type: ignore[no-untyped-def]

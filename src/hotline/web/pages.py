@@ -86,15 +86,21 @@ def overview(request: Request, session: Session = SESSION) -> HTMLResponse:
     for item in statuses:
         by_mode.setdefault(MODE_LABELS[item.line.mode], Counter())[item.status.value] += 1
     overdue = plan_service.overdue(session, today)
+    from hotline import workers
     from hotline.aggregation import service as aggregation
     from hotline.aggregation.domain import FRESHNESS_LABELS
+    from hotline.settings import get_settings
 
     feeds = aggregation.overview(session)["sources"]
+    settings = get_settings()
+    queue = workers.read_status(settings.data_dir, enabled=settings.queue_workers)
     return render(
         request,
         "overview.html",
         "总览",
         today=today,
+        # A stopped listener turns every source 延迟 then 中断: the overview says so before the counts.
+        queue_warnings=[w for w in queue.workers.values() if w.level == "warn"],
         feed_counts=Counter(f["freshness"] for f in feeds),
         feed_labels={f.value: label for f, label in FRESHNESS_LABELS.items()},
         feed_classes=_FRESHNESS_CLASSES,
