@@ -185,11 +185,12 @@ def feed_tokens(url: str, sources: list[str]) -> dict[str, str]:
     return tokens
 
 
-TOKENS: dict[str, str] = {}
+# Per database (`--db both` runs each with accounts of its own): database URL -> source -> token.
+TOKENS: dict[str, dict[str, str]] = {}
 
 
-def _post_all(base: str, source: str, payloads: list[dict[str, Any]], latencies: list[float]) -> None:
-    headers = {"authorization": f"Bearer {TOKENS[source]}"}
+def _post_all(base: str, token: str, source: str, payloads: list[dict[str, Any]], latencies: list[float]) -> None:
+    headers = {"authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
         for payload in payloads:
             started = time.perf_counter()
@@ -203,10 +204,10 @@ def _post_all(base: str, source: str, payloads: list[dict[str, Any]], latencies:
                 raise RuntimeError(f"{source}: {body}")
 
 
-def _client(base: str, source: str, payloads: list[dict[str, Any]], out: list[float],
+def _client(base: str, token: str, source: str, payloads: list[dict[str, Any]], out: list[float],
             errors: list[BaseException]) -> None:  # fmt: skip
     try:
-        _post_all(base, source, payloads, out)
+        _post_all(base, token, source, payloads, out)
     except BaseException as exc:  # reported with the results, once every thread has ended
         errors.append(exc)
 
@@ -215,12 +216,13 @@ def http(url: str, workdir: Path, n_batches: int, clients: int) -> list[tuple[st
     platform = Platform({"HOTLINE_DATABASE_URL": url, "HOTLINE_DATA_DIR": str(workdir / "data")},
                         log=workdir / "server.log")  # fmt: skip
     rows = []
-    TOKENS.update(feed_tokens(url, sorted({SOURCE, *SOURCES[:clients]})))
+    tokens = TOKENS.setdefault(url, {})
+    tokens.update(feed_tokens(url, sorted({SOURCE, *SOURCES[:clients]})))
     platform.start()
     try:
         assert platform.proc is not None
         server = [platform.proc.pid]
-        _post_all(platform.url, SOURCE, batches("HWARM-", 1000, 100), [])
+        _post_all(platform.url, tokens[SOURCE], SOURCE, batches("HWARM-", 1000, 100), [])
         plans: list[tuple[str, list[tuple[str, list[dict[str, Any]]]]]] = [
             ("HTTP, 1 client, batch 100", [(SOURCE, batches("H1-", n_batches * 100, 100))])
         ]
@@ -232,7 +234,8 @@ def http(url: str, workdir: Path, n_batches: int, clients: int) -> list[tuple[st
             latencies: list[float] = []
             errors: list[BaseException] = []
             cpu0, started = cpu_seconds(server), time.perf_counter()
-            threads = [threading.Thread(target=_client, args=(platform.url, s, p, latencies, errors)) for s, p in work]
+            threads = [threading.Thread(target=_client, args=(platform.url, tokens[s], s, p, latencies, errors))
+                       for s, p in work]  # fmt: skip
             for t in threads:
                 t.start()
             for t in threads:
@@ -321,15 +324,16 @@ async def _queue(n_batches: int, via_publish: int, idle_exit: float, token: str)
 
 
 def queue(url: str, n_batches: int, via_publish: int, idle_exit: float) -> list[tuple[str, dict[str, float]]]:
-    if SOURCE not in TOKENS:  # the HTTP step made it unless skipped
-        TOKENS.update(feed_tokens(url, [SOURCE]))
+    tokens = TOKENS.setdefault(url, {})
+    if SOURCE not in tokens:  # the HTTP step made it unless skipped
+        tokens.update(feed_tokens(url, [SOURCE]))
     suffix = uuid.uuid4().hex[:8]
     variables = ("HOTLINE_DATABASE_URL", "HOTLINE_FEEDS_STREAM", "HOTLINE_FEEDS_SUBJECT", "HOTLINE_AUTH")
     saved = {k: os.environ.get(k) for k in variables}
     os.environ.update({"HOTLINE_DATABASE_URL": url, "HOTLINE_FEEDS_STREAM": f"BENCH_FEEDS_{suffix}",
                        "HOTLINE_FEEDS_SUBJECT": f"bench.feeds.{suffix}", "HOTLINE_AUTH": "on"})  # fmt: skip
     try:
-        measured = asyncio.run(_queue(n_batches, via_publish, idle_exit, TOKENS[SOURCE]))
+        measured = asyncio.run(_queue(n_batches, via_publish, idle_exit, tokens[SOURCE]))
         return [("queue: listen, batch 100", measured)]
     finally:
         for key, value in saved.items():
