@@ -10,6 +10,7 @@ from hotline.errors import HotlineError
 
 
 def create_app() -> FastAPI:
+    from hotline.accounts import admin_api as accounts_admin_api
     from hotline.accounts import api as accounts_api
     from hotline.accounts.guard import Guard
     from hotline.aggregation import api as aggregation_api
@@ -46,6 +47,7 @@ def create_app() -> FastAPI:
 
     for router in (
         accounts_api.router,
+        accounts_admin_api.router,
         routing_api.router,
         plan_api.router,
         workorders_api.router,

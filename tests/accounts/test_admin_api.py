@@ -131,6 +131,7 @@ def test_a_taken_login_a_weak_password_and_a_bad_binding_are_refused(client: Tes
 ADMIN_ONLY = [
     ("GET", "/api/accounts", None),
     ("POST", "/api/accounts", {"login": "x1", "name": "某", "roles": ["agent"]}),
+    ("PATCH", "/api/accounts/lihua", {"roles": ["admin"]}),
     ("POST", "/api/accounts/lihua/disable", None),
     ("POST", "/api/accounts/lihua/enable", None),
     ("POST", "/api/accounts/lihua/password", {"password": NEW_PASSWORD}),
@@ -151,6 +152,8 @@ def test_only_administrators_manage_accounts(
     with session_scope() as session:
         assert [r["login"] for r in service.list_accounts(session)] == ["lihua", "wangfang"]
     assert [e for e, _ in _trail("lihua")] == ["created", "token-issued"]
+    with session_scope() as session:
+        assert service.get_account(session, "lihua").grants == ["dispatcher"]
 
 
 def test_the_accounts_page_and_its_menu_link_are_for_administrators(client: TestClient, admin: dict[str, str]) -> None:
@@ -236,6 +239,83 @@ def test_an_administrator_sets_a_password_ending_web_sessions_and_lifting_a_lock
     assert not _works(client, session)  # the web session ended at once
     assert _works(client, api)  # API tokens stay
     assert _works(client, _signed_in(client, "zhangmin", NEW_PASSWORD))
+
+
+# -- editing accounts ----------------------------------------------------------------------------------------------
+def _monitors(client: TestClient, headers: dict[str, str]) -> int:
+    """What the account gets from a dispatcher's resource (the data gathering overview)."""
+    return client.get("/api/feeds", headers=headers).status_code
+
+
+def test_an_agent_promoted_to_dispatcher_gets_the_new_role_at_once_and_keeps_the_login(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    _person()
+    zhangmin = _signed_in(client)
+    assert _monitors(client, zhangmin) == 403  # and this process now remembers her as an agent
+    promoted = client.patch("/api/accounts/zhangmin", json={"roles": ["agent", "dispatcher"]}, headers=admin)
+    assert promoted.status_code == 200, promoted.text
+    assert promoted.json() == {
+        "login": "zhangmin", "name": "张敏", "roles": ["agent", "dispatcher"], "role_labels": ["话务员", "派单员"],
+        "bound_to": None, "active": True, "has_password": True, "locked_until": None,
+    }  # fmt: skip
+    assert _monitors(client, zhangmin) == 200  # the same session, not signed in again
+    assert client.get("/api/auth/me", headers=zhangmin).json()["roles"] == ["agent", "dispatcher"]
+    # Back to the desk: the remembered dispatcher is forgotten at once too.
+    assert client.patch("/api/accounts/zhangmin", json={"roles": ["agent"]}, headers=admin).status_code == 200
+    assert _monitors(client, zhangmin) == 403
+    assert ("edited", f"角色：话务员 → 话务员、派单员；由 {ADMIN_ACTOR} 操作") in _trail("zhangmin")
+
+
+def test_an_edit_changes_what_is_given_and_keeps_the_rest(client: TestClient, admin: dict[str, str]) -> None:
+    _person()
+    renamed = client.patch("/api/accounts/zhangmin", json={"name": "张敏华"}, headers=admin)
+    assert renamed.status_code == 200 and renamed.json()["roles"] == ["agent"]
+    assert client.get("/api/auth/me", headers=_signed_in(client)).json()["name"] == "张敏华"
+    same = client.patch("/api/accounts/zhangmin", json={}, headers=admin)
+    assert same.status_code == 200 and same.json()["name"] == "张敏华"
+    assert [e for e, _ in _trail("zhangmin")].count("edited") == 1  # an edit changing nothing is not audited
+
+
+def test_edits_are_refused_with_the_rules_codes(client: TestClient, admin: dict[str, str]) -> None:
+    _person()
+    tax = client.post(
+        "/api/accounts", json={"login": "tax", "name": "税务", "roles": ["feed"], "bound_to": "12366"}, headers=admin
+    )
+    assert tax.status_code == 201, tax.text
+    refused = [
+        ("nobody", {"name": "某"}, 404, "account-not-found"),
+        ("zhangmin", {"roles": ["boss"]}, 422, "unknown-role"),
+        ("zhangmin", {"roles": []}, 422, "role-required"),
+        ("zhangmin", {"name": ""}, 422, "name-required"),
+        ("zhangmin", {"roles": ["department"]}, 422, "binding-required"),
+        ("zhangmin", {"bound_to": "12366"}, 422, "binding-not-allowed"),
+        ("zhangmin", {"roles": ["department"], "bound_to": "510100-nowhere"}, 404, "unit-not-found"),
+        ("tax", {"bound_to": None}, 422, "binding-required"),  # null removes the binding the feed needs
+        ("tax", {"bound_to": "99999"}, 404, "feed-source-not-found"),
+        ("admin", {"roles": ["supervisor"]}, 409, "own-admin-role"),
+        ("zhangmin", {"roles": "agent"}, 422, "invalid-input"),
+    ]
+    for login, body, status, code in refused:
+        got = client.patch(f"/api/accounts/{login}", json=body, headers=admin)
+        assert (got.status_code, got.json()["code"]) == (status, code), (login, body)
+    assert _row(client, admin, "tax")["bound_to"] == "12366"  # left out: kept
+    assert client.patch("/api/accounts/tax", json={"name": "税务分中心"}, headers=admin).json()["bound_to"] == "12366"
+    assert _row(client, admin, "admin")["roles"] == ["admin", "supervisor"] and _works(client, admin)
+
+
+def test_the_last_administrator_keeps_the_role_and_stays_enabled(
+    client: TestClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Signed in, an administrator is always one more besides any other; with sign-in off nobody is.
+    monkeypatch.setenv("HOTLINE_AUTH", "off")
+    demoted = client.patch("/api/accounts/admin", json={"roles": ["supervisor"]})
+    assert demoted.status_code == 409 and demoted.json()["code"] == "last-admin"
+    disabled = client.post("/api/accounts/admin/disable")
+    assert disabled.status_code == 409 and disabled.json()["code"] == "last-admin"
+    _token("root", ["admin"])
+    assert client.patch("/api/accounts/admin", json={"roles": ["supervisor"]}).status_code == 200
+    assert client.post("/api/accounts/root/disable").json()["code"] == "last-admin"
 
 
 def _token_of(login: str) -> dict[str, str]:

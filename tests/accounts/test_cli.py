@@ -74,3 +74,48 @@ def test_bad_input_is_refused_in_chinese_and_changes_nothing(db_url: str) -> Non
     assert missing.returncode == 2 and "错误[account-not-found]" in missing.stderr
     with session_scope() as session:
         assert service.list_accounts(session) == []
+
+
+def test_an_agent_is_promoted_and_renamed_keeping_the_login(db_url: str) -> None:
+    assert _hotline("add", "zhangmin", "--name", "张敏", "--role", "agent", "--password-stdin",
+                    stdin="Hotline2021\n").returncode == 0  # fmt: skip
+    promoted = _hotline("edit", "zhangmin", "--role", "agent", "--role", "dispatcher")
+    assert promoted.returncode == 0, promoted.stderr
+    assert promoted.stdout.strip() == "已修改账号 zhangmin：角色：话务员 → 话务员、派单员"
+    assert "zhangmin\t张敏\t话务员、派单员\t正常" in _hotline("list").stdout
+    renamed = _hotline("edit", "zhangmin", "--name", "张敏华")
+    assert renamed.stdout.strip() == "已修改账号 zhangmin：姓名：张敏 → 张敏华"
+    assert _hotline("edit", "zhangmin", "--name", "张敏华").stdout.strip() == "账号 zhangmin 没有变化"
+    with session_scope() as session:
+        signed = service.sign_in(session, "zhangmin", "Hotline2021")  # the same password
+    assert signed.identity.actor == "张敏华（zhangmin）" and signed.identity.grants == (Grant.AGENT, Grant.DISPATCHER)
+    log = _hotline("log", "--login", "zhangmin").stdout.splitlines()
+    assert [line.split("\t")[2:4] for line in log if "修改账号" in line] == [
+        ["修改账号", "姓名：张敏 → 张敏华"],
+        ["修改账号", "角色：话务员 → 话务员、派单员"],
+    ]
+
+
+def test_an_edit_is_refused_by_the_rules_and_the_last_administrator_keeps_the_role(db_url: str) -> None:
+    assert _hotline("add", "admin", "--name", "管理员", "--role", "admin", "--no-password").returncode == 0
+    assert (
+        _hotline("add", "tax", "--name", "税务", "--role", "feed", "--unit", "12366", "--no-password").returncode == 0
+    )
+    last = _hotline("edit", "admin", "--role", "supervisor")
+    assert last.returncode == 2 and "错误[last-admin]" in last.stderr
+    disable = _hotline("disable", "admin")
+    assert disable.returncode == 2 and "错误[last-admin]" in disable.stderr
+    unbound = _hotline("edit", "tax", "--unit", "")
+    assert unbound.returncode == 2 and "错误[binding-required]" in unbound.stderr
+    missing = _hotline("edit", "nobody", "--name", "某")
+    assert missing.returncode == 2 and "错误[account-not-found]" in missing.stderr
+    # The feed becomes a proxy: the source binding goes with the feed role.
+    moved = _hotline("edit", "tax", "--role", "proxy", "--name", "SIP 代理")
+    assert moved.returncode == 0, moved.stderr
+    assert (
+        moved.stdout.strip() == "已修改账号 tax：姓名：税务 → SIP 代理；角色：数据接入系统 → SIP 代理；绑定：12366 → 无"
+    )
+    with session_scope() as session:
+        assert [(r["login"], r["roles"], r["active"]) for r in service.list_accounts(session)] == [
+            ("admin", ["admin"], True), ("tax", ["proxy"], True),
+        ]  # fmt: skip

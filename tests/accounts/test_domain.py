@@ -21,18 +21,23 @@ from hotline.accounts.domain import (
     Identity,
     Lock,
     Outcome,
+    Profile,
     Scope,
     account_lock,
     acting,
     check_account,
+    check_admin_removal,
+    check_disabling,
     check_password,
     check_source,
+    in_held_order,
     locks,
     outcome_of,
     parse_grants,
+    profile_changes,
     refusing,
 )
-from hotline.errors import Forbidden, InvalidInput, TooManyAttempts
+from hotline.errors import Conflict, Forbidden, InvalidInput, TooManyAttempts
 
 T0 = datetime(2021, 11, 1, 2, 0, tzinfo=UTC)
 ZJJ, RSJ = "510100-zjj", "510100-rsj"
@@ -47,6 +52,64 @@ ADMIN = Identity("admin", "管理员", (Grant.ADMIN, Grant.SUPERVISOR))
 # -- roles ---------------------------------------------------------------------------------------------------------
 def test_grants_are_parsed_in_order_without_duplicates() -> None:
     assert parse_grants(["supervisor", " admin ", "supervisor"]) == (Grant.SUPERVISOR, Grant.ADMIN)
+
+
+def test_a_name_fits_what_the_history_keeps() -> None:
+    check_account("zhangmin", "张" * 64, (Grant.AGENT,), None)
+    with pytest.raises(InvalidInput) as caught:
+        check_account("zhangmin", "张" * 65, (Grant.AGENT,), None)
+    assert caught.value.code == "name-too-long"
+
+
+# -- editing an account ------------------------------------------------------------------------------------------
+def test_an_edit_is_described_before_and_after_in_chinese() -> None:
+    before = Profile("张敏", (Grant.AGENT,), None)
+    assert profile_changes(before, before) == []
+    assert profile_changes(before, Profile("张敏", (Grant.AGENT, Grant.DISPATCHER), None)) == [
+        "角色：话务员 → 话务员、派单员"
+    ]
+    assert profile_changes(before, Profile("张敏华", (Grant.DEPARTMENT,), ZJJ)) == [
+        "姓名：张敏 → 张敏华",
+        "角色：话务员 → 承办单位",
+        f"绑定：无 → {ZJJ}",
+    ]
+    office = Profile("经办人", (Grant.DEPARTMENT,), ZJJ)
+    assert profile_changes(office, Profile("经办人", (Grant.DEPARTMENT,), RSJ)) == [f"绑定：{ZJJ} → {RSJ}"]
+    # The order is the default role a request acts in: reordering is a change.
+    assert profile_changes(Profile("管理员", (Grant.ADMIN, Grant.SUPERVISOR), None),
+                           Profile("管理员", (Grant.SUPERVISOR, Grant.ADMIN), None)) == [
+        "角色：管理员、督办审核员 → 督办审核员、管理员"
+    ]  # fmt: skip
+
+
+def test_roles_ticked_in_a_form_keep_the_order_the_account_holds_them() -> None:
+    # The form lists roles in its own order (督办审核员 before 管理员); ticking one more must not make the
+    # administrator act as a supervisor by default.
+    assert in_held_order(["admin", "supervisor"], ["dispatcher", "supervisor", "admin"]) == [
+        "admin", "supervisor", "dispatcher",
+    ]  # fmt: skip
+    assert in_held_order(["agent"], []) == []
+
+
+def test_an_administrator_cannot_take_their_own_admin_role_away() -> None:
+    with pytest.raises(Conflict) as caught:
+        check_admin_removal("admin", me="admin", active=True, other_admins=3)
+    assert caught.value.code == "own-admin-role" and caught.value.http_status == 409
+    check_admin_removal("admin", me="root", active=True, other_admins=1)
+    check_admin_removal("admin", me=None, active=True, other_admins=1)  # the command line
+
+
+def test_the_last_enabled_administrator_keeps_the_role_and_stays_enabled() -> None:
+    with pytest.raises(Conflict) as removed:
+        check_admin_removal("admin", me=None, active=True, other_admins=0)
+    with pytest.raises(Conflict) as disabled:
+        check_disabling("admin", me=None, admin=True, other_admins=0)
+    assert removed.value.code == disabled.value.code == "last-admin"
+    check_admin_removal("old-admin", me=None, active=False, other_admins=0)  # a disabled one manages nothing
+    check_disabling("zhangmin", me="admin", admin=False, other_admins=0)
+    with pytest.raises(Conflict) as own:
+        check_disabling("admin", me="admin", admin=True, other_admins=2)
+    assert own.value.code == "own-account"
 
 
 def test_an_open311_app_is_a_role_of_its_own() -> None:

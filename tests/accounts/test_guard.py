@@ -51,5 +51,25 @@ def test_roles_are_checked_on_every_request_even_when_remembered(db_url: str, cl
     client = TestClient(create_app())
     headers = _token("desk", ["agent"])
     assert client.get("/api/workorders/limits", headers=headers).status_code == 200
-    refused = client.get("/api/supervision/kpis", headers=headers, params={"since": "2021-10-01", "until": "2021-10-31"})
+    refused = client.get(
+        "/api/supervision/kpis", headers=headers, params={"since": "2021-10-01", "until": "2021-10-31"}
+    )
     assert refused.status_code == 403 and refused.json()["code"] == "role-not-granted"
+
+
+def test_an_edit_here_forgets_the_accounts_remembered_identity_and_one_elsewhere_holds_within_the_memory(
+    db_url: str, clock: list[float]
+) -> None:
+    client = TestClient(create_app())
+    admin = _token("admin", ["admin"])
+    headers = _token("desk", ["dispatcher"])
+    feeds = "/api/feeds"  # a dispatcher's, not an agent's
+    assert client.get(feeds, headers=headers).status_code == 200
+    assert client.patch("/api/accounts/desk", json={"roles": ["agent"]}, headers=admin).status_code == 200
+    refused = client.get(feeds, headers=headers)  # the clock has not moved: remembered no more
+    assert refused.status_code == 403 and refused.json()["code"] == "role-not-granted"
+    with session_scope() as session:  # as `hotline accounts edit` does, from another process
+        service.update_account(session, "desk", grants=["dispatcher"])
+    assert client.get(feeds, headers=headers).status_code == 403  # the price of remembering
+    clock[0] += guard.REMEMBER_FOR
+    assert client.get(feeds, headers=headers).status_code == 200

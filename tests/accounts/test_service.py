@@ -399,6 +399,149 @@ def test_an_api_token_has_a_sensible_validity(db_url: str, days: int) -> None:
     assert caught.value.code == "invalid-days"
 
 
+# -- editing accounts ----------------------------------------------------------------------------------------------
+RSJ = "510100-rsj"
+
+
+def _units() -> None:
+    with session_scope() as session:
+        workorders.load_units(session)
+        workorders.add_unit(session, ZJJ, "成都市住房和城乡建设局", "department", region_code="510100", parent="510100")
+        workorders.add_unit(
+            session, RSJ, "成都市人力资源和社会保障局", "department", region_code="510100", parent="510100"
+        )
+
+
+def _edit(login: str = "zhangmin", **changes: object) -> service.Edited:
+    with session_scope() as session:
+        edited = service.update_account(session, login, **changes)  # type: ignore[arg-type]
+        session.flush()
+        session.expunge(edited.account)
+        return edited
+
+
+def _refused_edit(login: str = "zhangmin", **changes: object) -> HotlineError:
+    with pytest.raises(HotlineError) as caught:
+        _edit(login, **changes)
+    return caught.value
+
+
+def test_an_agent_promoted_to_dispatcher_keeps_the_login_password_and_sessions(db_url: str) -> None:
+    _add()
+    signed = _sign_in(PASSWORD, T0)
+    with session_scope() as session:
+        script = service.issue_token(session, "zhangmin", at=T0).token
+    edited = _edit(grants=["agent", "dispatcher"], by="系统管理员（admin）", address=A)
+    assert edited.changes == ("角色：话务员 → 话务员、派单员",)
+    assert edited.account.grants == ["agent", "dispatcher"] and edited.account.name == "张敏"
+    # The session signed in before holds the new roles from its next request: no copy of them was kept.
+    with session_scope() as session:
+        identity = service.identify(session, signed.token, at=T0 + timedelta(minutes=1))
+    assert identity.grants == (Grant.AGENT, Grant.DISPATCHER) and identity.actor == "张敏（zhangmin）"
+    assert _identify(script, T0 + timedelta(minutes=1)) == "zhangmin"
+    assert _sign_in(PASSWORD, T0 + timedelta(minutes=2)).identity.grants == (Grant.AGENT, Grant.DISPATCHER)
+    assert [e for e in _trail("zhangmin") if e[0] == "edited"] == [
+        ("edited", "角色：话务员 → 话务员、派单员；由 系统管理员（admin） 操作", A)
+    ]
+
+
+def test_fewer_roles_hold_from_the_next_request_of_an_existing_session(db_url: str) -> None:
+    _add(roles=("dispatcher", "supervisor"))
+    signed = _sign_in(PASSWORD, T0)
+    _edit(grants=["dispatcher"], name="张敏（调岗）")
+    with session_scope() as session:
+        identity = service.identify(session, signed.token, at=T0 + timedelta(minutes=1))
+    assert identity.grants == (Grant.DISPATCHER,) and identity.actor == "张敏（调岗）（zhangmin）"
+
+
+def test_a_rename_and_a_new_unit_are_audited_before_and_after(db_url: str) -> None:
+    _units()
+    with session_scope() as session:
+        service.create_account(session, "chengban", "经办人", ["department"], bound_to=ZJJ)
+    edited = _edit("chengban", name=" 王经办 ", bound_to=RSJ)
+    assert edited.changes == ("姓名：经办人 → 王经办", f"绑定：{ZJJ} → {RSJ}")
+    assert (edited.account.name, edited.account.bound_to) == ("王经办", RSJ)
+    assert _trail("chengban")[-1] == ("edited", f"姓名：经办人 → 王经办；绑定：{ZJJ} → {RSJ}", None)
+    # Nothing given, nothing changed: no audit entry.
+    assert _edit("chengban", name="王经办").changes == ()
+    assert [event for event, _, _ in _trail("chengban")] == ["created", "edited"]
+
+
+def test_edits_follow_the_rules_of_creation_and_change_nothing_when_refused(db_url: str) -> None:
+    _units()
+    _add()
+    refused = {
+        "unknown-role": {"grants": ["boss"]},
+        "role-required": {"grants": []},
+        "name-required": {"name": "  "},
+        "name-too-long": {"name": "张" * 65},
+        "binding-required": {"grants": ["department"]},
+        "binding-not-allowed": {"bound_to": ZJJ},
+        "grants-conflict": {"grants": ["department", "feed"], "bound_to": ZJJ},
+        "unit-not-found": {"grants": ["department"], "bound_to": "510100-nowhere"},
+        "feed-source-not-found": {"grants": ["feed"], "bound_to": "99999"},
+    }
+    for code, changes in refused.items():
+        assert _refused_edit(**changes).code == code, code
+    assert _refused_edit("nobody", name="某").code == "account-not-found"
+    account = _stored()
+    assert (account.name, account.grants, account.bound_to) == ("张敏", ["agent"], None)
+    assert [event for event, _, _ in _trail("zhangmin")] == ["created"]
+
+
+def test_a_binding_goes_with_its_role_unless_given(db_url: str) -> None:
+    _units()
+    with session_scope() as session:
+        service.create_account(session, "chengban", "经办人", ["department"], bound_to=ZJJ, password=PASSWORD)
+    # A unit's clerk joins the centre as a dispatcher: the unit binding goes with the department role.
+    edited = _edit("chengban", grants=["dispatcher"])
+    assert edited.changes == ("角色：承办单位 → 派单员", f"绑定：{ZJJ} → 无")
+    assert _stored("chengban").bound_to is None
+    # Kept while the bound role stays; a unit code is not a source code.
+    _edit("chengban", grants=["department"], bound_to=ZJJ)
+    assert _edit("chengban", grants=["department", "agent"]).account.bound_to == ZJJ
+    assert _refused_edit("chengban", grants=["feed"]).code == "feed-source-not-found"
+    assert _edit("chengban", grants=["feed"], bound_to="12366").account.bound_to == "12366"
+    assert _refused_edit("chengban", bound_to=None).code == "binding-required"
+
+
+def test_the_password_stays_whatever_the_roles(db_url: str) -> None:
+    # Roles and the way an account signs in are independent, as at creation: a person's account keeps its password,
+    # a system's stays token-only (an administrator gives it a password with `passwd` if ever needed).
+    _add()
+    _add("sip", roles=("proxy",), password=None)
+    _edit(grants=["agent", "proxy"])
+    _edit("sip", grants=["agent"], name="话务员脚本")
+    assert _stored().password_hash is not None and _stored("sip").password_hash is None
+    assert _sign_in(PASSWORD, T0).identity.grants == (Grant.AGENT, Grant.PROXY)
+
+
+def test_the_last_enabled_administrator_keeps_the_admin_role(db_url: str) -> None:
+    _add("admin", roles=("admin", "supervisor"), password=None)
+    _add("old-admin", roles=("admin",), password=None)
+    with session_scope() as session:
+        service.set_active(session, "old-admin", False)  # another administrator, but disabled
+    refused = _refused_edit("admin", grants=["supervisor"])
+    assert (refused.code, refused.http_status) == ("last-admin", 409)
+    with session_scope() as session, pytest.raises(Conflict) as disabling:
+        service.set_active(session, "admin", False)
+    assert disabling.value.code == "last-admin"
+    assert _stored("admin").grants == ["admin", "supervisor"] and _stored("admin").active
+    # A disabled administrator's role may go: it manages nothing.
+    assert _edit("old-admin", grants=["supervisor"]).changes == ("角色：管理员 → 督办审核员",)
+    # With a second enabled administrator, either may lose the role, but not by their own hand.
+    _add("root", roles=("admin",), password=None)
+    assert _refused_edit("admin", grants=["supervisor"], me="admin").code == "own-admin-role"
+    assert _edit("admin", grants=["supervisor"], me="root").account.grants == ["supervisor"]
+    assert _refused_edit("root", grants=["agent"]).code == "last-admin"
+    with session_scope() as session, pytest.raises(Conflict) as own:
+        service.set_active(session, "root", False, me="root")
+    assert own.value.code == "own-account"
+    with session_scope() as session, pytest.raises(Conflict) as last:
+        service.set_active(session, "root", False)
+    assert last.value.code == "last-admin"
+
+
 # -- demo ----------------------------------------------------------------------------------------------------------
 def _password_in(text: str) -> str:
     line = next(line for line in text.splitlines() if line.startswith("密码："))

@@ -255,3 +255,73 @@ def test_a_non_administrator_has_no_accounts_page(browser: Any, server: str) -> 
         assert page.locator("#accounts").count() == 0
     finally:
         context.close()
+
+
+def _edit_form(page: Any, login: str) -> Any:
+    details = _row(page, login).locator("details[data-action=edit]")
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+    return details.locator("form")
+
+
+def test_an_agent_promoted_to_dispatcher_keeps_the_login_and_gets_the_new_role_at_once(
+    admin_page: Any, browser: Any, server: str
+) -> None:
+    page = admin_page
+    _add(page, "sun.li", "孙丽", ["agent"], FIRST_PASSWORD)
+    person_ctx, person = _browser(browser, server)
+    try:
+        person.goto("/orders")
+        _sign_in(person, "sun.li", FIRST_PASSWORD)
+        assert person.goto("/kpis").status == 403  # a dispatcher's page
+
+        form = _edit_form(page, "sun.li")
+        assert form.locator("input[name=name]").input_value() == "孙丽"
+        assert form.locator("input[name=roles][value=agent]").is_checked()
+        form.locator("input[name=name]").fill("孙丽华")
+        form.locator("input[name=roles][value=dispatcher]").check()
+        _submit(page, "#accounts tr[data-login='sun.li'] details[data-action=edit] button[type=submit]")
+        assert _path(page.url) == "/accounts?done=edited&login=sun.li"
+        assert page.locator("[role=status]").inner_text().startswith("已修改账号 sun.li")
+        row = _row(page, "sun.li")
+        assert row.locator("td").nth(1).inner_text() == "孙丽华"
+        assert row.locator("td").nth(2).inner_text() == "话务员、派单员"
+
+        # The same browser, not signed in again: the new role and name from the next page on.
+        assert person.goto("/kpis").status == 200
+        assert person.locator("[data-field=signed-in]").inner_text() == "孙丽华（sun.li）"
+        assert person.locator("nav a", has_text="账号管理").count() == 0
+
+        # Saving the form unchanged changes nothing.
+        _edit_form(page, "sun.li")
+        _submit(page, "#accounts tr[data-login='sun.li'] details[data-action=edit] button[type=submit]")
+        assert page.locator("[role=status]").inner_text() == "账号 sun.li 没有变化"
+    finally:
+        person_ctx.close()
+
+
+def test_an_administrator_cannot_take_their_own_admin_role_away_on_the_page(admin_page: Any) -> None:
+    page = admin_page
+    form = _edit_form(page, "admin")
+    form.locator("input[name=roles][value=admin]").uncheck()
+    form.locator("input[name=name]").fill("改名的管理员")
+    answer = _submit(page, "#accounts tr[data-login='admin'] details[data-action=edit] button[type=submit]")
+    assert answer.status == 409
+    assert page.locator("[role=alert]").get_attribute("data-code") == "own-admin-role"
+    # The form comes back open with what was typed; nothing was changed.
+    details = _row(page, "admin").locator("details[data-action=edit]")
+    assert details.get_attribute("open") is not None
+    assert details.locator("input[name=name]").input_value() == "改名的管理员"
+    assert not details.locator("input[name=roles][value=admin]").is_checked()
+    assert _row(page, "admin").locator("td").nth(2).inner_text() == "管理员、督办审核员"
+
+    # A department account needs an existing unit, and a refusal names it.
+    _add(page, "chen.gb", "陈经办", ["agent"], FIRST_PASSWORD)
+    form = _edit_form(page, "chen.gb")
+    form.locator("input[name=roles][value=agent]").uncheck()
+    form.locator("input[name=roles][value=department]").check()
+    form.locator("input[name=bound_to]").fill("510100-nowhere")
+    answer = _submit(page, "#accounts tr[data-login='chen.gb'] details[data-action=edit] button[type=submit]")
+    assert answer.status == 404
+    assert page.locator("[role=alert]").get_attribute("data-code") == "unit-not-found"
+    assert _row(page, "chen.gb").locator("td").nth(2).inner_text() == "话务员"

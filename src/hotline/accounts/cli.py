@@ -1,4 +1,4 @@
-"""Commands of accounts: `hotline accounts add|list|passwd|disable|enable|token|revoke|log`.
+"""Commands of accounts: `hotline accounts add|edit|list|passwd|disable|enable|token|revoke|log`.
 
 Passwords are typed at a hidden prompt, or read from standard input with --password-stdin (for scripts), never
 given as an argument, where they would stay in the shell history and the process list.
@@ -47,6 +47,28 @@ def add(
         account = service.create_account(session, login, name, roles, bound_to=bound_to, password=password)
         view = service.account_view(account)
     typer.echo(f"已新建账号 {view['login']}（{view['name']}，{'、'.join(view['role_labels'])}）")
+
+
+@app.command(
+    "edit",
+    help="修改账号的姓名、角色或绑定（登录名、密码和接口令牌不变）\n\n"
+    '--role 可重复，给出的角色取代原有角色；未给出的项保持不变。--unit "" 取消绑定；'
+    "不再有承办单位或数据接入角色时绑定随之取消。正在运行的服务最迟 10 秒内按新角色办理",
+)
+def edit(
+    login: str = typer.Argument(..., help="登录名"),
+    name: str | None = typer.Option(None, "--name", help="新的姓名或系统名称"),
+    roles: list[str] | None = typer.Option(None, "--role", help=_ROLES_HELP + "（取代原有角色）"),
+    bound_to: str | None = typer.Option(None, "--unit", help="承办单位代码或数据来源代码；空字符串取消绑定"),
+) -> None:
+    with session_scope() as session:
+        edited = service.update_account(
+            session, login, name=name, grants=roles or None, bound_to=... if bound_to is None else bound_to
+        )
+    if edited.changes:
+        typer.echo(f"已修改账号 {login}：" + "；".join(edited.changes))
+    else:
+        typer.echo(f"账号 {login} 没有变化")
 
 
 @app.command("list", help="列出账号")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from hotline.errors import Forbidden, HotlineError, InvalidInput, TooManyAttempts
+from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, TooManyAttempts
 
 
 class Grant(StrEnum):
@@ -45,6 +45,7 @@ STAFF = frozenset({Grant.AGENT, Grant.DISPATCHER, Grant.DEPARTMENT, Grant.SUPERV
 BOUND = frozenset({Grant.DEPARTMENT, Grant.FEED})
 
 LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+MAX_NAME = 64  # what `acc_accounts.name` holds
 MIN_PASSWORD = 8
 SESSION_FOR = timedelta(hours=12)  # one shift; signing in again after a long shift is expected
 TOKEN_DAYS = 90
@@ -63,6 +64,7 @@ EVENT_LABELS = {
     "enabled": "启用账号",
     "token-issued": "签发接口令牌",
     "tokens-revoked": "注销会话和令牌",
+    "edited": "修改账号",
 }
 
 
@@ -120,6 +122,8 @@ def check_account(login: str, name: str, grants: Sequence[Grant], bound_to: str 
         )
     if not name.strip():
         raise InvalidInput("请填写姓名或系统名称", code="name-required")
+    if len(name.strip()) > MAX_NAME:
+        raise InvalidInput(f"姓名或系统名称至多 {MAX_NAME} 个字", code="name-too-long")
     bound = [g for g in grants if g in BOUND]
     if len(bound) > 1:
         raise InvalidInput("承办单位角色与数据接入角色不能在同一账号上", code="grants-conflict")
@@ -128,6 +132,66 @@ def check_account(login: str, name: str, grants: Sequence[Grant], bound_to: str 
         raise InvalidInput(f"{GRANT_LABELS[bound[0]]}账号须指定{what}", code="binding-required")
     if bound_to and not bound:
         raise InvalidInput("只有承办单位或数据接入账号可以绑定单位或来源", code="binding-not-allowed")
+
+
+def labels(grants: Iterable[Grant]) -> str:
+    return "、".join(GRANT_LABELS[g] for g in grants)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What an administrator may change of an account: the name the work-order history shows, the roles (their
+    order matters: the first staff role is the one a request acts in by default) and the binding."""
+
+    name: str
+    grants: tuple[Grant, ...]
+    bound_to: str | None
+
+    @property
+    def bound_role(self) -> Grant | None:
+        return next((g for g in self.grants if g in BOUND), None)
+
+
+def in_held_order(held: Sequence[str], chosen: Sequence[str]) -> list[str]:
+    """Roles ticked in a form (a set, in the form's order) put in the order the account holds them, new ones
+    after: ticking one more must not change the role the account acts in by default."""
+    return [g for g in held if g in chosen] + [g for g in chosen if g not in held]
+
+
+def profile_changes(before: Profile, after: Profile) -> list[str]:
+    """What an edit changed, as the audit trail and the command line say it: `角色：话务员 → 话务员、派单员`."""
+    found = []
+    if after.name != before.name:
+        found.append(f"姓名：{before.name} → {after.name}")
+    if after.grants != before.grants:
+        found.append(f"角色：{labels(before.grants)} → {labels(after.grants)}")
+    if after.bound_to != before.bound_to:
+        found.append(f"绑定：{before.bound_to or '无'} → {after.bound_to or '无'}")
+    return found
+
+
+# The platform must keep an enabled administrator: only one can manage accounts over the web, and a centre whose
+# last one was disabled or demoted by a click would need the command line on the server to recover.
+def check_disabling(login: str, *, me: str | None, admin: bool, other_admins: int) -> None:
+    """LOGIN is about to be disabled by ME (the signed-in administrator; None from the command line). `admin`:
+    whether it is an enabled administrator's account; `other_admins`: the enabled administrators besides it."""
+    if me == login:
+        raise Conflict("不能停用自己正在使用的账号", code="own-account", login=login)
+    if admin and other_admins == 0:
+        raise Conflict(f"账号 {login} 是唯一启用的管理员账号，不能停用", code="last-admin", login=login)
+
+
+def check_admin_removal(login: str, *, me: str | None, active: bool, other_admins: int) -> None:
+    """LOGIN is about to lose the admin role, by ME's edit. Like disabling one's own account, taking one's own admin
+    role away cannot be undone by oneself."""
+    if me == login:
+        raise Conflict("不能取消自己正在使用的账号的管理员角色", code="own-admin-role", login=login)
+    if active and other_admins == 0:
+        raise Conflict(
+            f"账号 {login} 是唯一启用的管理员账号，不能取消其管理员角色（请先为另一账号授予管理员角色）",
+            code="last-admin",
+            login=login,
+        )
 
 
 def check_password(password: str, login: str) -> None:

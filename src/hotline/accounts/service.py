@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
@@ -183,7 +184,7 @@ def create_account(
     )
     session.add(account)
     session.flush()
-    what = "、".join(d.GRANT_LABELS[g] for g in grants) + (f" [{bound_to}]" if bound_to else "")
+    what = d.labels(grants) + (f" [{bound_to}]" if bound_to else "")
     _audit(session, login, "created", _by(what, by), address=address)
     return account
 
@@ -232,15 +233,87 @@ def change_password(
 
 
 def set_active(
-    session: Session, login: str, active: bool, *, by: str | None = None, address: str | None = None
+    session: Session,
+    login: str,
+    active: bool,
+    *,
+    by: str | None = None,
+    me: str | None = None,
+    address: str | None = None,
 ) -> Account:
-    """Disabling an account ends its sessions and tokens at once; enabling it does not bring them back."""
+    """Disabling an account ends its sessions and tokens at once; enabling it does not bring them back. ME, the
+    administrator signed in, cannot disable their own account, and nobody the last enabled administrator's."""
     account = get_account(session, login)
+    if not active:
+        admin = account.active and d.Grant.ADMIN.value in account.grants
+        d.check_disabling(login, me=me, admin=admin, other_admins=_other_admins(session, account) if admin else 0)
     account.active = active
     if not active:
         _revoke(session, account)
     _audit(session, login, "enabled" if active else "disabled", _by("", by), address=address)
     return account
+
+
+def _other_admins(session: Session, account: Account) -> int:
+    """The enabled administrators besides ACCOUNT. Every enabled account's row is locked (in one order, so two
+    administrators demoting each other at once wait rather than deadlock) until the change commits: the second
+    then counts what the first left."""
+    rows = session.scalars(
+        select(Account)
+        .where(Account.active.is_(True))
+        .order_by(Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return sum(1 for a in rows if a.id != account.id and d.Grant.ADMIN.value in a.grants)
+
+
+def _profile(account: Account) -> d.Profile:
+    return d.Profile(account.name, d.parse_grants(account.grants), account.bound_to)
+
+
+@dataclass(frozen=True)
+class Edited:
+    account: Account
+    changes: tuple[str, ...]  # as audited, e.g. `角色：话务员 → 话务员、派单员`; none when nothing changed
+
+
+def update_account(
+    session: Session,
+    login: str,
+    *,
+    name: str | None = None,
+    grants: list[str] | None = None,
+    bound_to: str | EllipsisType | None = ...,
+    by: str | None = None,
+    me: str | None = None,
+    address: str | None = None,
+) -> Edited:
+    """An administrator changes an account's name, roles (GRANTS replaces the set, in its order) or binding (None
+    or "" removes it); what is not given stays. Left unsaid, a binding stays while a bound role does and goes with
+    it. The rules are creation's, and the account keeps its login, password and tokens: its history stays one
+    person's. ME, the administrator signed in, cannot take their own admin role away, and nobody the last enabled
+    administrator's.
+
+    The change holds from the account's next request: who holds a token is looked up afresh (`identify`); the
+    caller makes the guard forget what it remembers (`guard.forget_account`) after committing."""
+    account = get_account(session, login)
+    before = _profile(account)
+    new_grants = d.parse_grants(grants) if grants is not None else before.grants
+    if bound_to is ...:
+        bound_to = before.bound_to if any(g in d.BOUND for g in new_grants) else None
+    after = d.Profile(name.strip() if name is not None else before.name, new_grants, (bound_to or "").strip() or None)
+    d.check_account(login, after.name, after.grants, after.bound_to)
+    if (after.bound_role, after.bound_to) != (before.bound_role, before.bound_to):
+        _check_binding(session, after.grants, after.bound_to)  # an unchanged binding is not asked about again
+    if d.Grant.ADMIN in before.grants and d.Grant.ADMIN not in after.grants:
+        other_admins = _other_admins(session, account) if account.active else 0
+        d.check_admin_removal(login, me=me, active=account.active, other_admins=other_admins)
+    changes = tuple(d.profile_changes(before, after))
+    if changes:
+        account.name, account.grants, account.bound_to = after.name, [g.value for g in after.grants], after.bound_to
+        _audit(session, login, "edited", _by("；".join(changes), by), address=address)
+    return Edited(account, changes)
 
 
 def _revoke(session: Session, account: Account, *, kind: str | None = None, keep: str | None = None) -> int:
