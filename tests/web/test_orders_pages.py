@@ -32,6 +32,21 @@ def test_supervisor_sees_masked_numbers_dispatcher_sees_them_whole(page, web_ser
     assert row.locator("[data-field=caller_phone]").inner_text() == phone
 
 
+def test_co_handling_orders_are_labelled_in_the_list(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    listed = httpx.get(f"{web_server}/api/orders", params={"role": "dispatcher", "limit": 200}).json()
+    parts = [o for o in listed if o["parent"]]
+    assert parts, "demo data should hold a co-handled order"
+    part = parts[0]
+    page.goto("/orders?role=dispatcher")
+    label = page.locator(f"tr[data-number='{part['number']}'] [data-field=co_handling]")
+    assert label.inner_text() == "协办"
+    assert label.get_attribute("title") == f"主办工单 {part['parent']}"
+    # The lead itself (and any standalone order) carries no label.
+    assert page.locator(f"tr[data-number='{part['parent']}'] [data-field=co_handling]").count() == 0
+    labelled = page.locator("#orders tr[data-number]:has([data-field=co_handling])")
+    assert labelled.count() == len(parts)
+
+
 def test_order_page_shows_history_from_intake(page, web_server) -> None:  # type: ignore[no-untyped-def]
     order = _an_order(web_server)
     page.goto("/orders?role=supervisor")

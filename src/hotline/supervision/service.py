@@ -6,17 +6,30 @@ whenever it was opened (a 改派 or 重办 may add one later): it is part of tha
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.errors import InvalidInput
 from hotline.plan.regions import find_region
-from hotline.supervision.domain import OrderFacts, demands, order_kpis, unit_scores
+from hotline.supervision.domain import (
+    ACCEPT,
+    GIVING_ACTIONS,
+    RETURN,
+    Giving,
+    OrderFacts,
+    Step,
+    demands,
+    givings,
+    order_kpis,
+    signed_on_time,
+    unit_scores,
+)
 from hotline.telephony import service as telephony
 from hotline.timeutil import CHINA_TZ, china_day, now
 from hotline.workorders import service as workorders
@@ -26,15 +39,17 @@ from hotline.workorders.store import History, Order
 MAX_DAYS = 366
 # Order ids per IN (...): few round trips, well within SQLite's 32,766 and PostgreSQL's 65,535 bound values.
 _CHUNK = 5000
+T = TypeVar("T")
 
 
-def _facts(order: Order, accepted_at: datetime | None, today: date) -> OrderFacts:
+def _facts(order: Order, given: Sequence[Giving], today: date) -> OrderFacts:
     state = State(order.state)
+    first = given[0] if given else None
     return OrderFacts(
         direct=order.dispatched_at is None and order.resolved_at is not None,
         dispatched=order.dispatched_at is not None,
-        accept_due=order.accept_due,
-        accepted_on=china_day(accepted_at) if accepted_at else None,
+        accept_due=first.accept_due if first else order.accept_due,
+        accepted_on=first.accepted_on if first else None,
         due=order.due,
         resolved_on=china_day(order.resolved_at) if order.resolved_at else None,
         open_overdue=state in OPEN_STATES and state is not State.WAITING_CITIZEN and order.due < today,
@@ -45,12 +60,13 @@ def _facts(order: Order, accepted_at: datetime | None, today: date) -> OrderFact
         citizen_resolved=order.citizen_resolved,
         from_knowledge=order.answer_article is not None,
         co_handling=order.parent_id is not None,
+        signings=tuple(signed_on_time(g, today) for g in given),
     )
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
 
 
 def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
@@ -82,16 +98,9 @@ def report(
     start, end = period_bounds(since, until)
     region_code = find_region(region).code if region else None
     orders = _period_orders(session, start, end, region_code)
-    first_accept: dict[int, datetime] = {}
-    for chunk in _chunks([o.id for o in orders]):
-        accepts = session.execute(
-            select(History.order_id, History.at).where(History.action == "accept", History.order_id.in_(chunk))
-        )
-        for order_id, at in accepts:
-            if order_id not in first_accept or at < first_accept[order_id]:
-                first_accept[order_id] = at
     day = today or china_day(now())
-    facts = {o.id: _facts(o, first_accept.get(o.id), day) for o in orders}
+    given = _givings(session, orders)
+    facts = {o.id: _facts(o, given[o.id], day) for o in orders}
     rates = order_kpis(facts.values())
     calls = telephony.kpi_report(session, start, end)
     counted = len(demands(facts.values()))
@@ -103,7 +112,7 @@ def report(
         "co_handling_orders": len(orders) - counted,  # in the units' assessment only
         "order_kpis": [r.to_dict() for r in rates],
         "call_kpis": calls.to_dict(),
-        "units": _units(session, orders, facts),
+        "units": _units(session, orders, facts, given, day),
     }
 
 
@@ -125,31 +134,58 @@ def _period_orders(session: Session, start: datetime, end: datetime, region_code
     return orders
 
 
-def _units(session: Session, orders: Sequence[Order], facts: Mapping[int, OrderFacts]) -> list[dict[str, Any]]:
-    """承办单位考核 over the period's orders, co-handling ones included: who handles each now, and who received
-    and returned them (history)."""
+_STEPS_READ = (*GIVING_ACTIONS, ACCEPT, RETURN)
+# The unit and 签收 deadline a step changed, before and after, as text extracted by the database (the rest of
+# the JSON is never parsed); NULL after for a step that did not change it (a giving always names both).
+_CHANGED = [History.changes[(name, i)].as_string() for name in ("lead_unit", "accept_due") for i in (0, 1)]
+
+
+def _givings(session: Session, orders: Sequence[Order]) -> dict[int, list[Giving]]:
+    """Each order's givings (`domain.givings`) from its history: one query per 5,000 orders for the steps
+    that give an order to a unit, 签收 and 退单, in each order's sequence (the history's unique index)."""
+    found: dict[int, list[Giving]] = {o.id: [] for o in orders}
+    for chunk in _chunks(orders):
+        by_id = {o.id: o for o in chunk}
+        rows = session.execute(
+            select(History.order_id, History.action, History.at, *_CHANGED)
+            .where(History.order_id.in_(by_id), History.action.in_(_STEPS_READ))
+            .order_by(History.order_id, History.seq)
+        )
+        for order_id, group in groupby(rows, key=itemgetter(0)):
+            steps = [Step(action, china_day(at), _changes(*changed)) for _, action, at, *changed in group]
+            order = by_id[order_id]
+            unit = order.lead_unit.code if order.lead_unit else None
+            found[order_id] = givings(steps, unit=unit, accept_due=order.accept_due)
+    return found
+
+
+def _changes(unit_was: str | None, unit: str | None, due_was: str | None, due: str | None) -> dict[str, Any]:
+    """A step's changes as `domain.givings` reads them, from the columns of `_CHANGED`."""
+    changes: dict[str, Any] = {}
+    if unit is not None:
+        changes["lead_unit"] = (unit_was, unit)
+    if due is not None:
+        changes["accept_due"] = (due_was, due)
+    return changes
+
+
+def _units(
+    session: Session,
+    orders: Sequence[Order],
+    facts: Mapping[int, OrderFacts],
+    given: Mapping[int, Sequence[Giving]],
+    today: date,
+) -> list[dict[str, Any]]:
+    """承办单位考核 over the period's orders, co-handling ones included: who handles each now, and every time
+    one was given to a unit (history)."""
     led: dict[str, list[OrderFacts]] = {}
     names: dict[str, str] = {}
     for order in orders:
         if order.lead_unit is not None:
             led.setdefault(order.lead_unit.code, []).append(facts[order.id])
             names[order.lead_unit.code] = order.lead_unit.name
-    dispatched: Counter[str] = Counter()
-    returned: Counter[str] = Counter()
-    for chunk in _chunks([o.id for o in orders]):
-        moves = session.execute(
-            select(History.action, History.unit_code, History.changes).where(
-                History.order_id.in_(chunk),
-                History.action.in_(("dispatch", "redispatch", "return")),
-            )
-        )
-        for action, unit, changes in moves:
-            if action == "return":
-                returned[unit] += 1
-            elif isinstance(lead := (changes or {}).get("lead_unit"), list) and len(lead) == 2 and lead[1]:
-                dispatched[lead[1]] += 1  # 派单, 改派, and a co-handling order's opening (协办)
     rows = []
-    for score in unit_scores(led, dispatched, returned):
+    for score in unit_scores(led, (g for o in orders for g in given[o.id]), today):
         if score.unit not in names:
             names[score.unit] = workorders.get_unit(session, score.unit).name
         rows.append({**score.to_dict(), "name": names[score.unit]})
