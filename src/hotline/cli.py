@@ -204,6 +204,7 @@ _CAPABILITIES: dict[str, tuple[str, str, bool]] = {
     "prompts": ("hotline.telephony.cli", "prompts_app", True),
     "telephony": ("hotline.telephony.cli", "app", True),
     "seats": ("hotline.staffing.cli", "app", True),
+    "kpis": ("hotline.supervision.cli", "app", True),
     "feeds": ("hotline.aggregation.cli", "app", True),
     "push": ("hotline.push.cli", "app", True),
     "accounts": ("hotline.accounts.cli", "app", True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -75,4 +76,37 @@ def test_the_trail_is_for_administrators_and_names_the_client(db_url: str, monke
     assert [(r["event"], r["event_label"], r["address"]) for r in trail[:2]] == [
         ("signed-out", "退出登录", "192.0.2.7"),
         ("signed-in", "登录", "192.0.2.7"),
+    ]
+
+
+def test_exports_of_personal_data_are_kept_under_the_signed_in_account(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hotline.workorders import service as workorders
+
+    monkeypatch.setenv("HOTLINE_AUTH", "on")
+    zjj, rsj = "510100-zjj", "510100-rsj"
+    with session_scope() as session:
+        workorders.load_units(session)
+        for code, name in ((zjj, "成都市住房和城乡建设局"), (rsj, "成都市人力资源和社会保障局")):
+            workorders.add_unit(session, code, name, "department", region_code="510100", parent="510100")
+        service.create_account(session, "wangfang", "王芳", ["supervisor"])
+        service.create_account(session, "chengban", "经办人", ["department"], bound_to=zjj)
+        tokens = {login: service.issue_token(session, login).token for login in ("wangfang", "chengban")}
+    client = TestClient(create_app(), client=("192.0.2.8", 40000))
+
+    def export(login: str, **params: str) -> Any:
+        return client.get(
+            "/api/orders/export.xlsx", params=params, headers={"Authorization": f"Bearer {tokens[login]}"}
+        )
+
+    assert export("wangfang", actor="冒名者", since="2021-06-01").status_code == 200
+    assert export("chengban").status_code == 200  # its own unit, without naming it
+    other = export("chengban", role="department", unit=rsj)
+    assert other.status_code == 403 and other.json()["code"] == "unit-not-granted"
+    with session_scope() as session:
+        trail = [(e["login"], e["event"], e["detail"], e["address"]) for e in service.audit_log(session)]
+    assert [e for e in trail if e[1] == "exported"] == [
+        ("chengban", "exported", "工单 0 张（承办单位）；承办单位：成都市住房和城乡建设局", "192.0.2.8"),
+        ("wangfang", "exported", "工单 0 张（督办审核员）；受理时间 2021-06-01 起", "192.0.2.8"),
     ]

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from hotline.plan.catalogue import load_catalogue
 from hotline.plan.domain import PlanState, Record, RecordKind, Status
-from hotline.plan.regions import PROVINCE, find_region
+from hotline.plan.regions import PROVINCE, find_region, region_name
 
 CAT = load_catalogue()
 
@@ -63,3 +63,9 @@ def test_statuses_cover_every_line_milestone_and_region() -> None:
     assert len(items) == 22 * per_region
     assert all(i.status is Status.DUE for i in items)
     assert all(i.status is Status.OVERDUE for i in state.statuses(date(2022, 1, 1)))
+
+
+def test_a_region_is_named_for_reports_and_an_unknown_code_shown_as_it_is() -> None:
+    assert region_name("510100") == "成都市"
+    assert region_name(PROVINCE.code) == PROVINCE.name
+    assert region_name("999999") == "999999"  # an old record's code the catalogue no longer names

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from openpyxl import load_workbook
+
+from hotline.workorders.export import HEADER_ROW
 
 pytestmark = pytest.mark.browser
 
@@ -45,6 +51,31 @@ def test_co_handling_orders_are_labelled_in_the_list(page, web_server) -> None: 
     assert page.locator(f"tr[data-number='{part['parent']}'] [data-field=co_handling]").count() == 0
     labelled = page.locator("#orders tr[data-number]:has([data-field=co_handling])")
     assert labelled.count() == len(parts)
+
+
+def test_export_link_carries_the_page_filters(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/orders?role=supervisor&sla=overdue&region=510100")
+    page.fill("input[name=since]", "2021-06-01")
+    page.fill("input[name=until]", "2021-06-30")
+    page.click("button[type=submit]")
+    link = urlsplit(page.locator("#export").get_attribute("href"))
+    assert link.path == "/api/orders/export.xlsx"
+    assert parse_qs(link.query) == {
+        "role": ["supervisor"], "sla": ["overdue"], "region": ["510100"], "since": ["2021-06-01"],
+        "until": ["2021-06-30"],
+    }  # fmt: skip
+    shown = [row.get_attribute("data-number") for row in page.locator("#orders tr[data-number]").all()]
+    assert shown, "demo data should hold overdue orders from June 2021"
+    with page.expect_download() as started:
+        page.click("#export")
+    download = started.value
+    assert download.suggested_filename.startswith("工单导出_") and download.suggested_filename.endswith(".xlsx")
+    sheet = load_workbook(io.BytesIO(Path(download.path()).read_bytes())).active  # stored without a suffix
+    assert "时限状态：超期" in sheet["A1"].value and "受理时间 2021-06-01 至 2021-06-30" in sheet["A1"].value
+    rows = [r for r in sheet.iter_rows(min_row=HEADER_ROW + 1, values_only=True) if r[0] and r[0][0].isdigit()]
+    assert sorted(r[0] for r in rows) == sorted(shown)
+    phones = {r[9] for r in rows}
+    assert phones and all("****" in p for p in phones)  # masked for a supervisor, as on the page
 
 
 def test_order_page_shows_history_from_intake(page, web_server) -> None:  # type: ignore[no-untyped-def]

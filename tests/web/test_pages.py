@@ -73,6 +73,22 @@ def test_kpi_page_matches_the_api(page, web_server) -> None:  # type: ignore[no-
         returned = next(k for k in unit["kpis"] if k["key"] == "return")
         cell = page.locator(f"#unit-kpis tr[data-unit='{unit['unit']}'] [data-kpi=return]").inner_text()
         assert f"{returned['numerator']}/{returned['denominator']}" in cell
+    # 导出 Excel: the 考核报表 of the period shown, downloaded as the browser names it.
+    link = page.locator("#kpi-export")
+    assert link.get_attribute("href") == "/api/supervision/kpis/export.xlsx?since=2021-06-01&until=2021-06-30"
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == "考核报表_2021-06-01_2021-06-30.xlsx"
+
+
+def test_the_kpi_export_link_carries_the_period_and_region_shown(page) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import parse_qs, urlsplit
+
+    page.goto("/kpis?region=510100")  # the default period: the last 30 days, filled in on the page
+    href = page.locator("#kpi-export").get_attribute("href")
+    assert urlsplit(href).path == "/api/supervision/kpis/export.xlsx"
+    shown = {name: page.locator(f"input[name={name}]").input_value() for name in ("since", "until")}
+    assert parse_qs(urlsplit(href).query) == {**{k: [v] for k, v in shown.items()}, "region": ["510100"]}
 
 
 def test_an_empty_kpi_period_points_to_the_latest_orders(page, web_server) -> None:  # type: ignore[no-untyped-def]

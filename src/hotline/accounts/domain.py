@@ -65,6 +65,7 @@ EVENT_LABELS = {
     "token-issued": "签发接口令牌",
     "tokens-revoked": "注销会话和令牌",
     "edited": "修改账号",
+    "exported": "导出数据",
 }
 
 

@@ -85,6 +85,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     # work orders: which action a role may take is the lifecycle's rule (workorders.domain)
     ("POST", "/api/orders", DESK),
     ("GET", "/api/orders", STAFF),
+    ("GET", "/api/orders/export.xlsx", STAFF),  # masked as the list is; each export audited
     ("GET", "/api/orders/lifecycle", STAFF),
     ("GET", "/api/orders/{number}", STAFF),
     ("POST", "/api/orders/{number}/actions/{action}", STAFF),
@@ -134,6 +135,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     # seats, KPIs, data gathering
     ("POST", "/api/seats/plan", MANAGERS),
     ("GET", "/api/supervision/kpis", MONITORS),
+    ("GET", "/api/supervision/kpis/export.xlsx", MONITORS),  # KPI figures and unit names: no personal data
     ("POST", "/api/feeds/{source}", frozenset({FE, AD})),
     ("GET", "/api/feeds", MONITORS),
     ("GET", "/api/feeds/{source}/kpis", MONITORS),

@@ -113,6 +113,14 @@ def _by(detail: str, by: str | None) -> str:
     return f"{detail}；由 {by} 操作" if detail else f"由 {by} 操作"
 
 
+def record_export(
+    session: Session, login: str, detail: str, *, address: str | None = None, at: datetime | None = None
+) -> None:
+    """Personal data taken out of the platform (a work-order export with callers' contacts): who, what, from
+    which address, kept with the sign-ins (等保 asks that it be traceable)."""
+    _audit(session, login, "exported", detail, address=address, at=at)
+
+
 def audit_log(session: Session, *, login: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """The latest sign-ins and account changes, newest first."""
     query = select(AccountEvent).order_by(AccountEvent.id.desc()).limit(limit)

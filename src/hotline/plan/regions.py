@@ -55,3 +55,10 @@ def find_region(key: str) -> Region:
     if region is None:
         raise NotFound(f"未知地区：{key}", code="region-not-found")
     return region
+
+
+def region_name(code: str) -> str:
+    """The name of the region with CODE, or CODE itself for one the catalogue does not name (as an old record
+    may hold): for exports and reports, which show what they hold rather than fail."""
+    region = _BY_KEY.get(code.strip())
+    return region.name if region is not None else code

@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -175,21 +176,27 @@ def orders_page(
     state: str = "",
     sla: str = "",
     region: str = "",
+    since: str = "",
+    until: str = "",
     session: Session = SESSION,
 ) -> HTMLResponse:
     from hotline.workorders import service as orders
 
-    context: dict[str, Any] = {"role": role, "state": state, "sla": sla, "region": region}
+    filters = {"state": state, "sla": sla, "region": region, "since": since, "until": until}
+    context: dict[str, Any] = {"role": role, **filters}
     context["roles"] = _role_choices(request)
     try:
         who = acting(request, role or None, default="supervisor")
         context["role"] = who.role
         rows = orders.list_orders(
             session, role=who.role, state=state or None, sla=sla or None, unit=who.unit, region=region or None,
-            limit=200,
-        )
+            since=parse_day(since) if since else None, until=parse_day(until) if until else None, limit=200,
+        )  # fmt: skip
     except HotlineError as exc:
         return _error_page(request, "orders.html", "工单", exc, rows=[], **context)
+    # 导出 Excel: every order under the page's filters (the page shows at most 200), for the same role.
+    wanted = {"role": who.role, **{k: v for k, v in filters.items() if v}}
+    context["export_href"] = f"/api/orders/export.xlsx?{urlencode(wanted)}"
     return render(request, "orders.html", "工单", rows=rows, **context)
 
 
@@ -307,6 +314,9 @@ def kpis_page(
     except HotlineError as exc:
         return _error_page(request, "kpis.html", "考核指标", exc, **context)
     context.update(since=start.isoformat(), until=end.isoformat(), report=report)
+    # 导出 Excel: the report shown, so the period the defaults filled in, not only what the query named.
+    shown = {"since": start.isoformat(), "until": end.isoformat(), **({"region": region} if region else {})}
+    context["export_href"] = f"/api/supervision/kpis/export.xlsx?{urlencode(shown)}"
     if report["orders"] == 0:
         # An empty period (the demo's orders are from the plan's year): point to where the latest orders are.
         latest = supervision.latest_order_day(session, region=region or None)

@@ -18,7 +18,7 @@ from functools import partial
 from importlib import resources
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, event, func, inspect, select
+from sqlalchemy import Connection, Select, Table, bindparam, delete, event, func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -1328,40 +1328,87 @@ def list_orders(
     unit: str | None = None,
     region: str | None = None,
     type: str | None = None,
+    category: str | None = None,
+    channel: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
     limit: int = 50,
     today: date | None = None,
 ) -> list[dict[str, Any]]:
-    """Orders filtered by state, SLA state (on_time | near_due | overdue), unit, region and type.
+    """Orders filtered by state, SLA state (on_time | near_due | overdue), unit, region, type, category (a
+    path or a prefix of one), channel and the China dates they were taken (受理) from SINCE to UNTIL.
 
     A handling unit (role department) must name its unit and sees only the orders assigned to it.
     """
-    _check_viewer(role, unit)
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit 须在 1 至 1000 之间", code="invalid-limit")
-    query = select(Order).order_by(Order.due, Order.number)
-    if state:
-        query = query.where(Order.state == d.parse_enum(d.State, state, "状态", "invalid-state").value)
-    if type:
-        query = query.where(Order.type == d.parse_enum(d.OrderType, type, "工单类型", "invalid-type").value)
-    if region:
-        query = query.where(Order.region_code == find_region(region).code)
-    if unit:
-        query = query.where(Order.lead_unit_id == get_unit(session, unit).id)
-    wanted = d.parse_enum(d.Sla, sla, "时限状态", "invalid-sla") if sla else None
     day = today or china_day(now())
-    calendar = _calendar(session)
-    if wanted is not None:
-        query = query.where(Order.state.in_([s.value for s in d.OPEN_STATES]))
-        if wanted is d.Sla.OVERDUE:
-            query = query.where(Order.due < day)
+    query, wanted = filtered_orders(
+        session, role=role, state=state, sla=sla, unit=unit, region=region, type=type, category=category,
+        channel=channel, since=since, until=until, today=day,
+    )  # fmt: skip
     out: list[dict[str, Any]] = []
-    for order in session.scalars(query.limit(limit * 5 if wanted else limit)):
-        if wanted is not None and d.sla_state(_case(order), day, calendar) is not wanted:
+    for order in session.scalars(query.order_by(Order.due, Order.number).limit(limit * 5 if wanted else limit)):
+        if not matches_sla(session, order, wanted, day):
             continue
         out.append(order_view(session, order, role, today=day))
         if len(out) >= limit:
             break
     return out
+
+
+def filtered_orders(
+    session: Session,
+    *,
+    role: str,
+    state: str | None = None,
+    sla: str | None = None,
+    unit: str | None = None,
+    region: str | None = None,
+    type: str | None = None,
+    category: str | None = None,
+    channel: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    today: date,
+) -> tuple[Select[Order], d.Sla | None]:
+    """The query of the orders ROLE may see under the list's filters (unordered), and the SLA state wanted:
+    that one depends on the working-day calendar, so the query only narrows it to the open orders (and those
+    past due for `overdue`) and the caller keeps those `matches_sla` accepts. Used by `list_orders` and the
+    export (`workorders.export`), so both show the same orders."""
+    _check_viewer(role, unit)
+    query = select(Order)
+    if state:
+        query = query.where(Order.state == d.parse_enum(d.State, state, "状态", "invalid-state").value)
+    if type:
+        query = query.where(Order.type == d.parse_enum(d.OrderType, type, "工单类型", "invalid-type").value)
+    if channel:
+        query = query.where(Order.channel == d.parse_enum(d.Channel, channel, "渠道", "invalid-channel").value)
+    if category:
+        path = normalize_category(category)
+        query = query.where((Order.category == path) | Order.category.startswith(path + "/", autoescape=True))
+    if region:
+        query = query.where(Order.region_code == find_region(region).code)
+    if unit:
+        query = query.where(Order.lead_unit_id == get_unit(session, unit).id)
+    if since is not None and until is not None and until < since:
+        raise InvalidInput("结束日期不能早于开始日期", code="invalid-period")
+    if since is not None:
+        query = query.where(Order.created_at >= datetime.combine(since, datetime.min.time(), CHINA_TZ))
+    if until is not None:
+        query = query.where(
+            Order.created_at < datetime.combine(until + timedelta(days=1), datetime.min.time(), CHINA_TZ)
+        )
+    wanted = d.parse_enum(d.Sla, sla, "时限状态", "invalid-sla") if sla else None
+    if wanted is not None:
+        query = query.where(Order.state.in_([s.value for s in d.OPEN_STATES]))
+        if wanted is d.Sla.OVERDUE:
+            query = query.where(Order.due < today)
+    return query, wanted
+
+
+def matches_sla(session: Session, order: Order, wanted: d.Sla | None, today: date) -> bool:
+    return wanted is None or d.sla_state(_case(order), today, _calendar(session)) is wanted
 
 
 def list_open_orders(session: Session, *, since: datetime, region_code: str | None = None) -> list[Order]:
