@@ -414,6 +414,16 @@ def test_list_overdue(units: str) -> None:
     assert [o["number"] for o in by_unit] == [late]
 
 
+def test_a_time_limit_filter_finds_its_orders_behind_many_others(units: str) -> None:
+    """The orders due first are looked at first: many overdue ones must not hide the one still on time."""
+    for _ in range(6):
+        _create()  # 咨询, due 2021-10-11: overdue on 10-12
+    fresh = _create(type="投诉")
+    with session_scope() as session:
+        on_time = service.list_orders(session, sla="on_time", limit=1, today=date(2021, 10, 12))
+    assert [o["number"] for o in on_time] == [fresh]
+
+
 def test_dispatch_catalogue_most_specific_entry_wins(units: str) -> None:
     with session_scope() as session:
         service.set_catalogue_entry(session, "城乡建设", ZJJ, region_code="510100")

@@ -1348,12 +1348,20 @@ def list_orders(
         channel=channel, since=since, until=until, today=day,
     )  # fmt: skip
     out: list[dict[str, Any]] = []
-    for order in session.scalars(query.order_by(Order.due, Order.number).limit(limit * 5 if wanted else limit)):
-        if not matches_sla(session, order, wanted, day):
-            continue
-        out.append(order_view(session, order, role, today=day))
-        if len(out) >= limit:
-            break
+    query = query.order_by(Order.due, Order.number)
+    # The time-limit state is known only order by order (paused time moves a deadline): read on, in batches,
+    # until LIMIT match, rather than a fixed window in which the many overdue orders, due first, could hide the
+    # ones wanted. The filter already keeps to open orders, so this reads at most the open ones.
+    rows = session.scalars(query.execution_options(yield_per=200) if wanted else query.limit(limit))
+    try:
+        for order in rows:
+            if not matches_sla(session, order, wanted, day):
+                continue
+            out.append(order_view(session, order, role, today=day))
+            if len(out) >= limit:
+                break
+    finally:
+        rows.close()  # a cursor left part-read (PostgreSQL streams it) is released now, not with the session
     return out
 
 
