@@ -20,15 +20,22 @@ def _forecast(path: Path, rows: list[list[object]]) -> str:
     return str(path)
 
 
-def test_planner_uploads_a_forecast_and_sees_the_shortfall(page, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    path = _forecast(tmp_path / "forecast.xlsx", [[12345, 10, 400, 240, ""], [12333, 10, 150, 300, "工作日"]])
+def _plan(page, path: str, *, first: str, last: str, available: str, patience: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Plan Chengdu's seats on the page, as a planner fills the form."""
     page.goto("/seats")
     page.set_input_files("input[name=forecast]", path)
     page.select_option("select[name=region]", "510100")
-    page.fill("input[name=first]", "2021-10-01")
-    page.fill("input[name=last]", "2021-10-31")
-    page.fill("input[name=available]", "40")
+    page.fill("input[name=first]", first)
+    page.fill("input[name=last]", last)
+    page.fill("input[name=available]", available)
+    if patience is not None:
+        page.fill("input[name=patience]", patience)
     page.click("button[type=submit]")
+
+
+def test_planner_uploads_a_forecast_and_sees_the_shortfall(page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = _forecast(tmp_path / "forecast.xlsx", [[12345, 10, 400, 240, ""], [12333, 10, 150, 300, "工作日"]])
+    _plan(page, path, first="2021-10-01", last="2021-10-31", available="40")
     plan = page.locator("#seat-plan")
     assert "成都市：2 个时期" in plan.locator("h2").inner_text()
     before = page.locator("tr[data-first='2021-10-01']")
@@ -53,14 +60,7 @@ def test_more_patient_callers_give_up_less(page, tmp_path) -> None:  # type: ign
     path = _forecast(tmp_path / "forecast.xlsx", [[12345, 10, 400, 240, ""]])
 
     def abandoned_at_available(patience: str) -> float:
-        page.goto("/seats")
-        page.set_input_files("input[name=forecast]", path)
-        page.select_option("select[name=region]", "510100")
-        page.fill("input[name=first]", "2021-10-18")
-        page.fill("input[name=last]", "2021-10-22")
-        page.fill("input[name=available]", "30")
-        page.fill("input[name=patience]", patience)
-        page.click("button[type=submit]")
+        _plan(page, path, first="2021-10-18", last="2021-10-22", available="30", patience=patience)
         plan = page.locator("#seat-plan")
         assert f"平均耐心 {patience} 秒" in plan.locator("[data-field=assumption]").inner_text()
         assert page.locator("input[name=patience]").input_value() == patience
