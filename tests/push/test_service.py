@@ -105,3 +105,22 @@ def test_switching_push_on_for_a_platform_in_service_skips_the_past(units: str) 
     _act(new, "dispatch", role="dispatcher", target_unit=TAX)
     deliveries, _ = _pending()
     assert [d.payload["order"]["number"] for d in deliveries] == [new]
+
+
+def test_a_co_handling_unit_is_told_its_deadline_moved_with_the_leads_extension(units: str) -> None:
+    number = _order()
+    _act(number, "dispatch", role="dispatcher", target_unit=ZJJ, co_units=[TAX])
+    kid = f"{number}-01"
+    _act(kid, "accept", role="department", unit=TAX)
+    _act(number, "accept", role="department", unit=ZJJ)
+    _act(number, "request_extension", role="department", unit=ZJJ, days=3, reason="需现场核查")
+    with session_scope() as session:
+        service.skip_history(session)
+    _act(number, "approve_extension", role="supervisor")
+    deliveries, _ = _pending()
+    by_unit = {d.unit: d.payload for d in deliveries}
+    assert set(by_unit) == {ZJJ, TAX}
+    told = by_unit[TAX]
+    lead_due = by_unit[ZJJ]["order"]["due"]
+    assert (told["event_label"], told["order"]["number"], told["order"]["due"]) == ("延期已批准", kid, lead_due)
+    assert told["reason"] == f"随主办工单 {number} 延期至 {lead_due}"

@@ -372,6 +372,39 @@ def test_answered_co_handling_orders_are_reopened_with_their_lead() -> None:
     assert d.follow_note("N", A.REOPEN, "市民不满意") == "随主办工单 N 重办：市民不满意"
 
 
+def test_open_co_handling_orders_take_the_leads_approved_extension() -> None:
+    """The lead waits on its co-handling orders: when its 延期 is approved they work to its new deadline, so
+    they do not turn overdue while the lead is on time."""
+    lead = d.apply(
+        _case(S.EXTENSION_PENDING), _cmd(A.APPROVE_EXTENSION, R.SUPERVISOR), today=TODAY, calendar=CAL, limits=LIMITS
+    )
+    assert lead.case.due == date(2021, 6, 25)  # 2021-06-22 + 3 working days
+    for state in (S.DISPATCHED, S.HANDLING, S.RETURNED, S.EXTENSION_PENDING, S.WAITING_CITIZEN):
+        child = _child(state)
+        follow = d.follow_lead(child, lead)
+        assert follow is not None, state
+        # Only the deadline moves: its state, its own pending 延期 and its own extension count stay.
+        assert follow.changes == {"due": ["2021-06-22", "2021-06-25"]}
+        assert (follow.case.state, follow.case.pending_extension, follow.case.extension_count) == (
+            state, child.pending_extension, 0
+        )  # fmt: skip
+        assert (follow.rule.action, follow.rule.source, follow.rule.target) == (A.APPROVE_EXTENSION, state, state)
+    # Its own later deadline (its own 延期) is never brought forward; one in between moves to the lead's.
+    assert d.follow_lead(dataclasses.replace(_child(S.HANDLING), due=date(2021, 6, 30)), lead) is None
+    assert d.follow_lead(dataclasses.replace(_child(S.HANDLING), due=date(2021, 6, 25)), lead) is None
+    between = d.follow_lead(dataclasses.replace(_child(S.HANDLING), due=date(2021, 6, 23)), lead)
+    assert between is not None and between.case.due == date(2021, 6, 25)
+    # An answered one is judged by the deadline it answered under.
+    for state in (S.RESOLVED, S.TO_VISIT, S.VISITED, S.ARCHIVED):
+        assert d.follow_lead(_child(state), lead) is None
+    # A refused 延期 moves nothing.
+    refused = d.apply(
+        _case(S.EXTENSION_PENDING), _cmd(A.REFUSE_EXTENSION, R.SUPERVISOR), today=TODAY, calendar=CAL, limits=LIMITS
+    )
+    assert d.follow_lead(_child(S.HANDLING), refused) is None
+    assert d.follow_note("N", A.APPROVE_EXTENSION, due=date(2021, 6, 25)) == "随主办工单 N 延期至 2021-06-25"
+
+
 def test_a_unit_co_handles_an_order_once() -> None:
     case = dataclasses.replace(_case(S.VISITED), co_handlers=("a",), has_children=True)
     cmd = dataclasses.replace(_cmd(A.REOPEN, R.DISPATCHER), co_units=("a", "b"))

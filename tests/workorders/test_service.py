@@ -764,22 +764,31 @@ def test_reopening_to_the_co_handling_unit_leaves_its_order_answered(units: str)
     assert _show(kid)["state"] == "archived"
 
 
-def test_archiving_a_family_fails_whole_when_a_co_handling_order_changed_meanwhile(units: str) -> None:
-    n, (kid,) = _answered_family()
+def _lead_step_after_a_co_handling_change(
+    lead: str, kid: str, seen_state: str, change: tuple[str, dict[str, Any]], step: tuple[str, dict[str, Any]]
+) -> None:
+    """Session b sees KID in SEEN_STATE; session a makes CHANGE to it and commits; b's STEP of LEAD must then
+    fail whole with `stale-version`."""
     factory = session_factory()
     a, b = factory(), factory()
     try:
-        kid_b = service.get_order(b, kid)  # b has seen the co-handling order answered
-        assert kid_b.state == "resolved"
-        service.act(a, kid, "review_reject", role="dispatcher", reason="未说明清理时间", at=AT)
+        seen = service.get_order(b, kid)  # held: b's identity map keeps only the objects referenced
+        assert seen.state == seen_state
+        service.act(a, kid, change[0], at=AT, **change[1])
         a.commit()
         with pytest.raises(Conflict) as err:
-            service.act(b, n, "archive", role="supervisor", at=AT)
+            service.act(b, lead, step[0], at=AT, **step[1])
         assert err.value.code == "stale-version"
         b.rollback()
     finally:
         a.close()
         b.close()
+
+
+def test_archiving_a_family_fails_whole_when_a_co_handling_order_changed_meanwhile(units: str) -> None:
+    n, (kid,) = _answered_family()
+    reject = ("review_reject", {"role": "dispatcher", "reason": "未说明清理时间"})
+    _lead_step_after_a_co_handling_change(n, kid, "resolved", reject, ("archive", {"role": "supervisor"}))
     assert _show(n)["state"] == "to_visit" and _show(kid)["state"] == "handling"
 
 
@@ -809,3 +818,58 @@ def test_bulk_archive_of_a_family_opened_in_the_same_unit_of_work(units: str) ->
     shown = _show(kid_number)
     assert shown["state"] == "archived" and shown["history"][-1]["reason"] == f"随主办工单 {number} 归档"
     assert shown["version"] == len(shown["history"]) == 4 and _show(number)["state"] == "archived"
+
+
+def _extending_family() -> tuple[str, dict[str, str]]:
+    """A lead led by ZJJ asking for 延期 while its co-handling units are at different points: CGJ handling, RSJ
+    with its own 延期 of 10 days approved, the 武侯区 county answered."""
+    n = _create(type="求助", content="小区下水道堵塞")
+    _act(n, "dispatch", role="dispatcher", target_unit=ZJJ, co_units=[CGJ, RSJ, "510107"])
+    kids = {k["unit"]: k["number"] for k in _show(n)["children"]}
+    for unit, kid in kids.items():
+        _act(kid, "accept", role="department", unit=unit)
+    _act(kids[RSJ], "request_extension", role="department", unit=RSJ, days=10, reason="需多部门会商")
+    _act(kids[RSJ], "approve_extension", role="supervisor")
+    _act(kids["510107"], "resolve", role="department", unit="510107", reply="已配合处理")
+    _act(n, "accept", role="department", unit=ZJJ)
+    _act(n, "request_extension", role="department", unit=ZJJ, days=3, reason="需施工队进场")
+    return n, kids
+
+
+def test_approving_the_leads_extension_extends_its_open_co_handling_orders(units: str) -> None:
+    n, kids = _extending_family()
+    before = {unit: _show(kid) for unit, kid in kids.items()}
+    old_due = _show(n)["due"]
+    assert before[CGJ]["due"] == old_due == "2021-10-15" and before[RSJ]["due"] > "2021-10-18"
+
+    approved = _act(n, "approve_extension", AT + timedelta(days=1), role="supervisor", actor="督办员乙")
+    assert approved["due"] == "2021-10-20"  # 3 working days after 2021-10-15
+    followed = _show(kids[CGJ])
+    assert (followed["due"], followed["state"], followed["extension_count"]) == ("2021-10-20", "handling", 0)
+    last = followed["history"][-1]
+    assert (last["action"], last["actor"], last["role"], last["at"]) == (
+        "approve_extension", "督办员乙", "supervisor", approved["updated_at"]
+    )  # fmt: skip
+    assert last["reason"] == f"随主办工单 {n} 延期至 2021-10-20"
+    assert (last["from_state"], last["to_state"], last["changes"]) == (
+        "handling", "handling", {"due": ["2021-10-15", "2021-10-20"]}
+    )  # fmt: skip
+    assert followed["version"] == len(followed["history"]) == before[CGJ]["version"] + 1
+    # Its own later deadline is kept; an answered one is judged by the deadline it answered under.
+    for unit in (RSJ, "510107"):
+        after = _show(kids[unit])
+        assert (after["due"], after["version"]) == (before[unit]["due"], before[unit]["version"])
+    assert _show(kids["510107"])["due"] == old_due
+    # On time with the lead, where it used to be overdue the day after the old deadline.
+    with session_scope() as session:
+        overdue = service.list_orders(session, sla="overdue", today=date(2021, 10, 18))
+    assert [v["number"] for v in overdue] == []
+
+
+def test_a_leads_extension_fails_whole_when_a_co_handling_order_changed_meanwhile(units: str) -> None:
+    n, kids = _extending_family()
+    urge = ("urge", {"role": "dispatcher", "reason": "请配合主办单位"})
+    _lead_step_after_a_co_handling_change(n, kids[CGJ], "handling", urge, ("approve_extension", {"role": "supervisor"}))
+    lead, kid = _show(n), _show(kids[CGJ])
+    assert (lead["state"], lead["due"]) == ("extension_pending", "2021-10-15")
+    assert kid["due"] == "2021-10-15" and kid["history"][-1]["action"] == "urge"

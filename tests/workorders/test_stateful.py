@@ -181,6 +181,11 @@ class LifecycleMachine(RuleBasedStateMachine):
                 )
                 self.cases[kid] = follow.case
                 self.due_floor[kid] = follow.case.due
+        # The lead waits on its open co-handling orders: an approved 延期 gives them at least its new deadline.
+        if action is d.Action.APPROVE_EXTENSION:
+            for kid in kids:
+                if self.cases[kid].state in d.OPEN_STATES:
+                    assert self.cases[kid].due >= new.due
         for unit in step.spawn:
             self.count += 1
             child = f"{number}-{self.count}"
@@ -288,6 +293,10 @@ class StoreMachine(RuleBasedStateMachine):
                 return
             if chosen.action in (d.Action.APPROVE_EXTENSION, d.Action.RESUME):
                 assert order.due >= before_due
+            if chosen.action is d.Action.APPROVE_EXTENSION:
+                for kid in session.scalars(select(Order).where(Order.parent_id == order.id)):
+                    if d.State(kid.state) in d.OPEN_STATES:
+                        assert kid.due >= order.due
 
     @invariant()
     def store_keeps_every_transition(self) -> None:

@@ -222,8 +222,8 @@ NOTICE_ACTIONS = frozenset({Action.URGE, Action.SUPERVISE})
 # The lead's own steps after 办结: its reply is the one reviewed and called back, and a co-handling order is
 # archived and reopened only with its lead (`follow_lead`), never on its own.
 LEAD_ONLY_ACTIONS = frozenset({Action.REVIEW_PASS, Action.CALLBACK, Action.ARCHIVE, Action.REOPEN})
-# The lead's steps its answered co-handling orders take with it.
-FOLLOWED_ACTIONS = frozenset({Action.ARCHIVE, Action.REOPEN})
+# The lead's steps its co-handling orders take with it: 归档 and 重办 the answered ones, 批准延期 the open ones.
+FOLLOWED_ACTIONS = frozenset({Action.ARCHIVE, Action.REOPEN, Action.APPROVE_EXTENSION})
 
 # Working-day limits (Sichuan 2025 operating rules; 表扬/其他 are a local choice). 签收 and 退单 count from 派单.
 DEFAULT_LIMITS: dict[str, int] = {
@@ -575,13 +575,21 @@ def follow_lead(child: Case, lead: Transition) -> Transition | None:
     Its reply went into the lead's, so an answered co-handling order (`FOLLOWING_STATES`) is archived with
     its lead, and reopened with it when the citizen was not satisfied: dispatched again to its unit with the
     lead's fresh deadlines and its reply cleared, unless its unit now leads the order. One still being worked
-    on is left alone (it blocks the lead's 办结 and 归档 until answered).
+    on is left alone by those (it blocks the lead's 办结 and 归档 until answered), but takes the lead's
+    extended due date when the lead's 延期 is approved: the lead waits on it, so its unit works to the joint
+    deadline. Its own later due date (its own 延期, a pause) is never brought forward, and an answered one is
+    judged by the deadline it answered under.
     """
     action = lead.rule.action
-    if action not in FOLLOWED_ACTIONS or child.state not in FOLLOWING_STATES:
+    if action is Action.APPROVE_EXTENSION:
+        if child.state not in OPEN_STATES or child.due >= lead.case.due:
+            return None
+    elif action not in FOLLOWED_ACTIONS or child.state not in FOLLOWING_STATES:
         return None
     new = _copy(child)
-    if action is Action.ARCHIVE:
+    if action is Action.APPROVE_EXTENSION:
+        new.due = lead.case.due
+    elif action is Action.ARCHIVE:
         new.state = State.ARCHIVED
     else:
         if child.lead_unit == lead.case.lead_unit:
@@ -597,9 +605,13 @@ def follow_lead(child: Case, lead: Transition) -> Transition | None:
     return Transition(rule=rule, case=new, changes=_changes(child, new))
 
 
-def follow_note(lead_number: str, action: Action, reason: str = "") -> str:
-    """The history note of a co-handling order's step taken with its lead (随主办工单 … 归档)."""
-    note = f"随主办工单 {lead_number} {ACTION_LABELS[action]}"
+def follow_note(lead_number: str, action: Action, reason: str = "", *, due: date | None = None) -> str:
+    """The history note of a co-handling order's step taken with its lead (随主办工单 … 归档; for 批准延期,
+    `随主办工单 … 延期至 <the lead's new DUE>`)."""
+    if action is Action.APPROVE_EXTENSION and due is not None:
+        note = f"随主办工单 {lead_number} 延期至 {due.isoformat()}"
+    else:
+        note = f"随主办工单 {lead_number} {ACTION_LABELS[action]}"
     return f"{note}：{reason}" if reason else note
 
 

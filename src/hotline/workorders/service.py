@@ -945,7 +945,7 @@ def act(
         _record(session, row, **entry)
         # In the same unit of work, each with its own history entry and version check: a co-handling order
         # changed meanwhile makes the whole step `stale-version`.
-        note = d.follow_note(row.number, act_kind, cmd.reason)
+        note = d.follow_note(row.number, act_kind, cmd.reason, due=new.due)
         for kid, kid_case, follow in followers:
             kid_before = kid.state
             _set_columns(kid, _row_values(follow, kid_case, when))
@@ -958,7 +958,7 @@ def act(
 
 
 # Lead actions that look at its co-handling orders: blocked by open ones (办结, 归档), refused for a family
-# (并单), or taken by the answered ones too (归档, 重办).
+# (并单), or taken by them too (归档 and 重办 by the answered ones, 批准延期 by the open ones).
 _FAMILY_ACTIONS = frozenset({d.Action.RESOLVE, d.Action.MERGE} | d.FOLLOWED_ACTIONS)
 
 
