@@ -8,17 +8,21 @@ a formula, "#N/A" as an error value), nor fail on the control characters a web f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 # What Excel, LibreOffice and WPS may take for the start of a formula (OWASP's list for CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEADER_ROW = 3  # below the title and the line saying who made it, and when
+TITLE_FONT, HEADER_FONT = Font(bold=True, size=14), Font(bold=True)
 
 
 def cell(sheet: WriteOnlyWorksheet, value: Any, *, fmt: str | None = None, font: Font | None = None) -> Any:
@@ -42,6 +46,24 @@ def cell(sheet: WriteOnlyWorksheet, value: Any, *, fmt: str | None = None, font:
     if font:
         made.font = font
     return made
+
+
+def head(sheet: WriteOnlyWorksheet, columns: Sequence[tuple[str, int]], title: str, made: str) -> None:
+    """Start SHEET as every export does: COLUMNS (header, width in characters) sized, the TITLE row, the MADE line
+    (who, when), and the header at HEADER_ROW, which stays in view with the first column (what a row is)."""
+    for i, (_, width) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    sheet.freeze_panes = f"B{HEADER_ROW + 1}"
+    sheet.append([cell(sheet, title, font=TITLE_FONT)])
+    sheet.append([cell(sheet, made)])
+    sheet.append([cell(sheet, header, font=HEADER_FONT) for header, _ in columns])
+
+
+def filter_rows(sheet: WriteOnlyWorksheet, columns: int, rows: int) -> None:
+    """A filter on the header over ROWS rows of COLUMNS columns: Excel, WPS and LibreOffice sort and filter them
+    by any column from it."""
+    if rows:
+        sheet.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(columns)}{HEADER_ROW + rows}"
 
 
 def excel_time(iso: str | None) -> datetime | None:

@@ -27,10 +27,10 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.orm import Session
 
+from hotline import workbooks
 from hotline.plan.regions import find_region, region_name
 from hotline.supervision import service
 from hotline.supervision.domain import LABELS, LOWER_IS_BETTER, UNIT_KEYS
@@ -38,9 +38,9 @@ from hotline.timeutil import china, china_day, now
 from hotline.workbooks import cell, excel_time
 
 SHEETS = ("总体指标", "承办单位考核", "超期工单")
-HEADER_ROW = 3  # below the title and the line saying who made it
+HEADER_ROW = workbooks.HEADER_ROW
 PERCENT, FINE_PERCENT = "0.0%", "0.000%"
-_TITLE, _BOLD, _MISSED = Font(bold=True, size=14), Font(bold=True), Font(color="C00000")
+_MISSED = Font(color="C00000")
 
 # What each KPI counts, as docs/supervision.md defines it: numerator / denominator.
 DEFINITIONS = {
@@ -121,12 +121,7 @@ def write_report(report: dict[str, Any], out: Path | IO[bytes], *, by: str, at: 
 
 def _sheet(book: Workbook, name: str, columns: Sequence[tuple[str, int]], title: str, made: str) -> WriteOnlyWorksheet:
     sheet: WriteOnlyWorksheet = book.create_sheet(name)
-    for i, (_, width) in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = width
-    sheet.freeze_panes = f"B{HEADER_ROW + 1}"  # the header and the first column (what a row is) stay in view
-    sheet.append([cell(sheet, title, font=_TITLE)])
-    sheet.append([cell(sheet, made)])
-    sheet.append([cell(sheet, header, font=_BOLD) for header, _ in columns])
+    workbooks.head(sheet, columns, title, made)
     return sheet
 
 
@@ -147,7 +142,7 @@ def _kpis(sheet: WriteOnlyWorksheet, report: dict[str, Any]) -> None:
             cell(sheet, {True: "达标", False: "未达标", None: None}[met]),
             cell(sheet, DEFINITIONS[key]),
         ])  # fmt: skip
-    _filter(sheet, KPI_COLUMNS, len(rows))
+    workbooks.filter_rows(sheet, len(KPI_COLUMNS), len(rows))
     co_handling = (
         f"；另有协办工单 {report['co_handling_orders']} 件，计入承办单位考核" if report["co_handling_orders"] else ""
     )
@@ -170,7 +165,7 @@ def _units(sheet: WriteOnlyWorksheet, units: Sequence[dict[str, Any]]) -> None:
             row += [_rate(sheet, k["numerator"], k["denominator"], k["target"], missed=missed), k["numerator"],
                     k["denominator"]]  # fmt: skip
         sheet.append(row)
-    _filter(sheet, UNIT_COLUMNS, len(units))
+    workbooks.filter_rows(sheet, len(UNIT_COLUMNS), len(units))
     _notes(sheet, [
         "本期没有交办到承办单位的工单。" if not units else f"共 {len(units)} 个承办单位。",
         "办结、超期按单位现承办的工单统计（含协办工单）；满意按其主办工单的回访统计。",
@@ -188,7 +183,7 @@ def _overdue(sheet: WriteOnlyWorksheet, orders: Sequence[dict[str, Any]]) -> Non
             cell(sheet, excel_time(o["resolved_at"]), fmt="yyyy-mm-dd hh:mm"), o["days_overdue"],
             cell(sheet, o["state_label"]),
         ])  # fmt: skip
-    _filter(sheet, OVERDUE_COLUMNS, len(orders))
+    workbooks.filter_rows(sheet, len(OVERDUE_COLUMNS), len(orders))
     _notes(sheet, [
         f"共 {len(orders)} 张超期工单（本期受理的诉求及其协办工单）。" if orders else "本期没有超期工单。",
         "超期：办结晚于办理期限，或生成时仍未办结且已过办理期限（等待市民补充期间除外）。不含来电人信息和诉求内容。",
@@ -208,12 +203,6 @@ def _rate(sheet: WriteOnlyWorksheet, numerator: int, denominator: int, target: f
 
 def _target(target: float, higher_is_better: bool) -> str:
     return f"{'≥' if higher_is_better else '≤'} {target * 100:g}%"
-
-
-def _filter(sheet: WriteOnlyWorksheet, columns: Sequence[tuple[str, int]], rows: int) -> None:
-    """A filter on the header: Excel, WPS and LibreOffice sort and filter the rows by any column from it."""
-    if rows:
-        sheet.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(columns))}{HEADER_ROW + rows}"
 
 
 def _notes(sheet: WriteOnlyWorksheet, lines: Iterable[str]) -> None:

@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet._writer import ALL_TEMP_FILES
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from hotline import workbooks
 from hotline.accounts.service import record_export
 from hotline.errors import InvalidInput
 from hotline.plan.regions import find_region, region_name
@@ -39,7 +38,7 @@ from hotline.workorders.store import Order, Unit
 MAX_ROWS = 100_000
 _BATCH = 500
 SHEET = "工单"
-HEADER_ROW = 3  # below the two title rows
+HEADER_ROW = workbooks.HEADER_ROW
 
 # (header, width in characters, field of the order's view or a name `_row` fills in)
 COLUMNS: tuple[tuple[str, int, str], ...] = (
@@ -130,7 +129,8 @@ def export_orders(
     book = Workbook(write_only=True)
     sheet: WriteOnlyWorksheet = book.create_sheet(SHEET)
     try:
-        count = _write(session, sheet, query, wanted, role, day, limit, _top(said, role, exporter, when))
+        workbooks.head(sheet, [(h, w) for h, w, _ in COLUMNS], f"工单导出：{said}", _made(role, exporter, when))
+        count = _write(session, sheet, query, wanted, role, day, limit)
         book.save(out)
     except BaseException:
         _discard(sheet)
@@ -184,14 +184,7 @@ def _write(
     role: str,
     day: date,
     limit: int,
-    top: list[list[Any]],
 ) -> int:
-    for i, (_, width, _) in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = width
-    sheet.freeze_panes = f"B{HEADER_ROW + 1}"
-    for row in top:
-        sheet.append([cell(sheet, *item[:1], font=item[1]) if isinstance(item, tuple) else cell(sheet, item)
-                      for item in row])  # fmt: skip
     count = 0
     rows = session.scalars(
         query.options(selectinload(Order.parent))
@@ -208,23 +201,17 @@ def _write(
             view = service.order_view(session, order, role, today=day)
             sheet.append(_row(sheet, view, co_units.get(order.id, ())))
             count += 1
-    if count:
-        sheet.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(COLUMNS))}{HEADER_ROW + count}"
+    workbooks.filter_rows(sheet, len(COLUMNS), count)
     sheet.append([])
     sheet.append([f"共 {count} 张工单"])
     return count
 
 
-def _top(said: str, role: str, exporter: Exporter, when: datetime) -> list[list[Any]]:
-    """The title rows (what was exported; who, as which role, when) and the header."""
+def _made(role: str, exporter: Exporter, when: datetime) -> str:
+    """The line under the title: who exported, as which role, when."""
     stamp = china(when).strftime("%Y-%m-%d %H:%M")
     role_label = d.ROLE_LABELS[d.Role(role)]
-    who = f"导出人：{exporter.name}；查看角色：{role_label}（来电人信息按该角色的权限显示）；导出时间：{stamp}（北京时间）"
-    return [
-        [(f"工单导出：{said}", Font(bold=True, size=14))],
-        [who],
-        [(name, Font(bold=True)) for name, _, _ in COLUMNS],
-    ]
+    return f"导出人：{exporter.name}；查看角色：{role_label}（来电人信息按该角色的权限显示）；导出时间：{stamp}（北京时间）"
 
 
 def _discard(sheet: WriteOnlyWorksheet) -> None:
