@@ -61,7 +61,7 @@ def _peak_rss_mib() -> float:
 def _export(url: str, path: Path) -> export.Exported:
     with session_factory(url).begin() as session:
         return export.export_orders(
-            session, path, role="supervisor", filters=export.Filters(), exporter=export.Exporter("bench", "bench")
+            session, path, role="supervisor", filters=service.OrderFilters(), exporter=export.Exporter("bench", "bench")
         )
 
 

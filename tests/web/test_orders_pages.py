@@ -53,6 +53,23 @@ def test_co_handling_orders_are_labelled_in_the_list(page, web_server) -> None: 
     assert labelled.count() == len(parts)
 
 
+def test_list_narrows_to_the_chosen_state_type_and_channel(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    wanted = {"role": "supervisor", "state": "dispatched", "type": "投诉", "channel": "phone", "limit": 200}
+    expected = httpx.get(f"{web_server}/api/orders", params=wanted).json()
+    assert expected, "demo data should hold complaints by phone waiting to be signed for"
+    everything = httpx.get(f"{web_server}/api/orders", params={"role": "supervisor", "limit": 200}).json()
+    assert len(everything) > len(expected)
+    page.goto("/orders?role=supervisor")
+    page.select_option("select[name=state]", "dispatched")
+    page.select_option("select[name=type]", "投诉")
+    page.select_option("select[name=channel]", "phone")
+    page.click("button[type=submit]")
+    shown = [row.get_attribute("data-number") for row in page.locator("#orders tr[data-number]").all()]
+    assert shown == [o["number"] for o in expected]
+    assert page.locator("select[name=channel] option:checked").inner_text() == "电话"
+    assert parse_qs(urlsplit(page.locator("#export").get_attribute("href")).query)["state"] == ["dispatched"]
+
+
 def test_export_link_carries_the_page_filters(page, web_server) -> None:  # type: ignore[no-untyped-def]
     page.goto("/orders?role=supervisor&sla=overdue&region=510100")
     page.fill("input[name=since]", "2021-06-01")

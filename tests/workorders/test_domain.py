@@ -405,6 +405,19 @@ def test_open_co_handling_orders_take_the_leads_approved_extension() -> None:
     assert d.follow_note("N", A.APPROVE_EXTENSION, due=date(2021, 6, 25)) == "随主办工单 N 延期至 2021-06-25"
 
 
+def test_a_co_handling_order_sent_back_works_to_its_leads_later_deadline() -> None:
+    """Answered before the lead's 延期 was approved, it kept its own deadline; sent back (审核退回) it is worked on
+    again while the lead waits on it, so it takes the lead's later deadline, never an earlier one."""
+    reject = dataclasses.replace(_cmd(A.REVIEW_REJECT, R.SUPERVISOR), lead_due=date(2021, 6, 25))
+    sent_back = d.apply(_child(S.RESOLVED), reject, today=TODAY, calendar=CAL, limits=LIMITS)
+    assert (sent_back.case.state, sent_back.case.due) == (S.HANDLING, date(2021, 6, 25))
+    assert sent_back.changes["due"] == ["2021-06-22", "2021-06-25"]
+    earlier = dataclasses.replace(reject, lead_due=date(2021, 6, 21))
+    assert d.apply(_child(S.RESOLVED), earlier, today=TODAY, calendar=CAL, limits=LIMITS).case.due == date(2021, 6, 22)
+    # A lead sent back keeps its own deadline whatever it is told.
+    assert d.apply(_case(S.RESOLVED), reject, today=TODAY, calendar=CAL, limits=LIMITS).case.due == date(2021, 6, 22)
+
+
 def test_a_unit_co_handles_an_order_once() -> None:
     case = dataclasses.replace(_case(S.VISITED), co_handlers=("a",), has_children=True)
     cmd = dataclasses.replace(_cmd(A.REOPEN, R.DISPATCHER), co_units=("a", "b"))

@@ -4,6 +4,7 @@ become a formula, the cap, the audit record, and the HTTP and command-line entry
 from __future__ import annotations
 
 import io
+import json
 import sys
 import tempfile
 import zipfile
@@ -25,7 +26,8 @@ from hotline.db import session_scope
 from hotline.errors import HotlineError, InvalidInput
 from hotline.timeutil import CHINA_TZ
 from hotline.workorders import advice, export, service
-from hotline.workorders.export import Exporter, Filters
+from hotline.workorders.export import Exporter
+from hotline.workorders.service import OrderFilters
 from hotline.workorders.store import Order
 from tests.workorders.test_entrypoints import Ran
 from tests.workorders.test_service import RSJ, ZJJ, units  # noqa: F401 (the fixture, used by every test)
@@ -54,7 +56,7 @@ def _act(number: str, action: str, **kw: Any) -> None:
 def _export(path: Path, role: str = "dispatcher", *, limit: int | None = None, **filters: Any) -> export.Exported:
     with session_scope() as session:
         return export.export_orders(
-            session, path, role=role, filters=Filters(**filters), exporter=WHO, at=LATER, limit=limit
+            session, path, role=role, filters=OrderFilters(**filters), exporter=WHO, at=LATER, limit=limit
         )
 
 
@@ -95,7 +97,7 @@ def test_each_role_gets_what_its_list_shows(tmp_path: Path) -> None:
         _export(path, role, unit=unit)
         rows = _rows(path)
         with session_scope() as session:
-            listed = service.list_orders(session, role=role, unit=unit, limit=1000, today=LATER.date())
+            listed = service.list_orders(session, OrderFilters(unit=unit), role=role, limit=1000, today=LATER.date())
         # Exactly the orders and the contact details the role sees on screen.
         assert set(rows) == {o["number"] for o in listed}, role
         for order in listed:
@@ -195,7 +197,9 @@ def test_filters_are_the_lists(tmp_path: Path) -> None:
             _export(tmp_path / "bad.xlsx", **bad)
         assert refused.value.code == code
     with session_scope() as session:  # the list takes the same filters
-        listed = service.list_orders(session, since=date(2021, 10, 1), category="劳动和社会保障", channel="web")
+        listed = service.list_orders(
+            session, OrderFilters(since=date(2021, 10, 1), category="劳动和社会保障", channel="web")
+        )
     assert [o["number"] for o in listed] == [fresh]
 
 
@@ -333,3 +337,17 @@ def test_cli_export(cli: Callable[..., Ran], tmp_path: Path) -> None:
     bad = cli("export", "--output", str(tmp_path / "b.xlsx"), "--sla", "late")
     assert bad.returncode == 2 and "invalid-sla" in bad.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["工单导出.xlsx"]  # no partial file left
+
+
+def test_cli_list_takes_the_exports_filters(cli: Callable[..., Ran]) -> None:
+    fresh = _create(at=datetime(2021, 10, 8, 9, 0, tzinfo=CHINA_TZ), channel="web", category="劳动和社会保障")
+    _create(at=datetime(2021, 9, 28, 9, 0, tzinfo=CHINA_TZ), channel="web", category="劳动和社会保障")
+    _create(at=datetime(2021, 10, 8, 10, 0, tzinfo=CHINA_TZ), category="劳动和社会保障")
+    listed = cli(
+        "list", "--since", "2021-10-01", "--until", "2021-10-31", "--channel", "web", "--category", "劳动和社会保障",
+        "--json",
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert [o["number"] for o in json.loads(listed.stdout)] == [fresh]
+    bad = cli("list", "--since", "2021-10-32")
+    assert bad.returncode == 2 and "invalid-date" in bad.stderr

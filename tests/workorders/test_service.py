@@ -16,6 +16,7 @@ from hotline.db import session_factory, session_scope
 from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound, TooManyAttempts
 from hotline.timeutil import CHINA_TZ
 from hotline.workorders import service
+from hotline.workorders.service import OrderFilters
 from hotline.workorders.store import History, HistoryRewriteError, Order
 
 AT = datetime(2021, 9, 30, 10, 0, tzinfo=CHINA_TZ)
@@ -326,8 +327,9 @@ def test_masking_by_role(units: str) -> None:
         _show(m, "citizen")
     assert citizen.value.code == "use-public-lookup"
     with session_scope() as session:
-        assert {o["number"] for o in service.list_orders(session, role="department", unit=ZJJ)} == {n, m, c}
-        assert service.list_orders(session, role="department", unit=RSJ) == []
+        listed = service.list_orders(session, OrderFilters(unit=ZJJ), role="department")
+        assert {o["number"] for o in listed} == {n, m, c}
+        assert service.list_orders(session, OrderFilters(unit=RSJ), role="department") == []
         with pytest.raises(InvalidInput):
             service.list_orders(session, role="department")
 
@@ -406,9 +408,9 @@ def test_list_overdue(units: str) -> None:
     _act(late, "dispatch", role="dispatcher", target_unit=ZJJ)
     fresh = _create(type="投诉")
     with session_scope() as session:
-        overdue = service.list_orders(session, sla="overdue", today=date(2021, 10, 12))
-        on_time = service.list_orders(session, sla="on_time", today=date(2021, 10, 12))
-        by_unit = service.list_orders(session, unit=ZJJ)
+        overdue = service.list_orders(session, OrderFilters(sla="overdue"), today=date(2021, 10, 12))
+        on_time = service.list_orders(session, OrderFilters(sla="on_time"), today=date(2021, 10, 12))
+        by_unit = service.list_orders(session, OrderFilters(unit=ZJJ))
     assert [o["number"] for o in overdue] == [late]
     assert [o["number"] for o in on_time] == [fresh]
     assert [o["number"] for o in by_unit] == [late]
@@ -420,7 +422,7 @@ def test_a_time_limit_filter_finds_its_orders_behind_many_others(units: str) -> 
         _create()  # 咨询, due 2021-10-11: overdue on 10-12
     fresh = _create(type="投诉")
     with session_scope() as session:
-        on_time = service.list_orders(session, sla="on_time", limit=1, today=date(2021, 10, 12))
+        on_time = service.list_orders(session, OrderFilters(sla="on_time"), limit=1, today=date(2021, 10, 12))
     assert [o["number"] for o in on_time] == [fresh]
 
 
@@ -695,7 +697,7 @@ def test_archiving_the_lead_archives_its_co_handling_orders(units: str) -> None:
         after = _show(number)
         assert (after["state"], after["version"]) == (before["state"], before["version"])
     with session_scope() as session:
-        assert [v["number"] for v in service.list_orders(session, state="resolved")] == [other_kid]
+        assert [v["number"] for v in service.list_orders(session, OrderFilters(state="resolved"))] == [other_kid]
 
 
 def test_the_lead_is_not_archived_while_a_co_handling_order_is_open(units: str) -> None:
@@ -862,7 +864,21 @@ def test_approving_the_leads_extension_extends_its_open_co_handling_orders(units
     assert _show(kids["510107"])["due"] == old_due
     # On time with the lead, where it used to be overdue the day after the old deadline.
     with session_scope() as session:
-        overdue = service.list_orders(session, sla="overdue", today=date(2021, 10, 18))
+        overdue = service.list_orders(session, OrderFilters(sla="overdue"), today=date(2021, 10, 18))
+    assert [v["number"] for v in overdue] == []
+
+
+def test_a_co_handling_answer_sent_back_after_the_leads_extension_works_to_the_new_deadline(units: str) -> None:
+    n, kids = _extending_family()
+    _act(n, "approve_extension", AT + timedelta(days=1), role="supervisor")
+    answered = kids["510107"]
+    assert _show(answered)["due"] == "2021-10-15"  # answered under the old deadline, kept by the 延期
+    sent_back = _act(answered, "review_reject", AT + timedelta(days=2), role="supervisor", reason="答复不完整")
+    assert (sent_back["state"], sent_back["due"]) == ("handling", "2021-10-20")
+    last = _show(answered)["history"][-1]
+    assert (last["action"], last["changes"]["due"]) == ("review_reject", ["2021-10-15", "2021-10-20"])
+    with session_scope() as session:
+        overdue = service.list_orders(session, OrderFilters(sla="overdue"), today=date(2021, 10, 18))
     assert [v["number"] for v in overdue] == []
 
 

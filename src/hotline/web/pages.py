@@ -176,22 +176,30 @@ def orders_page(
     state: str = "",
     sla: str = "",
     region: str = "",
+    type: str = "",
+    channel: str = "",
     since: str = "",
     until: str = "",
     session: Session = SESSION,
 ) -> HTMLResponse:
+    from hotline.workorders import domain as wo
     from hotline.workorders import service as orders
 
-    filters = {"state": state, "sla": sla, "region": region, "since": since, "until": until}
+    filters = {
+        "state": state, "sla": sla, "region": region, "type": type, "channel": channel, "since": since,
+        "until": until,
+    }  # fmt: skip
     context: dict[str, Any] = {"role": role, **filters}
     context["roles"] = _role_choices(request)
+    context["states"] = [(s.value, label) for s, label in wo.STATE_LABELS.items()]
+    context["types"] = [t.value for t in wo.OrderType]
+    context["channels"] = [(c.value, label) for c, label in wo.CHANNEL_LABELS.items()]
     try:
         who = acting(request, role or None, default="supervisor")
         context["role"] = who.role
         rows = orders.list_orders(
-            session, role=who.role, state=state or None, sla=sla or None, unit=who.unit, region=region or None,
-            since=parse_day(since) if since else None, until=parse_day(until) if until else None, limit=200,
-        )  # fmt: skip
+            session, orders.OrderFilters.parse(**filters, unit=who.unit), role=who.role, limit=200
+        )
     except HotlineError as exc:
         return _error_page(request, "orders.html", "工单", exc, rows=[], **context)
     # 导出 Excel: every order under the page's filters (the page shows at most 200), for the same role.

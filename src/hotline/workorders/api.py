@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -23,7 +22,7 @@ from hotline import workbooks
 from hotline.accounts.api import acting, client_address, identity_of, signed_actor
 from hotline.deps import SESSION
 from hotline.settings import get_settings
-from hotline.timeutil import parse_day, parse_instant
+from hotline.timeutil import parse_instant
 from hotline.workorders import domain, export, service
 
 router = APIRouter(tags=["workorders"])
@@ -121,8 +120,8 @@ def create_order(
     return view
 
 
-class OrderFilters(BaseModel):
-    """The list's filters, shared by the list and the export."""
+class OrderQuery(BaseModel):
+    """The list's filters (`service.OrderFilters`) in a query string, shared by the list and the export."""
 
     role: str | None = Field(None, description="查看角色（登录后默认账号的第一个角色）")
     state: str | None = None
@@ -135,25 +134,22 @@ class OrderFilters(BaseModel):
     since: str | None = Field(None, description="受理日期起（北京时间，含当日），如 2021-06-01")
     until: str | None = Field(None, description="受理日期止（北京时间，含当日）")
 
-    def filters(self, unit: str | None) -> export.Filters:
-        return export.Filters(
-            state=self.state or None, sla=self.sla or None, unit=unit, region=self.region or None,
-            type=self.type or None, category=self.category or None, channel=self.channel or None,
-            since=parse_day(self.since) if self.since else None, until=parse_day(self.until) if self.until else None,
-        )  # fmt: skip
+    def filters(self, unit: str | None) -> service.OrderFilters:
+        """The filters for the acting role: a handling unit's own UNIT (`accounts.api.acting`)."""
+        return service.OrderFilters.parse(**self.model_dump(exclude={"role", "unit"}), unit=unit)
 
 
 @router.get("/api/orders")
 def list_orders(
-    request: Request, query: Annotated[OrderFilters, Query()], limit: int = 50, session: Session = SESSION
+    request: Request, query: Annotated[OrderQuery, Query()], limit: int = 50, session: Session = SESSION
 ) -> list[dict[str, Any]]:
     who = acting(request, query.role, query.unit, default="dispatcher")
-    return service.list_orders(session, role=who.role, **asdict(query.filters(who.unit)), limit=limit)
+    return service.list_orders(session, query.filters(who.unit), role=who.role, limit=limit)
 
 
 @router.get("/api/orders/export.xlsx")
 def export_orders(
-    request: Request, query: Annotated[OrderFilters, Query()], actor: str = "", session: Session = SESSION
+    request: Request, query: Annotated[OrderQuery, Query()], actor: str = "", session: Session = SESSION
 ) -> FileResponse:
     """The orders the role sees under the list's filters as an Excel file (at most 100,000; `export-too-large`),
     masked as the list is; the export is recorded in the audit trail."""

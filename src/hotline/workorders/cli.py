@@ -5,14 +5,14 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.errors import InvalidInput
-from hotline.timeutil import parse_day, parse_instant
+from hotline.timeutil import parse_instant
 from hotline.workorders import domain, export, service
 
 app = HotlineTyper(no_args_is_help=True, help="工单：受理、派单、签收、办结、审核、回访、归档")
@@ -211,22 +211,40 @@ def show(
         )
 
 
-@app.command("list", help="列出工单，如用 --sla overdue 列出已超期的工单")
+# The list's filters (`service.OrderFilters`), read the same way by `list` and `export`.
+StateOpt = Annotated[str | None, typer.Option("--state", help="状态，如 handling")]
+SlaOpt = Annotated[str | None, typer.Option("--sla", help="时限状态：on_time near_due overdue")]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="地区代码或名称，如 510100、成都市")]
+TypeOpt = Annotated[str | None, typer.Option("--type", help="诉求类型，如 投诉")]
+CategoryOpt = Annotated[str | None, typer.Option("--category", help="分类或其前缀，如 城乡建设")]
+ChannelOpt = Annotated[str | None, typer.Option("--channel", help="渠道：phone web sms app subcentre system")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="受理日期起（北京时间，含当日），如 2021-06-01")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="受理日期止（北京时间，含当日）")]
+UnitOpt = Annotated[str | None, typer.Option("--unit", help="承办单位代码（以承办单位身份查看或导出时为本单位，必填）")]
+
+
+@app.command("list", help="列出工单（先到期的在前），如用 --sla overdue 列出已超期的工单")
 def list_cmd(
-    state: str | None = typer.Option(None, "--state", help="状态，如 handling"),
-    sla: str | None = typer.Option(None, "--sla", help="on_time near_due overdue"),
-    unit: str | None = typer.Option(None, "--unit", help="承办单位代码"),
-    region: str | None = typer.Option(None, "--region", help="地区"),
-    type: str | None = typer.Option(None, "--type", help="工单类型"),
-    role: str = typer.Option("dispatcher", "--role", help="以该角色查看"),
-    limit: int = typer.Option(50, "--limit", help="最多条数"),
+    state: StateOpt = None,
+    sla: SlaOpt = None,
+    unit: UnitOpt = None,
+    region: RegionOpt = None,
+    type: TypeOpt = None,
+    category: CategoryOpt = None,
+    channel: ChannelOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    role: str = typer.Option("dispatcher", "--role", help="以该角色查看（决定是否脱敏）"),
+    limit: int = typer.Option(50, "--limit", help="最多条数（1–1000）"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
 ) -> None:
     """List orders, e.g. `--sla overdue` for the overdue ones."""
+    filters = service.OrderFilters.parse(
+        state=state, sla=sla, unit=unit, region=region, type=type, category=category, channel=channel,
+        since=since, until=until,
+    )  # fmt: skip
     with session_scope() as session:
-        rows = service.list_orders(
-            session, role=role, state=state, sla=sla, unit=unit, region=region, type=type, limit=limit
-        )
+        rows = service.list_orders(session, filters, role=role, limit=limit)
     if as_json:
         _dump(rows)
         return
@@ -242,15 +260,15 @@ def list_cmd(
 )
 def export_cmd(
     output: Path = typer.Option(..., "--output", "-o", help="输出文件，如 工单导出.xlsx"),
-    since: str | None = typer.Option(None, "--since", help="受理日期起（北京时间，含当日），如 2021-06-01"),
-    until: str | None = typer.Option(None, "--until", help="受理日期止（北京时间，含当日）"),
-    state: str | None = typer.Option(None, "--state", help="状态，如 handling"),
-    sla: str | None = typer.Option(None, "--sla", help="on_time near_due overdue"),
-    unit: str | None = typer.Option(None, "--unit", help="承办单位代码（以承办单位身份导出时为本单位，必填）"),
-    region: str | None = typer.Option(None, "--region", help="地区"),
-    type: str | None = typer.Option(None, "--type", help="工单类型"),
-    category: str | None = typer.Option(None, "--category", help="分类或其前缀，如 城乡建设"),
-    channel: str | None = typer.Option(None, "--channel", help="phone web sms app subcentre system"),
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    state: StateOpt = None,
+    sla: SlaOpt = None,
+    unit: UnitOpt = None,
+    region: RegionOpt = None,
+    type: TypeOpt = None,
+    category: CategoryOpt = None,
+    channel: ChannelOpt = None,
     role: str = typer.Option("dispatcher", "--role", help="以该角色导出（决定是否脱敏）"),
     actor: str = typer.Option("", "--actor", help="导出人（记入审计日志），默认当前系统用户"),
 ) -> None:
@@ -259,9 +277,9 @@ def export_cmd(
     if output.suffix.lower() != ".xlsx":
         raise InvalidInput(f"只能导出为 .xlsx 文件，收到 {output.name}", code="unsupported-format")
     login = actor or getpass.getuser()
-    filters = export.Filters(
+    filters = service.OrderFilters.parse(
         state=state, sla=sla, unit=unit, region=region, type=type, category=category, channel=channel,
-        since=parse_day(since) if since else None, until=parse_day(until) if until else None,
+        since=since, until=until,
     )  # fmt: skip
     # Written beside OUTPUT and renamed once the audit record is committed: no file without its record.
     partial = output.with_name(f".{output.name}.part")

@@ -314,6 +314,8 @@ class Command:
     citizen_resolved: bool | None = None
     master: str | None = None
     master_state: State | None = None
+    # For a co-handling order, its lead's due date: one sent back (审核退回) works to it when that is later.
+    lead_due: date | None = None
 
 
 @dataclass(frozen=True)
@@ -518,6 +520,10 @@ def apply(case: Case, cmd: Command, *, today: date, calendar: WorkCalendar, limi
     elif action is Action.REVIEW_REJECT:
         _need(cmd.reason, "退回理由", "reason-required")
         new.resolved_on = None
+        # Answered before its lead's 延期 was approved, it kept the deadline it answered under; sent back, it is
+        # worked on again while the lead waits on it, so it works to the joint deadline (never an earlier one).
+        if case.is_child and cmd.lead_due is not None and cmd.lead_due > case.due:
+            new.due = cmd.lead_due
     elif action is Action.CALLBACK:
         if cmd.satisfaction is None or cmd.citizen_resolved is None:
             raise InvalidInput("回访须记录满意度和是否解决", code="callback-incomplete")
@@ -578,7 +584,7 @@ def follow_lead(child: Case, lead: Transition) -> Transition | None:
     on is left alone by those (it blocks the lead's 办结 and 归档 until answered), but takes the lead's
     extended due date when the lead's 延期 is approved: the lead waits on it, so its unit works to the joint
     deadline. Its own later due date (its own 延期, a pause) is never brought forward, and an answered one is
-    judged by the deadline it answered under.
+    judged by the deadline it answered under (sent back, it takes the lead's later one: `apply`, 审核退回).
     """
     action = lead.rule.action
     if action is Action.APPROVE_EXTENSION:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -71,21 +71,6 @@ COLUMNS: tuple[tuple[str, int, str], ...] = (
 )
 
 @dataclass(frozen=True)
-class Filters:
-    """The list's filters (`service.list_orders`) and the China dates the orders were taken (受理), both included."""
-
-    state: str | None = None
-    sla: str | None = None
-    unit: str | None = None
-    region: str | None = None
-    type: str | None = None
-    category: str | None = None
-    channel: str | None = None
-    since: date | None = None
-    until: date | None = None
-
-
-@dataclass(frozen=True)
 class Exporter:
     """Who exports: `login` goes to the audit trail, `name` to the sheet's title (`姓名（登录名）`)."""
 
@@ -107,7 +92,7 @@ def export_orders(
     out: Path | IO[bytes],
     *,
     role: str,
-    filters: Filters,
+    filters: service.OrderFilters,
     exporter: Exporter,
     at: datetime | None = None,
     limit: int | None = None,
@@ -120,7 +105,7 @@ def export_orders(
     limit = MAX_ROWS if limit is None else limit
     when = at or now()
     day = china(when).date()
-    query, wanted = service.filtered_orders(session, role=role, **asdict(filters), today=day)
+    query, wanted = service.filtered_orders(session, filters, role=role, today=day)
     said = describe(session, filters)
     if wanted is None:  # the SLA state is known only order by order: counted while writing
         total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
@@ -143,7 +128,7 @@ def export_orders(
     return Exported(count, f"工单导出_{stamp}.xlsx", f"orders_{stamp}.xlsx", said)
 
 
-def describe(session: Session, filters: Filters) -> str:
+def describe(session: Session, filters: service.OrderFilters) -> str:
     """The filters in Chinese: 受理时间 2021-06-01 至 2021-06-30；时限状态：超期；地区：成都市 …"""
     parts: list[str] = []
     if filters.since and filters.until:

@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from importlib import resources
@@ -32,7 +33,7 @@ from hotline.calendar.service import REVISION_COLUMNS, load_calendar
 from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound, TooManyAttempts
 from hotline.plan.regions import PROVINCE, REGIONS, find_region
 from hotline.privacy import mask_name, mask_phone
-from hotline.timeutil import CHINA_TZ, china, china_day, now, parse_instant
+from hotline.timeutil import CHINA_TZ, china, china_day, now, parse_day, parse_instant
 from hotline.workorders import domain as d
 from hotline.workorders.store import CatalogueEntry, Category, History, Limit, LookupFailure, Order, Unit
 from hotline.workorders.store import Sequence as SequenceRow
@@ -908,6 +909,7 @@ def act(
         citizen_resolved=citizen_resolved,
         master=master_row.number if master_row else None,
         master_state=d.State(master_row.state) if master_row else None,
+        lead_due=row.parent.due if act_kind is d.Action.REVIEW_REJECT and row.parent is not None else None,
     )
     step = d.apply(case, cmd, today=today, calendar=_calendar(session), limits=_limits(session))
     followers = _followers(kids, step, at)
@@ -1319,34 +1321,61 @@ def show_order(
     return view
 
 
+@dataclass(frozen=True)
+class OrderFilters:
+    """What the order list and its export narrow to: state, SLA state (on_time | near_due | overdue), lead unit,
+    region, type, category (a path or a prefix of one), channel, and the China dates the orders were taken
+    (受理) from SINCE to UNTIL, both included. None (or, from `parse`, an empty text) leaves a filter out."""
+
+    state: str | None = None
+    sla: str | None = None
+    unit: str | None = None
+    region: str | None = None
+    type: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        state: str | None = None,
+        sla: str | None = None,
+        unit: str | None = None,
+        region: str | None = None,
+        type: str | None = None,
+        category: str | None = None,
+        channel: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> OrderFilters:
+        """The filters as a form, a query string or the command line give them: dates as YYYY-MM-DD
+        (`invalid-date`), empty values left out."""
+        return cls(
+            state=state or None, sla=sla or None, unit=unit or None, region=region or None, type=type or None,
+            category=category or None, channel=channel or None,
+            since=parse_day(since) if since else None, until=parse_day(until) if until else None,
+        )  # fmt: skip
+
+
 def list_orders(
     session: Session,
+    filters: OrderFilters | None = None,
     *,
     role: str = "dispatcher",
-    state: str | None = None,
-    sla: str | None = None,
-    unit: str | None = None,
-    region: str | None = None,
-    type: str | None = None,
-    category: str | None = None,
-    channel: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
     limit: int = 50,
     today: date | None = None,
 ) -> list[dict[str, Any]]:
-    """Orders filtered by state, SLA state (on_time | near_due | overdue), unit, region, type, category (a
-    path or a prefix of one), channel and the China dates they were taken (受理) from SINCE to UNTIL.
+    """The orders ROLE may see under FILTERS, first due first, at most LIMIT.
 
     A handling unit (role department) must name its unit and sees only the orders assigned to it.
     """
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit 须在 1 至 1000 之间", code="invalid-limit")
     day = today or china_day(now())
-    query, wanted = filtered_orders(
-        session, role=role, state=state, sla=sla, unit=unit, region=region, type=type, category=category,
-        channel=channel, since=since, until=until, today=day,
-    )  # fmt: skip
+    query, wanted = filtered_orders(session, filters or OrderFilters(), role=role, today=day)
     out: list[dict[str, Any]] = []
     query = query.order_by(Order.due, Order.number)
     # The time-limit state is known only order by order (paused time moves a deadline): read on, in batches,
@@ -1366,48 +1395,37 @@ def list_orders(
 
 
 def filtered_orders(
-    session: Session,
-    *,
-    role: str,
-    state: str | None = None,
-    sla: str | None = None,
-    unit: str | None = None,
-    region: str | None = None,
-    type: str | None = None,
-    category: str | None = None,
-    channel: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    today: date,
+    session: Session, filters: OrderFilters, *, role: str, today: date
 ) -> tuple[Select[Order], d.Sla | None]:
-    """The query of the orders ROLE may see under the list's filters (unordered), and the SLA state wanted:
-    that one depends on the working-day calendar, so the query only narrows it to the open orders (and those
-    past due for `overdue`) and the caller keeps those `matches_sla` accepts. Used by `list_orders` and the
-    export (`workorders.export`), so both show the same orders."""
-    _check_viewer(role, unit)
+    """The query of the orders ROLE may see under FILTERS (unordered), and the SLA state wanted: that one
+    depends on the working-day calendar, so the query only narrows it to the open orders (and those past due
+    for `overdue`) and the caller keeps those `matches_sla` accepts. Used by `list_orders` and the export
+    (`workorders.export`), so both show the same orders."""
+    f = filters
+    _check_viewer(role, f.unit)
     query = select(Order)
-    if state:
-        query = query.where(Order.state == d.parse_enum(d.State, state, "状态", "invalid-state").value)
-    if type:
-        query = query.where(Order.type == d.parse_enum(d.OrderType, type, "工单类型", "invalid-type").value)
-    if channel:
-        query = query.where(Order.channel == d.parse_enum(d.Channel, channel, "渠道", "invalid-channel").value)
-    if category:
-        path = normalize_category(category)
+    if f.state:
+        query = query.where(Order.state == d.parse_enum(d.State, f.state, "状态", "invalid-state").value)
+    if f.type:
+        query = query.where(Order.type == d.parse_enum(d.OrderType, f.type, "工单类型", "invalid-type").value)
+    if f.channel:
+        query = query.where(Order.channel == d.parse_enum(d.Channel, f.channel, "渠道", "invalid-channel").value)
+    if f.category:
+        path = normalize_category(f.category)
         query = query.where((Order.category == path) | Order.category.startswith(path + "/", autoescape=True))
-    if region:
-        query = query.where(Order.region_code == find_region(region).code)
-    if unit:
-        query = query.where(Order.lead_unit_id == get_unit(session, unit).id)
-    if since is not None and until is not None and until < since:
+    if f.region:
+        query = query.where(Order.region_code == find_region(f.region).code)
+    if f.unit:
+        query = query.where(Order.lead_unit_id == get_unit(session, f.unit).id)
+    if f.since is not None and f.until is not None and f.until < f.since:
         raise InvalidInput("结束日期不能早于开始日期", code="invalid-period")
-    if since is not None:
-        query = query.where(Order.created_at >= datetime.combine(since, datetime.min.time(), CHINA_TZ))
-    if until is not None:
+    if f.since is not None:
+        query = query.where(Order.created_at >= datetime.combine(f.since, datetime.min.time(), CHINA_TZ))
+    if f.until is not None:
         query = query.where(
-            Order.created_at < datetime.combine(until + timedelta(days=1), datetime.min.time(), CHINA_TZ)
+            Order.created_at < datetime.combine(f.until + timedelta(days=1), datetime.min.time(), CHINA_TZ)
         )
-    wanted = d.parse_enum(d.Sla, sla, "时限状态", "invalid-sla") if sla else None
+    wanted = d.parse_enum(d.Sla, f.sla, "时限状态", "invalid-sla") if f.sla else None
     if wanted is not None:
         query = query.where(Order.state.in_([s.value for s in d.OPEN_STATES]))
         if wanted is d.Sla.OVERDUE:
