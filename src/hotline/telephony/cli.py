@@ -99,12 +99,13 @@ def prompts_reset(prompt_id: str = typer.Argument(..., help="提示音编号")) 
 
 @app.command(
     "kamailio-config",
-    help="生成本站点的 Kamailio 配置（SIP 代理）\n\n"
-    "即 deploy/kamailio/kamailio.cfg；写入文件时用 kamailio -c 检查。",
+    help="生成本站点的 Kamailio 配置（SIP 代理）\n\n即 deploy/kamailio/kamailio.cfg；写入文件时用 kamailio -c 检查。",
 )
 def kamailio_config(
     listen: str = typer.Option("udp:127.0.0.1:5060", help="Kamailio 监听地址"),
-    router: str = typer.Option("http://127.0.0.1:8000", help="平台地址（不带路径）；代理不在受信网络时带令牌：http://proxy:<令牌>@主机:端口"),
+    router: str = typer.Option(
+        "http://127.0.0.1:8000", help="平台地址（不带路径）；代理不在受信网络时带令牌：http://proxy:<令牌>@主机:端口"
+    ),
     fallback: str = typer.Option("sip:12345@127.0.0.1:5070", help="平台无法应答时的 12345 话务队列"),
     children: int = typer.Option(8, help="SIP 工作进程数"),
     output: Path | None = typer.Option(None, "-o", "--output", help="写入文件（默认输出到屏幕）"),
@@ -167,7 +168,9 @@ def endpoints() -> None:
 
 
 @app.command("calls", help="列出最近的来电路由结果（来电号码已脱敏）")
-def calls(limit: int = typer.Option(20, help="条数"), as_json: bool = typer.Option(False, "--json")) -> None:
+def calls(
+    limit: int = typer.Option(20, help="条数"), as_json: bool = typer.Option(False, "--json", help="输出 JSON")
+) -> None:
     """The latest routing decisions (caller's number masked)."""
     with session_scope() as session:
         rows = service.list_calls(session, limit=limit)
@@ -176,12 +179,14 @@ def calls(limit: int = typer.Option(20, help="条数"), as_json: bool = typer.Op
         return
     for r in rows:
         when = china(parse_instant(r["decided_at"])).strftime("%Y-%m-%d %H:%M:%S")
-        typer.echo(f"{when}  {r['call_id']:<28}{r['dialed']:<8}{r['caller'] or '-':<14}{r['region']:<8}"
-                   f"{r['decision']:<10}{r['target'] or r['sip_code'] or '-'}  {r['prompt'] or ''}")
+        typer.echo(
+            f"{when}  {r['call_id']:<28}{r['dialed']:<8}{r['caller'] or '-':<14}{r['region']:<8}"
+            f"{r['decision']:<10}{r['target'] or r['sip_code'] or '-'}  {r['prompt'] or ''}"
+        )
 
 
 @app.command("call", help="查看一次呼叫的路由结果与呼叫事件")
-def call(call_id: str = typer.Argument(..., help="SIP Call-ID")) -> None:
+def call(call_id: str = typer.Argument(..., help="通话标识（SIP Call-ID）")) -> None:
     """A call's routing decision and events."""
     with session_scope() as session:
         _echo_json(service.get_call(session, call_id))
@@ -189,8 +194,10 @@ def call(call_id: str = typer.Argument(..., help="SIP Call-ID")) -> None:
 
 @app.command("event", help="记录一个呼叫事件（同一呼叫的同一事件只记录一次）")
 def event(
-    call_id: str = typer.Argument(..., help="SIP Call-ID"),
-    kind: str = typer.Argument(..., help="offered | queued | answered | abandoned | transferred | ended"),
+    call_id: str = typer.Argument(..., help="通话标识（SIP Call-ID）"),
+    kind: str = typer.Argument(
+        ..., help="事件：offered 呼入、queued 排队、answered 接听、abandoned 放弃、transferred 转接、ended 结束"
+    ),
     at: str | None = typer.Option(None, "--at", help="时刻（ISO 8601），默认现在"),
     agent: str = typer.Option("", "--agent", help="座席工号"),
 ) -> None:
@@ -203,11 +210,10 @@ def event(
 
 @app.command(
     "transfer",
-    help="把呼叫从 12345 转出：三方转接分中心或一键转接 110\n\n"
-    "记为该呼叫的转接（transferred）事件。",
+    help="把呼叫从 12345 转出：三方转接分中心或一键转接 110\n\n记为该呼叫的转接（transferred）事件。",
 )
 def transfer(
-    call_id: str = typer.Argument(..., help="SIP Call-ID"),
+    call_id: str = typer.Argument(..., help="通话标识（SIP Call-ID）"),
     kind: str = typer.Argument(..., help="subcenter（三方转接分中心）或 police（一键转接110）"),
     number: str | None = typer.Option(None, "--number", help="分中心号码"),
     agent: str = typer.Option("", "--agent", help="座席工号"),
@@ -216,8 +222,10 @@ def transfer(
     with session_scope() as session:
         result = service.transfer_call(session, call_id, kind, number, agent)
     data = result["transferred"]["data"]
-    typer.echo(f"已转接：{call_id} → {data['to']}（{'三方转接' if data['mode'] == 'three-way' else '一键转接'}）"
-               f"{'' if result['created'] else '（此前已转接）'}")
+    typer.echo(
+        f"已转接：{call_id} → {data['to']}（{'三方转接' if data['mode'] == 'three-way' else '一键转接'}）"
+        f"{'' if result['created'] else '（此前已转接）'}"
+    )
 
 
 @app.command("kpis", help="统计一段时间内呼入电话的人工接通率与 15 秒接通率")
@@ -225,7 +233,7 @@ def kpis(
     since: str = typer.Option(..., "--since", help="开始时刻（含）"),
     until: str = typer.Option(..., "--until", help="结束时刻（不含）"),
     threshold: int = typer.Option(15, "--threshold", help="接通时限（秒）"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
 ) -> None:
     """Connection rate and 15-second answer rate of the calls offered in a period."""
     with session_scope() as session:

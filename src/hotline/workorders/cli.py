@@ -38,13 +38,13 @@ def create(
     region: str = typer.Option(..., "--region", help="地区代码或名称，如 510100、成都市"),
     at: str | None = typer.Option(None, "--at", help="受理时间 ISO 8601（导入历史工单），默认现在"),
     client_key: str | None = typer.Option(None, "--client-key", help="幂等键"),
-    channel: str = typer.Option("phone", help="phone web sms app subcentre system"),
+    channel: str = typer.Option("phone", help="渠道：phone web sms app subcentre system"),
     name: str = typer.Option("", "--name", help="来电人姓名"),
     line: str = typer.Option("", "--line", help="市民拨打的号码"),
     call_id: str = typer.Option("", "--call-id", help="通话标识"),
     category: str = typer.Option("", "--category", help="分类，如 城乡建设/安全生产/事故处理"),
     place: str = typer.Option("", "--place", help="地点"),
-    urgency: str = typer.Option("normal", "--urgency", help="normal urgent critical"),
+    urgency: str = typer.Option("normal", "--urgency", help="紧急程度：normal 一般、urgent 紧急、critical 特急"),
     confidential: bool = typer.Option(False, "--confidential", help="来电人要求保密"),
     role: str = typer.Option("agent", "--role", help="操作角色"),
     actor: str = typer.Option("", "--actor", help="操作人"),
@@ -143,7 +143,11 @@ def _import_batch(records: list[tuple[int, dict[str, Any]]]) -> int:
 def act(
     number: str = typer.Argument(..., help="工单编号"),
     action: str = typer.Argument(..., help="操作，见 `hotline order lifecycle`"),
-    role: str = typer.Option(..., "--role", help="agent dispatcher department supervisor admin"),
+    role: str = typer.Option(
+        ...,
+        "--role",
+        help="操作角色：agent 话务员、dispatcher 派单员、department 承办单位、supervisor 督办员、admin 管理员",
+    ),
     unit: str = typer.Option("", "--unit", help="操作单位代码（承办单位必填）"),
     actor: str = typer.Option("", "--actor", help="操作人"),
     reason: str = typer.Option("", "--reason", help="原因/意见"),
@@ -153,7 +157,9 @@ def act(
     co_unit: list[str] = typer.Option([], "--co-unit", help="协办单位（可重复）"),
     days: int | None = typer.Option(None, "--days", help="申请延期的工作日数"),
     reply: str = typer.Option("", "--reply", help="办理结果/答复"),
-    satisfaction: str | None = typer.Option(None, "--satisfaction", help="satisfied basic unsatisfied"),
+    satisfaction: str | None = typer.Option(
+        None, "--satisfaction", help="满意度：satisfied 满意、basic 基本满意、unsatisfied 不满意"
+    ),
     resolved: bool | None = typer.Option(None, "--resolved/--not-resolved", help="回访：问题是否解决"),
     master: str | None = typer.Option(None, "--master", help="并单的主工单编号"),
     category: str | None = typer.Option(None, "--category", help="派单/改派时设置或更正分类"),
@@ -345,7 +351,7 @@ def lifecycle(as_json: bool = typer.Option(False, "--json", help="输出 JSON"))
 def limits(
     key: str | None = typer.Argument(None, help="要修改的时限项（工单类型、签收、退单）"),
     days: int | None = typer.Argument(None, help="工作日数"),
-    actor: str = typer.Option("admin", "--actor"),
+    actor: str = typer.Option("admin", "--actor", help="操作人（记入变更记录）"),
 ) -> None:
     """Show the time limits in working days, or set one: `hotline order limits 咨询 5`."""
     with session_scope() as session:
@@ -370,7 +376,9 @@ def units(load: bool = typer.Option(False, "--load", help="先载入省、市（
 def unit_add(
     code: str = typer.Argument(..., help="单位代码"),
     name: str = typer.Argument(..., help="单位名称"),
-    kind: str = typer.Option(..., "--kind", help="province city county department subcentre"),
+    kind: str = typer.Option(
+        ..., "--kind", help="单位类别：province 省级、city 市级、county 县级、department 部门、subcentre 分中心"
+    ),
     region: str = typer.Option(..., "--region", help="地区代码"),
     parent: str | None = typer.Option(None, "--parent", help="上级单位代码"),
 ) -> None:
