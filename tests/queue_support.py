@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
@@ -77,3 +79,54 @@ def stopped_by_sigterm(
     finally:
         worker.kill()
     return subprocess.CompletedProcess(command, worker.returncode, out, err)
+
+
+class Proxy:
+    """A TCP relay to the NATS server on a port of its own, which a test closes to cut the platform off the
+    queue (the shared server itself stays up for the other tests). `close` drops the live connections and stops
+    listening, so the client's reconnects are refused."""
+
+    def __init__(self) -> None:
+        target = urlparse(NATS_URL)
+        self._target = (target.hostname or "127.0.0.1", target.port or 4222)
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"nats://127.0.0.1:{self._server.getsockname()[1]}"
+        self._sockets: list[socket.socket] = []
+        self._open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while self._open:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if not self._open:
+                client.close()
+                return
+            upstream = socket.create_connection(self._target)
+            self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._open = False
+        with contextlib.suppress(OSError):  # wakes the accepting thread: close alone leaves it listening
+            self._server.shutdown(socket.SHUT_RDWR)
+        self._server.close()
+        for s in self._sockets:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -12,11 +13,12 @@ import nats
 import pytest
 
 from hotline.db import session_scope
+from hotline.errors import HotlineError
 from hotline.push import service, stream
 from hotline.push.domain import Cursor
 from hotline.timeutil import CHINA_TZ
 from hotline.workorders import service as workorders
-from tests.queue_support import NATS_URL, own_stream, run, stopped_by_sigterm
+from tests.queue_support import NATS_URL, Proxy, own_stream, run, stopped_by_sigterm
 
 pytestmark = pytest.mark.queue
 
@@ -106,3 +108,24 @@ def test_the_relay_stops_cleanly_on_sigterm(subject: str) -> None:
 def service_backlog() -> int:
     with session_scope() as session:
         return int(service.status(session)["backlog"])
+
+
+def test_an_idle_relay_notices_the_queue_gone_without_waiting_for_an_event(subject: str) -> None:
+    """Cut off while nothing is to be sent, the relay stops with `queue-unreachable` once the client has given up
+    reconnecting, so that its supervisor shows the outage and retries, rather than looking healthy until the
+    next 派单 fails to go out."""
+    proxy = Proxy()
+
+    async def cut_off_while_idle() -> None:
+        task = asyncio.create_task(stream.relay(url=proxy.url))
+        await asyncio.sleep(1.5)  # connected, the stream made, the history read: idle
+        assert not task.done()
+        proxy.close()
+        with pytest.raises(HotlineError) as err:
+            await asyncio.wait_for(task, 60)  # the client gives up after about 8 s (3 refused reconnects)
+        assert err.value.code == "queue-unreachable" and "连接已断开" in err.value.message
+
+    try:
+        run(cut_off_while_idle())
+    finally:
+        proxy.close()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from hotline import queue
 from hotline.db import session_scope
+from hotline.errors import HotlineError
 from hotline.push import service
 from hotline.push.domain import Cursor, advance, subject_token
 from hotline.settings import get_settings
@@ -64,6 +65,13 @@ async def relay(
         quiet_since = time.monotonic()
         pause = POLL
         while stop is None or not stop.is_set():
+            # The client gives up after its reconnect attempts without raising anything here; an idle relay would
+            # learn it only at its next publish, so it looks every round and hands the outage to its supervisor.
+            if nc.is_closed:
+                raise HotlineError(
+                    f"与消息队列 {url or settings.nats_url} 的连接已断开，重连未成功",
+                    code="queue-unreachable",
+                )
             deliveries, read = await asyncio.to_thread(_read, cursor)
             for delivery in deliveries:
                 subject = f"{settings.push_subject}.{subject_token(delivery.unit)}"
