@@ -434,3 +434,46 @@ def test_a_co_handling_order_takes_no_step_of_the_lead_on_its_own(action: A) -> 
     # The centre may still send a co-handling unit's answer back.
     back = d.apply(_child(S.RESOLVED), _cmd(A.REVIEW_REJECT, R.DISPATCHER), today=TODAY, calendar=CAL, limits=LIMITS)
     assert back.case.state is S.HANDLING
+
+
+def _allowed_by_table(state: S, action: A, role: R) -> bool:
+    try:
+        d.rule_for(state, action, role)
+    except (d.TransitionNotAllowed, Forbidden):
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("state", "role"), list(itertools.product(S, R)))
+def test_the_page_offers_exactly_what_the_table_allows(state: S, role: R) -> None:
+    unit = UNIT if role is R.DEPARTMENT else ""
+    offered = d.available_actions(state, role, unit=unit, lead_unit=UNIT)
+    assert offered == [a for a in A if _allowed_by_table(state, a, role)]
+    # An order whose guards all hold takes every action offered, and refuses every other one.
+    for action in A:
+        cmd = _cmd(action, role)
+        if action in offered:
+            d.apply(_case(state), cmd, today=TODAY, calendar=CAL, limits=LIMITS)
+        else:
+            with pytest.raises((d.TransitionNotAllowed, Forbidden)):
+                d.apply(_case(state), cmd, today=TODAY, calendar=CAL, limits=LIMITS)
+    # A co-handling order: the same, less the lead's own steps, which `apply` refuses for it.
+    part = d.available_actions(state, role, co_handling=True, unit=unit, lead_unit=UNIT)
+    assert part == [a for a in offered if a not in d.LEAD_ONLY_ACTIONS]
+    for action in set(offered) - set(part):
+        with pytest.raises(d.TransitionNotAllowed) as err:
+            d.apply(_child(state, UNIT), _cmd(action, role), today=TODAY, calendar=CAL, limits=LIMITS)
+        assert err.value.details["reason"] == "co-handling-follows-lead"
+
+
+@pytest.mark.parametrize("state", list(S))
+def test_a_unit_is_offered_nothing_on_an_order_not_assigned_to_it(state: S) -> None:
+    assert d.available_actions(state, R.DEPARTMENT, unit="510100-jyj", lead_unit=UNIT) == []
+    assert d.available_actions(state, R.DEPARTMENT, unit="", lead_unit=UNIT) == []
+    assert d.available_actions(state, R.DEPARTMENT, unit=UNIT, lead_unit=None) == []
+
+
+def test_a_unit_is_offered_the_handling_steps_of_its_own_order() -> None:
+    offered = d.available_actions(S.HANDLING, R.DEPARTMENT, unit=UNIT, lead_unit=UNIT)
+    assert offered == [A.RETURN, A.REQUEST_EXTENSION, A.AWAIT_CITIZEN, A.RESOLVE]
+    assert A.DISPATCH not in d.available_actions(S.REGISTERED, R.DEPARTMENT, unit=UNIT, lead_unit=UNIT)

@@ -16,6 +16,7 @@ A, DI, DE, SU, AD, FE, PR = (
 PUBLIC: frozenset[Grant] = frozenset()  # anyone, signed in or not
 STAFF = frozenset({A, DI, DE, SU, AD})
 DESK = frozenset({A, DI, SU, AD})  # those who take demands in (受理) and decide where they go
+INTAKE = frozenset({A, DI, AD})  # the roles `workorders.service.create_order` lets take a demand in
 MONITORS = frozenset({DI, SU, AD})  # KPIs, overdue work and the data sub-centres deliver
 MANAGERS = frozenset({SU, AD})
 ADMIN = frozenset({AD})
@@ -64,7 +65,10 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/plan", STAFF),
     ("GET", "/route", STAFF),
     ("GET", "/orders", STAFF),
+    ("GET", "/orders/new", INTAKE),  # 受理; a literal path, so it wins over /orders/{number}
+    ("POST", "/orders/new", INTAKE),
     ("GET", "/orders/{number}", STAFF),
+    ("POST", "/orders/{number}/act", STAFF),  # which step a role may take: the lifecycle's rule
     ("GET", "/kb", STAFF),
     ("GET", "/seats", MANAGERS),
     ("POST", "/seats", MANAGERS),

@@ -49,6 +49,7 @@ NAV = (
     ("/plan", "整合进度"),
     ("/route", "来电路由"),
     ("/orders", "工单"),
+    ("/orders/new", "受理工单"),
     ("/kpis", "考核指标"),
     ("/feeds", "数据汇聚"),
     ("/seats", "座席测算"),
@@ -209,15 +210,21 @@ def orders_page(
 
 
 @router.get("/orders/{number}", response_class=HTMLResponse)
-def order_page(request: Request, number: str, role: str = "", session: Session = SESSION) -> HTMLResponse:
+def order_page(
+    request: Request, number: str, role: str = "", unit: str = "", done: str = "", created: str = "",
+    session: Session = SESSION,
+) -> HTMLResponse:
+    from hotline.web import order_actions
     from hotline.workorders import service as orders
 
     try:
-        who = acting(request, role or None, default="supervisor")
+        who = acting(request, role or None, unit or None, default="supervisor")
         order = orders.show_order(session, number, who.role, unit=who.unit)
     except HotlineError as exc:
         return _error_page(request, "order.html", f"工单 {number}", exc, order=None, role=role)
-    return render(request, "order.html", f"工单 {number}", order=order, role=who.role)
+    # 办理: the steps the role may take now, and the notice of the one just taken (web.order_actions)
+    work = order_actions.work_context(session, request, order, who, done=done)
+    return render(request, "order.html", f"工单 {number}", order=order, role=who.role, created=bool(created), **work)
 
 
 @router.get("/track", response_class=HTMLResponse)

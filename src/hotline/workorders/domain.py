@@ -409,6 +409,25 @@ def rule_for(state: State, action: Action, role: Role) -> Rule:
     return rule
 
 
+def available_actions(
+    state: State, role: Role, *, co_handling: bool = False, unit: str = "", lead_unit: str | None = None
+) -> list[Action]:
+    """The actions ROLE may take now on an order in STATE, in the table's order: what the order page offers.
+
+    The checks `apply` makes before any guard: the table's pair and roles, no lead-only step for a co-handling
+    order, and a handling unit (UNIT) only on an order assigned to it (LEAD_UNIT). The guards may still refuse.
+    """
+    if role is Role.DEPARTMENT and (not unit or unit != lead_unit):
+        return []
+    return [
+        action
+        for action in Action
+        if (rule := TRANSITIONS.get((state, action))) is not None
+        and role in rule.roles
+        and not (co_handling and action in LEAD_ONLY_ACTIONS)
+    ]
+
+
 def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else (value.value if isinstance(value, StrEnum) else value)
 

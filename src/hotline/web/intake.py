@@ -1,0 +1,139 @@
+"""The 受理 page: a call-centre agent takes a demand in as a work order.
+
+The form posts to this module, which creates the order through `workorders.service.create_order` (the same
+checks as `POST /api/orders`) and answers with the new order's page. While the content is typed, the page's
+own script (static/intake.js) asks `POST /api/dispatch/suggest` for the dispatch helper's advice and shows it
+beside the form; the advice is a help only, so the form never waits for it and is sent whether it came or not.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from hotline.accounts.api import acting
+from hotline.accounts.domain import Acting
+from hotline.deps import SESSION
+from hotline.errors import HotlineError, InvalidInput
+from hotline.web.pages import _role_choices, render
+
+router = APIRouter(include_in_schema=False)
+
+TITLE = "受理工单"
+# The roles `service.create_order` lets take a demand in; the page offers those the account holds.
+INTAKE_ROLES = ("agent", "dispatcher", "admin")
+_BLANK: dict[str, Any] = {
+    "type": "", "content": "", "caller_name": "", "phone": "", "region": "", "place": "", "line": "",
+    "channel": "phone", "urgency": "normal", "category": "", "confidential": False, "actor": "",
+}  # fmt: skip
+
+
+def _roles(request: Request) -> list[tuple[str, str]]:
+    return [(value, label) for value, label in _role_choices(request) if value in INTAKE_ROLES]
+
+
+def _page(
+    request: Request,
+    session: Session,
+    form: dict[str, Any],
+    role: str,
+    error: HotlineError | None = None,
+) -> HTMLResponse:
+    from hotline.workorders import domain as wo
+    from hotline.workorders import service as orders
+
+    tree = orders.category_tree(session)
+    firsts = list(dict.fromkeys(a for a, _, _ in tree))
+    return render(
+        request,
+        "order_new.html",
+        TITLE,
+        status_code=error.http_status if error is not None else 200,
+        error=error,
+        form=form,
+        role=role,
+        roles=_roles(request),
+        types=[t.value for t in wo.OrderType],
+        channels=[(c.value, label) for c, label in wo.CHANNEL_LABELS.items()],
+        urgencies=[(u.value, label) for u, label in wo.URGENCY_LABELS.items()],
+        # Offered in the 分类 field: first and second levels (a prefix of the tree is a valid category).
+        category_paths=firsts + list(dict.fromkeys(f"{a}/{b}" for a, b, _ in tree)),
+        # The helper suggests a first-level name: it may be copied into the field only when the tree holds it.
+        copyable=firsts,
+        max_content=orders.MAX_CONTENT,
+    )
+
+
+def _acting(request: Request, role: str, actor: str = "") -> Acting:
+    """Who takes the demand in: the role chosen, else the first the account holds that may take orders in
+    (an account's first role may be one that cannot, as a supervisor who also dispatches); signed in, the
+    account is the actor, whatever ACTOR says."""
+    choices = _roles(request)
+    return acting(request, role or (choices[0][0] if choices else None), actor=actor, default="agent")
+
+
+@router.get("/orders/new", response_class=HTMLResponse)
+def intake_page(request: Request, role: str = "", session: Session = SESSION) -> HTMLResponse:
+    try:
+        role = _acting(request, role).role
+    except HotlineError as exc:
+        return _page(request, session, dict(_BLANK), role, error=exc)
+    return _page(request, session, dict(_BLANK), role)
+
+
+@router.post("/orders/new", response_class=HTMLResponse)
+def take_in(
+    request: Request,
+    type: Annotated[str, Form()] = "",
+    content: Annotated[str, Form()] = "",
+    caller_name: Annotated[str, Form()] = "",
+    phone: Annotated[str, Form()] = "",
+    region: Annotated[str, Form()] = "",
+    place: Annotated[str, Form()] = "",
+    line: Annotated[str, Form()] = "",
+    channel: Annotated[str, Form()] = "phone",
+    urgency: Annotated[str, Form()] = "normal",
+    category: Annotated[str, Form()] = "",
+    confidential: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    actor: Annotated[str, Form()] = "",
+    session: Session = SESSION,
+) -> Response:
+    from hotline.workorders import service as orders
+
+    form: dict[str, Any] = {
+        "type": type, "content": content, "caller_name": caller_name, "phone": phone, "region": region,
+        "place": place, "line": line, "channel": channel, "urgency": urgency, "category": category,
+        "confidential": bool(confidential), "actor": actor,
+    }  # fmt: skip
+    try:
+        who = _acting(request, role, actor)
+        if not region.strip():
+            raise InvalidInput("请选择地区", code="region-required")
+        order = orders.create_order(
+            session,
+            type=type,
+            content=content,
+            phone=phone,
+            region=region,
+            channel=channel or "phone",
+            caller_name=caller_name,
+            line=line,
+            category=category,
+            place=place,
+            urgency=urgency or "normal",
+            confidential=bool(confidential),
+            role=who.role,
+            actor=who.actor,
+        )
+        session.flush()
+    except HotlineError as exc:
+        session.rollback()  # nothing half-written: the number taken, if any, is given back with the rest
+        return _page(request, session, form, role, error=exc)
+    # The order's page as the role that took it in (without sign-in a page is otherwise viewed as a supervisor).
+    query = urlencode({"created": 1, "role": who.role})
+    return RedirectResponse(f"/orders/{quote(order.number, safe='')}?{query}", status_code=303)
