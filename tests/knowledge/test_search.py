@@ -78,6 +78,19 @@ def test_filters_by_line_unit_region_status_and_date() -> None:
     assert _ids(index, "社会保障卡", Filters(status="draft")) == ["E5"]
 
 
+def test_a_region_finds_its_own_and_the_provinces_articles_by_code_or_name() -> None:
+    index = _index([
+        {"title": "社保卡补办（成都）", "body": "社会保障卡丢失后到成都市社保经办机构补办。", "regions": ["成都市"]},
+        {"title": "社保卡补办（全省）", "body": "社会保障卡丢失后可在全省任一经办网点补办。", "regions": ["510000"]},
+        {"title": "社保卡补办（自贡）", "body": "社会保障卡丢失后到自贡市社保经办机构补办。", "regions": ["510300"]},
+        {"title": "社保卡挂失", "body": "社会保障卡丢失后应立即挂失。"},  # no region: everywhere
+    ])
+    assert sorted(_ids(index, "社会保障卡丢失补办", Filters(region="510100"))) == ["E1", "E2", "E4"]
+    assert sorted(_ids(index, "社会保障卡丢失补办", Filters(region="自贡市"))) == ["E2", "E3", "E4"]
+    # The provincial centre's callers get the province's rules, not one city's.
+    assert sorted(_ids(index, "社会保障卡丢失补办", Filters(region="四川省"))) == ["E2", "E4"]
+
+
 def test_no_match_and_empty_index() -> None:
     assert _ids(_index(DOCS), "火星探测器") == []
     assert _ids(_index([]), "任何内容") == []

@@ -84,6 +84,25 @@ def _region_names() -> tuple[str, ...]:
     return _REGION_NAMES
 
 
+def _region_key(text: str) -> str:
+    """A region as its code when the catalogue knows it (articles may name a region by code or by name)."""
+    from hotline.errors import NotFound
+    from hotline.plan.regions import find_region
+
+    try:
+        return find_region(text).code
+    except NotFound:
+        return text.strip()
+
+
+def _regions_serving(region: str) -> frozenset[str]:
+    """The region keys whose articles serve callers in REGION: its own, and the province's, whose policies hold
+    in every 市（州） (an agent in 成都市 must find the provincial 社保 rules too); never another city's."""
+    from hotline.plan.regions import PROVINCE
+
+    return frozenset({_region_key(region), PROVINCE.code})
+
+
 def normalise(text: str) -> str:
     """Full-width to half-width, lower case (NFKC keeps Chinese characters as they are)."""
     return unicodedata.normalize("NFKC", text).lower()
@@ -480,11 +499,12 @@ class SearchIndex:
             day = filters.valid_on.toordinal()
             mask &= (self._eff <= day) & (self._exp >= day)
         if filters.line or filters.region or filters.unit or filters.category:
+            regions = _regions_serving(filters.region) if filters.region else frozenset()
             for j in np.flatnonzero(mask):
                 m = self.meta[j]
                 if (
                     (filters.line and m.lines and filters.line not in m.lines)
-                    or (filters.region and m.regions and filters.region not in m.regions)
+                    or (filters.region and m.regions and regions.isdisjoint(_region_key(r) for r in m.regions))
                     or (filters.unit and m.owner_unit != filters.unit)
                     or (filters.category and m.category != filters.category)
                 ):

@@ -2,8 +2,12 @@
 
 The form posts to this module, which creates the order through `workorders.service.create_order` (the same
 checks as `POST /api/orders`) and answers with the new order's page. While the content is typed, the page's
-own script (static/intake.js) asks `POST /api/dispatch/suggest` for the dispatch helper's advice and shows it
-beside the form; the advice is a help only, so the form never waits for it and is sent whether it came or not.
+own script (static/intake.js) asks `POST /api/dispatch/suggest` for the dispatch helper's advice and
+`GET /api/kb/search` for knowledge articles, and shows both beside the form; they are a help only, so the form
+never waits for them and is sent whether they came or not.
+
+A demand answered on the call (咨询 mostly) is 直接办结 from the same form: the order is created and
+`direct_resolve` taken in one transaction, so a refused reply or article leaves no order behind.
 """
 
 from __future__ import annotations
@@ -29,11 +33,22 @@ INTAKE_ROLES = ("agent", "dispatcher", "admin")
 _BLANK: dict[str, Any] = {
     "type": "", "content": "", "caller_name": "", "phone": "", "region": "", "place": "", "line": "",
     "channel": "phone", "urgency": "normal", "category": "", "confidential": False, "actor": "",
+    "reply": "", "article": "",
 }  # fmt: skip
+FINISH_DIRECT = "direct"  # the 直接办结 button's value (the 受理 button sends "register")
 
 
 def _roles(request: Request) -> list[tuple[str, str]]:
     return [(value, label) for value, label in _role_choices(request) if value in INTAKE_ROLES]
+
+
+def _direct_roles() -> list[str]:
+    """The intake roles the lifecycle lets answer a just registered demand at once (直接办结)."""
+    from hotline.workorders import domain as wo
+
+    return [
+        r for r in INTAKE_ROLES if wo.Action.DIRECT_RESOLVE in wo.available_actions(wo.State.REGISTERED, wo.Role(r))
+    ]
 
 
 def _page(
@@ -47,6 +62,7 @@ def _page(
     from hotline.workorders import service as orders
 
     tree = orders.category_tree(session)
+    direct_roles = _direct_roles()
     firsts = list(dict.fromkeys(a for a, _, _ in tree))
     return render(
         request,
@@ -57,6 +73,9 @@ def _page(
         form=form,
         role=role,
         roles=_roles(request),
+        # The role chosen may be changed on the page: the script shows 直接办结 for these roles only.
+        direct_roles=direct_roles,
+        can_direct=role in direct_roles,
         types=[t.value for t in wo.OrderType],
         channels=[(c.value, label) for c, label in wo.CHANNEL_LABELS.items()],
         urgencies=[(u.value, label) for u, label in wo.URGENCY_LABELS.items()],
@@ -101,6 +120,9 @@ def take_in(
     confidential: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "",
     actor: Annotated[str, Form()] = "",
+    reply: Annotated[str, Form()] = "",
+    article: Annotated[str, Form()] = "",
+    finish: Annotated[str, Form()] = "",
     session: Session = SESSION,
 ) -> Response:
     from hotline.workorders import service as orders
@@ -108,7 +130,7 @@ def take_in(
     form: dict[str, Any] = {
         "type": type, "content": content, "caller_name": caller_name, "phone": phone, "region": region,
         "place": place, "line": line, "channel": channel, "urgency": urgency, "category": category,
-        "confidential": bool(confidential), "actor": actor,
+        "confidential": bool(confidential), "actor": actor, "reply": reply, "article": article.strip(),
     }  # fmt: skip
     try:
         who = _acting(request, role, actor)
@@ -131,6 +153,17 @@ def take_in(
             actor=who.actor,
         )
         session.flush()
+        if finish == FINISH_DIRECT:
+            # Same role and actor as the 受理 just recorded; a refusal here rolls the new order back too.
+            orders.act(
+                session,
+                order,
+                "direct_resolve",
+                role=who.role,
+                actor=who.actor,
+                reply=reply,
+                article=article.strip() or None,
+            )
     except HotlineError as exc:
         session.rollback()  # nothing half-written: the number taken, if any, is given back with the rest
         return _page(request, session, form, role, error=exc)

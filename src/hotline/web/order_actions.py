@@ -19,6 +19,7 @@ from hotline.accounts.api import acting, identity_of
 from hotline.accounts.domain import Acting
 from hotline.deps import SESSION
 from hotline.errors import Conflict, HotlineError, InvalidInput
+from hotline.web import dispatch_hint
 from hotline.workorders import domain as d
 from hotline.workorders import service
 
@@ -109,6 +110,10 @@ def work_context(
     needs_units = any("target_unit" in s["fields"] for s in steps)
     units = [u for u in service.list_units(session) if u["active"]] if needs_units else []
     error_at = typed["action"] if error is not None and typed and typed["action"] in {a.value for a in actions} else ""
+    # The dispatch helper's suggestion when a step picks a unit; its values start the 派单/改派 forms, but what a
+    # refused form had typed wins (the template takes `typed` for the step it belongs to).
+    hint = dispatch_hint.hint(session, order, who, actions)
+    prefill = {step: {**_BLANK, **values} for step, values in hint["prefill"].items()} if hint else {}
     return {
         "work": {
             "steps": steps,
@@ -121,6 +126,8 @@ def work_context(
             "error_at": error_at,
             "typed": typed or _BLANK,
             "blank": _BLANK,
+            "hint": hint,
+            "prefill": prefill,
             "satisfactions": [(s.value, label) for s, label in d.SATISFACTION_LABELS.items()],
             "max_days": d.MAX_EXTENSION_DAYS,
         }

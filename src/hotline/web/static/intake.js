@@ -1,14 +1,20 @@
-// The 受理 page's advice panel: while the agent types the demand, ask the dispatch helper
-// (POST /api/dispatch/suggest) and show its answer beside the form. Advice is a help only: nothing here
-// stops, delays or changes sending the form, and a failed request just says the advice is unavailable.
+// The 受理 page's side panels: while the agent types the demand, ask the dispatch helper
+// (POST /api/dispatch/suggest) and the knowledge base (GET /api/kb/search) and show their answers beside the
+// form; an article's answer can be adopted as the reply for 直接办结. Both are a help only: nothing here stops,
+// delays or changes sending the form, and a failed request just says that help is unavailable.
 (function () {
   "use strict";
   var form = document.getElementById("intake");
   var panel = document.getElementById("advice");
-  if (!form || !panel || !window.fetch) return;
+  var kb = document.getElementById("kb");
+  if (!form || !panel || !kb || !window.fetch) return;
 
   var MIN_LENGTH = 5;
   var DELAY_MS = 600;
+  var KB_TOP = 3;
+  // The query travels in the URL: its start is enough to find the articles, and a whole long demand could
+  // make the request line longer than the server takes.
+  var KB_QUERY_MAX = 300;
   var REASONS = {
     "same-phone": "同一来电号码",
     "same-place": "同一地点",
@@ -16,9 +22,13 @@
     "stands-out": "内容最接近",
   };
   var copyable = JSON.parse(form.dataset.copyable || "[]");
+  var directRoles = JSON.parse(form.dataset.directRoles || "[]");
   var timer = null;
   var asked = 0; // the latest request: an older answer arriving late is dropped
   var lastKey = "";
+  var searched = 0; // the same for the knowledge search
+  var lastQuery = "";
+  var adopted = ""; // the answer text last adopted, dropped with its article while the agent left it as it was
 
   function field(name) {
     return form.elements.namedItem(name);
@@ -104,16 +114,126 @@
     setState("unavailable", "派单建议暂不可用" + (message ? "（" + message + "）" : "") + "，可继续受理。");
   }
 
+  // -- 知识库参考 ------------------------------------------------------------------------------------------
+  function kbPart(name) {
+    return kb.querySelector('[data-field="' + name + '"]');
+  }
+  function formPart(name) {
+    return form.querySelector('[data-field="' + name + '"]');
+  }
+  function kbState(state, message) {
+    kb.dataset.state = state;
+    kbPart("kb-status").textContent = message;
+    kbPart("kb-status").hidden = !message;
+    kbPart("kb-hits").hidden = state !== "shown";
+  }
+
+  function marked(snippet) {
+    // The search marks matched runs with <mark>; everything else is text, never markup.
+    var box = element("div", "", "excerpt muted");
+    String(snippet || "")
+      .split(/<\/?mark>/)
+      .forEach(function (run, i) {
+        if (run) box.append(i % 2 ? element("mark", run) : document.createTextNode(run));
+      });
+    return box;
+  }
+
+  function noteArticle(id, title) {
+    formPart("article-id").textContent = id;
+    formPart("article-title").textContent = title ? "《" + title + "》" : "";
+    formPart("article-note").hidden = !id;
+  }
+
+  function adopt(hit, button) {
+    // The hit holds a snippet only: the answer itself is the article's whole text.
+    button.disabled = true;
+    fetch("/api/kb/articles/" + encodeURIComponent(hit.article_id), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (response) {
+        return response.json().then(function (article) {
+          if (!response.ok || !article || typeof article.body !== "string") throw new Error("unavailable");
+          var reply = field("reply");
+          reply.value = reply.maxLength > 0 ? article.body.slice(0, reply.maxLength) : article.body;
+          adopted = reply.value;
+          field("article").value = article.external_id || hit.article_id;
+          noteArticle(field("article").value, article.title);
+        });
+      })
+      .catch(function () {
+        kbPart("kb-status").textContent = "知识库暂不可用，未能采用此答复。";
+        kbPart("kb-status").hidden = false;
+      })
+      .then(function () {
+        button.disabled = false;
+      });
+  }
+
+  function showHits(hits) {
+    var list = kbPart("kb-hits");
+    list.replaceChildren();
+    hits.slice(0, KB_TOP).forEach(function (hit) {
+      var item = element("li");
+      item.dataset.article = hit.article_id;
+      var link = element("a", hit.title);
+      // The 知识库 page finds an article by its title; opened aside, the form being typed stays.
+      link.href = "/kb?q=" + encodeURIComponent(hit.title);
+      link.target = "_blank";
+      link.rel = "noopener";
+      var button = element("button", "采用此答复", "copy direct-only");
+      button.type = "button";
+      button.dataset.action = "adopt";
+      button.addEventListener("click", function () {
+        adopt(hit, button);
+      });
+      item.append(link, marked(hit.snippet), button);
+      list.append(item);
+    });
+    kbState("shown", hits.length ? "" : "知识库中未找到相关知识。");
+  }
+
+  function searchKnowledge(text) {
+    var params = new URLSearchParams({ q: text.slice(0, KB_QUERY_MAX), top: String(KB_TOP) });
+    // The caller's region: its own articles, the province's and those for everywhere (knowledge.search).
+    if (value("region")) params.set("region", value("region"));
+    if (value("line")) params.set("line", value("line"));
+    var query = params.toString();
+    if (query === lastQuery) return;
+    lastQuery = query;
+    var mine = ++searched;
+    if (kb.dataset.state !== "shown") kbState("loading", "正在检索…");
+    fetch("/api/kb/search?" + query, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json().then(function (data) {
+          if (mine !== searched) return;
+          if (!response.ok || !data || !Array.isArray(data.results)) throw new Error("unavailable");
+          showHits(data.results);
+        });
+      })
+      .catch(function () {
+        if (mine !== searched) return;
+        lastQuery = ""; // searched again on the next change or blur
+        kbState("unavailable", "知识库暂不可用，可继续受理。");
+      });
+  }
+
+  // -- when to ask: one place for both panels -------------------------------------------------------------
   function ask() {
     clearTimeout(timer);
     timer = null;
     var text = value("content");
     if (text.length < MIN_LENGTH) {
       lastKey = "";
+      lastQuery = "";
       asked += 1;
+      searched += 1;
       setState("idle", "输入诉求内容（至少 5 个字）后显示派单建议。");
+      kbState("idle", "输入诉求内容（至少 5 个字）后显示相关知识。");
       return;
     }
+    searchKnowledge(text);
     var payload = {
       text: text,
       region_code: value("region") || null,
@@ -161,7 +281,21 @@
     var el = field(name);
     if (el) el.addEventListener("change", later);
   });
+  // 直接办结 is offered to the roles the lifecycle lets take it on a just registered order.
+  var role = field("role");
+  if (role) {
+    role.addEventListener("change", function () {
+      form.closest(".intake").dataset.direct = directRoles.indexOf(role.value) >= 0 ? "yes" : "no";
+    });
+  }
+  form.querySelector('[data-action="drop-article"]').addEventListener("click", function () {
+    field("article").value = "";
+    noteArticle("", "");
+    if (adopted && field("reply").value === adopted) field("reply").value = "";
+    adopted = "";
+  });
   panel.dataset.state = "idle";
+  kb.dataset.state = "idle";
   // A form shown again after an error keeps its content: its advice is asked for at once.
   if (value("content").length >= MIN_LENGTH) ask();
 })();
