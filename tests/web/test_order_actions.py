@@ -102,6 +102,11 @@ def test_the_closed_loop_is_worked_through_the_order_page(page, web_server) -> N
     assert stored["satisfaction"] == "satisfied" and stored["citizen_resolved"] is True
     assert stored["history"][1]["actor"] == "派单员甲"
     assert stored["history"][2]["unit"] == unit["code"]
+    # The page says who and what in Chinese: the role, the unit's name, the states (not their codes).
+    accepted = page.locator("#history tr[data-seq='3']")
+    assert accepted.locator("[data-field=role]").inner_text() == "承办单位"
+    assert accepted.locator("[data-field=unit]").inner_text() == unit["name"]
+    assert accepted.locator("[data-field=states]").inner_text() == "已派单（待签收） → 办理中"
 
 
 def test_each_role_is_offered_only_its_own_steps(page, web_server) -> None:  # type: ignore[no-untyped-def]

@@ -213,7 +213,7 @@ def show(
     typer.echo(f"来电人：{view['caller_name']} {view['caller_phone']}；内容：{view['content']}")
     for h in view["history"]:
         typer.echo(
-            f"  {h['seq']:>2}. {h['at']} {h['action_label']} [{h['role']} {h['actor']} {h['unit']}] {h['reason']}"
+            f"  {h['seq']:>2}. {h['at']} {h['action_label']} [{h['role_label']} {h['actor']} {h['unit_name'] or ''}] {h['reason']}"
         )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -1260,7 +1260,13 @@ def order_view(
 
 
 def history_of(session: Session, order: Order) -> list[dict[str, Any]]:
+    """The order's history, oldest first: codes for programs and, for people, the same in Chinese (`*_label`,
+    `unit_name`; a code the platform no longer knows is shown as it is)."""
     rows = session.scalars(select(History).where(History.order_id == order.id).order_by(History.seq)).all()
+    codes = {h.unit_code for h in rows if h.unit_code}
+    names: dict[str, str] = {}
+    if codes:
+        names = {code: name for code, name in session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes)))}
     return [
         {
             "seq": h.seq,
@@ -1268,15 +1274,26 @@ def history_of(session: Session, order: Order) -> list[dict[str, Any]]:
             "action_label": "受理" if h.action == "create" else d.ACTION_LABELS[d.Action(h.action)],
             "actor": h.actor,
             "role": h.role,
+            "role_label": _label(d.ROLE_LABELS, d.Role, h.role),
             "unit": h.unit_code,
+            "unit_name": names.get(h.unit_code, h.unit_code) if h.unit_code else None,
             "at": _iso_china(h.at),
             "reason": h.reason,
             "from_state": h.from_state,
+            "from_state_label": _label(d.STATE_LABELS, d.State, h.from_state) if h.from_state else None,
             "to_state": h.to_state,
+            "to_state_label": _label(d.STATE_LABELS, d.State, h.to_state),
             "changes": h.changes,
         }
         for h in rows
     ]
+
+
+def _label(labels: Mapping[Any, str], kind: type[d.StrEnum], value: str) -> str:
+    try:
+        return labels[kind(value)]
+    except (ValueError, KeyError):
+        return value
 
 
 def children_view(session: Session, order: Order) -> list[dict[str, Any]]:
