@@ -4,6 +4,7 @@ tokens, and the demo accounts."""
 from __future__ import annotations
 
 import stat
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -575,6 +576,22 @@ def test_demo_accounts_share_a_password_kept_in_a_private_file(
         assert len(service.list_accounts(session)) == 6
     assert "已存在" in again and str(path) in again and password not in again and key not in again
     assert path.read_text(encoding="utf-8") == text  # the password on file still signs in, the key still works
+
+
+def test_the_demo_handling_unit_account_works_for_the_unit_with_the_most_demo_orders(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path))
+    with session_scope() as session:
+        workorders.load_demo(session)
+    with session_scope() as session:
+        service.load_demo(session)
+    with session_scope() as session:
+        led = Counter(o["lead_unit"]["code"] for o in workorders.list_orders(session, limit=1000) if o["lead_unit"])
+        mine = workorders.list_orders(session, workorders.OrderFilters(unit=_stored("chengban").bound_to),
+                                      role="department", limit=1000)  # fmt: skip
+    assert led and led[_stored("chengban").bound_to] == max(led.values())
+    assert len(mine) == max(led.values()) > 1  # signed in as it, the demo has work to show
 
 
 def _file_left_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:
