@@ -119,6 +119,9 @@ def test_citizen_tracks_own_order_only_with_matching_phone_digits(page, web_serv
     progress = page.locator("#progress")
     assert progress.locator("[data-field=state]").inner_text()
     assert order["caller_phone"] not in page.content()
+    # Times read as people write them, in China time to the minute: the first step is the 受理.
+    taken = progress.locator("tr:has(td)").first.locator("td")
+    assert taken.nth(0).inner_text() == order["created_at"][:16].replace("T", " ")
 
 
 def test_order_answered_from_an_article_shows_it(page, web_server) -> None:  # type: ignore[no-untyped-def]
