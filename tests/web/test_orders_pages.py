@@ -70,6 +70,26 @@ def test_list_narrows_to_the_chosen_state_type_and_channel(page, web_server) -> 
     assert parse_qs(urlsplit(page.locator("#export").get_attribute("href")).query)["state"] == ["dispatched"]
 
 
+def test_the_list_narrows_to_a_unit_and_a_handling_unit_follows_its_links(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    listed = httpx.get(f"{web_server}/api/orders", params={"role": "supervisor", "limit": 1000}).json()
+    led = [o for o in listed if o["lead_unit"] and not o["parent"]]
+    assert led, "demo data should hold dispatched orders"
+    unit = led[0]["lead_unit"]
+    theirs = [o["number"] for o in listed if o["lead_unit"] and o["lead_unit"]["code"] == unit["code"]]
+    page.goto("/orders?role=supervisor")
+    page.select_option("select[name=unit]", unit["code"])
+    page.click("button[type=submit]")
+    shown = [row.get_attribute("data-number") for row in page.locator("#orders tr[data-number]").all()]
+    assert sorted(shown) == sorted(theirs) and len(shown) < len(listed)
+    # The unit's own list: each order opens as that unit, with the steps it may take.
+    page.goto(f"/orders?role=department&unit={unit['code']}")
+    number = led[0]["number"]
+    page.click(f"tr[data-number='{number}'] a")
+    page.wait_for_load_state()
+    assert parse_qs(urlsplit(page.url).query) == {"role": ["department"], "unit": [unit["code"]]}
+    assert page.locator("#order").count() == 1
+
+
 def test_export_link_carries_the_page_filters(page, web_server) -> None:  # type: ignore[no-untyped-def]
     page.goto("/orders?role=supervisor&sla=overdue&region=510100")
     page.fill("input[name=since]", "2021-06-01")

@@ -176,6 +176,7 @@ def orders_page(
     role: str = "",
     state: str = "",
     sla: str = "",
+    unit: str = "",
     region: str = "",
     type: str = "",
     channel: str = "",
@@ -187,20 +188,22 @@ def orders_page(
     from hotline.workorders import service as orders
 
     filters = {
-        "state": state, "sla": sla, "region": region, "type": type, "channel": channel, "since": since,
-        "until": until,
+        "state": state, "sla": sla, "unit": unit, "region": region, "type": type, "channel": channel,
+        "since": since, "until": until,
     }  # fmt: skip
     context: dict[str, Any] = {"role": role, **filters}
     context["roles"] = _role_choices(request)
     context["states"] = [(s.value, label) for s, label in wo.STATE_LABELS.items()]
     context["types"] = [t.value for t in wo.OrderType]
     context["channels"] = [(c.value, label) for c, label in wo.CHANNEL_LABELS.items()]
+    context["units"] = [(u["code"], u["name"]) for u in orders.list_units(session) if u["active"]]
     try:
-        who = acting(request, role or None, default="supervisor")
-        context["role"] = who.role
-        rows = orders.list_orders(
-            session, orders.OrderFilters.parse(**filters, unit=who.unit), role=who.role, limit=200
-        )
+        # A handling unit sees its own unit's orders (signed in: the account's unit, whatever the query says);
+        # for the others 承办单位 is one more filter.
+        who = acting(request, role or None, unit or None, default="supervisor")
+        context.update(role=who.role, unit=who.unit or "")
+        filters["unit"] = who.unit or ""
+        rows = orders.list_orders(session, orders.OrderFilters.parse(**filters), role=who.role, limit=200)
     except HotlineError as exc:
         return _error_page(request, "orders.html", "工单", exc, rows=[], **context)
     # 导出 Excel: every order under the page's filters (the page shows at most 200), for the same role.
