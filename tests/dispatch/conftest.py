@@ -6,8 +6,6 @@ which is enough to check behaviour (reproducibility, formats, flags), not accura
 
 from __future__ import annotations
 
-import csv
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,28 +13,10 @@ import pytest
 
 from hotline.dispatch import corpus as corpora
 from hotline.dispatch import service
-from hotline.dispatch.domain import CATEGORIES
+from tests import dispatch_sample
 
 PER_CLASS_SEG = 24
 PER_CLASS_RAW = 8
-
-
-def _sample(path: Path, column: str, per_class: int, seed: int) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    rng = random.Random(seed)
-    rng.shuffle(rows)
-    picked: list[dict[str, str]] = []
-    for label in CATEGORIES:
-        picked += [{"label": r["label"], column: r[column]} for r in rows if r["label"] == label][:per_class]
-    return picked
-
-
-def _write(path: Path, column: str, rows: list[dict[str, str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["label", column])
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 @pytest.fixture(scope="session")
@@ -51,17 +31,23 @@ def shared_data() -> Path:
 def tiny_data(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small training directory in the shared files' format."""
     folder = tmp_path_factory.mktemp("tiny-data")
-    _write(
-        folder / corpora.SEGMENTED, "text_seg", _sample(shared_data / corpora.SEGMENTED, "text_seg", PER_CLASS_SEG, 1)
+    dispatch_sample.write(
+        folder / corpora.SEGMENTED,
+        "text_seg",
+        dispatch_sample.sample(shared_data / corpora.SEGMENTED, "text_seg", PER_CLASS_SEG, 1),
     )
-    _write(folder / corpora.LABELLED, "text", _sample(shared_data / corpora.LABELLED, "text", PER_CLASS_RAW, 2))
+    dispatch_sample.write(
+        folder / corpora.LABELLED,
+        "text",
+        dispatch_sample.sample(shared_data / corpora.LABELLED, "text", PER_CLASS_RAW, 2),
+    )
     return folder
 
 
 @pytest.fixture(scope="session")
 def raw_messages(shared_data: Path) -> list[dict[str, str]]:
     """Raw labelled messages the tiny model has (mostly) not seen."""
-    return _sample(shared_data / corpora.LABELLED, "text", 3, 99)
+    return dispatch_sample.sample(shared_data / corpora.LABELLED, "text", 3, 99)
 
 
 @pytest.fixture(scope="session")

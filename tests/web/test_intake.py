@@ -8,10 +8,8 @@ need advice are skipped, as the dispatch tests are.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -27,7 +25,7 @@ import pytest
 from hotline import db
 from hotline.accounts import service as accounts
 from hotline.dispatch import corpus as corpora
-from hotline.dispatch.domain import CATEGORIES
+from tests import dispatch_sample
 from tests.platform_process import Platform
 
 pytestmark = pytest.mark.browser
@@ -40,23 +38,6 @@ SOCIAL_CARD = "来电人的社保卡丢失了，咨询社保卡怎么挂失和�
 
 
 # -- a small dispatch model for the servers ---------------------------------------------------------------------
-def _sample(path: Path, column: str, per_class: int, seed: int) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    random.Random(seed).shuffle(rows)
-    picked: list[dict[str, str]] = []
-    for label in CATEGORIES:
-        picked += [{"label": r["label"], column: r[column]} for r in rows if r["label"] == label][:per_class]
-    return picked
-
-
-def _write(path: Path, column: str, rows: list[dict[str, str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["label", column])
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 @pytest.fixture(scope="module")
 def dispatch_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The models folder of a dispatch model trained on a sample of the shared data."""
@@ -64,8 +45,8 @@ def dispatch_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (shared / corpora.LABELLED).is_file():
         pytest.skip(f"shared training data not found at {shared}")
     sample = tmp_path_factory.mktemp("intake-training")
-    _write(sample / corpora.SEGMENTED, "text_seg", _sample(shared / corpora.SEGMENTED, "text_seg", 60, 1))
-    _write(sample / corpora.LABELLED, "text", _sample(shared / corpora.LABELLED, "text", 20, 2))
+    for name, column, per_class, seed in ((corpora.SEGMENTED, "text_seg", 60, 1), (corpora.LABELLED, "text", 20, 2)):
+        dispatch_sample.write(sample / name, column, dispatch_sample.sample(shared / name, column, per_class, seed))
     home = tmp_path_factory.mktemp("intake-model")
     subprocess.run(
         [sys.executable, "-m", "hotline", "dispatch", "train", "--data-dir", str(sample), "--folds", "0"],
@@ -259,7 +240,7 @@ def test_an_agent_answers_a_demand_from_the_knowledge_base_and_closes_it_at_once
     first = items.nth(0)
     assert first.locator("a").inner_text() == hit["title"]
     assert first.locator(".excerpt mark").count() > 0  # the matched words, marked as on the 知识库 page
-    # The title opens the 知识库 page, which lists the article.
+    # The title opens the article's own page.
     href = first.locator("a").get_attribute("href")
     assert f'data-article="{hit["article_id"]}"' in httpx.get(f"{web_server}{href}").text
 
@@ -410,7 +391,7 @@ def test_signed_in_only_the_desk_takes_demands_in(browser, signin_server) -> Non
         intake = pg.locator("#history tr").nth(1)
         assert "受理" in intake.inner_text()
         assert intake.locator("td").nth(3).inner_text() == f"{name}（{login}）"
-        assert intake.locator("td").nth(4).inner_text() == "agent"
+        assert intake.locator("td").nth(4).inner_text() == "话务员"
         assert pg.locator("#order [data-field=content]").inner_text() == HOUSING
     finally:
         ctx.close()
