@@ -67,6 +67,25 @@ def test_error_codes(client: TestClient) -> None:
     assert res.status_code == 422 and res.json()["code"] == "unsupported-format"
 
 
+def test_a_change_from_an_old_copy_is_refused(client: TestClient) -> None:
+    art = _create(client)
+    assert client.patch(f"/api/kb/articles/{art['id']}", json={"body": "新内容", "actor": "a", "version": 1}).json()["version"] == 2
+    stale = client.patch(f"/api/kb/articles/{art['id']}", json={"body": "旧副本的改动", "actor": "b", "version": 1})
+    assert stale.status_code == 409 and stale.json()["code"] == "stale-version"
+    assert stale.json()["details"] == {"current": 2}
+    moved = client.post(f"/api/kb/articles/{art['id']}/status", json={"status": "review", "actor": "b", "version": 1})
+    assert moved.status_code == 409 and moved.json()["code"] == "stale-version"
+    current = client.get(f"/api/kb/articles/{art['id']}").json()
+    assert (current["body"], current["status"], current["version"]) == ("新内容", "draft", 2)
+
+
+def test_a_correction_says_what_is_wrong(client: TestClient) -> None:
+    art = _create(client)
+    res = client.post(f"/api/kb/articles/{art['id']}/flags", json={"kind": "outdated", "agent": "座席7", "comment": " "})
+    assert res.status_code == 422 and res.json()["code"] == "comment-required"
+    assert client.post(f"/api/kb/articles/{art['id']}/flags", json={"kind": "useful", "agent": "座席7"}).status_code == 201
+
+
 def test_flag_review_flow(client: TestClient) -> None:
     art = _create(client, owner_unit="省医保局")
     res = client.post(f"/api/kb/articles/{art['id']}/flags", json={"kind": "outdated", "agent": "座席7", "comment": "已调整"})

@@ -70,6 +70,14 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/orders/{number}", STAFF),
     ("POST", "/orders/{number}/act", STAFF),  # which step a role may take: the lifecycle's rule
     ("GET", "/kb", STAFF),
+    ("GET", "/kb/new", MANAGERS),  # writing an article (web.kb_pages); reading and 纠错 are everyone's
+    ("POST", "/kb/new", MANAGERS),
+    ("GET", "/kb/articles/{key}", STAFF),
+    ("POST", "/kb/articles/{key}/flag", STAFF),
+    ("GET", "/kb/articles/{key}/edit", MANAGERS),
+    ("POST", "/kb/articles/{key}/edit", MANAGERS),
+    ("POST", "/kb/articles/{key}/status", MANAGERS),
+    ("POST", "/kb/flags/{flag_id}/review", MANAGERS),
     ("GET", "/seats", MANAGERS),
     ("POST", "/seats", MANAGERS),
     ("GET", "/kpis", MONITORS),

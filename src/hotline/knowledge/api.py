@@ -51,12 +51,14 @@ class ArticlePatch(BaseModel):
     expires_on: date | None = None
     actor: str = Field(min_length=1, max_length=64)
     note: str = ""
+    version: int | None = Field(None, description="the version read; another one current answers 409 stale-version")
 
 
 class StatusIn(BaseModel):
     status: str
     actor: str = Field(min_length=1, max_length=64)
     note: str = ""
+    version: int | None = Field(None, description="the version read; another one current answers 409 stale-version")
 
 
 class FlagIn(BaseModel):
@@ -128,17 +130,21 @@ def read(key: str, session: Session = SESSION) -> dict[str, Any]:
 
 @router.patch("/articles/{key}")
 def update(key: str, body: ArticlePatch, request: Request, session: Session = SESSION) -> dict[str, Any]:
-    changes = body.model_dump(exclude_unset=True, exclude={"actor", "note"})
+    changes = body.model_dump(exclude_unset=True, exclude={"actor", "note", "version"})
     for name in ("lines", "regions", "keywords"):
         if name in changes:
             changes[name] = split_list(changes[name])
-    article = service.update_article(session, key, changes, actor=signed_actor(request, body.actor), note=body.note)
+    article = service.update_article(
+        session, key, changes, actor=signed_actor(request, body.actor), note=body.note, version=body.version
+    )
     return service.article_dict(article)
 
 
 @router.post("/articles/{key}/status")
 def change_status(key: str, body: StatusIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
-    article = service.set_status(session, key, body.status, actor=signed_actor(request, body.actor), note=body.note)
+    article = service.set_status(
+        session, key, body.status, actor=signed_actor(request, body.actor), note=body.note, version=body.version
+    )
     return service.article_dict(article)
 
 

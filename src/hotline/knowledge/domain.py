@@ -48,6 +48,14 @@ class Resolution(StrEnum):
     WITHDRAWN = "withdrawn"  # the owner withdrew it
 
 
+FLAG_LABELS = {FlagKind.USEFUL: "有用", FlagKind.OUTDATED: "纠错"}
+RESOLUTION_LABELS = {
+    Resolution.CONFIRMED: "确认无误",
+    Resolution.UPDATED: "已更新知识",
+    Resolution.WITHDRAWN: "撤回知识",
+}
+
+
 # Working days the owning unit has to review an article flagged as outdated (an administrator may change it).
 REVIEW_WORKDAYS = 3
 

@@ -94,11 +94,31 @@ def get_article(session: Session, key: int | str) -> Article:
     return article
 
 
+def _check_version(article: Article, version: int | None) -> None:
+    """VERSION is the one the caller saw: a form or client that read the article before someone else changed it
+    must not overwrite that change unawares."""
+    if version is not None and version != article.version:
+        raise Conflict(
+            f"知识已被他人修改（当前为第 {article.version} 版，提交的是第 {version} 版），请核对最新内容后重试",
+            code="stale-version",
+            current=article.version,
+        )
+
+
 def update_article(
-    session: Session, key: int | str, changes: Mapping[str, Any], *, actor: str, note: str = ""
+    session: Session,
+    key: int | str,
+    changes: Mapping[str, Any],
+    *,
+    actor: str,
+    note: str = "",
+    version: int | None = None,
 ) -> Article:
-    """Edit content fields; a real change makes a new kept version (no change, no version)."""
+    """Edit content fields; a real change makes a new kept version (no change, no version).
+
+    `version`, when given, must be the article's current version (else `stale-version`, 409)."""
     article = get_article(session, key)
+    _check_version(article, version)
     unknown = set(changes) - set(domain.CONTENT_FIELDS)
     if unknown:
         raise InvalidInput(f"不能修改的字段：{', '.join(sorted(unknown))}", code="invalid-field")
@@ -125,8 +145,11 @@ def _bump(session: Session, article: Article, fields: list[str], actor: str, not
     session.flush()
 
 
-def set_status(session: Session, key: int | str, target: str, *, actor: str, note: str = "") -> Article:
+def set_status(
+    session: Session, key: int | str, target: str, *, actor: str, note: str = "", version: int | None = None
+) -> Article:
     article = get_article(session, key)
+    _check_version(article, version)
     dst = domain.check_transition(article.status, target)
     article.status = dst.value
     _bump(session, article, ["status"], actor, note or f"状态改为{domain.STATUS_LABELS[dst]}")
@@ -166,6 +189,9 @@ def flag_article(session: Session, key: int | str, kind: str, *, agent: str, com
         raise InvalidInput("标记只能是 useful（有用）或 outdated（过时）", code="invalid-flag") from None
     if not agent.strip():
         raise InvalidInput("请填写标记人", code="agent-required")
+    if flag_kind is FlagKind.OUTDATED and not comment.strip():
+        # The owning unit reviews what the agent says is wrong: without it there is nothing to check.
+        raise InvalidInput("请填写纠错内容：说明知识哪里有误或已过时", code="comment-required")
     due: date | None = None
     if flag_kind is FlagKind.OUTDATED:
         from hotline.calendar.service import load_calendar
@@ -187,12 +213,20 @@ def flag_article(session: Session, key: int | str, kind: str, *, agent: str, com
 
 
 def list_flags(
-    session: Session, *, unit: str | None = None, open_only: bool = True, kind: str | None = None
+    session: Session,
+    *,
+    unit: str | None = None,
+    open_only: bool = True,
+    kind: str | None = None,
+    article: int | str | None = None,
 ) -> list[ArticleFlag]:
-    """Flags waiting for the owning unit (oldest deadline first)."""
+    """Flags waiting for the owning unit (oldest deadline first); ARTICLE (number or external id) limits them to
+    one article's."""
     query = select(ArticleFlag)
     if unit:
         query = query.where(ArticleFlag.owner_unit == unit)
+    if article is not None:
+        query = query.where(ArticleFlag.article_id == get_article(session, article).id)
     if open_only:
         query = query.where(ArticleFlag.resolved_at.is_(None))
     if kind:

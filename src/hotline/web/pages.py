@@ -250,12 +250,13 @@ def track_page(
 # -- knowledge base ----------------------------------------------------------------------------------------------
 @router.get("/kb", response_class=HTMLResponse)
 def kb_page(
-    request: Request, q: str = "", line: str = "", region: str = "", session: Session = SESSION
+    request: Request, q: str = "", line: str = "", region: str = "", role: str = "", session: Session = SESSION
 ) -> HTMLResponse:
     from hotline.knowledge import search
     from hotline.knowledge import service as knowledge
+    from hotline.web.kb_pages import search_context  # each hit links to its article page (web.kb_pages)
 
-    context: dict[str, Any] = {"q": q, "line": line, "region": region, "hits": None}
+    context: dict[str, Any] = {"q": q, "line": line, "region": region, "hits": None, **search_context(request, role)}
     if not q.strip():
         return render(request, "kb.html", "知识库", **context)
     filters = search.Filters(line=line or None, region=region or None)

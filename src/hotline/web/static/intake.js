@@ -178,8 +178,8 @@
       var item = element("li");
       item.dataset.article = hit.article_id;
       var link = element("a", hit.title);
-      // The 知识库 page finds an article by its title; opened aside, the form being typed stays.
-      link.href = "/kb?q=" + encodeURIComponent(hit.title);
+      // The article's own page, in the role chosen; opened aside, the form being typed stays.
+      link.href = "/kb/articles/" + encodeURIComponent(hit.article_id) + (value("role") ? "?role=" + encodeURIComponent(value("role")) : "");
       link.target = "_blank";
       link.rel = "noopener";
       var button = element("button", "采用此答复", "copy direct-only");

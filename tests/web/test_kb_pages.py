@@ -1,0 +1,287 @@
+"""The knowledge pages: an article in full with its versions and 纠错, and the supervisors' writing, editing,
+lifecycle and review forms (web.kb_pages). Browser tests on the shared demo server (sign-in off, the role named
+by `role`) create their own articles, so the demo articles other tests search stay as they are; the last test
+runs in process with sign-in on."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+browser = pytest.mark.browser
+
+
+def _article(web_server: str, title: str, body: str, *, status: str = "published", **fields: Any) -> dict[str, Any]:
+    """An article of the test's own, through the API (created as it stands: published by default)."""
+    res = httpx.post(
+        f"{web_server}/api/kb/articles",
+        json={"title": title, "body": body, "status": status, "actor": "测试编辑", **fields},
+    )
+    assert res.status_code == 201, res.text
+    return dict(res.json())
+
+
+def _found(web_server: str, query: str) -> list[str]:
+    """External ids /api/kb/search finds (published and valid today only, its default)."""
+    res = httpx.get(f"{web_server}/api/kb/search", params={"q": query, "top": 20})
+    return [h["article_id"] for h in res.json()["results"]]
+
+
+def _open_flags(web_server: str, article_id: int) -> list[dict[str, Any]]:
+    flags = httpx.get(f"{web_server}/api/kb/flags").json()["flags"]
+    return [f for f in flags if f["article_id"] == article_id]
+
+
+def _status(page) -> str:  # type: ignore[no-untyped-def]
+    return str(page.locator("#article [data-field=status]").inner_text())
+
+
+@browser
+def test_an_agent_reads_an_article_from_a_search_hit_and_reports_a_mistake(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    body = "绿道骑行驿站每日开放。\n开放时间：8:00—20:00\n<b>节假日</b>照常开放"
+    art = _article(web_server, "锦城绿道骑行驿站开放时间", body, owner_unit="市公园城市局", lines=["12345"])
+
+    page.goto("/kb?role=agent")
+    page.fill("input[name=q]", "绿道骑行驿站几点开放")
+    page.click("button[type=submit]")
+    page.locator(f'#hits article[data-article="{art["external_id"]}"] h3 a').click()
+    page.wait_for_url(f"**/kb/articles/{art['external_id']}?*")
+
+    shown = page.locator("#article")
+    assert shown.get_attribute("data-article") == art["external_id"]
+    # The whole body as written: its line breaks kept, markup shown as text, not obeyed.
+    assert shown.locator("[data-field=body]").inner_text() == body
+    assert shown.locator("[data-field=body] b").count() == 0
+    assert _status(page) == "已发布"
+    assert shown.locator("[data-field=owner_unit]").inner_text() == "市公园城市局"
+    assert shown.locator("[data-field=lines]").inner_text() == "12345"
+    assert page.locator("#versions tr[data-version]").count() == 1
+    # An agent reads and reports: nothing to edit, move or review.
+    assert page.locator("#manage").count() == 0 and page.locator("[data-action=edit]").count() == 0
+    assert page.locator("form[action^='/kb/flags/']").count() == 0
+
+    page.fill("#flag input[name=actor]", "话务员小周")
+    page.click("#flag button[type=submit]")
+    assert page.locator("[role=alert]").inner_text().startswith("请填写纠错内容")
+    assert page.locator("#flag input[name=actor]").input_value() == "话务员小周"  # what was typed stays
+    assert _open_flags(web_server, art["id"]) == []
+
+    page.fill("#flag textarea[name=reason]", "节假日开放时间已改为 9:00—18:00")
+    page.click("#flag button[type=submit]")
+    assert page.locator("[data-field=done]").inner_text() == "已提交纠错，等待审核"
+    assert "节假日开放时间已改为" in page.locator("#flags [data-field=comment]").inner_text()
+    [flag] = _open_flags(web_server, art["id"])
+    assert (flag["kind"], flag["agent"], flag["comment"]) == (
+        "outdated",
+        "话务员小周",
+        "节假日开放时间已改为 9:00—18:00",
+    )
+    assert flag["review_due"]
+
+
+@browser
+def test_an_agent_may_not_write_articles(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/kb?role=agent")
+    assert page.locator("[data-action=new-article]").count() == 0
+    res = page.goto("/kb/new?role=agent")
+    assert res.status == 403 and page.locator("#article-form").count() == 0
+    assert "不能执行此操作" in page.locator("[role=alert]").inner_text()
+
+    external = f"AGENT-{uuid.uuid4().hex[:8]}"
+    refused = httpx.post(
+        f"{web_server}/kb/new",
+        data={"title": "不应写入", "body": "座席不能新建知识", "external_id": external, "role": "agent"},
+    )
+    assert refused.status_code == 403
+    assert httpx.get(f"{web_server}/api/kb/articles/{external}").status_code == 404
+    art = _article(web_server, "座席不能改的知识", "原文")
+    for path, data in (("edit", {"body": "改过"}), ("status", {"status": "withdrawn"})):
+        res = httpx.post(f"{web_server}/kb/articles/{art['id']}/{path}", data={**data, "role": "agent"})
+        assert res.status_code == 403, path
+    after = httpx.get(f"{web_server}/api/kb/articles/{art['id']}").json()
+    assert (after["body"], after["status"], after["version"]) == ("原文", "published", 1)
+
+
+@browser
+def test_a_supervisor_writes_publishes_edits_and_withdraws_an_article(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/kb?role=supervisor")
+    page.click("[data-action=new-article]")
+    form = page.locator("#article-form")
+    form.locator("input[name=title]").fill("青少年天文观测营报名方式")
+    form.locator("textarea[name=body]").fill("天文观测营每年暑期举办。\n报名请登录科技馆官网。")
+    form.locator("input[name=category]").fill("文化教育")
+    form.locator("input[name=owner_unit]").fill("市科协")
+    form.locator("input[name=lines]").fill("12345、12355")
+    form.locator("input[name=keywords]").fill("天文 观测营")
+    form.locator("input[name=expires_on]").fill("2020-01-01")
+    form.locator("input[name=effective_from]").fill("2021-01-01")
+    form.locator("button[type=submit]").click()
+    # The service's refusal, with everything typed kept.
+    assert page.locator("[role=alert]").inner_text() == "失效日期不能早于生效日期"
+    assert form.locator("textarea[name=body]").input_value() == "天文观测营每年暑期举办。\n报名请登录科技馆官网。"
+    assert form.locator("input[name=lines]").input_value() == "12345、12355"
+    form.locator("input[name=expires_on]").fill("")
+    form.locator("button[type=submit]").click()
+
+    assert page.locator("[data-field=done]").inner_text().startswith("已新建知识")
+    key = page.locator("#article").get_attribute("data-article")
+    assert key and urlsplit(page.url).path == f"/kb/articles/{key}"
+    assert _status(page) == "草稿"
+    assert page.locator("#article [data-field=lines]").inner_text() == "12345、12355"
+    assert page.locator("#article [data-field=updated]").inner_text().startswith("督办审核员")
+    assert key not in _found(web_server, "天文观测营报名")  # a draft is not found
+
+    page.click("#manage button[data-status=review]")
+    assert _status(page) == "待审核"
+    page.click("#manage button[data-status=published]")
+    assert page.locator("[data-field=done]").inner_text() == "知识状态已改为“已发布”"
+    assert _status(page) == "已发布"
+    assert key in _found(web_server, "天文观测营报名")
+
+    page.click("[data-action=edit]")
+    form.locator("textarea[name=body]").fill("天文观测营每年寒暑假举办。\n报名请拨打科技馆咨询电话预约。")
+    form.locator("input[name=note]").fill("增加寒假营期")
+    form.locator("button[type=submit]").click()
+    assert page.locator("[data-field=done]").inner_text() == "已保存修改（第 4 版）"
+    assert _status(page) == "已发布"  # an edit keeps the status
+    latest = page.locator("#versions tr[data-version]").first
+    assert latest.get_attribute("data-version") == "4"
+    assert latest.locator("[data-field=fields]").inner_text() == "正文"
+    assert latest.locator("[data-field=note]").inner_text() == "增加寒假营期"
+    assert page.locator("#versions tr[data-version]").count() == 4
+    assert key in _found(web_server, "寒暑假科技馆咨询电话预约")
+
+    page.click("[data-action=edit]")
+    form.locator("button[type=submit]").click()  # nothing changed: no version
+    assert page.locator("[data-field=done]").inner_text() == "内容没有变化，未生成新版本"
+    assert page.locator("#versions tr[data-version]").count() == 4
+
+    page.click("#manage button[data-status=withdrawn]")
+    assert _status(page) == "已撤回"
+    assert key not in _found(web_server, "天文观测营报名")
+    assert key not in _found(web_server, "寒暑假科技馆咨询电话预约")
+    assert page.locator("#manage button[data-status=published]").count() == 0  # withdrawn → draft only
+    assert page.locator("#manage button[data-status=draft]").count() == 1
+
+
+@browser
+def test_a_stale_edit_form_does_not_overwrite_a_newer_version_unawares(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    art = _article(web_server, "社区食堂助餐补贴标准", "老年人助餐每餐补贴 3 元。")
+    page.goto(f"/kb/articles/{art['external_id']}/edit?role=supervisor")
+    form = page.locator("#article-form")
+    form.locator("textarea[name=body]").fill("老年人助餐每餐补贴 4 元。")
+    # Meanwhile someone else saves a change through the API.
+    res = httpx.patch(
+        f"{web_server}/api/kb/articles/{art['id']}", json={"body": "老年人助餐每餐补贴 5 元。", "actor": "另一位审核员"}
+    )
+    assert res.json()["version"] == 2
+    form.locator("button[type=submit]").click()
+
+    alert = page.locator("[role=alert]")
+    assert alert.get_attribute("data-code") == "stale-version"
+    assert "已被他人修改" in alert.inner_text() and "将覆盖第 2 版" in alert.inner_text()
+    assert form.locator("textarea[name=body]").input_value() == "老年人助餐每餐补贴 4 元。"
+    assert httpx.get(f"{web_server}/api/kb/articles/{art['id']}").json()["body"] == "老年人助餐每餐补贴 5 元。"
+
+    form.locator("button[type=submit]").click()  # saving again, having been told, overwrites version 2
+    assert page.locator("[data-field=done]").inner_text() == "已保存修改（第 3 版）"
+    assert httpx.get(f"{web_server}/api/kb/articles/{art['id']}").json()["body"] == "老年人助餐每餐补贴 4 元。"
+
+    # A status button of a page shown before a change is refused the same way.
+    httpx.patch(f"{web_server}/api/kb/articles/{art['id']}", json={"category": "民政", "actor": "另一位审核员"})
+    page.click("#manage button[data-status=withdrawn]")
+    assert page.locator("[role=alert]").get_attribute("data-code") == "stale-version"
+    assert _status(page) == "已发布" and page.locator("#article [data-field=version]").inner_text() == "第 4 版"
+
+
+@browser
+def test_a_supervisor_reviews_an_agents_correction(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    art = _article(web_server, "公共自行车押金退还", "押金在还车后 7 个工作日内退还。")
+    page.goto(f"/kb/articles/{art['external_id']}?role=agent")
+    page.fill("#flag textarea[name=reason]", "现已免押金，无需退还")
+    page.click("#flag button[type=submit]")
+    [flag] = _open_flags(web_server, art["id"])
+
+    page.goto(f"/kb/articles/{art['external_id']}?role=supervisor")
+    item = page.locator(f"#flags [data-flag='{flag['id']}']")
+    assert "现已免押金" in item.inner_text()
+    item.locator("select[name=resolution]").select_option("withdrawn")
+    item.locator("input[name=note]").fill("政策已调整，撤回待重写")
+    item.locator("button[type=submit]").click()
+
+    assert page.locator("[data-field=done]").inner_text() == "纠错已处理"
+    assert page.locator("#flags [data-field=no-flags]").count() == 1
+    assert _open_flags(web_server, art["id"]) == []
+    assert _status(page) == "已撤回"  # the service's withdrawn resolution withdraws the article
+    assert (
+        page.locator("#versions tr[data-version]").first.locator("[data-field=note]").inner_text()
+        == "政策已调整，撤回待重写"
+    )
+
+    # The same flag reviewed again from a page shown before: the service's refusal, on the article's page.
+    res = httpx.post(
+        f"{web_server}/kb/flags/{flag['id']}/review",
+        data={"resolution": "confirmed", "role": "supervisor", "article": art["external_id"]},
+    )
+    assert res.status_code == 409 and "该标记已处理" in res.text and 'id="article"' in res.text
+
+
+# -- sign-in on, in process ------------------------------------------------------------------------------------------
+@pytest.fixture
+def signed_in_client(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    from hotline.app import create_app
+
+    monkeypatch.setenv("HOTLINE_AUTH", "on")
+    yield TestClient(create_app(), follow_redirects=False)
+
+
+def _token(login: str, roles: list[str]) -> dict[str, str]:
+    from hotline.accounts import service
+    from hotline.db import session_scope
+
+    with session_scope() as session:
+        service.create_account(session, login, login, roles)
+        return {"Authorization": f"Bearer {service.issue_token(session, login).token}"}
+
+
+def test_with_sign_in_only_managers_write_and_the_account_is_recorded(signed_in_client: TestClient) -> None:
+    client = signed_in_client
+    agent, supervisor = _token("zhoujing", ["agent"]), _token("wangfang", ["supervisor"])
+    article = {"title": "路灯报修", "body": "路灯不亮请说明位置", "external_id": "LD-1"}
+
+    refused = client.post("/kb/new", data=article, headers=agent)
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    assert client.get("/kb/new", headers=agent).status_code == 403
+    # Naming a role the account lacks does not help either.
+    assert client.post("/kb/new", data={**article, "role": "supervisor"}, headers=agent).status_code == 403
+
+    created = client.post("/kb/new", data={**article, "actor": "随便写的名字"}, headers=supervisor)
+    assert created.status_code == 303 and created.headers["location"].startswith("/kb/articles/LD-1?")
+    stored = client.get("/api/kb/articles/LD-1", headers=agent).json()
+    assert stored["updated_by"] == "wangfang（wangfang）"  # the account, not a typed name
+
+    as_agent = client.get("/kb/articles/LD-1", headers=agent)
+    assert as_agent.status_code == 200 and 'id="flag"' in as_agent.text
+    assert 'data-action="edit"' not in as_agent.text and "/status?" not in as_agent.text
+    as_supervisor = client.get("/kb/articles/LD-1", headers=supervisor).text
+    assert 'data-action="edit"' in as_supervisor and 'data-status="review"' in as_supervisor
+    assert "新建知识" in client.get("/kb", headers=supervisor).text
+    assert "新建知识" not in client.get("/kb", headers=agent).text
+
+    flagged = client.post("/kb/articles/LD-1/flag", data={"reason": "报修电话已变更"}, headers=agent)
+    assert flagged.status_code == 303
+    [flag] = client.get("/api/kb/flags", headers=agent).json()["flags"]
+    assert flag["agent"] == "zhoujing（zhoujing）"
+    assert (
+        client.post(f"/kb/flags/{flag['id']}/review", data={"resolution": "confirmed"}, headers=agent).status_code
+        == 403
+    )
+    reviewed = client.post(f"/kb/flags/{flag['id']}/review", data={"resolution": "confirmed"}, headers=supervisor)
+    assert reviewed.status_code == 303
+    assert client.get("/api/kb/flags", headers=agent).json()["flags"] == []
