@@ -118,6 +118,7 @@ def test_a_supervisor_writes_publishes_edits_and_withdraws_an_article(page, web_
     form.locator("input[name=category]").fill("文化教育")
     form.locator("input[name=owner_unit]").fill("市科协")
     form.locator("input[name=lines]").fill("12345、12355")
+    form.locator("input[name=regions]").fill("510100、自贡市")
     form.locator("input[name=keywords]").fill("天文 观测营")
     form.locator("input[name=expires_on]").fill("2020-01-01")
     form.locator("input[name=effective_from]").fill("2021-01-01")
@@ -134,6 +135,7 @@ def test_a_supervisor_writes_publishes_edits_and_withdraws_an_article(page, web_
     assert key and urlsplit(page.url).path == f"/kb/articles/{key}"
     assert _status(page) == "草稿"
     assert page.locator("#article [data-field=lines]").inner_text() == "12345、12355"
+    assert page.locator("#article [data-field=regions]").inner_text() == "成都市、自贡市"  # names, as typed or not
     assert page.locator("#article [data-field=updated]").inner_text().startswith("督办审核员")
     assert key not in _found(web_server, "天文观测营报名")  # a draft is not found
 

@@ -25,7 +25,7 @@ from hotline.deps import SESSION
 from hotline.errors import HotlineError, InvalidInput
 from hotline.plan import service as plan_service
 from hotline.plan.domain import MODE_LABELS, STATUS_LABELS, Status
-from hotline.plan.regions import PROVINCE, REGIONS, find_region
+from hotline.plan.regions import PROVINCE, REGIONS, find_region, region_name
 from hotline.routing import service as routing_service
 from hotline.timeutil import china, china_day, now, parse_day, parse_instant
 
@@ -355,6 +355,8 @@ def _china_minute(value: str | None) -> str:
 
 
 templates.env.filters["china_minute"] = _china_minute
+# A region code as people know it (成都市), or what was stored if the catalogue does not name it.
+templates.env.filters["region_name"] = region_name
 
 
 @router.get("/feeds", response_class=HTMLResponse)
