@@ -95,7 +95,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/api/plan/records", MANAGERS),
     ("PUT", "/api/subcenters/{number}/hours", ADMIN),
     # work orders: which action a role may take is the lifecycle's rule (workorders.domain)
-    ("POST", "/api/orders", DESK),
+    ("POST", "/api/orders", INTAKE),
     ("GET", "/api/orders", STAFF),
     ("GET", "/api/orders/export.xlsx", STAFF),  # masked as the list is; each export audited
     ("GET", "/api/orders/lifecycle", STAFF),

@@ -81,8 +81,9 @@ def _error_page(request: Request, name: str, title: str, exc: HotlineError, **co
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, session: Session = SESSION) -> HTMLResponse:
+def overview(request: Request, role: str = "", unit: str = "", session: Session = SESSION) -> HTMLResponse:
     today = china_day(now())
+    todo = _todo(request, session, role, unit)
     statuses = plan_service.status(session, None, today)
     by_mode: dict[str, Counter[str]] = {}
     for item in statuses:
@@ -101,6 +102,7 @@ def overview(request: Request, session: Session = SESSION) -> HTMLResponse:
         "overview.html",
         "总览",
         today=today,
+        todo=todo,
         # A stopped listener turns every source 延迟 then 中断: the overview says so before the counts.
         queue_warnings=[w for w in queue.workers.values() if w.level == "warn"],
         feed_counts=Counter(f["freshness"] for f in feeds),
@@ -111,6 +113,38 @@ def overview(request: Request, session: Session = SESSION) -> HTMLResponse:
         overdue_units=sorted(((unit, len(items)) for unit, items in overdue.items()), key=lambda x: -x[1])[:15],
         status_labels={s.value: label for s, label in STATUS_LABELS.items()},
     )
+
+
+def _todo(request: Request, session: Session, role: str, unit: str) -> dict[str, Any] | None:
+    """我的待办 of the acting role (as /orders takes it), each count linking to the order list narrowed to it; None
+    for a role without order work."""
+    from hotline.workorders import domain as wo
+    from hotline.workorders import service as orders
+
+    try:
+        who = acting(request, role or None, unit or None, default="supervisor")
+    except HotlineError as exc:
+        # Only a role asked for and not held is worth saying; an account without a staff role has no order work.
+        return {"error": exc, "lines": []} if role else None
+    kind = next((r for r in wo.TODO_STATES if r.value == who.role), None)
+    if kind is None:
+        return None
+    card: dict[str, Any] = {"role": who.role, "role_label": wo.ROLE_LABELS[kind], "lines": [], "error": None}
+    query = {"role": who.role}
+    try:
+        if kind is wo.Role.DEPARTMENT and who.unit:
+            query["unit"] = who.unit
+            card["unit_name"] = orders.get_unit(session, who.unit).name
+        lines = orders.todo(session, who.role, unit=query.get("unit"))
+    except HotlineError as exc:
+        card["error"] = exc
+        return card
+    for line in lines:
+        href = "/orders?" + urlencode({**query, "state": line.state})
+        card["lines"].append(
+            {"line": line, "href": href, "near_due_href": f"{href}&sla=near_due", "overdue_href": f"{href}&sla=overdue"}
+        )
+    return card
 
 
 @router.get("/plan", response_class=HTMLResponse)

@@ -428,6 +428,36 @@ def available_actions(
     ]
 
 
+# --- to-do (待办) ---------------------------------------------------------------------------------------------
+
+# The states in which an order waits on a role, in the order its to-do lists them: each is a state where the
+# role has a step that moves the order on (tests check this against TRANSITIONS). A handling unit counts only the
+# orders assigned to it.
+TODO_STATES: dict[Role, tuple[State, ...]] = {
+    Role.AGENT: (State.TO_VISIT,),
+    Role.DISPATCHER: (State.REGISTERED, State.RETURNED),
+    # 待市民补充 is the unit's: it asked the citizen, the clock is paused on its order, and it is the one to 恢复办理
+    # once the answer comes; left off its list, a paused order is forgotten (the centre may resume it too, but
+    # only a unit knows when its question has been answered).
+    Role.DEPARTMENT: (State.DISPATCHED, State.HANDLING, State.WAITING_CITIZEN),
+    Role.SUPERVISOR: (State.RESOLVED, State.EXTENSION_PENDING),
+    # An administrator oversees the centre but the lifecycle gives it only 批准/驳回延期 among the dispatcher's and
+    # the supervisor's states (派单, 改派 and 审核 are theirs): its to-do lists only what it can work on itself.
+    Role.ADMIN: (State.EXTENSION_PENDING,),
+}
+# What a to-do line calls the orders of each state: what the role has to do, not the state's full name.
+TODO_LABELS: dict[State, str] = {
+    State.TO_VISIT: "待回访",
+    State.REGISTERED: "待派单",
+    State.RETURNED: "退单待改派",
+    State.DISPATCHED: "待签收",
+    State.HANDLING: "办理中",
+    State.WAITING_CITIZEN: "待市民补充",
+    State.RESOLVED: "待审核",
+    State.EXTENSION_PENDING: "延期审批",
+}
+
+
 def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else (value.value if isinstance(value, StrEnum) else value)
 

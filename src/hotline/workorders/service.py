@@ -1454,6 +1454,62 @@ def matches_sla(session: Session, order: Order, wanted: d.Sla | None, today: dat
     return wanted is None or d.sla_state(_case(order), today, _calendar(session)) is wanted
 
 
+@dataclass(frozen=True)
+class TodoLine:
+    """One line of a role's to-do (待办): the orders in STATE waiting on it, and of those still being worked on
+    how many are near due (临期) and overdue (超期); None for a state with no deadline running (answered)."""
+
+    state: str
+    label: str
+    count: int
+    near_due: int | None
+    overdue: int | None
+
+
+def todo(session: Session, role: str, *, unit: str | None = None, today: date | None = None) -> list[TodoLine]:
+    """What waits on ROLE (`domain.TODO_STATES`), state by state; a handling unit names its UNIT and counts only
+    the orders assigned to it. Counts what `list_orders` lists under the same role, unit, state and SLA state."""
+    viewer = _check_viewer(role, unit)
+    states = d.TODO_STATES[viewer]
+    day = today or china_day(now())
+    scope = [Order.state.in_([s.value for s in states])]
+    if viewer is d.Role.DEPARTMENT:
+        scope.append(Order.lead_unit_id == get_unit(session, cast(str, unit)).id)
+    counts: dict[str, int] = dict(
+        session.execute(select(Order.state, func.count()).where(*scope).group_by(Order.state)).tuples().all()
+    )
+    slas: dict[str, dict[d.Sla, int]] = {s.value: {} for s in states if s in d.OPEN_STATES}
+    if slas:
+        calendar = _calendar(session)
+        # Unpaused, an order due on or after the (NEAR_DUE_WORKDAYS + 1)-th working day from today is on time: only
+        # the others (and the paused ones, whose deadline moves each working day) need the calendar.
+        horizon = calendar.add_workdays(day, d.NEAR_DUE_WORKDAYS + 1)
+        rows = session.execute(
+            select(Order.type, Order.state, Order.due, Order.paused_on).where(
+                *scope,
+                Order.state.in_(list(slas)),
+                Order.paused_on.is_not(None) | (Order.due < horizon),
+            )
+        )
+        for type_, state, due, paused_on in rows:
+            case = d.Case(type=d.OrderType(type_), state=d.State(state), due=due, paused_on=paused_on)
+            found = d.sla_state(case, day, calendar)
+            slas[state][found] = slas[state].get(found, 0) + 1
+    lines = []
+    for s in states:
+        sla = slas.get(s.value)
+        lines.append(
+            TodoLine(
+                state=s.value,
+                label=d.TODO_LABELS[s],
+                count=counts.get(s.value, 0),
+                near_due=None if sla is None else sla.get(d.Sla.NEAR_DUE, 0),
+                overdue=None if sla is None else sla.get(d.Sla.OVERDUE, 0),
+            )
+        )
+    return lines
+
+
 def list_open_orders(session: Session, *, since: datetime, region_code: str | None = None) -> list[Order]:
     """Lead orders still being worked on (not answered, archived or merged) taken at or after SINCE.
 
