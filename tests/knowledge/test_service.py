@@ -43,6 +43,30 @@ def test_every_edit_is_a_kept_version(db_url: str) -> None:
         assert service.get_article(s, key).version == 3
 
 
+def test_two_editors_saving_the_same_version_at_once_the_second_is_told_not_a_server_error(db_url: str) -> None:
+    """Both read version 1; the first saves; the second, sent without the version it saw, would write a second
+    version 2: refused as `stale-version` (409), its change not written, the first one's kept."""
+    from hotline.db import session_factory
+
+    with session_scope() as s:
+        key = service.create_article(s, ArticleInput(title="社保卡补办", body="携带身份证办理"), actor="张三").id
+    second = session_factory()()
+    try:
+        seen = service.get_article(second, key)  # read (and held) as the second request is under way
+        assert seen.version == 1
+        with session_scope() as first:
+            service.update_article(first, key, {"body": "携带身份证到网点办理"}, actor="李四")
+        with pytest.raises(Conflict) as told:
+            service.update_article(second, key, {"body": "携带户口本办理"}, actor="王五")
+        assert told.value.code == "stale-version"
+        second.rollback()
+    finally:
+        second.close()
+    with session_scope() as s:
+        assert [(v.version, v.changed_by) for v in service.list_versions(s, key)] == [(1, "张三"), (2, "李四")]
+        assert service.get_article(s, key).body == "携带身份证到网点办理"
+
+
 def test_lifecycle_errors(db_url: str) -> None:
     with session_scope() as s:
         key = service.create_article(s, ArticleInput(body="内容"), actor="a").id

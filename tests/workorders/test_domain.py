@@ -477,3 +477,29 @@ def test_a_unit_is_offered_the_handling_steps_of_its_own_order() -> None:
     offered = d.available_actions(S.HANDLING, R.DEPARTMENT, unit=UNIT, lead_unit=UNIT)
     assert offered == [A.RETURN, A.REQUEST_EXTENSION, A.AWAIT_CITIZEN, A.RESOLVE]
     assert A.DISPATCH not in d.available_actions(S.REGISTERED, R.DEPARTMENT, unit=UNIT, lead_unit=UNIT)
+
+
+# --- to-do (待办) -------------------------------------------------------------------------------------------------
+
+
+def _steps_moving_on(state: S, role: R) -> list[A]:
+    """What ROLE may do to an order of its own in STATE that moves it on: not a notice (催办, 督办) and not 并单,
+    which any open order may take."""
+    unit = UNIT if role is R.DEPARTMENT else ""
+    offered = d.available_actions(state, role, unit=unit, lead_unit=UNIT)
+    return [a for a in offered if a not in d.NOTICE_ACTIONS and a is not A.MERGE]
+
+
+@pytest.mark.parametrize(("role", "state"), [(r, s) for r, states in d.TODO_STATES.items() for s in states])
+def test_a_to_do_lists_only_states_where_the_role_has_a_step_to_take(role: R, state: S) -> None:
+    assert _steps_moving_on(state, role), f"{role} has nothing to do on a {state} order"
+
+
+def test_each_person_has_a_to_do_and_each_line_a_label() -> None:
+    assert set(d.TODO_STATES) == set(R) - {R.CITIZEN}
+    for states in d.TODO_STATES.values():
+        assert states and len(set(states)) == len(states)
+        assert all(d.TODO_LABELS[s] for s in states)
+    # The orders the centre alone moves on are on someone's list.
+    assert S.REGISTERED in d.TODO_STATES[R.DISPATCHER] and S.RETURNED in d.TODO_STATES[R.DISPATCHER]
+    assert S.RESOLVED in d.TODO_STATES[R.SUPERVISOR] and S.TO_VISIT in d.TODO_STATES[R.AGENT]

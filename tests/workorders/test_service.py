@@ -889,3 +889,100 @@ def test_a_leads_extension_fails_whole_when_a_co_handling_order_changed_meanwhil
     lead, kid = _show(n), _show(kids[CGJ])
     assert (lead["state"], lead["due"]) == ("extension_pending", "2021-10-15")
     assert kid["due"] == "2021-10-15" and kid["history"][-1]["action"] == "urge"
+
+
+# --- to-do (待办) -------------------------------------------------------------------------------------------------
+
+TODO_DAY = date(2021, 10, 9)  # a make-up working Saturday: a 咨询 taken on AT (due 10-11) is 临期
+
+
+def _todo_orders() -> None:
+    """Orders waiting on each role on TODO_DAY: some 临期 (咨询 taken on AT), some 超期 (taken ten days earlier),
+    some on time (投诉, 15 working days)."""
+    early = AT - timedelta(days=10)
+    dispatcher = {"role": "dispatcher", "actor": "派单员甲"}
+    _create(at=early)  # registered, overdue
+    _create()  # registered, near due
+    _create(type="投诉")  # registered, on time
+    returned = _create()
+    _act(returned, "dispatch", target_unit=ZJJ, **dispatcher)
+    _act(returned, "return", role="department", unit=ZJJ, reason="不属于本单位职责")
+    _act(_create(type="投诉"), "dispatch", target_unit=ZJJ, **dispatcher)  # ZJJ: to sign for, on time
+    for unit, at in ((ZJJ, AT), (RSJ, early)):  # handling: ZJJ's near due, RSJ's overdue
+        n = _create(at=at)
+        _act(n, "dispatch", at, target_unit=unit, **dispatcher)
+        _act(n, "accept", at, role="department", unit=unit)
+    paused = _create(at=early)  # paused after its due date: still overdue
+    _act(paused, "dispatch", early, target_unit=ZJJ, **dispatcher)
+    _act(paused, "accept", early, role="department", unit=ZJJ)
+    _act(paused, "await_citizen", role="department", unit=ZJJ, reason="请补充具体地址")
+    answered = []
+    for _ in range(2):
+        n = _create()
+        _act(n, "dispatch", target_unit=ZJJ, **dispatcher)
+        _act(n, "accept", role="department", unit=ZJJ)
+        _act(n, "resolve", role="department", unit=ZJJ, reply="已处理")
+        answered.append(n)
+    _act(answered[1], "review_pass", role="supervisor")  # to visit
+    extending = _create()
+    _act(extending, "dispatch", target_unit=ZJJ, **dispatcher)
+    _act(extending, "accept", role="department", unit=ZJJ)
+    _act(extending, "request_extension", role="department", unit=ZJJ, days=3, reason="需现场核查")
+
+
+def _todo(role: str, unit: str | None = None) -> list[tuple[str, str, int, int | None, int | None]]:
+    with session_scope() as session:
+        lines = service.todo(session, role, unit=unit, today=TODO_DAY)
+    return [(x.state, x.label, x.count, x.near_due, x.overdue) for x in lines]
+
+
+def test_each_role_counts_what_waits_on_it_with_near_due_and_overdue(units: str) -> None:
+    _todo_orders()
+    assert _todo("dispatcher") == [("registered", "待派单", 3, 1, 1), ("returned", "退单待改派", 1, 1, 0)]
+    # Answered orders are judged by the day they were answered: no 临期 or 超期 for the reviewer and the agent.
+    assert _todo("supervisor") == [("resolved", "待审核", 1, None, None), ("extension_pending", "延期审批", 1, 1, 0)]
+    assert _todo("admin") == [("extension_pending", "延期审批", 1, 1, 0)]
+    assert _todo("agent") == [("to_visit", "待回访", 1, None, None)]
+
+
+def test_a_handling_unit_counts_only_the_orders_assigned_to_it(units: str) -> None:
+    _todo_orders()
+    assert _todo("department", ZJJ) == [
+        ("dispatched", "待签收", 1, 0, 0),
+        ("handling", "办理中", 1, 1, 0),
+        ("waiting_citizen", "待市民补充", 1, 0, 1),
+    ]
+    assert _todo("department", RSJ) == [
+        ("dispatched", "待签收", 0, 0, 0),
+        ("handling", "办理中", 1, 0, 1),
+        ("waiting_citizen", "待市民补充", 0, 0, 0),
+    ]
+    assert [line[2:] for line in _todo("department", CGJ)] == [(0, 0, 0)] * 3
+
+
+def test_a_to_do_counts_what_its_links_list(units: str) -> None:
+    _todo_orders()
+    with session_scope() as session:
+        for role, unit in (("dispatcher", None), ("supervisor", None), ("agent", None), ("department", ZJJ)):
+            for line in service.todo(session, role, unit=unit, today=TODO_DAY):
+
+                def listed(sla: str | None = None, state: str = line.state, who: str = role) -> int:
+                    filters = OrderFilters(state=state, sla=sla, unit=unit)
+                    return len(service.list_orders(session, filters, role=who, limit=1000, today=TODO_DAY))
+
+                assert line.count == listed() > 0
+                if line.near_due is not None:
+                    assert (line.near_due, line.overdue) == (listed("near_due"), listed("overdue"))
+
+
+def test_a_to_do_needs_a_known_role_and_a_units_code(units: str) -> None:
+    with session_scope() as session:
+        for role, unit, kind, code in (
+            ("department", None, InvalidInput, "unit-required"),
+            ("department", "510100-nope", NotFound, "unit-not-found"),
+            ("citizen", None, Forbidden, "use-public-lookup"),
+            ("feed", None, InvalidInput, "invalid-role"),
+        ):
+            with pytest.raises(kind) as err:
+                service.todo(session, role, unit=unit)
+            assert err.value.code == code

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.errors import Conflict, InvalidInput, NotFound
@@ -138,11 +139,19 @@ def update_article(
 
 
 def _bump(session: Session, article: Article, fields: list[str], actor: str, note: str) -> None:
+    seen = article.version
     article.version += 1
     article.updated_at = now()
     article.updated_by = actor
     _record_version(session, article, fields, actor, note)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Someone saved a version of this article after this change read it: the kept versions are unique per
+        # article, so the later save is refused, as a stale form's is, rather than failing as a server error.
+        raise Conflict(
+            f"知识已被他人修改（您修改的是第 {seen} 版），请重新打开后再改", code="stale-version", seen=seen
+        ) from exc
 
 
 def set_status(

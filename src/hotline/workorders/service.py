@@ -1475,20 +1475,17 @@ def todo(session: Session, role: str, *, unit: str | None = None, today: date | 
     scope = [Order.state.in_([s.value for s in states])]
     if viewer is d.Role.DEPARTMENT:
         scope.append(Order.lead_unit_id == get_unit(session, cast(str, unit)).id)
-    counts: dict[str, int] = dict(
-        session.execute(select(Order.state, func.count()).where(*scope).group_by(Order.state)).tuples().all()
-    )
+    counted = session.execute(select(Order.state, func.count()).where(*scope).group_by(Order.state))
+    counts: dict[str, int] = {state: n for state, n in counted}
     slas: dict[str, dict[d.Sla, int]] = {s.value: {} for s in states if s in d.OPEN_STATES}
     if slas:
         calendar = _calendar(session)
-        # Unpaused, an order due on or after the (NEAR_DUE_WORKDAYS + 1)-th working day from today is on time: only
-        # the others (and the paused ones, whose deadline moves each working day) need the calendar.
+        # An order due on or after the (NEAR_DUE_WORKDAYS + 1)-th working day from today is on time (a pause only
+        # moves its deadline later): only the others need the calendar, and most open orders are never read.
         horizon = calendar.add_workdays(day, d.NEAR_DUE_WORKDAYS + 1)
         rows = session.execute(
             select(Order.type, Order.state, Order.due, Order.paused_on).where(
-                *scope,
-                Order.state.in_(list(slas)),
-                Order.paused_on.is_not(None) | (Order.due < horizon),
+                *scope, Order.state.in_(list(slas)), Order.due < horizon
             )
         )
         for type_, state, due, paused_on in rows:
