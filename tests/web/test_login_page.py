@@ -274,3 +274,28 @@ def test_citizens_progress_lookup_needs_no_sign_in(page) -> None:  # type: ignor
     page.goto("/login")
     page.get_by_role("link", name="进度查询").last.click()
     assert urlsplit(page.url).path == "/track"
+
+
+def test_the_overview_shows_the_signed_in_accounts_own_to_do(page, signin_server) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    _sign_in(page, CLERK[0])
+    assert _path(page.url) == "/"
+    card = page.locator("#todo")
+    assert card.get_attribute("data-role") == "department"
+    assert card.locator("h2").inner_text() == f"我的待办（承办单位 · {signin_server.unit_name}）"
+    counts = card.locator("[data-field=count]")
+    waiting = [i for i in range(counts.count()) if counts.nth(i).inner_text() != "0"]
+    assert waiting, "the clerk's unit should have demo orders waiting on it"
+    link = counts.nth(waiting[0])
+    expected = int(link.inner_text())
+    link.click()
+    page.wait_for_load_state()
+    rows = page.locator("#orders tr[data-number]")
+    shown = {rows.nth(i).get_attribute("data-number") for i in range(rows.count())}
+    assert len(shown) == expected and shown <= signin_server.unit_orders
+
+    # A role the account does not hold is refused in the card; the rest of the overview is still shown.
+    response = page.goto("/?role=dispatcher")
+    assert response.status == 200
+    assert page.locator("#todo [role=alert]").get_attribute("data-code") == "role-not-granted"
+    assert page.locator("#plan-summary").is_visible()

@@ -105,3 +105,82 @@ def test_an_empty_kpi_period_points_to_the_latest_orders(page, web_server) -> No
     assert page.locator("input[name=until]").input_value() == newest[:10]
     assert page.locator("#latest-orders").count() == 0
     assert page.locator("#unit-kpis tr[data-unit]").count() > 0
+
+
+def _listed(web_server: str, **params: str) -> list[str]:
+    import httpx
+
+    orders = httpx.get(f"{web_server}/api/orders", params={**params, "limit": "1000"}).json()
+    return [o["number"] for o in orders]
+
+
+def _shown(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return [row.get_attribute("data-number") for row in page.locator("#orders tr[data-number]").all()]
+
+
+def test_the_dispatchers_to_do_counts_and_opens_the_orders_to_dispatch(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/?role=dispatcher")
+    card = page.locator("#todo")
+    assert card.get_attribute("data-role") == "dispatcher"
+    assert card.locator("h2").inner_text() == "我的待办（派单员）"
+    # The card comes first, before the merge plan's progress.
+    assert page.locator("main section.card").first.get_attribute("id") == "todo"
+    to_dispatch = _listed(web_server, role="dispatcher", state="registered")
+    assert to_dispatch, "demo data should hold an order waiting to be dispatched"
+    line = card.locator("tr[data-state=registered]")
+    assert line.locator("td").first.inner_text() == "待派单"
+    for field in ("near_due", "overdue"):
+        wanted = _listed(web_server, role="dispatcher", state="registered", sla=field)
+        assert int(line.locator(f"[data-field={field}]").inner_text()) == len(wanted)
+    assert int(line.locator("[data-field=count]").inner_text()) == len(to_dispatch)
+    line.locator("[data-field=count]").click()
+    page.wait_for_url("**/orders?role=dispatcher&state=registered")
+    assert _shown(page) == to_dispatch
+    assert page.locator("select[name=state]").input_value() == "registered"
+
+
+def test_a_handling_units_to_do_counts_its_own_orders(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    listed = httpx.get(f"{web_server}/api/orders", params={"role": "supervisor", "limit": 1000}).json()
+    led: dict[str, int] = {}
+    for o in listed:
+        if o["lead_unit"]:
+            led[o["lead_unit"]["code"]] = led.get(o["lead_unit"]["code"], 0) + 1
+    assert len(led) > 1, "demo orders should be spread over several units"
+    unit = max(led, key=lambda code: led[code])
+    page.goto(f"/?role=department&unit={unit}")
+    card = page.locator("#todo")
+    assert card.get_attribute("data-role") == "department"
+    assert [row.get_attribute("data-state") for row in card.locator("tr[data-state]").all()] == [
+        "dispatched", "handling", "waiting_citizen",
+    ]  # fmt: skip
+    total = 0
+    for state in ("dispatched", "handling", "waiting_citizen"):
+        line = card.locator(f"tr[data-state={state}]")
+        query = {"role": "department", "unit": unit, "state": state}
+        count = int(line.locator("[data-field=count]").inner_text())
+        assert count == len(_listed(web_server, **query))
+        for field in ("near_due", "overdue"):
+            assert int(line.locator(f"[data-field={field}]").inner_text()) == len(
+                _listed(web_server, **query, sla=field)
+            )
+        total += count
+    assert total > 0, "the unit with the most demo orders should have work waiting"
+    # Its links keep to the unit: the list it opens is the unit's own.
+    line = card.locator("tr[data-state=handling]")
+    line.locator("[data-field=overdue]").click()
+    page.wait_for_url(f"**/orders?role=department&unit={unit}&state=handling&sla=overdue")
+    assert _shown(page) == _listed(web_server, role="department", unit=unit, state="handling", sla="overdue")
+
+
+def test_the_overview_without_a_role_shows_the_default_roles_to_do_and_a_unit_must_be_named(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    assert page.locator("#todo").get_attribute("data-role") == "supervisor"  # as the order list defaults
+    assert page.locator("#todo tr[data-state=resolved] td[colspan]").inner_text() == "—"  # answered: no deadline
+    page.goto("/?role=department")
+    alert = page.locator("#todo [role=alert]")
+    assert alert.get_attribute("data-code") == "unit-required"
+    assert page.locator("#plan-summary").is_visible()  # the rest of the page is there
+    page.goto("/?role=citizen")
+    assert page.locator("#todo").count() == 0

@@ -963,16 +963,17 @@ def test_a_handling_unit_counts_only_the_orders_assigned_to_it(units: str) -> No
 def test_a_to_do_counts_what_its_links_list(units: str) -> None:
     _todo_orders()
     with session_scope() as session:
+
+        def listed(role: str, unit: str | None, state: str, sla: str | None = None) -> int:
+            filters = OrderFilters(state=state, sla=sla, unit=unit)
+            return len(service.list_orders(session, filters, role=role, limit=1000, today=TODO_DAY))
+
         for role, unit in (("dispatcher", None), ("supervisor", None), ("agent", None), ("department", ZJJ)):
             for line in service.todo(session, role, unit=unit, today=TODO_DAY):
-
-                def listed(sla: str | None = None, state: str = line.state, who: str = role) -> int:
-                    filters = OrderFilters(state=state, sla=sla, unit=unit)
-                    return len(service.list_orders(session, filters, role=who, limit=1000, today=TODO_DAY))
-
-                assert line.count == listed() > 0
+                assert line.count == listed(role, unit, line.state) > 0
                 if line.near_due is not None:
-                    assert (line.near_due, line.overdue) == (listed("near_due"), listed("overdue"))
+                    near, overdue = (listed(role, unit, line.state, sla) for sla in ("near_due", "overdue"))
+                    assert (line.near_due, line.overdue) == (near, overdue)
 
 
 def test_a_to_do_needs_a_known_role_and_a_units_code(units: str) -> None:

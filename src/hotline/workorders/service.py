@@ -19,7 +19,7 @@ from functools import partial
 from importlib import resources
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, bindparam, delete, event, func, inspect, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, delete, event, func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -1472,7 +1472,7 @@ def todo(session: Session, role: str, *, unit: str | None = None, today: date | 
     viewer = _check_viewer(role, unit)
     states = d.TODO_STATES[viewer]
     day = today or china_day(now())
-    scope = [Order.state.in_([s.value for s in states])]
+    scope: list[ColumnElement[bool]] = [Order.state.in_([s.value for s in states])]
     if viewer is d.Role.DEPARTMENT:
         scope.append(Order.lead_unit_id == get_unit(session, cast(str, unit)).id)
     counted = session.execute(select(Order.state, func.count()).where(*scope).group_by(Order.state))
