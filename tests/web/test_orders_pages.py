@@ -81,8 +81,9 @@ def test_the_list_narrows_to_a_unit_and_a_handling_unit_follows_its_links(page, 
     page.click("button[type=submit]")
     shown = [row.get_attribute("data-number") for row in page.locator("#orders tr[data-number]").all()]
     assert sorted(shown) == sorted(theirs) and len(shown) < len(listed)
-    # The unit's own list: each order opens as that unit, with the steps it may take.
+    # The unit's own list (its unit is not a choice there): each order opens as that unit.
     page.goto(f"/orders?role=department&unit={unit['code']}")
+    assert page.locator("select[name=unit]").count() == 0
     number = led[0]["number"]
     page.click(f"tr[data-number='{number}'] a")
     page.wait_for_load_state()
