@@ -326,6 +326,89 @@ def test_direct_answer_only_for_the_roles_that_may_take_it(page, web_server) -> 
     assert _count(web_server) == before
 
 
+def test_a_call_opens_the_form_filled_and_the_order_keeps_its_call(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    _without_advice(page)
+    phone = "13700001021"
+    # As the softphone opens it on an incoming call (来电弹屏).
+    page.goto(f"/orders/new?role=agent&call_id=test-call-1&phone={phone}&line=12345")
+    assert page.locator("#intake input[name=phone]").input_value() == phone
+    assert page.locator("#intake input[name=line]").input_value() == "12345"
+    assert page.locator("#intake [data-field=call-id]").inner_text() == "test-call-1"
+    _fill(page, type="求助", region="510100", phone=phone, content="家门口下水道堵塞，污水漫到路面，请尽快疏通。")
+    _submit(page)
+    number, _ = _created(page)
+    stored = httpx.get(f"{web_server}/api/orders/{number}", params={"role": "agent"}).json()
+    assert (stored["call_id"], stored["line"], stored["caller_phone"]) == ("test-call-1", "12345", phone)
+
+
+def test_a_routed_call_fills_its_region_and_line_from_the_call_record(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    _without_advice(page)
+    phone = "13700001024"
+    assert httpx.put(f"{web_server}/telephony/trunks/intake-test", json={"region": "成都市"}).status_code == 200
+    routed = httpx.get(
+        f"{web_server}/telephony/route",
+        params={"dialed": "12345", "caller": phone, "trunk": "intake-test", "callid": "test-call-routed"},
+    )
+    assert routed.json()["region"] == "510100", routed.text
+    assert httpx.get(f"{web_server}/telephony/calls/test-call-routed").status_code == 200  # stored by now
+    # The softphone gave the call id and the number only: the rest comes from how the call was routed.
+    page.goto(f"/orders/new?role=agent&call_id=test-call-routed&phone={phone}")
+    assert page.locator("#intake select[name=region]").input_value() == "510100"
+    assert page.locator("#intake input[name=line]").input_value() == "12345"
+    # What the softphone says wins over the record.
+    page.goto(f"/orders/new?role=agent&call_id=test-call-routed&phone={phone}&line=96345&region=510300")
+    assert page.locator("#intake select[name=region]").input_value() == "510300"
+    assert page.locator("#intake input[name=line]").input_value() == "96345"
+
+
+def test_the_callers_earlier_orders_are_listed_beside_the_form(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    _without_advice(page)
+    phone = "13700001022"
+    earlier = []
+    demands = (("求助", "小区门口路灯坏了一个月，晚上出行不便"), ("投诉", "又来反映小区门口路灯不亮，一直没人修"))
+    for type, content in demands:
+        made = httpx.post(
+            f"{web_server}/api/orders?advice=false",
+            json={"type": type, "content": content, "phone": phone, "region": "510100"},
+        )
+        assert made.status_code == 201, made.text
+        earlier.append(made.json())
+
+    page.goto(f"/orders/new?role=agent&phone={phone}")
+    panel = page.locator("#caller-history[data-state=shown]")
+    panel.wait_for()
+    assert panel.locator("[data-field=history-status]").inner_text() == "共 2 张"
+    items = panel.locator("[data-field=history-orders] li")
+    latest_first = earlier[::-1]
+    assert [items.nth(i).get_attribute("data-number") for i in range(items.count())] == [
+        o["number"] for o in latest_first
+    ]
+    for i, order in enumerate(latest_first):
+        item = items.nth(i)
+        link = urlsplit(item.locator("a").get_attribute("href"))
+        assert link.path == f"/orders/{order['number']}" and parse_qs(link.query) == {"role": ["agent"]}
+        text = item.inner_text()
+        assert order["created_at"][:10] in text and order["type"] in text and order["content"] in text
+        assert item.locator("[data-field=state]").inner_text() == order["state_label"]
+
+    # Another number typed in: its own history, here none.
+    page.fill("#intake input[name=phone]", "13700001023")
+    empty = page.locator("#caller-history[data-state=empty]")
+    empty.wait_for()
+    assert empty.locator("[data-field=history-status]").inner_text() == "无历史工单"
+    assert not empty.locator("[data-field=history-orders]").is_visible()
+
+    # The list failing says so and holds nothing back.
+    page.route(re.compile(r"/api/orders\?"), lambda route: route.abort())
+    page.fill("#intake input[name=phone]", phone)
+    failed = page.locator("#caller-history[data-state=unavailable]")
+    failed.wait_for()
+    assert failed.locator("[data-field=history-status]").inner_text().startswith("历史工单暂不可用")
+    _fill(page, type="求助", region="510100", phone=phone, content="小区门口路灯还是不亮，第三次反映。")
+    _submit(page)
+    _created(page)
+
+
 # -- sign-in on -------------------------------------------------------------------------------------------------
 PASSWORD = "Intake2024desk"
 AGENT = ("zhou.hm", "周海明", ["agent"])
@@ -383,6 +466,8 @@ def test_signed_in_only_the_desk_takes_demands_in(browser, signin_server) -> Non
         options = pg.locator("#intake select[name=role] option")
         assert [options.nth(i).get_attribute("value") for i in range(options.count())] == ["agent"]
         _fill(pg, type="投诉", region="510100", phone="13700001004", content=HOUSING)
+        # The caller's history is asked for as the account's role, with its session: a first call has none.
+        pg.locator("#caller-history[data-state=empty]").wait_for()
         # The page's own request carries the session cookie and its origin: the guard lets it through.
         pg.locator("#advice[data-state=shown]").wait_for()
         assert pg.locator("#advice [data-field=unit]").inner_text()

@@ -296,6 +296,16 @@ def test_who_sees_contact() -> None:
     assert not d.sees_contact(R.CITIZEN, complaint, False)
 
 
+def test_only_roles_that_see_callers_numbers_may_look_orders_up_by_one() -> None:
+    # A search by number tells whether it called: not for those who never see a caller's number.
+    assert [r for r in R if d.may_filter_by_phone(r)] == [R.AGENT, R.DISPATCHER, R.DEPARTMENT, R.ADMIN]
+    everything = list(d.OrderType)
+    assert d.contact_scope(R.DISPATCHER) == {False: everything, True: everything}
+    # A handling unit finds only the orders whose caller it sees: not 举报, nothing confidential.
+    assert d.contact_scope(R.DEPARTMENT) == {False: [t for t in everything if t is not d.OrderType.REPORT]}
+    assert d.contact_scope(R.SUPERVISOR) == {}
+
+
 def test_merge_guards() -> None:
     cmd = _cmd(A.MERGE, R.DISPATCHER)
     with pytest.raises(Conflict) as closed:

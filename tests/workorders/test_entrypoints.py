@@ -118,6 +118,24 @@ def test_api_bad_input(client: TestClient) -> None:
     assert len(client.get("/api/orders/lifecycle").json()) > 20
 
 
+def test_api_lists_a_callers_orders_latest_first_to_those_who_see_numbers(client: TestClient) -> None:
+    body = {"type": "求助", "content": "小区停水两天", "phone": "13811113333", "region": "510100"}
+    numbers = [
+        client.post("/api/orders", json={**body, "at": f"2021-09-{day}T10:00"}).json()["number"] for day in (28, 29, 30)
+    ]
+    client.post("/api/orders", json={**body, "phone": "13811114444", "at": "2021-09-30T11:00"})
+    query = {"phone": "138-1111-3333", "role": "agent", "order": "newest"}
+    page = client.get("/api/orders", params={**query, "limit": 2})
+    assert [o["number"] for o in page.json()] == [numbers[2], numbers[1]]
+    assert page.headers["x-total-count"] == "3"  # in all, beyond the page
+    whole = client.get("/api/orders", params={**query, "limit": 10})
+    assert [o["number"] for o in whole.json()] == numbers[::-1] and whole.headers["x-total-count"] == "3"
+    refused = client.get("/api/orders", params={"phone": "13811113333", "role": "supervisor"})
+    assert refused.status_code == 403 and refused.json()["code"] == "phone-filter-not-allowed"
+    bad = client.get("/api/orders", params={**query, "order": "oldest"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid-order"
+
+
 def test_api_archive_answers_with_the_co_handling_orders_it_archived(client: TestClient) -> None:
     body = {"type": "求助", "content": "小区下水道堵塞", "phone": "13811112222", "region": "510100"}
     number = client.post("/api/orders", json={**body, "at": "2021-09-30T10:00"}).json()["number"]

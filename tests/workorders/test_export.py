@@ -261,6 +261,20 @@ def test_every_export_is_audited(tmp_path: Path) -> None:
         assert accounts.audit_log(session, login="wangfang")[0]["event_label"] == "导出数据"
 
 
+def test_a_callers_orders_are_exported_with_the_number_masked_in_the_title_and_audit(tmp_path: Path) -> None:
+    mine = _create(phone="13812345678")
+    _create(phone="13900005678")
+    done = _export(tmp_path / "p.xlsx", "agent", phone="138 1234 5678")
+    assert set(_rows(tmp_path / "p.xlsx")) == {mine}
+    assert done.filters == "来电号码：138****5678"
+    assert _sheet(tmp_path / "p.xlsx")["A1"].value == "工单导出：来电号码：138****5678"
+    assert _exported() == [("wangfang", "工单 1 张（话务员）；来电号码：138****5678", "10.0.0.7")]
+    with pytest.raises(HotlineError) as refused:
+        _export(tmp_path / "s.xlsx", "supervisor", phone="13812345678")
+    assert refused.value.code == "phone-filter-not-allowed"
+    assert len(_exported()) == 1 and not (tmp_path / "s.xlsx").exists()
+
+
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch) -> TestClient:
     monkeypatch.setattr(advice, "_advise_function", lambda: None)

@@ -334,6 +334,48 @@ def test_masking_by_role(units: str) -> None:
             service.list_orders(session, role="department")
 
 
+def test_a_callers_earlier_orders_by_their_number(units: str) -> None:
+    phone = "13812345678"
+    first = _create(phone="138-1234-5678")  # stored as create_order cleans it
+    report = _create(phone=phone, type="举报", content="某工地夜间违规施工", at=AT + timedelta(hours=1))
+    later = _create(phone=phone, type="投诉", content="小区噪音扰民", at=AT + timedelta(hours=2))
+    secret = _create(phone=phone, confidential=True, at=AT + timedelta(hours=3))
+    elsewhere = _create(phone=phone, at=AT + timedelta(hours=4))
+    _create(phone="13900001111", at=AT + timedelta(hours=5))
+    then = AT + timedelta(hours=6)
+    for number in (first, report, later, secret):
+        _act(number, "dispatch", then, role="dispatcher", target_unit=ZJJ)
+    _act(elsewhere, "dispatch", then, role="dispatcher", target_unit=RSJ)
+    mine = OrderFilters.parse(phone="138 1234 5678")
+    with session_scope() as session:
+        listed = service.list_orders(session, mine, role="agent", order="newest", today=AT.date())
+        assert [o["number"] for o in listed] == [elsewhere, secret, later, report, first]
+        assert service.count_orders(session, mine, role="agent", today=AT.date()) == 5
+        by_due = service.list_orders(session, mine, role="dispatcher", today=AT.date())
+        assert {o["number"] for o in by_due} == {o["number"] for o in listed}
+        # A handling unit: its own orders only, and of those not the ones whose caller it must not learn
+        # (举报, confidential), so the search cannot name a whistle-blower.
+        unit = OrderFilters(unit=ZJJ, phone=phone)
+        assert [o["number"] for o in service.list_orders(session, unit, role="department", order="newest")] == [
+            later, first
+        ]  # fmt: skip
+        assert service.count_orders(session, unit, role="department") == 2
+        assert service.list_orders(session, OrderFilters(unit=RSJ, phone=phone), role="department") == [
+            service.order_view(session, service.get_order(session, elsewhere), "department")
+        ]
+        # Who never sees a caller's number may not ask whether one called.
+        for role in ("supervisor", "citizen"):
+            with pytest.raises(Forbidden) as refused:
+                service.list_orders(session, mine, role=role)
+            assert refused.value.code == "phone-filter-not-allowed"
+        assert len(service.list_orders(session, OrderFilters(), role="supervisor")) == 6  # without it, as before
+        for filters, order, code in ((OrderFilters(phone="12"), "due", "invalid-phone"),
+                                     (mine, "oldest", "invalid-order")):  # fmt: skip
+            with pytest.raises(InvalidInput) as bad:
+                service.list_orders(session, filters, order=order)
+            assert bad.value.code == code
+
+
 def test_public_lookup_shows_only_own_order(units: str) -> None:
     n = _create(caller_name="赵六")
     _act(n, "dispatch", role="dispatcher", target_unit=ZJJ)

@@ -6,6 +6,13 @@ own script (static/intake.js) asks `POST /api/dispatch/suggest` for the dispatch
 `GET /api/kb/search` for knowledge articles, and shows both beside the form; they are a help only, so the form
 never waits for them and is sent whether they came or not.
 
+The softphone opens the page on a call (来电弹屏) as `/orders/new?call_id=…&phone=…&line=…[&region=…]`: the form
+comes filled with the caller's number, the number dialed and the region, and the call id travels as a hidden
+field to `create_order`, so the order is linked to its call. What the query lacks of the line and the region is
+taken from the call's routing record when the telephony side has one. Nothing more is checked here: the
+service's checks apply when the form is sent. A third panel lists the caller's earlier orders
+(`GET /api/orders?phone=…&order=newest`).
+
 A demand answered on the call (咨询 mostly) is 直接办结 from the same form: the order is created and
 `direct_resolve` taken in one transaction, so a refused reply or article leaves no order behind.
 """
@@ -33,7 +40,7 @@ INTAKE_ROLES = ("agent", "dispatcher", "admin")
 _BLANK: dict[str, Any] = {
     "type": "", "content": "", "caller_name": "", "phone": "", "region": "", "place": "", "line": "",
     "channel": "phone", "urgency": "normal", "category": "", "confidential": False, "actor": "",
-    "reply": "", "article": "",
+    "reply": "", "article": "", "call_id": "",
 }  # fmt: skip
 FINISH_DIRECT = "direct"  # the 直接办结 button's value (the 受理 button sends "register")
 
@@ -95,13 +102,39 @@ def _acting(request: Request, role: str, actor: str = "") -> Acting:
     return acting(request, role or (choices[0][0] if choices else None), actor=actor, default="agent")
 
 
+def _from_call(session: Session, call_id: str) -> dict[str, str]:
+    """The region and the number dialed of a call, from its routing record (`telephony.service.get_call`); none
+    for a call the platform did not route."""
+    from hotline.telephony import service as telephony
+
+    try:
+        decision = telephony.get_call(session, call_id)["decision"]
+    except HotlineError:
+        return {}
+    return {"region": decision["region_code"], "line": decision["dialed"]} if decision else {}
+
+
 @router.get("/orders/new", response_class=HTMLResponse)
-def intake_page(request: Request, role: str = "", session: Session = SESSION) -> HTMLResponse:
+def intake_page(
+    request: Request,
+    role: str = "",
+    phone: str = "",
+    line: str = "",
+    call_id: str = "",
+    region: str = "",
+    session: Session = SESSION,
+) -> HTMLResponse:
+    # 来电弹屏: what the softphone knows of the call fills the form; the agent may still change all of it.
+    form = {**_BLANK, "phone": phone.strip(), "line": line.strip(), "call_id": call_id.strip(), "region": region.strip()}
     try:
         role = _acting(request, role).role
     except HotlineError as exc:
-        return _page(request, session, dict(_BLANK), role, error=exc)
-    return _page(request, session, dict(_BLANK), role)
+        return _page(request, session, form, role, error=exc)
+    if form["call_id"] and not (form["line"] and form["region"]):
+        known = _from_call(session, form["call_id"])
+        form["line"] = form["line"] or known.get("line", "")
+        form["region"] = form["region"] or known.get("region", "")
+    return _page(request, session, form, role)
 
 
 @router.post("/orders/new", response_class=HTMLResponse)
@@ -122,6 +155,7 @@ def take_in(
     actor: Annotated[str, Form()] = "",
     reply: Annotated[str, Form()] = "",
     article: Annotated[str, Form()] = "",
+    call_id: Annotated[str, Form()] = "",
     finish: Annotated[str, Form()] = "",
     session: Session = SESSION,
 ) -> Response:
@@ -131,6 +165,7 @@ def take_in(
         "type": type, "content": content, "caller_name": caller_name, "phone": phone, "region": region,
         "place": place, "line": line, "channel": channel, "urgency": urgency, "category": category,
         "confidential": bool(confidential), "actor": actor, "reply": reply, "article": article.strip(),
+        "call_id": call_id,
     }  # fmt: skip
     try:
         who = _acting(request, role, actor)
@@ -145,6 +180,7 @@ def take_in(
             channel=channel or "phone",
             caller_name=caller_name,
             line=line,
+            call_id=call_id,
             category=category,
             place=place,
             urgency=urgency or "normal",

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
@@ -133,18 +133,33 @@ class OrderQuery(BaseModel):
     channel: str | None = Field(None, description="phone web sms app subcentre system")
     since: str | None = Field(None, description="受理日期起（北京时间，含当日），如 2021-06-01")
     until: str | None = Field(None, description="受理日期止（北京时间，含当日）")
+    phone: str | None = Field(None, description="来电号码（来电人历史工单；督办审核员、市民不可用）")
 
     def filters(self, unit: str | None) -> service.OrderFilters:
         """The filters for the acting role: a handling unit's own UNIT (`accounts.api.acting`)."""
         return service.OrderFilters.parse(**self.model_dump(exclude={"role", "unit"}), unit=unit)
 
 
+TOTAL_HEADER = "X-Total-Count"
+
+
 @router.get("/api/orders")
 def list_orders(
-    request: Request, query: Annotated[OrderQuery, Query()], limit: int = 50, session: Session = SESSION
+    request: Request,
+    response: Response,
+    query: Annotated[OrderQuery, Query()],
+    limit: int = 50,
+    order: str = Query("due", description="due：先到期的在前；newest：最近受理的在前"),
+    session: Session = SESSION,
 ) -> list[dict[str, Any]]:
+    """The orders, at most LIMIT; the X-Total-Count header says how many match in all."""
     who = acting(request, query.role, query.unit, default="dispatcher")
-    return service.list_orders(session, query.filters(who.unit), role=who.role, limit=limit)
+    filters = query.filters(who.unit)
+    rows = service.list_orders(session, filters, role=who.role, limit=limit, order=order)
+    # Counted only when the page is full: a shorter one is all there is.
+    total = len(rows) if len(rows) < limit else service.count_orders(session, filters, role=who.role)
+    response.headers[TOTAL_HEADER] = str(total)
+    return rows
 
 
 @router.get("/api/orders/export.xlsx")

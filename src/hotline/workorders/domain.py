@@ -700,6 +700,19 @@ def sees_contact(role: Role, order_type: OrderType, confidential: bool) -> bool:
     return False
 
 
+def may_filter_by_phone(role: Role) -> bool:
+    """Whether ROLE may look orders up by the caller's number (来电人历史工单). Such a search tells whether a
+    number called at all, so a role that never sees callers' numbers (`sees_contact`) may not; the others find
+    only the orders whose number they see (`contact_scope`)."""
+    return bool(contact_scope(role))
+
+
+def contact_scope(role: Role) -> dict[bool, list[OrderType]]:
+    """The order types whose caller ROLE sees in full, by the order's confidential flag (empty lists left out)."""
+    scope = {flag: [t for t in OrderType if sees_contact(role, t, flag)] for flag in (False, True)}
+    return {flag: types for flag, types in scope.items() if types}
+
+
 @dataclass(frozen=True)
 class LifecycleRow:
     state: str

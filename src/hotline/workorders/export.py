@@ -7,7 +7,8 @@ sheet, for the reports every 12345 centre hands to its leaders and to units.
   at most MAX_ROWS rows, more is refused (`export-too-large`) and nothing is recorded.
 - Citizens' text stays text: a cell starting with = + - @ (or a tab, a carriage return) is written as a string
   marked with Excel's quote prefix, so neither opening nor editing it makes it a formula (`=HYPERLINK(…)`).
-- Every export is recorded in the accounts' audit trail (`exported`): who, how many orders, which filters.
+- Every export is recorded in the accounts' audit trail (`exported`): who, how many orders, which filters (a
+  caller's number among them masked, 138****1234).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from hotline import workbooks
 from hotline.accounts.service import record_export
 from hotline.errors import InvalidInput
 from hotline.plan.regions import find_region, region_name
+from hotline.privacy import mask_phone
 from hotline.timeutil import china, now
 from hotline.workbooks import cell, excel_time
 from hotline.workorders import domain as d
@@ -146,6 +148,8 @@ def describe(session: Session, filters: service.OrderFilters) -> str:
         ("诉求类型", f.type),
         ("分类", f.category and service.normalize_category(f.category)),
         ("渠道", f.channel and d.CHANNEL_LABELS[d.Channel(f.channel)]),
+        # Masked: the title and the audit trail say whose orders were taken, never the whole number.
+        ("来电号码", f.phone and mask_phone(service.check_phone(f.phone))),
     )
     parts += [f"{label}：{value}" for label, value in named if value]
     return "；".join(parts) if parts else "全部工单"

@@ -19,7 +19,20 @@ from functools import partial
 from importlib import resources
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, delete, event, func, inspect, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    event,
+    func,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -605,7 +618,8 @@ def _short(value: str, limit: int, what: str) -> str:
     return value
 
 
-def _check_phone(phone: str) -> str:
+def check_phone(phone: str) -> str:
+    """A caller's number as orders store it (spaces and dashes dropped); `invalid-phone` if it is not one."""
     cleaned = phone.strip().replace("-", "").replace(" ", "")
     if not (cleaned.lstrip("+").isdigit() and 5 <= len(cleaned.lstrip("+")) <= 20):
         raise InvalidInput(f"电话号码不正确：{phone!r}", code="invalid-phone")
@@ -666,7 +680,7 @@ def create_order(
         raise InvalidInput("诉求内容不能为空", code="content-required")
     if len(text) > MAX_CONTENT:
         raise InvalidInput(f"诉求内容不能超过 {MAX_CONTENT} 字", code="content-too-long")
-    tel = _check_phone(phone)
+    tel = check_phone(phone)
     reg = find_region(region)
     if at is not None and at.tzinfo is None:
         raise InvalidInput("受理时间须带时区", code="invalid-time")
@@ -1341,8 +1355,10 @@ def show_order(
 @dataclass(frozen=True)
 class OrderFilters:
     """What the order list and its export narrow to: state, SLA state (on_time | near_due | overdue), lead unit,
-    region, type, category (a path or a prefix of one), channel, and the China dates the orders were taken
-    (受理) from SINCE to UNTIL, both included. None (or, from `parse`, an empty text) leaves a filter out."""
+    region, type, category (a path or a prefix of one), channel, the China dates the orders were taken
+    (受理) from SINCE to UNTIL, both included, and the caller's PHONE (the same number once `create_order` has
+    cleaned it; refused to the roles that never see callers' numbers). None (or, from `parse`, an empty text)
+    leaves a filter out."""
 
     state: str | None = None
     sla: str | None = None
@@ -1353,6 +1369,7 @@ class OrderFilters:
     channel: str | None = None
     since: date | None = None
     until: date | None = None
+    phone: str | None = None
 
     @classmethod
     def parse(
@@ -1367,6 +1384,7 @@ class OrderFilters:
         channel: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        phone: str | None = None,
     ) -> OrderFilters:
         """The filters as a form, a query string or the command line give them: dates as YYYY-MM-DD
         (`invalid-date`), empty values left out."""
@@ -1374,7 +1392,12 @@ class OrderFilters:
             state=state or None, sla=sla or None, unit=unit or None, region=region or None, type=type or None,
             category=category or None, channel=channel or None,
             since=parse_day(since) if since else None, until=parse_day(until) if until else None,
+            phone=phone or None,
         )  # fmt: skip
+
+
+# How `list_orders` sorts: first due first (the work list), or the latest taken in first (a caller's history).
+ORDERINGS = ("due", "newest")
 
 
 def list_orders(
@@ -1384,31 +1407,53 @@ def list_orders(
     role: str = "dispatcher",
     limit: int = 50,
     today: date | None = None,
+    order: str = "due",
 ) -> list[dict[str, Any]]:
-    """The orders ROLE may see under FILTERS, first due first, at most LIMIT.
+    """The orders ROLE may see under FILTERS, first due first (ORDER `due`) or latest taken in first (`newest`),
+    at most LIMIT.
 
     A handling unit (role department) must name its unit and sees only the orders assigned to it.
     """
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit 须在 1 至 1000 之间", code="invalid-limit")
+    if order not in ORDERINGS:
+        raise InvalidInput(f"排序方式须为 {' 或 '.join(ORDERINGS)}：{order!r}", code="invalid-order")
     day = today or china_day(now())
     query, wanted = filtered_orders(session, filters or OrderFilters(), role=role, today=day)
     out: list[dict[str, Any]] = []
-    query = query.order_by(Order.due, Order.number)
+    if order == "newest":
+        query = query.order_by(Order.created_at.desc(), Order.number.desc())
+    else:
+        query = query.order_by(Order.due, Order.number)
     # The time-limit state is known only order by order (paused time moves a deadline): read on, in batches,
     # until LIMIT match, rather than a fixed window in which the many overdue orders, due first, could hide the
     # ones wanted. The filter already keeps to open orders, so this reads at most the open ones.
     rows = session.scalars(query.execution_options(yield_per=200) if wanted else query.limit(limit))
     try:
-        for order in rows:
-            if not matches_sla(session, order, wanted, day):
+        for found in rows:
+            if not matches_sla(session, found, wanted, day):
                 continue
-            out.append(order_view(session, order, role, today=day))
+            out.append(order_view(session, found, role, today=day))
             if len(out) >= limit:
                 break
     finally:
         rows.close()  # a cursor left part-read (PostgreSQL streams it) is released now, not with the session
     return out
+
+
+def count_orders(
+    session: Session, filters: OrderFilters | None = None, *, role: str = "dispatcher", today: date | None = None
+) -> int:
+    """How many orders `list_orders` would list under the same FILTERS and ROLE without a limit."""
+    day = today or china_day(now())
+    query, wanted = filtered_orders(session, filters or OrderFilters(), role=role, today=day)
+    if wanted is None:
+        return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.scalars(query.execution_options(yield_per=200))
+    try:
+        return sum(1 for order in rows if matches_sla(session, order, wanted, day))
+    finally:
+        rows.close()
 
 
 def filtered_orders(
@@ -1419,8 +1464,21 @@ def filtered_orders(
     for `overdue`) and the caller keeps those `matches_sla` accepts. Used by `list_orders` and the export
     (`workorders.export`), so both show the same orders."""
     f = filters
-    _check_viewer(role, f.unit)
+    asking = d.parse_enum(d.Role, role, "角色", "invalid-role")
+    if f.phone and not d.may_filter_by_phone(asking):
+        # Even an empty answer would tell whether the number called: refused before anything is read.
+        raise Forbidden(f"{d.ROLE_LABELS[asking]}看不到来电号码，不能按来电号码查找工单", code="phone-filter-not-allowed")
+    viewer = _check_viewer(role, f.unit)
     query = select(Order)
+    if f.phone:
+        query = query.where(Order.caller_phone == check_phone(f.phone))
+        scope = d.contact_scope(viewer)
+        if any(len(scope.get(flag, ())) < len(d.OrderType) for flag in (False, True)):
+            # A handling unit: not its 举报 and confidential orders, whose callers it must not be able to name.
+            query = query.where(
+                or_(*(and_(Order.confidential == flag, Order.type.in_([t.value for t in types]))
+                      for flag, types in scope.items()))
+            )  # fmt: skip
     if f.state:
         query = query.where(Order.state == d.parse_enum(d.State, f.state, "状态", "invalid-state").value)
     if f.type:

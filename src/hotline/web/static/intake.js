@@ -1,12 +1,14 @@
 // The 受理 page's side panels: while the agent types the demand, ask the dispatch helper
 // (POST /api/dispatch/suggest) and the knowledge base (GET /api/kb/search) and show their answers beside the
-// form; an article's answer can be adopted as the reply for 直接办结. Both are a help only: nothing here stops,
-// delays or changes sending the form, and a failed request just says that help is unavailable.
+// form; an article's answer can be adopted as the reply for 直接办结. Once the caller's number is known, list
+// their earlier orders (GET /api/orders?phone=…). All are a help only: nothing here stops, delays or changes
+// sending the form, and a failed request just says that help is unavailable.
 (function () {
   "use strict";
   var form = document.getElementById("intake");
   var panel = document.getElementById("advice");
   var kb = document.getElementById("kb");
+  var callers = document.getElementById("caller-history");
   if (!form || !panel || !kb || !window.fetch) return;
 
   var MIN_LENGTH = 5;
@@ -29,6 +31,10 @@
   var searched = 0; // the same for the knowledge search
   var lastQuery = "";
   var adopted = ""; // the answer text last adopted, dropped with its article while the agent left it as it was
+  var HISTORY_LIMIT = 10;
+  var EXCERPT = 40;
+  var looked = 0; // the same for the caller's earlier orders
+  var lastLookup = "";
 
   function field(name) {
     return form.elements.namedItem(name);
@@ -219,10 +225,85 @@
       });
   }
 
-  // -- when to ask: one place for both panels -------------------------------------------------------------
+  // -- 来电人历史工单 --------------------------------------------------------------------------------------
+  function historyPart(name) {
+    return callers.querySelector('[data-field="' + name + '"]');
+  }
+  function historyState(state, message) {
+    callers.dataset.state = state;
+    historyPart("history-status").textContent = message;
+    historyPart("history-status").hidden = !message;
+    historyPart("history-orders").hidden = state !== "shown";
+  }
+  function plausiblePhone(text) {
+    // What create_order takes as a number (service.check_phone): the list refuses anything else.
+    var digits = text.replace(/[ -]/g, "").replace(/^\++/, "");
+    return /^[0-9]{5,20}$/.test(digits);
+  }
+  function excerpt(text) {
+    text = String(text || "");
+    return text.length > EXCERPT ? text.slice(0, EXCERPT) + "…" : text;
+  }
+
+  function showHistory(orders, total, role) {
+    var list = historyPart("history-orders");
+    list.replaceChildren();
+    orders.forEach(function (order) {
+      var item = element("li");
+      item.dataset.number = order.number;
+      var link = element("a", order.number);
+      link.href = "/orders/" + encodeURIComponent(order.number) + (role ? "?role=" + encodeURIComponent(role) : "");
+      link.target = "_blank"; // the form being typed stays open
+      link.rel = "noopener";
+      // created_at is China time: its first ten characters are the day the order was taken in.
+      var facts = element("span", " " + String(order.created_at || "").slice(0, 10) + " " + order.type + " ");
+      var state = element("span", order.state_label);
+      state.dataset.field = "state";
+      item.append(link, facts, state, element("div", excerpt(order.content), "excerpt muted"));
+      list.append(item);
+    });
+    if (!orders.length) historyState("empty", "无历史工单");
+    else historyState("shown", "共 " + total + " 张" + (total > orders.length ? "，以下为最近 " + orders.length + " 张" : ""));
+  }
+
+  function lookUpCaller() {
+    if (!callers) return;
+    var phone = value("phone");
+    if (!plausiblePhone(phone)) {
+      lastLookup = "";
+      looked += 1;
+      historyState("idle", "输入来电号码后显示该号码的历史工单。");
+      return;
+    }
+    var role = value("role") || form.dataset.role || "";
+    var params = new URLSearchParams({ phone: phone, limit: String(HISTORY_LIMIT), order: "newest" });
+    if (role) params.set("role", role);
+    var query = params.toString();
+    if (query === lastLookup) return;
+    lastLookup = query;
+    var mine = ++looked;
+    historyState("loading", "正在查询…"); // an earlier number's orders are not left showing meanwhile
+    fetch("/api/orders?" + query, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json().then(function (orders) {
+          if (mine !== looked) return;
+          if (!response.ok || !Array.isArray(orders)) throw new Error("unavailable");
+          var total = parseInt(response.headers.get("X-Total-Count") || "", 10);
+          showHistory(orders, isNaN(total) ? orders.length : total, role);
+        });
+      })
+      .catch(function () {
+        if (mine !== looked) return;
+        lastLookup = ""; // asked again on the next change
+        historyState("unavailable", "历史工单暂不可用，可继续受理。");
+      });
+  }
+
+  // -- when to ask: one place for all panels --------------------------------------------------------------
   function ask() {
     clearTimeout(timer);
     timer = null;
+    lookUpCaller(); // waits for the caller's number, not for the content
     var text = value("content");
     if (text.length < MIN_LENGTH) {
       lastKey = "";
@@ -281,11 +362,13 @@
     var el = field(name);
     if (el) el.addEventListener("change", later);
   });
+  field("phone").addEventListener("input", later); // the caller's orders as soon as the number is typed
   // 直接办结 is offered to the roles the lifecycle lets take it on a just registered order.
   var role = field("role");
   if (role) {
     role.addEventListener("change", function () {
       form.closest(".intake").dataset.direct = directRoles.indexOf(role.value) >= 0 ? "yes" : "no";
+      later(); // the caller's orders are listed, and linked, for the role chosen
     });
   }
   form.querySelector('[data-action="drop-article"]').addEventListener("click", function () {
@@ -296,6 +379,8 @@
   });
   panel.dataset.state = "idle";
   kb.dataset.state = "idle";
-  // A form shown again after an error keeps its content: its advice is asked for at once.
-  if (value("content").length >= MIN_LENGTH) ask();
+  if (callers) callers.dataset.state = "idle";
+  // A form shown again after an error keeps its content, and a call's page comes with the caller's number:
+  // what they call for is asked for at once.
+  if (value("content").length >= MIN_LENGTH || value("phone")) ask();
 })();
