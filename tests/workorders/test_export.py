@@ -365,3 +365,14 @@ def test_cli_list_takes_the_exports_filters(cli: Callable[..., Ran]) -> None:
     assert [o["number"] for o in json.loads(listed.stdout)] == [fresh]
     bad = cli("list", "--since", "2021-10-32")
     assert bad.returncode == 2 and "invalid-date" in bad.stderr
+
+
+def test_cli_list_finds_a_callers_orders_newest_first_but_not_for_a_supervisor(cli: Callable[..., Ran]) -> None:
+    older = _create(at=datetime(2021, 10, 8, 9, 0, tzinfo=CHINA_TZ), phone="13911112222")
+    newer = _create(at=datetime(2021, 10, 9, 9, 0, tzinfo=CHINA_TZ), phone="139-1111-2222")
+    _create(at=datetime(2021, 10, 9, 10, 0, tzinfo=CHINA_TZ), phone="13933334444")
+    listed = cli("list", "--phone", "139 1111 2222", "--newest", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [o["number"] for o in json.loads(listed.stdout)] == [newer, older]
+    refused = cli("list", "--phone", "13911112222", "--role", "supervisor")
+    assert refused.returncode == 2 and "phone-filter-not-allowed" in refused.stderr
