@@ -106,6 +106,8 @@ class Order(Base):
         Index("ix_wo_orders_master_id", "master_id"),
         # Periods of received orders: KPI reports, repeat detection, an Open311 app's requests.
         Index("ix_wo_orders_created_at", "created_at"),
+        # A caller's earlier orders, newest first (来电人历史工单).
+        Index("ix_wo_orders_caller_phone_created_at", "caller_phone", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
