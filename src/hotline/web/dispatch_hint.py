@@ -18,9 +18,9 @@ from urllib.parse import quote, urlencode
 from sqlalchemy.orm import Session
 
 from hotline.accounts.domain import Acting
-from hotline.errors import HotlineError
 from hotline.workorders import domain as d
 from hotline.workorders import service as orders
+from hotline.workorders.advice import advise_for
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,9 @@ def percent(x: float) -> str:
 
 
 def advise_order(session: Session, number: str) -> dict[str, Any] | None:
-    """`hotline.dispatch.service.advise` on stored order NUMBER, or None when no dispatch model is built yet or
-    asking failed (logged).
+    """`hotline.dispatch.service.advise` on stored order NUMBER (through `workorders.advice.advise_for`, which
+    keeps a failure out of the page's transaction), or None when no dispatch model is built yet or asking failed
+    (logged).
 
     The order's own instant is the demand's: the repeat candidates are the open orders taken before it (the
     earlier telling is the one to merge into), never the order itself.
@@ -59,23 +60,25 @@ def advise_order(session: Session, number: str) -> dict[str, Any] | None:
         if dispatch.usable_version() is None:
             return None
         row = orders.get_order(session, number)
-        # A savepoint: a failing query inside the advice must not spoil the page's transaction.
-        with session.begin_nested():
-            return dispatch.advise(
-                session,
-                text=row.content,
-                region_code=row.region_code,
-                line=row.line or None,
-                phone=row.caller_phone,
-                place=row.place,
-                at=row.created_at,
-                exclude=row.number,
-            )
-    except HotlineError as exc:
-        log.warning("no dispatch suggestion for order %s: %s (%s)", number, exc.message, exc.code)
     except Exception:  # the suggestion is a help; the page must not depend on it
         log.exception("dispatch suggestion for order %s failed", number)
-    return None
+        return None
+    advice = advise_for(
+        session,
+        text=row.content,
+        region_code=row.region_code,
+        line=row.line or None,
+        phone=row.caller_phone,
+        place=row.place,
+        at=row.created_at,
+        exclude=row.number,
+    )
+    if advice is not None and "error" in advice:
+        # A refusal of the helper's own (a HotlineError) is told as such; anything else is a failure.
+        level = logging.ERROR if advice["error"] == "advice-failed" else logging.WARNING
+        log.log(level, "no dispatch suggestion for order %s: %s (%s)", number, advice.get("message"), advice["error"])
+        return None
+    return advice
 
 
 def hint(session: Session, order: dict[str, Any], who: Acting, offered: Collection[d.Action]) -> dict[str, Any] | None:

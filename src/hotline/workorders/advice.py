@@ -43,15 +43,21 @@ def advise_for(
     phone: str,
     place: str,
     at: datetime | None,
+    exclude: str | None = None,
 ) -> dict[str, Any] | None:
-    """The dispatch helper's advice, or None when it is not installed; `{"error": code}` when it failed."""
+    """The dispatch helper's advice, or None when it is not installed; `{"error": code}` when it failed.
+
+    EXCLUDE names a stored order left out of the repeat candidates (advising on that order itself)."""
     advise = _advise_function()
     if advise is None:
         return None
+    more = {"exclude": exclude} if exclude is not None else {}
     try:
-        # A savepoint: a failing query inside the advice must not spoil the order's transaction.
+        # A savepoint: a failing query inside the advice must not spoil the caller's transaction.
         with session.begin_nested():
-            return advise(session, text=text, region_code=region_code, line=line, phone=phone, place=place, at=at)
+            return advise(
+                session, text=text, region_code=region_code, line=line, phone=phone, place=place, at=at, **more
+            )
     except HotlineError as exc:
         return {"error": exc.code, "message": exc.message}
     except Exception:  # advice is optional; taking the order must not depend on it
