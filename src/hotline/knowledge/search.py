@@ -23,6 +23,7 @@ all development queries (`bench/knowledge_train.py --all`); see bench/knowledge.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -84,8 +85,10 @@ def _region_names() -> tuple[str, ...]:
     return _REGION_NAMES
 
 
+@functools.lru_cache(maxsize=1024)
 def _region_key(text: str) -> str:
-    """A region as its code when the catalogue knows it (articles may name a region by code or by name)."""
+    """A region as its code when the catalogue knows it (articles may name a region by code or by name); cached,
+    as a filtered search asks it for every article's regions and the names in use are few."""
     from hotline.errors import NotFound
     from hotline.plan.regions import find_region
 
