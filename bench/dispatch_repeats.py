@@ -36,6 +36,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from hotline.dispatch import corpus as corpora
 from hotline.dispatch import text as textprep
 from hotline.dispatch.domain import Demand, OpenOrder, RepeatRule, Weights, find_repeats
+from hotline.dispatch.similarity import SimilarityScorer
 
 AT = datetime(2021, 6, 1, 9, 0, tzinfo=UTC)
 SENTENCE = re.compile(r"(?<=[。！？!?；;])")
@@ -111,6 +112,7 @@ def main() -> None:
     for t in (0.3, 0.4, 0.5):
         rules[f"text-alone>={t}"] = replace(RepeatRule(), text_alone=t)
 
+    scorer = SimilarityScorer(cached_tokens, weights)  # as the service scores
     started = time.perf_counter()
     # counts[scenario][rule] = [true proposals, all proposals, demands whose order was found]
     counts: dict[str, dict[str, list[int]]] = {s: {k: [0, 0, 0] for k in rules} for s in ("text", "caller", "place")}
@@ -133,7 +135,7 @@ def main() -> None:
             ]
             demand = Demand(demands_text[i], AT, phone=phone, place=place)
             for name, rule in rules.items():
-                found = find_repeats(demand, cands, replace(rule, limit=5), cached_tokens, None, weights)
+                found = find_repeats(demand, cands, replace(rule, limit=5), scorer=scorer)
                 hit = sum(1 for m in found if m.order.order_id == str(i))
                 c = counts[scenario][name]
                 c[0] += hit

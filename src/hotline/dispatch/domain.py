@@ -10,8 +10,9 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 # The seven first-level categories of the shared data, in a fixed order.
 CATEGORIES: tuple[str, ...] = (
@@ -81,6 +82,8 @@ _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 _DIGITS = re.compile(r"\D+")
 
 
+# Cached: every open order's number and place are normalised again for each new demand.
+@lru_cache(maxsize=65_536)
 def normalise_phone(phone: str | None) -> str:
     """Digits only, without a leading +86/0086 country code; empty when nothing usable is left."""
     digits = _DIGITS.sub("", phone or "")
@@ -91,6 +94,7 @@ def normalise_phone(phone: str | None) -> str:
     return digits if len(digits) >= 5 else ""
 
 
+@lru_cache(maxsize=65_536)
 def normalise_place(place: str | None) -> str:
     return _NOISE.sub("", place or "").lower()
 
@@ -116,6 +120,8 @@ def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
 
 
 Tokenizer = Callable[[str], Iterable[str]]
+# Similarities of one text to each of many, in their order: `text_similarity` computed in bulk.
+Scorer = Callable[[str, Sequence[str]], Sequence[float]]
 
 
 @dataclass(frozen=True)
@@ -188,7 +194,6 @@ class OpenOrder:
     phone: str | None = None
     place: str | None = None
     region_code: str | None = None
-    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -234,7 +239,6 @@ class RepeatMatch:
             "similarity": round(self.similarity, 4),
             "reasons": list(self.reasons),
             "created_at": self.order.created_at.isoformat(),
-            **self.order.extra,
         }
 
 
@@ -245,6 +249,7 @@ def find_repeats(
     tokenize: Tokenizer | None = None,
     exclude: str | None = None,
     weights: Weights | None = None,
+    scorer: Scorer | None = None,
 ) -> list[RepeatMatch]:
     """Open orders likely to be the same demand, best first (at most `rule.limit`).
 
@@ -254,19 +259,26 @@ def find_repeats(
     Score = text similarity, plus 0.2 for the same caller and 0.1 for the same place (capped at 1);
     reasons name what matched: `same-phone`, `same-place`, `similar-text`, and `stands-out` for an order
     proposed only because it stands out.
+
+    `scorer` computes the similarities in bulk (the service's cached, vectorised `text_similarity`); without
+    it each pair is compared with `text_similarity(…, tokenize, weights)`.
     """
     rule = rule or RepeatRule()
     phone = normalise_phone(demand.phone)
     place = normalise_place(demand.place)
     earliest = demand.at - timedelta(days=rule.window_days)
-    wanted = text_features(demand.text, tokenize, weights)
+    in_window = [
+        order for order in candidates if order.order_id != exclude and earliest <= order.created_at < demand.at
+    ]
+    if scorer is not None:
+        similarities = list(scorer(demand.text, [order.text for order in in_window]))
+    else:
+        wanted = text_features(demand.text, tokenize, weights)
+        similarities = [feature_similarity(wanted, text_features(o.text, tokenize, weights)) for o in in_window]
     seen: list[tuple[OpenOrder, float, bool, bool]] = []
-    for order in candidates:
-        if order.order_id == exclude or not (earliest <= order.created_at < demand.at):
-            continue
+    for order, similarity in zip(in_window, similarities, strict=True):
         same_phone = bool(phone) and normalise_phone(order.phone) == phone
         same_place = bool(place) and normalise_place(order.place) == place
-        similarity = feature_similarity(wanted, text_features(order.text, tokenize, weights))
         seen.append((order, similarity, same_phone, same_place))
     standing_out: OpenOrder | None = None
     if rule.stand_out and seen:

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,12 +35,15 @@ from hotline.dispatch.domain import (
     DEFAULT_MANUAL_THRESHOLD,
     Demand,
     OpenOrder,
+    RepeatMatch,
     RepeatRule,
     Suggestion,
+    Weights,
     check_threshold,
     find_repeats,
     suggest,
 )
+from hotline.dispatch.similarity import SimilarityScorer
 from hotline.dispatch.store import DispatchFeedback
 from hotline.errors import Conflict, InvalidInput
 from hotline.settings import get_settings
@@ -425,42 +427,53 @@ def _unit(session: Session, category: str, region_code: str | None, line: str | 
     }
 
 
-@lru_cache(maxsize=8192)
-def _cached_tokens(text: str) -> tuple[str, ...]:
-    """Open orders are compared with every new demand: cut each text once per process."""
-    return tuple(textprep.tokens(text))
+_scorer: SimilarityScorer | None = None
+_scorer_lock = threading.Lock()
 
 
-def _open_orders(session: Session, since: datetime, region_code: str | None) -> list[OpenOrder] | None:
-    wo = _workorders()
-    listing = getattr(wo, "list_open_orders", None)
+def _repeat_scorer(weights: Weights) -> SimilarityScorer:
+    """Open orders are compared with every new demand: their features are kept between calls, by one scorer
+    per model (a new model's weights start a new cache)."""
+    global _scorer
+    with _scorer_lock:
+        if _scorer is None or _scorer.weights is not weights:
+            _scorer = SimilarityScorer(textprep.tokens, weights)
+        return _scorer
+
+
+def _open_orders(session: Session, since: datetime, region_code: str | None) -> list[Any] | None:
+    """Open lead orders of the demand's 市（州） (the province's own when the demand is provincial) taken since
+    SINCE, as `workorders.service.list_open_orders` rows; None without a work-order service."""
+    listing = getattr(_workorders(), "list_open_orders", None)
     if listing is None:
         return None
-    found: list[OpenOrder] = []
-    # Same 市（州） as the demand (the province's own orders when the demand is provincial): bounded work per call.
     city = None if not region_code else region_code[:4] + "00"
-    for order in listing(session, since=since, region_code=city):
-        number = str(getattr(order, "number", "") or getattr(order, "id", ""))
-        content = str(getattr(order, "content", "") or "")
-        found.append(
-            OpenOrder(
-                order_id=number,
-                text=content,
-                created_at=getattr(order, "created_at"),  # noqa: B009
-                phone=getattr(order, "caller_phone", None) or getattr(order, "phone", None),
-                place=getattr(order, "place", None),
-                region_code=getattr(order, "region_code", None),
-                extra={
-                    "number": number,
-                    "state": str(getattr(order, "state", "")),
-                    "category": str(getattr(order, "category", "")),
-                    "region_code": str(getattr(order, "region_code", "")),
-                    "place": str(getattr(order, "place", "") or ""),
-                    "excerpt": content[:40] + ("…" if len(content) > 40 else ""),
-                },
-            )
-        )
-    return found
+    return list(listing(session, since=since, region_code=city))
+
+
+def _candidate(row: Any) -> OpenOrder:
+    return OpenOrder(
+        order_id=str(row.number),
+        text=str(row.content or ""),
+        created_at=row.created_at,
+        phone=row.caller_phone or None,
+        place=row.place or None,
+        region_code=row.region_code,
+    )
+
+
+def _proposal(match: RepeatMatch, row: Any) -> dict[str, Any]:
+    """A 并单 proposal as the API and pages show it (made only for the few matches, not every candidate)."""
+    content = str(row.content or "")
+    return {
+        **match.as_dict(),
+        "number": str(row.number),
+        "state": str(row.state),
+        "category": str(row.category or ""),
+        "region_code": str(row.region_code),
+        "place": str(row.place or ""),
+        "excerpt": content[:40] + ("…" if len(content) > 40 else ""),
+    }
 
 
 def advise(
@@ -498,12 +511,14 @@ def advise(
     result: dict[str, Any] = suggestion.as_dict()
     result["unit"] = _unit(session, suggestion.category, code, line)
     notes: list[str] = []
-    candidates = _open_orders(session, instant - timedelta(days=rule.window_days), code)
-    if candidates is None:
+    rows = _open_orders(session, instant - timedelta(days=rule.window_days), code)
+    if rows is None:
         notes.append("工单服务未提供在办工单查询，未检查重复诉求")
-        candidates = []
+        rows = []
+    by_number = {str(row.number): row for row in rows}
     demand = Demand(text=text, at=instant, phone=phone, place=place, region_code=code)
-    result["repeats"] = [m.as_dict() for m in find_repeats(demand, candidates, rule, _cached_tokens, exclude, weights)]
+    found = find_repeats(demand, map(_candidate, rows), rule, exclude=exclude, scorer=_repeat_scorer(weights))
+    result["repeats"] = [_proposal(m, by_number[m.order.order_id]) for m in found]
     result["model_version"] = current_version()
     result["notes"] = notes
     return result

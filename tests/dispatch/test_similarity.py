@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import csv
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hotline.dispatch import text as textprep
+from hotline.dispatch.domain import (
+    Demand,
+    OpenOrder,
+    RepeatRule,
+    Tokenizer,
+    Weights,
+    find_repeats,
+    text_similarity,
+)
+from hotline.dispatch.similarity import SimilarityScorer
+
+T0 = datetime(2021, 6, 1, 9, 0, tzinfo=UTC)
+ODD = ["", "。", "灯", "灯灯", "路灯 路灯，路灯！", "ABC abc 123", "小区门口的路灯坏了一个多月没人修"]
+WEIGHTS = Weights({"路灯": 3.0, "小区": 0.5}, {"路灯": 2.5, "小区": 0.2, "灯坏": 4.0}, unknown=6.0)
+
+
+def _messages(shared_data: Path, n: int) -> list[str]:
+    with (shared_data / "replies_queries_dev.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return [r["subject"] + "。" + r["detail"] for r in random.Random(7).sample(rows, n)]
+
+
+@pytest.mark.parametrize(
+    ("tokenize", "weights"), [(None, None), (textprep.tokens, None), (None, WEIGHTS), (textprep.tokens, WEIGHTS)]
+)
+def test_bulk_scores_equal_pairwise_similarity(tokenize: Tokenizer | None, weights: Weights | None) -> None:
+    texts = [*ODD, "路灯坏了很久，晚上很黑", "社保卡补办需要什么材料", "小区路灯不亮"]
+    scorer = SimilarityScorer(tokenize, weights)
+    for wanted in texts:
+        expected = [text_similarity(wanted, other, tokenize, weights) for other in texts]
+        assert scorer(wanted, texts) == pytest.approx(expected, abs=1e-12)
+
+
+def test_bulk_scores_equal_pairwise_on_real_messages(shared_data: Path) -> None:
+    texts = _messages(shared_data, 60)
+    weights = Weights({}, {}, unknown=1.0)
+    scorer = SimilarityScorer(textprep.tokens, weights)
+    for wanted in texts[:10]:
+        expected = [text_similarity(wanted, other, textprep.tokens, weights) for other in texts]
+        assert scorer(wanted, texts) == pytest.approx(expected, abs=1e-12)
+        assert max(expected) == pytest.approx(1.0)  # the text itself is among the others
+
+
+def test_no_others_gives_no_scores() -> None:
+    assert SimilarityScorer(textprep.tokens, None)("路灯坏了", []) == []
+
+
+def test_the_cache_keeps_only_the_most_recently_used_texts() -> None:
+    scorer = SimilarityScorer(None, None, capacity=2)
+    scorer("路灯坏了", ["噪音扰民"])
+    assert len(scorer) == 2
+    scorer("路灯坏了", ["垃圾没人清"])  # 路灯坏了 used again: 噪音扰民 is the oldest and goes
+    assert len(scorer) == 2 and "噪音扰民" not in scorer and "路灯坏了" in scorer
+    before = scorer.vectors("路灯坏了")
+    assert scorer.vectors("路灯坏了") is before  # kept, not recomputed
+    with pytest.raises(ValueError):
+        SimilarityScorer(None, None, capacity=0)
+
+
+def test_a_full_vocabulary_starts_afresh_and_still_scores_right() -> None:
+    scorer = SimilarityScorer(textprep.tokens, None, max_terms=20)
+    texts = ["小区门口的路灯坏了一个多月没人修", "路灯坏了很久，晚上很黑", "社保卡补办需要什么材料"]
+    expected = [text_similarity(texts[0], t, textprep.tokens) for t in texts]
+    assert scorer(texts[0], texts) == pytest.approx(expected, abs=1e-12)
+    assert scorer.terms() > 20 and len(scorer) == 3
+    assert scorer("噪音扰民", ["噪音"]) == pytest.approx([text_similarity("噪音扰民", "噪音", textprep.tokens)])
+    assert scorer.terms() < 20 and len(scorer) == 2  # started afresh before this call
+    assert scorer(texts[0], texts) == pytest.approx(expected, abs=1e-12)
+
+
+def test_find_repeats_proposes_the_same_orders_with_the_bulk_scorer(shared_data: Path) -> None:
+    texts = _messages(shared_data, 80)
+    orders = [
+        OpenOrder(str(i), text, T0 - timedelta(days=1 + i % 40), phone="13800001234" if i % 9 == 0 else None)
+        for i, text in enumerate(texts)
+    ]
+    rule = RepeatRule(limit=10)
+    scorer = SimilarityScorer(textprep.tokens, None)
+    proposals = 0
+    for i, text in enumerate(texts[:20]):
+        # The second half of a message, told again by its caller: must find its first telling among the others.
+        demand = Demand(text[len(text) // 2 :], T0, phone="13800001234" if i % 2 else None)
+        expected = find_repeats(demand, orders, rule, textprep.tokens)
+        found = find_repeats(demand, orders, rule, scorer=scorer)
+        assert [(m.order.order_id, m.reasons) for m in found] == [(m.order.order_id, m.reasons) for m in expected]
+        assert [m.score for m in found] == pytest.approx([m.score for m in expected], abs=1e-12)
+        proposals += len(found)
+    assert proposals > 0  # the comparison compared something
