@@ -88,6 +88,8 @@ def test_status_and_overdue_per_unit(db_url: str) -> None:
         assert items["12365", "transition"].status is Status.OVERDUE
         assert items["12333", "transfer"].status is Status.DUE
         by_unit = service.overdue(session, date(2021, 6, 10), "成都市")
+        # A page that already read the statuses passes them and gets the same grouping.
+        assert service.overdue(session, statuses=list(items.values())) == by_unit
     # 省市场监管局 answers for 12330, 12331, 12358, 12365: two of them are on track in Chengdu.
     market = sorted(i.line.number for i in by_unit["省市场监管局"])
     assert market == ["12330", "12365"]

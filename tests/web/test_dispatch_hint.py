@@ -135,10 +135,20 @@ def test_an_earlier_order_of_the_same_demand_is_merged_from_the_suggestion(page,
 
 @pytest.mark.browser
 def test_roles_not_picking_a_unit_get_no_suggestion(page, advice) -> None:  # type: ignore[no-untyped-def]
-    number = _new_order(advice, HOUSING, _phone())
+    phone = _phone()
+    # A demand no other test tells (the server is shared): nothing like it is open.
+    odd = "青羊区某巷子里的百年银杏树被人剥了树皮，眼看要枯死，请园林部门救一救。"
+    number = _new_order(advice, odd, phone)
     page.goto(f"/orders/{number}?role=supervisor")  # offered 并单 only
     assert page.locator("#work details[data-action=merge]").count() == 1
     assert page.locator("#dispatch-hint").count() == 0
+
+    # The same caller tells it again: a supervisor may merge it, so sees the earlier order, not the category.
+    again = _new_order(advice, "又来反映：" + odd, phone)
+    page.goto(f"/orders/{again}?role=supervisor")
+    assert page.locator("#dispatch-hint [data-field=suggestion]").count() == 0
+    repeat = page.locator(f"#dispatch-hint [data-field=repeats] li[data-number='{number}']")
+    assert repeat.get_by_role("button", name="并入此单").count() == 1
 
     unit = httpx.get(f"{advice}/api/workorders/units").json()[0]["code"]
     sent = httpx.post(

@@ -16,6 +16,7 @@ import threading
 import time as _time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from datetime import time as dtime
@@ -341,12 +342,19 @@ def status(session: Session, region_code: str | None = None, on: date | None = N
 
 
 def overdue(
-    session: Session, on: date | None = None, region_code: str | None = None
+    session: Session,
+    on: date | None = None,
+    region_code: str | None = None,
+    *,
+    statuses: Sequence[MilestoneStatus] | None = None,
 ) -> dict[str, list[MilestoneStatus]]:
-    """Overdue milestones (deadline passed, not recorded done) per responsible unit, units sorted."""
+    """Overdue milestones (deadline passed, not recorded done) per responsible unit, units sorted.
+
+    `statuses`: what `status(session, region_code, on)` already returned, so a page showing both reads once.
+    """
     shared = load_catalogue().shared_unit
     by_unit: dict[str, list[MilestoneStatus]] = defaultdict(list)
-    for item in status(session, region_code, on):
+    for item in status(session, region_code, on) if statuses is None else statuses:
         if item.status is Status.OVERDUE:
             for unit in item.units(shared):
                 by_unit[unit].append(item)

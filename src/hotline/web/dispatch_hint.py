@@ -1,8 +1,8 @@
 """The dispatch helper's suggestion on the order page (/orders/{number}): category, confidence and handling unit
 above the 派单 form, which it prefills, and the open orders that may be the same demand (疑似重复工单).
 
-The helper is asked only when the acting role may pick a handling unit (派单, 改派, 重办) and a dispatch model is
-already built: without one, `hotline.dispatch.service.advise` trains one first (a minute or more), and a page must
+The helper is asked only when the acting role may pick a handling unit (派单, 改派, 重办) or merge the order (并单:
+then only the likely repeats are shown, not the category and unit) and a dispatch model is already built: without one, `hotline.dispatch.service.advise` trains one first (a minute or more), and a page must
 not wait for that, so there is simply no suggestion until a model exists. The suggestion is a help only: the unit
 and the category stay the dispatcher's choice, and any failure leaves the page as it would be without it.
 """
@@ -83,23 +83,25 @@ def advise_order(session: Session, number: str) -> dict[str, Any] | None:
 
 def hint(session: Session, order: dict[str, Any], who: Acting, offered: Collection[d.Action]) -> dict[str, Any] | None:
     """What the 办理 section shows of the helper's advice on ORDER (a `show_order` view) for WHO, offered the
-    steps OFFERED: None when no step picks a unit or there is no advice.
+    steps OFFERED: None when no step picks a unit or merges, or there is no advice (or, for a role that may only
+    merge, no likely repeat).
 
     `prefill` maps a step (派单, 改派) to the values its form starts with: the suggested unit (unless it is the
     unit the order is being taken from) and, when the order has no category yet, the suggested first-level
     category if the category tree holds it (else the step would be refused). Nothing is prefilled when the
     helper flags the demand for manual dispatch (low confidence).
     """
-    if not UNIT_STEPS & set(offered):
+    if not UNIT_STEPS & set(offered) and A.MERGE not in offered:
         return None
     advice = advise_order(session, order["number"])
     if advice is None:
         return None
     try:
-        return _shown(session, advice, order, who, offered)
+        shown = _shown(session, advice, order, who, offered)
     except Exception:  # an answer of an unexpected shape: no suggestion rather than no page
         log.exception("dispatch suggestion for order %s cannot be shown", order["number"])
         return None
+    return shown if shown["suggest"] or shown["repeats"] else None
 
 
 def _shown(
@@ -134,6 +136,7 @@ def _shown(
         for match in advice.get("repeats", [])
     ]
     return {
+        "suggest": bool(UNIT_STEPS & set(offered)),
         "category": category,
         "confidence": percent(advice["confidence"]),
         "manual": bool(advice["manual"]),

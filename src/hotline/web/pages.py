@@ -48,6 +48,7 @@ NAV = (
     ("/", "总览"),
     ("/plan", "整合进度"),
     ("/route", "来电路由"),
+    ("/calls", "话务记录"),
     ("/orders", "工单"),
     ("/orders/new", "受理工单"),
     ("/kpis", "考核指标"),
@@ -88,7 +89,7 @@ def overview(request: Request, role: str = "", unit: str = "", session: Session 
     by_mode: dict[str, Counter[str]] = {}
     for item in statuses:
         by_mode.setdefault(MODE_LABELS[item.line.mode], Counter())[item.status.value] += 1
-    overdue = plan_service.overdue(session, today)
+    overdue = plan_service.overdue(session, today, statuses=statuses)
     from hotline import workers
     from hotline.aggregation import service as aggregation
     from hotline.aggregation.domain import FRESHNESS_LABELS
