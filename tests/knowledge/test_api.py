@@ -147,3 +147,32 @@ def test_import_upload_of_an_old_excel_file(client: TestClient) -> None:
         data={"id_column": "编号", "body_column": "答复口径"},
     )
     assert res.status_code == 422 and res.json()["code"] == "bad-xlsx"
+
+
+def test_flags_of_one_article(client: TestClient) -> None:
+    first = _create(client, owner_unit="省医保局")
+    second = _create(client, title="医保卡挂失", owner_unit="省医保局")
+    for art, comment in ((first, "电话已改"), (second, "地址已改"), (second, "材料已变")):
+        body = {"kind": "outdated", "agent": "座席7", "comment": comment}
+        assert client.post(f"/api/kb/articles/{art['id']}/flags", json=body).status_code == 201
+    listed = client.get("/api/kb/flags", params={"article": str(second["id"])}).json()["flags"]
+    assert sorted(f["comment"] for f in listed) == ["地址已改", "材料已变"]
+    missing = client.get("/api/kb/flags", params={"article": "99999"})
+    assert missing.status_code == 404 and missing.json()["code"] == "article-not-found"
+
+
+def test_useful_once_per_person_and_version(client: TestClient) -> None:
+    art = _create(client)
+    mark = {"kind": "useful", "agent": "座席7"}
+    assert client.post(f"/api/kb/articles/{art['id']}/flags", json=mark).status_code == 201
+    again = client.post(f"/api/kb/articles/{art['id']}/flags", json=mark)
+    assert again.status_code == 409 and again.json()["code"] == "already-marked"
+    assert client.post(f"/api/kb/articles/{art['id']}/flags", json={**mark, "agent": "座席8"}).status_code == 201
+    assert client.patch(f"/api/kb/articles/{art['id']}", json={"body": "新内容", "actor": "b"}).status_code == 200
+    assert client.post(f"/api/kb/articles/{art['id']}/flags", json=mark).status_code == 201  # the new version
+    marks = client.get("/api/kb/flags", params={"kind": "useful", "open_only": "false", "article": str(art["id"])})
+    assert sorted((f["agent"], f["article_version"]) for f in marks.json()["flags"]) == [
+        ("座席7", 1),
+        ("座席7", 2),
+        ("座席8", 1),
+    ]

@@ -5,6 +5,7 @@ runs in process with sign-in on."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -287,3 +288,59 @@ def test_with_sign_in_only_managers_write_and_the_account_is_recorded(signed_in_
     reviewed = client.post(f"/kb/flags/{flag['id']}/review", data={"resolution": "confirmed"}, headers=supervisor)
     assert reviewed.status_code == 303
     assert client.get("/api/kb/flags", headers=agent).json()["flags"] == []
+
+
+def _usage(html: str, field: str) -> str:
+    found = re.search(rf'data-field="{field}">([^<]*)<', html)
+    return found.group(1) if found else ""
+
+
+def test_agents_mark_an_article_useful_once_per_version_and_see_its_use(signed_in_client: TestClient) -> None:
+    client = signed_in_client
+    supervisor = _token("wangfang", ["supervisor"])
+    zhou, li = _token("zhoujing", ["agent"]), _token("lina", ["agent"])
+    body = {
+        "title": "公积金提取",
+        "body": "带身份证到网点办理",
+        "status": "published",
+        "external_id": "GJJ-9",
+        "actor": "-",
+    }
+    assert client.post("/api/kb/articles", json=body, headers=supervisor).status_code == 201
+
+    page = client.get("/kb/articles/GJJ-9", headers=zhou).text
+    assert _usage(page, "useful") == "有用 0 次（本版 0 次）" and 'id="useful"' in page
+    assert _usage(page, "cited") == "作为答复依据 0 张工单"
+    for agent in (zhou, li):
+        assert client.post("/kb/articles/GJJ-9/useful", data={}, headers=agent).status_code == 303
+    page = client.get("/kb/articles/GJJ-9", headers=zhou).text
+    assert _usage(page, "useful") == "有用 2 次（本版 2 次）"
+    assert _usage(page, "marked") == "您已标记本版有用" and 'id="useful"' not in page
+
+    again = client.post("/kb/articles/GJJ-9/useful", data={}, headers=zhou)  # a second click, an old tab
+    assert again.status_code == 409 and "已标记过本知识第 1 版有用" in again.text
+    assert _usage(again.text, "useful") == "有用 2 次（本版 2 次）"  # nothing more recorded
+
+    edited = client.patch(
+        "/api/kb/articles/GJJ-9", json={"body": "带身份证和银行卡到网点办理", "actor": "-"}, headers=supervisor
+    )
+    assert edited.status_code == 200, edited.text
+    page = client.get("/kb/articles/GJJ-9", headers=zhou).text
+    assert _usage(page, "useful") == "有用 2 次（本版 0 次）" and 'id="useful"' in page  # a new text to judge
+
+    order = client.post(
+        "/api/orders",
+        params={"advice": "false"},  # no dispatch model is trained for this test
+        json={"type": "咨询", "content": "公积金怎么提取", "phone": "13700001111", "region": "510100"},
+        headers=zhou,
+    )
+    assert order.status_code == 201, order.text
+    answered = client.post(
+        f"/api/orders/{order.json()['number']}/actions/direct_resolve", json={"article": "GJJ-9"}, headers=zhou
+    )
+    assert answered.status_code == 200, answered.text
+    assert _usage(client.get("/kb/articles/GJJ-9", headers=li).text, "cited") == "作为答复依据 1 张工单"
+    # Agents answer from published text only: a draft has no 有用 to give.
+    draft = {"title": "草稿", "body": "未定", "external_id": "GJJ-10", "actor": "-"}
+    assert client.post("/api/kb/articles", json=draft, headers=supervisor).status_code == 201
+    assert 'id="useful"' not in client.get("/kb/articles/GJJ-10", headers=zhou).text

@@ -177,9 +177,11 @@ def flags(
     unit: str | None = None,
     open_only: bool = True,
     kind: str | None = None,
+    article: str | None = Query(None, description="只看这篇知识的（编号或外部编号）"),
     session: Session = SESSION,
 ) -> dict[str, Any]:
-    return {"flags": [_flag_dict(f) for f in service.list_flags(session, unit=unit, open_only=open_only, kind=kind)]}
+    found = service.list_flags(session, unit=unit, open_only=open_only, kind=kind, article=article)
+    return {"flags": [_flag_dict(f) for f in found]}
 
 
 @router.post("/flags/{flag_id}/review")

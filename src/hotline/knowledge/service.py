@@ -201,6 +201,9 @@ def flag_article(session: Session, key: int | str, kind: str, *, agent: str, com
     if flag_kind is FlagKind.OUTDATED and not comment.strip():
         # The owning unit reviews what the agent says is wrong: without it there is nothing to check.
         raise InvalidInput("请填写纠错内容：说明知识哪里有误或已过时", code="comment-required")
+    if flag_kind is FlagKind.USEFUL and _marked_useful(session, article, agent.strip()):
+        # One mark per person and version, so the count says how many found this text useful.
+        raise Conflict(f"{agent.strip()} 已标记过本知识第 {article.version} 版有用", code="already-marked")
     due: date | None = None
     if flag_kind is FlagKind.OUTDATED:
         from hotline.calendar.service import load_calendar
@@ -219,6 +222,40 @@ def flag_article(session: Session, key: int | str, kind: str, *, agent: str, com
     session.add(flag)
     session.flush()
     return flag
+
+
+def _marked_useful(session: Session, article: Article, agent: str) -> bool:
+    query = select(ArticleFlag.id).where(
+        ArticleFlag.article_id == article.id,
+        ArticleFlag.article_version == article.version,
+        ArticleFlag.kind == FlagKind.USEFUL.value,
+        ArticleFlag.agent == agent,
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+@dataclass(frozen=True)
+class Usefulness:
+    """How agents rated an article: 有用 marks in all and on its current version, and whether AGENT marked it."""
+
+    useful: int
+    useful_this_version: int
+    marked_by_agent: bool
+
+
+def usefulness(session: Session, key: int | str, agent: str = "") -> Usefulness:
+    article = get_article(session, key)
+    rows = session.execute(
+        select(ArticleFlag.article_version, func.count())
+        .where(ArticleFlag.article_id == article.id, ArticleFlag.kind == FlagKind.USEFUL.value)
+        .group_by(ArticleFlag.article_version)
+    ).all()
+    per_version = {int(version): int(count) for version, count in rows}
+    return Usefulness(
+        useful=sum(per_version.values()),
+        useful_this_version=per_version.get(article.version, 0),
+        marked_by_agent=bool(agent.strip()) and _marked_useful(session, article, agent.strip()),
+    )
 
 
 def list_flags(

@@ -49,6 +49,7 @@ _NOTICES = {
     "created": "已新建知识（草稿），提交审核后可发布",
     "unchanged": "内容没有变化，未生成新版本",
     "reviewed": "纠错已处理",
+    "useful": "已标记本版有用",
 }
 # Placeholders for asking the policy about a route template (any value matches `{key}`).
 _ARTICLE = "/kb/articles/0"
@@ -141,10 +142,22 @@ def _article_context(session: Session, key: str, viewer: Viewer) -> dict[str, An
         for target, label in _MOVES.items()
         if target in domain.TRANSITIONS[Status(article.status)]
     ]
+    rated = knowledge.usefulness(session, article.id, viewer.actor)
+    usage = {
+        "useful": rated.useful,
+        "useful_this_version": rated.useful_this_version,
+        "marked": rated.marked_by_agent,
+        "cited": _cited(session, article.external_id),
+    }
     return {
         "article": shown,
         "versions": versions,
         "flags": flags,
+        "usage": usage,
+        # 有用 is for what agents answer from: the published text, once per person and version.
+        "can_mark": viewer.may("POST", f"{_ARTICLE}/useful")
+        and article.status == Status.PUBLISHED.value
+        and not rated.marked_by_agent,
         "href": lambda suffix="": _href(own, viewer, suffix),
         "moves": moves if viewer.may("POST", f"{_ARTICLE}/status") else [],
         "can_edit": viewer.may("GET", f"{_ARTICLE}/edit"),
@@ -153,6 +166,15 @@ def _article_context(session: Session, key: str, viewer: Viewer) -> dict[str, An
         "resolutions": [(r.value, label) for r, label in domain.RESOLUTION_LABELS.items()],
         "review_days": domain.REVIEW_WORKDAYS,
     }
+
+
+def _cited(session: Session, external_id: str | None) -> int | None:
+    """Work orders answered from the article, or None when the work-order capability is not installed."""
+    try:
+        from hotline.workorders import service as orders
+    except ImportError:
+        return None
+    return orders.count_answered_from(session, external_id) if external_id else 0
 
 
 def _article_page(
@@ -233,16 +255,46 @@ def flag_form(
 ) -> Response:
     """纠错: the article is marked outdated with the reason, for its owning unit to review."""
     typed = {"reason": reason, "actor": actor, "flag": "new"}
+    return _mark(request, session, key, role, actor, FlagKind.OUTDATED, reason, typed)
+
+
+@router.post("/kb/articles/{key}/useful")
+def useful_form(
+    request: Request,
+    key: str,
+    role: Annotated[str, Form()] = "",
+    actor: Annotated[str, Form()] = "",
+    session: Session = SESSION,
+) -> Response:
+    """有用: an agent says the article answered a caller well (once per person and version)."""
+    return _mark(request, session, key, role, actor, FlagKind.USEFUL, "", {})
+
+
+# The form each mark is sent from, and the notice shown once it is recorded.
+_MARKS = {FlagKind.OUTDATED: ("/flag", "flagged"), FlagKind.USEFUL: ("/useful", "useful")}
+
+
+def _mark(
+    request: Request,
+    session: Session,
+    key: str,
+    role: str,
+    actor: str,
+    kind: FlagKind,
+    comment: str,
+    typed: dict[str, Any],
+) -> Response:
+    suffix, done = _MARKS[kind]
     viewer = None
     try:
         viewer = _viewer(request, role, actor)
-        viewer.require("POST", f"{_ARTICLE}/flag")
-        flag = knowledge.flag_article(session, key, FlagKind.OUTDATED.value, agent=viewer.actor, comment=reason)
+        viewer.require("POST", f"{_ARTICLE}{suffix}")
+        flag = knowledge.flag_article(session, key, kind.value, agent=viewer.actor, comment=comment)
         own = knowledge.get_article(session, flag.article_id).external_id or flag.article_id
         session.commit()
     except HotlineError as exc:
         return _refused(request, session, key, viewer, exc, typed)
-    return _done(own, viewer, "flagged")
+    return _done(own, viewer, done)
 
 
 @router.post("/kb/articles/{key}/status")
