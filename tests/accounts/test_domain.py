@@ -475,8 +475,10 @@ def test_signed_in_the_role_must_be_held() -> None:
     with pytest.raises(Forbidden) as caught:
         acting(AGENT, "supervisor", None, "", default="agent")
     assert caught.value.code == "role-not-granted" and caught.value.http_status == 403
-    with pytest.raises(Forbidden):
+    assert "没有“督办审核员”角色" in caught.value.message  # the role as people call it
+    with pytest.raises(Forbidden) as caught:
         acting(AGENT, "citizen", None, "", default="agent")
+    assert "没有“citizen”角色" in caught.value.message  # no such role: told as typed
 
 
 def test_signed_in_the_actor_is_the_account_not_the_typed_name() -> None:

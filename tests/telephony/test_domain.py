@@ -220,3 +220,20 @@ def test_an_answer_reported_back_by_the_proxy_is_checked() -> None:
         with pytest.raises(InvalidInput) as exc:
             answer_from_dict(bad)
         assert exc.value.code == "invalid-decision"
+
+
+def test_a_calls_outcome_in_one_word() -> None:
+    from hotline.telephony.domain import CallOutcome, call_outcome
+
+    def outcome(decision: str = "queue", **offsets: float) -> CallOutcome:
+        return call_outcome(call_facts("a", _events(**offsets)) if offsets else None, decision)
+
+    assert outcome(offered=0, queued=1, answered=9, ended=60) is CallOutcome.ANSWERED
+    # transferred by the agent who answered it; answered after the caller was reported gone is still answered
+    assert outcome(offered=0, answered=5, transferred=30) is CallOutcome.TRANSFERRED
+    assert outcome(offered=0, queued=1, abandoned=20, answered=25) is CallOutcome.ANSWERED
+    assert outcome(offered=0, queued=1, abandoned=20) is CallOutcome.ABANDONED
+    assert outcome(offered=0, queued=1, ended=40) is CallOutcome.UNANSWERED  # hung up in the queue, reported as ended
+    # no events: a rejected number or a cancellation notice reached no agent; a call sent to agents is unknown
+    assert outcome("reject") is outcome("cancelled") is CallOutcome.UNANSWERED
+    assert outcome("queue") is outcome("legacy") is outcome("subcenter") is CallOutcome.UNREPORTED

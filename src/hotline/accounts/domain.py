@@ -375,7 +375,8 @@ def acting(identity: Identity | None, role: str | None, unit: str | None, actor:
     else:
         held = next((g for g in identity.grants if g.value == role), None)
         if held is None:
-            raise Forbidden(f"账号 {identity.login} 没有“{role}”角色", code="role-not-granted", role=role)
+            label = next((GRANT_LABELS[g] for g in Grant if g.value == role), role)
+            raise Forbidden(f"账号 {identity.login} 没有“{label}”角色", code="role-not-granted", role=role)
         chosen = held
     if chosen is Grant.DEPARTMENT:
         if unit and unit != identity.bound_to:

@@ -64,6 +64,8 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/", STAFF),
     ("GET", "/plan", STAFF),
     ("GET", "/route", STAFF),
+    ("GET", "/calls", DESK),  # 话务记录 (web.calls_page): callers' numbers masked as on work orders
+    ("GET", "/calls/{call_id}", DESK),
     ("GET", "/orders", STAFF),
     ("GET", "/orders/new", INTAKE),  # 受理; a literal path, so it wins over /orders/{number}
     ("POST", "/orders/new", INTAKE),
@@ -74,6 +76,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/kb/new", MANAGERS),
     ("GET", "/kb/articles/{key}", STAFF),
     ("POST", "/kb/articles/{key}/flag", STAFF),
+    ("POST", "/kb/articles/{key}/useful", STAFF),
     ("GET", "/kb/articles/{key}/edit", MANAGERS),
     ("POST", "/kb/articles/{key}/edit", MANAGERS),
     ("POST", "/kb/articles/{key}/status", MANAGERS),

@@ -142,12 +142,22 @@ def post_event(body: EventIn, response: Response, session: Session = SESSION) ->
 
 @router.get("/calls")
 def calls(
-    since: str | None = None, until: str | None = None, limit: int = 100, session: Session = SESSION
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 100,
+    dialed: str = "",
+    region: str = "",
+    outcome: str = "",
+    offset: int = 0,
+    session: Session = SESSION,
 ) -> list[dict[str, Any]]:
-    """Recent routing decisions (caller's number masked)."""
+    """Recent routing decisions, newest first (caller's number masked); optionally only those to the number
+    `dialed`, for `region` (code or name), or with `outcome` (answered, abandoned, transferred, unanswered,
+    unreported: docs/telephony.md), from the `offset`-th on."""
     recorder.flush()
     return service.list_calls(
-        session, parse_instant(since) if since else None, parse_instant(until) if until else None, limit
+        session, parse_instant(since) if since else None, parse_instant(until) if until else None, limit,
+        dialed=dialed, region=region, outcome=outcome, offset=offset,
     )
 
 

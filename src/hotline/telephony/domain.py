@@ -382,6 +382,83 @@ def call_facts(call_id: str, events: Iterable[EventRecord]) -> CallFacts:
     )
 
 
+class CallOutcome(StrEnum):
+    """What became of a call, in one word (话务记录's 结果), from its facts (`call_outcome`)."""
+
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    TRANSFERRED = "transferred"
+    UNANSWERED = "unanswered"
+    UNREPORTED = "unreported"
+
+
+OUTCOME_LABELS = {
+    CallOutcome.ANSWERED: "接通",
+    CallOutcome.ABANDONED: "放弃",
+    CallOutcome.TRANSFERRED: "转接",
+    CallOutcome.UNANSWERED: "未接通",
+    CallOutcome.UNREPORTED: "未上报",
+}
+# Routing decisions that send a call to agents (the 12345 queue, a line's own seats, a sub-centre): their side
+# reports the call's events. Rejected calls and cancellation notices reach no agent.
+TO_AGENTS = ("queue", "legacy", "subcenter")
+
+
+def call_outcome(facts: CallFacts | None, decision: str | None) -> CallOutcome:
+    """转接 when an agent transferred it (the agent answered first), else 接通 when an agent answered, else 放弃
+    when the caller hung up before an agent answered, else 未接通: no agent took it (a rejected number, a notice
+    played before hanging up, a call that ended or is still waiting unanswered). A call sent to agents of which
+    no event was reported (FACTS None) is 未上报: the platform does not know. `service.list_calls(outcome=…)`
+    selects by the same rule in SQL."""
+    if facts is None:
+        return CallOutcome.UNREPORTED if decision in TO_AGENTS else CallOutcome.UNANSWERED
+    if facts.transferred:
+        return CallOutcome.TRANSFERRED
+    if facts.answered:
+        return CallOutcome.ANSWERED
+    if facts.abandoned:
+        return CallOutcome.ABANDONED
+    return CallOutcome.UNANSWERED
+
+
+def parse_outcome(text: str) -> CallOutcome:
+    try:
+        return CallOutcome(text.strip())
+    except ValueError as exc:
+        names = "、".join(o.value for o in CallOutcome)
+        raise InvalidInput(f"未知的通话结果：{text!r}（可用：{names}）", code="invalid-outcome") from exc
+
+
+TRANSFER_MODE_LABELS = {"three-way": "三方转接", "one-key": "一键转接"}
+
+
+def event_note(event: str, data: Mapping[str, object]) -> str:
+    """What an event's data says in words: where a transfer went (三方转接至 12366, 一键转接至 110)."""
+    if event == CallEventType.TRANSFERRED.value and data.get("to"):
+        return f"{TRANSFER_MODE_LABELS.get(str(data.get('mode')), '转接')}至 {data['to']}"
+    return ""
+
+
+def describe_target(target: str | None, region: str, line: str) -> str:
+    """Where a call was sent, in words (REGION: the target's region name; LINE: the target line's name, if any):
+    成都市12345话务队列, 12331（…）原热线座席, 12366（…）分中心座席, 成都市语音通知（放音后挂断）."""
+    if not target:
+        return ""
+    try:
+        kind = parse_target(target)
+    except InvalidInput:
+        return target
+    number = f"{kind.number}（{line}）" if kind.number and line else kind.number or ""
+    places = {
+        "queue": f"{region}12345话务队列",
+        "legacy": f"{number}原热线座席",
+        "subcenter": f"{number}分中心座席",
+        "announcement": f"{region}语音通知（放音后挂断）",
+        "police": f"{POLICE_NUMBER} 报警台",
+    }
+    return places.get(kind.kind, target)
+
+
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     """START to END in seconds; 0 when reported out of order (clocks of different systems)."""
     if start is None or end is None:

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -15,25 +15,30 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.db import session_scope
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.plan.domain import Mode
-from hotline.plan.regions import PROVINCE, find_region
+from hotline.plan.regions import PROVINCE, find_region, region_name
 from hotline.plan.service import REVISION_COLUMNS as PLAN_REVISION
 from hotline.plan.service import effective_date, get_line, list_lines
 from hotline.privacy import mask_phone
+from hotline.routing.domain import ACTION_LABELS, Action
 from hotline.routing.service import decide_with_bound, transfer_available
 from hotline.settings import Settings, get_settings
 from hotline.telephony import audio
 from hotline.telephony.domain import (
+    EVENT_LABELS,
+    OUTCOME_LABELS,
     POLICE_NUMBER,
     PROMPT_KIND_LABELS,
+    TO_AGENTS,
     CallEventType,
     CallFacts,
+    CallOutcome,
     EventRecord,
     Kpis,
     PromptId,
@@ -45,12 +50,17 @@ from hotline.telephony.domain import (
     audio_key,
     cache_seconds,
     call_facts,
+    call_outcome,
     check_endpoint_pattern,
     check_uri_template,
     compute_kpis,
+    describe_target,
+    event_note,
     notice_text,
     parse_event_type,
+    parse_outcome,
     parse_prompt_id,
+    parse_target,
     proxy_answer,
     resolve_endpoint,
     upload_key,
@@ -560,8 +570,8 @@ def _decision_dict(row: CallDecision, *, mask: bool = True) -> dict[str, Any]:
     }
 
 
-def get_call(session: Session, call_id: str) -> dict[str, Any]:
-    """The decision made for a call and its events (caller's number masked)."""
+def get_call(session: Session, call_id: str, *, mask: bool = True) -> dict[str, Any]:
+    """The decision made for a call and its events (caller's number masked unless MASK is false)."""
     decision = session.get(CallDecision, call_id)
     events = list(session.scalars(select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.at,
                                                                                                   CallEvent.id)))
@@ -570,22 +580,137 @@ def get_call(session: Session, call_id: str) -> dict[str, Any]:
     facts = call_facts(call_id, [EventRecord(CallEventType(e.event), e.at) for e in events])
     return {
         "call_id": call_id,
-        "decision": _decision_dict(decision) if decision else None,
+        "decision": _decision_dict(decision, mask=mask) if decision else None,
         "events": [_event_dict(e) for e in events],
         "facts": _facts_dict(facts),
     }
 
 
 def list_calls(session: Session, since: datetime | None = None, until: datetime | None = None,
-               limit: int = 100) -> list[dict[str, Any]]:
+               limit: int = 100, *, dialed: str = "", region: str = "", outcome: str = "", offset: int = 0,
+               mask: bool = True) -> list[dict[str, Any]]:
+    """Routing decisions kept, newest first: made in [SINCE, UNTIL), to the number DIALED, for REGION (code or
+    name), with OUTCOME (`domain.call_outcome`); the caller's number masked unless MASK is false."""
     if limit < 1 or limit > 1000:
         raise InvalidInput("limit 应在 1 到 1000 之间", code="invalid-limit")
-    query = select(CallDecision).order_by(CallDecision.decided_at.desc()).limit(limit)
+    if offset < 0:
+        raise InvalidInput("offset 不能为负数", code="invalid-offset")
+    query = _calls_where(select(CallDecision), since, until, dialed, region, outcome)
+    query = query.order_by(CallDecision.decided_at.desc(), CallDecision.call_id.desc()).offset(offset).limit(limit)
+    return [_decision_dict(r, mask=mask) for r in session.scalars(query)]
+
+
+def count_calls(session: Session, since: datetime | None = None, until: datetime | None = None, *, dialed: str = "",
+                region: str = "", outcome: str = "") -> int:
+    """How many decisions `list_calls` selects with the same filters, whatever its limit."""
+    query = _calls_where(select(func.count()).select_from(CallDecision), since, until, dialed, region, outcome)
+    return int(session.scalar(query) or 0)
+
+
+def _calls_where(query: Select[Any], since: datetime | None, until: datetime | None, dialed: str, region: str,
+                 outcome: str) -> Select[Any]:
     if since:
         query = query.where(CallDecision.decided_at >= since)
     if until:
         query = query.where(CallDecision.decided_at < until)
-    return [_decision_dict(r) for r in session.scalars(query)]
+    if dialed.strip():
+        query = query.where(CallDecision.dialed == dialed.strip())
+    if region.strip():
+        query = query.where(CallDecision.region_code == find_region(region).code)
+    if outcome.strip():
+        query = query.where(_outcome_is(parse_outcome(outcome)))
+    return query
+
+
+def _outcome_is(outcome: CallOutcome) -> ColumnElement[bool]:
+    """`domain.call_outcome` as a condition on a kept decision and its events."""
+
+    def has(*kinds: CallEventType) -> ColumnElement[bool]:
+        found = exists().where(CallEvent.call_id == CallDecision.call_id)
+        return found.where(CallEvent.event.in_([k.value for k in kinds])) if kinds else found
+
+    answered, transferred = has(CallEventType.ANSWERED), has(CallEventType.TRANSFERRED)
+    unreported = and_(~has(), CallDecision.decision.in_(TO_AGENTS))
+    conditions = {
+        CallOutcome.TRANSFERRED: transferred,
+        CallOutcome.ANSWERED: and_(answered, ~transferred),
+        CallOutcome.ABANDONED: and_(has(CallEventType.ABANDONED), ~answered, ~transferred),
+        CallOutcome.UNREPORTED: unreported,
+        CallOutcome.UNANSWERED: and_(
+            ~has(CallEventType.ANSWERED, CallEventType.ABANDONED, CallEventType.TRANSFERRED), ~unreported
+        ),
+    }
+    return conditions[outcome]
+
+
+def facts_by_call(session: Session, call_ids: Sequence[str]) -> dict[str, CallFacts]:
+    """The facts (`call_facts`) of these calls that have events, by call id, read in one query."""
+    return {f.call_id: f for f in _facts_of(session, list(call_ids))} if call_ids else {}
+
+
+def call_records(session: Session, since: datetime | None = None, until: datetime | None = None, *,
+                 dialed: str = "", region: str = "", outcome: str = "", offset: int = 0, limit: int = 50,
+                 mask: bool = True) -> dict[str, Any]:
+    """The 话务记录 page's list: how many calls the filters select (`total`) and a page of them (`calls`), newest
+    first, each its decision (`list_calls`) told in words with its facts and outcome (`call_view`)."""
+    calls = list_calls(session, since, until, limit, dialed=dialed, region=region, outcome=outcome, offset=offset,
+                       mask=mask)
+    facts = facts_by_call(session, [c["call_id"] for c in calls])
+    lines = _line_names(session)
+    return {
+        "total": count_calls(session, since, until, dialed=dialed, region=region, outcome=outcome),
+        "calls": [call_view(c, facts.get(c["call_id"]), lines) for c in calls],
+    }
+
+
+def call_detail(session: Session, call_id: str, *, mask: bool = True) -> dict[str, Any]:
+    """A call as `get_call` gives it, its decision told in words (`view`, as on the list) and each event labelled
+    (`label`, `note`). Unknown call: `call-not-found`."""
+    call = get_call(session, call_id, mask=mask)
+    events = [{**e, "time": _seconds_text(e["at"]), "label": EVENT_LABELS[CallEventType(e["event"])],
+               "note": event_note(e["event"], e["data"])} for e in call["events"]]
+    facts = facts_by_call(session, [call_id]).get(call_id)
+    view = call_view(call["decision"], facts, _line_names(session)) if call["decision"] else None
+    outcome = call_outcome(facts, call["decision"]["decision"] if call["decision"] else None)
+    return {**call, "events": events, "view": view, "outcome_label": OUTCOME_LABELS[outcome]}
+
+
+def _seconds_text(instant: str) -> str:
+    """An ISO instant as the dicts here give it (China time) to the second, as people read it."""
+    return datetime.fromisoformat(instant).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _line_names(session: Session) -> dict[str, str]:
+    return {line.number: line.short_name or line.name for line in list_lines(session)}
+
+
+def call_view(decision: dict[str, Any], facts: CallFacts | None, lines: dict[str, str]) -> dict[str, Any]:
+    """A kept decision (`_decision_dict`) in the words a supervisor reads: the line's name, what was done and where
+    the call went, the notice played first, how long the caller waited for an agent, and the outcome."""
+    target = decision["target"]
+    where_region, where_line = decision["region"], ""
+    if target:
+        try:
+            aimed = parse_target(target)
+            where_region, where_line = region_name(aimed.region), lines.get(aimed.number or "", "")
+        except InvalidInput:
+            pass
+    try:
+        prompt = PROMPT_KIND_LABELS[parse_prompt_id(decision["prompt"]).kind] if decision["prompt"] else ""
+    except InvalidInput:
+        prompt = decision["prompt"]
+    outcome = call_outcome(facts, decision["decision"])
+    return {
+        **decision,
+        "time": _seconds_text(decision["decided_at"]),
+        "line_name": lines.get(decision["dialed"], ""),
+        "action_label": ACTION_LABELS[Action(decision["decision"])],
+        "where": describe_target(target, where_region, where_line),
+        "prompt_label": prompt,
+        "wait_seconds": facts.queue_seconds if facts else None,
+        "outcome": outcome.value,
+        "outcome_label": OUTCOME_LABELS[outcome],
+    }
 
 
 def _facts_dict(f: CallFacts) -> dict[str, Any]:
@@ -605,8 +730,8 @@ def calls_facts(session: Session, since: datetime, until: datetime) -> list[Call
     return _facts_of(session, offered)
 
 
-def _facts_of(session: Session, calls: Select[str]) -> list[CallFacts]:
-    """The facts of the CALLS (a query of call ids) that have events, by call id."""
+def _facts_of(session: Session, calls: Select[Any] | list[str]) -> list[CallFacts]:
+    """The facts of the CALLS (a query of call ids, or the ids) that have events, by call id."""
     rows = session.execute(
         select(CallEvent.call_id, CallEvent.event, CallEvent.at).where(CallEvent.call_id.in_(calls))
     ).all()

@@ -8,8 +8,10 @@ never waits for them and is sent whether they came or not.
 
 The softphone opens the page on a call (来电弹屏) as `/orders/new?call_id=…&phone=…&line=…[&region=…]`: the form
 comes filled with the caller's number, the number dialed and the region, and the call id travels as a hidden
-field to `create_order`, so the order is linked to its call. What the query lacks of the line and the region is
-taken from the call's routing record when the telephony side has one. Nothing more is checked here: the
+field to `create_order`, so the order is linked to its call. What the query lacks of the caller's number, the line
+and the region is taken from the call's routing record when the telephony side has one (so a link such as the
+话务记录 page's 受理工单 needs no number in its URL; the number is filled only for a role that sees callers on
+every order, `workorders.domain.sees_every_contact`). Nothing more is checked here: the
 service's checks apply when the form is sent. A third panel lists the caller's earlier orders
 (`GET /api/orders?phone=…&order=newest`).
 
@@ -102,16 +104,21 @@ def _acting(request: Request, role: str, actor: str = "") -> Acting:
     return acting(request, role or (choices[0][0] if choices else None), actor=actor, default="agent")
 
 
-def _from_call(session: Session, call_id: str) -> dict[str, str]:
-    """The region and the number dialed of a call, from its routing record (`telephony.service.get_call`); none
-    for a call the platform did not route."""
+def _from_call(session: Session, call_id: str, role: str) -> dict[str, str]:
+    """The region, the number dialed and the caller's number of a call, from its routing record
+    (`telephony.service.get_call`), the number only for a ROLE that sees callers in full; none for a call the
+    platform did not route."""
     from hotline.telephony import service as telephony
+    from hotline.workorders import domain as wo
 
+    full = role in {r.value for r in wo.Role} and wo.sees_every_contact(wo.Role(role))
     try:
-        decision = telephony.get_call(session, call_id)["decision"]
+        decision = telephony.get_call(session, call_id, mask=not full)["decision"]
     except HotlineError:
         return {}
-    return {"region": decision["region_code"], "line": decision["dialed"]} if decision else {}
+    if not decision:
+        return {}
+    return {"region": decision["region_code"], "line": decision["dialed"], "phone": decision["caller"] if full else ""}
 
 
 @router.get("/orders/new", response_class=HTMLResponse)
@@ -130,10 +137,10 @@ def intake_page(
         role = _acting(request, role).role
     except HotlineError as exc:
         return _page(request, session, form, role, error=exc)
-    if form["call_id"] and not (form["line"] and form["region"]):
-        known = _from_call(session, form["call_id"])
-        form["line"] = form["line"] or known.get("line", "")
-        form["region"] = form["region"] or known.get("region", "")
+    if form["call_id"] and not (form["line"] and form["region"] and form["phone"]):
+        known = _from_call(session, form["call_id"], role)
+        for field in ("phone", "line", "region"):
+            form[field] = form[field] or known.get(field, "")
     return _page(request, session, form, role)
 
 

@@ -700,6 +700,12 @@ def sees_contact(role: Role, order_type: OrderType, confidential: bool) -> bool:
     return False
 
 
+def sees_every_contact(role: Role) -> bool:
+    """Whether ROLE sees the caller in full on every order, whatever its type and confidential flag: what a call
+    record (话务记录) shows unmasked, a call not yet being an order (it may become a confidential one or a 举报)."""
+    return all(sees_contact(role, t, flag) for t in OrderType for flag in (False, True))
+
+
 def may_filter_by_phone(role: Role) -> bool:
     """Whether ROLE may look orders up by the caller's number (来电人历史工单). Such a search tells whether a
     number called at all, so a role that never sees callers' numbers (`sees_contact`) may not; the others find

@@ -108,6 +108,9 @@ class Order(Base):
         Index("ix_wo_orders_created_at", "created_at"),
         # A caller's earlier orders, newest first (来电人历史工单).
         Index("ix_wo_orders_caller_phone_created_at", "caller_phone", "created_at"),
+        # The orders taken from a call (话务记录), and those answered from a knowledge article (its page's count).
+        Index("ix_wo_orders_call_id", "call_id"),
+        Index("ix_wo_orders_answer_article", "answer_article"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

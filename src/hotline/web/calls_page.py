@@ -1,0 +1,162 @@
+"""The 话务记录 pages: the calls the platform routed, a day at a time, and one call in full (来电详情).
+
+Thin handlers over `telephony.service` (`call_records`, `call_detail`, `kpi_report`: the functions behind
+/telephony/calls and /telephony/kpis) and `workorders.service.numbers_by_call` (each call's 关联工单). Who may open
+them is the access table's rule (DESK); with sign-in off the page is viewed as the role named (`role`, by default
+督办审核员 as on the order pages) and refused to a role outside DESK the same way. Callers' numbers are shown in full
+only to the roles that see the caller on every work order (`workorders.domain.sees_every_contact`), masked for the
+others; the roles that take demands in (INTAKE) get a 受理工单 link per call, which opens the 受理 page on the call
+(web.intake fills the number, the line and the region from the call's record: no number travels in the URL).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from hotline.accounts.api import acting, identity_of
+from hotline.accounts.domain import Grant
+from hotline.accounts.policy import POLICY
+from hotline.deps import SESSION
+from hotline.errors import Forbidden, HotlineError, InvalidInput
+from hotline.plan import service as plan_service
+from hotline.supervision.service import period_bounds
+from hotline.telephony import service as telephony
+from hotline.telephony.domain import OUTCOME_LABELS
+from hotline.timeutil import china_day, now, parse_day
+from hotline.web.pages import _error_page, _role_choices, render
+from hotline.workorders import domain as wo
+from hotline.workorders import service as orders
+
+router = APIRouter(include_in_schema=False)
+
+TITLE = "话务记录"
+DEFAULT_ROLE = "supervisor"  # with sign-in off and no role named, as the order pages
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The role the page is viewed as, and what that role may see and do there."""
+
+    role: str
+    sees_callers: bool  # callers' numbers in full
+    takes_in: bool  # 受理工单 (INTAKE)
+
+    def call_href(self, call_id: str) -> str:
+        return f"/calls/{quote(call_id, safe='')}?{urlencode({'role': self.role})}"
+
+    def intake_href(self, call_id: str) -> str:
+        return f"/orders/new?{urlencode({'call_id': call_id, 'role': self.role})}"
+
+    def order_href(self, number: str) -> str:
+        return f"/orders/{quote(number, safe='')}?{urlencode({'role': self.role})}"
+
+
+def _roles(request: Request) -> list[tuple[str, str]]:
+    """The roles the page may be viewed as: those of the account's (every staff role's, sign-in off) it is open to."""
+    return [
+        (value, label) for value, label in _role_choices(request) if POLICY.allows("GET", "/calls", (Grant(value),))
+    ]
+
+
+def _viewer(request: Request, role: str) -> Viewer:
+    """Signed in, the role named if the account holds it, else its first role the page is open to; with sign-in off,
+    the role named. A role the page is not open to is refused (the guard has refused accounts without one)."""
+    choices = _roles(request)
+    named = role or (choices[0][0] if identity_of(request) is not None and choices else None)
+    who = acting(request, named, default=DEFAULT_ROLE)
+    grant = next((g for g in Grant if g.value == who.role), None)
+    if grant is None or not POLICY.allows("GET", "/calls", (grant,)):
+        raise Forbidden(f"「{_label(who.role)}」不能查看话务记录", code="role-not-allowed", role=who.role)
+    return Viewer(
+        who.role,
+        sees_callers=wo.sees_every_contact(wo.Role(who.role)),
+        takes_in=POLICY.allows("GET", "/orders/new", (grant,)),
+    )
+
+
+def _label(role: str) -> str:
+    return next((label for r, label in wo.ROLE_LABELS.items() if r.value == role), role)
+
+
+def _page_number(text: str) -> int:
+    try:
+        number = int(text.strip() or "1")
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise InvalidInput("页码应为正整数", code="invalid-page")
+    return number
+
+
+@router.get("/calls", response_class=HTMLResponse)
+def calls_page(
+    request: Request,
+    role: str = "",
+    day: str = "",
+    dialed: str = "",
+    region: str = "",
+    outcome: str = "",
+    page: str = "",
+    session: Session = SESSION,
+) -> HTMLResponse:
+    filters = {"day": day.strip(), "dialed": dialed.strip(), "region": region.strip(), "outcome": outcome.strip()}
+    context: dict[str, Any] = {
+        **filters,
+        "role": role,
+        "roles": _roles(request),
+        "outcomes": [(o.value, label) for o, label in OUTCOME_LABELS.items()],
+        "lines": [(line.number, line.short_name or line.name) for line in plan_service.list_lines(session)],
+        "calls": [],
+        "kpis": None,
+        "total": None,
+    }
+    try:
+        viewer = _viewer(request, role)
+        context.update(role=viewer.role, viewer=viewer)
+        shown = parse_day(filters["day"]) if filters["day"] else china_day(now())
+        number = _page_number(page)
+        since, until = period_bounds(shown, shown)
+        records = telephony.call_records(
+            session, since, until, dialed=filters["dialed"], region=filters["region"], outcome=filters["outcome"],
+            offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, mask=not viewer.sees_callers,
+        )  # fmt: skip
+        kpis = telephony.kpi_report(session, since, until)
+        linked = orders.numbers_by_call(session, [c["call_id"] for c in records["calls"]])
+    except HotlineError as exc:
+        return _error_page(request, "calls.html", TITLE, exc, **context)
+    pages = max(1, math.ceil(records["total"] / PAGE_SIZE))
+    query = {"role": viewer.role, **{k: v for k, v in filters.items() if v}, "day": shown.isoformat()}
+    context.update(
+        day=shown.isoformat(),
+        calls=[{**c, "orders": linked.get(c["call_id"], [])} for c in records["calls"]],
+        total=records["total"],
+        kpis=kpis,
+        page=number,
+        pages=pages,
+        previous_href=f"/calls?{urlencode({**query, 'page': number - 1})}" if number > 1 else "",
+        next_href=f"/calls?{urlencode({**query, 'page': number + 1})}" if number < pages else "",
+    )
+    return render(request, "calls.html", TITLE, **context)
+
+
+@router.get("/calls/{call_id}", response_class=HTMLResponse)
+def call_page(request: Request, call_id: str, role: str = "", session: Session = SESSION) -> HTMLResponse:
+    context: dict[str, Any] = {"call": None, "role": role}
+    try:
+        viewer = _viewer(request, role)
+        context.update(role=viewer.role, viewer=viewer)
+        call = telephony.call_detail(session, call_id, mask=not viewer.sees_callers)
+        linked = orders.numbers_by_call(session, [call_id]).get(call_id, [])
+    except HotlineError as exc:
+        return _error_page(request, "call.html", "来电详情", exc, **context)
+    back = f"/calls?{urlencode({'role': viewer.role, 'day': call['view']['time'][:10] if call['view'] else ''})}"
+    context.update(call=call, orders=linked, back_href=back)
+    return render(request, "call.html", "来电详情", **context)
