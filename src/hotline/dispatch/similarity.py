@@ -35,7 +35,7 @@ DEFAULT_MAX_TERMS = 500_000
 class _Sparse:
     """A unit-length weighted term vector: the terms' numbers in the vocabulary and their weights."""
 
-    ids: NDArray[np.int64]
+    ids: NDArray[np.int32]
     values: NDArray[np.float64]
 
 
@@ -58,7 +58,7 @@ class _Space:
         if norm == 0:
             weighted = {}
         ids = np.fromiter(
-            (vocabulary.setdefault(t, len(vocabulary)) for t in weighted), dtype=np.int64, count=len(weighted)
+            (vocabulary.setdefault(t, len(vocabulary)) for t in weighted), dtype=np.int32, count=len(weighted)
         )
         values = np.fromiter(weighted.values(), dtype=np.float64, count=len(weighted))
         return _Sparse(ids, values / norm if norm else values)
@@ -139,6 +139,6 @@ class SimilarityScorer:
         chars = _cosines(wanted.chars, [v.chars for v in vectors], sizes[0])
         if wanted.words is None:
             return [float(c) for c in chars]
-        empty = _Sparse(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+        empty = _Sparse(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
         words = _cosines(wanted.words, [v.words or empty for v in vectors], sizes[1])
         return [float(s) for s in (chars + words) / 2]
