@@ -237,3 +237,30 @@ def test_a_calls_outcome_in_one_word() -> None:
     # no events: a rejected number or a cancellation notice reached no agent; a call sent to agents is unknown
     assert outcome("reject") is outcome("cancelled") is CallOutcome.UNANSWERED
     assert outcome("queue") is outcome("legacy") is outcome("subcenter") is CallOutcome.UNREPORTED
+
+
+def test_a_days_calls_per_number_dialed() -> None:
+    from hotline.telephony.domain import calls_by_line
+
+    answered = call_facts("a", _events(offered=0, queued=1, answered=11))
+    slow = call_facts("b", _events(offered=0, queued=1, answered=31))
+    gone = call_facts("c", _events(offered=0, queued=1, abandoned=40))
+    lines = calls_by_line(
+        [
+            ("12331", "queue", gone),
+            ("12345", "queue", answered),
+            ("12331", "queue", slow),
+            ("12331", "cancelled", None),
+            ("12315", "legacy", None),
+            ("12345", "queue", None),
+        ]
+    )
+    assert [(line.dialed, line.calls) for line in lines] == [("12331", 3), ("12345", 2), ("12315", 1)]
+    old = lines[0]
+    assert old.routed == {"queue": 2, "cancelled": 1}
+    assert old.outcomes == {"abandoned": 1, "answered": 1, "unanswered": 1}
+    # Its KPIs count what was reported: 1 answered of 2 asking for an agent, within 15 s: none (waited 30 s).
+    assert (old.kpis.requested, old.kpis.answered, old.kpis.connection_rate, old.kpis.within_rate) == (2, 1, 0.5, 0.0)
+    assert lines[1].outcomes == {"answered": 1, "unreported": 1} and lines[1].kpis.connection_rate == 1.0
+    assert lines[2].kpis.connection_rate is None  # nothing reported: no rate, not 0 %
+    assert calls_by_line([]) == []

@@ -187,6 +187,36 @@ def test_a_supervisor_reads_the_days_calls_newest_first_with_its_figures(client:
     }
 
 
+def _by_line(html: str) -> dict[str, list[str]]:
+    """The 按拨打号码统计 table: each number dialed's cells, as text, in the order shown."""
+    table = html.split('id="by-line"', 1)[1].split("</table>", 1)[0] if 'id="by-line"' in html else ""
+    rows = re.findall(r'<tr data-line="([^"]+)">(.*?)</tr>', table, flags=re.S)
+    return {line: [_text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)] for line, row in rows}
+
+
+def _text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_the_days_calls_per_number_dialed_where_they_went_and_if_answered(client: TestClient) -> None:
+    res = client.get("/calls", params={"role": "supervisor", "day": DAY})
+    lines = _by_line(res.text)
+    # Busiest first: 来电, then per routing (转入12345, 原热线座席, 分中心, 号码已注销, 不予接入), 接通, 放弃, 人工接通率.
+    assert list(lines) == ["12345", "12315", "12331", "99999"]
+    assert lines["12345"][1:] == ["2", "2", "0", "0", "0", "0", "2", "0", "100.0%"]  # one answered, one transferred
+    assert lines["12331"][1:] == ["1", "1", "0", "0", "0", "0", "0", "1", "0.0%"]  # old number, still dialed
+    assert lines["12315"][1:] == ["1", "0", "1", "0", "0", "0", "0", "0", "—"]  # its own seats reported nothing
+    assert lines["99999"][1:] == ["1", "0", "0", "0", "0", "1", "0", "0", "—"]
+    assert lines["12331"][0] == f"12331 {_line_name('12331')}"
+    # The region filter applies; each number links to its calls.
+    only = client.get("/calls", params={"role": "supervisor", "day": DAY, "region": "510700"}).text
+    assert list(_by_line(only)) == ["12331"]
+    link = re.search(r'<tr data-line="12331">\s*<td><a href="([^"]+)"', only)
+    assert link and parse_qs(urlsplit(link.group(1).replace("&amp;", "&")).query)["dialed"] == ["12331"]
+    # A day without calls has no table.
+    assert _by_line(client.get("/calls", params={"role": "supervisor", "day": "2021-05-01"}).text) == {}
+
+
 def test_each_filter_narrows_the_list_and_its_count(client: TestClient) -> None:
     for params, expected in [
         ({"dialed": "12345"}, ["c-transferred", "c-answered"]),

@@ -518,6 +518,40 @@ def compute_kpis(facts: Sequence[CallFacts], threshold_seconds: int = 15) -> Kpi
     )
 
 
+@dataclass(frozen=True)
+class LineCalls:
+    """A day's calls to one number dialed (话务记录's 按拨打号码): how many, where the routing sent them (count per
+    `routing.domain.Action` value), what became of them (count per `CallOutcome` value) and its KPIs. While lines
+    merge this is what a supervisor watches: callers still dialing an old number, and whether they got through."""
+
+    dialed: str
+    calls: int
+    routed: Mapping[str, int]
+    outcomes: Mapping[str, int]
+    kpis: Kpis
+
+
+def calls_by_line(
+    calls: Iterable[tuple[str, str, CallFacts | None]], threshold_seconds: int = 15
+) -> list[LineCalls]:
+    """CALLS as (number dialed, routing decision, facts or None when nothing was reported), grouped by number
+    dialed, busiest first (then by number)."""
+    grouped: dict[str, list[tuple[str, CallFacts | None]]] = {}
+    for dialed, decision, facts in calls:
+        grouped.setdefault(dialed, []).append((decision, facts))
+    lines = []
+    for dialed, items in grouped.items():
+        routed: dict[str, int] = {}
+        outcomes: dict[str, int] = {}
+        for decision, facts in items:
+            routed[decision] = routed.get(decision, 0) + 1
+            outcome = call_outcome(facts, decision).value
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        reported = [facts for _, facts in items if facts is not None]
+        lines.append(LineCalls(dialed, len(items), routed, outcomes, compute_kpis(reported, threshold_seconds)))
+    return sorted(lines, key=lambda line: (-line.calls, line.dialed))
+
+
 # ------------------------------------------------------------------------------------------------
 # Transfers from 12345
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, select
@@ -41,6 +41,7 @@ from hotline.telephony.domain import (
     CallOutcome,
     EventRecord,
     Kpis,
+    LineCalls,
     PromptId,
     PromptKind,
     ProxyAnswer,
@@ -51,6 +52,7 @@ from hotline.telephony.domain import (
     cache_seconds,
     call_facts,
     call_outcome,
+    calls_by_line,
     check_endpoint_pattern,
     check_uri_template,
     compute_kpis,
@@ -607,8 +609,11 @@ def count_calls(session: Session, since: datetime | None = None, until: datetime
     return int(session.scalar(query) or 0)
 
 
-def _calls_where(query: Select[Any], since: datetime | None, until: datetime | None, dialed: str, region: str,
-                 outcome: str) -> Select[Any]:
+_Query = TypeVar("_Query", bound=Select)  # any select of the decisions table
+
+
+def _calls_where(query: _Query, since: datetime | None, until: datetime | None, dialed: str, region: str,
+                 outcome: str) -> _Query:
     if since:
         query = query.where(CallDecision.decided_at >= since)
     if until:
@@ -794,6 +799,21 @@ def routed_calls_facts(session: Session, since: datetime, until: datetime, regio
 
 def kpi_report(session: Session, since: datetime, until: datetime, threshold_seconds: int = 15) -> Kpis:
     return compute_kpis(calls_facts(session, since, until), threshold_seconds)
+
+
+def line_report(
+    session: Session, since: datetime, until: datetime, *, region: str = "", threshold_seconds: int = 15
+) -> list[LineCalls]:
+    """The calls routed in [SINCE, UNTIL) (for REGION, code or name), grouped by number dialed
+    (`domain.calls_by_line`): the decisions and their events read in two queries."""
+    decided = _calls_where(select(CallDecision.call_id), since, until, "", region, "")
+    rows = session.execute(
+        _calls_where(select(CallDecision.call_id, CallDecision.dialed, CallDecision.decision), since, until, "",
+                     region, "")
+    ).all()
+    facts = {f.call_id: f for f in _facts_of(session, decided)}
+    return calls_by_line(((dialed, decision, facts.get(call_id)) for call_id, dialed, decision in rows),
+                         threshold_seconds)
 
 
 # ------------------------------------------------------------------------------------------------

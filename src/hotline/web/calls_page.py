@@ -26,6 +26,7 @@ from hotline.accounts.policy import POLICY
 from hotline.deps import SESSION
 from hotline.errors import Forbidden, HotlineError, InvalidInput
 from hotline.plan import service as plan_service
+from hotline.routing.domain import ACTION_LABELS
 from hotline.supervision.service import period_bounds
 from hotline.telephony import service as telephony
 from hotline.telephony.domain import OUTCOME_LABELS
@@ -116,6 +117,7 @@ def calls_page(
         "lines": [(line.number, line.short_name or line.name) for line in plan_service.list_lines(session)],
         "calls": [],
         "kpis": None,
+        "by_line": [],
         "total": None,
     }
     try:
@@ -129,12 +131,23 @@ def calls_page(
             offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, mask=not viewer.sees_callers,
         )  # fmt: skip
         kpis = telephony.kpi_report(session, since, until)
+        by_line = telephony.line_report(session, since, until, region=filters["region"])
         linked = orders.numbers_by_call(session, [c["call_id"] for c in records["calls"]])
     except HotlineError as exc:
         return _error_page(request, "calls.html", TITLE, exc, **context)
     pages = max(1, math.ceil(records["total"] / PAGE_SIZE))
     query = {"role": viewer.role, **{k: v for k, v in filters.items() if v}, "day": shown.isoformat()}
+    names = dict(context["lines"])
     context.update(
+        by_line=[
+            {
+                "line": line,
+                "name": names.get(line.dialed, ""),
+                "href": f"/calls?{urlencode({**query, 'dialed': line.dialed})}",
+            }
+            for line in by_line
+        ],
+        routes=[(action.value, label) for action, label in ACTION_LABELS.items()],
         day=shown.isoformat(),
         calls=[{**c, "orders": linked.get(c["call_id"], [])} for c in records["calls"]],
         total=records["total"],
