@@ -56,15 +56,27 @@ def test_no_others_gives_no_scores() -> None:
 
 
 def test_the_cache_keeps_only_the_most_recently_used_texts() -> None:
-    scorer = SimilarityScorer(None, None, capacity=2)
+    scorer = SimilarityScorer(None, None, capacity=4)
     scorer("路灯坏了", ["噪音扰民"])
-    assert len(scorer) == 2
-    scorer("路灯坏了", ["垃圾没人清"])  # 路灯坏了 used again: 噪音扰民 is the oldest and goes
-    assert len(scorer) == 2 and "噪音扰民" not in scorer and "路灯坏了" in scorer
+    scorer("路灯坏了", ["垃圾没人清"])
+    scorer("路灯坏了", ["油烟扰民"])
+    assert len(scorer) == 4
+    scorer("路灯坏了", ["占道经营"])  # 路灯坏了 used again: 噪音扰民 is the oldest and goes
+    assert len(scorer) == 4 and "噪音扰民" not in scorer and "路灯坏了" in scorer
     before = scorer.vectors("路灯坏了")
     assert scorer.vectors("路灯坏了") is before  # kept, not recomputed
     with pytest.raises(ValueError):
         SimilarityScorer(None, None, capacity=0)
+
+
+def test_the_cache_grows_to_hold_what_one_demand_is_compared_with() -> None:
+    # A cache smaller than the open orders compared would miss every one of them at every demand.
+    scorer = SimilarityScorer(None, None, capacity=4)
+    others = [f"第{i}号路灯不亮" for i in range(10)]
+    scorer("路灯坏了", others)
+    kept = {text: scorer.vectors(text) for text in others}
+    scorer("路灯又坏了", others)
+    assert scorer.capacity >= 2 * len(others) and all(scorer.vectors(t) is v for t, v in kept.items())
 
 
 def test_a_full_vocabulary_starts_afresh_and_still_scores_right() -> None:
@@ -72,9 +84,18 @@ def test_a_full_vocabulary_starts_afresh_and_still_scores_right() -> None:
     texts = ["小区门口的路灯坏了一个多月没人修", "路灯坏了很久，晚上很黑", "社保卡补办需要什么材料"]
     expected = [text_similarity(texts[0], t, textprep.tokens) for t in texts]
     assert scorer(texts[0], texts) == pytest.approx(expected, abs=1e-12)
-    assert scorer.terms() > 20 and len(scorer) == 3
-    assert scorer("噪音扰民", ["噪音"]) == pytest.approx([text_similarity("噪音扰民", "噪音", textprep.tokens)])
-    assert scorer.terms() < 20 and len(scorer) == 2  # started afresh before this call
+    live = scorer.terms()
+    assert live > 20 and len(scorer) == 3
+    # The same open orders again: more terms than max_terms, but all needed; nothing is dropped.
+    assert scorer(texts[1], texts) and len(scorer) == 3 and scorer.terms() == live
+    # Other demands bring new terms; once the vocabulary is more than twice what the live texts needed, the next
+    # call starts afresh.
+    others = iter(["噪音扰民，晚上施工", "拖欠工资三个月", "培训机构违规收费退费难", "老旧小区改造进度缓慢，漏水严重"])
+    while scorer.terms() <= 2 * live:
+        scorer(next(others), [])
+    assert len(scorer) > 3
+    scorer("物业乱收停车费", ["停车费"])
+    assert len(scorer) == 2 and "物业乱收停车费" in scorer and texts[0] not in scorer
     assert scorer(texts[0], texts) == pytest.approx(expected, abs=1e-12)
 
 
