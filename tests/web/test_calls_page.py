@@ -229,8 +229,10 @@ def test_each_filter_narrows_the_list_and_its_count(client: TestClient) -> None:
         _, page = _get(client, "/calls", **{"role": "supervisor", "day": DAY, **params})
         assert page.order == expected, params
         assert page.fields["total"].strip() == f"共 {len(expected)} 通", params
-    # The day's figures do not follow the other filters (said on the page).
+    # The day's figures follow the region (as the per-number table does), not the number or the outcome.
     _, narrowed = _get(client, "/calls", role="supervisor", day=DAY, region="510700")
+    assert (narrowed.kpi("offered"), narrowed.kpi("answered"), narrowed.kpi("connection_rate")) == ("1", "0", "0.00%")
+    _, narrowed = _get(client, "/calls", role="supervisor", day=DAY, dialed="12331", outcome="abandoned")
     assert narrowed.kpi("offered") == "3"
 
 

@@ -1,7 +1,7 @@
 """The 话务记录 pages: the calls the platform routed, a day at a time, and one call in full (来电详情).
 
-Thin handlers over `telephony.service` (`call_records`, `call_detail`, `kpi_report`: the functions behind
-/telephony/calls and /telephony/kpis) and `workorders.service.numbers_by_call` (each call's 关联工单). Who may open
+Thin handlers over `telephony.service` (`call_records` and `call_detail`, the functions behind /telephony/calls,
+and `day_report`: the day's figures and calls per number dialed) and `workorders.service.numbers_by_call` (each call's 关联工单). Who may open
 them is the access table's rule (DESK); with sign-in off the page is viewed as the role named (`role`, by default
 督办审核员 as on the order pages) and refused to a role outside DESK the same way. Callers' numbers are shown in full
 only to the roles that see the caller on every work order (`workorders.domain.sees_every_contact`), masked for the
@@ -130,8 +130,7 @@ def calls_page(
             session, since, until, dialed=filters["dialed"], region=filters["region"], outcome=filters["outcome"],
             offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, mask=not viewer.sees_callers,
         )  # fmt: skip
-        kpis = telephony.kpi_report(session, since, until)
-        by_line = telephony.line_report(session, since, until, region=filters["region"])
+        day = telephony.day_report(session, since, until, region=filters["region"])
         linked = orders.numbers_by_call(session, [c["call_id"] for c in records["calls"]])
     except HotlineError as exc:
         return _error_page(request, "calls.html", TITLE, exc, **context)
@@ -145,13 +144,13 @@ def calls_page(
                 "name": names.get(line.dialed, ""),
                 "href": f"/calls?{urlencode({**query, 'dialed': line.dialed})}",
             }
-            for line in by_line
+            for line in day.lines
         ],
         routes=[(action.value, label) for action, label in ACTION_LABELS.items()],
         day=shown.isoformat(),
         calls=[{**c, "orders": linked.get(c["call_id"], [])} for c in records["calls"]],
         total=records["total"],
-        kpis=kpis,
+        kpis=day.kpis,
         page=number,
         pages=pages,
         previous_href=f"/calls?{urlencode({**query, 'page': number - 1})}" if number > 1 else "",
