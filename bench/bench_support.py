@@ -4,6 +4,7 @@ the CPU of the PostgreSQL backends serving this process, and percentiles of late
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
 import time
 import uuid
@@ -104,3 +105,24 @@ def each_database(which: str, run: Callable[[str], None], note: str = "") -> Non
         run(kind)
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"\nload average after {load}; {time.perf_counter() - started:.0f} s in all")
+
+
+def measure(label: str, call: Callable[[int], object], requests: int, warmup: int = 5) -> None:
+    """Send CALL(i) REQUESTS times one after another after WARMUP unmeasured ones; print the median and p95 wall
+    time, the rate, and the CPU per call of this process and (PostgreSQL) of its backends."""
+    for i in range(warmup):
+        call(-1 - i)
+    walls: list[float] = []
+    pg_before, cpu_before, started = backend_cpu(), time.process_time(), time.perf_counter()
+    for i in range(requests):
+        t = time.perf_counter()
+        call(i)
+        walls.append(time.perf_counter() - t)
+    total = time.perf_counter() - started
+    cpu, pg = time.process_time() - cpu_before, backend_cpu() - pg_before
+    pg_part = f", PostgreSQL {pg / requests * 1000:.2f} ms" if BACKENDS else ""
+    print(
+        f"  {label:<44} median {statistics.median(walls) * 1000:7.2f} ms, p95 {percentile(walls, 0.95) * 1000:7.2f} ms, "
+        f"{requests / total:6.1f}/s; CPU per request: this process {cpu / requests * 1000:.2f} ms{pg_part}",
+        flush=True,
+    )

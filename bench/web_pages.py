@@ -2,7 +2,8 @@
 
 A fresh database gets the demo data (units, the dispatch catalogue, the plan) and N orders (default 10,000)
 taken over the last 30 days (three in four in 成都市, one in four in 绵阳市; texts of the shared labelled set,
-so the dispatch helper sees real demands). By the order's position: 2 in 10 left 已受理 (待派单), 1 in 10
+so the dispatch helper sees real demands; from the second round on each text is marked
+(第2次)… so that no two orders' texts are the same). By the order's position: 2 in 10 left 已受理 (待派单), 1 in 10
 派单 to one of the demo units of 成都, 2 in 10 签收 (办理中), 1 in 50 退单, 1 in 50 待市民补充, 1 in 10 办结 (待审核)
 and the rest (about 3 in 10) 归档 after the full lifecycle. Every step is taken within the hour of 受理, so the
 open orders older than their type's limit (3–15 working days) are 超期 and those due within a working day 临期.
@@ -35,7 +36,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -83,6 +83,13 @@ def _texts() -> list[str]:
         return [row["text"].strip()[: service.MAX_CONTENT] for row in csv.DictReader(f) if row["text"].strip()]
 
 
+def _content(texts: list[str], i: int) -> str:
+    """Order I's text: the shared set's in turn, each retelling marked so that no two orders have the same text
+    (real orders do not; identical texts would flatter the repeat matcher's cache of features)."""
+    text, round_ = texts[i % len(texts)], i // len(texts)
+    return (f"（第{round_ + 1}次）" + text if round_ else text)[: service.MAX_CONTENT]
+
+
 def _steps(i: int, at: datetime) -> list[tuple[str, dict[str, object]]]:
     """The lifecycle steps order I takes after 受理 (all within the hour)."""
     unit = UNITS[i % len(UNITS)]
@@ -124,7 +131,7 @@ def _load(url: str, n: int, texts: list[str], batch: int = 500) -> None:
                 at = start + SPAN * i / n
                 phone = _caller((i // 20) % CALLERS) if i % 20 == 3 else f"138{i:08d}"
                 order = service.create_order(
-                    session, type=TYPES[i % len(TYPES)], content=texts[i % len(texts)], phone=phone,
+                    session, type=TYPES[i % len(TYPES)], content=_content(texts, i), phone=phone,
                     region="510700" if i % 4 == 3 else "510100", caller_name="张三", place=f"某小区{i % 300}号楼",
                     at=at, actor="话务员",
                 )  # fmt: skip
@@ -178,25 +185,6 @@ def _train(workdir: Path) -> Path:
     )
     print(f"dispatch model trained on the sample in {time.perf_counter() - started:.1f} s (once, for both databases)")
     return home
-
-
-def _measure(label: str, call: Callable[[int], object], requests: int, warmup: int = 5) -> None:
-    for i in range(warmup):
-        call(-1 - i)
-    walls: list[float] = []
-    pg_before, cpu_before, started = support.backend_cpu(), time.process_time(), time.perf_counter()
-    for i in range(requests):
-        t = time.perf_counter()
-        call(i)
-        walls.append(time.perf_counter() - t)
-    total = time.perf_counter() - started
-    cpu, pg = time.process_time() - cpu_before, support.backend_cpu() - pg_before
-    pg_part = f", PostgreSQL {pg / requests * 1000:.2f} ms" if support.BACKENDS else ""
-    print(
-        f"  {label:<44} median {statistics.median(walls) * 1000:7.2f} ms, p95 {support.percentile(walls, 0.95) * 1000:7.2f} ms, "
-        f"{requests / total:6.1f}/s; CPU per request: this process {cpu / requests * 1000:.2f} ms{pg_part}",
-        flush=True,
-    )
 
 
 def _ok(response: httpx.Response, status: int = 200, has: str = "", lacks: str = "") -> httpx.Response:
@@ -258,32 +246,32 @@ def main() -> None:
 
                 return call
 
-            _measure("GET /api/health (the test client's own cost)",
+            support.measure("GET /api/health (the test client's own cost)",
                      lambda _i: _ok(client.get("/api/health")), args.requests)  # fmt: skip
-            _measure("GET / as dispatcher", overview("dispatcher"), args.requests)
-            _measure(f"GET / as department {DEPARTMENT}", overview("department", DEPARTMENT), args.requests)
-            _measure("service.todo dispatcher", todo_alone("dispatcher"), args.requests)
-            _measure(f"service.todo department {DEPARTMENT}", todo_alone("department", DEPARTMENT), args.requests)
+            support.measure("GET / as dispatcher", overview("dispatcher"), args.requests)
+            support.measure(f"GET / as department {DEPARTMENT}", overview("department", DEPARTMENT), args.requests)
+            support.measure("service.todo dispatcher", todo_alone("dispatcher"), args.requests)
+            support.measure(f"service.todo department {DEPARTMENT}", todo_alone("department", DEPARTMENT), args.requests)
 
             page = f"/orders/{chosen.to_dispatch}"
             dispatcher = {"role": "dispatcher"}
             os.environ["HOTLINE_DATA_DIR"] = str(with_model)
             shown = _ok(client.get(page, params=dispatcher), has='id="dispatch-hint"')
             repeats = shown.text.count("<li data-number=")
-            _measure("GET /orders/N dispatcher, with model", lambda _i: _ok(client.get(page, params=dispatcher),
+            support.measure("GET /orders/N dispatcher, with model", lambda _i: _ok(client.get(page, params=dispatcher),
                      has='id="dispatch-hint"'), args.model_requests)  # fmt: skip
             os.environ["HOTLINE_DATA_DIR"] = str(without_model)
-            _measure("GET /orders/N dispatcher, no model", lambda _i: _ok(client.get(page, params=dispatcher),
+            support.measure("GET /orders/N dispatcher, no model", lambda _i: _ok(client.get(page, params=dispatcher),
                      has='data-action="dispatch"', lacks="dispatch-hint"), args.requests)  # fmt: skip
             print(f"  (with the model the page proposed {repeats} orders for 并单)")
             mine = {"role": "department", "unit": DEPARTMENT}
-            _measure("GET /orders/N department, handling", lambda _i: _ok(client.get(f"/orders/{chosen.handling}",
+            support.measure("GET /orders/N department, handling", lambda _i: _ok(client.get(f"/orders/{chosen.handling}",
                      params=mine), has='data-action="resolve"'), args.requests)  # fmt: skip
 
             history = {"phone": chosen.caller, "order": "newest", "limit": "10", "role": "agent"}
             found = _ok(client.get("/api/orders", params=history))
             print(f"  caller history: {len(found.json())} listed, X-Total-Count {found.headers['X-Total-Count']}")
-            _measure("GET /api/orders?phone=…&order=newest&limit=10",
+            support.measure("GET /api/orders?phone=…&order=newest&limit=10",
                      lambda _i: _ok(client.get("/api/orders", params=history)), args.requests)  # fmt: skip
 
             with factory() as session:
@@ -296,7 +284,7 @@ def main() -> None:
                 }  # fmt: skip
                 return _ok(client.post("/orders/new", data=form), status=303)
 
-            _measure("POST /orders/new as agent", take_in, args.requests)
+            support.measure("POST /orders/new as agent", take_in, args.requests)
             with factory() as session:
                 after = session.scalar(select(func.count()).select_from(Order)) or 0
             print(f"  orders created by the form: {after - before} (sent {args.requests + 5}, 5 unmeasured)")
