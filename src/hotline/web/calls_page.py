@@ -130,7 +130,7 @@ def calls_page(
             session, since, until, dialed=filters["dialed"], region=filters["region"], outcome=filters["outcome"],
             offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, mask=not viewer.sees_callers,
         )  # fmt: skip
-        day = telephony.day_report(session, since, until, region=filters["region"])
+        report = telephony.day_report(session, since, until, region=filters["region"])
         linked = orders.numbers_by_call(session, [c["call_id"] for c in records["calls"]])
     except HotlineError as exc:
         return _error_page(request, "calls.html", TITLE, exc, **context)
@@ -144,13 +144,13 @@ def calls_page(
                 "name": names.get(line.dialed, ""),
                 "href": f"/calls?{urlencode({**query, 'dialed': line.dialed})}",
             }
-            for line in day.lines
+            for line in report.lines
         ],
         routes=[(action.value, label) for action, label in ACTION_LABELS.items()],
         day=shown.isoformat(),
         calls=[{**c, "orders": linked.get(c["call_id"], [])} for c in records["calls"]],
         total=records["total"],
-        kpis=day.kpis,
+        kpis=report.kpis,
         page=number,
         pages=pages,
         previous_href=f"/calls?{urlencode({**query, 'page': number - 1})}" if number > 1 else "",
