@@ -343,7 +343,8 @@ def test_the_menu_offers_only_the_pages_the_account_may_open(client: TestClient)
     assert agent == ["/", "/plan", "/route", "/calls", "/orders", "/orders/new", "/kb", "/track", "/docs"]
     # 受理 is for those who may take a demand in: not a supervisor
     assert supervisor == [
-        "/", "/plan", "/route", "/calls", "/orders", "/kpis", "/feeds", "/seats", "/kb", "/track", "/docs",
+        "/", "/plan", "/route", "/calls", "/orders", "/kpis", "/hotspots", "/feeds", "/seats", "/kb", "/track",
+        "/docs",
     ]  # fmt: skip
     for href in supervisor[:-1]:  # every page offered opens (/docs is FastAPI's own)
         assert client.get(href, headers=boss).status_code == 200, href

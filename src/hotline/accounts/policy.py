@@ -84,6 +84,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/seats", MANAGERS),
     ("POST", "/seats", MANAGERS),
     ("GET", "/kpis", MONITORS),
+    ("GET", "/hotspots", MONITORS),  # 热点诉求 (web.hotspots_page)
     ("GET", "/feeds", MONITORS),
     ("GET", "/feeds/{code}", MONITORS),
     # routing and the plan
@@ -151,6 +152,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/api/seats/plan", MANAGERS),
     ("GET", "/api/supervision/kpis", MONITORS),
     ("GET", "/api/supervision/kpis/export.xlsx", MONITORS),  # KPI figures and unit names: no personal data
+    ("GET", "/api/supervision/hotspots", MONITORS),  # counts, words, places, order numbers: no caller
     ("POST", "/api/feeds/{source}", frozenset({FE, AD})),
     ("GET", "/api/feeds", MONITORS),
     ("GET", "/api/feeds/{source}/kpis", MONITORS),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -12,15 +12,13 @@ from hotline import workbooks
 from hotline.accounts.api import identity_of
 from hotline.deps import SESSION
 from hotline.supervision import export, service
-from hotline.timeutil import china_day, now, parse_day
 
 router = APIRouter(tags=["supervision"])
 
 
 def _period(since: str | None, until: str | None) -> tuple[date, date]:
     """The period a request names (China dates, both included); default: the last 30 days."""
-    end = parse_day(until) if until else china_day(now())
-    return (parse_day(since) if since else end - timedelta(days=29)), end
+    return service.period_of(since, until, days=service.KPI_DAYS)
 
 
 @router.get("/api/supervision/kpis")
@@ -51,3 +49,17 @@ def export_kpis(
     done = export.export_report(session, start, end, region=region or None, by=by)
     headers = workbooks.download_headers(done.filename, done.ascii_filename)
     return Response(done.content, media_type=workbooks.XLSX, headers=headers)
+
+
+@router.get("/api/supervision/hotspots")
+def hotspots(
+    since: str | None = None,
+    until: str | None = None,
+    region: str | None = None,
+    session: Session = SESSION,
+) -> dict[str, Any]:
+    """热点诉求: categories (with 环比 against the period of the same length just before), those rising clearly,
+    keywords and places of the orders taken in over a period (China dates, both included; default: the last 7
+    days). Counts, words, places and order numbers only: no caller."""
+    start, end = service.period_of(since, until, days=service.HOTSPOT_DAYS)
+    return service.hotspots(session, start, end, region=region or None)

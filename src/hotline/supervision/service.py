@@ -1,4 +1,4 @@
-"""KPIs over a period: work orders received in it and calls offered in it.
+"""KPIs over a period: work orders received in it and calls offered in it; and its hot topics (热点诉求).
 
 An order belongs to the period (and region) it was received in; a co-handling (协办) order to its lead's,
 whenever it was opened (a 改派 or 重办 may add one later): it is part of that demand.
@@ -6,17 +6,22 @@ whenever it was opened (a 改派 or 重办 may add one later): it is part of tha
 
 from __future__ import annotations
 
+import hashlib
+import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from hotline.errors import InvalidInput
-from hotline.plan.regions import find_region
+from hotline.plan.regions import find_region, region_name
+from hotline.supervision import hotspots as hot
 from hotline.supervision.domain import (
     ACCEPT,
     GIVING_ACTIONS,
@@ -30,8 +35,9 @@ from hotline.supervision.domain import (
     signed_on_time,
     unit_scores,
 )
+from hotline.supervision.hotspots import Demand
 from hotline.telephony import service as telephony
-from hotline.timeutil import CHINA_TZ, china, china_day, now
+from hotline.timeutil import CHINA_TZ, china, china_day, now, parse_day
 from hotline.workorders import service as workorders
 from hotline.workorders.domain import OPEN_STATES, STATE_LABELS, State
 from hotline.workorders.store import History, Order
@@ -67,6 +73,17 @@ def _facts(order: Order, given: Sequence[Giving], today: date) -> OrderFacts:
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
+
+
+KPI_DAYS = 30  # a KPI report's default period: the last 30 China days, today included
+HOTSPOT_DAYS = 7  # 热点诉求's: the last 7
+
+
+def period_of(since: str | None, until: str | None, *, days: int) -> tuple[date, date]:
+    """The period a request names as text (China dates, YYYY-MM-DD, both included; `invalid-date`); UNTIL
+    defaults to today in China, SINCE to DAYS days up to UNTIL."""
+    end = parse_day(until) if until else china_day(now())
+    return (parse_day(since) if since else end - timedelta(days=days - 1)), end
 
 
 def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
@@ -123,17 +140,20 @@ def report(
     } | ({"overdue_orders": _overdue(orders, facts, day)} if overdue_orders else {})
 
 
+def _received(start: datetime, end: datetime, region_code: str | None) -> list[ColumnElement[bool]]:
+    """Which orders a report of a period counts: taken in (受理) from START to END, in REGION_CODE if named (an
+    order carries its 市（州）'s code, so a region's counties are in it), lead and standalone orders only (a
+    co-handling order is part of its lead's demand)."""
+    where = [Order.created_at >= start, Order.created_at < end, Order.parent_id.is_(None)]
+    if region_code:
+        where.append(Order.region_code == region_code)
+    return where
+
+
 def _period_orders(session: Session, start: datetime, end: datetime, region_code: str | None) -> list[Order]:
     """The demands received from START to END (in REGION_CODE), merged duplicates left out (they follow their
     master), then the co-handling orders of those demands."""
-    query = select(Order).where(
-        Order.created_at >= start,
-        Order.created_at < end,
-        Order.parent_id.is_(None),
-        Order.state != State.MERGED.value,
-    )
-    if region_code:
-        query = query.where(Order.region_code == region_code)
+    query = select(Order).where(*_received(start, end, region_code), Order.state != State.MERGED.value)
     orders = list(session.scalars(query))
     # child_count spares a lookup for the many orders nobody co-handles.
     for chunk in _chunks([o.id for o in orders if o.child_count]):
@@ -225,3 +245,89 @@ def _overdue(orders: Sequence[Order], facts: Mapping[int, OrderFacts], today: da
             "days_overdue": ((f.resolved_on or today) - f.due).days,
         })  # fmt: skip
     return sorted(rows, key=lambda r: (r["unit_name"], r["due"], r["number"]))
+
+
+# -- 热点诉求 ---------------------------------------------------------------------------------------------------------
+def previous_period(since: date, until: date) -> tuple[date, date]:
+    """The period of the same length just before SINCE to UNTIL (China dates, both included)."""
+    days = (until - since).days + 1
+    return since - timedelta(days=days), since - timedelta(days=1)
+
+
+def hotspots(session: Session, since: date, until: date, *, region: str | None = None) -> dict[str, Any]:
+    """热点诉求 (`hotspots.hotspots`) of the orders taken in (受理) from SINCE to UNTIL (China dates, both
+    included; `invalid-period`), in REGION if named (`region-not-found`), against the period of the same length
+    just before. Selected as the KPIs select a period's demands (`_received`: co-handling orders left out),
+    except that merged duplicates count: how many people called about a thing is its heat. One query over
+    both periods for the five columns needed, newest first (the examples shown are the latest orders)."""
+    start, end = period_bounds(since, until)
+    region_code = find_region(region).code if region else None
+    first, last = previous_period(since, until)
+    before_start, _ = period_bounds(first, last)
+    rows = session.execute(
+        select(Order.number, Order.category, Order.place, Order.content, Order.created_at)
+        .where(*_received(before_start, end, region_code))
+        .order_by(Order.created_at.desc(), Order.number.desc())
+    ).all()
+    _keep_at_least(2 * len(rows))
+    now: list[Demand] = []
+    before: list[Demand] = []
+    for number, category, place, content, created_at in rows:
+        (now if created_at >= start else before).append(Demand(number, category, place, content_tokens(content)))
+    found = hot.hotspots(now, before)
+    return {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "previous": {"since": first.isoformat(), "until": last.isoformat()},
+        "region": region_code,
+        "region_name": region_name(region_code) if region_code else "全部地区",
+        **found.to_dict(),
+    }
+
+
+# The words of each content, remembered between calls: cutting the contents was three quarters of a call's cost
+# (bench/supervision.md), and a content never changes after 受理. Keyed by a 16-byte digest of the content rather
+# than the content itself (about 1 KB), at least WORDS_KEPT contents and at least twice those of the largest call
+# (fewer, and an LRU cache scanned in full at every call would miss every time), the least recently used
+# forgotten first.
+WORDS_KEPT = 50_000
+_words: OrderedDict[bytes, tuple[str, ...]] = OrderedDict()
+_words_kept = WORDS_KEPT
+_words_lock = threading.Lock()  # pages and the API are served from several threads
+
+
+def _keep_at_least(count: int) -> None:
+    global _words_kept
+    with _words_lock:
+        _words_kept = max(_words_kept, count)
+
+
+def tokens(content: str) -> list[str]:
+    """`dispatch.text.tokens`, imported when first needed: rjieba loads its dictionary as it is imported (0.1 s),
+    which the KPI report and the command line's other commands do not need."""
+    from hotline.dispatch.text import tokens as cut
+
+    return cut(content)
+
+
+def content_tokens(content: str) -> tuple[str, ...]:
+    """The distinct words of an order's content that may be keywords (`dispatch.text.tokens`, then
+    `hotspots.is_keyword`: no single characters or numbers), cut once and remembered."""
+    key = hashlib.blake2b(content.encode(), digest_size=16).digest()
+    with _words_lock:
+        found = _words.get(key)
+        if found is not None:
+            _words.move_to_end(key)
+            return found
+    words = tuple(sys.intern(t) for t in dict.fromkeys(tokens(content)) if hot.is_keyword(t))
+    with _words_lock:
+        _words[key] = words
+        while len(_words) > _words_kept:
+            _words.popitem(last=False)
+    return words
+
+
+def forget_content_tokens() -> None:
+    """Forget the words remembered (`content_tokens`): for tests and benchmarks that measure the first cut."""
+    with _words_lock:
+        _words.clear()

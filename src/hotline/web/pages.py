@@ -52,6 +52,7 @@ NAV = (
     ("/orders", "工单"),
     ("/orders/new", "受理工单"),
     ("/kpis", "考核指标"),
+    ("/hotspots", "热点诉求"),
     ("/feeds", "数据汇聚"),
     ("/seats", "座席测算"),
     ("/kb", "知识库"),
@@ -217,6 +218,7 @@ def orders_page(
     channel: str = "",
     since: str = "",
     until: str = "",
+    category: str = "",  # a path or a prefix of one (热点诉求 links a category's orders of a period)
     session: Session = SESSION,
 ) -> HTMLResponse:
     from hotline.workorders import domain as wo
@@ -224,7 +226,7 @@ def orders_page(
 
     filters = {
         "state": state, "sla": sla, "unit": unit, "region": region, "type": type, "channel": channel,
-        "since": since, "until": until,
+        "since": since, "until": until, "category": category,
     }  # fmt: skip
     context: dict[str, Any] = {"role": role, **filters}
     context["roles"] = _role_choices(request)
