@@ -98,6 +98,11 @@ def test_keywords_and_places_with_their_example_orders(client: TestClient, week:
     assert (words["噪音"]["count"], words["噪音"]["before"]) == ("2", "2")
     newest = [week["last"], week["more3"], week["more2"]]
     assert words["物业"]["examples_links"] == [f"/orders/{n}" for n in newest]
+    # The count opens the period's orders holding the word (关键词 on the order list, which keeps it in its form).
+    listed = client.get(words["物业"]["count_links"][0])
+    numbers = set(re.findall(r'<tr data-number="([^"]+)"', listed.text))
+    assert len(numbers) == 6 and set(newest) <= numbers
+    assert 'name="words" value="物业"' in listed.text
     assert list(words)[:4] == sorted(["小区", "物业", "乱收", "停车费"])  # six orders each, none before: by name
     places = _rows(page, "places", "data-place")
     assert list(places) == ["锦江区某小区", "武侯区某工地"]

@@ -376,6 +376,27 @@ def test_a_callers_earlier_orders_by_their_number(units: str) -> None:
             assert bad.value.code == code
 
 
+def test_orders_found_by_words_of_their_content_or_place(units: str) -> None:
+    lamp = _create(content="武侯区某小区门口路灯不亮已一周", place="")
+    noise = _create(content="工地夜间施工噪音扰民", place="武侯区某小区")
+    fee = _create(content="物业乱收停车费100%不合理", place="锦江区")
+    with session_scope() as session:
+        def found(words: str) -> set[str]:
+            filters = OrderFilters.parse(words=words)
+            listed = {o["number"] for o in service.list_orders(session, filters, role="supervisor")}
+            assert service.count_orders(session, filters, role="supervisor") == len(listed)
+            return listed
+
+        assert found("武侯区") == {lamp, noise}  # in the content of one, the place of the other
+        assert found("武侯区  路灯") == {lamp}  # every word must be there
+        assert found("100%") == {fee} and found("%") == {fee} and found("_") == set()  # taken as typed
+        assert found(" ") == {lamp, noise, fee}  # no words: no filter
+        for bad in ("一 二 三 四 五 六", "长" * 51):
+            with pytest.raises(InvalidInput) as refused:
+                found(bad)
+            assert refused.value.code == "invalid-words"
+
+
 def test_public_lookup_shows_only_own_order(units: str) -> None:
     n = _create(caller_name="赵六")
     _act(n, "dispatch", role="dispatcher", target_unit=ZJJ)

@@ -27,9 +27,10 @@ router = APIRouter(include_in_schema=False)
 TITLE = "热点诉求"
 
 
-def orders_href(category: str, since: str, until: str, region: str | None) -> str:
-    """The order list (/orders) narrowed to CATEGORY, the period and the region."""
-    query = {"category": category, "since": since, "until": until, **({"region": region} if region else {})}
+def orders_href(since: str, until: str, region: str | None, **narrowed: str) -> str:
+    """The order list (/orders) narrowed to the period, the region and NARROWED (a category, or words: the list
+    finds a word anywhere in the content or the place, where 热词 counts it as a word jieba cut)."""
+    query = {**narrowed, "since": since, "until": until, **({"region": region} if region else {})}
     return f"/orders?{urlencode(query)}"
 
 
@@ -52,8 +53,12 @@ def hotspots_page(
     for item in (*report["categories"], *report["rising"]):
         for shown in (item, *item.get("children", ())):
             if shown["category"]:  # 未分类 has no filter of its own
-                shown["href"] = orders_href(shown["category"], report["since"], report["until"], region_code)
-                shown["before_href"] = orders_href(shown["category"], previous["since"], previous["until"], region_code)
+                shown["href"] = orders_href(report["since"], report["until"], region_code, category=shown["category"])
+                shown["before_href"] = orders_href(
+                    previous["since"], previous["until"], region_code, category=shown["category"]
+                )
+    for word in report["keywords"]:
+        word["href"] = orders_href(report["since"], report["until"], region_code, words=word["name"])
     context.update(
         since=start.isoformat(),
         until=end.isoformat(),

@@ -219,6 +219,7 @@ def orders_page(
     since: str = "",
     until: str = "",
     category: str = "",  # a path or a prefix of one (热点诉求 links a category's orders of a period)
+    words: str = "",  # 关键词 (热点诉求 links a hot word's orders of a period)
     session: Session = SESSION,
 ) -> HTMLResponse:
     from hotline.workorders import domain as wo
@@ -226,7 +227,7 @@ def orders_page(
 
     filters = {
         "state": state, "sla": sla, "unit": unit, "region": region, "type": type, "channel": channel,
-        "since": since, "until": until, "category": category,
+        "since": since, "until": until, "category": category, "words": words,
     }  # fmt: skip
     context: dict[str, Any] = {"role": role, **filters}
     context["roles"] = _role_choices(request)

@@ -134,6 +134,7 @@ class OrderQuery(BaseModel):
     since: str | None = Field(None, description="受理日期起（北京时间，含当日），如 2021-06-01")
     until: str | None = Field(None, description="受理日期止（北京时间，含当日）")
     phone: str | None = Field(None, description="来电号码（来电人历史工单；督办审核员、市民不可用）")
+    words: str | None = Field(None, description="关键词：诉求内容或地点中含有的词，多个以空格分隔（须全部含有）")
 
     def filters(self, unit: str | None) -> service.OrderFilters:
         """The filters for the acting role: a handling unit's own UNIT (`accounts.api.acting`)."""

@@ -228,6 +228,7 @@ SinceOpt = Annotated[str | None, typer.Option("--since", help="受理日期起�
 UntilOpt = Annotated[str | None, typer.Option("--until", help="受理日期止（北京时间，含当日）")]
 UnitOpt = Annotated[str | None, typer.Option("--unit", help="承办单位代码（以承办单位身份查看或导出时为本单位，必填）")]
 PhoneOpt = Annotated[str | None, typer.Option("--phone", help="来电号码（来电人历史工单；督办审核员不可用）")]
+WordsOpt = Annotated[str | None, typer.Option("--words", help="关键词：诉求内容或地点中含有的词，多个以空格分隔")]
 
 
 @app.command("list", help="列出工单（先到期的在前），如用 --sla overdue 列出已超期的工单")
@@ -242,6 +243,7 @@ def list_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     phone: PhoneOpt = None,
+    words: WordsOpt = None,
     newest: bool = typer.Option(False, "--newest", help="最近受理的在前（默认先到期的在前）"),
     role: str = typer.Option("dispatcher", "--role", help="以该角色查看（决定是否脱敏）"),
     limit: int = typer.Option(50, "--limit", help="最多条数（1–1000）"),
@@ -250,7 +252,7 @@ def list_cmd(
     """List orders, e.g. `--sla overdue` for the overdue ones."""
     filters = service.OrderFilters.parse(
         state=state, sla=sla, unit=unit, region=region, type=type, category=category, channel=channel,
-        since=since, until=until, phone=phone,
+        since=since, until=until, phone=phone, words=words,
     )  # fmt: skip
     with session_scope() as session:
         rows = service.list_orders(session, filters, role=role, limit=limit, order="newest" if newest else "due")
@@ -279,6 +281,7 @@ def export_cmd(
     category: CategoryOpt = None,
     channel: ChannelOpt = None,
     phone: PhoneOpt = None,
+    words: WordsOpt = None,
     role: str = typer.Option("dispatcher", "--role", help="以该角色导出（决定是否脱敏）"),
     actor: str = typer.Option("", "--actor", help="导出人（记入审计日志），默认当前系统用户"),
 ) -> None:
@@ -289,7 +292,7 @@ def export_cmd(
     login = actor or getpass.getuser()
     filters = service.OrderFilters.parse(
         state=state, sla=sla, unit=unit, region=region, type=type, category=category, channel=channel,
-        since=since, until=until, phone=phone,
+        since=since, until=until, phone=phone, words=words,
     )  # fmt: skip
     # Written beside OUTPUT and renamed once the audit record is committed: no file without its record.
     partial = output.with_name(f".{output.name}.part")

@@ -150,6 +150,7 @@ def describe(session: Session, filters: service.OrderFilters) -> str:
         ("渠道", f.channel and d.CHANNEL_LABELS[d.Channel(f.channel)]),
         # Masked: the title and the audit trail say whose orders were taken, never the whole number.
         ("来电号码", f.phone and mask_phone(service.check_phone(f.phone))),
+        ("关键词", f.words),
     )
     parts += [f"{label}：{value}" for label, value in named if value]
     return "；".join(parts) if parts else "全部工单"

@@ -1357,8 +1357,9 @@ def show_order(
 class OrderFilters:
     """What the order list and its export narrow to: state, SLA state (on_time | near_due | overdue), lead unit,
     region, type, category (a path or a prefix of one), channel, the China dates the orders were taken
-    (受理) from SINCE to UNTIL, both included, and the caller's PHONE (the same number once `create_order` has
-    cleaned it; refused to the roles that never see callers' numbers). None (or, from `parse`, an empty text)
+    (受理) from SINCE to UNTIL, both included, the caller's PHONE (the same number once `create_order` has
+    cleaned it; refused to the roles that never see callers' numbers), and WORDS (关键词: each of the words,
+    separated by spaces, found in the demand's content or its place). None (or, from `parse`, an empty text)
     leaves a filter out."""
 
     state: str | None = None
@@ -1371,6 +1372,7 @@ class OrderFilters:
     since: date | None = None
     until: date | None = None
     phone: str | None = None
+    words: str | None = None
 
     @classmethod
     def parse(
@@ -1386,6 +1388,7 @@ class OrderFilters:
         since: str | None = None,
         until: str | None = None,
         phone: str | None = None,
+        words: str | None = None,
     ) -> OrderFilters:
         """The filters as a form, a query string or the command line give them: dates as YYYY-MM-DD
         (`invalid-date`), empty values left out."""
@@ -1393,7 +1396,7 @@ class OrderFilters:
             state=state or None, sla=sla or None, unit=unit or None, region=region or None, type=type or None,
             category=category or None, channel=channel or None,
             since=parse_day(since) if since else None, until=parse_day(until) if until else None,
-            phone=phone or None,
+            phone=phone or None, words=" ".join((words or "").split()) or None,
         )  # fmt: skip
 
 
@@ -1491,6 +1494,11 @@ def filtered_orders(
         query = query.where((Order.category == path) | Order.category.startswith(path + "/", autoescape=True))
     if f.region:
         query = query.where(Order.region_code == find_region(f.region).code)
+    for word in search_words(f.words):
+        # A scan of the contents (LIKE): no index serves a word inside a text; bounded by the other filters.
+        query = query.where(
+            Order.content.contains(word, autoescape=True) | Order.place.contains(word, autoescape=True)
+        )
     if f.unit:
         query = query.where(Order.lead_unit_id == get_unit(session, f.unit).id)
     if f.since is not None and f.until is not None and f.until < f.since:
@@ -1507,6 +1515,20 @@ def filtered_orders(
         if wanted is d.Sla.OVERDUE:
             query = query.where(Order.due < today)
     return query, wanted
+
+
+MAX_SEARCH_WORDS = 5
+MAX_SEARCH_WORD = 50
+
+
+def search_words(words: str | None) -> list[str]:
+    """The words of a 关键词 filter (`invalid-words` beyond MAX_SEARCH_WORDS words or MAX_SEARCH_WORD characters)."""
+    found = (words or "").split()
+    if len(found) > MAX_SEARCH_WORDS or any(len(w) > MAX_SEARCH_WORD for w in found):
+        raise InvalidInput(
+            f"关键词最多 {MAX_SEARCH_WORDS} 个、每个不超过 {MAX_SEARCH_WORD} 字", code="invalid-words"
+        )
+    return found
 
 
 def matches_sla(session: Session, order: Order, wanted: d.Sla | None, today: date) -> bool:
