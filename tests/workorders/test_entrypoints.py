@@ -238,6 +238,11 @@ def test_cli_loop_and_errors(client: TestClient, cli: Callable[..., Ran]) -> Non
     assert clash.returncode == 2 and "idempotency-conflict" in clash.stderr
     listed = _cli("list", "--state", "dispatched", "--json")
     assert [o["number"] for o in json.loads(listed.stdout)] == [number]
+    by_words = _cli("list", "--words", "社保卡 补办", "--json")
+    assert [o["number"] for o in json.loads(by_words.stdout)] == [number]
+    assert json.loads(_cli("list", "--words", "公积金", "--json").stdout) == []
+    too_many = _cli("list", "--words", "一 二 三 四 五 六")
+    assert too_many.returncode == 2 and "invalid-words" in too_many.stderr
     looked = _cli("lookup", number, "--phone-last4", "1234")
     assert json.loads(looked.stdout)["caller_phone"] == "138****1234"
     assert _cli("lifecycle").returncode == 0
