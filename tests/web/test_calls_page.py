@@ -295,6 +295,9 @@ def test_callers_numbers_follow_the_work_order_rule(client: TestClient, role: st
     [href] = intake
     link = urlsplit(href)
     assert link.path == "/orders/new" and parse_qs(link.query) == {"call_id": ["c-answered"], "role": [role]}
+    # Offered on the calls sent to agents (answered, abandoned: a call back), not on a refused number.
+    offered = {c for c in ON_DAY if any(action == "intake" for action, _ in page.rows[c]["links"])}
+    assert offered == {"c-answered", "c-abandoned", "c-transferred", "c-unreported"}
 
 
 def test_a_handling_unit_may_not_open_the_pages(client: TestClient) -> None:

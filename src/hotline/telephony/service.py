@@ -715,6 +715,9 @@ def call_view(decision: dict[str, Any], facts: CallFacts | None, lines: dict[str
         "wait_seconds": facts.queue_seconds if facts else None,
         "outcome": outcome.value,
         "outcome_label": OUTCOME_LABELS[outcome],
+        # Sent to agents (12345, a line's own seats, a sub-centre): a demand may have been told, or may be on a
+        # call back. A refused call or a cancellation notice reached no one.
+        "to_agents": decision["decision"] in TO_AGENTS,
     }
 
 
