@@ -43,9 +43,37 @@
     var el = field(name);
     return el ? el.value.trim() : "";
   }
-  function part(name) {
-    return panel.querySelector('[data-field="' + name + '"]');
+  // The three panels (派单建议, 知识库参考, 来电人历史工单) and the form name their parts by data-field, and each
+  // panel shows a status line and a body, the body only once something is shown.
+  function within(root, name) {
+    return root.querySelector('[data-field="' + name + '"]');
   }
+  function panelState(root, statusName, bodyName) {
+    return function (state, message) {
+      root.dataset.state = state;
+      within(root, statusName).textContent = message;
+      within(root, statusName).hidden = !message;
+      within(root, bodyName).hidden = state !== "shown";
+    };
+  }
+  function orderItem(number, role) {
+    // A list item naming an order, linked to its page as ROLE; the page opens beside the form being typed.
+    var item = element("li");
+    item.dataset.number = number;
+    var link = element("a", number);
+    link.href = "/orders/" + encodeURIComponent(number) + (role ? "?role=" + encodeURIComponent(role) : "");
+    link.target = "_blank";
+    link.rel = "noopener";
+    item.append(link);
+    return item;
+  }
+  var part = within.bind(null, panel);
+  var kbPart = within.bind(null, kb);
+  var formPart = within.bind(null, form);
+  var historyPart = within.bind(null, callers);
+  var setState = panelState(panel, "advice-status", "advice-body");
+  var kbState = panelState(kb, "kb-status", "kb-hits");
+  var historyState = panelState(callers, "history-status", "history-orders");
   function percent(x) {
     return Math.round(Number(x) * 100) + "%";
   }
@@ -54,12 +82,6 @@
     if (text) el.textContent = text;
     if (className) el.className = className;
     return el;
-  }
-  function setState(state, message) {
-    panel.dataset.state = state;
-    part("advice-status").textContent = message;
-    part("advice-status").hidden = !message;
-    part("advice-body").hidden = state !== "shown";
   }
 
   function copyButton(category, label) {
@@ -94,18 +116,13 @@
     repeats.replaceChildren();
     var role = value("role");
     (advice.repeats || []).forEach(function (match) {
-      var item = element("li");
-      item.dataset.number = match.number;
-      var link = element("a", match.number);
-      link.href = "/orders/" + encodeURIComponent(match.number) + (role ? "?role=" + encodeURIComponent(role) : "");
-      link.target = "_blank"; // the form being typed stays open
-      link.rel = "noopener";
+      var item = orderItem(match.number, role);
       var why = (match.reasons || []).map(function (r) {
         return REASONS[r] || r;
       });
       var reasons = element("span", "（" + why.join("、") + "，相似度 " + percent(match.similarity) + "）");
       reasons.dataset.field = "why";
-      item.append(link, reasons);
+      item.append(reasons);
       if (match.excerpt) item.append(element("div", match.excerpt, "muted"));
       repeats.append(item);
     });
@@ -121,19 +138,6 @@
   }
 
   // -- 知识库参考 ------------------------------------------------------------------------------------------
-  function kbPart(name) {
-    return kb.querySelector('[data-field="' + name + '"]');
-  }
-  function formPart(name) {
-    return form.querySelector('[data-field="' + name + '"]');
-  }
-  function kbState(state, message) {
-    kb.dataset.state = state;
-    kbPart("kb-status").textContent = message;
-    kbPart("kb-status").hidden = !message;
-    kbPart("kb-hits").hidden = state !== "shown";
-  }
-
   function marked(snippet) {
     // The search marks matched runs with <mark>; everything else is text, never markup.
     var box = element("div", "", "excerpt muted");
@@ -226,15 +230,6 @@
   }
 
   // -- 来电人历史工单 --------------------------------------------------------------------------------------
-  function historyPart(name) {
-    return callers.querySelector('[data-field="' + name + '"]');
-  }
-  function historyState(state, message) {
-    callers.dataset.state = state;
-    historyPart("history-status").textContent = message;
-    historyPart("history-status").hidden = !message;
-    historyPart("history-orders").hidden = state !== "shown";
-  }
   function plausiblePhone(text) {
     // What create_order takes as a number (service.check_phone): the list refuses anything else.
     var digits = text.replace(/[ -]/g, "").replace(/^\++/, "");
@@ -249,17 +244,12 @@
     var list = historyPart("history-orders");
     list.replaceChildren();
     orders.forEach(function (order) {
-      var item = element("li");
-      item.dataset.number = order.number;
-      var link = element("a", order.number);
-      link.href = "/orders/" + encodeURIComponent(order.number) + (role ? "?role=" + encodeURIComponent(role) : "");
-      link.target = "_blank"; // the form being typed stays open
-      link.rel = "noopener";
+      var item = orderItem(order.number, role);
       // created_at is China time: its first ten characters are the day the order was taken in.
       var facts = element("span", " " + String(order.created_at || "").slice(0, 10) + " " + order.type + " ");
       var state = element("span", order.state_label);
       state.dataset.field = "state";
-      item.append(link, facts, state, element("div", excerpt(order.content), "excerpt muted"));
+      item.append(facts, state, element("div", excerpt(order.content), "excerpt muted"));
       list.append(item);
     });
     if (!orders.length) historyState("empty", "无历史工单");
