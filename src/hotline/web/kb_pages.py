@@ -30,6 +30,7 @@ from hotline.knowledge import service as knowledge
 from hotline.knowledge.domain import ArticleInput, FlagKind, Status
 from hotline.timeutil import parse_day
 from hotline.web.pages import render
+from hotline.workorders import service as orders
 
 router = APIRouter(include_in_schema=False)
 
@@ -147,7 +148,8 @@ def _article_context(session: Session, key: str, viewer: Viewer) -> dict[str, An
         "useful": rated.useful,
         "useful_this_version": rated.useful_this_version,
         "marked": rated.marked_by_agent,
-        "cited": _cited(session, article.external_id),
+        # Orders record the external id they were answered from (an article without one cannot be cited).
+        "cited": orders.count_answered_from(session, article.external_id) if article.external_id else 0,
     }
     return {
         "article": shown,
@@ -166,15 +168,6 @@ def _article_context(session: Session, key: str, viewer: Viewer) -> dict[str, An
         "resolutions": [(r.value, label) for r, label in domain.RESOLUTION_LABELS.items()],
         "review_days": domain.REVIEW_WORKDAYS,
     }
-
-
-def _cited(session: Session, external_id: str | None) -> int | None:
-    """Work orders answered from the article, or None when the work-order capability is not installed."""
-    try:
-        from hotline.workorders import service as orders
-    except ImportError:
-        return None
-    return orders.count_answered_from(session, external_id) if external_id else 0
 
 
 def _article_page(
