@@ -147,6 +147,27 @@ def test_flags_reach_owner_with_working_day_deadline(db_url: str) -> None:
             service.flag_article(s, key, "great", agent="x")
 
 
+def test_two_useful_clicks_at_once_count_once(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both clicks pass the "already marked?" check before either is written (the check sees nothing): the
+    database still keeps one 有用 per person and version, and the second click is told `already-marked`, not a
+    server error. 纠错 by the same person may be repeated."""
+    with session_scope() as s:
+        key = _publish(s, "医保缴费", "城乡居民医保缴费时间", owner_unit="省医保局")
+    monkeypatch.setattr(service, "_marked_useful", lambda *_: False)
+    with session_scope() as s:
+        service.flag_article(s, key, "useful", agent="座席001")
+    with session_scope() as s:
+        with pytest.raises(Conflict) as told:
+            service.flag_article(s, key, "useful", agent="座席001")
+        assert told.value.code == "already-marked"
+        service.flag_article(s, key, "useful", agent="座席002")  # the session is still usable
+        for _ in range(2):
+            service.flag_article(s, key, "outdated", agent="座席001", comment="缴费时间已调整")
+    with session_scope() as s:
+        assert service.usefulness(s, key).useful == 2
+        assert len(service.list_flags(s, unit="省医保局", kind="outdated")) == 2
+
+
 def test_changes_since_includes_withdrawals(db_url: str) -> None:
     with session_scope() as s:
         a = _publish(s, "一", "内容一")

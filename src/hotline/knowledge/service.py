@@ -219,8 +219,12 @@ def flag_article(session: Session, key: int | str, kind: str, *, agent: str, com
         created_at=now(),
         review_due=due,
     )
-    session.add(flag)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(flag)
+    except IntegrityError:
+        # The same person's other click won the race between the check above and this insert.
+        raise Conflict(f"{agent.strip()} 已标记过本知识第 {article.version} 版有用", code="already-marked") from None
     return flag
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db import Base, UTCDateTime
@@ -75,7 +75,19 @@ class ArticleFlag(Base):
     """An agent's mark on an article (useful / outdated); an outdated flag must be reviewed by the owner."""
 
     __tablename__ = "kb_article_flags"
-    __table_args__ = (Index("ix_kb_article_flags_unit_open", "owner_unit", "resolved_at"),)
+    __table_args__ = (
+        Index("ix_kb_article_flags_unit_open", "owner_unit", "resolved_at"),
+        # 有用 counts people: one mark per person and version, even when two clicks arrive at the same instant.
+        Index(
+            "uq_kb_article_flags_useful",
+            "article_id",
+            "article_version",
+            "agent",
+            unique=True,
+            sqlite_where=text("kind = 'useful'"),
+            postgresql_where=text("kind = 'useful'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"), nullable=False)
