@@ -164,12 +164,14 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=3000, help="requests per row")
     parser.add_argument("--rounds", type=int, default=10, help="rounds the rows take turns in")
     args = parser.parse_args()
+
     def one(kind: str) -> None:
         workdir = Path(tempfile.mkdtemp(prefix=f"hotline-bench-guard-{kind}-"))
         show(kind, run(kind, args.n, args.rounds, workdir))
         shutil.rmtree(workdir, ignore_errors=True)
 
     each_database(args.db, one)
+
 
 if __name__ == "__main__":
     main()

@@ -478,5 +478,6 @@ def main() -> None:
     args = parser.parse_args()
     each_database(args.db, lambda kind: run(kind, args), f"NATS {NATS_URL}")
 
+
 if __name__ == "__main__":
     main()

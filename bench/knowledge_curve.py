@@ -116,9 +116,11 @@ def main() -> None:
         print(f"| {name} | {fmt(mean(ms))} |")
     for key in ("R@1", "MRR@10"):
         d = np.array([x[key] for x in deltas])
-        print(f"{key} gain 704 → 1,056 over {len(d)} test quarters: mean {d.mean():+.4f}, "
-              f"sd {d.std(ddof=1):.4f}, se {d.std(ddof=1) / np.sqrt(len(d)):.4f}, positive in {(d > 0).sum()}, "
-              f"negative in {(d < 0).sum()}")
+        print(
+            f"{key} gain 704 → 1,056 over {len(d)} test quarters: mean {d.mean():+.4f}, "
+            f"sd {d.std(ddof=1):.4f}, se {d.std(ddof=1) / np.sqrt(len(d)):.4f}, positive in {(d > 0).sum()}, "
+            f"negative in {(d < 0).sum()}"
+        )
 
     print("\n## 3. cross-fit over all 1,408 (fit on one half, score the other, pooled)\n")
     print("| C | R@1 | R@10 | MRR@10 | tune → held-out | held-out → tune |\n|---|---|---|---|---|---|")
@@ -142,8 +144,11 @@ def main() -> None:
 
     shipped = search.DEFAULT_CONFIG.rerank_weights
     if shipped is not None and tuple(shipped) != HALF_FIT_WEIGHTS:
-        top = [(int(np.argmax(f @ np.asarray(shipped))), int(np.argmax(f @ np.asarray(HALF_FIT_WEIGHTS))))
-               for f, _ in groups if len(f)]
+        top = [
+            (int(np.argmax(f @ np.asarray(shipped))), int(np.argmax(f @ np.asarray(HALF_FIT_WEIGHTS))))
+            for f, _ in groups
+            if len(f)
+        ]
         differ = sum(a != b for a, b in top)
         print(f"\n## 5. shipped vs half-fit weights: different top-1 on {differ} of {len(top)} queries")
 

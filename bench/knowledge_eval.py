@@ -86,8 +86,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=int, default=0, help="also measure with this many articles (filler)")
     parser.add_argument("--latency-queries", type=int, default=300)
-    parser.add_argument("--half-fit", action="store_true",
-                        help="search with the weights fit on the tune half only (held-out protocol)")
+    parser.add_argument(
+        "--half-fit", action="store_true", help="search with the weights fit on the tune half only (held-out protocol)"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="kb-eval-"))
@@ -104,8 +105,10 @@ def main() -> None:
 
         search.DEFAULT_CONFIG = dataclasses.replace(search.DEFAULT_CONFIG, rerank_weights=HALF_FIT_WEIGHTS)
     data = load()
-    print(f"data: {DATA} — {len(data.corpus)} replies, {len(data.queries)} queries "
-          f"({len(data.tune)} tune / {len(data.heldout)} held-out); machine: {os.cpu_count()} cores, shared")
+    print(
+        f"data: {DATA} — {len(data.corpus)} replies, {len(data.queries)} queries "
+        f"({len(data.tune)} tune / {len(data.heldout)} held-out); machine: {os.cpu_count()} cores, shared"
+    )
 
     t0 = time.perf_counter()
     with db.session_scope() as s:
@@ -140,20 +143,26 @@ def main() -> None:
     base = baseline(data)
     t_base = time.perf_counter() - t0
     print(f"baseline (jieba + bm25s) indexed and searched in {t_base:.1f} s\n")
-    print(f"(platform rerank weights: {'tune half only' if args.half_fit else 'shipped, fit on all development queries'})")
+    print(
+        f"(platform rerank weights: {'tune half only' if args.half_fit else 'shipped, fit on all development queries'})"
+    )
     print("| search | queries | R@1 | R@10 | MRR@10 |\n|---|---|---|---|---|")
     report("platform", ranked, data, "tune" if args.half_fit else "all")
     report("jieba + BM25 (bm25s)", base, data)
-    print(f"\nlatency at {len(data.corpus)} articles (subject+detail queries, incl. highlight and DB check): "
-          f"p50 {percentile(latency, 50):.1f} ms, p95 {percentile(latency, 95):.1f} ms")
+    print(
+        f"\nlatency at {len(data.corpus)} articles (subject+detail queries, incl. highlight and DB check): "
+        f"p50 {percentile(latency, 50):.1f} ms, p95 {percentile(latency, 95):.1f} ms"
+    )
     short = []
     with db.session_scope() as s:
         for q in data.queries[: args.latency_queries]:
             t0 = time.perf_counter()
             service.search_articles(s, q["subject"], top=10)
             short.append((time.perf_counter() - t0) * 1000)
-    print(f"latency at {len(data.corpus)} articles (subject only): p50 {percentile(short, 50):.1f} ms, "
-          f"p95 {percentile(short, 95):.1f} ms")
+    print(
+        f"latency at {len(data.corpus)} articles (subject only): p50 {percentile(short, 50):.1f} ms, "
+        f"p95 {percentile(short, 95):.1f} ms"
+    )
 
     if args.scale > len(data.corpus):
         from sqlalchemy import insert
@@ -166,11 +175,26 @@ def main() -> None:
         t0 = time.perf_counter()
         with db.session_scope() as s:
             for i in range(0, len(extra), 5000):
-                s.execute(insert(Article), [
-                    {**row, "title": "", "category": "", "owner_unit": "", "lines": [], "regions": [], "keywords": [],
-                     "status": "published", "version": 1, "created_at": stamp, "updated_at": stamp, "updated_by": "bench"}
-                    for row in extra[i : i + 5000]
-                ])
+                s.execute(
+                    insert(Article),
+                    [
+                        {
+                            **row,
+                            "title": "",
+                            "category": "",
+                            "owner_unit": "",
+                            "lines": [],
+                            "regions": [],
+                            "keywords": [],
+                            "status": "published",
+                            "version": 1,
+                            "created_at": stamp,
+                            "updated_at": stamp,
+                            "updated_by": "bench",
+                        }
+                        for row in extra[i : i + 5000]
+                    ],
+                )
         print(f"\ninserted {len(extra)} filler articles in {time.perf_counter() - t0:.1f} s (bulk insert)")
         # A full rebuild from scratch: nothing reused from memory or disk.
         service._CACHE.clear()
@@ -202,8 +226,10 @@ def main() -> None:
                     t0 = time.perf_counter()
                     service.search_articles(s, make(q), top=10)
                     lat.append((time.perf_counter() - t0) * 1000)
-            print(f"latency at {len(index)} articles ({label}, {len(lat)} queries): p50 {percentile(lat, 50):.1f} ms, "
-                  f"p95 {percentile(lat, 95):.1f} ms, mean {statistics.mean(lat):.1f} ms")
+            print(
+                f"latency at {len(index)} articles ({label}, {len(lat)} queries): p50 {percentile(lat, 50):.1f} ms, "
+                f"p95 {percentile(lat, 95):.1f} ms, mean {statistics.mean(lat):.1f} ms"
+            )
     sys.stdout.flush()
 
 

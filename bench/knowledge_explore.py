@@ -77,8 +77,11 @@ def grid(data: Dataset, overrides: list[dict[str, object]], splits: int, c: floa
         depth = index.config.rerank_depth
         groups = collect(index, data, data.tune, depth)
         found = np.mean([labels.sum() > 0 for _, labels in groups])
-        print(f"{override}: first stage {ranking_metrics(groups, None)}, own reply among {depth} candidates "
-              f"{found:.3f}; rerank {splits}x2-fold CV (C={c}) {cross_validate(groups, c, splits)}", flush=True)
+        print(
+            f"{override}: first stage {ranking_metrics(groups, None)}, own reply among {depth} candidates "
+            f"{found:.3f}; rerank {splits}x2-fold CV (C={c}) {cross_validate(groups, c, splits)}",
+            flush=True,
+        )
 
 
 def misses(data: Dataset) -> None:
@@ -118,7 +121,11 @@ def misses(data: Dataset) -> None:
                 if len(ga & ta) / max(1, len(ga | ta)) > 0.5:
                     kind = "near-duplicate on top (bigram Jaccard > 0.5)"
                 else:
-                    kind = "other, gold at rank 2" if rank == 2 else ("other, rank 3-10" if rank <= 10 else "other, rank > 10")
+                    kind = (
+                        "other, gold at rank 2"
+                        if rank == 2
+                        else ("other, rank 3-10" if rank <= 10 else "other, rank > 10")
+                    )
             if rank > 1:
                 top = data.corpus[int(cand[np.argmax(scores)])]["reply"]
                 ua, ub = user.findall(gold[:60]), user.findall(top[:60])

@@ -259,6 +259,7 @@ def main() -> None:
         out = []
         rank = np.zeros(len(cands), dtype=int)
         for train, test in ((halves[0], halves[1]), (halves[1], halves[0])):
+
             def rows(idx: np.ndarray, extra: list[Feature]) -> list[tuple[np.ndarray, np.ndarray]]:
                 result = []
                 for i in idx.tolist():
@@ -339,7 +340,8 @@ def main() -> None:
         (f"learned + year + diag 128 (x{s:g}: C {0.1 * s * s:g} on them)", year, [learned(128, diag=s)], False)
         for s in (1.0, 4.0, 16.0)
     ] + [
-        (f"the platform's 19 + diag 128 (x{s:g})", [], [learned(128, diag=s, cosine=False)], True) for s in (1.0, 4.0, 16.0)
+        (f"the platform's 19 + diag 128 (x{s:g})", [], [learned(128, diag=s, cosine=False)], True)
+        for s in (1.0, 4.0, 16.0)
     ]
     # The platform's own columns past its 19 (the dates and "reverse" as ported to search.py), when it has them.
     ported_dates = [c for c, n in enumerate(search.FEATURES) if n.startswith("date_")]
@@ -352,12 +354,26 @@ def main() -> None:
         variants += [
             ("the platform's 19 + its date columns (as ported)", [ported(ported_dates)], [], True),
             ("the platform's 19 + its reverse (as ported)", [ported(ported_reverse)], [], True),
-            ("the platform's 24 (19 + its dates + its reverse, as ported)", [ported(ported_dates + ported_reverse)], [], True),
-            ("the platform's 24 + reverse (loo)", [ported(ported_dates + ported_reverse)], [reverse(others="loo")], True),
+            (
+                "the platform's 24 (19 + its dates + its reverse, as ported)",
+                [ported(ported_dates + ported_reverse)],
+                [],
+                True,
+            ),
+            (
+                "the platform's 24 + reverse (loo)",
+                [ported(ported_dates + ported_reverse)],
+                [reverse(others="loo")],
+                True,
+            ),
         ]
         variants += [
-            (f"the platform's 24 + reverse (loo, {d} dims)", [ported(ported_dates + ported_reverse)],
-             [reverse(others="loo", dims=d)], True)
+            (
+                f"the platform's 24 + reverse (loo, {d} dims)",
+                [ported(ported_dates + ported_reverse)],
+                [reverse(others="loo", dims=d)],
+                True,
+            )
             for d in (64, 128, 256)
         ]
         variants += [("the platform's 24 + learned", [ported(ported_dates + ported_reverse)], one, True)]

@@ -36,8 +36,10 @@ def main() -> None:
     t0 = time.perf_counter()
     with db.session_scope() as s:
         index = service.get_index(s)
-    print(f"index ready at {len(index)} articles: {time.perf_counter() - t0:.1f} s "
-          "(rebuilt from cached analysis if the configuration changed)")
+    print(
+        f"index ready at {len(index)} articles: {time.perf_counter() - t0:.1f} s "
+        "(rebuilt from cached analysis if the configuration changed)"
+    )
     service._CACHE.clear()
     t0 = time.perf_counter()
     with db.session_scope() as s:
@@ -56,16 +58,23 @@ def main() -> None:
                 lat.append((time.perf_counter() - t0) * 1000)
                 cpu.append((time.process_time() - c0) * 1000)
         # CPU time of the process too: on a shared machine it is less disturbed by other jobs than wall time.
-        print(f"latency at {len(index)} articles ({label}, {len(lat)} queries, with highlighting): "
-              f"p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms, "
-              f"mean {statistics.mean(lat):.1f} ms (CPU time p50 {np.percentile(cpu, 50):.1f} ms, "
-              f"p95 {np.percentile(cpu, 95):.1f} ms); load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"latency at {len(index)} articles ({label}, {len(lat)} queries, with highlighting): "
+            f"p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms, "
+            f"mean {statistics.mean(lat):.1f} ms (CPU time p50 {np.percentile(cpu, 50):.1f} ms, "
+            f"p95 {np.percentile(cpu, 95):.1f} ms); load average {os.getloadavg()[0]:.1f}"
+        )
     # A withdrawal, then the first search after it (the index is updated in place, not rebuilt).
     gold = data.queries[0]["reply_id"]
     with db.session_scope() as s:
         article = service.get_article(s, gold)
-        path = {"withdrawn": ["draft", "review", "published"], "expired": ["draft", "review", "published"],
-                "draft": ["review", "published"], "review": ["published"], "published": []}[article.status]
+        path = {
+            "withdrawn": ["draft", "review", "published"],
+            "expired": ["draft", "review", "published"],
+            "draft": ["review", "published"],
+            "review": ["published"],
+            "published": [],
+        }[article.status]
         for status in path:  # bring it back to published first (a repeated run withdrew it)
             service.set_status(s, gold, status, actor="bench")
     with db.session_scope() as s:
@@ -75,8 +84,10 @@ def main() -> None:
     t0 = time.perf_counter()
     with db.session_scope() as s:
         after = [h["article_id"] for h in service.search_articles(s, data.queries[0]["subject"])]
-    print(f"{gold} {target}: first search after it {(time.perf_counter() - t0) * 1000:.0f} ms; "
-          f"found before: {gold in before}, found after: {gold in after}")
+    print(
+        f"{gold} {target}: first search after it {(time.perf_counter() - t0) * 1000:.0f} ms; "
+        f"found before: {gold in before}, found after: {gold in after}"
+    )
     if args.edit:
         with db.session_scope() as s:
             service.update_article(s, gold, {"title": f"编辑 {time.time():.0f}"}, actor="bench")

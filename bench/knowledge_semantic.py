@@ -46,8 +46,10 @@ def main() -> None:
     started = time.perf_counter()
     qvec = {i: model.query(data.queries[i]["subject"] + " " + data.queries[i]["detail"]) for i in sample}
     per_query = (time.perf_counter() - started) / len(sample)
-    print(f"passages embedded: {len(docs)}, {per_doc:.2f} s each ({args.threads} thread) -> 100,000 articles: "
-          f"{per_doc * 100_000 / 3600:.1f} h; query embedding {per_query * 1000:.0f} ms")
+    print(
+        f"passages embedded: {len(docs)}, {per_doc:.2f} s each ({args.threads} thread) -> 100,000 articles: "
+        f"{per_doc * 100_000 / 3600:.1f} h; query embedding {per_query * 1000:.0f} ms"
+    )
     print("| w | R@1 | MRR@10 |\n|---|---|---|")
     # Cosines of e5 sit in a narrow band (about 0.75-0.9), so useful weights are large; w = 1000 is
     # practically the embedding's own order among the platform's top 10.

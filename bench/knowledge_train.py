@@ -69,7 +69,9 @@ def candidates(index: search.SearchIndex, data: Dataset, which: list[int], depth
     return out
 
 
-def collect(index: search.SearchIndex, data: Dataset, which: list[int], depth: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def collect(
+    index: search.SearchIndex, data: Dataset, which: list[int], depth: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(features, labels) per query."""
     return [(feats, labels) for _, feats, labels in candidates(index, data, which, depth)]
 

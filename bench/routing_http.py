@@ -52,7 +52,9 @@ def start_server() -> tuple[subprocess.Popen[bytes], str]:
     subprocess.run([*hotline, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([*hotline, "demo", "load"], env=env, check=True, capture_output=True)
     port = free_port()
-    proc = subprocess.Popen([*hotline, "serve", "--no-queue-workers", "--host", "127.0.0.1", "--port", str(port)], env=env)
+    proc = subprocess.Popen(
+        [*hotline, "serve", "--no-queue-workers", "--host", "127.0.0.1", "--port", str(port)], env=env
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

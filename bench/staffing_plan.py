@@ -50,9 +50,11 @@ def main() -> None:
     ]
     forecast = Forecast(demands)
     first, last = date(year, 1, 1), date(year + args.years - 1, 12, 31)
-    print(f"{len(lines)} numbers × 24 hours × 2 kinds of day = {len(demands)} forecast rows; "
-          f"{(last - first).days + 1} days; available {args.available}; machine: {os.cpu_count()} cores, "
-          f"load {os.getloadavg()[0]:.2f}")
+    print(
+        f"{len(lines)} numbers × 24 hours × 2 kinds of day = {len(demands)} forecast rows; "
+        f"{(last - first).days + 1} days; available {args.available}; machine: {os.cpu_count()} cores, "
+        f"load {os.getloadavg()[0]:.2f}"
+    )
     for regions in (["510100"], [r.code for r in REGIONS]):
         started = time.perf_counter()
         cpu = time.process_time()
@@ -64,14 +66,17 @@ def main() -> None:
                 )
                 periods += len(plan.periods)
         wall, used = time.perf_counter() - started, time.process_time() - cpu
-        print(f"{len(regions):2d} region(s): {wall:.2f} s wall, {used:.2f} s CPU ({used / len(regions):.3f} s CPU per "
-              f"region), {periods} periods in all")
+        print(
+            f"{len(regions):2d} region(s): {wall:.2f} s wall, {used:.2f} s CPU ({used / len(regions):.3f} s CPU per "
+            f"region), {periods} periods in all"
+        )
     tracemalloc.start()  # a separate run: tracing slows Python several times over
     with db.session_scope() as session:
         service.plan_seats(
             session, forecast, region="510100", first=first, last=last, target=Target(), available=args.available
         )
     print(f"peak traced memory of one region's plan: {tracemalloc.get_traced_memory()[1] / 1e6:.1f} MB")
+
 
 if __name__ == "__main__":
     main()

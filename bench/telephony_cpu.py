@@ -43,8 +43,12 @@ def process_cpu(pids: list[int]) -> dict[int, float]:
 def reporting_pid(kamailio_pids: list[int], platform_port: int) -> int | None:
     """The Kamailio process that has sent the most bytes to the platform: the timer process posting the
     batches of cached decisions (the SIP workers only ask on a miss; the revision timer sends tiny GETs)."""
-    out = subprocess.run(["ss", "-Htnpi", "state", "established", f"( dport = :{platform_port} )"],
-                         capture_output=True, text=True, check=False).stdout
+    out = subprocess.run(
+        ["ss", "-Htnpi", "state", "established", f"( dport = :{platform_port} )"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     best: tuple[int, int | None] = (0, None)
     for pid_text, sent_text in re.findall(r"pid=(\d+),.*?\n.*?bytes_sent:(\d+)", out, re.S):
         pid, sent = int(pid_text), int(sent_text)
@@ -61,8 +65,14 @@ def measure(mode: str, calls: int, max_rate: int) -> str:
     workdir = Path(tempfile.mkdtemp(prefix=f"hotline-bench-cpu-{mode}-"))
     env, endpoint = platform_with_one_endpoint(workdir)
     platform = Platform(env, log=workdir / "platform.log")
-    proxy = Kamailio(workdir / "kamailio", platform.url, f"sip:queue-fallback@127.0.0.1:{endpoint.port}", children=8,
-                     static_route=mode == "static", no_cache=mode == "uncached")
+    proxy = Kamailio(
+        workdir / "kamailio",
+        platform.url,
+        f"sip:queue-fallback@127.0.0.1:{endpoint.port}",
+        children=8,
+        static_route=mode == "static",
+        no_cache=mode == "uncached",
+    )
     try:
         endpoint.start(workdir)
         platform.start()
@@ -85,11 +95,15 @@ def measure(mode: str, calls: int, max_rate: int) -> str:
     split = ""
     if reporter is not None:
         timer = after[reporter] - before[reporter]
-        split = (f"\n          Kamailio split: report timer process {timer / ok * 1e6:4.0f} us, SIP workers and the rest "
-                 f"{((k1 - k0) - timer) / ok * 1e6:4.0f} us")
-    return (f"{mode:<8}: {ok}/{calls} calls, {ok / wall:5.0f} calls/s wall; CPU per call: Kamailio "
-            f"{(k1 - k0) / ok * 1e6:4.0f} us, platform {(p1 - p0) / ok * 1e6:4.0f} us, together "
-            f"{((k1 - k0) + (p1 - p0)) / ok * 1e6:4.0f} us (UDP receive-buffer drops on the machine meanwhile: {e1 - e0}){split}")
+        split = (
+            f"\n          Kamailio split: report timer process {timer / ok * 1e6:4.0f} us, SIP workers and the rest "
+            f"{((k1 - k0) - timer) / ok * 1e6:4.0f} us"
+        )
+    return (
+        f"{mode:<8}: {ok}/{calls} calls, {ok / wall:5.0f} calls/s wall; CPU per call: Kamailio "
+        f"{(k1 - k0) / ok * 1e6:4.0f} us, platform {(p1 - p0) / ok * 1e6:4.0f} us, together "
+        f"{((k1 - k0) + (p1 - p0)) / ok * 1e6:4.0f} us (UDP receive-buffer drops on the machine meanwhile: {e1 - e0}){split}"
+    )
 
 
 def main() -> None:

@@ -54,27 +54,59 @@ from hotline.telephony import service  # noqa: E402
 NUMBERS = ["12345", "12333", "12366"]
 REGION_CODES = [r.code for r in REGIONS if r.code != "510000"]
 SIPP_PIDS: dict[str, int] = {}
-SOCKET_BUFFER = 2 * 1024 * 1024  # SIPp's UDP buffers: a busy shared machine otherwise drops bursts (lost calls)  # run name -> SIPp's pid (in its Call-IDs: <n>-<pid>@<ip>)
+SOCKET_BUFFER = (
+    2 * 1024 * 1024
+)  # SIPp's UDP buffers: a busy shared machine otherwise drops bursts (lost calls)  # run name -> SIPp's pid (in its Call-IDs: <n>-<pid>@<ip>)
 
 
-def run_sipp(port: int, workdir: Path, name: str, calls: int, rate: int, limit: int, trace: bool,
-             regions: int = 1) -> tuple[int, float]:
+def run_sipp(
+    port: int, workdir: Path, name: str, calls: int, rate: int, limit: int, trace: bool, regions: int = 1
+) -> tuple[int, float]:
     """Place CALLS calls; returns (successful calls, wall seconds)."""
     scenario = workdir / "bench_uac.xml"
     if not scenario.exists():
         scenario.write_text(caller_scenario(dialed="[field0]", tgrp="[field1]", pause_ms=0), encoding="utf-8")
     numbers = workdir / "numbers.csv"
     if not numbers.exists():
-        rows = [f"{n};{code};\n" for code in (["510100"] + [c for c in REGION_CODES if c != "510100"])[:regions]
-                for n in NUMBERS]
+        rows = [
+            f"{n};{code};\n"
+            for code in (["510100"] + [c for c in REGION_CODES if c != "510100"])[:regions]
+            for n in NUMBERS
+        ]
         numbers.write_text("SEQUENTIAL\n" + "".join(rows), encoding="utf-8")
     stat = workdir / f"{name}_stat.csv"
     args = [
-        sipp_binary(), f"127.0.0.1:{port}", "-sf", str(scenario), "-inf", str(numbers), "-i", "127.0.0.1",
-        "-p", str(free_udp_port()), "-m", str(calls), "-r", str(rate), "-l", str(limit), "-nostdin",
-        "-buff_size", str(SOCKET_BUFFER),
-        "-timeout", "120s", "-recv_timeout", "5000", "-trace_stat", "-stf", str(stat), "-fd", "1", "-trace_err",
-        "-error_file", str(workdir / f"{name}_err.log"),
+        sipp_binary(),
+        f"127.0.0.1:{port}",
+        "-sf",
+        str(scenario),
+        "-inf",
+        str(numbers),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(free_udp_port()),
+        "-m",
+        str(calls),
+        "-r",
+        str(rate),
+        "-l",
+        str(limit),
+        "-nostdin",
+        "-buff_size",
+        str(SOCKET_BUFFER),
+        "-timeout",
+        "120s",
+        "-recv_timeout",
+        "5000",
+        "-trace_stat",
+        "-stf",
+        str(stat),
+        "-fd",
+        "1",
+        "-trace_err",
+        "-error_file",
+        str(workdir / f"{name}_err.log"),
     ]
     if trace:
         args += ["-trace_msg", "-message_file", str(workdir / f"{name}_msg.log")]
@@ -89,8 +121,9 @@ def run_sipp(port: int, workdir: Path, name: str, calls: int, rate: int, limit: 
     return ok, elapsed
 
 
-_BLOCK = re.compile(r"-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\n(UDP message (?:sent|received)).*?\n\n(.*?)\n",
-                    re.S)
+_BLOCK = re.compile(
+    r"-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\n(UDP message (?:sent|received)).*?\n\n(.*?)\n", re.S
+)
 
 
 def invite_to_200_ms(message_log: Path) -> list[float]:
@@ -115,8 +148,9 @@ def invite_to_200_ms(message_log: Path) -> list[float]:
 
 
 def established_to(port: int) -> int:
-    out = subprocess.run(["ss", "-Htn", "state", "established", f"( dport = :{port} )"], capture_output=True,
-                         text=True, check=False).stdout
+    out = subprocess.run(
+        ["ss", "-Htn", "state", "established", f"( dport = :{port} )"], capture_output=True, text=True, check=False
+    ).stdout
     return len([line for line in out.splitlines() if line.strip()])
 
 
@@ -125,15 +159,16 @@ def decision_log(url: str, names: list[str]) -> tuple[int, int]:
     asked = kept = 0
     with db.session_scope(url) as session:
         for name in names:
-            rows = session.execute(text("SELECT cached, count(*) FROM telephony_call WHERE call_id LIKE :p "
-                                        "GROUP BY cached"), {"p": f"%-{SIPP_PIDS[name]}@%"}).all()
+            rows = session.execute(
+                text("SELECT cached, count(*) FROM telephony_call WHERE call_id LIKE :p GROUP BY cached"),
+                {"p": f"%-{SIPP_PIDS[name]}@%"},
+            ).all()
             for cached, count in rows:
                 if cached:
                     kept += count
                 else:
                     asked += count
     return asked, kept
-
 
 
 def platform_with_one_endpoint(workdir: Path) -> tuple[dict[str, str], Endpoint]:
@@ -147,14 +182,23 @@ def platform_with_one_endpoint(workdir: Path) -> tuple[dict[str, str], Endpoint]
             service.set_endpoint(session, f"{kind}:*", f"sip:{kind}-{{region}}@127.0.0.1:{endpoint.port}")
     return {"HOTLINE_DATABASE_URL": url, "HOTLINE_DATA_DIR": str(workdir / "data")}, endpoint
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=6000, help="calls per throughput measurement")
     parser.add_argument("--limit", type=int, default=100, help="calls in progress at most (throughput)")
-    parser.add_argument("--max-rate", type=int, default=20000,
-                        help="offered rate for the headline throughput, calls/s (default: in practice uncapped)")
-    parser.add_argument("--capped-rate", type=int, default=3000,
-                        help="offered rate cap of the secondary throughput row, calls/s (0: skip it)")
+    parser.add_argument(
+        "--max-rate",
+        type=int,
+        default=20000,
+        help="offered rate for the headline throughput, calls/s (default: in practice uncapped)",
+    )
+    parser.add_argument(
+        "--capped-rate",
+        type=int,
+        default=3000,
+        help="offered rate cap of the secondary throughput row, calls/s (0: skip it)",
+    )
     parser.add_argument("--rate", type=int, default=200, help="rate of the latency measurement, calls/s")
     parser.add_argument("--seconds", type=int, default=10, help="length of each latency measurement")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of each measurement")
@@ -200,8 +244,11 @@ def main() -> None:
                     into[name].append(ok / wall)
                     ok_calls[name] += ok
                     runs[name].append(run)
-                    print(f"throughput {name:<8} round {r}, offered <= {offered:>5}/s: {ok}/{args.calls} calls in "
-                          f"{wall:.2f} s = {ok / wall:.0f} calls/s", flush=True)
+                    print(
+                        f"throughput {name:<8} round {r}, offered <= {offered:>5}/s: {ok}/{args.calls} calls in "
+                        f"{wall:.2f} s = {ok / wall:.0f} calls/s",
+                        flush=True,
+                    )
         connections = established_to(platform.port)
         for r in range(args.rounds):
             for name, k in proxies.items():
@@ -212,9 +259,11 @@ def main() -> None:
                 lat[name].extend(values)
                 ok_calls[name] += ok
                 runs[name].append(run)
-                print(f"latency    {name:<8} round {r}: {ok}/{n} ok at {args.rate}/s, INVITE->200 "
-                      f"p50 {percentile(values, 0.5):.2f} ms p95 {percentile(values, 0.95):.2f} ms p99 {percentile(values, 0.99):.2f} ms",
-                      flush=True)
+                print(
+                    f"latency    {name:<8} round {r}: {ok}/{n} ok at {args.rate}/s, INVITE->200 "
+                    f"p50 {percentile(values, 0.5):.2f} ms p95 {percentile(values, 0.95):.2f} ms p99 {percentile(values, 0.99):.2f} ms",
+                    flush=True,
+                )
         time.sleep(2)  # the last cached calls are reported within ~0.2 s; the recorder writes within ~50 ms
     finally:
         for k in proxies.values():
@@ -226,37 +275,51 @@ def main() -> None:
     s_cps = statistics.median(cps["static"])
     s50, s95 = percentile(lat["static"], 0.5), percentile(lat["static"], 0.95)
     print()
-    print(f"setup: Kamailio {args.children} workers each, platform {args.platform_workers} uvicorn worker(s), "
-          f"{os.cpu_count()} CPUs, {3 * args.regions} cache keys (3 numbers x {args.regions} trunk(s)), "
-          f"load average before {load_before}, after {load_after}")
-    print(f"TCP connections from the Kamailios to the platform after the throughput rounds: {connections} "
-          f"(kept alive: one per SIP worker that asked, plus the two timer processes)")
+    print(
+        f"setup: Kamailio {args.children} workers each, platform {args.platform_workers} uvicorn worker(s), "
+        f"{os.cpu_count()} CPUs, {3 * args.regions} cache keys (3 numbers x {args.regions} trunk(s)), "
+        f"load average before {load_before}, after {load_after}"
+    )
+    print(
+        f"TCP connections from the Kamailios to the platform after the throughput rounds: {connections} "
+        f"(kept alive: one per SIP worker that asked, plus the two timer processes)"
+    )
     if s_cps >= 0.9 * args.max_rate:
-        print(f"WARNING: the static route reached {s_cps:.0f} calls/s of the {args.max_rate} offered: raise --max-rate, "
-              "the headline ratio is capped")
+        print(
+            f"WARNING: the static route reached {s_cps:.0f} calls/s of the {args.max_rate} offered: raise --max-rate, "
+            "the headline ratio is capped"
+        )
     for name in ("lookup", "uncached"):
         label = "lookup (as shipped, cache)" if name == "lookup" else "lookup without cache   "
         c = statistics.median(cps[name])
         ratio = c / s_cps
-        print(f"HEADLINE {label}: max throughput (offered up to {args.max_rate}/s) calls/s {c:.0f} vs static "
-              f"{s_cps:.0f}, ratio {ratio:.2f} (target >= 0.8) {'OK' if ratio >= 0.8 else 'MISSED'}")
+        print(
+            f"HEADLINE {label}: max throughput (offered up to {args.max_rate}/s) calls/s {c:.0f} vs static "
+            f"{s_cps:.0f}, ratio {ratio:.2f} (target >= 0.8) {'OK' if ratio >= 0.8 else 'MISSED'}"
+        )
     for name in ("lookup", "uncached"):
         label = "lookup (as shipped, cache)" if name == "lookup" else "lookup without cache   "
         p50, p95 = percentile(lat[name], 0.5), percentile(lat[name], 0.95)
-        print(f"latency  {label}: INVITE->200 at {args.rate}/s p50 {p50:.2f} p95 {p95:.2f} ms (static {s50:.2f} / "
-              f"{s95:.2f}), added p50 {p50 - s50:.2f} ms, p95 {p95 - s95:.2f} ms (target <= 3 ms) "
-              f"{'OK' if p95 - s95 <= 3 else 'MISSED'}")
+        print(
+            f"latency  {label}: INVITE->200 at {args.rate}/s p50 {p50:.2f} p95 {p95:.2f} ms (static {s50:.2f} / "
+            f"{s95:.2f}), added p50 {p50 - s50:.2f} ms, p95 {p95 - s95:.2f} ms (target <= 3 ms) "
+            f"{'OK' if p95 - s95 <= 3 else 'MISSED'}"
+        )
     if args.capped_rate:
         s_capped = statistics.median(capped["static"])
         for name in ("lookup", "uncached"):
             label = "lookup (as shipped, cache)" if name == "lookup" else "lookup without cache   "
             c = statistics.median(capped[name])
-            print(f"secondary {label}: offered at most {args.capped_rate}/s (not the target's figure: a path "
-                  f"at the cap shows no difference) calls/s {c:.0f} vs static {s_capped:.0f}, ratio {c / s_capped:.2f}")
+            print(
+                f"secondary {label}: offered at most {args.capped_rate}/s (not the target's figure: a path "
+                f"at the cap shows no difference) calls/s {c:.0f} vs static {s_capped:.0f}, ratio {c / s_capped:.2f}"
+            )
     for name in ("lookup", "uncached"):
         asked, kept = decision_log(env["HOTLINE_DATABASE_URL"], runs[name])
-        print(f"decision log, {name:<8}: {ok_calls[name]} calls answered, {asked + kept} decisions kept with their "
-              f"Call-ID ({asked} asked, {kept} served from the proxy cache: hit ratio {kept / max(1, asked + kept):.3f})")
+        print(
+            f"decision log, {name:<8}: {ok_calls[name]} calls answered, {asked + kept} decisions kept with their "
+            f"Call-ID ({asked} asked, {kept} served from the proxy cache: hit ratio {kept / max(1, asked + kept):.3f})"
+        )
     print(f"(work files in {workdir})")
 
 

@@ -251,7 +251,9 @@ def main() -> None:
             support.measure("GET / as dispatcher", overview("dispatcher"), args.requests)
             support.measure(f"GET / as department {DEPARTMENT}", overview("department", DEPARTMENT), args.requests)
             support.measure("service.todo dispatcher", todo_alone("dispatcher"), args.requests)
-            support.measure(f"service.todo department {DEPARTMENT}", todo_alone("department", DEPARTMENT), args.requests)
+            support.measure(
+                f"service.todo department {DEPARTMENT}", todo_alone("department", DEPARTMENT), args.requests
+            )
 
             page = f"/orders/{chosen.to_dispatch}"
             dispatcher = {"role": "dispatcher"}

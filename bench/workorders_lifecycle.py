@@ -69,6 +69,7 @@ def _create_kwargs(i: int, region: str) -> dict[str, Any]:
 CPU: dict[str, float] = {}
 PG_CPU: dict[str, float] = {}
 
+
 def run_service(url: str, n: int, batch: int, mode: str, region: str) -> float:
     """N lifecycles through the service; returns the wall time. CPU[mode] / PG_CPU[mode] get the CPU times.
 

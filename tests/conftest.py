@@ -19,9 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from hotline import db
 
-PG_ADMIN_URL = os.environ.get(
-    "HOTLINE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_URL = os.environ.get("HOTLINE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

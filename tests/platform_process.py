@@ -33,8 +33,7 @@ def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> 
 class Platform:
     """`uvicorn hotline.app:create_app` on a free loopback port, with its own environment."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None, log: Path | None = None,
-                 workers: int = 1) -> None:
+    def __init__(self, env: dict[str, str], port: int | None = None, log: Path | None = None, workers: int = 1) -> None:
         self.env = env
         self.workers = workers
         self.port = port or free_tcp_port()
@@ -48,9 +47,25 @@ class Platform:
     def start(self, timeout: float = 30.0) -> None:
         out = self.log.open("ab") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "hotline.app:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning", "--no-access-log", "--workers", str(self.workers)],
-            env={**os.environ, **self.env}, stdout=out, stderr=out,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "hotline.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--workers",
+                str(self.workers),
+            ],
+            env={**os.environ, **self.env},
+            stdout=out,
+            stderr=out,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -21,8 +21,8 @@ def _round_trip(values: list[object]) -> list[object]:
 
 
 def test_text_that_looks_like_a_formula_or_an_error_stays_text() -> None:
-    got = _round_trip(["=HYPERLINK(\"http://x\",\"点此\")", "+86 138", "@SUM(A1)", "#N/A", "路灯不亮"])
-    assert [v for v, *_ in got] == ["=HYPERLINK(\"http://x\",\"点此\")", "+86 138", "@SUM(A1)", "#N/A", "路灯不亮"]
+    got = _round_trip(['=HYPERLINK("http://x","点此")', "+86 138", "@SUM(A1)", "#N/A", "路灯不亮"])
+    assert [v for v, *_ in got] == ['=HYPERLINK("http://x","点此")', "+86 138", "@SUM(A1)", "#N/A", "路灯不亮"]
     assert all(kind == "s" for _, kind, _, _ in got)
     assert [prefixed for _, _, prefixed, _ in got] == [True, True, True, True, False]
 
@@ -47,7 +47,7 @@ def test_china_time_as_excel_keeps_it() -> None:
 def test_a_chinese_file_name_is_offered_with_an_ascii_fallback() -> None:
     headers = download_headers("工单导出_20261129.xlsx", "orders_20261129.xlsx")
     assert headers["Content-Disposition"] == (
-        "attachment; filename=\"orders_20261129.xlsx\"; "
+        'attachment; filename="orders_20261129.xlsx"; '
         "filename*=UTF-8''%E5%B7%A5%E5%8D%95%E5%AF%BC%E5%87%BA_20261129.xlsx"
     )
     assert headers["Cache-Control"] == "no-store"

@@ -151,7 +151,9 @@ def serve(
 
     settings = get_settings()
     if not settings.auth_required:
-        typer.echo("警告：登录已关闭（HOTLINE_AUTH=off），平台信任每个请求自报的角色，只应部署在已认证用户的网关之后", err=True)
+        typer.echo(
+            "警告：登录已关闭（HOTLINE_AUTH=off），平台信任每个请求自报的角色，只应部署在已认证用户的网关之后", err=True
+        )
     from hotline.open311.service import legacy_keys_notice
 
     if notice := legacy_keys_notice():

@@ -23,7 +23,9 @@ def parse_instant(text: str) -> datetime:
         else:
             value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InvalidInput(f"时间格式不正确：{text!r}（应为 ISO 8601，如 2021-06-01T09:30）", code="invalid-time") from exc
+        raise InvalidInput(
+            f"时间格式不正确：{text!r}（应为 ISO 8601，如 2021-06-01T09:30）", code="invalid-time"
+        ) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=CHINA_TZ)
     return value

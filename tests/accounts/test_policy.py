@@ -108,7 +108,12 @@ def test_an_unknown_method_on_a_known_path() -> None:
         ("POST", "/api/feeds/x9", {Grant.FEED, Grant.ADMIN}, {Grant.AGENT, Grant.SUPERVISOR, Grant.PROXY}),
         ("GET", "/telephony/route", {Grant.PROXY, Grant.ADMIN}, {Grant.AGENT, Grant.FEED}),
         # 受理 by the roles create_order accepts: a supervisor is refused at the door, as on the page
-        ("POST", "/api/orders", {Grant.AGENT, Grant.DISPATCHER, Grant.ADMIN}, {Grant.SUPERVISOR, Grant.DEPARTMENT, Grant.FEED}),
+        (
+            "POST",
+            "/api/orders",
+            {Grant.AGENT, Grant.DISPATCHER, Grant.ADMIN},
+            {Grant.SUPERVISOR, Grant.DEPARTMENT, Grant.FEED},
+        ),
         ("GET", "/orders/new", {Grant.AGENT, Grant.DISPATCHER, Grant.ADMIN}, {Grant.SUPERVISOR, Grant.DEPARTMENT}),
         ("GET", "/seats", {Grant.SUPERVISOR, Grant.ADMIN}, {Grant.AGENT, Grant.DISPATCHER}),
     ],

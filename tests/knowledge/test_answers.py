@@ -20,8 +20,12 @@ OTHER_ART = "道路 施工 交通 绕行 通车 工期"
 def _model(dims: int = 4) -> answers.AnswerModel:
     messages = [m.split() for m in SCHOOL_MSGS + DOG_MSGS]
     answered = [SCHOOL_ART.split()] * len(SCHOOL_MSGS) + [DOG_ART.split()] * len(DOG_MSGS)
-    return answers.learn(messages, answered, [a.split() for a in (SCHOOL_ART, DOG_ART, OTHER_ART)],
-                         answers.LearnParams(dims=dims, alpha=0.1, min_df=1))
+    return answers.learn(
+        messages,
+        answered,
+        [a.split() for a in (SCHOOL_ART, DOG_ART, OTHER_ART)],
+        answers.LearnParams(dims=dims, alpha=0.1, min_df=1),
+    )
 
 
 def test_a_new_message_points_to_the_article_that_answered_messages_like_it() -> None:
@@ -94,8 +98,9 @@ def _reverse_model(ids: list[str] | None = None) -> answers.AnswerModel:
 def test_reverse_vectors_say_what_kind_of_message_an_article_answers() -> None:
     model = _reverse_model()
     # New articles of the two bureaus, never seen as answers, and an unrelated one.
-    vectors = model.reverse_vectors([f"{SCHOOL_ART} 通知".split(), f"{DOG_ART} 通知".split(), OTHER_ART.split()],
-                                    [None, None, None])
+    vectors = model.reverse_vectors(
+        [f"{SCHOOL_ART} 通知".split(), f"{DOG_ART} 通知".split(), OTHER_ART.split()], [None, None, None]
+    )
     school = model.article_vectors([["孩子", "上学", "学位"]])[0]
     dog = model.article_vectors([["养狗", "遛狗", "扰民"]])[0]
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

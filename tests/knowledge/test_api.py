@@ -69,7 +69,12 @@ def test_error_codes(client: TestClient) -> None:
 
 def test_a_change_from_an_old_copy_is_refused(client: TestClient) -> None:
     art = _create(client)
-    assert client.patch(f"/api/kb/articles/{art['id']}", json={"body": "新内容", "actor": "a", "version": 1}).json()["version"] == 2
+    assert (
+        client.patch(f"/api/kb/articles/{art['id']}", json={"body": "新内容", "actor": "a", "version": 1}).json()[
+            "version"
+        ]
+        == 2
+    )
     stale = client.patch(f"/api/kb/articles/{art['id']}", json={"body": "旧副本的改动", "actor": "b", "version": 1})
     assert stale.status_code == 409 and stale.json()["code"] == "stale-version"
     assert stale.json()["details"] == {"current": 2}
@@ -81,14 +86,20 @@ def test_a_change_from_an_old_copy_is_refused(client: TestClient) -> None:
 
 def test_a_correction_says_what_is_wrong(client: TestClient) -> None:
     art = _create(client)
-    res = client.post(f"/api/kb/articles/{art['id']}/flags", json={"kind": "outdated", "agent": "座席7", "comment": " "})
+    res = client.post(
+        f"/api/kb/articles/{art['id']}/flags", json={"kind": "outdated", "agent": "座席7", "comment": " "}
+    )
     assert res.status_code == 422 and res.json()["code"] == "comment-required"
-    assert client.post(f"/api/kb/articles/{art['id']}/flags", json={"kind": "useful", "agent": "座席7"}).status_code == 201
+    assert (
+        client.post(f"/api/kb/articles/{art['id']}/flags", json={"kind": "useful", "agent": "座席7"}).status_code == 201
+    )
 
 
 def test_flag_review_flow(client: TestClient) -> None:
     art = _create(client, owner_unit="省医保局")
-    res = client.post(f"/api/kb/articles/{art['id']}/flags", json={"kind": "outdated", "agent": "座席7", "comment": "已调整"})
+    res = client.post(
+        f"/api/kb/articles/{art['id']}/flags", json={"kind": "outdated", "agent": "座席7", "comment": "已调整"}
+    )
     assert res.status_code == 201 and res.json()["review_due"] and res.json()["overdue"] is False
     flags = client.get("/api/kb/flags", params={"unit": "省医保局"}).json()["flags"]
     assert len(flags) == 1

@@ -22,8 +22,16 @@ def _corpus_csv(path: Path) -> Path:
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["reply_id", "reply_time", "reply"])
-        w.writerow(["R1", "2019/5/10 14:56:53", "关于您反映A2区景蓉花苑物业管理有问题的情况，业委会已召开业主大会研究停车收费。"])
-        w.writerow(["R2", "2019/5/9 9:49:10", "您反映的潇楚大道西线道路工程目前正在进行土方及排水施工，预计8月底完工通车。"])
+        w.writerow(
+            [
+                "R1",
+                "2019/5/10 14:56:53",
+                "关于您反映A2区景蓉花苑物业管理有问题的情况，业委会已召开业主大会研究停车收费。",
+            ]
+        )
+        w.writerow(
+            ["R2", "2019/5/9 9:49:10", "您反映的潇楚大道西线道路工程目前正在进行土方及排水施工，预计8月底完工通车。"]
+        )
         w.writerow(["R3", "2019/5/8 9:00:00", "关于小区加装电梯的问题，请按程序经业主表决后向街道申请。"])
     return path
 
@@ -46,8 +54,21 @@ def test_import_csv_search_batch_and_export(db_url: str, tmp_path: Path) -> None
         w.writerow(["Q1", "景蓉花苑物业管理有问题", "小区停车收费不合理", "R1"])
         w.writerow(["Q2", "老小区想装电梯", "楼层高老人上下楼不方便", "R3"])
     out = tmp_path / "out.csv"
-    res = runner.invoke(mount(), ["kb", "search", "--queries", str(queries), "--text-columns", "subject,detail",
-                              "--top", "10", "--output", str(out)])
+    res = runner.invoke(
+        mount(),
+        [
+            "kb",
+            "search",
+            "--queries",
+            str(queries),
+            "--text-columns",
+            "subject,detail",
+            "--top",
+            "10",
+            "--output",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = list(csv.reader(out.open(encoding="utf-8")))
     assert rows[0] == ["query_id", "rank", "article_id", "score"]
@@ -95,7 +116,10 @@ def test_errors_go_to_stderr_with_exit_2(db_url: str, tmp_path: Path) -> None:
     env = {**os.environ, "HOTLINE_DATABASE_URL": db_url}
     proc = subprocess.run(
         [sys.executable, "-m", "hotline", "kb", "import", str(corpus), "--id-column", "编号", "--body-column", "reply"],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "错误[missing-column]" in proc.stderr
@@ -123,7 +147,12 @@ def test_learn_from_answered_messages_reaches_the_search(db_url: str, tmp_path: 
 
     corpus = _corpus_csv(tmp_path / "replies.csv")
     pairs = _pairs_csv(tmp_path / "pairs.csv")
-    assert runner.invoke(mount(), ["kb", "import", str(corpus), "--id-column", "reply_id", "--body-column", "reply"]).exit_code == 0
+    assert (
+        runner.invoke(
+            mount(), ["kb", "import", str(corpus), "--id-column", "reply_id", "--body-column", "reply"]
+        ).exit_code
+        == 0
+    )
     path = service.answers_path()
     try:
         with session_scope() as s:
@@ -141,20 +170,49 @@ def test_learn_from_answered_messages_reaches_the_search(db_url: str, tmp_path: 
             hits = service.search_articles(s, ["景蓉花苑物业乱收停车费", "业委会不管"], top=1)
             assert hits[0]["article_id"] == "R1"
 
-        res = runner.invoke(mount(), ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id", "--if-missing"])
+        res = runner.invoke(
+            mount(), ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id", "--if-missing"]
+        )
         assert res.exit_code == 0 and "答复模型已存在" in res.output
 
         # Articles from a file instead (as set-up does with the shared replies).
         path.unlink()
-        res = runner.invoke(mount(), ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id",
-                                  "--articles", str(corpus), "--article-id-column", "reply_id",
-                                  "--article-body-column", "reply"])
+        res = runner.invoke(
+            mount(),
+            [
+                "kb",
+                "learn",
+                "--pairs",
+                str(pairs),
+                "--article-column",
+                "reply_id",
+                "--articles",
+                str(corpus),
+                "--article-id-column",
+                "reply_id",
+                "--article-body-column",
+                "reply",
+            ],
+        )
         assert res.exit_code == 0 and path.exists(), res.output
 
         res = runner.invoke(mount(), ["kb", "learn", "--pairs", str(pairs), "--article-column", "编号"])
         assert isinstance(res.exception, InvalidInput) and res.exception.code == "missing-column"
-        res = runner.invoke(mount(), ["kb", "learn", "--pairs", str(pairs), "--article-column", "reply_id",
-                                  "--articles", str(corpus), "--article-body-column", "正文"])
+        res = runner.invoke(
+            mount(),
+            [
+                "kb",
+                "learn",
+                "--pairs",
+                str(pairs),
+                "--article-column",
+                "reply_id",
+                "--articles",
+                str(corpus),
+                "--article-body-column",
+                "正文",
+            ],
+        )
         assert isinstance(res.exception, InvalidInput) and res.exception.code == "missing-column"
     finally:
         path.unlink(missing_ok=True)  # the data folder is shared by the whole session
@@ -171,7 +229,12 @@ def test_learn_from_orders_agents_answered_from_articles(db_url: str, tmp_path: 
 
     corpus = _corpus_csv(tmp_path / "replies.csv")
     pairs = _pairs_csv(tmp_path / "pairs.csv")
-    assert runner.invoke(mount(), ["kb", "import", str(corpus), "--id-column", "reply_id", "--body-column", "reply"]).exit_code == 0
+    assert (
+        runner.invoke(
+            mount(), ["kb", "import", str(corpus), "--id-column", "reply_id", "--body-column", "reply"]
+        ).exit_code
+        == 0
+    )
     at = datetime(2024, 3, 1, 10, tzinfo=CHINA_TZ)
     with session_scope() as s:
         for text, article in (("小区物业乱收停车费，业委会不作为", "R1"), ("想给老楼装电梯，找谁申请", "R3")):
@@ -185,7 +248,9 @@ def test_learn_from_orders_agents_answered_from_articles(db_url: str, tmp_path: 
         assert service.answer_model().train_x.shape[0] == 2  # type: ignore[union-attr]
 
         # The orders and a file of answered messages together; then the orders alone may not replace that.
-        res = runner.invoke(mount(), ["kb", "learn", "--from-db", "--pairs", str(pairs), "--article-column", "reply_id"])
+        res = runner.invoke(
+            mount(), ["kb", "learn", "--from-db", "--pairs", str(pairs), "--article-column", "reply_id"]
+        )
         assert res.exit_code == 0 and "已从 5 条已答复的留言学习答复模型" in res.output, res.output
         digest = service.answer_model().digest  # type: ignore[union-attr]
         res = runner.invoke(mount(), ["kb", "learn", "--from-db"])

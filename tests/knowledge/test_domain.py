@@ -13,14 +13,23 @@ from hotline.knowledge.domain import ArticleInput, Status
 
 @pytest.mark.parametrize(
     ("current", "target"),
-    [("draft", "review"), ("review", "published"), ("review", "draft"), ("published", "withdrawn"),
-     ("published", "expired"), ("withdrawn", "draft"), ("expired", "draft")],
+    [
+        ("draft", "review"),
+        ("review", "published"),
+        ("review", "draft"),
+        ("published", "withdrawn"),
+        ("published", "expired"),
+        ("withdrawn", "draft"),
+        ("expired", "draft"),
+    ],
 )
 def test_allowed_transitions(current: str, target: str) -> None:
     assert domain.check_transition(current, target) == Status(target)
 
 
-@pytest.mark.parametrize(("current", "target"), [("draft", "published"), ("withdrawn", "published"), ("expired", "review")])
+@pytest.mark.parametrize(
+    ("current", "target"), [("draft", "published"), ("withdrawn", "published"), ("expired", "review")]
+)
 def test_forbidden_transitions(current: str, target: str) -> None:
     with pytest.raises(Conflict) as err:
         domain.check_transition(current, target)

@@ -40,7 +40,12 @@ def _ids(index: SearchIndex, text: str, filters: Filters | None = None) -> list[
 
 
 DOCS = [
-    {"title": "噪音扰民", "body": "夜间施工噪声由住房城乡建设部门处理。", "lines": ["12345", "12369"], "unit": "生态环境厅"},
+    {
+        "title": "噪音扰民",
+        "body": "夜间施工噪声由住房城乡建设部门处理。",
+        "lines": ["12345", "12369"],
+        "unit": "生态环境厅",
+    },
     {"title": "公积金", "body": "职工可以申请提取住房公积金用于租房。", "lines": ["12329"], "unit": "住房城乡建设厅"},
     {"title": "社保卡", "body": "社会保障卡丢失后应立即挂失并补办。", "lines": ["12333"], "regions": ["510100"]},
 ]
@@ -55,19 +60,23 @@ def test_four_character_phrase_inside_a_longer_sentence_is_found() -> None:
 
 
 def test_title_weighs_more_than_body() -> None:
-    index = _index([
-        {"title": "其他事项", "body": "关于停车收费的说明与停车场管理规定"},
-        {"title": "停车收费", "body": "相关说明见规定"},
-    ])
+    index = _index(
+        [
+            {"title": "其他事项", "body": "关于停车收费的说明与停车场管理规定"},
+            {"title": "停车收费", "body": "相关说明见规定"},
+        ]
+    )
     assert _ids(index, "停车收费")[0] == "E2"
 
 
 def test_filters_by_line_unit_region_status_and_date() -> None:
-    index = _index([
-        *DOCS,
-        {"title": "过期", "body": "社会保障卡旧规定", "expires_on": date(2020, 12, 31)},
-        {"title": "草稿", "body": "社会保障卡草稿", "status": "draft"},
-    ])
+    index = _index(
+        [
+            *DOCS,
+            {"title": "过期", "body": "社会保障卡旧规定", "expires_on": date(2020, 12, 31)},
+            {"title": "草稿", "body": "社会保障卡草稿", "status": "draft"},
+        ]
+    )
     assert _ids(index, "公积金", Filters(line="12333")) == []
     assert _ids(index, "噪声", Filters(line="12369")) == ["E1"]
     assert _ids(index, "噪声", Filters(unit="住房城乡建设厅")) == []
@@ -79,12 +88,26 @@ def test_filters_by_line_unit_region_status_and_date() -> None:
 
 
 def test_a_region_finds_its_own_and_the_provinces_articles_by_code_or_name() -> None:
-    index = _index([
-        {"title": "社保卡补办（成都）", "body": "社会保障卡丢失后到成都市社保经办机构补办。", "regions": ["成都市"]},
-        {"title": "社保卡补办（全省）", "body": "社会保障卡丢失后可在全省任一经办网点补办。", "regions": ["510000"]},
-        {"title": "社保卡补办（自贡）", "body": "社会保障卡丢失后到自贡市社保经办机构补办。", "regions": ["510300"]},
-        {"title": "社保卡挂失", "body": "社会保障卡丢失后应立即挂失。"},  # no region: everywhere
-    ])
+    index = _index(
+        [
+            {
+                "title": "社保卡补办（成都）",
+                "body": "社会保障卡丢失后到成都市社保经办机构补办。",
+                "regions": ["成都市"],
+            },
+            {
+                "title": "社保卡补办（全省）",
+                "body": "社会保障卡丢失后可在全省任一经办网点补办。",
+                "regions": ["510000"],
+            },
+            {
+                "title": "社保卡补办（自贡）",
+                "body": "社会保障卡丢失后到自贡市社保经办机构补办。",
+                "regions": ["510300"],
+            },
+            {"title": "社保卡挂失", "body": "社会保障卡丢失后应立即挂失。"},  # no region: everywhere
+        ]
+    )
     assert sorted(_ids(index, "社会保障卡丢失补办", Filters(region="510100"))) == ["E1", "E2", "E4"]
     assert sorted(_ids(index, "社会保障卡丢失补办", Filters(region="自贡市"))) == ["E2", "E3", "E4"]
     # The provincial centre's callers get the province's rules, not one city's.
@@ -161,12 +184,18 @@ def test_list_ranks_say_where_each_candidate_stands_in_its_list() -> None:
 def test_rerank_puts_the_reply_that_restates_the_message_first() -> None:
     # Official replies restate the citizen's complaint; the one that does so for this estate ranks first,
     # above replies sharing only the common words of a complaint.
-    index = _index([
-        {"body": "网友您好！关于您反映的小区物业问题，已转交相关单位处理，感谢您的监督。"},
-        {"body": "网友您好！您反映的锦绣花园小区电梯长期故障无人维修的问题，经核实，物业公司已于本周更换电梯主板。"},
-        {"body": "网友您好！您反映的小区停车收费问题，物业公司已按规定公示收费标准。"},
-    ])
-    hits, _, _ = index.search(["锦绣花园小区电梯长期故障无人维修", "我们小区的电梯坏了三个月，物业一直不修，老人上下楼很困难。"])
+    index = _index(
+        [
+            {"body": "网友您好！关于您反映的小区物业问题，已转交相关单位处理，感谢您的监督。"},
+            {
+                "body": "网友您好！您反映的锦绣花园小区电梯长期故障无人维修的问题，经核实，物业公司已于本周更换电梯主板。"
+            },
+            {"body": "网友您好！您反映的小区停车收费问题，物业公司已按规定公示收费标准。"},
+        ]
+    )
+    hits, _, _ = index.search(
+        ["锦绣花园小区电梯长期故障无人维修", "我们小区的电梯坏了三个月，物业一直不修，老人上下楼很困难。"]
+    )
     assert index.meta[hits[0].position].external_id == "E2"
 
 
@@ -178,11 +207,13 @@ def test_years_named_in_messages_and_replies() -> None:
 
 
 def test_an_article_older_than_the_year_the_message_names_is_marked() -> None:
-    index = _index([
-        {"body": "网友您好！2018年城乡居民医疗保险个人缴费标准为180元。2017年11月2日"},
-        {"body": "网友您好！城乡居民医保报销比例如下。2016年10月27日"},
-        {"body": "网友您好！农村合作医疗保险的报销比例见县政府通知。"},
-    ])
+    index = _index(
+        [
+            {"body": "网友您好！2018年城乡居民医疗保险个人缴费标准为180元。2017年11月2日"},
+            {"body": "网友您好！城乡居民医保报销比例如下。2016年10月27日"},
+            {"body": "网友您好！农村合作医疗保险的报销比例见县政府通知。"},
+        ]
+    )
     parts = ["2018年农村合作医疗保险费的问题", "现在2018年农村合作医疗保险正是要交的时候了"]
     cand, feats = index.candidates(parts, 3)
     column = {name: k for k, name in enumerate(search.FEATURES)}
@@ -195,11 +226,13 @@ def test_an_article_older_than_the_year_the_message_names_is_marked() -> None:
 
 
 def test_the_reply_dated_weeks_after_the_message_is_marked() -> None:
-    index = _index([
-        {"body": "网友您好！关于小区停水问题，自来水公司已于5月5日抢修完毕。2019年5月9日"},
-        {"body": "网友您好！关于小区停水问题，系管网改造计划停水。2019年3月1日"},
-        {"body": "网友您好！关于小区停水问题，请关注停水公告。"},
-    ])
+    index = _index(
+        [
+            {"body": "网友您好！关于小区停水问题，自来水公司已于5月5日抢修完毕。2019年5月9日"},
+            {"body": "网友您好！关于小区停水问题，系管网改造计划停水。2019年3月1日"},
+            {"body": "网友您好！关于小区停水问题，请关注停水公告。"},
+        ]
+    )
     cand, feats = index.candidates(["小区停水问题", "2019年4月28日起小区一直停水，没有任何通知"], 3)
     column = {name: k for k, name in enumerate(search.FEATURES)}
     by_id = {index.meta[j].external_id: feats[k] for k, j in enumerate(cand)}

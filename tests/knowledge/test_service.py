@@ -30,7 +30,9 @@ def test_every_edit_is_a_kept_version(db_url: str) -> None:
         key = article.id
         assert article.external_id == f"KB{key:06d}"
     with session_scope() as s:
-        service.update_article(s, key, {"body": "携带身份证到网点办理", "keywords": "社保卡、补办"}, actor="李四", note="补充")
+        service.update_article(
+            s, key, {"body": "携带身份证到网点办理", "keywords": "社保卡、补办"}, actor="李四", note="补充"
+        )
         service.update_article(s, key, {"body": "携带身份证到网点办理"}, actor="李四")  # no change: no version
         service.set_status(s, key, "review", actor="李四")
     with session_scope() as s:
@@ -118,7 +120,9 @@ def test_search_highlights_and_filters(db_url: str) -> None:
         assert hits[0]["title"] == "社保卡挂失"
         assert "<mark>社会保障卡丢失</mark>" in hits[0]["snippet"]
         assert service.search_articles(s, "社会保障卡", filters=Filters(line="12329")) == []
-        assert [h["title"] for h in service.search_articles(s, "提取", filters=Filters(unit="住建厅"))] == ["公积金提取"]
+        assert [h["title"] for h in service.search_articles(s, "提取", filters=Filters(unit="住建厅"))] == [
+            "公积金提取"
+        ]
         with pytest.raises(InvalidInput) as err:
             service.search_articles(s, "  ")
         assert err.value.code == "empty-query"
@@ -198,11 +202,23 @@ def _xlsx(path: Path, rows: list[list[object]]) -> Path:
 
 def test_import_xlsx_then_reimport_makes_new_version(db_url: str, tmp_path: Path) -> None:
     header = ["编号", "标题", "正文", "分类", "责任单位", "适用热线", "关键词", "生效日期"]
-    path = _xlsx(tmp_path / "dept.xlsx", [
-        header,
-        ["Z-1", "纳税申报", "个人所得税年度汇算可通过个税App办理", "税务", "税务局", "12366、12345", "个税、汇算", "2021-03-01"],
-        [1002, "发票查验", "增值税发票可在查验平台查验真伪", "税务", "税务局", "12366", "", None],
-    ])
+    path = _xlsx(
+        tmp_path / "dept.xlsx",
+        [
+            header,
+            [
+                "Z-1",
+                "纳税申报",
+                "个人所得税年度汇算可通过个税App办理",
+                "税务",
+                "税务局",
+                "12366、12345",
+                "个税、汇算",
+                "2021-03-01",
+            ],
+            [1002, "发票查验", "增值税发票可在查验平台查验真伪", "税务", "税务局", "12366", "", None],
+        ],
+    )
     with session_scope() as s:
         summary = service.import_file(s, path, id_column="编号", body_column="正文", title_column="标题")
         assert (summary.created, summary.updated) == (2, 0)
@@ -210,11 +226,23 @@ def test_import_xlsx_then_reimport_makes_new_version(db_url: str, tmp_path: Path
         assert art.lines == ["12366", "12345"] and art.keywords == ["个税", "汇算"]
         assert str(art.effective_from) == "2021-03-01" and art.status == "published"
         assert service.get_article(s, "1002").title == "发票查验"
-    path = _xlsx(tmp_path / "dept2.xlsx", [
-        header,
-        ["Z-1", "纳税申报", "个人所得税年度汇算可通过个税App或办税服务厅办理", "税务", "税务局", "12366、12345", "个税、汇算", "2021-03-01"],
-        [1002, "发票查验", "增值税发票可在查验平台查验真伪", "税务", "税务局", "12366", "", None],
-    ])
+    path = _xlsx(
+        tmp_path / "dept2.xlsx",
+        [
+            header,
+            [
+                "Z-1",
+                "纳税申报",
+                "个人所得税年度汇算可通过个税App或办税服务厅办理",
+                "税务",
+                "税务局",
+                "12366、12345",
+                "个税、汇算",
+                "2021-03-01",
+            ],
+            [1002, "发票查验", "增值税发票可在查验平台查验真伪", "税务", "税务局", "12366", "", None],
+        ],
+    )
     with session_scope() as s:
         summary = service.import_file(s, path, id_column="编号", body_column="正文", title_column="标题")
         assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 1)
@@ -251,7 +279,9 @@ def test_export_round_trip(db_url: str, tmp_path: Path) -> None:
     assert [r["标题"] for r in csv_rows] == ["停水通知"]
     # The export imports back unchanged.
     with session_scope() as s:
-        summary = service.import_file(s, tmp_path / "all.xlsx", id_column="编号", body_column="正文", title_column="标题")
+        summary = service.import_file(
+            s, tmp_path / "all.xlsx", id_column="编号", body_column="正文", title_column="标题"
+        )
         assert (summary.created, summary.updated, summary.unchanged) == (0, 0, 2)
 
 

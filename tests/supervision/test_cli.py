@@ -56,7 +56,10 @@ def test_hotspots_prints_the_weeks_hot_topics_in_chinese(week: dict[str, str]) -
     assert lines[1] == "受理工单 9 件（上期 2 件，+350%）"
     assert "上升明显（较上期增加不少于 50% 且不少于 5 件）：" in lines
     assert "  城乡建设：6 件（上期 0 件，新出现）" in lines  # rising
-    assert "  城乡建设：6 件（上期 0 件，新出现） ↑" in lines and "    住房保障与房地产：6 件（上期 0 件，新出现） ↑" in lines
+    assert (
+        "  城乡建设：6 件（上期 0 件，新出现） ↑" in lines
+        and "    住房保障与房地产：6 件（上期 0 件，新出现） ↑" in lines
+    )
     assert "  环境保护：2 件（上期 2 件，0%）" in lines and "  未分类：1 件（上期 0 件，新出现）" in lines
     newest = "、".join([week["last"], week["more3"], week["more2"]])
     assert f"   1. 锦江区某小区：6 件（上期 0 件，新出现），例：{newest}" in lines

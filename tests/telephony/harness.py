@@ -42,14 +42,23 @@ def require(binary: str) -> str:
 class Kamailio:
     """The shipped deploy/kamailio/kamailio.cfg, rendered for loopback ports, in the foreground."""
 
-    def __init__(self, workdir: Path, router_url: str, fallback_uri: str, children: int = 4,
-                 port: int | None = None, static_route: bool = False, no_cache: bool = False) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        router_url: str,
+        fallback_uri: str,
+        children: int = 4,
+        port: int | None = None,
+        static_route: bool = False,
+        no_cache: bool = False,
+    ) -> None:
         from tests.telephony.sipp import free_udp_port
 
         self.workdir = workdir
         self.port = port or free_udp_port()
-        self.site = ProxySite(listen=f"udp:127.0.0.1:{self.port}", router_url=router_url,
-                              fallback_uri=fallback_uri, children=children)
+        self.site = ProxySite(
+            listen=f"udp:127.0.0.1:{self.port}", router_url=router_url, fallback_uri=fallback_uri, children=children
+        )
         self.static_route = static_route
         self.no_cache = no_cache
         self.proc: subprocess.Popen[bytes] | None = None
@@ -60,8 +69,11 @@ class Kamailio:
         cfg = self.workdir / "kamailio.cfg"
         cfg.write_text(render_config(self.site), encoding="utf-8")
         log = (self.workdir / "kamailio.log").open("ab")
-        self.proc = subprocess.Popen(kamailio_command(cfg, self.workdir, static_route=self.static_route,
-                                                      no_cache=self.no_cache), stdout=log, stderr=log)
+        self.proc = subprocess.Popen(
+            kamailio_command(cfg, self.workdir, static_route=self.static_route, no_cache=self.no_cache),
+            stdout=log,
+            stderr=log,
+        )
         wait_udp_listening(self.port, timeout=10)
         time.sleep(0.2)  # workers fork after the socket is bound
         if self.proc.poll() is not None:
@@ -129,7 +141,11 @@ class GarbageServer(SilentServer):
                 buf += chunk
                 while b"\r\n\r\n" in buf:
                     _, buf = buf.split(b"\r\n\r\n", 1)
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                                 + str(len(self.body)).encode() + b"\r\n\r\n" + self.body)
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                        + str(len(self.body)).encode()
+                        + b"\r\n\r\n"
+                        + self.body
+                    )
         except OSError:
             return

@@ -50,11 +50,26 @@ class Endpoint:
     def start(self, workdir: Path) -> None:
         self.proc = subprocess.Popen(
             [
-                sipp_binary(), "-sf", str(SCENARIOS / self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
-                "-key", "endpoint", self.name, "-nostdin", "-trace_err", "-buff_size", "2097152",
-                "-error_file", str(workdir / f"{self.name}-errors.log"),
+                sipp_binary(),
+                "-sf",
+                str(SCENARIOS / self.scenario),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-key",
+                "endpoint",
+                self.name,
+                "-nostdin",
+                "-trace_err",
+                "-buff_size",
+                "2097152",
+                "-error_file",
+                str(workdir / f"{self.name}-errors.log"),
             ],
-            cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def stop(self) -> None:
@@ -203,8 +218,9 @@ class CallResult:
     call_id: str = ""
 
 
-def place_call(proxy_port: int, workdir: Path, name: str, scenario: str, timeout: float = 10.0,
-               extra: tuple[str, ...] = ()) -> CallResult:
+def place_call(
+    proxy_port: int, workdir: Path, name: str, scenario: str, timeout: float = 10.0, extra: tuple[str, ...] = ()
+) -> CallResult:
     """Place one call through the proxy; SIPp's exit code says whether every check passed (EXTRA: more
     SIPp options, e.g. -cid_str for a Call-ID of another form)."""
     xml = workdir / f"{name}.xml"
@@ -215,11 +231,34 @@ def place_call(proxy_port: int, workdir: Path, name: str, scenario: str, timeout
         path.unlink(missing_ok=True)
     proc = subprocess.run(
         [
-            sipp_binary(), f"127.0.0.1:{proxy_port}", "-sf", str(xml), "-i", "127.0.0.1", "-p", str(free_udp_port()),
-            "-m", "1", "-l", "1", "-nostdin", "-timeout", f"{int(timeout)}s", "-timeout_error",
-            "-trace_logs", "-log_file", str(log), "-trace_err", "-error_file", str(errors), *extra,
+            sipp_binary(),
+            f"127.0.0.1:{proxy_port}",
+            "-sf",
+            str(xml),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(free_udp_port()),
+            "-m",
+            "1",
+            "-l",
+            "1",
+            "-nostdin",
+            "-timeout",
+            f"{int(timeout)}s",
+            "-timeout_error",
+            "-trace_logs",
+            "-log_file",
+            str(log),
+            "-trace_err",
+            "-error_file",
+            str(errors),
+            *extra,
         ],
-        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout + 10,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=timeout + 10,
     )
     got = ""
     text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""

@@ -26,8 +26,16 @@ def client(db_url: str) -> Iterator[TestClient]:
 
 def test_route_answers_one_line_of_json_for_the_proxy(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
-    r = client.get("/telephony/route", params={"dialed": "12331", "caller": "13800001111", "trunk": "cd-telecom",
-                                               "callid": "abc@pbx", "at": "2021-06-01T10:00"})
+    r = client.get(
+        "/telephony/route",
+        params={
+            "dialed": "12331",
+            "caller": "13800001111",
+            "trunk": "cd-telecom",
+            "callid": "abc@pbx",
+            "at": "2021-06-01T10:00",
+        },
+    )
     assert r.status_code == 200
     assert "\n" not in r.text
     body = json.loads(r.text)
@@ -38,8 +46,9 @@ def test_route_answers_one_line_of_json_for_the_proxy(client: TestClient, monkey
     assert call["decision"]["target"] == "queue:510100"
 
 
-def test_time_override_header_is_honoured_only_when_allowed(client: TestClient,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_time_override_header_is_honoured_only_when_allowed(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     params = {"dialed": "12331", "trunk": "cd-telecom", "callid": "h1"}
     monkeypatch.delenv("HOTLINE_ALLOW_TIME_OVERRIDE", raising=False)
     prod = client.get("/telephony/route", params=params, headers={"X-Hotline-At": "2021-06-01T10:00"}).json()
@@ -92,14 +101,18 @@ def _soxi(path: Path) -> dict[str, str]:
     return out
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-                    reason="espeak-ng and sox are installed by scripts/setup.sh --test")
+@pytest.mark.skipif(
+    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
+    reason="espeak-ng and sox are installed by scripts/setup.sh --test",
+)
 def test_prompt_text_change_and_recording_upload(client: TestClient, tmp_path: Path) -> None:
     prompt = client.get("/telephony/prompts/after-hours:12366").json()
     assert prompt["source"] == "tts" and "幺二三六六" in prompt["text"]
 
-    changed = client.put("/telephony/prompts/after-hours:12366/text",
-                         json={"text": "您好，税务热线幺二三六六现在下班了，为您转接幺二三四五。", "actor": "admin"}).json()
+    changed = client.put(
+        "/telephony/prompts/after-hours:12366/text",
+        json={"text": "您好，税务热线幺二三六六现在下班了，为您转接幺二三四五。", "actor": "admin"},
+    ).json()
     assert changed["custom_text"] and changed["built"] and changed["audio_key"] != prompt["audio_key"]
     wav = tmp_path / "p.wav"
     wav.write_bytes(client.get("/telephony/prompts/after-hours:12366/audio").content)
@@ -146,16 +159,35 @@ def test_route_answer_says_how_long_the_proxy_may_keep_it(client: TestClient, mo
     assert client.get("/telephony/route", params={"dialed": "12399"}).json()["ttl"] == PROXY_CACHE_CAP
 
 
-def test_decisions_served_from_the_proxy_cache_are_stored_idempotently(client: TestClient,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_decisions_served_from_the_proxy_cache_are_stored_idempotently(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
-    answer = client.get("/telephony/route", params={"dialed": "12331", "trunk": "cd-telecom", "callid": "asked",
-                                                    "at": "2021-06-01T10:00"}).json()
+    answer = client.get(
+        "/telephony/route",
+        params={"dialed": "12331", "trunk": "cd-telecom", "callid": "asked", "at": "2021-06-01T10:00"},
+    ).json()
     batch = [
-        {"call_id": "kept-1@pbx", "dialed": "12331", "caller": "13800001111", "trunk": "cd-telecom",
-         "at": "1622512800.25", "for": "2021-06-01T10:00", "cached": True, "decision": answer},
-        {"call_id": "kept-2@pbx", "dialed": "12331", "caller": "", "trunk": "cd-telecom", "at": 1622512801,
-         "for": "", "cached": True, "decision": answer},
+        {
+            "call_id": "kept-1@pbx",
+            "dialed": "12331",
+            "caller": "13800001111",
+            "trunk": "cd-telecom",
+            "at": "1622512800.25",
+            "for": "2021-06-01T10:00",
+            "cached": True,
+            "decision": answer,
+        },
+        {
+            "call_id": "kept-2@pbx",
+            "dialed": "12331",
+            "caller": "",
+            "trunk": "cd-telecom",
+            "at": 1622512801,
+            "for": "",
+            "cached": True,
+            "decision": answer,
+        },
     ]
     r = client.post("/telephony/decisions", json=batch)
     assert r.status_code == 200 and r.json() == {"stored": 2}
@@ -169,21 +201,27 @@ def test_decisions_served_from_the_proxy_cache_are_stored_idempotently(client: T
     assert second["decided_for"] == "2021-06-01T10:00:01+08:00"  # no named instant: when it was served
     calls = client.get("/telephony/calls", params={"limit": 10}).json()
     assert {"asked", "kept-1@pbx", "kept-2@pbx"} <= {c["call_id"] for c in calls}
-    bad = client.post("/telephony/decisions", json=[{**batch[0], "call_id": "x"},
-                                                     {**batch[1], "decision": {"action": "dance"}}])
+    bad = client.post(
+        "/telephony/decisions", json=[{**batch[0], "call_id": "x"}, {**batch[1], "decision": {"action": "dance"}}]
+    )
     assert bad.status_code == 422 and bad.json()["code"] == "invalid-decision"
     assert client.get("/telephony/calls/x").status_code == 404  # the whole batch was refused
 
 
-def test_cached_decisions_in_the_proxys_line_format_are_stored_idempotently(client: TestClient,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cached_decisions_in_the_proxys_line_format_are_stored_idempotently(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What the shipped Kamailio posts: one call per line, call_id TAB served TAB caller TAB trunk TAB for TAB
     answer; fields holding a tab, a line break or % come percent-encoded."""
     monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
-    text = client.get("/telephony/route", params={"dialed": "12331", "trunk": "cd-telecom", "callid": "asked-l",
-                                                  "at": "2021-06-01T10:00"}).text
-    body = (f"line-1@pbx\t1622512800.250000\t13800001111\tcd-telecom\t2021-06-01T10%3A00\t{text}\n"
-            f"line-2%25%09x@pbx\t1622512801.000000\t\tcd-telecom\t\t{text}\n")
+    text = client.get(
+        "/telephony/route",
+        params={"dialed": "12331", "trunk": "cd-telecom", "callid": "asked-l", "at": "2021-06-01T10:00"},
+    ).text
+    body = (
+        f"line-1@pbx\t1622512800.250000\t13800001111\tcd-telecom\t2021-06-01T10%3A00\t{text}\n"
+        f"line-2%25%09x@pbx\t1622512801.000000\t\tcd-telecom\t\t{text}\n"
+    )
     headers = {"content-type": "text/plain; charset=utf-8"}
     r = client.post("/telephony/decisions", content=body.encode(), headers=headers)
     assert r.status_code == 200 and r.json() == {"stored": 2, "refused": 0}
@@ -198,10 +236,12 @@ def test_cached_decisions_in_the_proxys_line_format_are_stored_idempotently(clie
     assert second["cached"] is True
     assert second["decided_for"] == "2021-06-01T10:00:01+08:00"  # no named instant: when it was served
     # a line that is not a decision is refused alone; the rest of the batch is kept
-    bad = (f"line-3@pbx\t1622512802\t\tcd-telecom\t\t{{\"action\":\"dance\"}}\n"
-           f"line-4@pbx\tsoon\t\tcd-telecom\t\t{text}\n"
-           f"line-5@pbx\t1622512803\t\tcd-telecom\n"
-           f"line-6@pbx\t1622512804\t\tcd-telecom\t\t{text}\n")
+    bad = (
+        f'line-3@pbx\t1622512802\t\tcd-telecom\t\t{{"action":"dance"}}\n'
+        f"line-4@pbx\tsoon\t\tcd-telecom\t\t{text}\n"
+        f"line-5@pbx\t1622512803\t\tcd-telecom\n"
+        f"line-6@pbx\t1622512804\t\tcd-telecom\t\t{text}\n"
+    )
     r = client.post("/telephony/decisions", content=bad.encode(), headers=headers)
     assert r.status_code == 200 and r.json() == {"stored": 1, "refused": 3}
     for refused in ("line-3@pbx", "line-4@pbx", "line-5@pbx"):

@@ -18,8 +18,9 @@ from hotline.telephony.kamailio import ProxySite, render_config
 
 
 def _process(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hotline", *args], capture_output=True, text=True,
-                          env=os.environ.copy(), timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "hotline", *args], capture_output=True, text=True, env=os.environ.copy(), timeout=120
+    )
 
 
 @dataclass
@@ -53,8 +54,10 @@ def test_prompts_list_and_build(db_url: str) -> None:
 def test_cli_errors_exit_2_with_a_chinese_message(db_url: str) -> None:
     bad = _process("telephony", "event", "c1", "ringing")
     assert bad.returncode == 2 and "错误[invalid-call-event]：未知的话务事件" in bad.stderr
-    for args, code in ((("prompts", "build", "welcome:1"), "invalid-prompt"),
-                       (("telephony", "trunk-set", "cd", "火星"), "region-not-found")):
+    for args, code in (
+        (("prompts", "build", "welcome:1"), "invalid-prompt"),
+        (("telephony", "trunk-set", "cd", "火星"), "region-not-found"),
+    ):
         ran = _run(*args)
         assert isinstance(ran.error, HotlineError) and ran.error.code == code
 

@@ -77,10 +77,15 @@ def _decision(action: Action, target: str | None, prompt: str | None = None, ski
 
 
 def test_queue_decision_relays_with_prompt_and_skill() -> None:
-    answer = proxy_answer(_decision(Action.QUEUE, "queue:510100", "transition:12331", "12331"), "12331", "510100",
-                          ENDPOINTS)
+    answer = proxy_answer(
+        _decision(Action.QUEUE, "queue:510100", "transition:12331", "12331"), "12331", "510100", ENDPOINTS
+    )
     assert (answer.action, answer.uri, answer.prompt, answer.skill) == (
-        "relay", "sip:queue-510100@10.0.0.1", "transition:12331", "12331")
+        "relay",
+        "sip:queue-510100@10.0.0.1",
+        "transition:12331",
+        "12331",
+    )
     assert answer.decision == "queue" and answer.dialed == "12331"
 
 
@@ -209,14 +214,20 @@ def test_cache_seconds_until_the_next_change_rounded_down_and_capped() -> None:
 def test_an_answer_reported_back_by_the_proxy_is_checked() -> None:
     from hotline.telephony.domain import answer_from_dict
 
-    relay = proxy_answer(RouteDecision(Action.QUEUE, "transition:12331", "12331", "queue:510100", "过渡期"),
-                         "12331", "510100", ENDPOINTS)
+    relay = proxy_answer(
+        RouteDecision(Action.QUEUE, "transition:12331", "12331", "queue:510100", "过渡期"), "12331", "510100", ENDPOINTS
+    )
     assert answer_from_dict({**relay.to_dict(), "ttl": 6}) == relay
     reject = proxy_answer(RouteDecision(Action.REJECT, None, None, None, "未知号码"), "12399", "510100", ENDPOINTS)
     assert answer_from_dict(reject.to_dict()) == reject
-    for bad in ({**relay.to_dict(), "action": "dance"}, {**relay.to_dict(), "uri": "http://x"},
-                {**reject.to_dict(), "code": 200}, {**relay.to_dict(), "region": None}, {"action": "relay"},
-                {**relay.to_dict(), "prompt": 5}):
+    for bad in (
+        {**relay.to_dict(), "action": "dance"},
+        {**relay.to_dict(), "uri": "http://x"},
+        {**reject.to_dict(), "code": 200},
+        {**relay.to_dict(), "region": None},
+        {"action": "relay"},
+        {**relay.to_dict(), "prompt": 5},
+    ):
         with pytest.raises(InvalidInput) as exc:
             answer_from_dict(bad)
         assert exc.value.code == "invalid-decision"

@@ -78,7 +78,12 @@ def test_route_call_uses_the_trunks_region_and_keeps_the_decision(db_url: str, m
         service.record_decision(s, routed)
     a = routed.answer
     assert (a.action, a.uri, a.prompt, a.skill, a.region) == (
-        "relay", "sip:queue-510100@10.0.0.1", "transition:12331", "12331", "510100")
+        "relay",
+        "sip:queue-510100@10.0.0.1",
+        "transition:12331",
+        "12331",
+        "510100",
+    )
     with session_scope() as s:
         call = service.get_call(s, "call-1@pbx")
         listed = service.list_calls(s)
@@ -87,8 +92,9 @@ def test_route_call_uses_the_trunks_region_and_keeps_the_decision(db_url: str, m
     assert listed[0]["call_id"] == "call-1@pbx"
     # routed again with the same Call-ID (e.g. a new attempt): one record, the latest decision
     with session_scope() as s:
-        service.record_decision(s, service.route_call(s, "12331", "138", "cd-telecom", "call-1@pbx",
-                                                      "2021-10-02T10:00"))
+        service.record_decision(
+            s, service.route_call(s, "12331", "138", "cd-telecom", "call-1@pbx", "2021-10-02T10:00")
+        )
     with session_scope() as s:
         assert len(service.list_calls(s)) == 1
         assert service.get_call(s, "call-1@pbx")["decision"]["decision"] == "cancelled"
@@ -124,7 +130,9 @@ def test_endpoint_missing_is_an_error_the_proxy_falls_back_on(db_url: str, monke
     assert exc.value.code == "endpoint-not-configured"
 
 
-def test_transfers_from_the_transfer_mechanism_date_recorded_as_call_events(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_transfers_from_the_transfer_mechanism_date_recorded_as_call_events(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
     _setup_endpoints()
     with session_scope() as s:
@@ -185,8 +193,9 @@ def test_the_recorder_stores_decisions_off_the_request_path(db_url: str) -> None
         assert service.get_call(s, "r1")["decision"]["target"] == "queue:510100"
 
 
-def test_lookup_repeats_from_memory_until_the_configuration_changes(db_url: str,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lookup_repeats_from_memory_until_the_configuration_changes(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOTLINE_ALLOW_TIME_OVERRIDE", "1")
     _setup_endpoints()
     first = service.lookup("12345", "13800001111", "cd-telecom", "m1", "2021-06-01T10:00")
@@ -198,7 +207,9 @@ def test_lookup_repeats_from_memory_until_the_configuration_changes(db_url: str,
     assert moved.answer.uri == "sip:new-queue-510100@10.0.0.9"
     # another second is another decision (service hours and plan dates change at whole seconds at most)
     later = service.lookup("12331", "", "cd-telecom", "m4", "2021-09-30T23:59:59")
-    assert service.lookup("12331", "", "cd-telecom", "m5", "2021-10-01T00:00:00").answer.decision != later.answer.decision
+    assert (
+        service.lookup("12331", "", "cd-telecom", "m5", "2021-10-01T00:00:00").answer.decision != later.answer.decision
+    )
 
 
 def test_transfer_follows_the_regions_recorded_date(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -72,9 +72,14 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CacheRig]:
         service.set_endpoint(session, "subcenter:*", f"sip:subcenter-{{number}}-{{region}}@127.0.0.1:{subcenter.port}")
         service.set_trunk(session, "cd", "成都市")
     platform = Platform(
-        {"HOTLINE_DATABASE_URL": url, "HOTLINE_DATA_DIR": str(workdir / "data"), "HOTLINE_ALLOW_TIME_OVERRIDE": "1",
-         "HOTLINE_PLAN_YEAR": str(YEAR)},
-        port=free_tcp_port(), log=workdir / "platform.log",
+        {
+            "HOTLINE_DATABASE_URL": url,
+            "HOTLINE_DATA_DIR": str(workdir / "data"),
+            "HOTLINE_ALLOW_TIME_OVERRIDE": "1",
+            "HOTLINE_PLAN_YEAR": str(YEAR),
+        },
+        port=free_tcp_port(),
+        log=workdir / "platform.log",
     )
     kamailio = Kamailio(workdir / "kamailio", platform.url, f"sip:fallback@127.0.0.1:{queue.port}")
     try:
@@ -92,8 +97,13 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CacheRig]:
 
 def test_a_repeat_call_is_served_from_the_cache_and_still_logged_with_its_call_id(rig: CacheRig) -> None:
     at = f"{YEAR}-06-01T10:00"  # during 12331's transition
-    expect = {"endpoint": "queue", "ruser": "queue-510100", "prompt": "transition:12331", "skill": "12331",
-              "fallback": ""}
+    expect = {
+        "endpoint": "queue",
+        "ruser": "queue-510100",
+        "prompt": "transition:12331",
+        "skill": "12331",
+        "fallback": "",
+    }
     first = rig.call("12331", at, expect_got=expect)
     second = rig.call("12331", at, expect_got=expect)
     asked = rig.decision(first)
@@ -101,8 +111,18 @@ def test_a_repeat_call_is_served_from_the_cache_and_still_logged_with_its_call_i
     assert asked["cached"] is False
     assert kept["cached"] is True  # the platform was not asked: the proxy reported it afterwards
     assert kept["call_id"] == second
-    for field in ("dialed", "trunk", "region_code", "decision", "target", "uri", "prompt", "skill", "reason",
-                  "decided_for"):
+    for field in (
+        "dialed",
+        "trunk",
+        "region_code",
+        "decision",
+        "target",
+        "uri",
+        "prompt",
+        "skill",
+        "reason",
+        "decided_for",
+    ):
         assert kept[field] == asked[field], field
     assert kept["caller"] == "138****1111"  # the caller is kept (masked), though not part of the key
 
@@ -111,11 +131,13 @@ def test_a_call_id_with_quotes_is_reported_as_it_was(rig: CacheRig) -> None:
     """A Call-ID may hold quotes and backslashes (RFC 3261 `word`): the report still carries it exactly."""
     at = "2021-07-02T10:00"
     rig.call("12345", at, expect_got={"ruser": "queue-510100"})
-    odd = '-q"u\\o\'te'
-    scenario = caller_scenario(dialed="12345", tgrp="cd", headers={"X-Hotline-At": at},
-                               expect_got={"ruser": "queue-510100"})
-    result = place_call(rig.kamailio.port, rig.workdir, f"cache{next(_names)}-odd", scenario,
-                        extra=("-cid_str", f"%u-%p@%s{odd}"))
+    odd = "-q\"u\\o'te"
+    scenario = caller_scenario(
+        dialed="12345", tgrp="cd", headers={"X-Hotline-At": at}, expect_got={"ruser": "queue-510100"}
+    )
+    result = place_call(
+        rig.kamailio.port, rig.workdir, f"cache{next(_names)}-odd", scenario, extra=("-cid_str", f"%u-%p@%s{odd}")
+    )
     assert result.returncode == 0, result.log
     assert result.call_id.endswith(odd)
     kept = rig.decision(result.call_id)
@@ -127,10 +149,12 @@ def test_a_call_id_with_a_percent_sign_is_reported_as_it_was(rig: CacheRig) -> N
     `word` character) or a control character: the platform still stores it exactly."""
     at = "2021-07-03T10:00"
     rig.call("12345", at, expect_got={"ruser": "queue-510100"})
-    scenario = caller_scenario(dialed="12345", tgrp="cd", headers={"X-Hotline-At": at},
-                               expect_got={"ruser": "queue-510100"})
-    result = place_call(rig.kamailio.port, rig.workdir, f"cache{next(_names)}-pct", scenario,
-                        extra=("-cid_str", "%u-%p@%s-100%%25"))
+    scenario = caller_scenario(
+        dialed="12345", tgrp="cd", headers={"X-Hotline-At": at}, expect_got={"ruser": "queue-510100"}
+    )
+    result = place_call(
+        rig.kamailio.port, rig.workdir, f"cache{next(_names)}-pct", scenario, extra=("-cid_str", "%u-%p@%s-100%%25")
+    )
     assert result.returncode == 0, result.log
     assert result.call_id.endswith("-100%25")
     kept = rig.decision(result.call_id)
@@ -153,17 +177,28 @@ def test_a_kept_answer_is_not_used_past_the_sub_centres_closing_time(rig: CacheR
         local = datetime.now(CHINA_TZ)
     closes = (local + timedelta(seconds=5)).replace(microsecond=0)
     with db.session_scope(rig.url) as session:
-        set_subcenter_hours(session, "12366", local.replace(hour=0, minute=0, second=0, microsecond=0).time(),
-                            closes.time(), region_code="510100", workdays_only=False, actor="test")
+        set_subcenter_hours(
+            session,
+            "12366",
+            local.replace(hour=0, minute=0, second=0, microsecond=0).time(),
+            closes.time(),
+            region_code="510100",
+            workdays_only=False,
+            actor="test",
+        )
     time.sleep(0.6)  # the platform process sees the change within half a second
-    in_hours = rig.call("12366", None, expect_got={"endpoint": "subcenter", "ruser": "subcenter-12366-510100",
-                                                   "prompt": ""})
+    in_hours = rig.call(
+        "12366", None, expect_got={"endpoint": "subcenter", "ruser": "subcenter-12366-510100", "prompt": ""}
+    )
     rig.call("12366", None, expect_got={"endpoint": "subcenter"})  # kept (or asked again): still in hours
     assert rig.decision(in_hours)["decision"] == "subcenter"
     while datetime.now(CHINA_TZ) < closes + timedelta(milliseconds=100):
         time.sleep(0.05)
-    after = rig.call("12366", None, expect_got={"endpoint": "queue", "ruser": "queue-510100",
-                                                "prompt": "after-hours:12366", "skill": "12366"})
+    after = rig.call(
+        "12366",
+        None,
+        expect_got={"endpoint": "queue", "ruser": "queue-510100", "prompt": "after-hours:12366", "skill": "12366"},
+    )
     assert rig.decision(after)["decision"] == "queue"
 
 
@@ -172,16 +207,18 @@ def test_an_administrators_change_reaches_kept_answers(rig: CacheRig) -> None:
     rig.call("12345", at, expect_got={"ruser": "queue-510100"})
     rig.call("12345", at, expect_got={"ruser": "queue-510100"})  # kept
     queue_port = rig.kamailio.site.fallback_uri.rsplit(":", 1)[1]
-    r = httpx.put(f"{rig.platform.url}/telephony/endpoints/queue:510100",
-                  json={"uri": f"sip:city-queue@127.0.0.1:{queue_port}"})
+    r = httpx.put(
+        f"{rig.platform.url}/telephony/endpoints/queue:510100", json={"uri": f"sip:city-queue@127.0.0.1:{queue_port}"}
+    )
     assert r.status_code == 200
     try:
         # within a few seconds (the proxy polls the platform's revision each second; answers are kept at
         # most service.PROXY_CACHE_CAP seconds anyway), calls go to the new address
         deadline = time.monotonic() + 10
         while True:
-            scenario = caller_scenario(dialed="12345", tgrp="cd", headers={"X-Hotline-At": at},
-                                       expect_got={"ruser": "city-queue"})
+            scenario = caller_scenario(
+                dialed="12345", tgrp="cd", headers={"X-Hotline-At": at}, expect_got={"ruser": "city-queue"}
+            )
             result = place_call(rig.kamailio.port, rig.workdir, f"cache{next(_names)}-moved", scenario)
             if result.returncode == 0:
                 break
@@ -205,8 +242,9 @@ def test_platform_killed_after_the_cache_was_warmed(rig: CacheRig) -> None:
     rig.platform.proc = None
     try:
         during = rig.call("12331", f"{YEAR}-06-20T10:00", expect_got=transition)
-        rig.call("12333", at, expect_got={"endpoint": "queue", "ruser": "fallback", "fallback": "http-7",
-                                          "dialed": "12333"})
+        rig.call(
+            "12333", at, expect_got={"endpoint": "queue", "ruser": "fallback", "fallback": "http-7", "dialed": "12333"}
+        )
         rig.call("12366", at, expect_got={"ruser": "fallback", "fallback": "http-7", "dialed": "12366"})
     finally:
         rig.platform.start()

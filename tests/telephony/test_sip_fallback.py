@@ -46,8 +46,7 @@ class FallbackRig:
     kamailio: Kamailio
 
     def call(self, dialed: str, at: str | None = None, **expect: object) -> str:
-        scenario = caller_scenario(dialed=dialed, tgrp="cd", headers={"X-Hotline-At": at or fresh_instant()},
-                                   **expect)  # type: ignore[arg-type]
+        scenario = caller_scenario(dialed=dialed, tgrp="cd", headers={"X-Hotline-At": at or fresh_instant()}, **expect)  # type: ignore[arg-type]
         result = place_call(self.kamailio.port, self.workdir, f"fb{next(_names)}-{dialed}", scenario)
         assert result.returncode == 0, f"SIPp checks failed for {dialed}: {result.log}"
         return result.call_id
@@ -69,7 +68,8 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FallbackRig]:
     port = free_tcp_port()
     platform = Platform(
         {"HOTLINE_DATABASE_URL": url, "HOTLINE_DATA_DIR": str(workdir / "data"), "HOTLINE_ALLOW_TIME_OVERRIDE": "1"},
-        port=port, log=workdir / "platform.log",
+        port=port,
+        log=workdir / "platform.log",
     )
     kamailio = Kamailio(workdir / "kamailio", platform.url, f"sip:fallback@127.0.0.1:{queue.port}")
     try:
@@ -86,12 +86,17 @@ def test_platform_killed_mid_run(rig: FallbackRig) -> None:
     rig.platform.start()
     warm = fresh_instant()
     # routed by the platform over the kept-alive connection; the answer is kept for a few seconds
-    rig.call("12331", warm, expect_got={"endpoint": "queue", "ruser": "queue-510100", "prompt": "transition:12331",
-                                        "fallback": ""})
+    rig.call(
+        "12331",
+        warm,
+        expect_got={"endpoint": "queue", "ruser": "queue-510100", "prompt": "transition:12331", "fallback": ""},
+    )
     rig.platform.stop()
     # connection refused: the fallback queue, marked, with the dialed number for the agent
-    rig.call("12331", expect_got={"endpoint": "queue", "ruser": "fallback", "fallback": "http-7", "prompt": "",
-                                  "dialed": "12331"})
+    rig.call(
+        "12331",
+        expect_got={"endpoint": "queue", "ruser": "fallback", "fallback": "http-7", "prompt": "", "dialed": "12331"},
+    )
     # the next caller is not made to try again (the platform failed a moment ago): same queue, same mark
     rig.call("12345", expect_got={"ruser": "fallback", "fallback": "http-7", "dialed": "12345"})
     # and back to normal when the platform returns (once the proxy asks again)
@@ -106,8 +111,9 @@ def test_platform_hanging_longer_than_a_second(rig: FallbackRig) -> None:
     server = SilentServer(rig.router_port)
     try:
         started = time.monotonic()
-        rig.call("12331", expect_got={"endpoint": "queue", "ruser": "fallback", "fallback": "http-28",
-                                      "dialed": "12331"})
+        rig.call(
+            "12331", expect_got={"endpoint": "queue", "ruser": "fallback", "fallback": "http-28", "dialed": "12331"}
+        )
         assert time.monotonic() - started < 5  # the 1 s lookup timeout, not a SIP timer
         # the callers right after are not made to wait for it too
         rig.call("12345", expect_got={"ruser": "fallback", "fallback": "http-28", "dialed": "12345"})
@@ -129,8 +135,16 @@ def test_platform_hanging_longer_than_a_second(rig: FallbackRig) -> None:
 def test_platform_answering_garbage(rig: FallbackRig, body: bytes) -> None:
     server = GarbageServer(rig.router_port, body)
     try:
-        rig.call("12331", expect_got={"endpoint": "queue", "ruser": "fallback", "fallback": "garbage",
-                                      "prompt": "", "dialed": "12331"})
+        rig.call(
+            "12331",
+            expect_got={
+                "endpoint": "queue",
+                "ruser": "fallback",
+                "fallback": "garbage",
+                "prompt": "",
+                "dialed": "12331",
+            },
+        )
     finally:
         server.close()
 
@@ -139,8 +153,12 @@ def test_platform_error_answer_falls_back(rig: FallbackRig) -> None:
     # a target with no SIP address configured (the sub-centre here) is an error answer (404), not a dropped call
     rig.platform.start()
     try:
-        scenario = caller_scenario(dialed="12366", tgrp="cd", headers={"X-Hotline-At": "2021-04-07T10:00"},
-                                   expect_got={"ruser": "fallback", "fallback": "http-404", "dialed": "12366"})
+        scenario = caller_scenario(
+            dialed="12366",
+            tgrp="cd",
+            headers={"X-Hotline-At": "2021-04-07T10:00"},
+            expect_got={"ruser": "fallback", "fallback": "http-404", "dialed": "12366"},
+        )
         result = place_call(rig.kamailio.port, rig.workdir, "fb-404", scenario)
         assert result.returncode == 0, result.log
     finally:
@@ -151,8 +169,12 @@ def test_a_target_that_does_not_answer_falls_back_to_the_queue(rig: FallbackRig)
     # 12331 before its transition rings its old seats; they are off: after the 4 s timer, the 12345 queue
     rig.platform.start()
     try:
-        scenario = caller_scenario(dialed="12331", tgrp="cd", headers={"X-Hotline-At": "2021-05-01T10:00"},
-                                   expect_got={"ruser": "fallback", "fallback": "target-408", "dialed": "12331"})
+        scenario = caller_scenario(
+            dialed="12331",
+            tgrp="cd",
+            headers={"X-Hotline-At": "2021-05-01T10:00"},
+            expect_got={"ruser": "fallback", "fallback": "target-408", "dialed": "12331"},
+        )
         result = place_call(rig.kamailio.port, rig.workdir, "fb-408", scenario, timeout=15)
         assert result.returncode == 0, result.log
     finally:

@@ -63,10 +63,10 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         p = endpoints
         service.set_endpoint(session, "queue:*", f"sip:queue-{{region}}@127.0.0.1:{p['queue'].port}")
         service.set_endpoint(session, "legacy:*", f"sip:legacy-{{number}}-{{region}}@127.0.0.1:{p['legacy'].port}")
-        service.set_endpoint(session, "subcenter:*",
-                             f"sip:subcenter-{{number}}-{{region}}@127.0.0.1:{p['subcenter'].port}")
-        service.set_endpoint(session, "announcement:*",
-                             f"sip:announce-{{region}}@127.0.0.1:{p['announcement'].port}")
+        service.set_endpoint(
+            session, "subcenter:*", f"sip:subcenter-{{number}}-{{region}}@127.0.0.1:{p['subcenter'].port}"
+        )
+        service.set_endpoint(session, "announcement:*", f"sip:announce-{{region}}@127.0.0.1:{p['announcement'].port}")
         service.set_trunk(session, "cd", "成都市")
     platform = Platform(
         {"HOTLINE_DATABASE_URL": url, "HOTLINE_DATA_DIR": str(workdir / "data"), "HOTLINE_ALLOW_TIME_OVERRIDE": "1"},
@@ -87,9 +87,18 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
 
 
 def test_12345_goes_to_the_regions_queue(rig: Rig) -> None:
-    rig.call("12345", "2021-03-01T10:00",
-             expect_got={"endpoint": "queue", "ruser": "queue-510100", "dialed": "12345", "prompt": "", "skill": "",
-                         "fallback": ""})
+    rig.call(
+        "12345",
+        "2021-03-01T10:00",
+        expect_got={
+            "endpoint": "queue",
+            "ruser": "queue-510100",
+            "dialed": "12345",
+            "prompt": "",
+            "skill": "",
+            "fallback": "",
+        },
+    )
 
 
 def test_the_trunk_names_the_region(rig: Rig) -> None:
@@ -101,40 +110,66 @@ def test_the_trunk_names_the_region(rig: Rig) -> None:
 
 @pytest.mark.parametrize("at", ["2021-05-31T23:59:59"])
 def test_full_merge_line_before_transition_rings_its_own_seats(rig: Rig, at: str) -> None:
-    rig.call("12331", at, expect_got={"endpoint": "legacy", "ruser": "legacy-12331-510100", "prompt": "",
-                                      "dialed": "12331"})
+    rig.call(
+        "12331", at, expect_got={"endpoint": "legacy", "ruser": "legacy-12331-510100", "prompt": "", "dialed": "12331"}
+    )
 
 
 @pytest.mark.parametrize("at", ["2021-06-01T00:00", "2021-08-15T14:00", "2021-09-30T23:59:59"])
 def test_full_merge_line_during_transition_plays_prompt_then_queue(rig: Rig, at: str) -> None:
-    rig.call("12331", at, expect_got={"endpoint": "queue", "ruser": "queue-510100", "prompt": "transition:12331",
-                                      "skill": "12331", "dialed": "12331", "fallback": ""})
+    rig.call(
+        "12331",
+        at,
+        expect_got={
+            "endpoint": "queue",
+            "ruser": "queue-510100",
+            "prompt": "transition:12331",
+            "skill": "12331",
+            "dialed": "12331",
+            "fallback": "",
+        },
+    )
 
 
 @pytest.mark.parametrize("at", ["2021-10-01T00:00", "2022-03-01T09:00"])
 def test_full_merge_line_after_transition_hears_cancellation_then_release(rig: Rig, at: str) -> None:
     # the announcement server answers, plays the notice named in the header, and hangs up itself
-    rig.call("12331", at, released_by_callee=True,
-             expect_got={"endpoint": "announcement", "ruser": "announce-510100", "prompt": "cancellation:12331",
-                         "dialed": "12331"})
+    rig.call(
+        "12331",
+        at,
+        released_by_callee=True,
+        expect_got={
+            "endpoint": "announcement",
+            "ruser": "announce-510100",
+            "prompt": "cancellation:12331",
+            "dialed": "12331",
+        },
+    )
 
 
 def test_parallel_line_before_and_after_its_transfer_date(rig: Rig) -> None:
-    rig.call("12333", "2021-10-15T23:59", expect_got={"endpoint": "legacy", "ruser": "legacy-12333-510100",
-                                                      "skill": ""})
-    rig.call("12333", "2021-10-16T00:00", expect_got={"endpoint": "queue", "ruser": "queue-510100",
-                                                      "skill": "12333", "prompt": ""})
+    rig.call(
+        "12333", "2021-10-15T23:59", expect_got={"endpoint": "legacy", "ruser": "legacy-12333-510100", "skill": ""}
+    )
+    rig.call(
+        "12333",
+        "2021-10-16T00:00",
+        expect_got={"endpoint": "queue", "ruser": "queue-510100", "skill": "12333", "prompt": ""},
+    )
 
 
 def test_subcenter_in_and_out_of_hours(rig: Rig) -> None:
     # Wednesday 2021-04-07 is a working day: 09:00-17:00 at the sub-centre, else 12345 after a notice
-    rig.call("12366", "2021-04-07T10:00", expect_got={"endpoint": "subcenter", "ruser": "subcenter-12366-510100",
-                                                      "prompt": ""})
-    rig.call("12366", "2021-04-07T20:00", expect_got={"endpoint": "queue", "prompt": "after-hours:12366",
-                                                      "skill": "12366"})
+    rig.call(
+        "12366",
+        "2021-04-07T10:00",
+        expect_got={"endpoint": "subcenter", "ruser": "subcenter-12366-510100", "prompt": ""},
+    )
+    rig.call(
+        "12366", "2021-04-07T20:00", expect_got={"endpoint": "queue", "prompt": "after-hours:12366", "skill": "12366"}
+    )
     # Labour Day holiday (Monday 2021-05-03): out of hours all day
-    rig.call("12366", "2021-05-03T10:00",
-             expect_got={"endpoint": "queue", "prompt": "after-hours:12366"})
+    rig.call("12366", "2021-05-03T10:00", expect_got={"endpoint": "queue", "prompt": "after-hours:12366"})
     # from 08-31 the sub-centre answers 7x24
     rig.call("12366", "2021-09-01T22:00", expect_got={"endpoint": "subcenter", "prompt": ""})
 
@@ -148,9 +183,12 @@ def test_unknown_number_is_rejected(rig: Rig) -> None:
 
 
 def test_headers_from_the_caller_cannot_pose_as_the_platform(rig: Rig) -> None:
-    scenario = caller_scenario(dialed="12345", tgrp="cd", headers={"X-Hotline-Prompt": "cancellation:12331",
-                                                                   "X-Hotline-Fallback": "forged"},
-                               expect_got={"endpoint": "queue", "prompt": "", "fallback": ""})
+    scenario = caller_scenario(
+        dialed="12345",
+        tgrp="cd",
+        headers={"X-Hotline-Prompt": "cancellation:12331", "X-Hotline-Fallback": "forged"},
+        expect_got={"endpoint": "queue", "prompt": "", "fallback": ""},
+    )
     result = place_call(rig.kamailio.port, rig.workdir, "forged", scenario)
     assert result.returncode == 0, result.log
 
@@ -170,8 +208,11 @@ def test_every_decision_is_kept_with_the_call_id(rig: Rig) -> None:
     ("dialed", "at", "logged"),
     [
         ("12331", "2021-06-01T10:00", "endpoint=queue ruser=queue-510100 dialed=12331 prompt=transition:12331"),
-        ("12331", "2021-10-01T10:00", "endpoint=announcement ruser=announce-510100 dialed=12331 "
-                                      "prompt=cancellation:12331"),
+        (
+            "12331",
+            "2021-10-01T10:00",
+            "endpoint=announcement ruser=announce-510100 dialed=12331 prompt=cancellation:12331",
+        ),
         ("110", "2021-06-01T10:00", "rejected: 380"),
         ("12399", "2021-06-01T10:00", "rejected: 404"),
     ],
@@ -180,10 +221,37 @@ def test_the_shipped_caller_scenario_for_trying_by_hand(rig: Rig, dialed: str, a
     """deploy/kamailio/sipp/caller_uac.xml, as docs/telephony.md tells an operator to run it."""
     log = rig.workdir / f"by-hand-{dialed}-{at[:10]}.log"
     proc = subprocess.run(
-        [sipp_binary(), f"127.0.0.1:{rig.kamailio.port}", "-sf", str(SCENARIOS / "caller_uac.xml"), "-s", dialed,
-         "-key", "tgrp", "510100", "-key", "at", at, "-i", "127.0.0.1", "-p", str(free_udp_port()), "-m", "1",
-         "-nostdin", "-timeout", "10s", "-timeout_error", "-trace_logs", "-log_file", str(log)],
-        cwd=rig.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30,
+        [
+            sipp_binary(),
+            f"127.0.0.1:{rig.kamailio.port}",
+            "-sf",
+            str(SCENARIOS / "caller_uac.xml"),
+            "-s",
+            dialed,
+            "-key",
+            "tgrp",
+            "510100",
+            "-key",
+            "at",
+            at,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(free_udp_port()),
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "10s",
+            "-timeout_error",
+            "-trace_logs",
+            "-log_file",
+            str(log),
+        ],
+        cwd=rig.workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=30,
     )
     assert proc.returncode == 0
     assert logged in log.read_text()

@@ -236,4 +236,3 @@ def test_a_low_confidence_suggestion_is_shown_but_prefills_nothing(
             shown = dispatch_hint.hint(session, view, Acting("dispatcher", None, ""), actions)
         assert shown is not None and shown["category"] == "城乡建设"
         assert (shown["prefill"].get("dispatch") or {}).get("target_unit") == prefilled
-

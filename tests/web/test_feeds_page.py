@@ -162,7 +162,9 @@ def test_the_page_says_first_when_the_platform_stops_receiving_from_the_queue(pa
     assert page.locator("#queue-workers-hint").inner_text() == "请告知系统管理员。"
     assert "s3cret" not in page.content()
     page.goto("/")  # the overview says it too, above the sources' counts
-    assert page.locator("#feed-summary [role=alert]").inner_text().startswith(f"消息队列接收中断（自 {since['feeds']} 起")
+    assert (
+        page.locator("#feed-summary [role=alert]").inner_text().startswith(f"消息队列接收中断（自 {since['feeds']} 起")
+    )
 
     board.running("feeds")
     page.goto("/feeds")

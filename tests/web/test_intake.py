@@ -260,7 +260,11 @@ def test_an_agent_answers_a_demand_from_the_knowledge_base_and_closes_it_at_once
     assert page.locator("#order [data-field=answer_article]").inner_text() == f"知识 {hit['article_id']}"
 
     stored = httpx.get(f"{web_server}/api/orders/{number}", params={"role": "agent"}).json()
-    assert (stored["state"], stored["reply"], stored["answer_article"]) == ("to_visit", article["body"], hit["article_id"])
+    assert (stored["state"], stored["reply"], stored["answer_article"]) == (
+        "to_visit",
+        article["body"],
+        hit["article_id"],
+    )
     assert [(h["action"], h["role"], h["actor"]) for h in stored["history"]] == [
         ("create", "agent", "话务员小林"),
         ("direct_resolve", "agent", "话务员小林"),

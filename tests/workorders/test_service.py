@@ -381,6 +381,7 @@ def test_orders_found_by_words_of_their_content_or_place(units: str) -> None:
     noise = _create(content="工地夜间施工噪音扰民", place="武侯区某小区")
     fee = _create(content="物业乱收停车费100%不合理", place="锦江区")
     with session_scope() as session:
+
         def found(words: str) -> set[str]:
             filters = OrderFilters.parse(words=words)
             listed = {o["number"] for o in service.list_orders(session, filters, role="supervisor")}

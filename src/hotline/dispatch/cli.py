@@ -68,8 +68,7 @@ def predict(
 
 @app.command(
     "suggest",
-    help="给出一条诉求的派单建议（JSON）\n\n"
-    "内容：一级分类及前三个候选分类、承办单位、重复诉求。",
+    help="给出一条诉求的派单建议（JSON）\n\n内容：一级分类及前三个候选分类、承办单位、重复诉求。",
 )
 def suggest(
     text: str = typer.Argument(..., help="诉求内容"),

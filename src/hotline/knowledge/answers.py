@@ -141,7 +141,10 @@ def learn(
         raise ValueError("learn() needs one answer per message, and at least one pair")
     texts = [" ".join(w) for w in (*answers, *articles, *messages)]
     vectorizer = TfidfVectorizer(
-        analyzer=str.split, sublinear_tf=True, min_df=min(params.min_df, len(texts)), dtype=np.float32,
+        analyzer=str.split,
+        sublinear_tf=True,
+        min_df=min(params.min_df, len(texts)),
+        dtype=np.float32,
     ).fit(texts)
     vocab = {w: int(i) for w, i in vectorizer.vocabulary_.items()}
     if answer_ids and len(answer_ids) != len(answers):
@@ -219,8 +222,16 @@ def _ridge_leave_one_out(x: sp.csr_matrix, y: np.ndarray, alpha: float) -> np.nd
 def _digest(model: AnswerModel) -> str:
     h = hashlib.sha1()
     for part in (
-        model.components, model.coef, model.mean, model.train_x.data, model.train_x.indices,
-        model.reverse_coef, model.reverse_mean, model.answer_x.data, model.answer_x.indices, model.answer_loo,
+        model.components,
+        model.coef,
+        model.mean,
+        model.train_x.data,
+        model.train_x.indices,
+        model.reverse_coef,
+        model.reverse_mean,
+        model.answer_x.data,
+        model.answer_x.indices,
+        model.answer_loo,
     ):
         h.update(np.ascontiguousarray(part).tobytes())
     h.update("\n".join(sorted(model.vocab)).encode())
@@ -268,8 +279,17 @@ def load(path: Path) -> AnswerModel:
         )
         ids = str(z["answer_ids"])
         model = AnswerModel(
-            vocab, z["idf"], z["components"], x, coef, z["mean"], answer_x, reverse_coef, z["reverse_mean"],
-            ids.split("\n") if ids else [], z["answer_loo"],
+            vocab,
+            z["idf"],
+            z["components"],
+            x,
+            coef,
+            z["mean"],
+            answer_x,
+            reverse_coef,
+            z["reverse_mean"],
+            ids.split("\n") if ids else [],
+            z["answer_loo"],
         )
     model.digest = _digest(model)
     return model

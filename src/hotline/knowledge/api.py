@@ -169,7 +169,9 @@ def versions(key: str, session: Session = SESSION) -> dict[str, Any]:
 
 @router.post("/articles/{key}/flags", status_code=201)
 def flag(key: str, body: FlagIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
-    return _flag_dict(service.flag_article(session, key, body.kind, agent=signed_actor(request, body.agent), comment=body.comment))
+    return _flag_dict(
+        service.flag_article(session, key, body.kind, agent=signed_actor(request, body.agent), comment=body.comment)
+    )
 
 
 @router.get("/flags")
@@ -186,7 +188,9 @@ def flags(
 
 @router.post("/flags/{flag_id}/review")
 def review(flag_id: int, body: ReviewIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
-    return _flag_dict(service.review_flag(session, flag_id, body.resolution, actor=signed_actor(request, body.actor), note=body.note))
+    return _flag_dict(
+        service.review_flag(session, flag_id, body.resolution, actor=signed_actor(request, body.actor), note=body.note)
+    )
 
 
 @router.get("/changes")
@@ -210,7 +214,12 @@ async def import_file(
 ) -> dict[str, Any]:
     with uploaded(file.filename or "", await file.read()) as path:
         summary = service.import_file(
-            session, path, id_column=id_column, body_column=body_column, title_column=title_column, actor=signed_actor(request, actor)
+            session,
+            path,
+            id_column=id_column,
+            body_column=body_column,
+            title_column=title_column,
+            actor=signed_actor(request, actor),
         )
     return {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged}
 
@@ -223,5 +232,11 @@ def export(fmt: str = Query("csv", alias="format"), status: str | None = None, s
         path = Path(tmp) / f"knowledge.{fmt}"
         service.export_articles(session, path, status=status)
         content = path.read_bytes()
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="knowledge.{fmt}"'})
+    media = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return Response(
+        content, media_type=media, headers={"Content-Disposition": f'attachment; filename="knowledge.{fmt}"'}
+    )

@@ -87,7 +87,9 @@ def search(
 def learn(
     pairs: Path | None = typer.Option(None, "--pairs", help="已答复留言文件（CSV/XLSX）：留言文本列 + 答复知识编号列"),
     text_columns: str = typer.Option("subject,detail", "--text-columns", help="留言文本列，逗号分隔"),
-    article_column: str | None = typer.Option(None, "--article-column", help="答复该留言的知识外部编号列（用 --pairs 时必填）"),
+    article_column: str | None = typer.Option(
+        None, "--article-column", help="答复该留言的知识外部编号列（用 --pairs 时必填）"
+    ),
     from_db: bool = typer.Option(False, "--from-db", help="加入话务员依据知识直接办结的工单（市民不满意或重办的除外）"),
     articles: Path | None = typer.Option(None, "--articles", help="知识文件（CSV/XLSX）；不指定则用知识库中已有的知识"),
     article_id_column: str = typer.Option("reply_id", "--article-id-column", help="知识文件的编号列"),

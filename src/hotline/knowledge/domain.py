@@ -99,9 +99,7 @@ def check_transition(current: str, target: str) -> Status:
     if dst not in TRANSITIONS[src]:
         from hotline.errors import Conflict
 
-        raise Conflict(
-            f"知识状态不能从“{STATUS_LABELS[src]}”变为“{STATUS_LABELS[dst]}”", code="transition-not-allowed"
-        )
+        raise Conflict(f"知识状态不能从“{STATUS_LABELS[src]}”变为“{STATUS_LABELS[dst]}”", code="transition-not-allowed")
     return dst
 
 

@@ -236,16 +236,74 @@ class SearchConfig:
     # development queries with these weights is a training-set figure, not a held-out one. None: keep the
     # first-stage order.
     rerank_weights: tuple[float, ...] | None = (
-        1.338, 1.111, 1.583, 1.683, 0.607, 0.650, -1.683, 2.183, -0.229, -12.596, 0.102, -0.571, -1.905, -0.609,
-        -0.582, -1.245, 3.011, -0.901, -1.371, -1.150, 2.015, 0.303, 0.529, 3.673, 0.325, 0.622, -0.195, -0.224,
-        1.726, 1.694, 1.924, 0.102, 0.688, -0.793, -0.130, -1.096, 0.765, -0.043, 0.882,
+        1.338,
+        1.111,
+        1.583,
+        1.683,
+        0.607,
+        0.650,
+        -1.683,
+        2.183,
+        -0.229,
+        -12.596,
+        0.102,
+        -0.571,
+        -1.905,
+        -0.609,
+        -0.582,
+        -1.245,
+        3.011,
+        -0.901,
+        -1.371,
+        -1.150,
+        2.015,
+        0.303,
+        0.529,
+        3.673,
+        0.325,
+        0.622,
+        -0.195,
+        -0.224,
+        1.726,
+        1.694,
+        1.924,
+        0.102,
+        0.688,
+        -0.793,
+        -0.130,
+        -1.096,
+        0.765,
+        -0.043,
+        0.882,
     )
     # Used when the data folder has no answer model (`hotline kb learn` not run): the weights shipped before the
     # "learned", year, date, "reverse" and list-rank features existed (16 features, held-out R@1 0.676 / MRR@10
     # 0.731), those at 0. The weights above lean on the answer model and rank worse than these without it.
     rerank_weights_without_answers: tuple[float, ...] | None = (
-        2.556, 2.402, 1.445, 2.774, 0.504, 0.376, -1.904, 5.334, 2.146, -7.394, 0.501, 2.205, -3.291, 0.841, -0.579,
-        -2.873, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+        2.556,
+        2.402,
+        1.445,
+        2.774,
+        0.504,
+        0.376,
+        -1.904,
+        5.334,
+        2.146,
+        -7.394,
+        0.501,
+        2.205,
+        -3.291,
+        0.841,
+        -0.579,
+        -2.873,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
         *(0.0,) * len(LIST_RANKED),
     )
 
@@ -464,7 +522,9 @@ class SearchIndex:
         self._status = np.array([m.status for m in self.meta], dtype=object)
         self._published = np.array([m.status == "published" for m in self.meta], dtype=bool)
         lo, hi = date.min.toordinal(), date.max.toordinal()
-        self._eff = np.array([m.effective_from.toordinal() if m.effective_from else lo for m in self.meta], dtype=np.int64)
+        self._eff = np.array(
+            [m.effective_from.toordinal() if m.effective_from else lo for m in self.meta], dtype=np.int64
+        )
         self._exp = np.array([m.expires_on.toordinal() if m.expires_on else hi for m in self.meta], dtype=np.int64)
         self._year = np.array([latest_year(m.title + "。" + m.body) for m in self.meta], dtype=np.int64)
         self._day = np.array([dates.latest_date(m.title + "。" + m.body) for m in self.meta], dtype=np.int64)
@@ -732,7 +792,9 @@ def _longest_run_in(query: str, doc_grams: set[str], doc: str) -> int:
     return best
 
 
-def highlight(text: str, query_bigrams: Collection[str], *, width: int = 120, mark: tuple[str, str] = ("<mark>", "</mark>")) -> str:
+def highlight(
+    text: str, query_bigrams: Collection[str], *, width: int = 120, mark: tuple[str, str] = ("<mark>", "</mark>")
+) -> str:
     """A snippet of TEXT around its densest match, query bigrams joined into marked runs."""
     if not text:
         return ""

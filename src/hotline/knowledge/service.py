@@ -289,9 +289,7 @@ def is_overdue(flag: ArticleFlag, today: date | None = None) -> bool:
     return flag.resolved_at is None and flag.review_due is not None and today > flag.review_due
 
 
-def review_flag(
-    session: Session, flag_id: int, resolution: str, *, actor: str, note: str = ""
-) -> ArticleFlag:
+def review_flag(session: Session, flag_id: int, resolution: str, *, actor: str, note: str = "") -> ArticleFlag:
     """The owning unit closes a flag: confirmed as correct, updated, or the article withdrawn."""
     flag = session.get(ArticleFlag, flag_id)
     if flag is None:
@@ -522,9 +520,7 @@ def _meta(a: Article) -> search.DocMeta:
     )
 
 
-def _apply_meta_changes(
-    session: Session, index: search.SearchIndex, signature: str
-) -> search.SearchIndex | None:
+def _apply_meta_changes(session: Session, index: search.SearchIndex, signature: str) -> search.SearchIndex | None:
     """The index updated in place when every article changed since it was built kept its searchable text
     (a withdrawal, publication, expiry or new validity dates); None when a rebuild is needed."""
     since = getattr(index, "built_upto", None)
@@ -746,7 +742,9 @@ def _article_text(title: str, body: str) -> str:
 
 def article_texts(session: Session) -> dict[str, str]:
     """External id → title and body of every article in the database (what `learn_answers` reads)."""
-    rows = session.execute(select(Article.external_id, Article.title, Article.body).where(Article.external_id.is_not(None)))
+    rows = session.execute(
+        select(Article.external_id, Article.title, Article.body).where(Article.external_id.is_not(None))
+    )
     return {ext: _article_text(title, body) for ext, title, body in rows if ext}
 
 

@@ -60,7 +60,12 @@ def line(number: str, session: Session = SESSION) -> dict[str, Any]:
 def add_line(body: LocalLineIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
     """Register a local line (整体并入, set up by a provincial department or a city)."""
     created = service.add_local_line(
-        session, body.number, body.name, units=body.units, note=body.note, actor=signed_actor(request, body.registered_by)
+        session,
+        body.number,
+        body.name,
+        units=body.units,
+        note=body.note,
+        actor=signed_actor(request, body.registered_by),
     )
     return created.to_dict()
 

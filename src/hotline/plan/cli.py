@@ -78,8 +78,7 @@ def _cell(item: MilestoneStatus) -> str:
 
 @app.command(
     "status",
-    help="各热线各里程碑的完成情况：已完成、未到期、已逾期\n\n"
-    "指定地区时逐条列出；不指定时汇总全部地区。",
+    help="各热线各里程碑的完成情况：已完成、未到期、已逾期\n\n指定地区时逐条列出；不指定时汇总全部地区。",
 )
 def status(
     region: str | None = typer.Option(None, "--region", help="地区；不指定时汇总全部22个地区"),

@@ -32,7 +32,9 @@ def _decide(snap: Snapshot, dialed: str, region: str, at: datetime) -> RouteDeci
     return route(dialed, code, at, snap.state, snap.calendar, snap.hours)
 
 
-def decide_with_bound(session: Session, dialed: str, region: str, at: datetime) -> tuple[RouteDecision, datetime | None]:
+def decide_with_bound(
+    session: Session, dialed: str, region: str, at: datetime
+) -> tuple[RouteDecision, datetime | None]:
     """`decide`, and the first instant at which that decision may change (None: not while the plan stays
     as it is), both from the same plan snapshot (`hotline.routing.domain.valid_until`)."""
     snap = snapshot(session)

@@ -54,7 +54,9 @@ def export_cmd(
     f"上升明显指较上期增加不少于 {RISE_RATIO:.0%} 且不少于 {RISE_MIN} 件。",
 )
 def hotspots_cmd(
-    since: str | None = typer.Option(None, "--since", help="受理日期起（北京时间，含当日），如 2021-06-01；默认截止日期前 7 天"),
+    since: str | None = typer.Option(
+        None, "--since", help="受理日期起（北京时间，含当日），如 2021-06-01；默认截止日期前 7 天"
+    ),
     until: str | None = typer.Option(None, "--until", help="受理日期止（北京时间，含当日），如 2021-06-07；默认今天"),
     region: str | None = typer.Option(None, "--region", help="地区：代码或名称，如 成都市；默认全部地区"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON（与 GET /api/supervision/hotspots 相同）"),

@@ -196,9 +196,7 @@ def _rate(sheet: WriteOnlyWorksheet, numerator: int, denominator: int, target: f
     if not denominator:
         return None
     fine = target is not None and target < 0.001
-    return cell(
-        sheet, numerator / denominator, fmt=FINE_PERCENT if fine else PERCENT, font=_MISSED if missed else None
-    )
+    return cell(sheet, numerator / denominator, fmt=FINE_PERCENT if fine else PERCENT, font=_MISSED if missed else None)
 
 
 def _target(target: float, higher_is_better: bool) -> str:

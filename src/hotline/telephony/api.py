@@ -24,13 +24,22 @@ router = APIRouter(prefix="/telephony", tags=["telephony"])
 
 
 _ROUTE_PARAMS = [
-    {"name": "dialed", "in": "query", "required": True, "schema": {"type": "string"},
-     "description": "被叫号码（Request-URI 的用户部分）"},
+    {
+        "name": "dialed",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "被叫号码（Request-URI 的用户部分）",
+    },
     {"name": "caller", "in": "query", "schema": {"type": "string"}, "description": "主叫号码"},
     {"name": "trunk", "in": "query", "schema": {"type": "string"}, "description": "呼入中继（tgrp 或来源地址）"},
     {"name": "callid", "in": "query", "schema": {"type": "string"}, "description": "SIP Call-ID"},
-    {"name": "at", "in": "query", "schema": {"type": "string"},
-     "description": "仅测试：决策时刻（需设置 HOTLINE_ALLOW_TIME_OVERRIDE）；也可用请求头 X-Hotline-At"},
+    {
+        "name": "at",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "仅测试：决策时刻（需设置 HOTLINE_ALLOW_TIME_OVERRIDE）；也可用请求头 X-Hotline-At",
+    },
 ]
 
 
@@ -47,8 +56,13 @@ async def route(request: Request) -> Response:
     dialed = q.get("dialed")
     if dialed is None:
         raise InvalidInput("缺少被叫号码（dialed）", code="invalid-number")
-    routed = service.lookup(dialed, q.get("caller", ""), q.get("trunk", ""), q.get("callid", ""),
-                            q.get("at") or request.headers.get("x-hotline-at"))
+    routed = service.lookup(
+        dialed,
+        q.get("caller", ""),
+        q.get("trunk", ""),
+        q.get("callid", ""),
+        q.get("at") or request.headers.get("x-hotline-at"),
+    )
     recorder.submit(routed)
     body = {**routed.answer.to_dict(), "ttl": routed.ttl}
     return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), media_type="application/json")
@@ -67,13 +81,26 @@ class ReportedDecision(BaseModel):
 
 @router.post(
     "/decisions",
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"type": "array", "items": ReportedDecision.model_json_schema(by_alias=True)}},
-        "text/plain": {"schema": {"type": "string", "description": (
-            "one call per line: call_id TAB served (Unix seconds) TAB caller TAB trunk TAB for TAB answer "
-            "(the JSON of /telephony/route, as kept); the first five fields percent-encoded when they hold a "
-            "tab, a line break or %")}},
-    }}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "array", "items": ReportedDecision.model_json_schema(by_alias=True)}
+                },
+                "text/plain": {
+                    "schema": {
+                        "type": "string",
+                        "description": (
+                            "one call per line: call_id TAB served (Unix seconds) TAB caller TAB trunk TAB for TAB answer "
+                            "(the JSON of /telephony/route, as kept); the first five fields percent-encoded when they hold a "
+                            "tab, a line break or %"
+                        ),
+                    }
+                },
+            },
+        }
+    },
 )
 async def post_decisions(request: Request) -> dict[str, Any]:
     """Decisions the proxy served from its cache without asking, reported in batches off the call path.
@@ -156,8 +183,14 @@ def calls(
     unreported: docs/telephony.md), from the `offset`-th on."""
     recorder.flush()
     return service.list_calls(
-        session, parse_instant(since) if since else None, parse_instant(until) if until else None, limit,
-        dialed=dialed, region=region, outcome=outcome, offset=offset,
+        session,
+        parse_instant(since) if since else None,
+        parse_instant(until) if until else None,
+        limit,
+        dialed=dialed,
+        region=region,
+        outcome=outcome,
+        offset=offset,
     )
 
 
@@ -250,9 +283,7 @@ class PromptTextIn(BaseModel):
 
 
 @router.put("/prompts/{prompt_id}/text")
-def put_prompt_text(
-    prompt_id: str, body: PromptTextIn, request: Request, session: Session = SESSION
-) -> dict[str, Any]:
+def put_prompt_text(prompt_id: str, body: PromptTextIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
     """Change a notice's text; its audio is made again."""
     return service.set_prompt_text(session, prompt_id, body.text, signed_actor(request, body.actor))
 

@@ -41,8 +41,26 @@ def _telephony_formats(source: Path, wav: Path, ulaw: Path) -> None:
     try:
         sox = _tool("sox")
         # 8 kHz mono 16-bit; normalise to -3 dBFS so nothing clips; high-quality resampling
-        _run([sox, str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp_wav),
-              "gain", "-n", "-3", "rate", "-v"])
+        _run(
+            [
+                sox,
+                str(source),
+                "-r",
+                "8000",
+                "-c",
+                "1",
+                "-b",
+                "16",
+                "-e",
+                "signed-integer",
+                str(tmp_wav),
+                "gain",
+                "-n",
+                "-3",
+                "rate",
+                "-v",
+            ]
+        )
         _run([sox, str(tmp_wav), "-e", "u-law", "-b", "8", str(tmp_ulaw)])
         os.replace(tmp_wav, wav)
         os.replace(tmp_ulaw, ulaw)

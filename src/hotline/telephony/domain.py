@@ -90,10 +90,7 @@ def notice_text(prompt: PromptId, line_name: str, cancelled_from: date | None = 
     line_name = line_name if line_name.endswith("热线") else f"{line_name}热线"
     if prompt.kind is PromptKind.TRANSITION:
         when = f"自{spoken_date(cancelled_from)}起本号码停止使用，" if cancelled_from else "本号码将停止使用，"
-        return (
-            f"您好！{line_name}{digits}已并入{hotline}，{when}"
-            f"今后请直接拨打幺二三四五。现在为您转接，请稍候。"
-        )
+        return f"您好！{line_name}{digits}已并入{hotline}，{when}今后请直接拨打幺二三四五。现在为您转接，请稍候。"
     if prompt.kind is PromptKind.CANCELLATION:
         return f"您好！{line_name}{digits}已停止使用，相关服务请拨打{hotline}。谢谢，再见！"
     return f"您好！现在是{line_name}{digits}的非工作时间，现在为您转接{hotline}，请稍候。"
@@ -221,9 +218,7 @@ def proxy_answer(
     decided = decision.action.value
     if decision.action is Action.REJECT:
         code, phrase = (EMERGENCY_SIP_CODE, "Alternative Service") if emergency else (UNKNOWN_SIP_CODE, "Not Found")
-        return ProxyAnswer(
-            "reject", decided, region, dialed, code=code, phrase=phrase, reason=decision.reason
-        )
+        return ProxyAnswer("reject", decided, region, dialed, code=code, phrase=phrase, reason=decision.reason)
     if decision.action is Action.CANCELLED:
         target = Target("announcement", None, region)
         return ProxyAnswer(
@@ -295,9 +290,18 @@ def answer_from_dict(data: Mapping[str, object]) -> ProxyAnswer:
     if action == "reject" and not (isinstance(code, int) and 300 <= code <= 699):
         raise InvalidInput("拒绝结果的 SIP 状态码应在 300–699 之间", code="invalid-decision")
     return ProxyAnswer(
-        str(action), str(decision), region, dialed, uri=uri, target=text("target", 64), prompt=text("prompt", 64),
-        skill=text("skill", 32), release=data.get("release") is True, code=code if isinstance(code, int) else None,
-        phrase=text("phrase", 64), reason=text("reason", 2000) or "",
+        str(action),
+        str(decision),
+        region,
+        dialed,
+        uri=uri,
+        target=text("target", 64),
+        prompt=text("prompt", 64),
+        skill=text("skill", 32),
+        release=data.get("release") is True,
+        code=code if isinstance(code, int) else None,
+        phrase=text("phrase", 64),
+        reason=text("reason", 2000) or "",
     )
 
 
@@ -531,9 +535,7 @@ class LineCalls:
     kpis: Kpis
 
 
-def calls_by_line(
-    calls: Iterable[tuple[str, str, CallFacts | None]], threshold_seconds: int = 15
-) -> list[LineCalls]:
+def calls_by_line(calls: Iterable[tuple[str, str, CallFacts | None]], threshold_seconds: int = 15) -> list[LineCalls]:
     """CALLS as (number dialed, routing decision, facts or None when nothing was reported), grouped by number
     dialed, busiest first (then by number)."""
     grouped: dict[str, list[tuple[str, CallFacts | None]]] = {}

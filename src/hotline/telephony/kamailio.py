@@ -78,8 +78,19 @@ def kamailio_command(
     no_cache: ask the platform for every call, keep no answers (-A HOTLINE_NO_CACHE).
     """
     binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
-    command = [binary, "-DD", "-E", "-m", str(shm_mb), "-f", str(cfg), "-P", str(run_dir / "kamailio.pid"),
-               "-Y", str(run_dir)]
+    command = [
+        binary,
+        "-DD",
+        "-E",
+        "-m",
+        str(shm_mb),
+        "-f",
+        str(cfg),
+        "-P",
+        str(run_dir / "kamailio.pid"),
+        "-Y",
+        str(run_dir),
+    ]
     if static_route:
         command += ["-A", "HOTLINE_STATIC_ROUTE"]
     if no_cache:

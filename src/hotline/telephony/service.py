@@ -105,8 +105,12 @@ def list_trunks(session: Session) -> list[dict[str, str]]:
 
 
 def _trunk_dict(row: Trunk) -> dict[str, str]:
-    return {"trunk": row.trunk, "region_code": row.region_code, "region": find_region(row.region_code).name,
-            "note": row.note}
+    return {
+        "trunk": row.trunk,
+        "region_code": row.region_code,
+        "region": find_region(row.region_code).name,
+        "note": row.note,
+    }
 
 
 def region_for_trunk(session: Session, trunk: str) -> str:
@@ -147,8 +151,10 @@ def delete_endpoint(session: Session, pattern: str) -> None:
 
 
 def list_endpoints(session: Session) -> list[dict[str, str]]:
-    return [{"pattern": r.pattern, "uri": r.uri_template}
-            for r in session.scalars(select(Endpoint).order_by(Endpoint.pattern))]
+    return [
+        {"pattern": r.pattern, "uri": r.uri_template}
+        for r in session.scalars(select(Endpoint).order_by(Endpoint.pattern))
+    ]
 
 
 # The lookup reads trunks and endpoints on every call: they are cached per database for a few seconds
@@ -174,8 +180,7 @@ def _config_changed() -> None:
 
 
 def endpoint_map(session: Session) -> dict[str, str]:
-    return _cached(session, "endpoints",
-                   lambda: {r.pattern: r.uri_template for r in session.scalars(select(Endpoint))})
+    return _cached(session, "endpoints", lambda: {r.pattern: r.uri_template for r in session.scalars(select(Endpoint))})
 
 
 def trunk_map(session: Session) -> dict[str, str]:
@@ -225,7 +230,12 @@ def decision_instant(at: str | None) -> datetime:
 
 
 def route_call(
-    session: Session, dialed: str, caller: str, trunk: str, call_id: str, at: str | None,
+    session: Session,
+    dialed: str,
+    caller: str,
+    trunk: str,
+    call_id: str,
+    at: str | None,
     instant: datetime | None = None,
 ) -> RoutedCall:
     """What the proxy does with a new call. Raises (and the proxy falls back to the 12345 queue) only when
@@ -248,8 +258,16 @@ def route_call(
         log.warning("call %s to %s: %s has no SIP address configured", call_id, dialed, decision.target)
         raise
     log.info(
-        "call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s", call_id, dialed, trunk, region,
-        instant.isoformat(), answer.action, answer.target or answer.code, answer.prompt, answer.skill,
+        "call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s",
+        call_id,
+        dialed,
+        trunk,
+        region,
+        instant.isoformat(),
+        answer.action,
+        answer.target or answer.code,
+        answer.prompt,
+        answer.skill,
     )
     return RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now(), until)
 
@@ -270,9 +288,18 @@ def lookup(dialed: str, caller: str, trunk: str, call_id: str, at: str | None) -
     hit = _memo.get(key)
     if hit is not None and hit[0] > clock:
         answer, until = hit[1], hit[2]
-        log.info("call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s (same as a moment ago)",
-                 call_id, answer.dialed, trunk, answer.region, instant.isoformat(), answer.action,
-                 answer.target or answer.code, answer.prompt, answer.skill)
+        log.info(
+            "call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s (same as a moment ago)",
+            call_id,
+            answer.dialed,
+            trunk,
+            answer.region,
+            instant.isoformat(),
+            answer.action,
+            answer.target or answer.code,
+            answer.prompt,
+            answer.skill,
+        )
         return RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now(), until)
     with session_scope(settings.database_url) as session:
         routed = route_call(session, dialed, caller, trunk, call_id, at, instant=instant)
@@ -296,8 +323,24 @@ def record_decisions(session: Session, batch: list[RoutedCall]) -> None:
 
 # The columns of a stored decision, in the order of the rows `store_decision_rows` takes. Rows are plain
 # tuples (one per call, built with as little Python as possible: a proxy reports thousands a second).
-DECISION_COLUMNS = ("call_id", "dialed", "caller", "trunk", "region_code", "decision", "proxy_action", "target",
-                    "uri", "prompt", "skill", "sip_code", "reason", "decided_for", "decided_at", "cached")
+DECISION_COLUMNS = (
+    "call_id",
+    "dialed",
+    "caller",
+    "trunk",
+    "region_code",
+    "decision",
+    "proxy_action",
+    "target",
+    "uri",
+    "prompt",
+    "skill",
+    "sip_code",
+    "reason",
+    "decided_for",
+    "decided_at",
+    "cached",
+)
 _FOR, _AT = DECISION_COLUMNS.index("decided_for"), DECISION_COLUMNS.index("decided_at")
 
 
@@ -308,8 +351,16 @@ def _answer_columns(a: ProxyAnswer) -> tuple[Any, ...]:
 
 def _decision_row(routed: RoutedCall) -> tuple[Any, ...]:
     a = routed.answer
-    return (routed.call_id[:255], a.dialed, routed.caller[:64], routed.trunk[:128], *_answer_columns(a),
-            routed.decided_for, routed.decided_at, routed.cached)
+    return (
+        routed.call_id[:255],
+        a.dialed,
+        routed.caller[:64],
+        routed.trunk[:128],
+        *_answer_columns(a),
+        routed.decided_for,
+        routed.decided_at,
+        routed.cached,
+    )
 
 
 def store_decision_rows(session: Session, rows: list[tuple[Any, ...]]) -> None:
@@ -324,8 +375,9 @@ def store_decision_rows(session: Session, rows: list[tuple[Any, ...]]) -> None:
         params = []
         for row in rows:
             at = _sqlite_instant(row[_AT])
-            params.append((*row[:_FOR], at if row[_FOR] is row[_AT] else _sqlite_instant(row[_FOR]), at,
-                           *row[_AT + 1:]))
+            params.append(
+                (*row[:_FOR], at if row[_FOR] is row[_AT] else _sqlite_instant(row[_FOR]), at, *row[_AT + 1 :])
+            )
         connection.exec_driver_sql(_SQLITE_UPSERT, params)
         return
     unique = list({row[0]: row for row in rows}.values())
@@ -338,8 +390,10 @@ def _sqlite_instant(value: datetime) -> str:
 
 
 _UPDATE = ", ".join(f"{name} = excluded.{name}" for name in DECISION_COLUMNS[1:])
-_SQLITE_UPSERT = (f"INSERT INTO telephony_call ({', '.join(DECISION_COLUMNS)}) "
-                  f"VALUES ({', '.join('?' for _ in DECISION_COLUMNS)}) ON CONFLICT (call_id) DO UPDATE SET {_UPDATE}")
+_SQLITE_UPSERT = (
+    f"INSERT INTO telephony_call ({', '.join(DECISION_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in DECISION_COLUMNS)}) ON CONFLICT (call_id) DO UPDATE SET {_UPDATE}"
+)
 _PG_TYPES = {"sip_code": "integer", "decided_for": "timestamptz", "decided_at": "timestamptz", "cached": "boolean"}
 _POSTGRESQL_UPSERT = (
     f"INSERT INTO telephony_call ({', '.join(DECISION_COLUMNS)}) SELECT * FROM unnest("
@@ -411,8 +465,15 @@ def reported_call(item: dict[str, Any], answers: dict[Any, ProxyAnswer] | None =
     decided_for = served
     if isinstance(named, str) and named.strip() and lookup_settings().allow_time_override:
         decided_for = parse_instant(named)
-    return RoutedCall(answer, call_id.strip(), str(item.get("caller") or "").strip(),
-                      str(item.get("trunk") or "").strip(), decided_for, served, cached=True)
+    return RoutedCall(
+        answer,
+        call_id.strip(),
+        str(item.get("caller") or "").strip(),
+        str(item.get("trunk") or "").strip(),
+        decided_for,
+        served,
+        cached=True,
+    )
 
 
 def record_reported(session: Session, items: list[dict[str, Any]]) -> int:
@@ -423,10 +484,18 @@ def record_reported(session: Session, items: list[dict[str, Any]]) -> int:
     answers: dict[Any, ProxyAnswer] = {}  # a batch repeats a few answers many times: check each once
     batch = [reported_call(item, answers) for item in items]
     for routed in batch if log.isEnabledFor(logging.INFO) else ():
-        log.info("call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s (proxy cache)", routed.call_id,
-                 routed.answer.dialed, routed.trunk, routed.answer.region, routed.decided_for.isoformat(),
-                 routed.answer.action, routed.answer.target or routed.answer.code, routed.answer.prompt,
-                 routed.answer.skill)
+        log.info(
+            "call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s (proxy cache)",
+            routed.call_id,
+            routed.answer.dialed,
+            routed.trunk,
+            routed.answer.region,
+            routed.decided_for.isoformat(),
+            routed.answer.action,
+            routed.answer.target or routed.answer.code,
+            routed.answer.prompt,
+            routed.answer.skill,
+        )
     record_decisions(session, batch)
     return len(batch)
 
@@ -477,8 +546,18 @@ def record_reported_lines(session: Session, body: str) -> tuple[int, list[str]]:
         log.warning("refused a reported decision (not a well-formed line): %r", line[:500])
     if log.isEnabledFor(logging.INFO):
         for row in rows:
-            log.info("call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s (proxy cache)", row[0], row[1],
-                     row[3], row[4], row[13].isoformat(), row[6], row[7] or row[11], row[9], row[10])
+            log.info(
+                "call %s to %s via %s (region %s) at %s: %s %s prompt=%s skill=%s (proxy cache)",
+                row[0],
+                row[1],
+                row[3],
+                row[4],
+                row[13].isoformat(),
+                row[6],
+                row[7] or row[11],
+                row[9],
+                row[10],
+            )
     if rows:
         store_decision_rows(session, rows)
     return len(rows), refused
@@ -499,8 +578,10 @@ def _reported_answer(text: str) -> tuple[Any, ...] | None:
 _CONFIG_COLUMNS = tuple(
     column
     for table in (Trunk, Endpoint)
-    for column in (select(func.count()).select_from(table).scalar_subquery(),
-                   select(func.max(table.updated_at)).scalar_subquery())
+    for column in (
+        select(func.count()).select_from(table).scalar_subquery(),
+        select(func.max(table.updated_at)).scalar_subquery(),
+    )
 )
 _REVISION_QUERY = select(*PLAN_REVISION, *_CONFIG_COLUMNS)
 _last_config: dict[str, tuple[Any, ...]] = {}
@@ -512,7 +593,7 @@ def routing_revision(session: Session) -> str:
     cache when it changes. A change of trunks or addresses seen here also drops this process's short-lived
     cache of them, so the next lookups use the new ones."""
     row = tuple(session.execute(_REVISION_QUERY).one())
-    config = row[-len(_CONFIG_COLUMNS):]
+    config = row[-len(_CONFIG_COLUMNS) :]
     url = str(session.get_bind().engine.url)
     if _last_config.get(url) != config:
         if url in _last_config:
@@ -532,12 +613,21 @@ class EventResult:
 
 
 def _event_dict(row: CallEvent) -> dict[str, Any]:
-    return {"call_id": row.call_id, "event": row.event, "at": china(row.at).isoformat(), "agent": row.agent,
-            "data": row.data or {}}
+    return {
+        "call_id": row.call_id,
+        "event": row.event,
+        "at": china(row.at).isoformat(),
+        "agent": row.agent,
+        "data": row.data or {},
+    }
 
 
 def record_event(
-    session: Session, call_id: str, event: str, at: datetime | None = None, agent: str = "",
+    session: Session,
+    call_id: str,
+    event: str,
+    at: datetime | None = None,
+    agent: str = "",
     data: dict[str, Any] | None = None,
 ) -> EventResult:
     """Store one call event; the same (call id, event) again changes nothing and says so (idempotent)."""
@@ -548,8 +638,9 @@ def record_event(
     existing = session.scalar(select(CallEvent).where(CallEvent.call_id == call_id, CallEvent.event == kind.value))
     if existing is not None:
         return EventResult(_event_dict(existing), created=False)
-    row = CallEvent(call_id=call_id, event=kind.value, at=at or now(), agent=agent.strip()[:64], data=data or {},
-                    received_at=now())
+    row = CallEvent(
+        call_id=call_id, event=kind.value, at=at or now(), agent=agent.strip()[:64], data=data or {}, received_at=now()
+    )
     try:
         with session.begin_nested():
             session.add(row)
@@ -563,11 +654,22 @@ def record_event(
 
 def _decision_dict(row: CallDecision, *, mask: bool = True) -> dict[str, Any]:
     return {
-        "call_id": row.call_id, "dialed": row.dialed, "caller": mask_phone(row.caller) if mask and row.caller else row.caller,
-        "trunk": row.trunk, "region_code": row.region_code, "region": find_region(row.region_code).name,
-        "decision": row.decision, "proxy_action": row.proxy_action, "target": row.target, "uri": row.uri,
-        "prompt": row.prompt, "skill": row.skill, "sip_code": row.sip_code, "reason": row.reason,
-        "decided_for": china(row.decided_for).isoformat(), "decided_at": china(row.decided_at).isoformat(),
+        "call_id": row.call_id,
+        "dialed": row.dialed,
+        "caller": mask_phone(row.caller) if mask and row.caller else row.caller,
+        "trunk": row.trunk,
+        "region_code": row.region_code,
+        "region": find_region(row.region_code).name,
+        "decision": row.decision,
+        "proxy_action": row.proxy_action,
+        "target": row.target,
+        "uri": row.uri,
+        "prompt": row.prompt,
+        "skill": row.skill,
+        "sip_code": row.sip_code,
+        "reason": row.reason,
+        "decided_for": china(row.decided_for).isoformat(),
+        "decided_at": china(row.decided_at).isoformat(),
         "cached": bool(row.cached),
     }
 
@@ -575,8 +677,9 @@ def _decision_dict(row: CallDecision, *, mask: bool = True) -> dict[str, Any]:
 def get_call(session: Session, call_id: str, *, mask: bool = True) -> dict[str, Any]:
     """The decision made for a call and its events (caller's number masked unless MASK is false)."""
     decision = session.get(CallDecision, call_id)
-    events = list(session.scalars(select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.at,
-                                                                                                  CallEvent.id)))
+    events = list(
+        session.scalars(select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.at, CallEvent.id))
+    )
     if decision is None and not events:
         raise NotFound(f"没有该呼叫的记录：{call_id}", code="call-not-found")
     facts = call_facts(call_id, [EventRecord(CallEventType(e.event), e.at) for e in events])
@@ -588,9 +691,18 @@ def get_call(session: Session, call_id: str, *, mask: bool = True) -> dict[str, 
     }
 
 
-def list_calls(session: Session, since: datetime | None = None, until: datetime | None = None,
-               limit: int = 100, *, dialed: str = "", region: str = "", outcome: str = "", offset: int = 0,
-               mask: bool = True) -> list[dict[str, Any]]:
+def list_calls(
+    session: Session,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    *,
+    dialed: str = "",
+    region: str = "",
+    outcome: str = "",
+    offset: int = 0,
+    mask: bool = True,
+) -> list[dict[str, Any]]:
     """Routing decisions kept, newest first: made in [SINCE, UNTIL), to the number DIALED, for REGION (code or
     name), with OUTCOME (`domain.call_outcome`); the caller's number masked unless MASK is false."""
     if limit < 1 or limit > 1000:
@@ -602,8 +714,15 @@ def list_calls(session: Session, since: datetime | None = None, until: datetime 
     return [_decision_dict(r, mask=mask) for r in session.scalars(query)]
 
 
-def count_calls(session: Session, since: datetime | None = None, until: datetime | None = None, *, dialed: str = "",
-                region: str = "", outcome: str = "") -> int:
+def count_calls(
+    session: Session,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    dialed: str = "",
+    region: str = "",
+    outcome: str = "",
+) -> int:
     """How many decisions `list_calls` selects with the same filters, whatever its limit."""
     query = _calls_where(select(func.count()).select_from(CallDecision), since, until, dialed, region, outcome)
     return int(session.scalar(query) or 0)
@@ -612,8 +731,9 @@ def count_calls(session: Session, since: datetime | None = None, until: datetime
 _Query = TypeVar("_Query", bound=Select)  # any select of the decisions table
 
 
-def _calls_where(query: _Query, since: datetime | None, until: datetime | None, dialed: str, region: str,
-                 outcome: str) -> _Query:
+def _calls_where(
+    query: _Query, since: datetime | None, until: datetime | None, dialed: str, region: str, outcome: str
+) -> _Query:
     if since:
         query = query.where(CallDecision.decided_at >= since)
     if until:
@@ -653,13 +773,23 @@ def facts_by_call(session: Session, call_ids: Sequence[str]) -> dict[str, CallFa
     return {f.call_id: f for f in _facts_of(session, list(call_ids))} if call_ids else {}
 
 
-def call_records(session: Session, since: datetime | None = None, until: datetime | None = None, *,
-                 dialed: str = "", region: str = "", outcome: str = "", offset: int = 0, limit: int = 50,
-                 mask: bool = True) -> dict[str, Any]:
+def call_records(
+    session: Session,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    dialed: str = "",
+    region: str = "",
+    outcome: str = "",
+    offset: int = 0,
+    limit: int = 50,
+    mask: bool = True,
+) -> dict[str, Any]:
     """The 话务记录 page's list: how many calls the filters select (`total`) and a page of them (`calls`), newest
     first, each its decision (`list_calls`) told in words with its facts and outcome (`call_view`)."""
-    calls = list_calls(session, since, until, limit, dialed=dialed, region=region, outcome=outcome, offset=offset,
-                       mask=mask)
+    calls = list_calls(
+        session, since, until, limit, dialed=dialed, region=region, outcome=outcome, offset=offset, mask=mask
+    )
     facts = facts_by_call(session, [c["call_id"] for c in calls])
     lines = _line_names(session)
     return {
@@ -672,8 +802,15 @@ def call_detail(session: Session, call_id: str, *, mask: bool = True) -> dict[st
     """A call as `get_call` gives it, its decision told in words (`view`, as on the list) and each event labelled
     (`label`, `note`). Unknown call: `call-not-found`."""
     call = get_call(session, call_id, mask=mask)
-    events = [{**e, "time": _seconds_text(e["at"]), "label": EVENT_LABELS[CallEventType(e["event"])],
-               "note": event_note(e["event"], e["data"])} for e in call["events"]]
+    events = [
+        {
+            **e,
+            "time": _seconds_text(e["at"]),
+            "label": EVENT_LABELS[CallEventType(e["event"])],
+            "note": event_note(e["event"], e["data"]),
+        }
+        for e in call["events"]
+    ]
     facts = facts_by_call(session, [call_id]).get(call_id)
     view = call_view(call["decision"], facts, _line_names(session)) if call["decision"] else None
     outcome = call_outcome(facts, call["decision"]["decision"] if call["decision"] else None)
@@ -722,18 +859,23 @@ def call_view(decision: dict[str, Any], facts: CallFacts | None, lines: dict[str
 
 
 def _facts_dict(f: CallFacts) -> dict[str, Any]:
-    return {"offered_at": china(f.offered_at).isoformat() if f.offered_at else None, "requested": f.requested,
-            "answered": f.answered, "abandoned": f.abandoned, "wait_seconds": f.wait_seconds,
-            "queue_seconds": f.queue_seconds, "transferred": f.transferred}
+    return {
+        "offered_at": china(f.offered_at).isoformat() if f.offered_at else None,
+        "requested": f.requested,
+        "answered": f.answered,
+        "abandoned": f.abandoned,
+        "wait_seconds": f.wait_seconds,
+        "queue_seconds": f.queue_seconds,
+        "transferred": f.transferred,
+    }
 
 
 def calls_facts(session: Session, since: datetime, until: datetime) -> list[CallFacts]:
     """Per-call facts (offered, answered, wait) of the calls offered in [since, until)."""
     if until <= since:
         raise InvalidInput("结束时间必须晚于开始时间", code="invalid-period")
-    offered = (
-        select(CallEvent.call_id)
-        .where(CallEvent.event == CallEventType.OFFERED.value, CallEvent.at >= since, CallEvent.at < until)
+    offered = select(CallEvent.call_id).where(
+        CallEvent.event == CallEventType.OFFERED.value, CallEvent.at >= since, CallEvent.at < until
     )
     return _facts_of(session, offered)
 
@@ -749,8 +891,9 @@ def _facts_of(session: Session, calls: Select[Any] | list[str]) -> list[CallFact
     handling of each row cost more than the query (bench/telephony.md, 话务记录)."""
     events = CallEvent.__table__.c
     rows = session.connection().execute(
-        select(events.call_id, events.event, events.at)
-        .where(events.call_id.in_(calls), events.event.in_(list(_FACT_EVENTS)))
+        select(events.call_id, events.event, events.at).where(
+            events.call_id.in_(calls), events.event.in_(list(_FACT_EVENTS))
+        )
     )
     grouped: dict[str, list[EventRecord]] = {}
     for call_id, event, at in rows:
@@ -829,13 +972,17 @@ def day_report(
     read once, in two queries through the tables (tens of thousands of rows on a busy day)."""
     decided = _calls_where(select(CallDecision.call_id), since, until, "", region, "")
     table = CallDecision.__table__.c
-    rows = session.connection().execute(
-        _calls_where(select(table.call_id, table.dialed, table.decision), since, until, "", region, "")
-    ).all()
+    rows = (
+        session.connection()
+        .execute(_calls_where(select(table.call_id, table.dialed, table.decision), since, until, "", region, ""))
+        .all()
+    )
     facts = {f.call_id: f for f in _facts_of(session, decided)}
     return DayReport(
         compute_kpis(list(facts.values()), threshold_seconds),
-        calls_by_line(((dialed, decision, facts.get(call_id)) for call_id, dialed, decision in rows), threshold_seconds),
+        calls_by_line(
+            ((dialed, decision, facts.get(call_id)) for call_id, dialed, decision in rows), threshold_seconds
+        ),
     )
 
 
@@ -854,7 +1001,12 @@ def _call_region(session: Session, call_id: str) -> str:
 
 
 def transfer_call(
-    session: Session, call_id: str, kind: str, number: str | None = None, agent: str = "", at: str | None = None,
+    session: Session,
+    call_id: str,
+    kind: str,
+    number: str | None = None,
+    agent: str = "",
+    at: str | None = None,
 ) -> dict[str, Any]:
     """Transfer a call from a 12345 agent: three-way to a sub-centre (from its `transfer-mechanism` date in
     the call's region) or one key to 110. Recorded as the call's `transferred` event."""
@@ -928,10 +1080,18 @@ def _prompt_view(pid: PromptId, name: str, default: str, row: Prompt | None) -> 
     assert key is not None
     wav, ulaw = _audio_paths(key)
     return {
-        "prompt_id": str(pid), "kind": pid.kind.value, "kind_label": PROMPT_KIND_LABELS[pid.kind],
-        "number": pid.number, "line": name, "text": text, "custom_text": bool(row is not None and row.text),
-        "source": "recording" if recorded else "tts", "audio_key": key,
-        "built": wav.exists() and ulaw.exists(), "wav": str(wav), "ulaw": str(ulaw),
+        "prompt_id": str(pid),
+        "kind": pid.kind.value,
+        "kind_label": PROMPT_KIND_LABELS[pid.kind],
+        "number": pid.number,
+        "line": name,
+        "text": text,
+        "custom_text": bool(row is not None and row.text),
+        "source": "recording" if recorded else "tts",
+        "audio_key": key,
+        "built": wav.exists() and ulaw.exists(),
+        "wav": str(wav),
+        "ulaw": str(ulaw),
         "updated_by": row.updated_by if row is not None else "",
     }
 

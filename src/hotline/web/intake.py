@@ -132,7 +132,13 @@ def intake_page(
     session: Session = SESSION,
 ) -> HTMLResponse:
     # 来电弹屏: what the softphone knows of the call fills the form; the agent may still change all of it.
-    form = {**_BLANK, "phone": phone.strip(), "line": line.strip(), "call_id": call_id.strip(), "region": region.strip()}
+    form = {
+        **_BLANK,
+        "phone": phone.strip(),
+        "line": line.strip(),
+        "call_id": call_id.strip(),
+        "region": region.strip(),
+    }
     try:
         role = _acting(request, role).role
     except HotlineError as exc:

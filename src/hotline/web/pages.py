@@ -168,9 +168,7 @@ def plan_page(
         )
         row["milestones"].append(item)
     context.update(region=chosen.name, on=day.isoformat())
-    return render(
-        request, "plan.html", f"整合进度 · {chosen.name}", rows=list(rows.values()), status=Status, **context
-    )
+    return render(request, "plan.html", f"整合进度 · {chosen.name}", rows=list(rows.values()), status=Status, **context)
 
 
 @router.get("/route", response_class=HTMLResponse)
@@ -252,7 +250,12 @@ def orders_page(
 
 @router.get("/orders/{number}", response_class=HTMLResponse)
 def order_page(
-    request: Request, number: str, role: str = "", unit: str = "", done: str = "", created: str = "",
+    request: Request,
+    number: str,
+    role: str = "",
+    unit: str = "",
+    done: str = "",
+    created: str = "",
     session: Session = SESSION,
 ) -> HTMLResponse:
     from hotline.web import order_actions
@@ -269,9 +272,7 @@ def order_page(
 
 
 @router.get("/track", response_class=HTMLResponse)
-def track_page(
-    request: Request, number: str = "", phone_last4: str = "", session: Session = SESSION
-) -> HTMLResponse:
+def track_page(request: Request, number: str = "", phone_last4: str = "", session: Session = SESSION) -> HTMLResponse:
     """Citizens look up their own order with its number and the last four digits of their phone."""
     from hotline.workorders import service as orders
 

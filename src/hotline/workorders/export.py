@@ -72,6 +72,7 @@ COLUMNS: tuple[tuple[str, int, str], ...] = (
     ("退单次数", 8, "return_count"),
 )
 
+
 @dataclass(frozen=True)
 class Exporter:
     """Who exports: `login` goes to the audit trail, `name` to the sheet's title (`姓名（登录名）`)."""

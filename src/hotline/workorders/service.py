@@ -1471,7 +1471,9 @@ def filtered_orders(
     asking = d.parse_enum(d.Role, role, "角色", "invalid-role")
     if f.phone and not d.may_filter_by_phone(asking):
         # Even an empty answer would tell whether the number called: refused before anything is read.
-        raise Forbidden(f"{d.ROLE_LABELS[asking]}看不到来电号码，不能按来电号码查找工单", code="phone-filter-not-allowed")
+        raise Forbidden(
+            f"{d.ROLE_LABELS[asking]}看不到来电号码，不能按来电号码查找工单", code="phone-filter-not-allowed"
+        )
     viewer = _check_viewer(role, f.unit)
     query = select(Order)
     if f.phone:
@@ -1496,9 +1498,7 @@ def filtered_orders(
         query = query.where(Order.region_code == find_region(f.region).code)
     for word in search_words(f.words):
         # A scan of the contents (LIKE): no index serves a word inside a text; bounded by the other filters.
-        query = query.where(
-            Order.content.contains(word, autoescape=True) | Order.place.contains(word, autoescape=True)
-        )
+        query = query.where(Order.content.contains(word, autoescape=True) | Order.place.contains(word, autoescape=True))
     if f.unit:
         query = query.where(Order.lead_unit_id == get_unit(session, f.unit).id)
     if f.since is not None and f.until is not None and f.until < f.since:
@@ -1525,9 +1525,7 @@ def search_words(words: str | None) -> list[str]:
     """The words of a 关键词 filter (`invalid-words` beyond MAX_SEARCH_WORDS words or MAX_SEARCH_WORD characters)."""
     found = (words or "").split()
     if len(found) > MAX_SEARCH_WORDS or any(len(w) > MAX_SEARCH_WORD for w in found):
-        raise InvalidInput(
-            f"关键词最多 {MAX_SEARCH_WORDS} 个、每个不超过 {MAX_SEARCH_WORD} 字", code="invalid-words"
-        )
+        raise InvalidInput(f"关键词最多 {MAX_SEARCH_WORDS} 个、每个不超过 {MAX_SEARCH_WORD} 字", code="invalid-words")
     return found
 
 
@@ -1730,9 +1728,7 @@ def public_lookup(session: Session, number: str, phone_last4: str, *, at: dateti
     number = number.strip()[:40]
     when = at or now()
     since = when - LOOKUP_WINDOW
-    failures = session.scalar(
-        select(func.count()).where(LookupFailure.number == number, LookupFailure.at > since)
-    )
+    failures = session.scalar(select(func.count()).where(LookupFailure.number == number, LookupFailure.at > since))
     if (failures or 0) >= LOOKUP_MAX_FAILURES:
         raise TooManyAttempts(
             f"该工单号查询失败次数过多，请 {LOOKUP_WINDOW.seconds // 3600} 小时后再试，或拨打 12345 人工查询",
