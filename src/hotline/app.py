@@ -22,7 +22,7 @@ def create_app() -> FastAPI:
     from hotline.staffing import api as staffing_api
     from hotline.supervision import api as supervision_api
     from hotline.telephony import api as telephony_api
-    from hotline.web import calls_page, hotspots_page, intake, kb_pages, order_actions, pages
+    from hotline.web import calls_page, hotspots_page, intake, kb_pages, order_actions, pages, plan_page
     from hotline.workorders import api as workorders_api
 
     app = FastAPI(title="12345 政务服务便民热线平台", version="0.1.0")
@@ -62,6 +62,7 @@ def create_app() -> FastAPI:
     app.include_router(kb_pages.router)  # /kb/new, /kb/articles/…: the article pages beside pages' /kb search
     app.include_router(calls_page.router)  # /calls, /calls/{call_id}: the 话务记录 pages
     app.include_router(hotspots_page.router)  # /hotspots: 热点诉求
+    app.include_router(plan_page.router)  # /plan: 整合进度 and its records
     app.include_router(pages.router)
     app.include_router(order_actions.router)
     app.mount("/static", pages.static, name="static")

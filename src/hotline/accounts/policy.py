@@ -63,6 +63,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     # pages
     ("GET", "/", STAFF),
     ("GET", "/plan", STAFF),
+    ("POST", "/plan/records", MANAGERS),  # recording a milestone done or postponed from the page, as /api/plan/records
     ("GET", "/route", STAFF),
     ("GET", "/calls", DESK),  # 话务记录 (web.calls_page): callers' numbers masked as on work orders
     ("GET", "/calls/{call_id}", DESK),

@@ -306,7 +306,7 @@ def record_milestone(
             raise InvalidInput(f"延期日期 {postpone} 必须晚于计划日期 {plan_day}", code="postpone-not-later")
         if latest is not None and latest.kind is RecordKind.DONE:
             raise Conflict(
-                f"{line.number} 在{region.name}的里程碑 {milestone.id} 已于 {latest.day} 完成，不能延期",
+                f"{line.number} 在{region.name}的节点“{milestone.title}”已于 {latest.day} 完成，不能延期",
                 code="milestone-already-done",
             )
     row = MilestoneRecord(

@@ -24,8 +24,8 @@ from hotline.accounts.policy import POLICY
 from hotline.deps import SESSION
 from hotline.errors import HotlineError, InvalidInput
 from hotline.plan import service as plan_service
-from hotline.plan.domain import MODE_LABELS, STATUS_LABELS, Status
-from hotline.plan.regions import PROVINCE, REGIONS, find_region, region_name
+from hotline.plan.domain import MODE_LABELS, STATUS_LABELS
+from hotline.plan.regions import PROVINCE, REGIONS, region_name
 from hotline.routing import service as routing_service
 from hotline.timeutil import china, china_day, now, parse_day, parse_instant
 
@@ -147,28 +147,6 @@ def _todo(request: Request, session: Session, role: str, unit: str) -> dict[str,
             {"line": line, "href": href, "near_due_href": f"{href}&sla=near_due", "overdue_href": f"{href}&sla=overdue"}
         )
     return card
-
-
-@router.get("/plan", response_class=HTMLResponse)
-def plan_page(
-    request: Request, region: str = PROVINCE.name, on: str | None = None, session: Session = SESSION
-) -> HTMLResponse:
-    context: dict[str, Any] = {"region": region, "on": on or ""}
-    try:
-        chosen = find_region(region)
-        day = parse_day(on) if on else china_day(now())
-        statuses = plan_service.status(session, chosen.code, day)
-    except HotlineError as exc:
-        return _error_page(request, "plan.html", "整合进度", exc, rows=[], **context)
-    rows: dict[str, dict[str, Any]] = {}
-    for item in statuses:
-        row = rows.setdefault(
-            item.line.number,
-            {"line": item.line, "mode": MODE_LABELS[item.line.mode], "milestones": []},
-        )
-        row["milestones"].append(item)
-    context.update(region=chosen.name, on=day.isoformat())
-    return render(request, "plan.html", f"整合进度 · {chosen.name}", rows=list(rows.values()), status=Status, **context)
 
 
 @router.get("/route", response_class=HTMLResponse)

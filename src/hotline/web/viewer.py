@@ -1,0 +1,65 @@
+"""Who views a page: the role it acts in, the name its changes are recorded under, and the grants the access table
+(`accounts.policy`) is asked about, so a page shows only the actions its viewer may take and refuses the others
+with the same words whether sign-in is on or off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from fastapi import Request
+
+from hotline.accounts.api import acting, identity_of
+from hotline.accounts.domain import GRANT_LABELS, Grant
+from hotline.accounts.policy import POLICY
+from hotline.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class Viewer:
+    role: str
+    actor: str
+    grants: tuple[Grant, ...]  # the account's; with sign-in off, the role's
+    signed_in: bool
+
+    def may(self, method: str, path: str) -> bool:
+        return POLICY.allows(method, path, self.grants)
+
+    def require(self, method: str, path: str) -> None:
+        """With sign-in on the guard has refused already; with it off the role named is checked the same way."""
+        if self.may(method, path):
+            return
+        rule = POLICY.find(method, path)
+        allowed = "、".join(GRANT_LABELS[g] for g in Grant if rule is not None and g in rule.grants)
+        raise Forbidden(
+            f"「{role_label(self.role)}」不能执行此操作（允许：{allowed}）", code="role-not-allowed", role=self.role
+        )
+
+    @property
+    def query(self) -> str:
+        return urlencode({"role": self.role})
+
+
+def role_label(role: str) -> str:
+    return next((GRANT_LABELS[g] for g in Grant if g.value == role), role)
+
+
+def page_roles(request: Request, path: str) -> list[tuple[str, str]]:
+    """The roles PATH may be viewed as: the account's that the page is open to, every such staff role with sign-in
+    off."""
+    from hotline.web.pages import _role_choices
+
+    return [(value, label) for value, label in _role_choices(request) if POLICY.allows("GET", path, (Grant(value),))]
+
+
+def viewer_of(request: Request, role: str, *, default: str, actor: str = "", page: str | None = None) -> Viewer:
+    """The role named (signed in: if the account holds it), else, signed in, the account's first role PAGE is open
+    to (its first staff role without PAGE), else DEFAULT. With sign-in off, changes are recorded under the name
+    typed, else the role's (the services need a name); signed in, under the account."""
+    me = identity_of(request)
+    named = role or None
+    if named is None and me is not None and page is not None:
+        named = next(iter(page_roles(request, page)), ("", ""))[0] or None
+    who = acting(request, named, actor=actor.strip(), default=default)
+    grants = me.grants if me is not None else tuple(g for g in Grant if g.value == who.role)
+    return Viewer(who.role, who.actor or role_label(who.role), grants, me is not None)
