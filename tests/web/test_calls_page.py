@@ -408,6 +408,20 @@ def test_signed_in_the_desk_opens_the_pages_and_a_handling_unit_does_not(signed_
     assert overview.status_code == 200 and 'href="/calls"' not in overview.text
 
 
+def test_signed_in_the_page_follows_the_role_acted_in_not_everything_the_account_holds(signed_in: TestClient) -> None:
+    from hotline.workorders import service as orders
+
+    with session_scope() as s:
+        orders.add_unit(s, "510100-zjj", "成都市住建局", "department", region_code="510100")
+    both = _token("liqiang", ["department", "agent"], bound_to="510100-zjj")
+    as_unit = signed_in.get("/calls", params={"day": DAY, "role": "department"}, headers=both)
+    assert as_unit.status_code == 403 and _Page(as_unit.text).alert == "role-not-allowed"
+    assert "13800001111" not in as_unit.text
+    # No role named: the first of the account's roles the page is open to, whatever order the roles were given in.
+    as_agent = signed_in.get("/calls", params={"day": DAY}, headers=both)
+    assert as_agent.status_code == 200 and "13800001111" in as_agent.text
+
+
 # -- in the browser ------------------------------------------------------------------------------------------------
 @pytest.mark.browser
 def test_an_agent_finds_a_call_and_takes_a_demand_in_from_it(page, web_server) -> None:  # type: ignore[no-untyped-def]

@@ -20,18 +20,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from hotline.accounts.api import acting, identity_of
-from hotline.accounts.domain import Grant
-from hotline.accounts.policy import POLICY
 from hotline.deps import SESSION
-from hotline.errors import Forbidden, HotlineError, InvalidInput
+from hotline.errors import HotlineError, InvalidInput
 from hotline.plan import service as plan_service
 from hotline.routing.domain import ACTION_LABELS
 from hotline.supervision.service import period_bounds
 from hotline.telephony import service as telephony
 from hotline.telephony.domain import OUTCOME_LABELS
 from hotline.timeutil import china_day, now, parse_day
-from hotline.web.pages import _error_page, _role_choices, render
+from hotline.web.pages import _error_page, render
+from hotline.web.viewer import page_roles, viewer_of
 from hotline.workorders import domain as wo
 from hotline.workorders import service as orders
 
@@ -39,12 +37,13 @@ router = APIRouter(include_in_schema=False)
 
 TITLE = "话务记录"
 DEFAULT_ROLE = "supervisor"  # with sign-in off and no role named, as the order pages
+PAGE = "/calls"
 PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
-class Viewer:
-    """The role the page is viewed as, and what that role may see and do there."""
+class CallsView:
+    """What the role the page is viewed as may see and do there."""
 
     role: str
     sees_callers: bool  # callers' numbers in full
@@ -60,31 +59,17 @@ class Viewer:
         return f"/orders/{quote(number, safe='')}?{urlencode({'role': self.role})}"
 
 
-def _roles(request: Request) -> list[tuple[str, str]]:
-    """The roles the page may be viewed as: those of the account's (every staff role's, sign-in off) it is open to."""
-    return [
-        (value, label) for value, label in _role_choices(request) if POLICY.allows("GET", "/calls", (Grant(value),))
-    ]
-
-
-def _viewer(request: Request, role: str) -> Viewer:
-    """Signed in, the role named if the account holds it, else its first role the page is open to; with sign-in off,
-    the role named. A role the page is not open to is refused (the guard has refused accounts without one)."""
-    choices = _roles(request)
-    named = role or (choices[0][0] if identity_of(request) is not None and choices else None)
-    who = acting(request, named, default=DEFAULT_ROLE)
-    grant = next((g for g in Grant if g.value == who.role), None)
-    if grant is None or not POLICY.allows("GET", "/calls", (grant,)):
-        raise Forbidden(f"「{_label(who.role)}」不能查看话务记录", code="role-not-allowed", role=who.role)
-    return Viewer(
-        who.role,
-        sees_callers=wo.sees_every_contact(wo.Role(who.role)),
-        takes_in=POLICY.allows("GET", "/orders/new", (grant,)),
+def _viewer(request: Request, role: str) -> CallsView:
+    """The role named (signed in: if the account holds it), else the account's first role the page is open to;
+    a role the page is not open to is refused, even when the account holds another that it is (its callers'
+    numbers follow the role)."""
+    viewer = viewer_of(request, role, default=DEFAULT_ROLE, page=PAGE)
+    viewer.require("GET", PAGE, as_role=True)
+    return CallsView(
+        viewer.role,
+        sees_callers=wo.sees_every_contact(wo.Role(viewer.role)),
+        takes_in=viewer.acts_as("GET", "/orders/new"),
     )
-
-
-def _label(role: str) -> str:
-    return next((label for r, label in wo.ROLE_LABELS.items() if r.value == role), role)
 
 
 def _page_number(text: str) -> int:
@@ -112,7 +97,7 @@ def calls_page(
     context: dict[str, Any] = {
         **filters,
         "role": role,
-        "roles": _roles(request),
+        "roles": page_roles(request, PAGE),
         "outcomes": [(o.value, label) for o, label in OUTCOME_LABELS.items()],
         "lines": [(line.number, line.short_name or line.name) for line in plan_service.list_lines(session)],
         "calls": [],

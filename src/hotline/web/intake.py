@@ -28,27 +28,26 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from hotline.accounts.api import acting
-from hotline.accounts.domain import Acting
+from hotline.accounts.domain import Grant
+from hotline.accounts.policy import POLICY
 from hotline.deps import SESSION
 from hotline.errors import HotlineError, InvalidInput
-from hotline.web.pages import _role_choices, render
+from hotline.web.pages import render
+from hotline.web.viewer import Viewer, page_roles, viewer_of
 
 router = APIRouter(include_in_schema=False)
 
 TITLE = "受理工单"
-# The roles `service.create_order` lets take a demand in; the page offers those the account holds.
-INTAKE_ROLES = ("agent", "dispatcher", "admin")
+PAGE = "/orders/new"
+# The roles `service.create_order` lets take a demand in (the access table's INTAKE); the page offers those the
+# account holds.
+INTAKE_ROLES = tuple(g.value for g in Grant if POLICY.allows("POST", PAGE, (g,)))
 _BLANK: dict[str, Any] = {
     "type": "", "content": "", "caller_name": "", "phone": "", "region": "", "place": "", "line": "",
     "channel": "phone", "urgency": "normal", "category": "", "confidential": False, "actor": "",
     "reply": "", "article": "", "call_id": "",
 }  # fmt: skip
 FINISH_DIRECT = "direct"  # the 直接办结 button's value (the 受理 button sends "register")
-
-
-def _roles(request: Request) -> list[tuple[str, str]]:
-    return [(value, label) for value, label in _role_choices(request) if value in INTAKE_ROLES]
 
 
 def _direct_roles() -> list[str]:
@@ -81,7 +80,7 @@ def _page(
         error=error,
         form=form,
         role=role,
-        roles=_roles(request),
+        roles=page_roles(request, PAGE),
         # The role chosen may be changed on the page: the script shows 直接办结 for these roles only.
         direct_roles=direct_roles,
         can_direct=role in direct_roles,
@@ -96,12 +95,11 @@ def _page(
     )
 
 
-def _acting(request: Request, role: str, actor: str = "") -> Acting:
+def _acting(request: Request, role: str, actor: str = "") -> Viewer:
     """Who takes the demand in: the role chosen, else the first the account holds that may take orders in
     (an account's first role may be one that cannot, as a supervisor who also dispatches); signed in, the
     account is the actor, whatever ACTOR says."""
-    choices = _roles(request)
-    return acting(request, role or (choices[0][0] if choices else None), actor=actor, default="agent")
+    return viewer_of(request, role, actor=actor, default="agent", page=PAGE)
 
 
 def _from_call(session: Session, call_id: str, role: str) -> dict[str, str]:

@@ -28,6 +28,7 @@ from hotline.plan.domain import MODE_LABELS, STATUS_LABELS
 from hotline.plan.regions import PROVINCE, REGIONS, region_name
 from hotline.routing import service as routing_service
 from hotline.timeutil import china, china_day, now, parse_day, parse_instant
+from hotline.web.viewer import staff_roles
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -170,18 +171,6 @@ def route_page(
 
 
 # -- work orders -------------------------------------------------------------------------------------------------
-def _role_choices(request: Request) -> list[tuple[str, str]]:
-    """The roles the page may be viewed as: the account's own once signed in, every staff role otherwise."""
-    from hotline.workorders.domain import ROLE_LABELS, Role
-
-    me = identity_of(request)
-    return [
-        (r.value, ROLE_LABELS[r])
-        for r in Role
-        if r is not Role.CITIZEN and (me is None or any(g.value == r.value for g in me.grants))
-    ]
-
-
 @router.get("/orders", response_class=HTMLResponse)
 def orders_page(
     request: Request,
@@ -206,7 +195,7 @@ def orders_page(
         "since": since, "until": until, "category": category, "words": words,
     }  # fmt: skip
     context: dict[str, Any] = {"role": role, **filters}
-    context["roles"] = _role_choices(request)
+    context["roles"] = staff_roles(request)
     context["states"] = [(s.value, label) for s, label in wo.STATE_LABELS.items()]
     context["types"] = [t.value for t in wo.OrderType]
     context["channels"] = [(c.value, label) for c, label in wo.CHANNEL_LABELS.items()]

@@ -23,11 +23,18 @@ class Viewer:
     signed_in: bool
 
     def may(self, method: str, path: str) -> bool:
+        """Whether the account (with sign-in off, the role) may: the guard's own question."""
         return POLICY.allows(method, path, self.grants)
 
-    def require(self, method: str, path: str) -> None:
-        """With sign-in on the guard has refused already; with it off the role named is checked the same way."""
-        if self.may(method, path):
+    def acts_as(self, method: str, path: str) -> bool:
+        """Whether the role acted in may, whatever else the account holds: for what depends on the role chosen
+        (a page's own rule, the callers' numbers it unmasks, the links into pages that act in that role)."""
+        return POLICY.allows(method, path, tuple(g for g in Grant if g.value == self.role))
+
+    def require(self, method: str, path: str, *, as_role: bool = False) -> None:
+        """With sign-in on the guard has refused already; with it off the role named is checked the same way.
+        AS_ROLE: the role acted in must be allowed itself (`acts_as`), not only the account."""
+        if self.acts_as(method, path) if as_role else self.may(method, path):
             return
         rule = POLICY.find(method, path)
         allowed = "、".join(GRANT_LABELS[g] for g in Grant if rule is not None and g in rule.grants)
@@ -44,12 +51,21 @@ def role_label(role: str) -> str:
     return next((GRANT_LABELS[g] for g in Grant if g.value == role), role)
 
 
-def page_roles(request: Request, path: str) -> list[tuple[str, str]]:
-    """The roles PATH may be viewed as: the account's that the page is open to, every such staff role with sign-in
-    off."""
-    from hotline.web.pages import _role_choices
+def staff_roles(request: Request) -> list[tuple[str, str]]:
+    """The roles a page may be viewed as: the account's own once signed in, every staff role otherwise."""
+    from hotline.workorders.domain import ROLE_LABELS, Role
 
-    return [(value, label) for value, label in _role_choices(request) if POLICY.allows("GET", path, (Grant(value),))]
+    me = identity_of(request)
+    return [
+        (r.value, ROLE_LABELS[r])
+        for r in Role
+        if r is not Role.CITIZEN and (me is None or any(g.value == r.value for g in me.grants))
+    ]
+
+
+def page_roles(request: Request, path: str) -> list[tuple[str, str]]:
+    """The roles PATH may be viewed as: those of `staff_roles` the page is open to."""
+    return [(value, label) for value, label in staff_roles(request) if POLICY.allows("GET", path, (Grant(value),))]
 
 
 def viewer_of(request: Request, role: str, *, default: str, actor: str = "", page: str | None = None) -> Viewer:
