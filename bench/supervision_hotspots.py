@@ -5,18 +5,20 @@ A fresh database gets the demo's units and N orders (default 10,000) taken in ov
 --before orders (default N) over the 7 days before, spread evenly, three in four in 成都市 and one in four in 绵阳市.
 Each order has a message of the shared labelled set (2,147 of them, 418 characters on average) made unique by its
 sequence number (so no two orders share a content: the worst case for the cut, which merged duplicates would
-spare), a leaf category of the message's first-level label, and one of 300 places (one order in ten none).
+spare), a leaf category of the message's first-level label, and one of 300 places (one order in ten none). The
+orders have no stored words yet (`wo_orders.content_words`), as every order of a platform just upgraded.
 
 Then, in process, one after another:
 
-1. the parts of one call: reading the five columns of both weeks (one query), cutting each content
-   (`dispatch.text.tokens`), counting (`hotspots.hotspots`);
-   and, apart, the words of every content remembered (`service.content_tokens`) and found again;
-2. `service.hotspots` for the whole province: the first call (every content cut), then --repeat calls more
-   (the contents' words remembered between calls: `service.content_tokens`); the median and the CPU of this
-   process and, on PostgreSQL, of its backends;
-3. the same for 成都市, and `GET /hotspots` and `GET /api/supervision/hotspots` through
-   `fastapi.testclient.TestClient(create_app())` (sign-in off).
+1. `service.hotspots` for the whole province: the first call ever (every order's content cut and its words
+   stored); the first call after a restart (the engine's connections closed: nothing of the orders is left in
+   this process); --repeat calls more; the median and the CPU of this process and, on PostgreSQL, of its
+   backends;
+2. the same for 成都市, and `GET /hotspots` and `GET /api/supervision/hotspots` through
+   `fastapi.testclient.TestClient(create_app())` (sign-in off);
+3. the parts of a call: reading both weeks with their stored words (one query), splitting the words, counting
+   (`hotspots.hotspots`); and, for comparison, reading both weeks' contents and cutting them
+   (`dispatch.text.tokens`), what the first call does for every order without words.
 
     .venv/bin/python bench/supervision_hotspots.py --db both
 """
@@ -35,6 +37,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
@@ -133,39 +136,8 @@ def main() -> None:
             print(f"\n{kind}: {args.n} orders over {SINCE} to {UNTIL} and {before} over the 7 days before, "
                   f"created in {time.perf_counter() - started:.1f} s")  # fmt: skip
             factory = session_factory(url)
-            service.forget_content_tokens()
 
-            # 1. The parts of one call.
-            first, last = service.previous_period(SINCE, UNTIL)
-            start, _ = service.period_bounds(first, last)
-            _, end = service.period_bounds(SINCE, UNTIL)
-            query = (
-                select(Order.number, Order.category, Order.place, Order.content, Order.created_at)
-                .where(*service._received(start, end, None))
-                .order_by(Order.created_at.desc(), Order.number.desc())
-            )
-            rows: list[tuple[str, str, str, str, datetime]] = []
-
-            def read() -> None:
-                with factory() as session:
-                    rows.extend(tuple(r) for r in session.execute(query))  # type: ignore[misc]
-
-            _line(f"read both weeks ({args.n + before} rows, five columns)", *_timed(read))
-            cut: list[tuple[str, ...]] = []
-            _line("cut every content (dispatch.text.tokens)",
-                  *_timed(lambda: cut.extend(tuple(dict.fromkeys(tokens(r[3]))) for r in rows)))  # fmt: skip
-            _line("their words remembered (service.content_tokens)",
-                  *_timed(lambda: [service.content_tokens(r[3]) for r in rows]))  # fmt: skip
-            _line("and found again", *_timed(lambda: [service.content_tokens(r[3]) for r in rows]))
-            service.forget_content_tokens()
-            boundary = datetime.combine(SINCE, clock.min, CHINA_TZ)
-            demands = [hotspots.Demand(r[0], r[1], r[2], words) for r, words in zip(rows, cut, strict=True)]
-            now = [d for d, r in zip(demands, rows, strict=True) if r[4] >= boundary]
-            earlier = [d for d, r in zip(demands, rows, strict=True) if r[4] < boundary]
-            found: list[hotspots.Hotspots] = []
-            _line("count (hotspots.hotspots)", *_timed(lambda: found.append(hotspots.hotspots(now, earlier))))
-
-            # 2. and 3. The whole call, the first time and again; a region; the page and the API.
+            # 1. and 2. The whole call: the first ever, the first after a restart, again; a region; page and API.
             def call(region: str | None = None) -> Callable[[], object]:
                 def one() -> object:
                     with factory() as session:
@@ -173,7 +145,10 @@ def main() -> None:
 
                 return one
 
-            _line("service.hotspots, province, first call", *_timed(call()))
+            _line("service.hotspots, province, first call ever", *_timed(call()))
+            support.engine(url).dispose()
+            support.BACKENDS.clear()  # the closed connections' backends are gone: count only the new ones
+            _line("service.hotspots, province, first after a restart", *_timed(call()))
             _repeated("service.hotspots, province, again", call(), args.repeat)
             _repeated("service.hotspots, 成都市", call("成都市"), args.repeat)
             client = TestClient(create_app())
@@ -184,6 +159,39 @@ def main() -> None:
             _repeated("GET /api/supervision/hotspots", lambda: client.get("/api/supervision/hotspots",
                       params=period), args.repeat)  # fmt: skip
             client.close()
+
+            # 3. The parts of one call.
+            first, last = service.previous_period(SINCE, UNTIL)
+            start, _ = service.period_bounds(first, last)
+            _, end = service.period_bounds(SINCE, UNTIL)
+
+            def query(text: Any) -> Any:
+                return (
+                    select(Order.number, Order.category, Order.place, text, Order.created_at)
+                    .where(*service._received(start, end, None))
+                    .order_by(Order.created_at.desc(), Order.number.desc())
+                )
+
+            def read(text: Any, into: list[tuple[str, str, str, str, datetime]]) -> Callable[[], None]:
+                def one() -> None:
+                    with factory() as session:
+                        into.extend(tuple(r) for r in session.execute(query(text)))
+
+                return one
+
+            rows: list[tuple[str, str, str, str, datetime]] = []
+            _line(f"read both weeks' stored words ({args.n + before} rows)", *_timed(read(Order.content_words, rows)))
+            words: list[list[str]] = []
+            _line("split them", *_timed(lambda: words.extend(r[3].split() for r in rows)))
+            boundary = datetime.combine(SINCE, clock.min, CHINA_TZ)
+            demands = [hotspots.Demand(r[0], r[1], r[2], w) for r, w in zip(rows, words, strict=True)]
+            now = [d for d, r in zip(demands, rows, strict=True) if r[4] >= boundary]
+            earlier = [d for d, r in zip(demands, rows, strict=True) if r[4] < boundary]
+            found: list[hotspots.Hotspots] = []
+            _line("count (hotspots.hotspots)", *_timed(lambda: found.append(hotspots.hotspots(now, earlier))))
+            contents: list[tuple[str, str, str, str, datetime]] = []
+            _line("for comparison: read both weeks' contents", *_timed(read(Order.content, contents)))
+            _line("and cut them (dispatch.text.tokens)", *_timed(lambda: [tokens(r[3]) for r in contents]))
             result = found[0]
             print(f"  {result.orders} orders against {result.orders_before}; top keywords: "
                   + "、".join(f"{k.key} {k.count}" for k in result.keywords[:8])

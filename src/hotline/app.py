@@ -14,6 +14,7 @@ def create_app() -> FastAPI:
     from hotline.accounts import api as accounts_api
     from hotline.accounts.guard import Guard
     from hotline.aggregation import api as aggregation_api
+    from hotline.calendar import api as calendar_api
     from hotline.dispatch import api as dispatch_api
     from hotline.knowledge import api as knowledge_api
     from hotline.open311 import api as open311_api
@@ -22,7 +23,7 @@ def create_app() -> FastAPI:
     from hotline.staffing import api as staffing_api
     from hotline.supervision import api as supervision_api
     from hotline.telephony import api as telephony_api
-    from hotline.web import calls_page, hotspots_page, intake, kb_pages, order_actions, pages, plan_page
+    from hotline.web import calendar_page, calls_page, hotspots_page, intake, kb_pages, order_actions, pages, plan_page
     from hotline.workorders import api as workorders_api
 
     app = FastAPI(title="12345 政务服务便民热线平台", version="0.1.0")
@@ -48,6 +49,7 @@ def create_app() -> FastAPI:
         accounts_admin_api.router,
         routing_api.router,
         plan_api.router,
+        calendar_api.router,
         workorders_api.router,
         knowledge_api.router,
         dispatch_api.router,
@@ -63,6 +65,7 @@ def create_app() -> FastAPI:
     app.include_router(calls_page.router)  # /calls, /calls/{call_id}: the 话务记录 pages
     app.include_router(hotspots_page.router)  # /hotspots: 热点诉求
     app.include_router(plan_page.router)  # /plan: 整合进度 and its records
+    app.include_router(calendar_page.router)  # /calendar: 工作日历
     app.include_router(pages.router)
     app.include_router(order_actions.router)
     app.mount("/static", pages.static, name="static")

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 import unicodedata
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,22 @@ def uploaded(filename: str, content: bytes) -> Iterator[Path]:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(content)
         yield path
+
+
+# Excel stores a date as days since 1899-12-30; a date cell formatted as a number reads as such a count.
+_EXCEL_EPOCH = date(1899, 12, 30)
+# 2024-03-01, 2024/3/1, 2024.3.1, 2024年3月1日 (a time after it is ignored), 20240301.
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?(?:[\sT].*)?")
+_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+
+def parse_date(value: str) -> date:
+    """A date cell as departments write it; ValueError if VALUE is none."""
+    value = value.strip()
+    found = _DATE.fullmatch(value) or _COMPACT_DATE.fullmatch(value)
+    if found:
+        y, m, d = (int(g) for g in found.groups())
+        return date(y, m, d)
+    if value.isdigit() and 20_000 <= int(value) <= 80_000:  # an Excel day count (1954-2119)
+        return _EXCEL_EPOCH + timedelta(days=int(value))
+    raise ValueError(value)

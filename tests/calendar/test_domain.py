@@ -45,3 +45,11 @@ def test_workdays_between_is_inverse_of_add_workdays() -> None:
 def test_negative_workdays_rejected() -> None:
     with pytest.raises(ValueError):
         CAL.add_workdays(date(2021, 1, 4), -1)
+
+
+def test_the_package_knows_past_years_and_not_far_ones_which_count_monday_to_friday() -> None:
+    from hotline.calendar.domain import official_covers
+
+    assert official_covers(2021) and not official_covers(2099)
+    assert CAL.is_workday(date(2099, 1, 1))  # a Thursday: a guess until someone enters that year's arrangement
+    assert not CAL.is_workday(date(2099, 1, 3))

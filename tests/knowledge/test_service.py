@@ -151,6 +151,61 @@ def test_flags_reach_owner_with_working_day_deadline(db_url: str) -> None:
             service.flag_article(s, key, "great", agent="x")
 
 
+def test_the_maintenance_queue_lists_what_waits_on_those_who_maintain_the_knowledge_base(db_url: str) -> None:
+    """知识维护: submitted articles, open 纠错 (oldest deadline first, 超期 once its deadline has passed), published
+    articles expired or expiring within 30 days, drafts; nothing else, and a unit sees its own."""
+    from hotline.knowledge.store import ArticleFlag
+
+    today = china_day(now())
+    with session_scope() as s:
+        waiting = service.create_article(
+            s, ArticleInput(title="门诊报销", body="带病历办理", owner_unit="医保局"), actor="a"
+        )
+        service.set_status(s, waiting.id, "review", actor="小王")
+        draft = service.create_article(s, ArticleInput(title="草拟", body="未定", owner_unit="住建局"), actor="小李")
+        soon = _publish(s, "暑期托管", "七月开办", owner_unit="教育局", expires_on=today + timedelta(days=30))
+        due_today = _publish(s, "年票", "今日截止", owner_unit="教育局", expires_on=today)
+        lapsed = _publish(s, "旧补贴", "已停办", owner_unit="住建局", expires_on=today - timedelta(days=1))
+        _publish(s, "远期", "明年到期", owner_unit="教育局", expires_on=today + timedelta(days=31))
+        steady = _publish(s, "不限期", "长期有效", owner_unit="医保局")
+        gone = _publish(s, "撤回的", "撤回", owner_unit="医保局", expires_on=today)
+        service.set_status(s, gone, "withdrawn", actor="chief")
+        fresh = service.flag_article(s, soon, "outdated", agent="座席001", comment="托管费用已调整")
+        old = service.flag_article(s, steady, "outdated", agent="座席002", comment="电话已变更")
+        service.flag_article(s, steady, "useful", agent="座席003")
+        closed = service.flag_article(s, steady, "outdated", agent="座席004", comment="地址有误")
+        service.review_flag(s, closed.id, "confirmed", actor="chief")
+        s.flush()
+        # Flagged earlier: its deadline passed yesterday. A deadline of today is not yet overdue.
+        s.get(ArticleFlag, old.id).review_due = today - timedelta(days=1)  # type: ignore[union-attr]
+        due_now = service.flag_article(s, lapsed, "outdated", agent="座席005", comment="已停办")
+        s.get(ArticleFlag, due_now.id).review_due = today  # type: ignore[union-attr]
+        ids = {"waiting": waiting.id, "draft": draft.id, "fresh": fresh.id, "old": old.id, "due_now": due_now.id}
+    with session_scope() as s:
+        queue = service.maintenance_queue(s)
+        assert [a.id for a in queue.review] == [ids["waiting"]]
+        assert queue.review[0].updated_by == "小王" and queue.review[0].key == f"KB{ids['waiting']:06d}"
+        assert [a.id for a in queue.drafts] == [ids["draft"]]
+        assert [f.flag.id for f in queue.flags] == [ids["old"], ids["due_now"], ids["fresh"]]
+        assert [(f.article_title, f.overdue) for f in queue.flags] == [
+            ("不限期", True), ("旧补贴", False), ("暑期托管", False)
+        ]  # fmt: skip
+        assert queue.overdue_flags == 1
+        assert [a.id for a in queue.expired] == [lapsed]  # still published: `expire_due` has not run
+        assert [a.id for a in queue.expiring] == [due_today, soon]
+        shown = queue.as_dict()
+        assert shown["flags"][0]["article_title"] == "不限期" and shown["flags"][0]["overdue"] is True
+        assert "body" not in shown["review"][0]
+
+        mine = service.maintenance_queue(s, unit="住建局")
+        assert [a.id for a in mine.drafts] == [ids["draft"]] and mine.review == []
+        assert [a.id for a in mine.expired] == [lapsed] and mine.expiring == []
+        assert [f.flag.id for f in mine.flags] == [ids["due_now"]]
+        service.expire_due(s)
+    with session_scope() as s:
+        assert service.maintenance_queue(s).expired == []  # now 已过期: nothing left to decide
+
+
 def test_two_useful_clicks_at_once_count_once(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Both clicks pass the "already marked?" check before either is written (the check sees nothing): the
     database still keeps one 有用 per person and version, and the second click is told `already-marked`, not a

@@ -110,29 +110,6 @@ def test_csv_with_a_title_line_and_gb18030(tmp_path: Path) -> None:
     assert [(r["编号"], r["标题"]) for r in table] == [("J-1", "物业费")] and table.numbers == [3]
 
 
-@pytest.mark.parametrize(
-    ("written", "expected"),
-    [
-        ("2024-03-01", date(2024, 3, 1)),
-        ("2024/3/1", date(2024, 3, 1)),
-        ("2024.3.1", date(2024, 3, 1)),
-        ("2024年3月1日", date(2024, 3, 1)),
-        ("2024 年 3 月 1 日", date(2024, 3, 1)),
-        ("2024-03-01 08:30:00", date(2024, 3, 1)),
-        ("20240301", date(2024, 3, 1)),
-        ("45352", date(2024, 3, 1)),  # an Excel date cell formatted as a number
-    ],
-)
-def test_dates_as_departments_write_them(written: str, expected: date) -> None:
-    assert transfer.parse_date(written) == expected
-
-
-@pytest.mark.parametrize("written", ["2024-02-30", "下个月", "2024-13-01", "12345", "2024年3月"])
-def test_what_is_not_a_date_is_refused(written: str) -> None:
-    with pytest.raises(ValueError):
-        transfer.parse_date(written)
-
-
 def test_a_file_that_is_not_excel_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "fake.xls"
     path.write_text("这不是 Excel 文件", encoding="utf-8")

@@ -267,3 +267,34 @@ def test_counts_agree_with_counting_by_hand(
         assert list(k.examples) == [d.number for d in now if k.key in d.tokens][: hot.EXAMPLES]
     assert sum(p.count for p in found.places) == sum(1 for d in now if d.place.strip())
     assert all(h.rising == hot.rises(h.count, h.before) for h in found.rising)
+
+
+# Pieces of what callers say: words of two to seven characters, single characters, numbers, spaces (ASCII and
+# full-width), punctuation, Latin words, a word repeated, generic words (希望, 领导).
+_SAID = st.lists(
+    st.sampled_from(["中华人民共和国社会保险法", "住房公积金管理中心", "依法办理", "小区物业乱收停车费", "噪音",
+                     "2021年6月3日", "10:30", "3.5元", "50%", "希望领导重视", "，", "。", " ", "\u3000", "\n",
+                     "WiFi hello-world", "5G网络", "的", "A市高新区管委会", "物业物业"]),
+    max_size=12,
+).map("".join)  # fmt: skip
+
+
+@given(st.lists(_SAID, max_size=12), st.integers(0, 12))
+def test_the_words_stored_count_as_the_tokens_they_were_cut_from(texts: list[str], split: int) -> None:
+    """`wo_orders.content_words` (`countable_words`, read back with `str.split`) gives the hot topics the
+    contents' tokens give, every keyword included (none left out, none added, none counted twice)."""
+    cut = [tokens(text) for text in texts]
+    for words in cut:
+        kept = hot.countable_words(words).split()
+        assert len(kept) == len(set(kept)) and set(kept) == {w for w in words if hot.is_keyword(w)}
+
+    def demands(words: Sequence[Sequence[str]]) -> list[Demand]:
+        return [Demand(f"A{i}", "", "", w) for i, w in enumerate(words)]
+
+    stored = demands([hot.countable_words(words).split() for words in cut])
+    fresh = demands(cut)
+    everything = {"ignored": (), "keywords": 1000}
+    assert hot.hotspots(stored[:split], stored[split:], **everything) == hot.hotspots(
+        fresh[:split], fresh[split:], **everything
+    )
+    assert hot.hotspots(stored[:split], stored[split:]) == hot.hotspots(fresh[:split], fresh[split:])

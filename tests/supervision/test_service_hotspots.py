@@ -8,12 +8,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import literal_column, select, update
 
 from hotline.app import create_app
 from hotline.db import session_scope
+from hotline.dispatch.text import tokens
 from hotline.errors import InvalidInput, NotFound
+from hotline.supervision import hotspots as hot
 from hotline.supervision import service
+from hotline.supervision.hotspots import Demand
 from hotline.timeutil import CHINA_TZ, china_day, now
+from hotline.workorders.store import Order
 from tests.supervision.test_service import RSJ, ZJJ, _act, _create
 from tests.supervision.test_service import units as units
 
@@ -134,7 +139,14 @@ def test_bad_periods_and_regions_are_refused(db_url: str) -> None:
     assert missing.value.code == "region-not-found"
 
 
-def test_each_content_is_cut_once_per_call(week: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def _stored_words() -> dict[str, str | None]:
+    with session_scope() as session:
+        return dict(session.execute(select(Order.number, Order.content_words)).all())
+
+
+def test_each_order_is_cut_once_and_its_words_kept_across_restarts(
+    week: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     cut: list[str] = []
     real = service.tokens
 
@@ -143,27 +155,61 @@ def test_each_content_is_cut_once_per_call(week: dict[str, str], monkeypatch: py
         return real(text)
 
     monkeypatch.setattr(service, "tokens", counting)
-    service.forget_content_tokens()
+    assert set(_stored_words().values()) == {None}  # as every order stored before the column existed
     first = _hotspots()
-    # 11 orders read (9 this week, 2 the week before) with 5 different contents.
-    assert sorted(cut) == sorted(set(cut)) and len(cut) == 5
-    assert _hotspots() == first and _hotspots(region="成都市")["orders"] == 8
-    assert len(cut) == 5  # cut once, for as long as the words are remembered
+    assert len(cut) == 11  # the 9 orders of the week and the 2 of the week before, once each
+    stored = _stored_words()
+    assert {n for n, words in stored.items() if words is None} == {week["after"], week["older"]}  # not read
+    assert stored[week["noise"]] == "夜间 工地 施工 噪音 扰民"
+
+    # A restart: nothing in process remembers a word, and cutting would fail; the stored words are enough.
+    def refused(text: str) -> list[str]:
+        raise AssertionError(f"cut again: {text}")
+
+    monkeypatch.setattr(service, "tokens", refused)
+    assert _hotspots() == first
+    assert _hotspots(region="成都市")["orders"] == 8
+    # A longer period reads one order never read before: only that one is cut.
+    monkeypatch.setattr(service, "tokens", counting)
+    assert _hotspots(date(2021, 5, 25), date(2021, 6, 7))["orders_before"] == 1
+    assert cut[11:] == ["小区物业乱收停车费"] and _stored_words()[week["older"]] == "小区 物业 乱收 停车费"
 
 
-def test_the_words_remembered_are_bounded_but_hold_a_whole_call(
-    week: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(service, "_words_kept", 2)
-    service.forget_content_tokens()
-    assert _counts(_hotspots()["keywords"])["物业"] == (6, 0)
-    # A call's 11 orders (5 contents) are all kept: fewer, and the next call would cut every one again.
-    assert len(service._words) == 5 and service._words_kept == 22
-    monkeypatch.setattr(service, "_words_kept", 2)
-    assert service.content_tokens("小区物业乱收停车费") == ("小区", "物业", "乱收", "停车费")  # remembered
-    assert service.content_tokens("路灯不亮请维修")  # a new one: room is made for it
-    assert len(service._words) == 2  # the least recently used forgotten
-    service.forget_content_tokens()
+def test_the_stored_words_count_as_the_contents_cut_afresh(week: dict[str, str]) -> None:
+    long = "依据中华人民共和国社会保险法，住房公积金管理中心2021年6月3日10:30前应依法办理，希望领导重视。物业物业"
+    week["long"] = _take(MIDNIGHT + 80 * HOUR, content=long)
+    # The counting from each content cut now (as before the words were stored), then from the stored words.
+    with session_scope() as session:
+        rows = session.execute(
+            select(Order.number, Order.category, Order.place, Order.content, Order.created_at)
+            .where(Order.parent_id.is_(None), Order.created_at >= MIDNIGHT - 7 * 24 * HOUR)
+            .where(Order.created_at < MIDNIGHT + 7 * 24 * HOUR)
+            .order_by(Order.created_at.desc(), Order.number.desc())
+        ).all()
+    fresh = [Demand(n, c, p, tokens(content)) for n, c, p, content, _ in rows]
+    now = [d for d, row in zip(fresh, rows, strict=True) if row[4] >= MIDNIGHT]
+    before = [d for d, row in zip(fresh, rows, strict=True) if row[4] < MIDNIGHT]
+    expected = hot.hotspots(now, before).to_dict()
+    filling, reading = _hotspots(), _hotspots()  # the words cut and stored, then the words read back
+    for found in (filling, reading):
+        assert {k: v for k, v in found.items() if k in expected} == expected
+    stored = _stored_words()
+    for number, _, _, content, _ in rows:
+        kept = (stored[number] or "").split()
+        assert len(kept) == len(set(kept)) and set(kept) == {w for w in tokens(content) if hot.is_keyword(w)}
+    assert {"中华人民共和国", "管理中心", "依法办理", "领导"} <= set(stored[week["long"]].split())  # generic ones too
+
+
+def test_a_failed_write_of_the_words_fails_no_call(week: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _hotspots()
+    with session_scope() as session:
+        session.execute(update(Order).values(content_words=None))
+    # An UPDATE the database refuses (a column it does not have), as it would a lock waited on too long.
+    monkeypatch.setattr(service, "update", lambda entity: update(entity).where(literal_column("no_such_column") == 1))
+    assert _hotspots() == expected  # the words cut are counted though not stored
+    assert set(_stored_words().values()) == {None}
+    monkeypatch.setattr(service, "update", update)
+    assert _hotspots() == expected and _stored_words()[week["noise"]] is not None  # the next call stores them
 
 
 # -- the API -------------------------------------------------------------------------------------------------------

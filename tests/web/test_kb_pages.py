@@ -235,6 +235,23 @@ def test_a_supervisor_reviews_an_agents_correction(page, web_server) -> None:  #
     assert res.status_code == 409 and "该标记已处理" in res.text and 'id="article"' in res.text
 
 
+@browser
+def test_a_supervisor_finds_a_submitted_article_in_the_maintenance_queue_and_publishes_it(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    art = _article(web_server, "社区食堂就餐补贴", "六十岁以上老人凭社保卡就餐享受补贴。", status="review")
+    page.goto("/kb?role=supervisor")
+    page.click("[data-action=manage]")
+    page.wait_for_url("**/kb/manage?role=supervisor")
+    row = page.locator(f"#review tr[data-article='{art['external_id']}']")
+    assert row.locator("[data-field=title]").inner_text() == "社区食堂就餐补贴"
+    row.locator("[data-field=title]").click()
+    page.wait_for_url(f"**/kb/articles/{art['external_id']}?*")
+    assert _status(page) == "待审核"
+    page.click("#manage button[data-status=published]")
+    assert _status(page) == "已发布"
+    page.goto("/kb/manage?role=supervisor")
+    assert page.locator(f"#review tr[data-article='{art['external_id']}']").count() == 0  # nothing left to do
+
+
 # -- sign-in on, in process ------------------------------------------------------------------------------------------
 @pytest.fixture
 def signed_in_client(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
@@ -344,3 +361,125 @@ def test_agents_mark_an_article_useful_once_per_version_and_see_its_use(signed_i
     draft = {"title": "草稿", "body": "未定", "external_id": "GJJ-10", "actor": "-"}
     assert client.post("/api/kb/articles", json=draft, headers=supervisor).status_code == 201
     assert 'id="useful"' not in client.get("/kb/articles/GJJ-10", headers=zhou).text
+
+
+# -- 知识维护 and the knowledge lines of 我的待办 (sign-in on, in process) ---------------------------------------------
+def _section(html: str, section: str) -> str:
+    found = re.search(rf'<section class="card" id="{section}"[^>]*>(.*?)</section>', html, re.S)
+    assert found, f"no section {section}"
+    return found.group(1)
+
+
+def _rows(html: str, attribute: str) -> list[str]:
+    return re.findall(rf'<tr {attribute}="([^"]+)"', html)
+
+
+def _overdue_yesterday(flag_id: int) -> None:
+    """The flag was raised earlier and its review deadline passed yesterday."""
+    from datetime import timedelta
+
+    from hotline.db import session_scope
+    from hotline.knowledge.store import ArticleFlag
+    from hotline.timeutil import china_day, now
+
+    with session_scope() as session:
+        flag = session.get(ArticleFlag, flag_id)
+        assert flag is not None
+        flag.review_due = china_day(now()) - timedelta(days=1)
+
+
+def _maintenance_work(client: TestClient, supervisor: dict[str, str], agent: dict[str, str]) -> dict[str, Any]:
+    """An article submitted for review, a draft, one published article expiring in 5 days and one past its expiry
+    date, and two 纠错 on a published article (one past its deadline)."""
+    from datetime import timedelta
+
+    from hotline.timeutil import china_day, now
+
+    today = china_day(now())
+    made: dict[str, Any] = {}
+    for name, status, extra in (
+        ("review", "review", {"title": "门诊报销比例", "owner_unit": "市医保局"}),
+        ("draft", "draft", {"title": "电动车充电桩", "owner_unit": "市住建局"}),
+        ("soon", "published", {"title": "暑期托管", "expires_on": (today + timedelta(days=5)).isoformat()}),
+        ("lapsed", "published", {"title": "旧补贴", "expires_on": (today - timedelta(days=1)).isoformat()}),
+        ("flagged", "published", {"title": "燃气报修电话", "owner_unit": "市燃气公司"}),
+    ):
+        body = {"body": f"{extra['title']}的说明", "status": status, "external_id": f"M-{name}", "actor": "-", **extra}
+        res = client.post("/api/kb/articles", json=body, headers=supervisor)
+        assert res.status_code == 201, res.text
+        made[name] = res.json()
+    for reason in ("报修电话已改为 96777", "夜间电话有误"):
+        res = client.post("/kb/articles/M-flagged/flag", data={"reason": reason}, headers=agent)
+        assert res.status_code == 303
+    flags = client.get("/api/kb/flags", headers=agent).json()["flags"]
+    made["flags"] = [f["id"] for f in flags]
+    _overdue_yesterday(flags[-1]["id"])
+    return made
+
+
+def test_the_knowledge_managers_see_what_waits_on_them_and_others_are_refused(signed_in_client: TestClient) -> None:
+    client = signed_in_client
+    supervisor, agent = _token("wangfang", ["supervisor"]), _token("zhoujing", ["agent"])
+    dispatcher = _token("lihua", ["dispatcher"])
+    made = _maintenance_work(client, supervisor, agent)
+
+    for refused in (agent, dispatcher):
+        res = client.get("/kb/manage", headers=refused)
+        assert res.status_code == 403 and res.headers["content-type"].startswith("text/html")
+        assert 'id="review"' not in res.text and "门诊报销比例" not in res.text
+        assert client.get("/api/kb/queue", headers=refused).status_code == 403
+    assert 'data-action="manage"' not in client.get("/kb", headers=agent).text
+    assert 'href="/kb/manage?role=supervisor"' in client.get("/kb", headers=supervisor).text
+
+    page = client.get("/kb/manage", headers=supervisor)
+    assert page.status_code == 200
+    html = page.text
+    review = _section(html, "review")
+    assert 'data-field="count">1<' in review and _rows(review, "data-article") == ["M-review"]
+    assert 'href="/kb/articles/M-review?role=supervisor"' in review  # each row opens its article
+    flags = _section(html, "flags")
+    assert 'data-field="count">2<' in flags and 'data-field="overdue">1<' in flags
+    first, later = made["flags"]
+    assert _rows(flags, "data-flag") == [str(later), str(first)]  # oldest deadline first: the later one is overdue
+    assert flags.count(">超期<") == 1 and "燃气报修电话" in flags and "报修电话已改为 96777" in flags
+    assert 'href="/kb/articles/M-flagged?role=supervisor#flags"' in flags
+    expiring = _section(html, "expiring")
+    assert _rows(expiring, "data-article") == ["M-lapsed", "M-soon"]
+    assert "已过期，仍为已发布" in expiring and ">5 天<" in expiring
+    assert _rows(_section(html, "drafts"), "data-article") == ["M-draft"]
+
+    # One unit's own: the others' rows are gone, and each empty section says so.
+    own = client.get("/kb/manage", params={"unit": "市住建局"}, headers=supervisor).text
+    assert _rows(_section(own, "drafts"), "data-article") == ["M-draft"]
+    assert "没有待审核的知识。" in own and "没有待核实的纠错。" in own and "30 天内没有到期的已发布知识。" in own
+
+    queue = client.get("/api/kb/queue", headers=supervisor).json()
+    assert [a["external_id"] for a in queue["review"]] == ["M-review"]
+    assert [(f["article_external_id"], f["overdue"]) for f in queue["flags"]] == [
+        ("M-flagged", True),
+        ("M-flagged", False),
+    ]
+    assert queue["overdue_flags"] == 1 and [a["external_id"] for a in queue["expired"]] == ["M-lapsed"]
+
+
+def test_the_overview_to_do_of_supervisors_and_administrators_counts_knowledge_work(
+    signed_in_client: TestClient,
+) -> None:
+    client = signed_in_client
+    supervisor, agent = _token("wangfang", ["supervisor"]), _token("zhoujing", ["agent"])
+    admin = _token("admin", ["admin"])
+    _maintenance_work(client, supervisor, agent)
+
+    for headers, role in ((supervisor, "supervisor"), (admin, "admin")):
+        html = client.get("/", headers=headers).text
+        card = _section(html, "todo")
+        review = re.search(r'<tr data-kb="review">(.*?)</tr>', card, re.S)
+        flags = re.search(r'<tr data-kb="flags">(.*?)</tr>', card, re.S)
+        assert review and flags, role
+        assert f'href="/kb/manage?role={role}#review">1</a>' in review.group(1)
+        assert f'data-field="count" href="/kb/manage?role={role}#flags">2</a>' in flags.group(1)
+        assert 'data-field="overdue"' in flags.group(1) and ">1</a>" in flags.group(1)
+        assert 'data-state="' in card  # the order lines are still there
+    # An agent's to-do is its 待回访: the knowledge base's maintenance is not its work.
+    html = client.get("/", headers=agent).text
+    assert 'data-state="to_visit"' in html and "data-kb=" not in html

@@ -64,6 +64,10 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/", STAFF),
     ("GET", "/plan", STAFF),
     ("POST", "/plan/records", MANAGERS),  # recording a milestone done or postponed from the page, as /api/plan/records
+    ("GET", "/calendar", STAFF),  # 工作日历: everyone's deadlines count on it; only administrators change it
+    ("POST", "/calendar/days", ADMIN),
+    ("POST", "/calendar/days/clear", ADMIN),
+    ("POST", "/calendar/import", ADMIN),
     ("GET", "/route", STAFF),
     ("GET", "/calls", DESK),  # 话务记录 (web.calls_page): callers' numbers masked as on work orders
     ("GET", "/calls/{call_id}", DESK),
@@ -82,6 +86,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/kb/articles/{key}/edit", MANAGERS),
     ("POST", "/kb/articles/{key}/status", MANAGERS),
     ("POST", "/kb/flags/{flag_id}/review", MANAGERS),
+    ("GET", "/kb/manage", MANAGERS),  # 知识维护: what waits on those who maintain the knowledge base
     ("GET", "/seats", MANAGERS),
     ("POST", "/seats", MANAGERS),
     ("GET", "/kpis", MONITORS),
@@ -97,6 +102,10 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/api/plan/status", STAFF),
     ("GET", "/api/plan/overdue", STAFF),
     ("GET", "/api/plan/records", STAFF),
+    ("GET", "/api/calendar/months/{month}", STAFF),
+    ("PUT", "/api/calendar/days/{day}", ADMIN),
+    ("DELETE", "/api/calendar/days/{day}", ADMIN),
+    ("POST", "/api/calendar/import", ADMIN),
     ("POST", "/api/plan/records", MANAGERS),
     ("PUT", "/api/subcenters/{number}/hours", ADMIN),
     # work orders: which action a role may take is the lifecycle's rule (workorders.domain)
@@ -122,6 +131,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/api/kb/articles/{key}/flags", STAFF),
     ("GET", "/api/kb/flags", STAFF),
     ("POST", "/api/kb/flags/{flag_id}/review", MANAGERS),
+    ("GET", "/api/kb/queue", MANAGERS),
     ("GET", "/api/kb/changes", STAFF),
     ("POST", "/api/kb/import", MANAGERS),
     ("GET", "/api/kb/export", STAFF),

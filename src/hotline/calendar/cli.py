@@ -1,8 +1,10 @@
-"""Commands of hotline.calendar: `hotline calendar add-workdays DATE N`, `hotline calendar set DATE KIND`."""
+"""Commands of hotline.calendar: `hotline calendar add-workdays DATE N`, `set DATE KIND`, `clear DATE`,
+`import FILE` (a year's holiday arrangement) and `check` (years the deadlines reach that nobody entered)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
@@ -10,7 +12,8 @@ from hotline.calendar import service
 from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.errors import InvalidInput
-from hotline.timeutil import parse_day
+from hotline.tables import read_table
+from hotline.timeutil import china_day, now, parse_day
 
 app = HotlineTyper(no_args_is_help=True, help="工作日历（法定节假日、调休与本地调整）")
 
@@ -48,3 +51,40 @@ def show(day: str = typer.Argument(..., help="日期 YYYY-MM-DD")) -> None:
     parsed = parse_day(day)
     with session_scope() as session:
         typer.echo(json.dumps(service.describe_day(session, parsed), ensure_ascii=False))
+
+
+@app.command("clear", help="取消某天的本地调整，恢复按官方日历")
+def clear_day(day: str = typer.Argument(..., help="日期 YYYY-MM-DD")) -> None:
+    parsed = parse_day(day)
+    with session_scope() as session:
+        cleared = service.clear_override(session, parsed)
+    typer.echo(f"{parsed.isoformat()} {'已恢复按官方日历' if cleared else '没有本地调整，无需恢复'}")
+
+
+@app.command("import", help="导入一年的放假安排（CSV 或 Excel：日期、类型、说明）")
+def import_file(
+    path: Path = typer.Argument(
+        ..., help="CSV 或 Excel 文件：日期（可写 2027-02-06至2027-02-12）、类型（放假/上班）、说明"
+    ),
+    actor: str = typer.Option("admin", help="操作人"),
+) -> None:
+    """Record every day of FILE as a holiday or a working day; a wrong row writes nothing."""
+    table = read_table(path, needed=service.IMPORT_COLUMNS)
+    with session_scope() as session:
+        done = service.import_days(session, table, actor=actor)
+    if not done.days:
+        raise InvalidInput("文件中没有日期", code="empty-file")
+    typer.echo(
+        f"已导入 {done.days} 天（{done.first} 至 {done.last}）：放假 {done.holidays} 天，上班 {done.workdays} 天"
+    )
+
+
+@app.command("check", help="检查办理时限将涉及的年份是否已有放假安排；缺少时退出码为 1")
+def check() -> None:
+    with session_scope() as session:
+        missing = service.unentered_years(session, china_day(now()))
+    if missing:
+        years = "、".join(f"{y}年" for y in missing)
+        typer.echo(f"{years}的放假安排尚未录入：这些日期暂按周一至周五计算工作日，请按国务院办公厅通知导入", err=True)
+        raise typer.Exit(1)
+    typer.echo("办理时限涉及的年份都有放假安排")

@@ -28,6 +28,22 @@ def official_is_workday(day: date) -> bool:
         return day.weekday() < 5
 
 
+@lru_cache(maxsize=64)
+def official_covers(year: int) -> bool:
+    """Whether the State Council's holiday arrangement for YEAR is in the package. It is published each
+    November for the next year; until a package release carries it, the days of that year are only guessed
+    (Monday to Friday) unless an administrator enters the arrangement."""
+    try:
+        chinese_calendar.is_workday(date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def is_weekend(day: date) -> bool:
+    return day.weekday() >= 5
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     overrides: Mapping[date, bool] = field(default_factory=dict)

@@ -73,24 +73,6 @@ class ReviewIn(BaseModel):
     note: str = ""
 
 
-def _flag_dict(flag: Any) -> dict[str, Any]:
-    return {
-        "id": flag.id,
-        "article_id": flag.article_id,
-        "article_version": flag.article_version,
-        "kind": flag.kind,
-        "agent": flag.agent,
-        "comment": flag.comment,
-        "owner_unit": flag.owner_unit,
-        "created_at": flag.created_at.isoformat(),
-        "review_due": flag.review_due.isoformat() if flag.review_due else None,
-        "overdue": service.is_overdue(flag),
-        "resolved_at": flag.resolved_at.isoformat() if flag.resolved_at else None,
-        "resolved_by": flag.resolved_by,
-        "resolution": flag.resolution,
-    }
-
-
 @router.get("/search")
 def search(
     q: str = Query(..., description="搜索内容"),
@@ -169,7 +151,7 @@ def versions(key: str, session: Session = SESSION) -> dict[str, Any]:
 
 @router.post("/articles/{key}/flags", status_code=201)
 def flag(key: str, body: FlagIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
-    return _flag_dict(
+    return service.flag_dict(
         service.flag_article(session, key, body.kind, agent=signed_actor(request, body.agent), comment=body.comment)
     )
 
@@ -183,12 +165,21 @@ def flags(
     session: Session = SESSION,
 ) -> dict[str, Any]:
     found = service.list_flags(session, unit=unit, open_only=open_only, kind=kind, article=article)
-    return {"flags": [_flag_dict(f) for f in found]}
+    return {"flags": [service.flag_dict(f) for f in found]}
+
+
+@router.get("/queue")
+def queue(
+    unit: str | None = Query(None, description="只看这个责任单位的"), session: Session = SESSION
+) -> dict[str, Any]:
+    """知识维护: articles awaiting review, open 纠错 (oldest deadline first, 超期 marked), published articles
+    expired or expiring within 30 days, drafts."""
+    return service.maintenance_queue(session, unit=unit or None).as_dict()
 
 
 @router.post("/flags/{flag_id}/review")
 def review(flag_id: int, body: ReviewIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
-    return _flag_dict(
+    return service.flag_dict(
         service.review_flag(session, flag_id, body.resolution, actor=signed_actor(request, body.actor), note=body.note)
     )
 

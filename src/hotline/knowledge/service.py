@@ -9,7 +9,7 @@ import pickle
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +289,24 @@ def is_overdue(flag: ArticleFlag, today: date | None = None) -> bool:
     return flag.resolved_at is None and flag.review_due is not None and today > flag.review_due
 
 
+def flag_dict(flag: ArticleFlag, today: date | None = None) -> dict[str, Any]:
+    return {
+        "id": flag.id,
+        "article_id": flag.article_id,
+        "article_version": flag.article_version,
+        "kind": flag.kind,
+        "agent": flag.agent,
+        "comment": flag.comment,
+        "owner_unit": flag.owner_unit,
+        "created_at": flag.created_at.isoformat(),
+        "review_due": flag.review_due.isoformat() if flag.review_due else None,
+        "overdue": is_overdue(flag, today),
+        "resolved_at": flag.resolved_at.isoformat() if flag.resolved_at else None,
+        "resolved_by": flag.resolved_by,
+        "resolution": flag.resolution,
+    }
+
+
 def review_flag(session: Session, flag_id: int, resolution: str, *, actor: str, note: str = "") -> ArticleFlag:
     """The owning unit closes a flag: confirmed as correct, updated, or the article withdrawn."""
     flag = session.get(ArticleFlag, flag_id)
@@ -314,6 +332,137 @@ def review_flag(session: Session, flag_id: int, resolution: str, *, actor: str, 
     flag.resolution_note = note[:1000]
     session.flush()
     return flag
+
+
+# ---------------------------------------------------------------------------------------------- maintenance queue
+
+# A published article whose expiry date falls within this many days is listed as 即将到期, in time to renew it.
+EXPIRING_WITHIN_DAYS = 30
+
+
+@dataclass(frozen=True)
+class QueuedArticle:
+    """An article on the maintenance queue: what its row shows (not its body)."""
+
+    id: int
+    key: str  # external id, else the number: what its page is addressed by
+    title: str
+    owner_unit: str
+    status: str
+    version: int
+    updated_at: datetime
+    updated_by: str
+    expires_on: date | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "external_id": self.key,
+            "title": self.title,
+            "owner_unit": self.owner_unit,
+            "status": self.status,
+            "status_label": domain.STATUS_LABELS[Status(self.status)],
+            "version": self.version,
+            "updated_at": self.updated_at.isoformat(),
+            "updated_by": self.updated_by,
+            "expires_on": self.expires_on.isoformat() if self.expires_on else None,
+        }
+
+
+@dataclass(frozen=True)
+class QueuedFlag:
+    """An open 纠错 with its article's key and title, and whether its review deadline has passed (超期)."""
+
+    flag: ArticleFlag
+    article_key: str
+    article_title: str
+    overdue: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **flag_dict(self.flag),
+            "article_external_id": self.article_key,
+            "article_title": self.article_title,
+            "overdue": self.overdue,
+        }
+
+
+@dataclass(frozen=True)
+class MaintenanceQueue:
+    """What waits on those who maintain the knowledge base (知识维护)."""
+
+    today: date
+    review: list[QueuedArticle]  # submitted for review, longest waiting first
+    flags: list[QueuedFlag]  # open 纠错, oldest deadline first
+    expired: list[QueuedArticle]  # still published past their expiry date (`expire_due` not yet run)
+    expiring: list[QueuedArticle]  # published, expiring within EXPIRING_WITHIN_DAYS, soonest first
+    drafts: list[QueuedArticle]  # latest changed first
+
+    @property
+    def overdue_flags(self) -> int:
+        return sum(1 for f in self.flags if f.overdue)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "today": self.today.isoformat(),
+            "review": [a.as_dict() for a in self.review],
+            "flags": [f.as_dict() for f in self.flags],
+            "overdue_flags": self.overdue_flags,
+            "expired": [a.as_dict() for a in self.expired],
+            "expiring": [a.as_dict() for a in self.expiring],
+            "expiring_within_days": EXPIRING_WITHIN_DAYS,
+            "drafts": [a.as_dict() for a in self.drafts],
+        }
+
+
+_QUEUED_COLUMNS = (
+    Article.id,
+    Article.external_id,
+    Article.title,
+    Article.owner_unit,
+    Article.status,
+    Article.version,
+    Article.updated_at,
+    Article.updated_by,
+    Article.expires_on,
+)
+
+
+def maintenance_queue(session: Session, *, unit: str | None = None, today: date | None = None) -> MaintenanceQueue:
+    """Articles awaiting review, open 纠错 flags, published articles expired or expiring soon, and drafts; with
+    UNIT, only those its owning unit answers for (a flag's unit is the article's when it was flagged)."""
+    today = today or china_day(now())
+    horizon = today + timedelta(days=EXPIRING_WITHIN_DAYS)
+    waiting = (Status.REVIEW.value, Status.DRAFT.value)
+    query = select(*_QUEUED_COLUMNS).where(
+        (Article.status.in_(waiting)) | ((Article.status == Status.PUBLISHED.value) & (Article.expires_on <= horizon))
+    )
+    if unit:
+        query = query.where(Article.owner_unit == unit)
+    rows = [
+        QueuedArticle(number, ext or str(number), title, owner, status, version, at, by, expires)
+        for number, ext, title, owner, status, version, at, by, expires in session.execute(query)
+    ]
+    open_flags = list_flags(session, unit=unit, kind=FlagKind.OUTDATED.value)
+    titles: dict[int, tuple[str, str]] = {}
+    if open_flags:
+        flagged = select(Article.id, Article.external_id, Article.title).where(
+            Article.id.in_({f.article_id for f in open_flags})
+        )
+        titles = {number: (ext or str(number), title) for number, ext, title in session.execute(flagged)}
+    published = sorted(
+        (a for a in rows if a.status == Status.PUBLISHED.value), key=lambda a: (a.expires_on or horizon, a.id)
+    )
+    return MaintenanceQueue(
+        today=today,
+        review=sorted((a for a in rows if a.status == Status.REVIEW.value), key=lambda a: (a.updated_at, a.id)),
+        flags=[QueuedFlag(f, *titles[f.article_id], overdue=is_overdue(f, today)) for f in open_flags],
+        expired=[a for a in published if a.expires_on is not None and a.expires_on < today],
+        expiring=[a for a in published if a.expires_on is not None and a.expires_on >= today],
+        drafts=sorted(
+            (a for a in rows if a.status == Status.DRAFT.value), key=lambda a: (a.updated_at, a.id), reverse=True
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- sync

@@ -13,6 +13,8 @@ from hotline.db import Base, UTCDateTime
 
 class Article(Base):
     __tablename__ = "kb_articles"
+    # The maintenance queue (知识维护) reads the few articles awaiting review, drafts and those expiring soon.
+    __table_args__ = (Index("ix_kb_articles_status_expires", "status", "expires_on"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)

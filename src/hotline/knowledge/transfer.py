@@ -26,9 +26,8 @@ Columns (Chinese header as exported; the English name is accepted on import too)
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from hotline.errors import InvalidInput
 from hotline.knowledge import domain
 from hotline.knowledge.domain import ArticleInput
 from hotline.tables import EXCEL_SUFFIXES as EXCEL_SUFFIXES
-from hotline.tables import Row, column_key, read_csv_bytes
+from hotline.tables import Row, column_key, parse_date, read_csv_bytes
 from hotline.tables import Table as Table
 from hotline.tables import read_table as read_table
 from hotline.timeutil import china
@@ -60,9 +59,6 @@ COLUMNS: list[tuple[str, str]] = [
 _OPTIONAL = ("category", "owner_unit", "lines", "regions", "keywords", "effective_from", "expires_on")
 MAX_ROWS = 1_000_000
 
-# Excel stores a date as days since 1899-12-30; a date cell formatted as a number reads as such a count.
-_EXCEL_EPOCH = date(1899, 12, 30)
-
 
 def _find(header: Sequence[str], name: str) -> str | None:
     """The header that names field NAME (English or Chinese), if any."""
@@ -71,23 +67,6 @@ def _find(header: Sequence[str], name: str) -> str | None:
         if column_key(h) in (name, chinese):
             return h
     return None
-
-
-# 2024-03-01, 2024/3/1, 2024.3.1, 2024年3月1日 (a time after it is ignored), 20240301.
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?(?:[\sT].*)?")
-_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
-
-
-def parse_date(value: str) -> date:
-    """A date as departments write it; ValueError if VALUE is none."""
-    value = value.strip()
-    found = _DATE.fullmatch(value) or _COMPACT_DATE.fullmatch(value)
-    if found:
-        y, m, d = (int(g) for g in found.groups())
-        return date(y, m, d)
-    if value.isdigit() and 20_000 <= int(value) <= 80_000:  # an Excel day count (1954-2119)
-        return _EXCEL_EPOCH + timedelta(days=int(value))
-    raise ValueError(value)
 
 
 def _date(value: str, row_no: int, label: str) -> date | None:

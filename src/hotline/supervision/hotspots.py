@@ -53,7 +53,7 @@ class Demand(NamedTuple):
     number: str
     category: str  # the full path, 一级/二级/三级, or "" while not categorised
     place: str
-    tokens: Sequence[str]  # the content's words, as `dispatch.text.tokens` gives them
+    tokens: Sequence[str]  # the content's words, as `dispatch.text.tokens` gives them (or `countable_words`)
 
     @property
     def level1(self) -> str:
@@ -158,6 +158,15 @@ def generic_words() -> frozenset[str]:
 def is_keyword(token: str, ignored: Collection[str] = frozenset()) -> bool:
     """Whether TOKEN may be a 热词: two characters or more, not a number, not in IGNORED."""
     return len(token) >= 2 and not _NUMBER.fullmatch(token) and token not in ignored
+
+
+def countable_words(tokens: Iterable[str]) -> str:
+    """What an order keeps of its content's words (`wo_orders.content_words`): the distinct TOKENS that may be
+    keywords whatever the generic words (`is_keyword` without IGNORED), in order, joined by single spaces (a
+    token never holds whitespace: `dispatch.text.tokens` drops it), read back with `str.split`. Single
+    characters and numbers are left out here (a rule of counting, not of data, and a quarter of the distinct
+    tokens); the generic words only when counting, as their list may be derived again from other data."""
+    return " ".join(t for t in dict.fromkeys(tokens) if is_keyword(t))
 
 
 def normalise_place(place: str) -> str:

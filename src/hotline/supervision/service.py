@@ -6,17 +6,15 @@ whenever it was opened (a 改派 or 重办 may add one later): it is part of tha
 
 from __future__ import annotations
 
-import hashlib
-import sys
-import threading
-from collections import OrderedDict
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Engine, bindparam, case, func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from hotline.errors import InvalidInput
@@ -41,6 +39,8 @@ from hotline.timeutil import CHINA_TZ, china, china_day, now, parse_day
 from hotline.workorders import service as workorders
 from hotline.workorders.domain import OPEN_STATES, STATE_LABELS, State
 from hotline.workorders.store import History, Order
+
+log = logging.getLogger(__name__)
 
 MAX_DAYS = 366
 # Order ids per IN (...): few round trips, well within SQLite's 32,766 and PostgreSQL's 65,535 bound values.
@@ -259,21 +259,31 @@ def hotspots(session: Session, since: date, until: date, *, region: str | None =
     included; `invalid-period`), in REGION if named (`region-not-found`), against the period of the same length
     just before. Selected as the KPIs select a period's demands (`_received`: co-handling orders left out),
     except that merged duplicates count: how many people called about a thing is its heat. One query over
-    both periods for the five columns needed, newest first (the examples shown are the latest orders)."""
+    both periods, newest first (the examples shown are the latest orders), reading each order's stored words
+    (`wo_orders.content_words`); the orders without them yet are cut and their words stored (`_store_words`)."""
     start, end = period_bounds(since, until)
     region_code = find_region(region).code if region else None
     first, last = previous_period(since, until)
     before_start, _ = period_bounds(first, last)
     rows = session.execute(
-        select(Order.number, Order.category, Order.place, Order.content, Order.created_at)
+        select(
+            Order.id,
+            Order.number,
+            Order.category,
+            Order.place,
+            Order.created_at,
+            Order.content_words,
+            case((Order.content_words.is_(None), Order.content)),  # the content only where it is still needed
+        )
         .where(*_received(before_start, end, region_code))
         .order_by(Order.created_at.desc(), Order.number.desc())
     ).all()
-    _keep_at_least(2 * len(rows))
+    cut = _store_words(session, {row[0]: row[6] for row in rows if row[5] is None})
     now: list[Demand] = []
     before: list[Demand] = []
-    for number, category, place, content, created_at in rows:
-        (now if created_at >= start else before).append(Demand(number, category, place, content_tokens(content)))
+    for order_id, number, category, place, created_at, words, _ in rows:
+        stored = cut[order_id] if words is None else words
+        (now if created_at >= start else before).append(Demand(number, category, place, stored.split()))
     found = hot.hotspots(now, before)
     return {
         "since": since.isoformat(),
@@ -285,23 +295,6 @@ def hotspots(session: Session, since: date, until: date, *, region: str | None =
     }
 
 
-# The words of each content, remembered between calls: cutting the contents was three quarters of a call's cost
-# (bench/supervision.md), and a content never changes after 受理. Keyed by a 16-byte digest of the content rather
-# than the content itself (about 1 KB), at least WORDS_KEPT contents and at least twice those of the largest call
-# (fewer, and an LRU cache scanned in full at every call would miss every time), the least recently used
-# forgotten first.
-WORDS_KEPT = 50_000
-_words: OrderedDict[bytes, tuple[str, ...]] = OrderedDict()
-_words_kept = WORDS_KEPT
-_words_lock = threading.Lock()  # pages and the API are served from several threads
-
-
-def _keep_at_least(count: int) -> None:
-    global _words_kept
-    with _words_lock:
-        _words_kept = max(_words_kept, count)
-
-
 def tokens(content: str) -> list[str]:
     """`dispatch.text.tokens`, imported when first needed: rjieba loads its dictionary as it is imported (0.1 s),
     which the KPI report and the command line's other commands do not need."""
@@ -310,24 +303,37 @@ def tokens(content: str) -> list[str]:
     return cut(content)
 
 
-def content_tokens(content: str) -> tuple[str, ...]:
-    """The distinct words of an order's content that may be keywords (`dispatch.text.tokens`, then
-    `hotspots.is_keyword`: no single characters or numbers), cut once and remembered."""
-    key = hashlib.blake2b(content.encode(), digest_size=16).digest()
-    with _words_lock:
-        found = _words.get(key)
-        if found is not None:
-            _words.move_to_end(key)
-            return found
-    words = tuple(sys.intern(t) for t in dict.fromkeys(tokens(content)) if hot.is_keyword(t))
-    with _words_lock:
-        _words[key] = words
-        while len(_words) > _words_kept:
-            _words.popitem(last=False)
-    return words
+def _store_words(session: Session, contents: Mapping[int, str]) -> dict[int, str]:
+    """The words of each order's content in CONTENTS (order id → content) as stored for counting
+    (`hotspots.countable_words` of `dispatch.text.tokens`), written to `wo_orders.content_words` of the orders
+    that have none yet.
 
+    Cutting was three quarters of a call's cost (bench/supervision.md), and a content never changes after 受理,
+    so each order is cut once, by the first call that reads it, and never again after any restart. Done here,
+    on first read, rather than when an order is created: one place covers every way an order arrives (受理 on
+    the page, Open311, legacy imports, the command line) and the orders stored before the column existed;
+    workorders needs neither jieba nor supervision, and 受理 does not wait for a cut that only hot topics use.
 
-def forget_content_tokens() -> None:
-    """Forget the words remembered (`content_tokens`): for tests and benchmarks that measure the first cut."""
-    with _words_lock:
-        _words.clear()
+    Written in short transactions of its own (`_CHUNK` orders each, in id order), not in the caller's
+    session: a page's read-only session then stays so, and on SQLite a read transaction is never turned into a
+    write one. A failed write (a lock waited on too long, a read-only replica) is logged and the words are
+    still counted: the next call cuts those orders again. Two calls cutting the same new orders at once write
+    the same words; `content_words IS NULL` in the UPDATE keeps the first."""
+    if not contents:
+        return {}
+    cut = {order_id: hot.countable_words(tokens(content)) for order_id, content in contents.items()}
+    write = (
+        update(Order)
+        .where(Order.id == bindparam("order_id"), Order.content_words.is_(None))
+        .values(content_words=bindparam("words"))
+    )
+    rows = [{"order_id": order_id, "words": words} for order_id, words in sorted(cut.items())]
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    try:
+        for chunk in _chunks(rows):
+            with engine.begin() as conn:
+                conn.execute(write, chunk)
+    except DBAPIError:
+        log.warning("the words of %d orders could not be stored; they will be cut again", len(rows), exc_info=True)
+    return cut

@@ -11,7 +11,6 @@ sign-in off for the role the page is viewed as (`role`, by default 督办审核�
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -20,16 +19,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from hotline.accounts.api import acting, identity_of
-from hotline.accounts.domain import GRANT_LABELS, Grant
-from hotline.accounts.policy import POLICY
+from hotline.accounts.api import identity_of
 from hotline.deps import SESSION
-from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput
+from hotline.errors import Conflict, HotlineError, InvalidInput
 from hotline.knowledge import domain
 from hotline.knowledge import service as knowledge
 from hotline.knowledge.domain import ArticleInput, FlagKind, Status
 from hotline.timeutil import parse_day
-from hotline.web.pages import render
+from hotline.web.pages import _error_page, render
+from hotline.web.viewer import Viewer, viewer_of
 from hotline.workorders import service as orders
 
 router = APIRouter(include_in_schema=False)
@@ -54,46 +52,11 @@ _NOTICES = {
 }
 # Placeholders for asking the policy about a route template (any value matches `{key}`).
 _ARTICLE = "/kb/articles/0"
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who looks at a knowledge page: the role it acts in, the name changes are recorded under, and the grants
-    the access table is asked about (the account's; with sign-in off, the role's)."""
-
-    role: str
-    actor: str
-    grants: tuple[Grant, ...]
-    signed_in: bool
-
-    def may(self, method: str, path: str) -> bool:
-        return POLICY.allows(method, path, self.grants)
-
-    def require(self, method: str, path: str) -> None:
-        """With sign-in on the guard has refused already; with it off the role named is checked the same way."""
-        if self.may(method, path):
-            return
-        rule = POLICY.find(method, path)
-        allowed = "、".join(GRANT_LABELS[g] for g in Grant if rule is not None and g in rule.grants)
-        raise Forbidden(
-            f"「{_role_label(self.role)}」不能执行此操作（允许：{allowed}）", code="role-not-allowed", role=self.role
-        )
-
-    @property
-    def query(self) -> str:
-        return urlencode({"role": self.role})
-
-
-def _role_label(role: str) -> str:
-    return next((GRANT_LABELS[g] for g in Grant if g.value == role), role)
+MANAGE = "/kb/manage"  # 知识维护 (manage_page); the overview's 我的待办 links to it too
 
 
 def _viewer(request: Request, role: str, actor: str = "") -> Viewer:
-    me = identity_of(request)
-    who = acting(request, role or None, actor=actor.strip(), default=DEFAULT_ROLE)
-    grants = me.grants if me is not None else tuple(g for g in Grant if g.value == who.role)
-    # With sign-in off a change is recorded under the name typed, else the role's (the service needs a name).
-    return Viewer(who.role, who.actor or _role_label(who.role), grants, me is not None)
+    return viewer_of(request, role, actor=actor, default=DEFAULT_ROLE)
 
 
 def _href(key: str | int, viewer: Viewer, suffix: str = "", **query: str) -> str:
@@ -107,7 +70,29 @@ def search_context(request: Request, role: str) -> dict[str, Any]:
     except HotlineError:  # a role the account does not hold: the search is shown as the account's own
         viewer = _viewer(request, "")
     href: Callable[[str | int], str] = lambda key: _href(key, viewer)  # noqa: E731
-    return {"role": viewer.role, "can_write": viewer.may("GET", "/kb/new"), "article_href": href}
+    return {
+        "role": viewer.role,
+        "can_write": viewer.may("GET", "/kb/new"),
+        "can_manage": viewer.may("GET", MANAGE),
+        "article_href": href,
+    }
+
+
+# -- 知识维护: what waits on those who maintain the knowledge base ---------------------------------------------------
+@router.get(MANAGE, response_class=HTMLResponse)
+def manage_page(request: Request, role: str = "", unit: str = "", session: Session = SESSION) -> HTMLResponse:
+    """Articles awaiting review, open 纠错 (超期 marked), published articles expired or expiring soon, drafts;
+    each row links to its article page, where the work is done."""
+    context: dict[str, Any] = {"role": role, "query": "", "unit": unit, "queue": None}
+    context.update(expiring_days=knowledge.EXPIRING_WITHIN_DAYS, review_days=domain.REVIEW_WORKDAYS)
+    try:
+        viewer = _viewer(request, role)
+        context.update(role=viewer.role, query=viewer.query, article_href=lambda key: _href(key, viewer))
+        viewer.require("GET", MANAGE)
+        context["queue"] = knowledge.maintenance_queue(session, unit=unit.strip() or None)
+    except HotlineError as exc:
+        return _error_page(request, "kb_manage.html", "知识维护", exc, **context)
+    return render(request, "kb_manage.html", "知识维护", **context)
 
 
 # -- the article page ---------------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ NAV = (
     ("/hotspots", "热点诉求"),
     ("/feeds", "数据汇聚"),
     ("/seats", "座席测算"),
+    ("/calendar", "工作日历"),
     ("/kb", "知识库"),
     ("/track", "进度查询"),
     ("/accounts", "账号管理"),
@@ -95,6 +96,7 @@ def overview(request: Request, role: str = "", unit: str = "", session: Session 
     from hotline import workers
     from hotline.aggregation import service as aggregation
     from hotline.aggregation.domain import FRESHNESS_LABELS
+    from hotline.calendar import service as calendar
     from hotline.settings import get_settings
 
     feeds = aggregation.overview(session)["sources"]
@@ -106,6 +108,7 @@ def overview(request: Request, role: str = "", unit: str = "", session: Session 
         "总览",
         today=today,
         todo=todo,
+        calendar_gaps=calendar.unentered_years(session, today),
         # A stopped listener turns every source 延迟 then 中断: the overview says so before the counts.
         queue_warnings=[w for w in queue.workers.values() if w.level == "warn"],
         feed_counts=Counter(f["freshness"] for f in feeds),
@@ -147,7 +150,23 @@ def _todo(request: Request, session: Session, role: str, unit: str) -> dict[str,
         card["lines"].append(
             {"line": line, "href": href, "near_due_href": f"{href}&sla=near_due", "overdue_href": f"{href}&sla=overdue"}
         )
+    card["kb"] = _kb_todo(session, who.role)
     return card
+
+
+def _kb_todo(session: Session, role: str) -> dict[str, Any] | None:
+    """The knowledge lines of 我的待办 for a role that maintains the knowledge base (知识维护), else None."""
+    from hotline.accounts.domain import Grant
+    from hotline.knowledge import service as knowledge
+    from hotline.knowledge.domain import REVIEW_WORKDAYS
+    from hotline.web.kb_pages import MANAGE
+
+    if not POLICY.allows("GET", MANAGE, tuple(g for g in Grant if g.value == role)):
+        return None
+    queue = knowledge.maintenance_queue(session)
+    href = f"{MANAGE}?{urlencode({'role': role})}"
+    counts = {"review": len(queue.review), "flags": len(queue.flags), "overdue": queue.overdue_flags}
+    return {**counts, "href": href, "review_days": REVIEW_WORKDAYS}
 
 
 @router.get("/route", response_class=HTMLResponse)

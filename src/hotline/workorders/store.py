@@ -128,6 +128,10 @@ class Order(Base):
     type: Mapped[str] = mapped_column(String(8), nullable=False)
     category: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     content: Mapped[str] = mapped_column(Text, nullable=False)
+    # The content's words as 热点诉求 counts them, space-separated; NULL until first counted. Written once by
+    # `supervision.service.hotspots` (a content never changes after 受理), so no order path needs the tokenizer.
+    # Deferred: only the hot-topics query reads it, not every load of an order.
+    content_words: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
     place: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     urgency: Mapped[str] = mapped_column(String(8), nullable=False)
     confidential: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

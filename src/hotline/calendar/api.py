@@ -1,0 +1,84 @@
+"""HTTP resources of hotline.calendar: a month of the working-day calendar, an administrator's changes to single
+days, and the import of a year's holiday arrangement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from hotline.accounts.api import signed_actor
+from hotline.calendar import service
+from hotline.deps import SESSION
+from hotline.tables import read_table, uploaded
+from hotline.timeutil import china_day, now, parse_day
+
+router = APIRouter(prefix="/api/calendar", tags=["calendar"])
+
+
+class DayIn(BaseModel):
+    kind: str = Field(description="workday（工作日）或 holiday（休息日）")
+    note: str = Field(default="", description="说明，如：国务院办公厅通知")
+    set_by: str = ""
+
+
+def day_dict(day: service.Day) -> dict[str, Any]:
+    override = day.override
+    return {
+        "date": day.day.isoformat(),
+        "is_workday": day.is_workday,
+        "label": day.label,
+        "tag": day.tag,
+        "official_is_workday": day.official_is_workday,
+        "official_known": day.official_known,
+        "override": None
+        if override is None
+        else {"note": override.note, "set_by": override.set_by, "set_at": override.set_at.isoformat()},
+    }
+
+
+@router.get("/months/{month}")
+def month(month: str, session: Session = SESSION) -> dict[str, Any]:
+    """Every day of MONTH (YYYY-MM) as deadlines count it, and the years ahead nobody has entered yet."""
+    year, number = service.parse_month(month)
+    return {
+        "month": f"{year:04d}-{number:02d}",
+        "days": [day_dict(d) for d in service.month_days(session, year, number)],
+        "unentered_years": service.unentered_years(session, china_day(now())),
+    }
+
+
+@router.put("/days/{day}")
+def set_day(day: str, body: DayIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
+    """Make DAY a working day or a holiday whatever the official calendar says (a local decision, or a year the
+    package does not know yet)."""
+    parsed = parse_day(day)
+    service.set_override(session, parsed, body.kind, note=body.note.strip(), actor=signed_actor(request, body.set_by))
+    return day_dict(service.describe(session, parsed))
+
+
+@router.delete("/days/{day}")
+def clear_day(day: str, session: Session = SESSION) -> dict[str, Any]:
+    """Back to the official calendar for DAY."""
+    parsed = parse_day(day)
+    cleared = service.clear_override(session, parsed)
+    return {**day_dict(service.describe(session, parsed)), "cleared": cleared}
+
+
+@router.post("/import")
+async def import_days(
+    request: Request, file: UploadFile = File(...), set_by: str = Form(""), session: Session = SESSION
+) -> dict[str, Any]:
+    """A year's arrangement (CSV or Excel: 日期, 类型, 说明); a wrong row writes nothing."""
+    with uploaded(file.filename or "", await file.read()) as path:
+        table = read_table(path, needed=service.IMPORT_COLUMNS)
+    done = service.import_days(session, table, actor=signed_actor(request, set_by))
+    return {
+        "days": done.days,
+        "holidays": done.holidays,
+        "workdays": done.workdays,
+        "first": done.first.isoformat() if done.first else None,
+        "last": done.last.isoformat() if done.last else None,
+    }

@@ -1,0 +1,69 @@
+"""The calendar over HTTP: a month, an administrator's change to a day and its undoing, a year's import; other
+roles read but do not change it (sign-in on). Both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hotline.db import session_scope
+
+
+@pytest.fixture
+def client(db_url: str) -> Iterator[TestClient]:
+    from hotline.app import create_app
+
+    yield TestClient(create_app())
+
+
+def test_a_month_and_an_administrators_change_to_a_day(client: TestClient) -> None:
+    october = client.get("/api/calendar/months/2021-10").json()
+    assert october["month"] == "2021-10" and len(october["days"]) == 31
+    assert october["days"][8] == {
+        "date": "2021-10-09",
+        "is_workday": True,
+        "label": "工作日",
+        "tag": "调休上班",
+        "official_is_workday": True,
+        "official_known": True,
+        "override": None,
+    }
+    set_ = client.put("/api/calendar/days/2021-10-12", json={"kind": "holiday", "note": "暴雨停工", "set_by": "李明"})
+    assert set_.status_code == 200 and set_.json()["tag"] == "放假"
+    assert set_.json()["override"]["note"] == "暴雨停工" and set_.json()["override"]["set_by"] == "李明"
+    cleared = client.delete("/api/calendar/days/2021-10-12").json()
+    assert cleared["cleared"] is True and cleared["is_workday"] is True and cleared["override"] is None
+
+    assert client.get("/api/calendar/months/2021-13").json()["code"] == "invalid-month"
+    bad = client.put("/api/calendar/days/2021-10-12", json={"kind": "weekend"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid-day-kind"
+
+
+def test_an_import_is_all_or_nothing(client: TestClient) -> None:
+    good = "日期,类型,说明\n2099-01-01,放假,元旦\n2099-01-04,上班,调休\n".encode()
+    done = client.post("/api/calendar/import", files={"file": ("2099.csv", good, "text/csv")}).json()
+    assert done == {"days": 2, "holidays": 1, "workdays": 1, "first": "2099-01-01", "last": "2099-01-04"}
+    bad = "日期,类型\n2099-02-01,放假\n2099-02-30,放假\n".encode()
+    refused = client.post("/api/calendar/import", files={"file": ("bad.csv", bad, "text/csv")})
+    assert refused.status_code == 422 and refused.json()["details"] == {"row": 3}
+    february = client.get("/api/calendar/months/2099-02").json()["days"]
+    assert february[0]["override"] is None  # the good first row of the refused file was not written either
+
+
+def test_signed_in_only_an_administrator_changes_the_calendar(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hotline.accounts import service
+
+    monkeypatch.setenv("HOTLINE_AUTH", "on")
+    with session_scope() as s:
+        service.create_account(s, "admin1", "管理员甲", ["admin"])
+        service.create_account(s, "chief", "王芳", ["supervisor"])
+        admin, chief = ({"Authorization": f"Bearer {service.issue_token(s, w).token}"} for w in ("admin1", "chief"))
+    assert client.get("/api/calendar/months/2021-10", headers=chief).status_code == 200
+    refused = client.put("/api/calendar/days/2021-10-12", json={"kind": "holiday"}, headers=chief)
+    assert refused.status_code == 403
+    done = client.put("/api/calendar/days/2021-10-12", json={"kind": "holiday", "set_by": "冒名"}, headers=admin)
+    assert done.status_code == 200 and done.json()["override"]["set_by"] == "管理员甲（admin1）"
