@@ -110,7 +110,7 @@ def test_a_wrong_record_changes_nothing_and_keeps_what_was_typed(
     assert res.status_code == status and f'data-code="{code}"' in res.text
     assert _history() == []
     if data.get("milestone") != "nope":  # the form of the milestone typed on is open with the values typed
-        form = re.search(r'<details class="step" data-action="record" open>(.*?)</details>', res.text, re.S)
+        form = re.search(r'<details class="record" data-action="record" open>(.*?)</details>', res.text, re.S)
         assert form is not None and 'value="cancellation"' in form.group(1)
         assert 'value="区县已完成切换"' in form.group(1) and f'value="{data["day"]}"' in form.group(1)
 
