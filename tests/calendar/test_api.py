@@ -44,7 +44,7 @@ def test_a_month_and_an_administrators_change_to_a_day(client: TestClient) -> No
 def test_an_import_is_all_or_nothing(client: TestClient) -> None:
     good = "日期,类型,说明\n2099-01-01,放假,元旦\n2099-01-04,上班,调休\n".encode()
     done = client.post("/api/calendar/import", files={"file": ("2099.csv", good, "text/csv")}).json()
-    assert done == {"days": 2, "holidays": 1, "workdays": 1, "first": "2099-01-01", "last": "2099-01-04"}
+    assert done == {"days": 2, "holidays": 1, "workdays": 1, "first": "2099-01-01", "last": "2099-01-04", "redated": []}
     bad = "日期,类型\n2099-02-01,放假\n2099-02-30,放假\n".encode()
     refused = client.post("/api/calendar/import", files={"file": ("bad.csv", bad, "text/csv")})
     assert refused.status_code == 422 and refused.json()["details"] == {"row": 3}
@@ -67,3 +67,20 @@ def test_signed_in_only_an_administrator_changes_the_calendar(
     assert refused.status_code == 403
     done = client.put("/api/calendar/days/2021-10-12", json={"kind": "holiday", "set_by": "冒名"}, headers=admin)
     assert done.status_code == 200 and done.json()["override"]["set_by"] == "管理员甲（admin1）"
+
+
+def test_a_change_answers_with_the_deadlines_it_moved(client: TestClient) -> None:
+    from datetime import datetime
+
+    from hotline.timeutil import CHINA_TZ
+    from hotline.workorders import service as orders
+
+    with session_scope() as s:
+        orders.load_units(s)
+        order = orders.create_order(s, type="咨询", content="公积金怎么提取？", phone="13812341234", region="510100",
+                                    at=datetime(2099, 1, 5, 10, 0, tzinfo=CHINA_TZ))  # fmt: skip
+        number = order.number
+    done = client.put("/api/calendar/days/2099-01-06", json={"kind": "holiday", "note": "停工"}).json()
+    assert done["redated"] == [{"number": number, "before": "2099-01-08", "after": "2099-01-09"}]
+    undone = client.delete("/api/calendar/days/2099-01-06").json()
+    assert undone["cleared"] is True and undone["redated"] == []  # a deadline given is never taken back

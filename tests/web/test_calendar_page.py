@@ -82,6 +82,12 @@ def test_an_administrator_imports_a_years_arrangement_and_the_warning_goes(
         refused.status_code == 422 and 'data-code="invalid-date"' in refused.text and 'data-year="2027"' in refused.text
     )
 
+    from hotline.workorders import service as orders
+
+    with session_scope() as s:
+        orders.load_units(s)
+        orders.create_order(s, type="咨询", content="公积金怎么提取？", phone="13812341234", region="510100",
+                            at=_instant("2026-12-30T02:00:00+00:00"))  # fmt: skip  # due 2027-01-04 counting 01-01
     sent = client.post(
         "/calendar/import",
         files={"file": ("2027.csv", notice, "text/csv")},
@@ -89,7 +95,7 @@ def test_an_administrator_imports_a_years_arrangement_and_the_warning_goes(
         follow_redirects=False,
     )
     page = client.get(sent.headers["location"])
-    assert "已导入 3 天（2027-01-01 至 2027-01-03）：放假 3 天，上班 0 天" in page.text
+    assert "已导入 3 天（2027-01-01 至 2027-01-03）：放假 3 天，上班 0 天；1 张在办工单的办理期限随之顺延" in page.text
     assert 'data-field="unentered"' not in page.text
     assert 'data-field="unentered"' not in client.get("/", params={"role": "dispatcher"}).text
 

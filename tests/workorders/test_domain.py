@@ -513,3 +513,21 @@ def test_each_person_has_a_to_do_and_each_line_a_label() -> None:
     # The orders the centre alone moves on are on someone's list.
     assert S.REGISTERED in d.TODO_STATES[R.DISPATCHER] and S.RETURNED in d.TODO_STATES[R.DISPATCHER]
     assert S.RESOLVED in d.TODO_STATES[R.SUPERVISOR] and S.TO_VISIT in d.TODO_STATES[R.AGENT]
+
+
+# -- deadlines under a changed calendar ------------------------------------------------------------------------------
+def test_a_holiday_entered_after_the_deadline_was_set_gives_the_day_back() -> None:
+    before = WorkCalendar()
+    # 2099 is not in the package: Monday to Friday. Taken on Monday 01-05 with 3 working days: due Thursday 01-08.
+    base, due = date(2099, 1, 5), date(2099, 1, 8)
+    assert before.add_workdays(base, 3) == due
+    holiday = WorkCalendar({date(2099, 1, 7): False})
+    assert d.redated_due(due, base, before, holiday) == date(2099, 1, 9)
+    assert d.redated_due(due, base, before, WorkCalendar({date(2099, 1, 12): False})) is None  # after the due date
+    assert d.redated_due(due, base, before, WorkCalendar({date(2099, 1, 5): False})) is None  # the day it was taken
+    week_off = WorkCalendar({date(2099, 1, day): False for day in range(6, 9)})
+    assert d.redated_due(due, base, before, week_off) == date(2099, 1, 13)  # Fri 09, then Mon 12, Tue 13
+    # A rest day made a working day does not take a day away: the deadline given stands.
+    assert d.redated_due(due, base, before, WorkCalendar({date(2099, 1, 10): True})) is None
+    # Undoing the holiday moves nothing back either.
+    assert d.redated_due(date(2099, 1, 9), base, holiday, before) is None

@@ -1,8 +1,10 @@
 """HTTP resources of hotline.calendar: a month of the working-day calendar, an administrator's changes to single
-days, and the import of a year's holiday arrangement."""
+days, and the import of a year's holiday arrangement. Every change moves the deadlines it gives days back
+(`workorders.service.change_calendar`) and answers with the orders moved (`redated`)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -14,6 +16,7 @@ from hotline.calendar import service
 from hotline.deps import SESSION
 from hotline.tables import read_table, uploaded
 from hotline.timeutil import china_day, now, parse_day
+from hotline.workorders import service as orders
 
 router = APIRouter(prefix="/api/calendar", tags=["calendar"])
 
@@ -22,6 +25,11 @@ class DayIn(BaseModel):
     kind: str = Field(description="workday（工作日）或 holiday（休息日）")
     note: str = Field(default="", description="说明，如：国务院办公厅通知")
     set_by: str = ""
+
+
+def redated_dicts(moved: list[orders.Redated]) -> list[dict[str, str]]:
+    """The orders whose deadline the change moved (each also in its history)."""
+    return [{"number": m.number, "before": m.before.isoformat(), "after": m.after.isoformat()} for m in moved]
 
 
 def day_dict(day: service.Day) -> dict[str, Any]:
@@ -55,16 +63,22 @@ def set_day(day: str, body: DayIn, request: Request, session: Session = SESSION)
     """Make DAY a working day or a holiday whatever the official calendar says (a local decision, or a year the
     package does not know yet)."""
     parsed = parse_day(day)
-    service.set_override(session, parsed, body.kind, note=body.note.strip(), actor=signed_actor(request, body.set_by))
-    return day_dict(service.describe(session, parsed))
+    actor = signed_actor(request, body.set_by)
+    _, moved = orders.change_calendar(
+        session,
+        partial(service.set_override, session, parsed, body.kind, note=body.note.strip(), actor=actor),
+        actor=actor,
+    )
+    return {**day_dict(service.describe(session, parsed)), "redated": redated_dicts(moved)}
 
 
 @router.delete("/days/{day}")
-def clear_day(day: str, session: Session = SESSION) -> dict[str, Any]:
+def clear_day(day: str, request: Request, session: Session = SESSION) -> dict[str, Any]:
     """Back to the official calendar for DAY."""
     parsed = parse_day(day)
-    cleared = service.clear_override(session, parsed)
-    return {**day_dict(service.describe(session, parsed)), "cleared": cleared}
+    actor = signed_actor(request, "")
+    cleared, moved = orders.change_calendar(session, partial(service.clear_override, session, parsed), actor=actor)
+    return {**day_dict(service.describe(session, parsed)), "cleared": cleared, "redated": redated_dicts(moved)}
 
 
 @router.post("/import")
@@ -74,8 +88,12 @@ async def import_days(
     """A year's arrangement (CSV or Excel: 日期, 类型, 说明); a wrong row writes nothing."""
     with uploaded(file.filename or "", await file.read()) as path:
         table = read_table(path, needed=service.IMPORT_COLUMNS)
-    done = service.import_days(session, table, actor=signed_actor(request, set_by))
+    actor = signed_actor(request, set_by)
+    done, moved = orders.change_calendar(
+        session, partial(service.import_days, session, table, actor=actor), actor=actor
+    )
     return {
+        "redated": redated_dicts(moved),
         "days": done.days,
         "holidays": done.holidays,
         "workdays": done.workdays,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -14,6 +15,7 @@ from hotline.db import session_scope
 from hotline.errors import InvalidInput
 from hotline.tables import read_table
 from hotline.timeutil import china_day, now, parse_day
+from hotline.workorders import service as orders
 
 app = HotlineTyper(no_args_is_help=True, help="工作日历（法定节假日、调休与本地调整）")
 
@@ -41,8 +43,10 @@ def set_day(
     """Record DAY as a holiday or a working day, overriding the official calendar."""
     parsed = parse_day(day)
     with session_scope() as session:
-        service.set_override(session, parsed, kind, note=note, actor=actor)
-    typer.echo(f"{parsed.isoformat()} 已设为{'工作日' if kind == 'workday' else '休息日'}")
+        _, moved = orders.change_calendar(
+            session, partial(service.set_override, session, parsed, kind, note=note, actor=actor), actor=actor
+        )
+    typer.echo(f"{parsed.isoformat()} 已设为{'工作日' if kind == 'workday' else '休息日'}" + _redated(moved))
 
 
 @app.command("show", help="查询某天是否为工作日：按官方日历及按本地调整后（JSON）")
@@ -54,11 +58,13 @@ def show(day: str = typer.Argument(..., help="日期 YYYY-MM-DD")) -> None:
 
 
 @app.command("clear", help="取消某天的本地调整，恢复按官方日历")
-def clear_day(day: str = typer.Argument(..., help="日期 YYYY-MM-DD")) -> None:
+def clear_day(
+    day: str = typer.Argument(..., help="日期 YYYY-MM-DD"), actor: str = typer.Option("admin", help="操作人")
+) -> None:
     parsed = parse_day(day)
     with session_scope() as session:
-        cleared = service.clear_override(session, parsed)
-    typer.echo(f"{parsed.isoformat()} {'已恢复按官方日历' if cleared else '没有本地调整，无需恢复'}")
+        cleared, moved = orders.change_calendar(session, partial(service.clear_override, session, parsed), actor=actor)
+    typer.echo(f"{parsed.isoformat()} {'已恢复按官方日历' if cleared else '没有本地调整，无需恢复'}" + _redated(moved))
 
 
 @app.command("import", help="导入一年的放假安排（CSV 或 Excel：日期、类型、说明）")
@@ -71,12 +77,17 @@ def import_file(
     """Record every day of FILE as a holiday or a working day; a wrong row writes nothing."""
     table = read_table(path, needed=service.IMPORT_COLUMNS)
     with session_scope() as session:
-        done = service.import_days(session, table, actor=actor)
-    if not done.days:
-        raise InvalidInput("文件中没有日期", code="empty-file")
-    typer.echo(
-        f"已导入 {done.days} 天（{done.first} 至 {done.last}）：放假 {done.holidays} 天，上班 {done.workdays} 天"
-    )
+        done, moved = orders.change_calendar(
+            session, partial(service.import_days, session, table, actor=actor), actor=actor
+        )
+        if not done.days:
+            raise InvalidInput("文件中没有日期", code="empty-file")
+    summary = f"已导入 {done.days} 天（{done.first} 至 {done.last}）：放假 {done.holidays} 天，上班 {done.workdays} 天"
+    typer.echo(summary + _redated(moved))
+
+
+def _redated(moved: list[orders.Redated]) -> str:
+    return f"；{len(moved)} 张在办工单的办理期限随之顺延" if moved else ""
 
 
 @app.command("check", help="检查办理时限将涉及的年份是否已有放假安排；缺少时退出码为 1")

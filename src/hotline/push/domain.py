@@ -31,6 +31,7 @@ EVENT_LABELS = {
     "approve_extension": "延期已批准",
     "refuse_extension": "延期未批准",
     "merge": "并单",
+    "recalendar": "办理期限顺延",  # the working-day calendar changed (workorders.service.follow_calendar)
 }
 _TO_NEW_UNIT = frozenset({"dispatch", "redispatch"})
 

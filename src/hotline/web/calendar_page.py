@@ -5,6 +5,7 @@ an administrator's local changes), the years ahead nobody has entered yet, and �
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -19,6 +20,7 @@ from hotline.tables import read_table, uploaded
 from hotline.timeutil import china_day, now, parse_day
 from hotline.web.pages import render
 from hotline.web.viewer import viewer_of
+from hotline.workorders import service as orders
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,9 +32,9 @@ _NOTICES = {"set": "已设置", "cleared": "已恢复按官方日历"}
 
 @router.get("/calendar", response_class=HTMLResponse)
 def calendar_page(
-    request: Request, month: str = "", role: str = "", done: str = "", session: Session = SESSION
+    request: Request, month: str = "", role: str = "", done: str = "", redated: str = "", session: Session = SESSION
 ) -> HTMLResponse:
-    return _page(request, session, month, role, notice=done)
+    return _page(request, session, month, role, notice=_notice(done, redated))
 
 
 @router.post("/calendar/days")
@@ -52,12 +54,13 @@ def set_form(
         if not day.strip():
             raise InvalidInput("请填写日期", code="date-required")
         parsed = parse_day(day)
-        calendar.set_override(session, parsed, kind, note=note.strip(), actor=viewer.actor)
+        change = partial(calendar.set_override, session, parsed, kind, note=note.strip(), actor=viewer.actor)
+        _, moved = orders.change_calendar(session, change, actor=viewer.actor)
         session.commit()
     except HotlineError as exc:
         session.rollback()
         return _page(request, session, month, role, error=exc, typed=typed)
-    return _back(parsed.strftime("%Y-%m"), viewer.role, f"set:{parsed.isoformat()}")
+    return _back(parsed.strftime("%Y-%m"), viewer.role, f"set:{parsed.isoformat()}", moved)
 
 
 @router.post("/calendar/days/clear")
@@ -71,12 +74,14 @@ def clear_form(
         viewer = viewer_of(request, role, default=DEFAULT_ROLE)
         viewer.require("POST", "/calendar/days/clear")
         parsed = parse_day(day)
-        calendar.clear_override(session, parsed)
+        _, moved = orders.change_calendar(
+            session, partial(calendar.clear_override, session, parsed), actor=viewer.actor
+        )
         session.commit()
     except HotlineError as exc:
         session.rollback()
         return _page(request, session, day[:7], role, error=exc)
-    return _back(parsed.strftime("%Y-%m"), viewer.role, f"cleared:{parsed.isoformat()}")
+    return _back(parsed.strftime("%Y-%m"), viewer.role, f"cleared:{parsed.isoformat()}", moved)
 
 
 @router.post("/calendar/import")
@@ -94,7 +99,8 @@ async def import_form(
             raise InvalidInput("请选择放假安排文件（CSV 或 Excel）", code="file-required")
         with uploaded(file.filename, await file.read()) as path:
             table = read_table(path, needed=calendar.IMPORT_COLUMNS)
-        done = calendar.import_days(session, table, actor=viewer.actor)
+        change = partial(calendar.import_days, session, table, actor=viewer.actor)
+        done, moved = orders.change_calendar(session, change, actor=viewer.actor)
         if done.first is None or done.last is None:
             raise InvalidInput("文件中没有日期", code="empty-file")
         session.commit()
@@ -102,27 +108,31 @@ async def import_form(
         session.rollback()
         return _page(request, session, month, role, error=exc)
     summary = f"imported:{done.days}:{done.holidays}:{done.workdays}:{done.first}:{done.last}"
-    return _back(done.first.strftime("%Y-%m"), viewer.role, summary)
+    return _back(done.first.strftime("%Y-%m"), viewer.role, summary, moved)
 
 
-def _back(month: str, role: str, done: str) -> RedirectResponse:
-    return RedirectResponse(f"/calendar?{urlencode({'month': month, 'role': role, 'done': done})}", status_code=303)
+def _back(month: str, role: str, done: str, moved: list[orders.Redated]) -> RedirectResponse:
+    query = {"month": month, "role": role, "done": done, "redated": str(len(moved))}
+    return RedirectResponse(f"/calendar?{urlencode(query)}", status_code=303)
 
 
-def _notice(done: str) -> str:
+def _notice(done: str, redated: str) -> str:
     """The redirect's words: what was just changed (the figures travel in the URL, read back as numbers only)."""
     what, _, rest = done.partition(":")
     parts = rest.split(":")
+    said = ""
     try:
         if what == "imported" and len(parts) == 5:
             days, holidays, workdays = (int(p) for p in parts[:3])
             first, last = (date.fromisoformat(p) for p in parts[3:])
-            return f"已导入 {days} 天（{first} 至 {last}）：放假 {holidays} 天，上班 {workdays} 天"
-        if what in _NOTICES and len(parts) == 1:
-            return f"{_NOTICES[what]}：{date.fromisoformat(parts[0])}"
+            said = f"已导入 {days} 天（{first} 至 {last}）：放假 {holidays} 天，上班 {workdays} 天"
+        elif what in _NOTICES and len(parts) == 1:
+            said = f"{_NOTICES[what]}：{date.fromisoformat(parts[0])}"
     except ValueError:
-        pass
-    return ""
+        return ""
+    if said and redated.isdigit() and int(redated):
+        said += f"；{int(redated)} 张在办工单的办理期限随之顺延（见各工单的办理记录）"
+    return said
 
 
 def _page(
@@ -158,7 +168,7 @@ def _page(
         unentered=missing,
         viewer=viewer,
         can_change=viewer.may("POST", "/calendar/days"),
-        notice=_notice(notice),
+        notice=notice,
     )
     return render(
         request,

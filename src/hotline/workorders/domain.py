@@ -339,6 +339,15 @@ def initial_due(order_type: OrderType, created_on: date, calendar: WorkCalendar,
     return calendar.add_workdays(created_on, limits[order_type])
 
 
+def redated_due(due: date, base: date, before: WorkCalendar, after: WorkCalendar) -> date | None:
+    """DUE under a changed calendar: as many working days after BASE (the day its count started: the order's 受理,
+    or its latest 重办) as it had under the calendar BEFORE; None when that is not later. A day made a holiday
+    after the deadline was set gives the unit that day back; a rest day made a working day takes none away (the
+    deadline the unit was given stands)."""
+    moved = after.add_workdays(base, before.workdays_between(base, due))
+    return moved if moved > due else None
+
+
 def effective_due(case: Case, today: date, calendar: WorkCalendar) -> date:
     """The due date as of `today`: while the clock is paused, it moves by the working days paused so far."""
     if case.paused_on is None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from importlib import resources
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, configure_mappers
+from sqlalchemy.orm import Session, configure_mappers, selectinload
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.instrumentation import manager_of_class
@@ -1077,6 +1077,75 @@ def remind_due(session: Session, *, at: datetime | None = None) -> list[dict[str
     return done
 
 
+# The history entry of a deadline moved by a change to the working-day calendar (not a lifecycle step: no role
+# takes it, the calendar does), and its label wherever the history is shown and pushed.
+REDATED = "recalendar"
+T = TypeVar("T")
+HISTORY_LABELS = {"create": "受理", REDATED: "工作日历调整"}
+
+
+def history_label(action: str) -> str:
+    return HISTORY_LABELS.get(action) or d.ACTION_LABELS[d.Action(action)]
+
+
+@dataclass(frozen=True)
+class Redated:
+    number: str
+    before: date
+    after: date
+
+
+def change_calendar(session: Session, change: Callable[[], T], *, actor: str) -> tuple[T, list[Redated]]:
+    """Make CHANGE to the working-day calendar (a `hotline.calendar.service` call) and let the deadlines follow
+    (`follow_calendar`), in one transaction: what every entry point that changes the calendar calls."""
+    before = load_calendar(session)
+    result = change()
+    session.flush()
+    return result, follow_calendar(session, before, actor=actor)
+
+
+def follow_calendar(session: Session, before: WorkCalendar, *, actor: str, at: datetime | None = None) -> list[Redated]:
+    """Move the deadline (`due`) of every order still being worked on that the calendar's change (BEFORE → as it
+    is now in SESSION) gives days back, as `domain.redated_due` says; each move is a history entry (pushed to the
+    unit's system). Called in the transaction that changes the calendar: an order changed by someone else at the
+    same moment makes the whole change `stale-version`, so the calendar and the deadlines never disagree."""
+    moment = at or now()
+    after = load_calendar(session)
+    changed = {
+        day for day in set(before.overrides) | set(after.overrides) if before.is_workday(day) != after.is_workday(day)
+    }
+    if not changed:
+        return []
+    orders = session.scalars(
+        select(Order)
+        .where(Order.state.in_([s.value for s in d.OPEN_STATES]), Order.due >= min(changed))
+        .options(selectinload(Order.lead_unit))
+        .order_by(Order.due, Order.number)
+    ).all()
+    reopened = dict(
+        session.execute(
+            select(History.order_id, func.max(History.at))
+            .where(History.action == d.Action.REOPEN.value, History.order_id.in_([o.id for o in orders]))
+            .group_by(History.order_id)
+        ).all()
+    )
+    moved = []
+    for order in orders:
+        base = china_day(reopened.get(order.id) or order.created_at)
+        due = d.redated_due(order.due, base, before, after)
+        if due is None:
+            continue
+        changes = {"due": [order.due.isoformat(), due.isoformat()]}
+        moved.append(Redated(order.number, order.due, due))
+        _set_columns(order, {"due": due})
+        days = "、".join(day.isoformat() for day in sorted(changed) if base < day <= due)
+        _record(session, order, action=REDATED, role=d.Role.ADMIN.value, actor=actor, at=moment,
+                unit=order.lead_unit.code if order.lead_unit else "", from_state=order.state, changes=changes,
+                reason=f"工作日历调整（{days}），办理期限顺延至 {due.isoformat()}")  # fmt: skip
+    flush_orders(session)
+    return moved
+
+
 def _published_article(session: Session, key: str) -> tuple[str, str]:
     """(external id, text) of the published knowledge article KEY (number or external id) an agent answers
     from; `article-not-found` (404), or `article-not-published` when it is a draft, withdrawn or expired."""
@@ -1286,7 +1355,7 @@ def history_of(session: Session, order: Order) -> list[dict[str, Any]]:
         {
             "seq": h.seq,
             "action": h.action,
-            "action_label": "受理" if h.action == "create" else d.ACTION_LABELS[d.Action(h.action)],
+            "action_label": history_label(h.action),
             "actor": h.actor,
             "role": h.role,
             "role_label": _label(d.ROLE_LABELS, d.Role, h.role),
@@ -1745,7 +1814,7 @@ def public_lookup(session: Session, number: str, phone_last4: str, *, at: dateti
     state = d.State(followed.state)
     answered = state in (d.State.TO_VISIT, d.State.VISITED, d.State.ARCHIVED)
     progress = [
-        {"at": _iso_china(h.at), "step": "受理" if h.action == "create" else d.ACTION_LABELS[d.Action(h.action)]}
+        {"at": _iso_china(h.at), "step": history_label(h.action)}
         for h in session.scalars(select(History).where(History.order_id == order.id).order_by(History.seq))
         if h.action in _PUBLIC_ACTIONS
     ]
