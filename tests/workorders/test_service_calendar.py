@@ -15,7 +15,7 @@ from hotline.db import session_scope
 from hotline.timeutil import CHINA_TZ
 from hotline.workorders import service
 
-ZJJ = "510100-zjj"
+ZJJ, CGJ = "510100-zjj", "510100-cgw"
 # 2099 is not in the package: Monday to Friday until its arrangement is entered. Monday 2099-01-05, 10:00.
 AT = datetime(2099, 1, 5, 10, 0, tzinfo=CHINA_TZ)
 
@@ -25,6 +25,7 @@ def unit(db_url: str) -> str:
     with session_scope() as session:
         service.load_units(session)
         service.add_unit(session, ZJJ, "成都市住房和城乡建设局", "department", region_code="510100", parent="510100")
+        service.add_unit(session, CGJ, "成都市城市管理委员会", "department", region_code="510100", parent="510100")
     return db_url
 
 
@@ -101,3 +102,15 @@ def test_a_years_arrangement_imported_moves_deadlines_and_the_change_is_pushed_t
     assert entry["action"] == "recalendar" and "2099-01-19、2099-01-20" in entry["reason"]
     assert EVENT_LABELS[entry["action"]] == "办理期限顺延"
     assert target_unit(entry["action"], entry["changes"], ZJJ) == ZJJ
+
+
+def test_a_co_handling_order_moves_with_its_lead(unit: str) -> None:
+    lead = _order("投诉", dispatch=False)  # taken Monday 01-05, due 01-26
+    with session_scope() as session:
+        service.act(session, lead, "dispatch", role="dispatcher", actor="派单员甲", target_unit=ZJJ, co_units=[CGJ],
+                    at=AT + timedelta(days=2))  # fmt: skip
+    child = f"{lead}-01"
+    assert _show(child)["due"] == _show(lead)["due"] == "2099-01-26"
+    # 01-06 lies between the lead's 受理 and the co-handling order's creation on 01-07: both get the day back.
+    moved = _change(partial(calendar.set_override, day=date(2099, 1, 6), kind="holiday"))
+    assert sorted((m.number, m.after.isoformat()) for m in moved) == [(lead, "2099-01-27"), (child, "2099-01-27")]

@@ -1119,19 +1119,22 @@ def follow_calendar(session: Session, before: WorkCalendar, *, actor: str, at: d
     orders = session.scalars(
         select(Order)
         .where(Order.state.in_([s.value for s in d.OPEN_STATES]), Order.due >= min(changed))
-        .options(selectinload(Order.lead_unit))
+        .options(selectinload(Order.lead_unit), selectinload(Order.parent))
         .order_by(Order.due, Order.number)
     ).all()
+    # A co-handling order works to its lead's deadline: it counts from its lead's 受理 (or 重办), as the lead does.
+    roots = {order.id: order.parent or order for order in orders}
     reopened = dict(
         session.execute(
             select(History.order_id, func.max(History.at))
-            .where(History.action == d.Action.REOPEN.value, History.order_id.in_([o.id for o in orders]))
+            .where(History.action == d.Action.REOPEN.value, History.order_id.in_({r.id for r in roots.values()}))
             .group_by(History.order_id)
         ).all()
     )
     moved = []
     for order in orders:
-        base = china_day(reopened.get(order.id) or order.created_at)
+        root = roots[order.id]
+        base = china_day(reopened.get(root.id) or root.created_at)
         due = d.redated_due(order.due, base, before, after)
         if due is None:
             continue
