@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a checkout: the virtual environment in .venv with the platform and its tools.
-# With --test, also the Debian packages the test suite needs (Kamailio, SIPp, espeak-ng, sox, Chromium).
+# With --test, also the Debian packages the test suite needs (Kamailio, SIPp, espeak-ng, sox, Chromium, and
+# nats-server, which the message-queue tests start with users and permissions of their own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,7 +9,8 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 if [ "$want_test" = 1 ]; then
-  debs=(kamailio kamailio-utils-modules kamailio-extra-modules sip-tester espeak-ng sox libsox-fmt-base chromium)
+  debs=(kamailio kamailio-utils-modules kamailio-extra-modules sip-tester espeak-ng sox libsox-fmt-base chromium
+        nats-server)
   missing=()
   for d in "${debs[@]}"; do dpkg -s "$d" >/dev/null 2>&1 || missing+=("$d"); done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -1,10 +1,13 @@
-"""The NATS JetStream server the message-queue tests use, and running its async client from sync tests."""
+"""The NATS JetStream servers the message-queue tests use (the machine's shared one, or one of a test's own with
+users and permissions), and running their async client from sync tests."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,11 +17,14 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import nats
 import pytest
+
+from tests.platform_process import free_tcp_port, stop_process
 
 NATS_URL = os.environ.get("HOTLINE_TEST_NATS_URL", "nats://127.0.0.1:4222")
 T = TypeVar("T")
@@ -130,3 +136,46 @@ class Proxy:
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
             s.close()
+
+
+def nats_server_binary() -> str:
+    """The nats-server program; skips the test when it is not installed (fails with CI=true)."""
+    found = shutil.which("nats-server") or next((p for p in ["/usr/sbin/nats-server"] if Path(p).exists()), None)
+    if found is None:
+        message = "nats-server is not installed (Debian package nats-server, installed by scripts/setup.sh --test)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@contextlib.contextmanager
+def own_nats_server(folder: Path, included: str, *, jetstream: bool = True) -> Iterator[str]:
+    """A nats-server of the test's own (the machine's shared one is left alone) on a free loopback port, JetStream
+    on (unless not JETSTREAM) with its store in FOLDER, with INCLUDED (an `authorization` block, say) in its
+    configuration; yields `127.0.0.1:<port>` once it accepts connections."""
+    binary = nats_server_binary()
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_tcp_port()
+    (folder / "included.conf").write_text(included, encoding="utf-8")
+    config = folder / "server.conf"
+    store = f"jetstream {{ store_dir: {json.dumps(str(folder / 'jetstream'))} }}\n" if jetstream else ""
+    config.write_text(f'listen: "127.0.0.1:{port}"\n{store}include "included.conf"\n')
+    log = (folder / "server.log").open("wb")
+    server = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            if server.poll() is not None:
+                raise AssertionError(f"nats-server stopped: {(folder / 'server.log').read_text(errors='replace')}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop_process(server)
+        log.close()

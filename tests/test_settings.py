@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.settings import Settings
+from hotline.settings import Settings, without_secrets
 
 
 @pytest.mark.parametrize(("name", "value"), [
@@ -38,3 +38,25 @@ def test_serve_runs_the_queue_workers_unless_turned_off(
 ) -> None:
     monkeypatch.setenv("HOTLINE_QUEUE_WORKERS", value)
     assert Settings.from_env().queue_workers is running
+
+
+@pytest.mark.parametrize(("shown", "expected"), [
+    ("nats://hotline:s3cret-pass@10.0.0.5:4222", "nats://hotline:***@10.0.0.5:4222"),
+    ("nats://s3cret-token@10.0.0.5:4222", "nats://***@10.0.0.5:4222"),
+    ("无法连接消息队列 nats://hotline:s3cret@q:4222：refused", "无法连接消息队列 nats://hotline:***@q:4222：refused"),
+    ("tls://a:s3cret@q1:4222 nats://b:s3cret@q2:4222", "tls://a:***@q1:4222 nats://b:***@q2:4222"),
+    ("nats://127.0.0.1:4222", "nats://127.0.0.1:4222"),
+])  # fmt: skip
+def test_a_queue_url_is_shown_without_its_password_or_token(shown: str, expected: str) -> None:
+    assert without_secrets(shown) == expected
+
+
+def test_the_platform_replies_come_under_its_own_inbox_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOTLINE_NATS_INBOX", raising=False)
+    assert Settings.from_env().nats_inbox == "_INBOX_hotline"
+    monkeypatch.setenv("HOTLINE_NATS_INBOX", "_INBOX_feed-12366")
+    assert Settings.from_env().nats_inbox == "_INBOX_feed-12366"
+    monkeypatch.setenv("HOTLINE_NATS_INBOX", "_INBOX.>")
+    with pytest.raises(SystemExit) as stopped:
+        Settings.from_env()
+    assert "HOTLINE_NATS_INBOX" in str(stopped.value.code)

@@ -284,13 +284,14 @@ def both_workers() -> list[Worker]:
     return [Worker("feeds", "分中心数据接收", idle), Worker("push", "工单事件推送", idle)]
 
 
-def a_board(data_dir: Path) -> Board:
+def a_board(data_dir: Path, told: list[str] | None = None) -> Board:
     return Board(both_workers(), url="nats://feeder:s3cret@10.0.0.5:4222", path=data_dir / STATUS_FILE,
-                 tell=lambda _line: None)  # fmt: skip
+                 tell=(told if told is not None else []).append)  # fmt: skip
 
 
 def test_running_and_waiting_workers_are_told_with_since_when_and_why(tmp_path: Path, clock: list[datetime]) -> None:
-    board = a_board(tmp_path)
+    told: list[str] = []
+    board = a_board(tmp_path, told)
     assert {w.state for w in read_status(tmp_path, T0).workers.values()} == {"starting"}
     board.running("feeds")
     clock[0] = T0 + timedelta(minutes=8)
@@ -301,9 +302,16 @@ def test_running_and_waiting_workers_are_told_with_since_when_and_why(tmp_path: 
     feeds, push = status.workers["feeds"], status.workers["push"]
     assert (feeds.state, feeds.level, feeds.line) == ("running", "ok", "消息队列接收：正常（自 15:02 起）")
     assert (push.state, push.level, push.failures) == ("waiting", "warn", 1)
-    assert push.line.startswith("工单事件推送中断（自 15:10 起：无法连接消息队列 nats://***@10.0.0.5:4222：refused）")
+    assert push.line.startswith(
+        "工单事件推送中断（自 15:10 起：无法连接消息队列 nats://feeder:***@10.0.0.5:4222：refused）"
+    )
     assert "s3cret" not in json.dumps(status.to_dict(), ensure_ascii=False)  # the page shows it to dispatchers
-    assert status.nats_url == "nats://***@10.0.0.5:4222"
+    assert status.nats_url == "nats://feeder:***@10.0.0.5:4222"
+    assert "s3cret" not in (tmp_path / STATUS_FILE).read_text(encoding="utf-8")  # nor in the data folder …
+    board.running("push")
+    assert told[-1] == ALL_RUNNING.format(url="nats://feeder:***@10.0.0.5:4222")  # … nor on stderr
+    assert not any("s3cret" in line for line in told)
+    board.failed("push", HotlineError("无法连接消息队列 nats://feeder:s3cret@10.0.0.5:4222：refused", code="x"))
 
     board.failed("feeds", UNREACHABLE)
     clock[0] = T0 + timedelta(days=1)

@@ -23,7 +23,17 @@ def create_app() -> FastAPI:
     from hotline.staffing import api as staffing_api
     from hotline.supervision import api as supervision_api
     from hotline.telephony import api as telephony_api
-    from hotline.web import calendar_page, calls_page, hotspots_page, intake, kb_pages, order_actions, pages, plan_page
+    from hotline.web import (
+        calendar_page,
+        calls_page,
+        hotspots_page,
+        intake,
+        kb_pages,
+        order_actions,
+        pages,
+        plan_page,
+        settings_page,
+    )
     from hotline.workorders import api as workorders_api
 
     app = FastAPI(title="12345 政务服务便民热线平台", version="0.1.0")
@@ -66,6 +76,7 @@ def create_app() -> FastAPI:
     app.include_router(hotspots_page.router)  # /hotspots: 热点诉求
     app.include_router(plan_page.router)  # /plan: 整合进度 and its records
     app.include_router(calendar_page.router)  # /calendar: 工作日历
+    app.include_router(settings_page.router)  # /settings/dispatch: 派单设置 (units, 派单目录, 办理时限)
     app.include_router(pages.router)
     app.include_router(order_actions.router)
     app.mount("/static", pages.static, name="static")

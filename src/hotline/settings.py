@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,23 @@ def _networks(name: str, default: str) -> str:
     return raw
 
 
+def _inbox(name: str, default: str) -> str:
+    raw = os.environ.get(name, "").strip() or default
+    if not re.fullmatch(r"[A-Za-z0-9_~-]+(\.[A-Za-z0-9_~-]+)*", raw):
+        raise SystemExit(f"环境变量 {name} 须为不含通配符的 NATS 主题前缀（如 _INBOX_hotline），当前为 {raw!r}")
+    return raw
+
+
+# `scheme://user:password@` or `scheme://token@` in a URL (HOTLINE_NATS_URL), wherever it stands in a text.
+_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)(?:([^/@\s:]*):)?[^/@\s]+@", re.IGNORECASE)
+
+
+def without_secrets(text: str) -> str:
+    """TEXT with the password or token of every URL in it replaced by *** (the user name stays, to tell which
+    account is meant): for whatever shows a queue URL or a message naming one, on a page, in a log or a file."""
+    return _USERINFO.sub(lambda m: f"{m[1]}{m[2] + ':' if m[2] is not None else ''}***@", text)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -49,7 +67,14 @@ class Settings:
     http_host: str
     http_port: int
     # The message queue sub-centres and cities publish their batches to (NATS JetStream).
+    # The URL may carry the platform's NATS user and password (nats://user:password@host:4222) or a token
+    # (nats://token@host:4222); never shown whole (`without_secrets`).
     nats_url: str = "nats://127.0.0.1:4222"
+    # A NATS credentials file (a user JWT and its NKey seed), for servers whose accounts are managed with JWTs.
+    nats_creds: str = ""
+    # Replies (acknowledgements, fetched messages) come to subjects under this prefix, which the platform's NATS
+    # user alone may subscribe to (`queue_auth`): under the usual shared `_INBOX` anyone could read them.
+    nats_inbox: str = "_INBOX_hotline"
     feeds_stream: str = "HOTLINE_FEEDS"
     feeds_subject: str = "hotline.feeds"
     # Where work-order events for units' own systems are published (`<subject>.<unit code>`).
@@ -78,6 +103,8 @@ class Settings:
             http_host=os.environ.get("HOTLINE_HOST", "127.0.0.1"),
             http_port=_int("HOTLINE_PORT", 8000),
             nats_url=os.environ.get("HOTLINE_NATS_URL") or "nats://127.0.0.1:4222",
+            nats_creds=os.environ.get("HOTLINE_NATS_CREDS", "").strip(),
+            nats_inbox=_inbox("HOTLINE_NATS_INBOX", "_INBOX_hotline"),
             feeds_stream=os.environ.get("HOTLINE_FEEDS_STREAM") or "HOTLINE_FEEDS",
             feeds_subject=os.environ.get("HOTLINE_FEEDS_SUBJECT") or "hotline.feeds",
             push_stream=os.environ.get("HOTLINE_PUSH_STREAM") or "HOTLINE_UNITS",
@@ -97,6 +124,8 @@ _VARIABLES = (
     "HOTLINE_HOST",
     "HOTLINE_PORT",
     "HOTLINE_NATS_URL",
+    "HOTLINE_NATS_CREDS",
+    "HOTLINE_NATS_INBOX",
     "HOTLINE_FEEDS_STREAM",
     "HOTLINE_FEEDS_SUBJECT",
     "HOTLINE_PUSH_STREAM",

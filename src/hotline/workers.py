@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from types import FrameType
 from typing import Any
 
 from hotline.errors import HotlineError
+from hotline.settings import without_secrets
 from hotline.timeutil import china, now
 
 STATUS_FILE = "queue-workers.json"
@@ -106,8 +106,8 @@ def _expected(exc: BaseException) -> bool:
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, HotlineError):
-        return exc.message
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return without_secrets(exc.message)
+    return without_secrets(f"{type(exc).__name__}: {exc}") if str(exc) else type(exc).__name__
 
 
 class Board:
@@ -119,7 +119,8 @@ class Board:
     ) -> None:
         stamp = _stamp()
         self.states = {w.name: WorkerState(w.title, since=stamp) for w in workers}
-        self.url, self.path, self.tell = url, path, tell
+        # What the board says goes to stderr and a file in the data folder: the URL's password or token stays out.
+        self.url, self.path, self.tell = without_secrets(url), path, tell
         self._announced = False  # the line saying every worker runs, once
         self._write()
 
@@ -144,7 +145,7 @@ class Board:
                 "（不用消息队列可设 HOTLINE_QUEUE_WORKERS=off）"
             )
             if not _expected(exc):
-                self.tell("".join(traceback.format_exception(exc)).rstrip())
+                self.tell(without_secrets("".join(traceback.format_exception(exc)).rstrip()))
         self._write()
 
     def stopped(self, name: str) -> None:
@@ -377,13 +378,12 @@ _SHOWN = {
     "push": ("工单事件推送", "派单、催办、督办等事件暂未推送到承办单位系统，恢复后自动补推"),
 }
 _STATES = {"starting", "running", "waiting", "stopped"}
-_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 
 def _redacted(text: str | None) -> str | None:
-    """TEXT without the user and password a queue URL may carry (nats://user:secret@host), which the page shows
-    to dispatchers: the failure reasons name the URL."""
-    return None if text is None else _USERINFO.sub(r"\1***@", text)
+    """TEXT without the password or token a queue URL may carry (nats://user:secret@host), which the page shows
+    to dispatchers: the failure reasons name the URL (a status file written before they were kept out of it)."""
+    return None if text is None else without_secrets(text)
 
 
 def _alive(pid: int) -> bool:

@@ -60,3 +60,34 @@ def test_send_refuses_an_empty_or_missing_token_file_before_publishing(tmp_path:
     assert isinstance(res.exception, InvalidInput) and res.exception.code == "token-file-empty"
     res = runner.invoke(mount(), [*send, "--token-file", str(tmp_path / "missing")])
     assert isinstance(res.exception, InvalidInput) and res.exception.code == "file-not-found"
+
+
+def test_nats_config_gives_each_source_and_unit_a_user_and_keeps_passwords_unshown(db_url: str, tmp_path: Path) -> None:
+    from hotline.db import session_scope
+    from hotline.queue_auth import parse_passwords
+    from hotline.workorders import service as workorders
+
+    with session_scope() as session:
+        workorders.load_units(session)
+    output, passwords = tmp_path / "nats-auth.conf", tmp_path / "nats-auth.conf.passwords"
+    first = runner.invoke(mount(), ["feeds", "nats-config", "--output", str(output)])
+    assert first.exit_code == 0, first.output
+    assert "数据来源 40 个，承办单位系统 22 个" in first.output and "本次新生成 63 个" in first.output
+    kept = parse_passwords(passwords.read_text(encoding="utf-8"), "passwords")
+    config = output.read_text(encoding="utf-8")
+    assert '"hotline.feeds.12366"' in config and '"_INBOX_feed-12366.>"' in config
+    assert f'{{user: "feed-510100", password: "{kept["feed-510100"]}"' in config
+    assert '"$JS.API.CONSUMER.CREATE.HOTLINE_UNITS.unit-510100.hotline.units.510100"' in config
+    assert output.stat().st_mode & 0o777 == passwords.stat().st_mode & 0o777 == 0o600
+    assert not any(password in first.output for password in kept.values())
+
+    # A source's password handed out stays its own when the file is written again.
+    again = runner.invoke(mount(), ["feeds", "nats-config", "--output", str(output)])
+    assert again.exit_code == 0 and "本次新生成 0 个" in again.output
+    assert parse_passwords(passwords.read_text(encoding="utf-8"), "passwords") == kept
+    assert output.read_text(encoding="utf-8") == config
+
+    passwords.write_text("feed-12366 short\n", encoding="utf-8")
+    refused = runner.invoke(mount(), ["feeds", "nats-config", "--output", str(output)])
+    assert isinstance(refused.exception, InvalidInput) and refused.exception.code == "queue-password-invalid"
+    assert "第 1 行" in refused.exception.message and "short" not in refused.exception.message

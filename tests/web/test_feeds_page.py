@@ -153,7 +153,7 @@ def test_the_page_says_first_when_the_platform_stops_receiving_from_the_queue(pa
     assert feeds.get_attribute("data-state") == "waiting"
     assert feeds.get_attribute("role") == "alert"
     assert feeds.inner_text() == (
-        f"消息队列接收中断（自 {since['feeds']} 起：无法连接消息队列 nats://***@10.0.0.5:4222：no servers），"
+        f"消息队列接收中断（自 {since['feeds']} 起：无法连接消息队列 nats://feeder:***@10.0.0.5:4222：no servers），"
         "各来源经消息队列报送的数据暂未入库（已进入队列的数据在恢复后自动入库）；HTTP 和文件报送不受影响"
     )
     push = page.locator("#queue-workers [data-worker=push]")

@@ -118,6 +118,23 @@ def test_api_bad_input(client: TestClient) -> None:
     assert len(client.get("/api/orders/lifecycle").json()) > 20
 
 
+def test_api_catalogue_entry_set_looked_up_and_removed(client: TestClient) -> None:
+    entry = {"category": "城乡建设", "unit": ZJJ, "region_code": "510100"}
+    assert client.put("/api/workorders/catalogue", json=entry).status_code == 200
+    found = client.get("/api/workorders/catalogue/lookup", params={"category": "城乡建设", "region": "成都市"})
+    assert found.json()["code"] == ZJJ
+    removed = client.delete("/api/workorders/catalogue", params={"category": "城乡建设", "region_code": "510100"})
+    assert removed.status_code == 200 and removed.json()["removed"] is True
+    assert (
+        client.get("/api/workorders/catalogue/lookup", params={"category": "城乡建设", "region": "成都市"}).json()
+        is None
+    )
+    unknown = client.get("/api/workorders/catalogue/lookup", params={"category": "城乡建设", "region": "火星市"})
+    assert unknown.status_code == 404 and unknown.json()["code"] == "region-not-found"
+    again = client.delete("/api/workorders/catalogue", params={"category": "城乡建设", "region_code": "510100"})
+    assert again.status_code == 404 and again.json()["code"] == "catalogue-entry-not-found"
+
+
 def test_api_lists_a_callers_orders_latest_first_to_those_who_see_numbers(client: TestClient) -> None:
     body = {"type": "求助", "content": "小区停水两天", "phone": "13811113333", "region": "510100"}
     numbers = [

@@ -511,6 +511,25 @@ def test_dispatch_catalogue_most_specific_entry_wins(units: str) -> None:
     assert unit("", "510100") is None
 
 
+def test_a_removed_catalogue_entry_leaves_the_lookup_to_a_less_specific_one(units: str) -> None:
+    with session_scope() as session:
+        service.set_catalogue_entry(session, "城乡建设", ZJJ)
+        service.set_catalogue_entry(session, "城乡建设", CGJ, region_code="510107")
+        service.set_catalogue_entry(session, "城乡建设", RSJ, region_code="510107", line="12319")
+    with session_scope() as session:  # the key read as when it was set: a region's name, a path with spaces
+        service.remove_catalogue_entry(session, " 城乡建设 ", region_code="510107", line="12319")
+    with session_scope() as session:
+        assert service.lookup_dispatch_catalogue(session, "城乡建设", "510107", "12319").code == CGJ  # type: ignore[union-attr]
+        service.remove_catalogue_entry(session, "城乡建设", region_code="510107")
+        assert [(e.category, e.region_code, e.unit.code) for e in service.list_catalogue(session)] == [
+            ("城乡建设", "", ZJJ)
+        ]
+        assert service.lookup_dispatch_catalogue(session, "城乡建设", "510107", None).code == ZJJ  # type: ignore[union-attr]
+        with pytest.raises(NotFound) as missing:
+            service.remove_catalogue_entry(session, "城乡建设", region_code="成都市")
+        assert missing.value.code == "catalogue-entry-not-found"
+
+
 def test_load_demo_is_idempotent(db_url: str) -> None:
     with session_scope() as session:
         first = service.load_demo(session)

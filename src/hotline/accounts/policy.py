@@ -68,6 +68,11 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/calendar/days", ADMIN),
     ("POST", "/calendar/days/clear", ADMIN),
     ("POST", "/calendar/import", ADMIN),
+    ("GET", "/settings/dispatch", MANAGERS),  # 派单设置: supervisors read; administrators keep units, catalogue, limits
+    ("POST", "/settings/dispatch/units", ADMIN),
+    ("POST", "/settings/dispatch/catalogue", ADMIN),
+    ("POST", "/settings/dispatch/catalogue/remove", ADMIN),
+    ("POST", "/settings/dispatch/limits", ADMIN),
     ("GET", "/route", STAFF),
     ("GET", "/calls", DESK),  # 话务记录 (web.calls_page): callers' numbers masked as on work orders
     ("GET", "/calls/{call_id}", DESK),
@@ -118,6 +123,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/api/workorders/units", STAFF),
     ("POST", "/api/workorders/units", ADMIN),
     ("PUT", "/api/workorders/catalogue", ADMIN),
+    ("DELETE", "/api/workorders/catalogue", ADMIN),
     ("GET", "/api/workorders/catalogue/lookup", STAFF),
     ("GET", "/api/workorders/limits", STAFF),
     ("PUT", "/api/workorders/limits/{key}", ADMIN),

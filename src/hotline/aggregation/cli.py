@@ -1,4 +1,4 @@
-"""Commands of aggregation: `hotline feeds status|import|send|listen`."""
+"""Commands of aggregation: `hotline feeds status|import|send|listen|nats-config`."""
 
 from __future__ import annotations
 
@@ -130,3 +130,84 @@ def listen(
         lambda stop: stream.listen(url=url, idle_exit=idle_exit, on_outcome=show, stop=stop)
     )
     typer.echo(f"入库 {tally.stored} 批，拒收 {tally.rejected} 批，待重试 {tally.retried} 批")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write TEXT to PATH readable by its owner alone, whole or not at all (it holds passwords)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        temporary.replace(path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise InvalidInput(f"无法写入 {path}：{exc.strerror or exc}", code="file-not-writable") from None
+
+
+@app.command(
+    "nats-config",
+    help="生成消息队列（NATS）服务器的用户与权限配置\n\n"
+    "平台、每个数据来源、每个承办单位系统各一个用户，各自只能收发自己的主题；"
+    "密码沿用密码文件中已有的，缺少的新生成并写回该文件，不在屏幕上显示",
+)
+def nats_config(
+    output: Path = typer.Option(..., "--output", help="写入的授权配置（nats-server 配置中用 include 引入）"),
+    passwords: Path | None = typer.Option(
+        None, "--passwords", help="密码文件，每行“用户名 密码”（默认为输出文件名加 .passwords）"
+    ),
+) -> None:
+    """Write the NATS server's `authorization` block: the platform, each feed source and each unit's system."""
+    from hotline import queue_auth
+    from hotline.aggregation import stream
+    from hotline.settings import get_settings
+    from hotline.workorders import service as workorders
+
+    settings = get_settings()
+    passwords = passwords or output.with_name(f"{output.name}.passwords")
+    with session_scope() as session:
+        sources = service.list_sources(session)
+        units = [unit for unit in workorders.list_units(session) if unit["active"]]
+    feeds = {"feeds_stream": settings.feeds_stream, "feeds_subject": settings.feeds_subject}
+    push = {"push_stream": settings.push_stream, "push_subject": settings.push_subject}
+    usable = [s for s in sources if queue_auth.is_subject_token(s.code)]
+    users = [
+        queue_auth.platform_user(**feeds, **push, durable=stream.DURABLE),
+        *(queue_auth.feed_user(s.code, s.name, **feeds) for s in usable),
+        *(queue_auth.unit_user(u["code"], u["name"], **push) for u in units),
+    ]
+    try:
+        known = queue_auth.parse_passwords(passwords.read_text(encoding="utf-8"), str(passwords))
+    except FileNotFoundError:
+        known = {}
+    except (OSError, UnicodeDecodeError):
+        raise InvalidInput(f"无法读取密码文件：{passwords}", code="file-unreadable") from None
+    everything, made = queue_auth.with_passwords(users, known)
+    if made:  # first, so that no configuration ever holds a password its file lacks
+        _write_private(passwords, queue_auth.format_passwords(everything))
+    _write_private(output, queue_auth.render(users, everything, note=f"Passwords: {passwords.resolve()}"))
+
+    for source in sources:
+        if source not in usable:
+            typer.echo(f"数据来源代码 {source.code} 含有消息主题中不能用的字符，未为其生成用户", err=True)
+    platform_inbox = queue_auth.inbox(queue_auth.PLATFORM_USER)
+    typer.echo(f"已写入 NATS 授权配置 {output}：平台 1 个用户，数据来源 {len(usable)} 个，承办单位系统 {len(units)} 个")
+    typer.echo(f"密码保存在 {passwords}（本次新生成 {len(made)} 个；此处不显示密码）")
+    typer.echo(
+        f'在 nats-server 的配置中加入 include "{output.name}"（并开启 JetStream），'
+        "然后重新加载：systemctl reload nats-server 或 nats-server --signal reload"
+    )
+    typer.echo(
+        f"平台：HOTLINE_NATS_URL=nats://{queue_auth.PLATFORM_USER}:<密码>@<主机>:4222，"
+        f"收件前缀 HOTLINE_NATS_INBOX={platform_inbox}（默认值）"
+    )
+    typer.echo(
+        f"数据来源：以 feed-<来源代码> 登录，只能发布到 {settings.feeds_subject}.<来源代码>，"
+        f"收件前缀 {queue_auth.inbox('feed-<来源代码>')}"
+    )
+    typer.echo(
+        f"承办单位系统：以 unit-<单位代码> 登录，用同名的持久拉取消费者读取 {settings.push_subject}.<单位代码>，"
+        f"收件前缀 {queue_auth.inbox('unit-<单位代码>')}"
+    )
+    if settings.nats_inbox != platform_inbox:
+        typer.echo(f"注意：本机 HOTLINE_NATS_INBOX 为 {settings.nats_inbox}，平台用户只能用 {platform_inbox}", err=True)

@@ -79,10 +79,14 @@ class Tally:
     retried: int = 0
 
 
-async def _jetstream(url: str | None) -> tuple[Any, JetStreamContext]:
+async def _jetstream(url: str | None) -> tuple[queue.Connection, JetStreamContext]:
     settings = get_settings()
     nc, js = await queue.connect(url)
-    await queue.ensure_stream(js, settings.feeds_stream, settings.feeds_subject)
+    try:
+        await queue.unrefused(nc, queue.ensure_stream(js, settings.feeds_stream, settings.feeds_subject))
+    except BaseException:
+        await nc.close()
+        raise
     return nc, js
 
 
@@ -115,7 +119,8 @@ async def publish(source: str, payload: Any, *, url: str | None = None, token: s
     try:
         subject = f"{get_settings().feeds_subject}.{source}"
         body = json.dumps(payload).encode()
-        ack = await js.publish(subject, body, timeout=10, headers=headers(token, subject, body))
+        # A source's NATS user may publish to its own subject only: another's is refused at once, not timed out.
+        ack = await queue.unrefused(nc, js.publish(subject, body, timeout=10, headers=headers(token, subject, body)))
         return int(ack.seq)
     finally:
         await nc.close()
@@ -227,17 +232,21 @@ async def listen(
     nc, js = await _jetstream(url)
     tally = Tally()
     try:
-        sub = await js.pull_subscribe(
-            f"{settings.feeds_subject}.*",
-            durable=DURABLE,
-            stream=settings.feeds_stream,
-            config=ConsumerConfig(ack_wait=ACK_WAIT),
+        sub = await queue.unrefused(
+            nc,
+            js.pull_subscribe(
+                f"{settings.feeds_subject}.*",
+                durable=DURABLE,
+                stream=settings.feeds_stream,
+                config=ConsumerConfig(ack_wait=ACK_WAIT),
+            ),
         )
         last = time.monotonic()
         while stop is None or not stop.is_set():
             try:
                 messages = await sub.fetch(FETCH, timeout=1.0)
             except (NatsTimeout, TimeoutError):  # the client raises either, depending on when it gives up
+                queue.check(nc)  # a refused fetch or acknowledgement only ever times out
                 if idle_exit is not None and time.monotonic() - last >= idle_exit:
                     break
                 continue

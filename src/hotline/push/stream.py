@@ -16,7 +16,7 @@ from hotline.db import session_scope
 from hotline.errors import HotlineError
 from hotline.push import service
 from hotline.push.domain import Cursor, advance, subject_token
-from hotline.settings import get_settings
+from hotline.settings import get_settings, without_secrets
 from hotline.timeutil import now
 
 POLL = 0.5  # seconds between looks at the history when something came recently …
@@ -60,7 +60,7 @@ async def relay(
     nc, js = await queue.connect(url)
     published = 0
     try:
-        await queue.ensure_stream(js, settings.push_stream, settings.push_subject)
+        await queue.unrefused(nc, queue.ensure_stream(js, settings.push_stream, settings.push_subject))
         cursor = await asyncio.to_thread(_load)
         quiet_since = time.monotonic()
         pause = POLL
@@ -69,14 +69,16 @@ async def relay(
             # learn it only at its next publish, so it looks every round and hands the outage to its supervisor.
             if nc.is_closed:
                 raise HotlineError(
-                    f"与消息队列 {url or settings.nats_url} 的连接已断开，重连未成功",
+                    f"与消息队列 {without_secrets(url or settings.nats_url)} 的连接已断开，重连未成功",
                     code="queue-unreachable",
                 )
             deliveries, read = await asyncio.to_thread(_read, cursor)
             for delivery in deliveries:
                 subject = f"{settings.push_subject}.{subject_token(delivery.unit)}"
                 body = json.dumps(delivery.payload, ensure_ascii=False).encode()
-                await js.publish(subject, body, headers={"Nats-Msg-Id": delivery.message_id}, timeout=10)
+                await queue.unrefused(
+                    nc, js.publish(subject, body, headers={"Nats-Msg-Id": delivery.message_id}, timeout=10)
+                )
                 published += 1
                 if on_delivery is not None:
                     on_delivery(delivery)

@@ -57,6 +57,7 @@ NAV = (
     ("/feeds", "数据汇聚"),
     ("/seats", "座席测算"),
     ("/calendar", "工作日历"),
+    ("/settings/dispatch", "派单设置"),
     ("/kb", "知识库"),
     ("/track", "进度查询"),
     ("/accounts", "账号管理"),

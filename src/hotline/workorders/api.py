@@ -238,6 +238,15 @@ def set_catalogue(body: CatalogueIn, session: Session = SESSION) -> dict[str, An
     return {"category": entry.category, "region_code": entry.region_code, "line": entry.line, "unit": body.unit}
 
 
+@router.delete("/api/workorders/catalogue")
+def remove_catalogue(
+    category: str, region_code: str = "", line: str = "", session: Session = SESSION
+) -> dict[str, Any]:
+    """Remove one entry (lookups fall back to a less specific one); 404 `catalogue-entry-not-found`."""
+    service.remove_catalogue_entry(session, category, region_code=region_code, line=line)
+    return {"removed": True, "category": category, "region_code": region_code, "line": line}
+
+
 @router.get("/api/workorders/catalogue/lookup")
 def lookup_catalogue(
     category: str, region: str = "", line: str | None = None, session: Session = SESSION

@@ -207,17 +207,38 @@ def set_catalogue_entry(
     region = _unit_region(region_code) if region_code else ""
     line = _short(line, 32, "拨打号码")
     target = get_unit(session, unit)
-    entry = session.scalar(
-        select(CatalogueEntry).where(
-            CatalogueEntry.category == path, CatalogueEntry.region_code == region, CatalogueEntry.line == line
-        )
-    )
+    entry = _catalogue_entry(session, path, region, line)
     if entry is None:
         entry = CatalogueEntry(category=path, region_code=region, line=line, unit_id=target.id)
         session.add(entry)
     entry.unit_id = target.id
     session.flush()
     return entry
+
+
+def _catalogue_entry(session: Session, path: str, region: str, line: str) -> CatalogueEntry | None:
+    return session.scalar(
+        select(CatalogueEntry).where(
+            CatalogueEntry.category == path, CatalogueEntry.region_code == region, CatalogueEntry.line == line
+        )
+    )
+
+
+def remove_catalogue_entry(session: Session, category: str, *, region_code: str = "", line: str = "") -> None:
+    """Remove the dispatch-catalogue entry for CATEGORY (+ region, + line): lookups fall back to a less specific
+    one. The key is read as `set_catalogue_entry` reads it."""
+    region = _unit_region(region_code) if region_code else ""
+    entry = _catalogue_entry(session, normalize_category(category), region, line.strip())
+    if entry is None:
+        raise NotFound(f"派单目录中没有这一条：{category}", code="catalogue-entry-not-found")
+    session.delete(entry)
+    session.flush()
+
+
+def list_catalogue(session: Session) -> list[CatalogueEntry]:
+    """The dispatch catalogue by category, then region and line ("any" first), with each entry's unit."""
+    order = (CatalogueEntry.category, CatalogueEntry.region_code, CatalogueEntry.line)
+    return list(session.scalars(select(CatalogueEntry).order_by(*order)))
 
 
 def unit_view(unit: Unit) -> dict[str, Any]:
@@ -237,7 +258,8 @@ def list_units(session: Session) -> list[dict[str, Any]]:
 
 
 def lookup_dispatch_catalogue(session: Session, category: str, region_code: str, line: str | None) -> Unit | None:
-    """The handling unit the dispatch catalogue (派单目录) names for a category in a region, or None.
+    """The handling unit the dispatch catalogue (派单目录) names for a category in a region (code or name), or
+    None.
 
     `category` is a first-level name (城乡建设), a path (城乡建设/安全生产/事故处理; '>' also separates), or
     a prefix of one. The most specific entry wins: the deepest matching category prefix first, then an entry
@@ -249,7 +271,11 @@ def lookup_dispatch_catalogue(session: Session, category: str, region_code: str,
         return None
     parts = path.split("/")
     prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    # A code as orders carry it (a 区（县）'s too), or a 市（州） as people name it (成都市): a name not known is
+    # `region-not-found`, not a silent "none".
     code = (region_code or "").strip()
+    if code and not code.isdigit():
+        code = find_region(code).code
     regions = [r for r in dict.fromkeys([code, code[:4] + "00" if len(code) == 6 else "", PROVINCE.code, ""])]
     lines = [line, ""] if line else [""]
     rows = session.scalars(
@@ -339,6 +365,22 @@ def set_limit(session: Session, key: str, days: int, *, actor: str = "") -> dict
     session.flush()
     session.info.pop(_REFERENCE_KEY, None)
     return get_limits(session)
+
+
+def limit_settings(session: Session) -> list[dict[str, Any]]:
+    """Each time limit (`DEFAULT_LIMITS`' order) with its default and, once changed, who changed it and when."""
+    changed = {row.key: row for row in session.scalars(select(Limit))}
+    limits = _limits(session)
+    return [
+        {
+            "key": str(key),
+            "days": limits[key],
+            "default": default,
+            "set_by": changed[key].set_by if key in changed else None,
+            "set_at": changed[key].set_at if key in changed else None,
+        }
+        for key, default in d.DEFAULT_LIMITS.items()
+    ]
 
 
 def _calendar(session: Session) -> WorkCalendar:
