@@ -121,3 +121,39 @@ def test_api_suggest_and_feedback(db_url: str, trained: str) -> None:
     assert bad.status_code == 422 and bad.json()["code"] == "category-unknown"
     with session_scope() as session:
         assert [row[2] for row in service.feedback_rows(session)] == ["城乡建设"]
+
+
+def test_repeats_follow_orders_merged_closed_or_numbered_anew(db_url: str, trained: str) -> None:
+    # The open orders' contents are kept between demands: what is proposed must still follow the database.
+    from hotline.workorders import service as wo
+    from tests.conftest import _clear
+
+    def proposed(text: str, phone: str) -> list[str]:
+        with session_scope() as session:
+            advice = service.advise(session, text=text, region_code="510104", phone=phone, at=AT)
+        return [r["order_id"] for r in advice["repeats"]]
+
+    def create(content: str, phone: str, days: int) -> str:
+        with session_scope() as session:
+            order = wo.create_order(
+                session, type="投诉", content=content, phone=phone, region="510100", at=AT - timedelta(days=days)
+            )
+            return str(order.number)
+
+    again = "洞井街道那个小区门口路灯还没修好，我之前反映过"
+    first = create(TEXT, "13800001234", 3)
+    second = create(TEXT + "，已经反映多次", "13800001234", 2)
+    assert sorted(proposed(again, "13800001234")) == sorted([first, second])
+    with session_scope() as session:
+        wo.act(session, second, "merge", role="dispatcher", master=first, reason="重复诉求")
+    assert proposed(again, "13800001234") == [first]
+    with session_scope() as session:
+        wo.act(session, first, "direct_resolve", role="agent", reply="已派人维修")
+    assert proposed(again, "13800001234") == []
+
+    # The database emptied and filled anew: the same number is another demand now.
+    _clear(db_url)
+    social = "社保卡丢了怎么补办，去哪里办，需要带什么材料"
+    assert create(social, "13900000000", 3) == first
+    assert proposed(again, "13800001234") == []
+    assert proposed("社保卡丢了要补办，需要什么材料", "13900000000") == [first]

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import csv
+import math
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from hotline.dispatch import similarity
 from hotline.dispatch import text as textprep
 from hotline.dispatch.domain import (
     Demand,
@@ -15,6 +17,7 @@ from hotline.dispatch.domain import (
     Tokenizer,
     Weights,
     find_repeats,
+    text_features,
     text_similarity,
 )
 from hotline.dispatch.similarity import SimilarityScorer
@@ -55,7 +58,20 @@ def test_no_others_gives_no_scores() -> None:
     assert SimilarityScorer(textprep.tokens, None)("路灯坏了", []) == []
 
 
-def test_the_cache_keeps_only_the_most_recently_used_texts() -> None:
+def _counting_features(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts whose features the scorer computes from now on."""
+    computed: list[str] = []
+    original = similarity.text_features
+
+    def counting(text: str, *args: object) -> object:
+        computed.append(text)
+        return original(text, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(similarity, "text_features", counting)
+    return computed
+
+
+def test_the_cache_keeps_only_the_most_recently_used_texts(monkeypatch: pytest.MonkeyPatch) -> None:
     scorer = SimilarityScorer(None, None, capacity=4)
     scorer("路灯坏了", ["噪音扰民"])
     scorer("路灯坏了", ["垃圾没人清"])
@@ -63,20 +79,66 @@ def test_the_cache_keeps_only_the_most_recently_used_texts() -> None:
     assert len(scorer) == 4
     scorer("路灯坏了", ["占道经营"])  # 路灯坏了 used again: 噪音扰民 is the oldest and goes
     assert len(scorer) == 4 and "噪音扰民" not in scorer and "路灯坏了" in scorer
-    before = scorer.vectors("路灯坏了")
-    assert scorer.vectors("路灯坏了") is before  # kept, not recomputed
+    computed = _counting_features(monkeypatch)
+    scorer("路灯坏了", ["占道经营", "油烟扰民"])
+    assert computed == []  # kept, not recomputed
     with pytest.raises(ValueError):
         SimilarityScorer(None, None, capacity=0)
 
 
-def test_the_cache_grows_to_hold_what_one_demand_is_compared_with() -> None:
+def test_the_cache_grows_to_hold_what_one_demand_is_compared_with(monkeypatch: pytest.MonkeyPatch) -> None:
     # A cache smaller than the open orders compared would miss every one of them at every demand.
     scorer = SimilarityScorer(None, None, capacity=4)
     others = [f"第{i}号路灯不亮" for i in range(10)]
     scorer("路灯坏了", others)
-    kept = {text: scorer.vectors(text) for text in others}
-    scorer("路灯又坏了", others)
-    assert scorer.capacity >= 2 * len(others) and all(scorer.vectors(t) is v for t, v in kept.items())
+    assert scorer.group_capacity() >= 1.5 * len(others)
+    computed = _counting_features(monkeypatch)
+    assert scorer("路灯又坏了", others) == pytest.approx([text_similarity("路灯又坏了", o) for o in others], abs=1e-12)
+    assert computed == ["路灯又坏了"]
+
+
+def test_bulk_scores_are_the_in_order_dot_products(shared_data: Path) -> None:
+    # Bit for bit what the pairwise sum over the candidate's terms, in its text's order, gives: the proposals
+    # and their scores do not move by a rounding when the way of computing them changes.
+    texts = _messages(shared_data, 40)
+    scorer = SimilarityScorer(textprep.tokens, WEIGHTS)
+
+    def unit(weighted: dict[str, float]) -> dict[str, float]:
+        norm = math.sqrt(sum(v * v for v in weighted.values()))
+        return {t: v / norm for t, v in weighted.items()} if norm else {}
+
+    def in_order(a: dict[str, float], b: dict[str, float]) -> float:
+        total = 0.0
+        for term, value in b.items():
+            total += a.get(term, 0.0) * value
+        return total
+
+    features = [text_features(t, textprep.tokens, WEIGHTS) for t in texts]
+    for i, wanted in enumerate(features[:8]):
+        expected = [
+            (in_order(unit(wanted.chars), unit(o.chars)) + in_order(unit(wanted.words), unit(o.words))) / 2  # type: ignore[arg-type]
+            for o in features
+        ]
+        assert scorer(texts[i], texts, group=i % 3) == expected
+
+
+def test_groups_keep_their_own_texts_and_evicted_rows_are_rebuilt_away(shared_data: Path) -> None:
+    texts = _messages(shared_data, 120)
+    kept = SimilarityScorer(textprep.tokens, WEIGHTS)  # large enough never to evict
+    small = SimilarityScorer(textprep.tokens, WEIGHTS, capacity=8)
+    rng = random.Random(5)
+    for call in range(60):
+        group = ("510100", "510700")[call % 2]
+        others = rng.sample(texts, rng.randint(0, 5))
+        demand = rng.choice(texts)
+        assert small(demand, others, group=group) == kept(demand, others, group=group)
+        assert small.group_capacity(group) == 8 and len(small) <= 16
+    assert len(kept) > len(small)
+    # One group's orders are not another's: texts compared only in 510700 are not kept for 510100.
+    alone = SimilarityScorer(None, None)
+    alone("路灯坏了", ["噪音扰民"], group="510700")
+    alone("路灯坏了", ["垃圾没人清"], group="510100")
+    assert len(alone) == 4 and alone.group_capacity("510100") == alone.group_capacity("510700")
 
 
 def test_a_full_vocabulary_starts_afresh_and_still_scores_right() -> None:

@@ -639,6 +639,14 @@ def test_open_and_categorised_orders_for_the_dispatch_helper(units: str) -> None
         assert [o.number for o in service.list_open_orders(session, since=since, region_code="510100")] == [open_one]
         assert {o.number for o in service.list_open_orders(session, since=since)} == {open_one, other_region}
         assert old in {o.number for o in service.list_open_orders(session, since=AT - timedelta(days=60))}
+        # The same orders by key only, and what never changes read by number (the helper keeps it).
+        keys = service.list_open_order_keys(session, since=since)
+        assert [k[0] for k in keys] == [o.number for o in service.list_open_orders(session, since=since)]
+        assert all(len(digest or "") == 64 for _number, digest in keys)
+        facts = service.list_orders_by_number(session, [open_one, "no-such-order"])
+        assert [
+            (f.number, f.content, f.created_at, f.caller_phone, f.region_code, f.state, f.category) for f in facts
+        ] == [(open_one, "噪音", AT, "13812341234", "510100", "dispatched", "环境保护")]
         categorised = service.list_categorised_orders(session)
     assert [(o.number, o.category) for o in categorised] == [(open_one, "环境保护")]
     dispatch_entry = _show(open_one)["history"][1]

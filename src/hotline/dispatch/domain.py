@@ -6,6 +6,7 @@ decides what its probabilities mean for a dispatcher, and which open orders look
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
@@ -275,19 +276,24 @@ def find_repeats(
     else:
         wanted = text_features(demand.text, tokenize, weights)
         similarities = [feature_similarity(wanted, text_features(o.text, tokenize, weights)) for o in in_window]
-    seen: list[tuple[OpenOrder, float, bool, bool]] = []
-    for order, similarity in zip(in_window, similarities, strict=True):
+    # Tens of thousands of open orders are compared, a handful proposed: only an order whose similarity reaches
+    # the lowest threshold, or the one standing out, is looked at further (caller, place, reasons).
+    standing_out: OpenOrder | None = None
+    if rule.stand_out and similarities:
+        # The first of the most similar (as a stable sort, best first, would put it) and the runner-up's value.
+        best = max(range(len(similarities)), key=similarities.__getitem__)
+        runner_up = heapq.nlargest(2, similarities)[1] if len(similarities) > 1 else 0.0
+        top = similarities[best]
+        if top >= rule.stand_out_min and top >= rule.stand_out * runner_up:
+            standing_out = in_window[best]
+    lowest = min(rule.text_alone, rule.same_caller, rule.same_place)
+    matches: list[RepeatMatch] = []
+    for i, similarity in enumerate(similarities):
+        order = in_window[i]
+        if similarity < lowest and order is not standing_out:
+            continue
         same_phone = bool(phone) and normalise_phone(order.phone) == phone
         same_place = bool(place) and normalise_place(order.place) == place
-        seen.append((order, similarity, same_phone, same_place))
-    standing_out: OpenOrder | None = None
-    if rule.stand_out and seen:
-        ranked = sorted(seen, key=lambda s: -s[1])
-        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        if ranked[0][1] >= rule.stand_out_min and ranked[0][1] >= rule.stand_out * runner_up:
-            standing_out = ranked[0][0]
-    matches: list[RepeatMatch] = []
-    for order, similarity, same_phone, same_place in seen:
         needed = rule.text_alone
         if same_phone:
             needed = min(needed, rule.same_caller)

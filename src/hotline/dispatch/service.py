@@ -20,8 +20,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -441,34 +443,76 @@ def _repeat_scorer(weights: Weights) -> SimilarityScorer:
         return _scorer
 
 
-def _open_orders(session: Session, since: datetime, region_code: str | None) -> list[Any] | None:
-    """Open lead orders of the demand's 市（州） (the province's own when the demand is provincial) taken since
-    SINCE, as `workorders.service.list_open_orders` rows; None without a work-order service."""
-    listing = getattr(_workorders(), "list_open_orders", None)
-    if listing is None:
+class _OpenOrders:
+    """The open orders each city's last demand was compared with, as `OpenOrder`s, by (number, payload_hash).
+
+    An order's content, time, caller, place and region never change after 受理: a demand reads only the numbers
+    (and hashes) of its city's open orders, and the rest of the orders not seen before. Each city keeps
+    the orders of its latest listing (the closed ones go); the hash tells a number used again, in a database
+    emptied and filled anew, from the order kept. Orders without a hash are read every time.
+    """
+
+    def __init__(self) -> None:
+        # city -> number -> order, and number -> payload_hash (strings only: no work for the garbage collector)
+        self._cities: dict[str | None, tuple[dict[str, OpenOrder], dict[str, str]]] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return sum(len(orders) for orders, _digests in self._cities.values())
+
+    def candidates(self, session: Session, wo: Any, city: str | None, rows: Sequence[Any]) -> list[OpenOrder]:
+        """The `OpenOrder` of each of ROWS (`list_open_order_keys`' (number, payload_hash) pairs of CITY's orders),
+        in their order."""
+        if not rows:
+            return []
+        # Not zip(*rows): that holds an iterator per row at once, tens of thousands for the garbage collector.
+        numbers, digests = list(map(itemgetter(0), rows)), list(map(itemgetter(1), rows))
+        with self._lock:
+            known, known_digests = self._cities.get(city, ({}, {}))
+        found = [
+            order if order is not None and known_digests[number] == digest else None
+            for number, digest, order in zip(numbers, digests, map(known.get, numbers), strict=True)
+        ]
+        missing = [number for number, order in zip(numbers, found, strict=True) if order is None]
+        if missing:
+            read = {row[0]: _candidate(row) for row in wo.list_orders_by_number(session, missing)}
+            found = [order or read[number] for number, order in zip(numbers, found, strict=True)]
+        if missing or len(known) != len(numbers):
+            kept = [(n, d, o) for n, d, o in zip(numbers, digests, found, strict=True) if d is not None]
+            with self._lock:
+                self._cities[city] = ({n: o for n, _d, o in kept}, {n: d for n, d, _o in kept})  # type: ignore[misc]
+        return cast("list[OpenOrder]", found)
+
+
+_open = _OpenOrders()
+
+
+def _open_orders(session: Session, since: datetime, city: str | None) -> list[OpenOrder] | None:
+    """Open lead orders of CITY (the whole province's when None) taken since SINCE, oldest first; None without a
+    work-order service."""
+    wo = _workorders()
+    if getattr(wo, "list_open_order_keys", None) is None:
         return None
-    city = None if not region_code else region_code[:4] + "00"
-    return list(listing(session, since=since, region_code=city))
+    return _open.candidates(session, wo, city, wo.list_open_order_keys(session, since=since, region_code=city))
 
 
 def _candidate(row: Any) -> OpenOrder:
-    # Unpacked by position (`list_open_orders`' documented columns): three times faster than by name, which
-    # counts at tens of thousands of open orders per demand.
-    number, content, created_at, phone, place, region_code, _state, _category = row
+    # Unpacked by position (`list_orders_by_number`'s documented columns): faster than by name.
+    number, _digest, content, created_at, phone, place, region_code, _state, _category = row
     return OpenOrder(number, content or "", created_at, phone or None, place or None, region_code)
 
 
 def _proposal(match: RepeatMatch, row: Any) -> dict[str, Any]:
     """A 并单 proposal as the API and pages show it (made only for the few matches, not every candidate)."""
-    content = str(row.content or "")
+    order = match.order
     return {
         **match.as_dict(),
-        "number": str(row.number),
+        "number": order.order_id,
         "state": str(row.state),
         "category": str(row.category or ""),
-        "region_code": str(row.region_code),
-        "place": str(row.place or ""),
-        "excerpt": content[:40] + ("…" if len(content) > 40 else ""),
+        "region_code": str(order.region_code),
+        "place": order.place or "",
+        "excerpt": order.text[:40] + ("…" if len(order.text) > 40 else ""),
     }
 
 
@@ -507,14 +551,18 @@ def advise(
     result: dict[str, Any] = suggestion.as_dict()
     result["unit"] = _unit(session, suggestion.category, code, line)
     notes: list[str] = []
-    rows = _open_orders(session, instant - timedelta(days=rule.window_days), code)
-    if rows is None:
+    city = None if not code else code[:4] + "00"
+    candidates = _open_orders(session, instant - timedelta(days=rule.window_days), city)
+    if candidates is None:
         notes.append("工单服务未提供在办工单查询，未检查重复诉求")
-        rows = []
-    by_number = {str(row.number): row for row in rows}
+        candidates = []
     demand = Demand(text=text, at=instant, phone=phone, place=place, region_code=code)
-    found = find_repeats(demand, map(_candidate, rows), rule, exclude=exclude, scorer=_repeat_scorer(weights))
-    result["repeats"] = [_proposal(m, by_number[m.order.order_id]) for m in found]
+    scorer = partial(_repeat_scorer(weights), group=city)  # a city's demands meet only its own orders
+    found = find_repeats(demand, candidates, rule, exclude=exclude, scorer=scorer)
+    # The proposals' state and category as they are now (the candidates' listing reads neither).
+    proposed = [m.order.order_id for m in found]
+    rows = {r.number: r for r in _workorders().list_orders_by_number(session, proposed)} if proposed else {}
+    result["repeats"] = [_proposal(m, rows[m.order.order_id]) for m in found]
     result["model_version"] = current_version()
     result["notes"] = notes
     return result
