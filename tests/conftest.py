@@ -82,6 +82,26 @@ def new_pg_database(prefix: str = "hotline_test") -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def fresh_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the same kind as DATABASE_URL's (for migration tests that start from nothing)."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+    else:
+        with new_pg_database("hotline_mig") as url:
+            yield url
+
+
+def bearer(login: str, roles: list[str], name: str = "", bound_to: str | None = None) -> dict[str, str]:
+    """A new account holding ROLES, as the header of a token of its own: a request made as that account."""
+    from hotline.accounts import service
+    from hotline.db import session_scope
+
+    with session_scope() as session:
+        service.create_account(session, login, name or login, roles, bound_to=bound_to)
+        return {"Authorization": f"Bearer {service.issue_token(session, login).token}"}
+
+
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str]:
     with new_pg_database() as url:

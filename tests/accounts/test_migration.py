@@ -3,8 +3,6 @@ again keeping accounts and their tokens (both databases)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -14,7 +12,7 @@ from sqlalchemy import inspect, text
 import hotline.accounts.store  # noqa: F401  (registers the tables on Base.metadata)
 from hotline import db
 from hotline.db import Base, get_engine
-from tests.conftest import new_pg_database
+from tests.conftest import fresh_database
 
 
 def test_migration_matches_store(db_url: str) -> None:
@@ -25,23 +23,13 @@ def test_migration_matches_store(db_url: str) -> None:
     assert [d for d in diffs if "acc_" in repr(d)] == []
 
 
-@contextmanager
-def _fresh(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """An empty database of the same kind as the test run's."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-    else:
-        with new_pg_database("hotline_mig") as url:
-            yield url
-
-
 def _shape(url: str) -> tuple[list[str], set[str]]:
     found = inspect(get_engine(url))
     return [c["name"] for c in found.get_columns("acc_accounts")], {i["name"] for i in found.get_indexes("acc_events")}
 
 
 def test_0014_goes_down_and_up_keeping_accounts_and_tokens(database_url: str, tmp_path: Path) -> None:
-    with _fresh(database_url, tmp_path) as url:
+    with fresh_database(database_url, tmp_path) as url:
         db.upgrade(url, "0013")
         with get_engine(url).begin() as conn:
             conn.execute(text(

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hotline.db import session_scope
+from tests.conftest import bearer
 
 
 @pytest.fixture
@@ -55,13 +56,8 @@ def test_an_import_is_all_or_nothing(client: TestClient) -> None:
 def test_signed_in_only_an_administrator_changes_the_calendar(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hotline.accounts import service
-
     monkeypatch.setenv("HOTLINE_AUTH", "on")
-    with session_scope() as s:
-        service.create_account(s, "admin1", "管理员甲", ["admin"])
-        service.create_account(s, "chief", "王芳", ["supervisor"])
-        admin, chief = ({"Authorization": f"Bearer {service.issue_token(s, w).token}"} for w in ("admin1", "chief"))
+    admin, chief = bearer("admin1", ["admin"], "管理员甲"), bearer("chief", ["supervisor"], "王芳")
     assert client.get("/api/calendar/months/2021-10", headers=chief).status_code == 200
     refused = client.put("/api/calendar/days/2021-10-12", json={"kind": "holiday"}, headers=chief)
     assert refused.status_code == 403

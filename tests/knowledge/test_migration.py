@@ -3,8 +3,6 @@ merges 有用 marks already doubled before it makes them unique."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -14,7 +12,7 @@ from sqlalchemy import inspect, text
 import hotline.knowledge.store  # noqa: F401  (registers the tables on Base.metadata)
 from hotline import db
 from hotline.db import Base, get_engine
-from tests.conftest import new_pg_database
+from tests.conftest import fresh_database
 
 
 def test_migrations_match_store(db_url: str) -> None:
@@ -23,17 +21,8 @@ def test_migrations_match_store(db_url: str) -> None:
     assert [d for d in diffs if "kb_" in repr(d)] == []
 
 
-@contextmanager
-def _fresh(database_url: str, tmp_path: Path) -> Iterator[str]:
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-    else:
-        with new_pg_database("hotline_mig") as url:
-            yield url
-
-
 def test_0017_keeps_one_useful_mark_per_person_and_version(database_url: str, tmp_path: Path) -> None:
-    with _fresh(database_url, tmp_path) as url:
+    with fresh_database(database_url, tmp_path) as url:
         db.upgrade(url, "0016")
         with get_engine(url).begin() as conn:
             conn.execute(text(

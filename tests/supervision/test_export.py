@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
-from hotline.accounts import service as accounts
 from hotline.app import create_app
 from hotline.db import session_scope
 from hotline.supervision import export, service
 from hotline.timeutil import CHINA_TZ
 from hotline.workbooks import XLSX
+from tests.conftest import bearer
 from tests.supervision.test_service import AT, DAY, JUNE, RSJ, ZJJ, _act, _create
 from tests.supervision.test_service import loop as loop  # the fixtures: three demands in June
 from tests.supervision.test_service import units as units
@@ -135,17 +135,13 @@ def test_the_report_without_overdue_orders_is_unchanged(loop: None) -> None:
 
 
 # -- over HTTP -------------------------------------------------------------------------------------------------
-def _token(login: str, roles: list[str], name: str) -> dict[str, str]:
-    with session_scope() as session:
-        accounts.create_account(session, login, name, roles)
-        return {"Authorization": f"Bearer {accounts.issue_token(session, login).token}"}
 
 
 def test_http_export_is_a_named_xlsx_for_monitors_only(loop: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTLINE_AUTH", "on")
     client = TestClient(create_app())
-    supervisor = _token("wangfang", ["supervisor"], "王芳")
-    agent = _token("zhangmin", ["agent"], "张敏")
+    supervisor = bearer("wangfang", ["supervisor"], "王芳")
+    agent = bearer("zhangmin", ["agent"], "张敏")
     params = {"since": "2021-06-01", "until": "2021-06-30", "region": "成都市"}
     got = client.get("/api/supervision/kpis/export.xlsx", params=params, headers=supervisor)
     assert got.status_code == 200, got.text

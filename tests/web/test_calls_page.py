@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from hotline.db import session_scope
 from hotline.telephony import service as telephony
 from hotline.web import calls_page
+from tests.conftest import bearer
 
 DAY = "2021-06-01"
 T0 = datetime(2021, 6, 1, 2, 0, tzinfo=UTC)  # 10:00 China time on DAY
@@ -376,21 +377,13 @@ def signed_in(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> TestClient
     return client
 
 
-def _token(login: str, roles: list[str], bound_to: str | None = None) -> dict[str, str]:
-    from hotline.accounts import service
-
-    with session_scope() as session:
-        service.create_account(session, login, login, roles, bound_to=bound_to)
-        return {"Authorization": f"Bearer {service.issue_token(session, login).token}"}
-
-
 def test_signed_in_the_desk_opens_the_pages_and_a_handling_unit_does_not(signed_in: TestClient) -> None:
     from hotline.workorders import service as orders
 
     with session_scope() as s:
         orders.add_unit(s, "510100-zjj", "成都市住建局", "department", region_code="510100")
-    agent, supervisor = _token("zhoujing", ["agent"]), _token("wangfang", ["supervisor"])
-    clerk = _token("wujj", ["department"], bound_to="510100-zjj")
+    agent, supervisor = bearer("zhoujing", ["agent"]), bearer("wangfang", ["supervisor"])
+    clerk = bearer("wujj", ["department"], bound_to="510100-zjj")
 
     res = signed_in.get("/calls", params={"day": DAY}, headers=agent)
     assert res.status_code == 200 and "13800001111" in res.text and 'data-action="intake"' in res.text
@@ -413,7 +406,7 @@ def test_signed_in_the_page_follows_the_role_acted_in_not_everything_the_account
 
     with session_scope() as s:
         orders.add_unit(s, "510100-zjj", "成都市住建局", "department", region_code="510100")
-    both = _token("liqiang", ["department", "agent"], bound_to="510100-zjj")
+    both = bearer("liqiang", ["department", "agent"], bound_to="510100-zjj")
     as_unit = signed_in.get("/calls", params={"day": DAY, "role": "department"}, headers=both)
     assert as_unit.status_code == 403 and _Page(as_unit.text).alert == "role-not-allowed"
     assert "13800001111" not in as_unit.text

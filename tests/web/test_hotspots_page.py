@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hotline.app import create_app
-from hotline.db import session_scope
 from hotline.timeutil import china_day, now
+from tests.conftest import bearer
 from tests.supervision.test_service import units as units  # the fixtures: units, then a week of orders
 from tests.supervision.test_service_hotspots import week as week
 
@@ -144,12 +144,6 @@ def test_bad_input_is_said_on_the_page(client: TestClient, params: dict[str, str
 
 
 # -- sign-in on ----------------------------------------------------------------------------------------------------
-def _token(login: str, roles: list[str]) -> dict[str, str]:
-    from hotline.accounts import service
-
-    with session_scope() as session:
-        service.create_account(session, login, login, roles)
-        return {"Authorization": f"Bearer {service.issue_token(session, login).token}"}
 
 
 def test_signed_in_monitors_open_it_from_the_navigation_and_agents_do_not(
@@ -157,11 +151,11 @@ def test_signed_in_monitors_open_it_from_the_navigation_and_agents_do_not(
 ) -> None:
     monkeypatch.setenv("HOTLINE_AUTH", "on")
     for login, role in (("lihua", "dispatcher"), ("wangfang", "supervisor"), ("admin", "admin")):
-        headers = _token(login, [role])
+        headers = bearer(login, [role])
         res = client.get("/hotspots", params=PERIOD, headers=headers)
         assert res.status_code == 200 and 'id="categories"' in res.text, role
         assert '<a href="/hotspots">热点诉求</a>' in client.get("/orders", headers=headers).text, role
-    agent = _token("zhangmin", ["agent"])
+    agent = bearer("zhangmin", ["agent"])
     refused = client.get("/hotspots", params=PERIOD, headers=agent)
     assert refused.status_code == 403 and 'data-code="role-not-granted"' in refused.text
     assert 'id="categories"' not in refused.text

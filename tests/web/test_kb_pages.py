@@ -15,6 +15,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import bearer
+
 browser = pytest.mark.browser
 
 
@@ -261,18 +263,9 @@ def signed_in_client(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[T
     yield TestClient(create_app(), follow_redirects=False)
 
 
-def _token(login: str, roles: list[str]) -> dict[str, str]:
-    from hotline.accounts import service
-    from hotline.db import session_scope
-
-    with session_scope() as session:
-        service.create_account(session, login, login, roles)
-        return {"Authorization": f"Bearer {service.issue_token(session, login).token}"}
-
-
 def test_with_sign_in_only_managers_write_and_the_account_is_recorded(signed_in_client: TestClient) -> None:
     client = signed_in_client
-    agent, supervisor = _token("zhoujing", ["agent"]), _token("wangfang", ["supervisor"])
+    agent, supervisor = bearer("zhoujing", ["agent"]), bearer("wangfang", ["supervisor"])
     article = {"title": "路灯报修", "body": "路灯不亮请说明位置", "external_id": "LD-1"}
 
     refused = client.post("/kb/new", data=article, headers=agent)
@@ -314,8 +307,8 @@ def _usage(html: str, field: str) -> str:
 
 def test_agents_mark_an_article_useful_once_per_version_and_see_its_use(signed_in_client: TestClient) -> None:
     client = signed_in_client
-    supervisor = _token("wangfang", ["supervisor"])
-    zhou, li = _token("zhoujing", ["agent"]), _token("lina", ["agent"])
+    supervisor = bearer("wangfang", ["supervisor"])
+    zhou, li = bearer("zhoujing", ["agent"]), bearer("lina", ["agent"])
     body = {
         "title": "公积金提取",
         "body": "带身份证到网点办理",
@@ -419,8 +412,8 @@ def _maintenance_work(client: TestClient, supervisor: dict[str, str], agent: dic
 
 def test_the_knowledge_managers_see_what_waits_on_them_and_others_are_refused(signed_in_client: TestClient) -> None:
     client = signed_in_client
-    supervisor, agent = _token("wangfang", ["supervisor"]), _token("zhoujing", ["agent"])
-    dispatcher = _token("lihua", ["dispatcher"])
+    supervisor, agent = bearer("wangfang", ["supervisor"]), bearer("zhoujing", ["agent"])
+    dispatcher = bearer("lihua", ["dispatcher"])
     made = _maintenance_work(client, supervisor, agent)
 
     for refused in (agent, dispatcher):
@@ -466,8 +459,8 @@ def test_the_overview_to_do_of_supervisors_and_administrators_counts_knowledge_w
     signed_in_client: TestClient,
 ) -> None:
     client = signed_in_client
-    supervisor, agent = _token("wangfang", ["supervisor"]), _token("zhoujing", ["agent"])
-    admin = _token("admin", ["admin"])
+    supervisor, agent = bearer("wangfang", ["supervisor"]), bearer("zhoujing", ["agent"])
+    admin = bearer("admin", ["admin"])
     _maintenance_work(client, supervisor, agent)
 
     for headers, role in ((supervisor, "supervisor"), (admin, "admin")):

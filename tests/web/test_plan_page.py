@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from hotline.db import session_scope
 from hotline.plan import service as plan
+from tests.conftest import bearer
 
 ON = "2021-06-01"  # 12331 (a national line merged whole) starts its transition on 06-01, cancels on 10-01
 RECORD = {"line": "12331", "milestone": "cancellation", "region": "510100", "on": ON}
@@ -126,15 +127,8 @@ def test_roles_that_do_not_record_see_no_form_and_are_refused(client: TestClient
 def test_signed_in_the_record_is_the_accounts_and_a_handling_unit_is_refused(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hotline.accounts import service
-
     monkeypatch.setenv("HOTLINE_AUTH", "on")
-    with session_scope() as s:
-        service.create_account(s, "wangfang", "王芳", ["supervisor"])
-        service.create_account(s, "zhoujing", "周静", ["agent"])
-        chief, agent = (
-            {"Authorization": f"Bearer {service.issue_token(s, who).token}"} for who in ("wangfang", "zhoujing")
-        )
+    chief, agent = bearer("wangfang", ["supervisor"], "王芳"), bearer("zhoujing", ["agent"], "周静")
     page = client.get("/plan", params={"region": "成都市", "on": ON}, headers=chief)
     assert _forms(page.text, "12331") == ["transition", "cancellation"]
     assert _forms(client.get("/plan", params={"region": "成都市", "on": ON}, headers=agent).text, "12331") == []

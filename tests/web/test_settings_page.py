@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from hotline.db import session_scope
 from hotline.timeutil import CHINA_TZ
 from hotline.workorders import service
+from tests.conftest import bearer
 
 PAGE = "/settings/dispatch"
 ZJJ, CGJ = "510100-zjj", "510107-cgj"
@@ -218,17 +219,9 @@ def test_roles_other_than_administrators_are_refused(client: TestClient) -> None
 def test_signed_in_a_supervisor_reads_and_an_administrator_changes_under_the_account(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hotline.accounts import service as accounts
-
     monkeypatch.setenv("HOTLINE_AUTH", "on")
-    with session_scope() as s:
-        accounts.create_account(s, "wangfang", "王芳", ["supervisor"])
-        accounts.create_account(s, "zhaolei", "赵磊", ["admin"])
-        accounts.create_account(s, "zhoujing", "周静", ["agent"])
-        chief, admin, agent = (
-            {"Authorization": f"Bearer {accounts.issue_token(s, who).token}"}
-            for who in ("wangfang", "zhaolei", "zhoujing")
-        )
+    chief, admin = bearer("wangfang", ["supervisor"], "王芳"), bearer("zhaolei", ["admin"], "赵磊")
+    agent = bearer("zhoujing", ["agent"], "周静")
     page = client.get(PAGE, headers=chief)
     assert page.status_code == 200 and 'action="/settings/dispatch/limits"' not in page.text
     assert f'href="{PAGE}"' in page.text  # in the supervisor's menu
