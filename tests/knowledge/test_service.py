@@ -370,8 +370,12 @@ def test_load_demo_is_idempotent_and_searchable(db_url: str) -> None:
     with session_scope() as s:
         first = service.load_demo(s)
         assert "新增" in first
+        queue = service.maintenance_queue(s)
+        assert [a.key for a in queue.review] == ["DEMO-R01"] and [f.article_key for f in queue.flags] == ["DEMO-015"]
     with session_scope() as s:
         again = service.load_demo(s)
-        assert "0 条新增" in again
+        assert "0 条新增" in again and "待审核" not in again
+        queue = service.maintenance_queue(s)
+        assert (len(queue.review), len(queue.flags)) == (1, 1)
         hits = service.search_articles(s, "社保卡丢了怎么补办")
         assert hits and hits[0]["title"] == "社保卡丢失如何挂失补办"

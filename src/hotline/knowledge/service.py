@@ -922,5 +922,29 @@ def load_demo(session: Session) -> str:
     rows = transfer.read_demo_rows()
     records = transfer.records_from_rows(rows, id_column="编号", body_column="正文", title_column="标题")
     summary = import_records(session, records, actor="demo", status=Status.PUBLISHED)
+    backlog = _demo_backlog(session)
     total = session.scalar(select(func.count(Article.id)))
-    return f"知识库：演示知识 {summary.created} 条新增，共 {total} 条"
+    return f"知识库：演示知识 {summary.created} 条新增，共 {total} 条" + (f"；{backlog}" if backlog else "")
+
+
+def _demo_backlog(session: Session) -> str:
+    """One article submitted for review and one 纠错 waiting on its unit, so 知识维护 has work on a first start
+    (each made once: a later run finds it and adds nothing)."""
+    made = []
+    if session.scalar(select(Article.id).where(Article.external_id == "DEMO-R01")) is None:
+        data = ArticleInput(
+            title="城乡居民医保下一年度集中缴费",
+            body="下一年度城乡居民基本医疗保险的集中缴费期和个人缴费标准，以省医保局、税务部门发布的公告为准；"
+            "已参保人员可通过税务App、银行或社区代收点续缴。",
+            category="医疗保障",
+            owner_unit="省医保局",
+            keywords=["医保缴费", "城乡居民医保"],
+        )
+        create_article(session, data, actor="demo", status=Status.REVIEW, external_id="DEMO-R01")
+        made.append("待审核 1 条")
+    flagged = get_article(session, "DEMO-015")
+    if not list_flags(session, kind=FlagKind.OUTDATED.value, article=flagged.id):
+        flag_article(session, flagged.id, FlagKind.OUTDATED.value, agent="座席001",
+                     comment="市民反映缴费期说法与今年公告不一致，请按最新公告核实")  # fmt: skip
+        made.append("纠错待核实 1 条")
+    return "、".join(made)
