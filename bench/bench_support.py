@@ -87,6 +87,29 @@ def analyze(url: str, tables: str = "") -> None:
             conn.execute(text(f"ANALYZE {tables}".strip()))
 
 
+def plan(url: str, call: Callable[[Any], object], wanted: Callable[[str], bool]) -> list[str]:
+    """How the database runs the first statement CALL(session) sends that WANTED accepts, caught as it is sent
+    (with its parameters): SQLite's EXPLAIN QUERY PLAN or PostgreSQL's EXPLAIN, a line per row."""
+    caught: list[tuple[str, Any]] = []
+
+    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if wanted(statement):
+            caught.append((statement, parameters))
+
+    found = engine(url)
+    event.listen(found, "before_cursor_execute", catch)
+    try:
+        with db.session_scope(url) as session:
+            call(session)
+    finally:
+        event.remove(found, "before_cursor_execute", catch)
+    statement, parameters = caught[0]
+    sqlite = found.dialect.name == "sqlite"
+    with found.connect() as conn:
+        rows = conn.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, parameters)
+        return [str(row[-1] if sqlite else row[0]) for row in rows]
+
+
 def percentile(values: list[float], q: float) -> float:
     """The value at quantile Q (0..1) of VALUES, nearest rank."""
     ordered = sorted(values)

@@ -52,7 +52,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import httpx  # noqa: E402
 import nats  # noqa: E402
 from nats.js.api import DeliverPolicy  # noqa: E402
-from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from tests.platform_process import Platform  # noqa: E402
 
 import bench_support as support  # noqa: E402
@@ -192,24 +192,12 @@ def open311_lists(platform: Platform, url: str, numbers: list[str], times: int) 
 
 def list_plan(url: str) -> str:
     """How the database runs the Open311 list's query (`workorders.list_client_orders`, caught as it is sent)."""
-    caught: list[tuple[str, Any]] = []
-
-    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if "client_key" in statement and "LIKE" in statement.upper():
-            caught.append((statement, parameters))
-
-    engine = support.engine(url)
-    event.listen(engine, "before_cursor_execute", catch)
-    try:
-        with db.session_scope(url) as session:
-            open311.list_requests(session, "other")
-    finally:
-        event.remove(engine, "before_cursor_execute", catch)
-    statement, parameters = caught[0]
-    sqlite = engine.dialect.name == "sqlite"
-    with engine.connect() as conn:
-        plan = conn.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, parameters)
-        lines = [str(row[-1] if sqlite else row[0]).strip().split("  (")[0] for row in plan]
+    plan = support.plan(
+        url,
+        lambda session: open311.list_requests(session, "other"),
+        lambda statement: "client_key" in statement and "LIKE" in statement.upper(),
+    )
+    lines = [row.strip().split("  (")[0] for row in plan]
     return " / ".join(line for line in lines if not re.match(r"[\w ]+: ", line))  # nodes, not their details
 
 

@@ -187,6 +187,18 @@ def _train(workdir: Path) -> Path:
     return home
 
 
+def prepare(prefix: str) -> tuple[list[str], Path, Path, Path]:
+    """What a run of the pages needs: the texts, a new working folder (named PREFIX…), a HOTLINE_DATA_DIR with a
+    small dispatch model and one without; sign-in and the queue workers off."""
+    texts = _texts()
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    with_model = _train(workdir)
+    without_model = workdir / "without-model"
+    without_model.mkdir()
+    os.environ.update({"HOTLINE_AUTH": "off", "HOTLINE_QUEUE_WORKERS": "off"})
+    return texts, workdir, with_model, without_model
+
+
 def _ok(response: httpx.Response, status: int = 200, has: str = "", lacks: str = "") -> httpx.Response:
     if response.status_code != status or has not in response.text or (lacks and lacks in response.text):
         raise SystemExit(f"unexpected answer {response.status_code}: {response.text[:500]}")
@@ -200,12 +212,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="measured requests per line")
     parser.add_argument("--model-requests", type=int, default=50, help="measured order pages with a dispatch model")
     args = parser.parse_args()
-    texts = _texts()
-    workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-web-"))
-    with_model = _train(workdir)
-    without_model = workdir / "without-model"
-    without_model.mkdir()
-    os.environ.update({"HOTLINE_AUTH": "off", "HOTLINE_QUEUE_WORKERS": "off"})
+    texts, workdir, with_model, without_model = prepare("hotline-bench-web-")
 
     def run(kind: str) -> None:
         folder = workdir / kind

@@ -1709,6 +1709,8 @@ def count_answered_from(session: Session, article: str) -> int:
 def _open_orders_query(columns: Sequence[Any], since: datetime, region_code: str | None) -> Select[Any]:
     """COLUMNS of the lead orders still being worked on (not answered, archived or merged) taken at or after
     SINCE (in REGION_CODE), oldest first. Co-handling orders are left out (they repeat their lead by construction)."""
+    # Plain comparisons on the leading columns of ix_wo_orders_parent_state_region_created, which covers the key
+    # listing: read per demand, it must not go through every order ever taken (a test checks the plan).
     query = (
         select(*columns)
         .where(
