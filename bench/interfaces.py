@@ -194,7 +194,7 @@ def list_plan(url: str) -> str:
     """How the database runs the Open311 list's query (`workorders.list_client_orders`, caught as it is sent)."""
     plan = support.plan(
         url,
-        lambda session: open311.list_requests(session, "other"),
+        lambda session: open311.list_requests(session, open311.App("other", "other")),
         lambda statement: "client_key" in statement and "LIKE" in statement.upper(),
     )
     lines = [row.strip().split("  (")[0] for row in plan]
