@@ -78,6 +78,7 @@ def test_importing_an_arrangement_enters_every_day_and_the_deadlines_follow(db_u
         ("日期,类型\n2099-01-01至2099-01-03,放假\n2099-01-02,上班\n", "conflicting-days", 3),
         ("日期,类型\n2099-01-05至2099-01-01,放假\n", "invalid-date", 2),
         ("日期,说明\n2099-01-01,元旦\n", "missing-column", None),
+        ("日期,类型,说明\n,,\n", "empty-file", None),
     ],
 )
 def test_a_wrong_row_stops_the_import_and_nothing_is_entered(

@@ -97,6 +97,6 @@ async def import_days(
         "days": done.days,
         "holidays": done.holidays,
         "workdays": done.workdays,
-        "first": done.first.isoformat() if done.first else None,
-        "last": done.last.isoformat() if done.last else None,
+        "first": done.first.isoformat(),
+        "last": done.last.isoformat(),
     }

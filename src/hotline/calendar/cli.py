@@ -80,8 +80,6 @@ def import_file(
         done, moved = orders.change_calendar(
             session, partial(service.import_days, session, table, actor=actor), actor=actor
         )
-        if not done.days:
-            raise InvalidInput("文件中没有日期", code="empty-file")
     summary = f"已导入 {done.days} 天（{done.first} 至 {done.last}）：放假 {done.holidays} 天，上班 {done.workdays} 天"
     typer.echo(summary + _redated(moved))
 

@@ -85,10 +85,20 @@ class Day:
     """One day as the deadlines count it, and why."""
 
     day: date
-    is_workday: bool
-    official_is_workday: bool
-    official_known: bool  # the State Council's arrangement for its year is in the package
-    override: CalendarOverride | None
+    override: CalendarOverride | None  # an administrator's, which wins over the official calendar
+
+    @property
+    def official_is_workday(self) -> bool:
+        return official_is_workday(self.day)
+
+    @property
+    def official_known(self) -> bool:
+        """Whether the State Council's arrangement for the day's year is in the package."""
+        return official_covers(self.day.year)
+
+    @property
+    def is_workday(self) -> bool:
+        return self.official_is_workday if self.override is None else self.override.is_workday
 
     @property
     def label(self) -> str:
@@ -110,14 +120,8 @@ def month_days(session: Session, year: int, month: int) -> list[Day]:
     last = first + timedelta(days=months.monthrange(year, month)[1] - 1)
     rows = session.scalars(select(CalendarOverride).where(CalendarOverride.day.between(first, last))).all()
     overrides = {row.day: row for row in rows}
-    known = official_covers(year)
-    days = []
-    for offset in range((last - first).days + 1):
-        day = first + timedelta(days=offset)
-        official = official_is_workday(day)
-        override = overrides.get(day)
-        days.append(Day(day, official if override is None else override.is_workday, official, known, override))
-    return days
+    days = (first + timedelta(days=offset) for offset in range((last - first).days + 1))
+    return [Day(day, overrides.get(day)) for day in days]
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -133,10 +137,7 @@ def parse_month(text: str) -> tuple[int, int]:
 
 def describe(session: Session, day: date) -> Day:
     """One day as `month_days` gives it."""
-    official = official_is_workday(day)
-    override = session.get(CalendarOverride, day)
-    kind = official if override is None else override.is_workday
-    return Day(day, kind, official, official_covers(day.year), override)
+    return Day(day, session.get(CalendarOverride, day))
 
 
 def unentered_years(session: Session, today: date, horizon_days: int = HORIZON_DAYS) -> list[int]:
@@ -164,8 +165,8 @@ class Imported:
     days: int
     workdays: int
     holidays: int
-    first: date | None
-    last: date | None
+    first: date
+    last: date
 
 
 def import_days(session: Session, table: Table, *, actor: str = "") -> Imported:
@@ -201,13 +202,13 @@ def import_days(session: Session, table: Table, *, actor: str = "") -> Imported:
             wanted[day] = (kind, note, number)
         if len(wanted) > MAX_IMPORT_DAYS:
             raise InvalidInput(f"一次最多导入 {MAX_IMPORT_DAYS} 天", code="too-many-rows", row=number)
+    if not wanted:
+        raise InvalidInput("文件中没有日期", code="empty-file")
     for day, (kind, note, _) in sorted(wanted.items()):
         set_override(session, day, "workday" if kind else "holiday", note=note, actor=actor)
     workdays = sum(1 for kind, _, _ in wanted.values() if kind)
     ordered = sorted(wanted)
-    return Imported(
-        len(wanted), workdays, len(wanted) - workdays, ordered[0] if ordered else None, ordered[-1] if ordered else None
-    )
+    return Imported(len(wanted), workdays, len(wanted) - workdays, ordered[0], ordered[-1])
 
 
 _RANGE_MARKS = ("至", "~", "～", "—", "到")

@@ -101,8 +101,6 @@ async def import_form(
             table = read_table(path, needed=calendar.IMPORT_COLUMNS)
         change = partial(calendar.import_days, session, table, actor=viewer.actor)
         done, moved = orders.change_calendar(session, change, actor=viewer.actor)
-        if done.first is None or done.last is None:
-            raise InvalidInput("文件中没有日期", code="empty-file")
         session.commit()
     except HotlineError as exc:
         session.rollback()
