@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from hotline import db
@@ -90,6 +91,33 @@ def fresh_database(database_url: str, tmp_path: Path) -> Iterator[str]:
     else:
         with new_pg_database("hotline_mig") as url:
             yield url
+
+
+def query_plan(url: str, work: Callable[[Any], object], wanted: str = "SELECT") -> str:
+    """The plan the database at URL has for the last statement starting with WANTED that WORK(session) sends
+    (SQLite's EXPLAIN QUERY PLAN, or PostgreSQL's EXPLAIN with sequential scans off: an empty table is read
+    whole by any plan, and what matters is whether an index serves the query), one line per node."""
+    from hotline.db import get_engine, session_scope
+
+    sent: list[tuple[str, Any]] = []
+    engine = get_engine(url)
+
+    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", catch)
+    try:
+        with session_scope() as session:
+            work(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", catch)
+    statement, parameters = next((s, p) for s, p in reversed(sent) if s.lstrip().upper().startswith(wanted.upper()))
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.begin() as conn:
+        if not sqlite:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        rows = conn.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, parameters)
+        return "\n".join(str(row[-1] if sqlite else row[0]) for row in rows)
 
 
 def bearer(login: str, roles: list[str], name: str = "", bound_to: str | None = None) -> dict[str, str]:

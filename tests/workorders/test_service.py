@@ -8,16 +8,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hotline.calendar import service as calendar_service
-from hotline.db import get_engine, session_factory, session_scope
+from hotline.db import session_factory, session_scope
 from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound, TooManyAttempts
 from hotline.timeutil import CHINA_TZ
 from hotline.workorders import service
 from hotline.workorders.service import OrderFilters
 from hotline.workorders.store import History, HistoryRewriteError, Order
+from tests.conftest import query_plan
 
 AT = datetime(2021, 9, 30, 10, 0, tzinfo=CHINA_TZ)
 ZJJ, RSJ, CGJ = "510100-zjj", "510100-rsj", "510107-cgj"
@@ -656,28 +657,7 @@ def test_open_and_categorised_orders_for_the_dispatch_helper(units: str) -> None
     assert err.value.code == "category-not-allowed"
 
 
-def _plan(url: str, listing: Callable[[Any], object]) -> str:
-    """The plan the database has for the statement LISTING(session) sends (SQLite's EXPLAIN QUERY PLAN, or
-    PostgreSQL's EXPLAIN), as one line per node."""
-    sent: list[tuple[str, Any]] = []
-    engine = get_engine(url)
-
-    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", catch)
-    try:
-        with session_scope() as session:
-            listing(session)
-    finally:
-        event.remove(engine, "before_cursor_execute", catch)
-    statement, parameters = next((s, p) for s, p in reversed(sent) if s.lstrip().upper().startswith("SELECT"))
-    sqlite = engine.dialect.name == "sqlite"
-    with engine.begin() as conn:
-        if not sqlite:  # an empty table is read whole by any plan; what matters is whether the index serves it
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        rows = conn.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, parameters)
-        return "\n".join(str(row[-1] if sqlite else row[0]) for row in rows)
+LEADS_INDEX = "ix_wo_orders_parent_state_region_created"
 
 
 @pytest.mark.parametrize("region", ["510100", None])
@@ -686,9 +666,9 @@ def test_the_open_orders_listing_reads_its_index_not_every_order_ever_taken(db_u
     (SQLite is never analysed) the plan must go through the window's open orders in the covering index, not
     through `parent_id IS NULL`, which is nearly every order ever taken (years of them at a centre)."""
     since = AT - timedelta(days=30)
-    keys = _plan(db_url, lambda s: service.list_open_order_keys(s, since=since, region_code=region))
-    rows = _plan(db_url, lambda s: service.list_open_orders(s, since=since, region_code=region))
-    index = "ix_wo_orders_parent_state_region_created"
+    keys = query_plan(db_url, lambda s: service.list_open_order_keys(s, since=since, region_code=region))
+    rows = query_plan(db_url, lambda s: service.list_open_orders(s, since=since, region_code=region))
+    index = LEADS_INDEX
     if db_url.startswith("sqlite"):
         assert f"USING COVERING INDEX {index} (parent_id=? AND state=?" in keys, keys
         assert f"USING INDEX {index} (parent_id=? AND state=?" in rows, rows
@@ -697,6 +677,24 @@ def test_the_open_orders_listing_reads_its_index_not_every_order_ever_taken(db_u
         for plan in (keys, rows):
             assert index in plan and "Seq Scan" not in plan, plan
             assert any("Index Cond" in line and "created_at >=" in line for line in plan.splitlines()), plan
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        (lambda s: service.numbers_by_call(s, ["call-1", "call-2"]), "ix_wo_orders_call_id"),
+        (lambda s: service.list_categorised_orders(s, since=AT), "ix_wo_orders_created_at"),
+    ],
+    ids=["numbers_by_call", "list_categorised_orders"],
+)
+def test_lead_orders_of_some_calls_or_a_period_are_not_read_through_every_lead_order(
+    db_url: str, query: Callable[[Any], object], index: str
+) -> None:
+    """The 话务记录 page's 关联工单 and the learning from dispatchers' categories are narrowed by calls or a period.
+    On a fresh database (SQLite is never analysed) SQLite took their `parent_id IS NULL` for the selective part and
+    read the entry of every lead order ever taken; `store.is_lead` keeps the narrowing index in charge."""
+    plan = query_plan(db_url, query)
+    assert index in plan and LEADS_INDEX not in plan, plan
 
 
 def test_agent_answers_from_a_knowledge_article_and_the_pair_is_kept_for_learning(units: str) -> None:

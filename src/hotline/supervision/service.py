@@ -13,7 +13,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, Engine, bindparam, case, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,7 @@ from hotline.telephony import service as telephony
 from hotline.timeutil import CHINA_TZ, china, china_day, now, parse_day
 from hotline.workorders import service as workorders
 from hotline.workorders.domain import OPEN_STATES, STATE_LABELS, State
-from hotline.workorders.store import History, Order
+from hotline.workorders.store import History, Order, is_lead
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,12 @@ def latest_order_day(session: Session, *, region: str | None = None) -> date | N
     """The China day the latest demand was received (in REGION), or None if there is none: where a report with
     nothing in its period can point to. Co-handling orders (opened when their lead is dispatched) and merged
     duplicates are not counted by a report, so they are not pointed to either."""
-    query = select(func.max(Order.created_at)).where(Order.parent_id.is_(None), Order.state != State.MERGED.value)
+    query = (
+        select(Order.created_at)
+        .where(is_lead(), Order.state != State.MERGED.value)
+        .order_by(Order.created_at.desc())
+        .limit(1)
+    )
     if region:
         query = query.where(Order.region_code == find_region(region).code)
     latest = session.scalar(query)
@@ -144,7 +149,7 @@ def _received(start: datetime, end: datetime, region_code: str | None) -> list[C
     """Which orders a report of a period counts: taken in (受理) from START to END, in REGION_CODE if named (an
     order carries its 市（州）'s code, so a region's counties are in it), lead and standalone orders only (a
     co-handling order is part of its lead's demand)."""
-    where = [Order.created_at >= start, Order.created_at < end, Order.parent_id.is_(None)]
+    where = [Order.created_at >= start, Order.created_at < end, is_lead()]
     if region_code:
         where.append(Order.region_code == region_code)
     return where

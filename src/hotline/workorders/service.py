@@ -49,7 +49,7 @@ from hotline.plan.regions import PROVINCE, REGIONS, find_region
 from hotline.privacy import mask_name, mask_phone
 from hotline.timeutil import CHINA_TZ, china, china_day, now, parse_day, parse_instant
 from hotline.workorders import domain as d
-from hotline.workorders.store import CatalogueEntry, Category, History, Limit, LookupFailure, Order, Unit
+from hotline.workorders.store import CatalogueEntry, Category, History, Limit, LookupFailure, Order, Unit, is_lead
 from hotline.workorders.store import Sequence as SequenceRow
 
 MAX_CONTENT = 4000
@@ -1817,7 +1817,7 @@ def numbers_by_call(session: Session, call_ids: Collection[str]) -> dict[str, li
         return found
     query = (
         select(Order.call_id, Order.number)
-        .where(Order.call_id.in_(list(call_ids)), Order.parent_id.is_(None))
+        .where(Order.call_id.in_(list(call_ids)), is_lead())
         .order_by(Order.created_at, Order.id)
     )
     for call_id, number in session.execute(query):
@@ -1829,7 +1829,7 @@ def list_categorised_orders(session: Session, *, since: datetime | None = None) 
     """Dispatched lead orders with a category: the category a dispatcher sent them under (at 派单 or 改派)."""
     query = select(Order).where(
         Order.category != "",
-        Order.parent_id.is_(None),
+        is_lead(),
         Order.dispatched_at.is_not(None),
         Order.state != d.State.MERGED.value,
     )

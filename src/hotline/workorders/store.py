@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -183,6 +185,18 @@ class Order(Base):
     # The service sets `version` itself (one more per transition, so version == history_count); the UPDATE
     # still says WHERE version = <the version loaded>, so a concurrent change makes it match no row.
     __mapper_args__: dict[str, Any] = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
+
+
+def is_lead() -> ColumnElement[bool]:
+    """An order that is not a co-handling one (`parent_id IS NULL`), for a query that something else narrows: a
+    period (`created_at`), calls (`call_id`), the newest first.
+
+    Written so that no index serves it. Without statistics (the platform never runs ANALYZE on SQLite) SQLite
+    takes `parent_id IS NULL` for a selective equality and, through the leading column of
+    ix_wo_orders_parent_state_region_created, reads the entry of every lead order ever taken rather than the
+    period's or the calls' few (bench/workorders.md, 2026-11-29 17:30). PostgreSQL, with statistics, narrows by
+    the period either way. The 并单 listing keeps the plain `IS NULL`: that index is built for it."""
+    return func.coalesce(Order.parent_id, 0) == 0
 
 
 class History(Base):
