@@ -13,6 +13,9 @@ from hotline.settings import Settings, without_secrets
     ("HOTLINE_PROXY_NETWORKS", "127.0.0.1/32,kamailio.local"),
     ("HOTLINE_PORT", "eighty"),
     ("HOTLINE_QUEUE_WORKERS", "sometimes"),
+    ("HOTLINE_CALLBACK_HOURS", "0"),
+    ("HOTLINE_CALLBACK_HOURS", "一天"),
+    ("HOTLINE_CALLBACK_MAX_ATTEMPTS", "-1"),
 ])  # fmt: skip
 def test_a_mistyped_setting_stops_with_its_name(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)

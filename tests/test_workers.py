@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,7 +25,7 @@ from hotline.aggregation.store import FeedCallRow
 from hotline.db import session_scope
 from hotline.errors import HotlineError
 from hotline.settings import get_settings
-from hotline.timeutil import CHINA_TZ
+from hotline.timeutil import CHINA_TZ, china_day, now
 from hotline.workers import (
     ALL_RUNNING,
     STALE_AFTER,
@@ -299,6 +299,7 @@ def test_running_and_waiting_workers_are_told_with_since_when_and_why(tmp_path: 
 
     status = read_status(tmp_path, T0 + timedelta(minutes=9))
     assert (status.process, status.why, status.pid) == ("running", None, os.getpid())
+    assert list(status.workers) == ["feeds", "push"]  # a child running without the expiry is not said to run it
     feeds, push = status.workers["feeds"], status.workers["push"]
     assert (feeds.state, feeds.level, feeds.line) == ("running", "ok", "消息队列接收：正常（自 15:02 起）")
     assert (push.state, push.level, push.failures) == ("waiting", "warn", 1)
@@ -378,7 +379,7 @@ def test_no_status_file_or_a_broken_one_means_not_running(tmp_path: Path, conten
         (tmp_path / STATUS_FILE).write_text(content, encoding="utf-8")
     status = read_status(tmp_path)
     assert (status.process, status.why) == ("down", why)
-    assert list(status.workers) == ["feeds", "push"]
+    assert list(status.workers) == ["feeds", "push", "kb_expiry"]
     assert all(w.state == "down" and w.level == "warn" and w.since is None for w in status.workers.values())
     if why == "missing":
         assert status.workers["feeds"].line.startswith(f"消息队列接收未运行（未检测到工作进程），{FEEDS_EFFECT}")
@@ -503,6 +504,24 @@ def stored_calls() -> list[str]:
         return sorted(session.scalars(select(FeedCallRow.external_id)))
 
 
+def published_until(expires_on: date) -> str:
+    """A published knowledge article valid until EXPIRES_ON; its external id."""
+    from hotline.knowledge import service as kb
+    from hotline.knowledge.domain import ArticleInput
+
+    with session_scope() as session:
+        article = kb.create_article(session, ArticleInput(title="旧补贴标准", body="按旧标准申领", expires_on=expires_on),
+                                    actor="editor", status="published")  # fmt: skip
+        return str(article.external_id)
+
+
+def article_status(key: str) -> str:
+    from hotline.knowledge import service as kb
+
+    with session_scope() as session:
+        return kb.get_article(session, key).status
+
+
 @pytest.fixture
 def served(platform_env: Path) -> Iterator[Callable[..., Served]]:
     started: list[Served] = []
@@ -523,7 +542,7 @@ def test_serve_runs_the_queue_workers_once_and_stores_what_sources_publish(
 ) -> None:
     server = served("--workers", "2")
     assert server.wait_until(server.healthy)
-    assert server.wait_until(lambda: server.worker_states() == {"feeds": "running", "push": "running"})
+    assert server.wait_until(lambda: server.worker_states() == dict.fromkeys(("feeds", "push", "kb_expiry"), "running"))
     assert len(server.workers_processes()) == 1  # one listener and one relay, whatever uvicorn's --workers
 
     run(feeds_stream.publish("12366", CALLS))
@@ -531,7 +550,7 @@ def test_serve_runs_the_queue_workers_once_and_stores_what_sources_publish(
 
     assert server.stop() == 0
     assert server.workers_processes() == []
-    assert server.worker_states() == {"feeds": "stopped", "push": "stopped"}
+    assert server.worker_states() == dict.fromkeys(("feeds", "push", "kb_expiry"), "stopped")
     assert "消息队列：已连接" in server.stderr() and "消息队列：工作进程已停止" in server.stderr()
 
 
@@ -565,8 +584,12 @@ def test_serve_keeps_serving_while_the_queue_is_unreachable(
     served: Callable[..., Served], monkeypatch: pytest.MonkeyPatch, platform_env: Path
 ) -> None:
     monkeypatch.setenv("HOTLINE_NATS_URL", f"nats://127.0.0.1:{free_tcp_port()}")
+    lapsed = published_until(china_day(now()) - timedelta(days=1))
     server = served()
-    assert server.wait_until(lambda: server.worker_states() == {"feeds": "waiting", "push": "waiting"})
+    # The knowledge base's expiry needs no queue: it runs, and has withdrawn the article whose validity ended.
+    expected = {"feeds": "waiting", "push": "waiting", "kb_expiry": "running"}
+    assert server.wait_until(lambda: server.worker_states() == expected)
+    assert server.wait_until(lambda: article_status(lapsed) == "expired", 30)
     assert server.healthy()
     status = read_status(platform_env)
     assert status.process == "running" and status.pid in server.workers_processes()
@@ -578,6 +601,7 @@ def test_serve_keeps_serving_while_the_queue_is_unreachable(
     assert errors.count("工单事件推送中断（无法连接消息队列") == 1
     assert "nats: encountered error" not in errors  # the client's tracebacks of every attempt are not shown
     assert "消息队列：工作进程已停止" in errors
+    assert "知识库：1 条知识已过失效日期，已设为已过期" in errors
 
 
 def test_create_app_starts_no_workers(platform_env: Path) -> None:

@@ -25,6 +25,7 @@ def create_app() -> FastAPI:
     from hotline.telephony import api as telephony_api
     from hotline.web import (
         calendar_page,
+        callbacks_page,
         calls_page,
         hotspots_page,
         intake,
@@ -64,6 +65,7 @@ def create_app() -> FastAPI:
         knowledge_api.router,
         dispatch_api.router,
         telephony_api.router,
+        telephony_api.callbacks_router,  # /api/callbacks: 漏话回拨
         supervision_api.router,
         staffing_api.router,
         aggregation_api.router,
@@ -73,6 +75,7 @@ def create_app() -> FastAPI:
     app.include_router(intake.router)  # before pages': /orders/new is not an order number
     app.include_router(kb_pages.router)  # /kb/new, /kb/articles/…: the article pages beside pages' /kb search
     app.include_router(calls_page.router)  # /calls, /calls/{call_id}: the 话务记录 pages
+    app.include_router(callbacks_page.router)  # /callbacks: 漏话回拨
     app.include_router(hotspots_page.router)  # /hotspots: 热点诉求
     app.include_router(plan_page.router)  # /plan: 整合进度 and its records
     app.include_router(calendar_page.router)  # /calendar: 工作日历

@@ -205,6 +205,7 @@ _CAPABILITIES: dict[str, tuple[str, str, bool]] = {
     "dispatch": ("hotline.dispatch.cli", "app", True),
     "prompts": ("hotline.telephony.cli", "prompts_app", True),
     "telephony": ("hotline.telephony.cli", "app", True),
+    "calls": ("hotline.telephony.cli", "calls_app", True),
     "seats": ("hotline.staffing.cli", "app", True),
     "kpis": ("hotline.supervision.cli", "app", True),
     "feeds": ("hotline.aggregation.cli", "app", True),

@@ -19,6 +19,13 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"环境变量 {name} 必须是整数，当前为 {raw!r}") from exc
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise SystemExit(f"环境变量 {name} 必须是正整数，当前为 {value}")
+    return value
+
+
 def _switch(name: str, default: bool) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if raw == "":
@@ -90,6 +97,11 @@ class Settings:
     proxy_networks: str = "127.0.0.1/32,::1/128"
     # `hotline serve` also runs the message-queue workers (`feeds listen`, `push run`) unless HOTLINE_QUEUE_WORKERS=off.
     queue_workers: bool = True
+    # 漏话回拨 (国办函〔2025〕66号: missed calls are called back): a missed call is to be called back within this many
+    # hours of the caller's (first) missed call (the centre's own choice, said so on the /callbacks page), and its task
+    # closes as 多次回拨未接通 after this many callback attempts no one answered.
+    callback_hours: int = 24
+    callback_max_attempts: int = 3
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -113,6 +125,8 @@ class Settings:
             auth_required=_switch("HOTLINE_AUTH", True),
             proxy_networks=_networks("HOTLINE_PROXY_NETWORKS", "127.0.0.1/32,::1/128"),
             queue_workers=_switch("HOTLINE_QUEUE_WORKERS", True),
+            callback_hours=_positive("HOTLINE_CALLBACK_HOURS", 24),
+            callback_max_attempts=_positive("HOTLINE_CALLBACK_MAX_ATTEMPTS", 3),
         )
 
 
@@ -134,6 +148,8 @@ _VARIABLES = (
     "HOTLINE_AUTH",
     "HOTLINE_PROXY_NETWORKS",
     "HOTLINE_QUEUE_WORKERS",
+    "HOTLINE_CALLBACK_HOURS",
+    "HOTLINE_CALLBACK_MAX_ATTEMPTS",
 )
 _cache: tuple[tuple[str | None, ...], str, Settings] | None = None
 

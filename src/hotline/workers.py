@@ -1,6 +1,7 @@
-"""The platform's message-queue workers, kept running beside the web by `hotline serve`: the listener that
-stores the batches sub-centres and cities publish (`aggregation.stream.listen`) and the relay that publishes
-units' work-order events (`push.stream.relay`).
+"""The platform's background workers, kept running beside the web by `hotline serve`: the message-queue listener
+that stores the batches sub-centres and cities publish (`aggregation.stream.listen`), the relay that publishes
+units' work-order events (`push.stream.relay`), and the knowledge base's expiry (`knowledge.expiry.run`: articles
+past their expiry date set to 已过期 at start and every hour), which needs no queue and so runs while it is down.
 
 They run in one child process of `hotline serve` (`python -m hotline.workers`), not in a thread of the web
 server, because:
@@ -52,7 +53,7 @@ HEARTBEAT = 30.0  # seconds between the child's rewrites of the status file whil
 # The child's database work runs in threads, so its event loop beats on time; three missed beats is a child that
 # hangs or is gone (its pid reused by another process), not one that is busy, and the web says so within 2 minutes.
 STALE_AFTER = timedelta(seconds=3 * HEARTBEAT)
-TITLES = {"feeds": "分中心数据接收", "push": "工单事件推送"}
+TITLES = {"feeds": "分中心数据接收", "push": "工单事件推送", "kb_expiry": "知识过期处理"}
 Probe = Callable[[], Coroutine[Any, Any, None]]  # fails unless the queue can be reached
 
 
@@ -73,6 +74,7 @@ class Worker:
     name: str  # its key in the status file
     title: str  # what the operator reads
     run: Callable[[asyncio.Event], Coroutine[Any, Any, object]]  # runs until the event is set, then returns
+    queue: bool = True  # needs the message queue: started once it can be reached, and its outages told as the queue's
 
 
 @dataclass
@@ -100,13 +102,18 @@ def say(message: str) -> None:
 def _expected(exc: BaseException) -> bool:
     """A failure of the queue or the network (reported in a line), not a fault in the code (with its traceback)."""
     from nats.errors import Error as NatsError
+    from sqlalchemy.exc import OperationalError  # the database unreachable or busy
 
-    return isinstance(exc, HotlineError | NatsError | OSError | TimeoutError)
+    return isinstance(exc, HotlineError | NatsError | OSError | TimeoutError | OperationalError)
 
 
 def _reason(exc: BaseException) -> str:
+    from sqlalchemy.exc import DBAPIError
+
     if isinstance(exc, HotlineError):
         return without_secrets(exc.message)
+    if isinstance(exc, DBAPIError) and str(exc.orig).strip():  # the driver's words, without the statement
+        return without_secrets(f"数据库错误：{str(exc.orig).strip()}")
     return without_secrets(f"{type(exc).__name__}: {exc}") if str(exc) else type(exc).__name__
 
 
@@ -119,6 +126,8 @@ class Board:
     ) -> None:
         stamp = _stamp()
         self.states = {w.name: WorkerState(w.title, since=stamp) for w in workers}
+        # What the operator's lines about each worker start with: a worker without the queue fails on its own.
+        self.prefix = {w.name: "消息队列：" if w.queue else "后台任务：" for w in workers}
         # What the board says goes to stderr and a file in the data folder: the URL's password or token stays out.
         self.url, self.path, self.tell = without_secrets(url), path, tell
         self._announced = False  # the line saying every worker runs, once
@@ -127,7 +136,7 @@ class Board:
     def running(self, name: str) -> None:
         state = self.states[name]
         if state.state == "waiting":
-            self.tell(f"消息队列：{state.title}已恢复（自 {_readable(state.since)} 起中断）")
+            self.tell(f"{self.prefix[name]}{state.title}已恢复（自 {_readable(state.since)} 起中断）")
         state.state, state.since, state.reason = "running", _stamp(), None
         if not self._announced and all(s.state == "running" for s in self.states.values()):
             self._announced = True
@@ -140,9 +149,9 @@ class Board:
         state.reason = _reason(exc)
         if state.state != "waiting":
             state.state, state.since = "waiting", _stamp()
+            hint = "（不用消息队列可设 HOTLINE_QUEUE_WORKERS=off）" if self.prefix[name] == "消息队列：" else ""
             self.tell(
-                f"消息队列：{state.title}中断（{state.reason}）；网页照常服务，自动重试，恢复后另行提示"
-                "（不用消息队列可设 HOTLINE_QUEUE_WORKERS=off）"
+                f"{self.prefix[name]}{state.title}中断（{state.reason}）；网页照常服务，自动重试，恢复后另行提示{hint}"
             )
             if not _expected(exc):
                 self.tell(without_secrets("".join(traceback.format_exception(exc)).rstrip()))
@@ -239,12 +248,18 @@ async def supervise(
 
 def platform_workers(url: str) -> list[Worker]:
     from hotline.aggregation import stream as feeds
+    from hotline.knowledge import expiry
     from hotline.push import stream as push
 
     return [
         Worker("feeds", TITLES["feeds"], lambda stop: feeds.listen(url=url, stop=stop)),
         Worker("push", TITLES["push"], lambda stop: push.relay(url=url, stop=stop)),
+        Worker("kb_expiry", TITLES["kb_expiry"], lambda stop: expiry.run(stop, tell=say, sleep=pause), queue=False),
     ]
+
+
+async def _no_probe() -> None:
+    """What a worker without the queue waits for before it starts: nothing."""
 
 
 async def _reachable(url: str) -> None:
@@ -278,7 +293,9 @@ async def run_all(
 ) -> None:  # fmt: skip
     watcher = asyncio.create_task(_watch_parent(stop, os.getppid()))
     beater = asyncio.create_task(_beat(board, stop, heartbeat))
-    await asyncio.gather(*(supervise(w, stop, board, probe=probe, pace=pace) for w in workers))
+    await asyncio.gather(
+        *(supervise(w, stop, board, probe=probe if w.queue else _no_probe, pace=pace) for w in workers)
+    )
     watcher.cancel()
     beater.cancel()
 
@@ -376,6 +393,11 @@ _SHOWN = {
         "各来源经消息队列报送的数据暂未入库（已进入队列的数据在恢复后自动入库）；HTTP 和文件报送不受影响",
     ),
     "push": ("工单事件推送", "派单、催办、督办等事件暂未推送到承办单位系统，恢复后自动补推"),
+    "kb_expiry": (
+        "知识过期处理",
+        "已过失效日期的知识暂未自动设为已过期（检索已不再返回，知识维护页仍列出；恢复后自动处理，"
+        "也可运行 hotline kb expire）",
+    ),
 }
 _STATES = {"starting", "running", "waiting", "stopped"}
 
@@ -466,7 +488,10 @@ def read_status(
     reported: dict[str, dict[str, Any]] = status["workers"] if status is not None else {}
     last_word = status["updated_at"] if status is not None and why in ("exited", "stale") else None
     views = {}
-    for name in [*TITLES, *(n for n in reported if n not in TITLES)]:
+    # A live child tells which workers it runs (one started before a worker was added runs without it); otherwise
+    # every worker the platform has is down or off.
+    names = [n for n in TITLES if n in reported or process != "running"]
+    for name in [*names, *(n for n in reported if n not in TITLES)]:
         got = reported.get(name, {})
         title = got.get("title") or TITLES.get(name, name)
         if process == "running" and got:

@@ -76,7 +76,24 @@ def test_a_change_answers_with_the_deadlines_it_moved(client: TestClient) -> Non
         order = orders.create_order(s, type="咨询", content="公积金怎么提取？", phone="13812341234", region="510100",
                                     at=datetime(2099, 1, 5, 10, 0, tzinfo=CHINA_TZ))  # fmt: skip
         number = order.number
+        # Taken on Monday 01-05 as well, dispatched on Thursday 01-08: due 01-08, 签收 by 01-09, 退单 by 01-12.
+        given = orders.create_order(s, type="咨询", content="医保怎么转移？", phone="13812341234", region="510100",
+                                    at=datetime(2099, 1, 5, 10, 0, tzinfo=CHINA_TZ))  # fmt: skip
+        s.flush()
+        orders.act(s, given, "dispatch", role="dispatcher", target_unit="510100",
+                   at=datetime(2099, 1, 8, 10, 0, tzinfo=CHINA_TZ))  # fmt: skip
+        dispatched = given.number
     done = client.put("/api/calendar/days/2099-01-06", json={"kind": "holiday", "note": "停工"}).json()
-    assert done["redated"] == [{"number": number, "before": "2099-01-08", "after": "2099-01-09"}]
+    assert done["redated"] == [
+        {"number": number, "before": "2099-01-08", "after": "2099-01-09", "changes": {"due": ["2099-01-08", "2099-01-09"]}},
+        {"number": dispatched, "before": "2099-01-08", "after": "2099-01-09",
+         "changes": {"due": ["2099-01-08", "2099-01-09"]}},
+    ]  # fmt: skip
+    # A day after both due dates (now 01-09): only the dispatched order's 退单 limit moves.
+    later = client.put("/api/calendar/days/2099-01-12", json={"kind": "holiday", "note": "停工"}).json()
+    assert later["redated"] == [
+        {"number": dispatched, "before": None, "after": None, "changes": {"return_due": ["2099-01-12", "2099-01-13"]}}
+    ]
+    client.delete("/api/calendar/days/2099-01-12")
     undone = client.delete("/api/calendar/days/2099-01-06").json()
     assert undone["cleared"] is True and undone["redated"] == []  # a deadline given is never taken back

@@ -43,6 +43,25 @@ def test_advise_gives_category_top3_and_unit(db_url: str, trained: str) -> None:
     assert isinstance(advice["repeats"], list)
 
 
+def test_advise_names_the_successor_of_a_deactivated_unit(db_url: str, trained: str) -> None:
+    """机构调整: once the suggested unit is deactivated (停用), a new order's advice names its successor."""
+    from hotline.workorders import service as wo
+    from hotline.workorders import units
+
+    with session_scope() as session:
+        _catalogue(session)
+    with session_scope() as session:
+        before = service.advise(session, text=TEXT, region_code="510104", at=AT)
+    abolished = before["unit"]["code"]
+    with session_scope() as session:
+        wo.add_unit(session, "510100-merged", "成都市合并后的主管部门", "department", region_code="510100")
+        units.deactivate_unit(session, abolished, successor="510100-merged")
+    with session_scope() as session:
+        after = service.advise(session, text=TEXT, region_code="510104", at=AT)
+    assert after["category"] == before["category"]
+    assert after["unit"]["code"] == "510100-merged"
+
+
 def test_advise_without_catalogue_entry_or_region(db_url: str, trained: str) -> None:
     with session_scope() as session:
         assert service.advise(session, text=TEXT, region_code="510100")["unit"] is None

@@ -48,7 +48,7 @@ def test_no_orders_gives_no_rate_rather_than_zero() -> None:
     rates = _rates([])
     assert all(r.value is None and r.meets_target is None for r in rates.values())
     assert set(rates) == {
-        "on_time_accept", "on_time_resolve", "overdue", "direct", "knowledge", "callback",
+        "on_time_accept", "on_time_resolve", "overdue", "direct", "knowledge", "callback", "on_time_visit",
         "satisfaction", "resolution", "return", "reopen",
     }  # fmt: skip
 

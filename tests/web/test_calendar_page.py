@@ -88,6 +88,13 @@ def test_an_administrator_imports_a_years_arrangement_and_the_warning_goes(
         orders.load_units(s)
         orders.create_order(s, type="咨询", content="公积金怎么提取？", phone="13812341234", region="510100",
                             at=_instant("2026-12-30T02:00:00+00:00"))  # fmt: skip  # due 2027-01-04 counting 01-01
+        # Dispatched on 12-31: 签收 by 01-01, 退单 by 01-04, counting 01-01 (and due 01-04 too).
+        given = orders.create_order(s, type="咨询", content="医保怎么转移？", phone="13812341234", region="510100",
+                                    at=_instant("2026-12-30T02:00:00+00:00"))  # fmt: skip
+        s.flush()
+        orders.act(s, given, "dispatch", role="dispatcher", target_unit="510100",
+                   at=_instant("2026-12-31T02:00:00+00:00"))  # fmt: skip
+    monkeypatch.setattr("hotline.workorders.service.now", lambda: _instant("2026-12-31T03:00:00+00:00"))
     sent = client.post(
         "/calendar/import",
         files={"file": ("2027.csv", notice, "text/csv")},
@@ -95,7 +102,10 @@ def test_an_administrator_imports_a_years_arrangement_and_the_warning_goes(
         follow_redirects=False,
     )
     page = client.get(sent.headers["location"])
-    assert "已导入 3 天（2027-01-01 至 2027-01-03）：放假 3 天，上班 0 天；1 张在办工单的办理期限随之顺延" in page.text
+    assert (
+        "已导入 3 天（2027-01-01 至 2027-01-03）：放假 3 天，上班 0 天；2 张在办工单的办理期限、1 张待签收工单的签收时限、"
+        "1 张在办工单的退单时限随之顺延（见各工单的办理记录）"
+    ) in page.text
     assert 'data-field="unentered"' not in page.text
     assert 'data-field="unentered"' not in client.get("/", params={"role": "dispatcher"}).text
 

@@ -436,6 +436,9 @@ def test_the_knowledge_managers_see_what_waits_on_them_and_others_are_refused(si
     assert _rows(flags, "data-flag") == [str(later), str(first)]  # oldest deadline first: the later one is overdue
     assert flags.count(">超期<") == 1 and "燃气报修电话" in flags and "报修电话已改为 96777" in flags
     assert 'href="/kb/articles/M-flagged?role=supervisor#flags"' in flags
+    # The article's own page calls the passed review deadline as the queue does.
+    flagged = client.get("/kb/articles/M-flagged", headers=supervisor).text
+    assert flagged.count("（超期）") == 1 and "逾期" not in flagged
     expiring = _section(html, "expiring")
     assert _rows(expiring, "data-article") == ["M-lapsed", "M-soon"]
     assert "已过期，仍为已发布" in expiring and ">5 天<" in expiring

@@ -90,6 +90,7 @@ def test_a_supervisor_reads_units_catalogue_and_limits_without_forms(client: Tes
         "其他",
         "签收",
         "退单",
+        "回访",
     ]
     assert "已经定下的期限不变" in page.text
     assert 'action="/settings/dispatch/units"' not in page.text and 'data-action="remove"' not in page.text
@@ -176,6 +177,7 @@ ENTRY = {"category": "城乡建设", "region_code": "510100", "line": "12319", "
         ("/units", {**UNIT, "region_code": "火星市"}, 404, "region-not-found"),
         ("/units", {**UNIT, "parent": "nope"}, 404, "unit-not-found"),
         ("/units", {**UNIT, "name": "  "}, 422, "unit-incomplete"),
+        ("/units", {**UNIT, "code": "510107", "region_code": "510107", "parent": CGJ}, 422, "unit-parent-loop"),
         ("/catalogue", {**ENTRY, "category": "城乡建设/不存在的分类"}, 422, "category-not-found"),
         ("/catalogue", {**ENTRY, "unit": "nope"}, 404, "unit-not-found"),
         ("/catalogue", {**ENTRY, "line": "1" * 40}, 422, "field-too-long"),
@@ -210,7 +212,14 @@ def test_roles_other_than_administrators_are_refused(client: TestClient) -> None
     assert refused.status_code == 403 and 'data-code="role-not-allowed"' in refused.text
     assert "data-unit" not in refused.text
     before = _state()
-    for path, data in (("/units", UNIT), ("/catalogue", ENTRY), ("/limits", {"key": "咨询", "days": "5"})):
+    changes = (
+        ("/units", UNIT),
+        ("/units/deactivate", {"code": CGJ}),
+        ("/units/activate", {"code": CGJ}),
+        ("/catalogue", ENTRY),
+        ("/limits", {"key": "咨询", "days": "5"}),
+    )
+    for path, data in changes:
         res = client.post(PAGE + path, data={**data, "role": "supervisor"})
         assert res.status_code == 403 and 'data-code="role-not-allowed"' in res.text, path
     assert _state() == before
@@ -238,3 +247,79 @@ def test_signed_in_a_supervisor_reads_and_an_administrator_changes_under_the_acc
     with session_scope() as s:
         row = next(r for r in service.limit_settings(s) if r["key"] == "投诉")
     assert (row["days"], row["set_by"]) == (10, "赵磊（zhaolei）")
+
+
+def test_the_lookup_takes_a_district_code_as_orders_carry_it(client: TestClient) -> None:
+    with session_scope() as s:
+        service.set_catalogue_entry(s, "城乡建设", ZJJ, region_code="510100")
+        service.set_catalogue_entry(s, "城乡建设", CGJ, region_code="510107")
+    assert _answer(client, "城乡建设/安全生产/事故处理", "510107") == CGJ
+    assert _answer(client, "城乡建设/安全生产/事故处理", "510104") == ZJJ  # another district: its 市（州）'s entry
+    assert _answer(client, "城乡建设/安全生产/事故处理", "成都市") == ZJJ
+    page = client.get(PAGE, params={"ask_category": "城乡建设", "ask_region": "510107", "role": "supervisor"})
+    assert re.search(r'data-field="answer">城乡建设（成都市 510107）', page.text)
+    assert '<input name="ask_region" value="510107" list="region-names"' in page.text  # typed, not picked
+    wrong = client.get(PAGE, params={"ask_category": "城乡建设", "ask_region": "519907", "role": "supervisor"})
+    assert wrong.status_code == 200 and 'data-field="answer" data-code="region-not-found"' in wrong.text
+
+
+def _deactivate(client: TestClient, code: str, successor: str = "") -> Any:
+    data = {"code": code, "successor": successor, "role": "admin"}
+    return client.post(PAGE + "/units/deactivate", data=data, follow_redirects=False)
+
+
+def test_deactivating_a_unit_with_open_orders_is_refused_with_a_link_to_them(client: TestClient) -> None:
+    at = datetime(2021, 6, 1, 10, 0, tzinfo=CHINA_TZ)
+    with session_scope() as s:
+        order = service.create_order(s, type="投诉", content="占道经营", phone="13812341234", region="510100", at=at)
+        service.act(s, order.number, "dispatch", role="dispatcher", target_unit=CGJ, at=at)
+    confirm = client.get(PAGE, params={"role": "admin", "deactivate": CGJ})
+    card = re.search(r'<div class="card" id="deactivate"[^>]*>(.*?)</div>', confirm.text, re.S)
+    assert card is not None and "尚有 1 张工单正在办理" in card.group(1)
+    assert f'href="/orders?role=admin&amp;unit={CGJ}"' in card.group(1)
+    assert 'data-action="confirm-deactivate" disabled' in card.group(1)
+
+    before = _state()
+    refused = _deactivate(client, CGJ, ZJJ)
+    assert refused.status_code == 409 and 'data-code="unit-has-open-orders"' in refused.text
+    assert "请先改派" in refused.text and f'<div class="card" id="deactivate" data-unit="{CGJ}">' in refused.text
+    assert f'<option value="{ZJJ}" selected>' in refused.text  # the successor chosen, kept
+    assert _state() == before
+
+
+@pytest.mark.parametrize(
+    ("code", "successor", "status", "refusal"),
+    [
+        (ZJJ, "", 409, "unit-in-catalogue"),
+        ("510107", "", 409, "unit-has-children"),
+        ("510107", CGJ, 422, "invalid-successor"),  # its own unit
+        (ZJJ, ZJJ, 422, "invalid-successor"),
+    ],
+)
+def test_a_refused_deactivation_writes_nothing_and_says_why(
+    client: TestClient, code: str, successor: str, status: int, refusal: str
+) -> None:
+    with session_scope() as s:
+        service.set_catalogue_entry(s, "城乡建设", ZJJ, region_code="510100")
+    before = _state()
+    refused = _deactivate(client, code, successor)
+    assert refused.status_code == status and f'data-code="{refusal}"' in refused.text
+    assert _state() == before
+
+
+def test_the_unit_list_filters_units_out_of_service(client: TestClient) -> None:
+    with session_scope() as s:
+        service.set_catalogue_entry(s, "城乡建设", ZJJ, region_code="510100")
+    sent = _deactivate(client, ZJJ, "510100")
+    assert sent.status_code == 303
+    notice = _notice(client.get(sent.headers["location"]).text)
+    assert notice == (
+        f"已停用承办单位：{ZJJ} 成都市住房和城乡建设局。以下 1 条派单目录改由成都市12345热线中心承办：城乡建设（成都市，全部号码）"
+    )
+    # a forged link claims nothing the settings do not show
+    forged = {"role": "admin", "done": "deactivate", "what": CGJ, "to": "510100", "moved": "城乡建设|510100|"}
+    assert _notice(client.get(PAGE, params=forged).text) == ""
+    inactive = client.get(PAGE, params={"role": "supervisor", "status": "inactive"})
+    assert _rows(inactive.text, "data-unit") == [ZJJ] and "已停用" in inactive.text
+    active = _rows(client.get(PAGE, params={"role": "supervisor", "status": "active"}).text, "data-unit")
+    assert ZJJ not in active and CGJ in active

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from hotline.app import create_app
 from hotline.db import session_scope
 from hotline.workorders import advice, service
 from hotline.workorders.store import History, Order
+from tests.workorders.conftest import Ran
 
 ZJJ, RSJ = "510100-zjj", "510100-rsj"
 
@@ -176,31 +176,6 @@ def test_api_archive_answers_with_the_co_handling_orders_it_archived(client: Tes
     last = client.get(f"/api/orders/{kid}").json()["history"][-1]
     assert (last["action"], last["actor"], last["reason"]) == ("archive", "派单员甲", f"随主办工单 {number} 归档")
     assert client.get("/api/orders", params={"state": "resolved"}).json() == []
-
-
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
-    """`hotline order …` run in-process through the real entry point (`hotline.cli.main`)."""
-    from hotline.cli import main
-
-    def run(*args: str) -> Ran:
-        monkeypatch.setattr(sys, "argv", ["hotline", "order", *args])
-        code: int | str | None = 0
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return Ran(int(code or 0), out.out, out.err)
-
-    return run
 
 
 def test_cli_binary_prints_number_and_due(client: TestClient) -> None:

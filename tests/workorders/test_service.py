@@ -1071,10 +1071,11 @@ def _todo(role: str, unit: str | None = None) -> list[tuple[str, str, int, int |
 def test_each_role_counts_what_waits_on_it_with_near_due_and_overdue(units: str) -> None:
     _todo_orders()
     assert _todo("dispatcher") == [("registered", "待派单", 3, 1, 1), ("returned", "退单待改派", 1, 1, 0)]
-    # Answered orders are judged by the day they were answered: no 临期 or 超期 for the reviewer and the agent.
+    # Answered orders are judged by the day they were answered: no 临期 or 超期 for the reviewer.
     assert _todo("supervisor") == [("resolved", "待审核", 1, None, None), ("extension_pending", "延期审批", 1, 1, 0)]
     assert _todo("admin") == [("extension_pending", "延期审批", 1, 1, 0)]
-    assert _todo("agent") == [("to_visit", "待回访", 1, None, None)]
+    # The agent's callback has its own deadline: reviewed on 09-30, 回访 by 10-11 (3 working days), 临期 on 10-09.
+    assert _todo("agent") == [("to_visit", "待回访", 1, 1, 0)]
 
 
 def test_a_handling_unit_counts_only_the_orders_assigned_to_it(units: str) -> None:

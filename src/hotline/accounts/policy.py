@@ -70,12 +70,16 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/calendar/import", ADMIN),
     ("GET", "/settings/dispatch", MANAGERS),  # 派单设置: supervisors read; administrators keep units, catalogue, limits
     ("POST", "/settings/dispatch/units", ADMIN),
+    ("POST", "/settings/dispatch/units/deactivate", ADMIN),  # 停用 (机构调整), with a successor
+    ("POST", "/settings/dispatch/units/activate", ADMIN),
     ("POST", "/settings/dispatch/catalogue", ADMIN),
     ("POST", "/settings/dispatch/catalogue/remove", ADMIN),
     ("POST", "/settings/dispatch/limits", ADMIN),
     ("GET", "/route", STAFF),
     ("GET", "/calls", DESK),  # 话务记录 (web.calls_page): callers' numbers masked as on work orders
     ("GET", "/calls/{call_id}", DESK),
+    ("GET", "/callbacks", DESK),  # 漏话回拨 (web.callbacks_page): numbers in full for those who dial, as 话务记录
+    ("POST", "/callbacks/{callback_id}/attempts", INTAKE),  # those who dial record their attempts; supervisors read
     ("GET", "/orders", STAFF),
     ("GET", "/orders/new", INTAKE),  # 受理; a literal path, so it wins over /orders/{number}
     ("POST", "/orders/new", INTAKE),
@@ -122,6 +126,8 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/api/orders/{number}/actions/{action}", STAFF),
     ("GET", "/api/workorders/units", STAFF),
     ("POST", "/api/workorders/units", ADMIN),
+    ("POST", "/api/workorders/units/{code}/deactivate", ADMIN),
+    ("POST", "/api/workorders/units/{code}/activate", ADMIN),
     ("PUT", "/api/workorders/catalogue", ADMIN),
     ("DELETE", "/api/workorders/catalogue", ADMIN),
     ("GET", "/api/workorders/catalogue/lookup", STAFF),
@@ -165,6 +171,9 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("PUT", "/telephony/prompts/{prompt_id}/recording", ADMIN),
     ("DELETE", "/telephony/prompts/{prompt_id}", ADMIN),
     ("GET", "/telephony/prompts/{prompt_id}/audio", STAFF | {PR}),
+    # 漏话回拨: the callback tasks of missed calls; agents and dispatchers (and administrators) record attempts
+    ("GET", "/api/callbacks", DESK),
+    ("POST", "/api/callbacks/{callback_id}/attempts", INTAKE),
     # seats, KPIs, data gathering
     ("POST", "/api/seats/plan", MANAGERS),
     ("GET", "/api/supervision/kpis", MONITORS),

@@ -346,6 +346,16 @@ def list_accounts(session: Session, *, at: datetime | None = None) -> list[dict[
     return [_view(a, locked) for a in accounts]
 
 
+def bound_to_unit(session: Session, unit: str) -> list[str]:
+    """The logins of the handling-unit (承办单位) accounts in service that act for UNIT."""
+    rows = session.execute(
+        select(Account.login, Account.grants)
+        .where(Account.bound_to == unit, Account.active.is_(True))
+        .order_by(Account.login)
+    )
+    return [login for login, grants in rows if d.Grant.DEPARTMENT.value in grants]
+
+
 def _issue(session: Session, account: Account, kind: str, expires_at: datetime, label: str, at: datetime) -> str:
     token = secrets.token_urlsafe(32)
     session.add(

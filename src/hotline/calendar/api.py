@@ -1,6 +1,6 @@
 """HTTP resources of hotline.calendar: a month of the working-day calendar, an administrator's changes to single
 days, and the import of a year's holiday arrangement. Every change moves the deadlines it gives days back
-(`workorders.service.change_calendar`) and answers with the orders moved (`redated`)."""
+(`workorders.service.change_calendar`) and answers with the orders whose deadlines moved (`redated`)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,18 @@ class DayIn(BaseModel):
     set_by: str = ""
 
 
-def redated_dicts(moved: list[orders.Redated]) -> list[dict[str, str]]:
-    """The orders whose deadline the change moved (each also in its history)."""
-    return [{"number": m.number, "before": m.before.isoformat(), "after": m.after.isoformat()} for m in moved]
+def redated_dicts(moved: list[orders.Redated]) -> list[dict[str, Any]]:
+    """The orders whose deadlines the change moved (each also in its history): `before` and `after` of `due` (null
+    when only the 签收 or 退单 limit moved), and `changes`, every deadline moved, as the history entry has them."""
+    return [
+        {
+            "number": m.number,
+            "before": m.before.isoformat() if m.before else None,
+            "after": m.after.isoformat() if m.after else None,
+            "changes": {name: [was.isoformat(), new.isoformat()] for name, (was, new) in m.changes.items()},
+        }
+        for m in moved
+    ]
 
 
 def day_dict(day: service.Day) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from hotline.errors import InvalidInput
 from hotline.tables import read_table
 from hotline.timeutil import china_day, now, parse_day
 from hotline.workorders import service as orders
+from hotline.workorders.domain import redated_text
 
 app = HotlineTyper(no_args_is_help=True, help="工作日历（法定节假日、调休与本地调整）")
 
@@ -85,7 +86,8 @@ def import_file(
 
 
 def _redated(moved: list[orders.Redated]) -> str:
-    return f"；{len(moved)} 张在办工单的办理期限随之顺延" if moved else ""
+    said = redated_text(orders.redated_counts(moved))
+    return f"；{said}" if said else ""
 
 
 @app.command("check", help="检查办理时限将涉及的年份是否已有放假安排；缺少时退出码为 1")

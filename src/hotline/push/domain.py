@@ -34,6 +34,8 @@ EVENT_LABELS = {
     "recalendar": "办理期限顺延",  # the working-day calendar changed (workorders.service.follow_calendar)
 }
 _TO_NEW_UNIT = frozenset({"dispatch", "redispatch"})
+# Changed fields no unit's system needs to hear about: a `recalendar` entry changing only these is not pushed.
+_CENTRE_ONLY = frozenset({"visit_due"})
 
 HOLE_WAIT = timedelta(minutes=10)
 MAX_HOLES = 10_000
@@ -48,6 +50,8 @@ def target_unit(action: str, changes: Mapping[str, Any], lead_unit: str | None) 
     if action in _TO_NEW_UNIT:
         moved = changes.get("lead_unit")
         return moved[1] if isinstance(moved, list | tuple) and len(moved) == 2 and moved[1] else None
+    if action == "recalendar" and changes and set(changes) <= _CENTRE_ONLY:
+        return None  # a calendar change that moved only the 回访时限: the callback is the centre's, not the unit's
     return lead_unit
 
 

@@ -42,6 +42,10 @@ class OrderFacts:
     # The 签收 verdict of each giving (`signed_on_time`) when the history is known; a feed (docs/aggregation.md)
     # carries only its first 签收 and deadline (accepted_on, accept_due), which are compared instead.
     signings: tuple[bool | None, ...] | None = None
+    # 回访时限 of its latest callback round and the day that callback was made (None: no deadline was set, as on
+    # orders from before the platform set them and on feeds, or no callback yet): 按时回访率.
+    visit_due: date | None = None
+    visited_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ LABELS = {
     "direct": "直接办结率",
     "knowledge": "知识库引用率",
     "callback": "回访率",
+    "on_time_visit": "按时回访率",
     "satisfaction": "满意率",
     "resolution": "解决率",
     "return": "退单率",
@@ -200,6 +205,8 @@ def _rates(items: Sequence[OrderFacts], targets: Mapping[str, float]) -> list[Ra
     resolved = [f for f in items if f.resolved_on is not None]
     resolved_late = [f for f in resolved if f.resolved_on is not None and f.resolved_on > f.due]
     visited = [f for f in items if f.visited]
+    # (callback day, 回访时限) of the callbacks made with a deadline.
+    timed_visits = [(f.visited_on, f.visit_due) for f in visited if f.visited_on and f.visit_due]
     counts = {
         "on_time_accept": (sum(accepts), len(accepts)),
         "on_time_resolve": (len(resolved) - len(resolved_late), len(resolved)),
@@ -208,6 +215,8 @@ def _rates(items: Sequence[OrderFacts], targets: Mapping[str, float]) -> list[Ra
         # Of the demands answered on the call, how many the agent answered from a knowledge article.
         "knowledge": (sum(1 for f in items if f.direct and f.from_knowledge), sum(1 for f in items if f.direct)),
         "callback": (sum(1 for f in resolved if f.visited), len(resolved)),
+        # Of the callbacks made with a 回访时限 (a local rule), how many were made by it.
+        "on_time_visit": (sum(1 for made, due in timed_visits if made <= due), len(timed_visits)),
         "satisfaction": (sum(1 for f in visited if f.satisfaction in ("satisfied", "basic")), len(visited)),
         "resolution": (
             sum(1 for f in visited if f.citizen_resolved),

@@ -46,12 +46,15 @@ _MISSED = Font(color="C00000")
 DEFINITIONS = {
     "connection_rate": "接通的来电 / 请求人工服务的来电（全省所有来电，不分地区）",
     "within_rate": "在时限内接通的来电 / 接通的来电",
+    "missed_call_callback": "已登记回拨或该号码再次来电并接通的漏话任务 / 首次漏话在本期的漏话任务（同一号码回拨前的多次漏话计为一个）",
+    "missed_call_timely": "在回拨时限内首次回拨的漏话任务 / 已回拨或时限已过的漏话任务（时限内再次来电接通的不计）",
     "on_time_accept": "主办工单每次交办（派单、改派、重办）均按时签收的诉求 / 已判定签收的诉求",
     "on_time_resolve": "在办理期限内办结（含直接办结）的诉求 / 已办结的诉求",
     "overdue": "超期办结或超期未办结（等待市民补充期间除外）的诉求 / 受理的诉求",
     "direct": "通话中直接答复办结的诉求 / 受理的诉求",
     "knowledge": "引用知识库文章答复的直接办结 / 直接办结的诉求",
     "callback": "已回访的诉求 / 已办结的诉求",
+    "on_time_visit": "在回访时限内完成回访的诉求 / 已回访且有回访时限的诉求（回访时限为本中心规定：审核通过或直接办结后若干工作日，见派单设置）",
     "satisfaction": "满意或基本满意 / 已回访的诉求",
     "resolution": "市民表示已解决 / 回访时回答了是否解决的诉求",
     "return": "主办工单被退单至少一次的诉求 / 已派单的诉求",
@@ -128,9 +131,12 @@ def _sheet(book: Workbook, name: str, columns: Sequence[tuple[str, int]], title:
 def _kpis(sheet: WriteOnlyWorksheet, report: dict[str, Any]) -> None:
     calls = report["call_kpis"]
     seconds = calls["threshold_seconds"]
+    missed = report["missed_call_kpis"]
     rows = [
         ("话务", "人工接通率", calls["answered"], calls["requested"], None, None, "connection_rate"),
         ("话务", f"{seconds}秒接通率", calls["answered_within"], calls["answered"], None, None, "within_rate"),
+        ("漏话回拨", "回拨率", missed["called_back"], missed["tasks"], None, None, "missed_call_callback"),
+        ("漏话回拨", "及时回拨率", missed["timely"], missed["judged"], None, None, "missed_call_timely"),
         *(("工单", k["label"], k["numerator"], k["denominator"], k["target"], k["meets_target"], k["key"])
           for k in report["order_kpis"]),
     ]  # fmt: skip

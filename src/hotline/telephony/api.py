@@ -1,4 +1,5 @@
-"""HTTP resources of hotline.telephony: the proxy's lookup, call events, transfers, voice notices."""
+"""HTTP resources of hotline.telephony: the proxy's lookup, call events, transfers, voice notices; and 漏话回拨
+(`/api/callbacks`: the callback tasks of missed calls and the attempts made on them)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,18 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from hotline.accounts.api import signed_actor
+from hotline.accounts.api import acting, signed_actor
+from hotline.accounts.domain import GRANT_LABELS, Grant
+from hotline.accounts.policy import POLICY
 from hotline.db import session_scope
 from hotline.deps import SESSION
-from hotline.errors import InvalidInput
-from hotline.telephony import service
+from hotline.errors import Forbidden, InvalidInput
+from hotline.telephony import callbacks, service
 from hotline.telephony.recorder import recorder
 from hotline.timeutil import parse_instant
 
 router = APIRouter(prefix="/telephony", tags=["telephony"])
+callbacks_router = APIRouter(prefix="/api/callbacks", tags=["callbacks"])
 
 
 _ROUTE_PARAMS = [
@@ -307,3 +311,59 @@ def prompt_audio(prompt_id: str, format: str = "wav", session: Session = SESSION
     """The notice's audio: format=wav (8 kHz mono 16-bit PCM) or ulaw (G.711 μ-law WAV)."""
     path = service.prompt_audio(session, prompt_id, format)
     return FileResponse(path, media_type="audio/wav", filename=f"{prompt_id.replace(':', '-')}-{format}.wav")
+
+
+# --- 漏话回拨 ---------------------------------------------------------------------------------------------------
+
+
+def _callback_role(request: Request, role: str | None, method: str, path: str) -> tuple[str, bool]:
+    """The role a callbacks request acts in (signed in: one the account holds), refused unless that role itself may
+    use the resource, and whether it sees callers' numbers in full: those who dial (话务员, 派单员) and
+    administrators, as on 话务记录 (`workorders.domain.sees_every_contact`)."""
+    from hotline.workorders import domain as wo
+
+    who = acting(request, role or None, default="agent")
+    if not POLICY.allows(method, path, tuple(g for g in Grant if g.value == who.role)):
+        raise Forbidden(f"角色 {who.role} 不能执行此操作", code="role-not-allowed", role=who.role)
+    return who.role, wo.sees_every_contact(wo.Role(who.role))
+
+
+@callbacks_router.get("")
+def list_callbacks(
+    request: Request,
+    state: str = "open",
+    region: str = "",
+    overdue: bool = False,
+    role: str = "",
+    limit: int = 200,
+    offset: int = 0,
+    session: Session = SESSION,
+) -> dict[str, Any]:
+    """Callback tasks of missed calls: `state` open (待回拨, oldest first), closed (已处理) or all; only `region`'s;
+    only the `overdue` ones (超时). Callers' numbers in full for agents, dispatchers and administrators, masked for
+    the others. `hours` and `max_attempts`: the centre's deadline and 未接通 attempts before a task closes."""
+    _, full = _callback_role(request, role, "GET", "/api/callbacks")
+    return callbacks.list_callbacks(
+        session, state=state, region=region, overdue=overdue, mask=not full, limit=limit, offset=offset
+    )
+
+
+class AttemptIn(BaseModel):
+    outcome: str = Field(
+        ..., description="reached 回拨接通 | no-answer 未接通 | invalid-number 号码无效 | not-needed 无需办理"
+    )
+    note: str = ""
+    order: str = Field("", description="回拨接通时受理的工单编号（可选）")
+    role: str | None = Field(None, description="操作角色（登录后默认账号的第一个角色）")
+    actor: str = Field("", description="回拨人（未启用登录时）；登录后记为当前账号")
+
+
+@callbacks_router.post("/{callback_id}/attempts", status_code=201)
+def post_attempt(callback_id: int, body: AttemptIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
+    """Record a callback attempt; answers the task as it now stands. Refused, writing nothing: `callback-not-found`,
+    `callback-closed` (409), `invalid-callback-outcome`, `invalid-callback-order`, `workorder-not-found`."""
+    role, full = _callback_role(request, body.role, "POST", f"/api/callbacks/{callback_id}/attempts")
+    actor = signed_actor(request, body.actor.strip()) or GRANT_LABELS[Grant(role)]
+    return callbacks.record_attempt(
+        session, callback_id, body.outcome, note=body.note, order=body.order, actor=actor, mask=not full
+    )

@@ -1,7 +1,9 @@
-"""Commands of hotline.telephony: `hotline prompts …` (voice notices) and `hotline telephony …`."""
+"""Commands of hotline.telephony: `hotline prompts …` (voice notices), `hotline telephony …` and `hotline calls …`
+(漏话回拨: the callback tasks of missed calls)."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 from typing import Any
@@ -12,13 +14,14 @@ import typer
 from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.errors import InvalidInput
-from hotline.telephony import service
+from hotline.telephony import callbacks, service
 from hotline.telephony.domain import EVENT_LABELS, CallEventType
 from hotline.telephony.kamailio import ProxySite, check_config, render_config
 from hotline.timeutil import china, parse_instant
 
 app = HotlineTyper(no_args_is_help=True, help="话务接入：SIP 代理配置、中继、呼叫记录、转接")
 prompts_app = HotlineTyper(no_args_is_help=True, help="语音提示")
+calls_app = HotlineTyper(no_args_is_help=True, help="来电：漏话回拨")
 
 
 def _echo_json(data: object) -> None:
@@ -247,3 +250,67 @@ def kpis(
 
     typer.echo(f"呼入 {k.offered}，请求人工 {k.requested}，人工接通 {k.answered}，放弃 {k.abandoned}")
     typer.echo(f"人工接通率 {pct(k.connection_rate)}；{k.threshold_seconds}秒接通率 {pct(k.within_rate)}")
+
+
+# --- hotline calls ----------------------------------------------------------------------------------------------
+
+
+def _callback_line(c: dict[str, Any]) -> str:
+    late = "  超时" if c["late"] else ""
+    state = "" if c["open"] else f"  {c['state_label']}（{c['closed_time']}）"
+    line = f"{c['dialed']}（{c['line_name']}）" if c["line_name"] else c["dialed"]
+    return (
+        f"#{c['id']:<6}{c['last_time']}  {c['caller']:<14}{line:<16}{c['region']:<8}漏话 {c['missed_count']} 次  "
+        f"回拨时限 {c['due_time']}{late}  已回拨 {len(c['attempts'])} 次{state}"
+    )
+
+
+@calls_app.command(
+    "callbacks",
+    help="列出漏话回拨任务（默认待回拨，漏话最早的在前；来电号码已脱敏）\n\n"
+    "同一号码在回拨前的多次漏话合为一个任务；该号码此后再次来电并接通时任务自动结束（已再次来电接通）。",
+)
+def callbacks_list(
+    state: str = typer.Option("open", "--state", help="open 待回拨、closed 已处理、all 全部"),
+    region: str = typer.Option("", "--region", help="地区：代码或名称"),
+    overdue: bool = typer.Option(False, "--overdue", help="只列超时的"),
+    full: bool = typer.Option(False, "--full-number", help="显示完整来电号码（回拨时使用）"),
+    limit: int = typer.Option(200, "--limit", help="最多列出的条数"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON（与 GET /api/callbacks 相同）"),
+) -> None:
+    """List the callback tasks of missed calls (open ones by default, oldest first; callers' numbers masked)."""
+    with session_scope() as session:
+        found = callbacks.list_callbacks(
+            session, state=state, region=region, overdue=overdue, mask=not full, limit=limit
+        )
+    if as_json:
+        _echo_json(found)
+        return
+    for c in found["callbacks"]:
+        typer.echo(_callback_line(c))
+    typer.echo(
+        f"共 {found['total']} 个回拨任务（回拨时限：首次漏话后 {found['hours']} 小时内，本中心设定；"
+        f"未接通 {found['max_attempts']} 次后结束为多次回拨未接通）"
+    )
+
+
+@calls_app.command(
+    "callback",
+    help="登记一次回拨：reached 回拨接通、no-answer 未接通、invalid-number 号码无效、not-needed 来电人表示无需办理",
+)
+def callback_attempt(
+    callback_id: int = typer.Argument(..., help="回拨任务编号"),
+    outcome: str = typer.Option(..., "--outcome", help="reached、no-answer、invalid-number 或 not-needed"),
+    note: str = typer.Option("", "--note", help="备注"),
+    order: str = typer.Option("", "--order", help="回拨接通后受理的工单编号"),
+    actor: str = typer.Option("", "--by", help="回拨人（默认当前系统用户）"),
+) -> None:
+    """Record a callback attempt on a task."""
+    with session_scope() as session:
+        c = callbacks.record_attempt(
+            session, callback_id, outcome, note=note, order=order, actor=actor or f"{getpass.getuser()}（命令行）"
+        )
+    attempt = c["attempts"][-1]
+    after = "，任务继续待回拨" if c["open"] else f"，任务已结束：{c['state_label']}"
+    order_text = f"，工单 {attempt['order_number']}" if attempt["order_number"] else ""
+    typer.echo(f"已登记回拨 #{c['id']}：{attempt['outcome_label']}{order_text}{after}")

@@ -564,3 +564,186 @@ class TransferKind(StrEnum):
 
 
 POLICE_NUMBER = "110"
+
+
+# ------------------------------------------------------------------------------------------------
+# Missed calls and their callbacks (漏话回拨, 国办函〔2025〕66号: missed calls to 12345 are called back)
+
+# A number one can call back: 7 (a local landline without its area code) to 20 digits, once a country prefix
+# (+86, 0086) and separators are taken off. "anonymous", "unknown", "private"… (withheld or not passed on by the
+# network) and an empty or all-zero caller are not numbers.
+_CALLBACK_NUMBER = re.compile(r"[0-9]{7,20}")
+_SEPARATORS = re.compile(r"[\s\-()]")
+
+
+def callback_number(caller: str) -> str | None:
+    """The number to call CALLER back on (13800001111, 02887654321), or None when it is not known: empty,
+    anonymous or withheld. +86 138 0000 1111 and 13800001111 are the same caller."""
+    number = _SEPARATORS.sub("", caller)
+    for prefix in ("+86", "0086"):
+        if number.startswith(prefix):
+            number = number[len(prefix) :]
+            break
+    if not _CALLBACK_NUMBER.fullmatch(number) or not number.strip("0"):
+        return None
+    return number
+
+
+def _first_times(events: Iterable[EventRecord]) -> dict[CallEventType, datetime]:
+    at: dict[CallEventType, datetime] = {}
+    for e in events:
+        if e.event not in at or e.at < at[e.event]:
+            at[e.event] = e.at
+    return at
+
+
+def missed_at(decision: str | None, events: Iterable[EventRecord]) -> datetime | None:
+    """When a call became a missed call (漏话) that must be called back, or None if it is not one.
+
+    Missed: the routing sent it to agents (`TO_AGENTS`), the caller asked for one (it was queued) and no agent took
+    it (neither answered nor transferred): the caller hung up while queued (the instant of `abandoned`) or the call
+    ended unanswered after queueing (of `ended`). Not missed: a call an agent answered; one never queued (the
+    caller hung up during a notice; a refused number, a cancellation notice); one still waiting (no end yet)."""
+    if decision not in TO_AGENTS:
+        return None
+    at = _first_times(events)
+    if CallEventType.QUEUED not in at or CallEventType.ANSWERED in at or CallEventType.TRANSFERRED in at:
+        return None
+    return at.get(CallEventType.ABANDONED) or at.get(CallEventType.ENDED)
+
+
+def reached_at(events: Iterable[EventRecord]) -> datetime | None:
+    """When the caller reached an agent on this call (answered; else the agent's transfer), or None."""
+    at = _first_times(events)
+    return at.get(CallEventType.ANSWERED) or at.get(CallEventType.TRANSFERRED)
+
+
+def closes_by_call(last_missed_at: datetime, reached: datetime, *, same_call: bool) -> bool:
+    """Whether a caller reaching an agent at REACHED closes the open callback task whose latest missed call was
+    at LAST_MISSED_AT (已再次来电接通): a call answered after the missed ones, or one of them answered after all
+    (its events reported out of order). An answer between two missed calls leaves the later one to call back."""
+    return same_call or reached >= last_missed_at
+
+
+class CallbackState(StrEnum):
+    OPEN = "open"
+    REACHED = "reached"
+    CALLED_AGAIN = "called-again"
+    INVALID_NUMBER = "invalid-number"
+    NOT_NEEDED = "not-needed"
+    UNREACHABLE = "unreachable"
+
+
+CALLBACK_STATE_LABELS = {
+    CallbackState.OPEN: "待回拨",
+    CallbackState.REACHED: "已回拨接通",
+    CallbackState.CALLED_AGAIN: "已再次来电接通",
+    CallbackState.INVALID_NUMBER: "号码无效",
+    CallbackState.NOT_NEEDED: "来电人表示无需办理",
+    CallbackState.UNREACHABLE: "多次回拨未接通",
+}
+
+
+class CallbackOutcome(StrEnum):
+    """What one callback attempt came to."""
+
+    REACHED = "reached"
+    NO_ANSWER = "no-answer"
+    INVALID_NUMBER = "invalid-number"
+    NOT_NEEDED = "not-needed"
+
+
+CALLBACK_OUTCOME_LABELS = {
+    CallbackOutcome.REACHED: "回拨接通",
+    CallbackOutcome.NO_ANSWER: "未接通",
+    CallbackOutcome.INVALID_NUMBER: "号码无效",
+    CallbackOutcome.NOT_NEEDED: "来电人表示无需办理",
+}
+
+
+def parse_callback_outcome(text: str) -> CallbackOutcome:
+    try:
+        return CallbackOutcome(text.strip())
+    except ValueError as exc:
+        names = "、".join(f"{o.value}（{label}）" for o, label in CALLBACK_OUTCOME_LABELS.items())
+        raise InvalidInput(f"回拨结果不正确：{text!r}（可用：{names}）", code="invalid-callback-outcome") from exc
+
+
+def after_attempt(outcome: CallbackOutcome, no_answers: int, max_attempts: int) -> CallbackState:
+    """A task's state once an attempt with OUTCOME is recorded; NO_ANSWERS counts its 未接通 attempts, this one
+    included. 回拨接通, 号码无效 and 无需办理 close it; 未接通 leaves it open to try again, until the MAX_ATTEMPTS-th
+    closes it as 多次回拨未接通."""
+    if outcome is CallbackOutcome.NO_ANSWER:
+        return CallbackState.UNREACHABLE if no_answers >= max_attempts else CallbackState.OPEN
+    return {
+        CallbackOutcome.REACHED: CallbackState.REACHED,
+        CallbackOutcome.INVALID_NUMBER: CallbackState.INVALID_NUMBER,
+        CallbackOutcome.NOT_NEEDED: CallbackState.NOT_NEEDED,
+    }[outcome]
+
+
+def callback_late(
+    due_at: datetime, first_attempt_at: datetime | None, closed_at: datetime | None, at: datetime
+) -> bool:
+    """超时: nothing was done before the deadline: the first attempt came after it, or (none) the task closed after
+    it, or (still open, none) it has passed at AT. A first attempt in time (even 未接通) meets the deadline."""
+    return (first_attempt_at or closed_at or at) > due_at
+
+
+@dataclass(frozen=True)
+class CallbackFacts:
+    """What the callback KPIs need to know about one callback task."""
+
+    state: CallbackState
+    due_at: datetime
+    first_attempt_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CallbackKpis:
+    """回拨率 = tasks called back (at least one attempt) or closed by the caller reaching an agent on a later call /
+    tasks. 及时回拨率 = tasks first called back within the deadline / tasks judged: those called back, and those
+    whose deadline passed without an attempt, except the ones the caller closed by reaching an agent before it
+    (no callback was owed them in time); a task still open within its deadline without an attempt is not judged
+    yet. Each rate is None when its denominator is empty."""
+
+    tasks: int
+    called_back: int
+    judged: int
+    timely: int
+
+    @property
+    def callback_rate(self) -> float | None:
+        return self.called_back / self.tasks if self.tasks else None
+
+    @property
+    def timely_rate(self) -> float | None:
+        return self.timely / self.judged if self.judged else None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "tasks": self.tasks,
+            "called_back": self.called_back,
+            "callback_rate": self.callback_rate,
+            "judged": self.judged,
+            "timely": self.timely,
+            "timely_rate": self.timely_rate,
+        }
+
+
+def callback_kpis(facts: Iterable[CallbackFacts], at: datetime) -> CallbackKpis:
+    """The callback KPIs (`CallbackKpis`) of FACTS as they stand at AT."""
+    tasks = called_back = judged = timely = 0
+    for f in facts:
+        tasks += 1
+        if f.first_attempt_at is not None or f.state is CallbackState.CALLED_AGAIN:
+            called_back += 1
+        if f.first_attempt_at is not None:
+            judged += 1
+            timely += f.first_attempt_at <= f.due_at
+        elif f.state is CallbackState.CALLED_AGAIN and f.closed_at is not None and f.closed_at <= f.due_at:
+            continue
+        elif at > f.due_at:
+            judged += 1
+    return CallbackKpis(tasks, called_back, judged, timely)

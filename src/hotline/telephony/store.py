@@ -1,11 +1,11 @@
-"""Tables of the telephony capability (migration 0005_telephony)."""
+"""Tables of the telephony capability (migrations 0005_telephony, 0021_callbacks)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db import Base, UTCDateTime
@@ -82,3 +82,67 @@ class Prompt(Base):
     recorded: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Callback(Base):
+    """A callback task (漏话回拨): one caller's missed calls until someone calls back or the caller gets through.
+
+    One open task per number (a partial unique index): further missed calls from it join the open task (their
+    count, the latest one's time, number dialed and region) rather than making tasks of their own. The deadline is
+    fixed when the task is made, from the first missed call. `attempts`, `no_answers` and `first_attempt_at` sum up
+    its attempts for the list and the KPIs."""
+
+    __tablename__ = "telephony_callback"
+    __table_args__ = (
+        Index("ix_telephony_callback_state_first", "state", "first_missed_at"),  # open tasks, oldest first
+        Index("ix_telephony_callback_caller_closed", "caller", "closed_at"),
+        Index(
+            "uq_telephony_callback_open_caller",
+            "caller",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    caller: Mapped[str] = mapped_column(String(64))  # `domain.callback_number`
+    state: Mapped[str] = mapped_column(String(16))  # `domain.CallbackState`
+    dialed: Mapped[str] = mapped_column(String(32))  # of the latest missed call
+    region_code: Mapped[str] = mapped_column(String(6))  # of the latest missed call
+    last_call_id: Mapped[str] = mapped_column(String(255))
+    first_missed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # the KPIs' period
+    last_missed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    missed_count: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    no_answers: Mapped[int] = mapped_column(Integer, default=0)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_by: Mapped[str] = mapped_column(String(64), default="")  # empty: closed by a later answered call
+    closed_call_id: Mapped[str | None] = mapped_column(String(255), nullable=True)  # that call
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CallbackCall(Base):
+    """A missed call and the callback task it is in (each missed call counted once)."""
+
+    __tablename__ = "telephony_callback_call"
+
+    call_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("telephony_callback.id", ondelete="CASCADE"), index=True)
+    missed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CallbackAttempt(Base):
+    """One callback attempt: who, when, what came of it (`domain.CallbackOutcome`), a note, the 工单 raised."""
+
+    __tablename__ = "telephony_callback_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("telephony_callback.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    order_number: Mapped[str | None] = mapped_column(String(32), nullable=True)

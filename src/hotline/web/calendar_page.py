@@ -21,6 +21,7 @@ from hotline.timeutil import china_day, now, parse_day
 from hotline.web.pages import render
 from hotline.web.viewer import viewer_of
 from hotline.workorders import service as orders
+from hotline.workorders.domain import DEADLINE_LABELS, redated_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -110,7 +111,9 @@ async def import_form(
 
 
 def _back(month: str, role: str, done: str, moved: list[orders.Redated]) -> RedirectResponse:
-    query = {"month": month, "role": role, "done": done, "redated": str(len(moved))}
+    # The orders whose 办理期限, 签收时限 and 退单时限 moved, as three counts: "3,1,2".
+    counts = orders.redated_counts(moved)
+    query = {"month": month, "role": role, "done": done, "redated": ",".join(str(counts[k]) for k in DEADLINE_LABELS)}
     return RedirectResponse(f"/calendar?{urlencode(query)}", status_code=303)
 
 
@@ -128,8 +131,10 @@ def _notice(done: str, redated: str) -> str:
             said = f"{_NOTICES[what]}：{date.fromisoformat(parts[0])}"
     except ValueError:
         return ""
-    if said and redated.isdigit() and int(redated):
-        said += f"；{int(redated)} 张在办工单的办理期限随之顺延（见各工单的办理记录）"
+    counts = redated.split(",")
+    if said and len(counts) <= len(DEADLINE_LABELS) and all(c.isascii() and c.isdigit() for c in counts):
+        moved = redated_text(dict(zip(DEADLINE_LABELS, map(int, counts), strict=False)))
+        said += f"；{moved}（见各工单的办理记录）" if moved else ""
     return said
 
 

@@ -50,6 +50,7 @@ NAV = (
     ("/plan", "整合进度"),
     ("/route", "来电路由"),
     ("/calls", "话务记录"),
+    ("/callbacks", "漏话回拨"),
     ("/orders", "工单"),
     ("/orders/new", "受理工单"),
     ("/kpis", "考核指标"),
@@ -152,6 +153,9 @@ def _todo(request: Request, session: Session, role: str, unit: str) -> dict[str,
             {"line": line, "href": href, "near_due_href": f"{href}&sla=near_due", "overdue_href": f"{href}&sla=overdue"}
         )
     card["kb"] = _kb_todo(session, who.role)
+    from hotline.web.callbacks_page import todo_line
+
+    card["callbacks"] = todo_line(session, who.role)  # 待回拨 (漏话回拨), for those who call back
     return card
 
 
@@ -349,6 +353,7 @@ def kpis_page(
 ) -> HTMLResponse:
     from datetime import timedelta
 
+    from hotline.settings import get_settings
     from hotline.supervision import service as supervision
 
     context: dict[str, Any] = {"since": since, "until": until, "region": region, "report": None}
@@ -359,6 +364,8 @@ def kpis_page(
     except HotlineError as exc:
         return _error_page(request, "kpis.html", "考核指标", exc, **context)
     context.update(since=start.isoformat(), until=end.isoformat(), report=report)
+    context["callback_hours"] = get_settings().callback_hours  # 漏话回拨's deadline, said with its KPIs
+    context["visit_days"] = _visit_days(session)  # the 回访时限 按时回访率 is judged by, said with it
     # 导出 Excel: the report shown, so the period the defaults filled in, not only what the query named.
     shown = {"since": start.isoformat(), "until": end.isoformat(), **({"region": region} if region else {})}
     context["export_href"] = f"/api/supervision/kpis/export.xlsx?{urlencode(shown)}"
@@ -368,6 +375,14 @@ def kpis_page(
         if latest is not None and latest < start:
             context["latest"] = {"day": latest.isoformat(), "since": (latest - timedelta(days=29)).isoformat()}
     return render(request, "kpis.html", "考核指标", **context)
+
+
+def _visit_days(session: Session) -> int:
+    """The 回访 limit in working days (派单设置), as the pages state the local rule."""
+    from hotline.workorders import service as orders
+    from hotline.workorders.domain import VISIT_LIMIT
+
+    return orders.get_limits(session)[VISIT_LIMIT]
 
 
 # -- data gathered from sub-centres and cities (数据汇聚) ---------------------------------------------------------

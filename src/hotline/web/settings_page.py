@@ -1,37 +1,51 @@
 """派单设置: the handling units, the dispatch catalogue (派单目录) and the working-day limits (办理时限) that the CLI and
-the API keep (`hotline order units|unit-add|catalogue-set|limits`, `/api/workorders/…`), in the browser. Supervisors
-read it; administrators (the access table's `POST /settings/dispatch/…`) change it through the same service
-functions, so the page refuses what they refuse, with their codes, and keeps what was typed."""
+the API keep (`hotline order units|unit-add|unit-deactivate|catalogue-set|limits`, `/api/workorders/…`), in the
+browser. Supervisors read it; administrators (the access table's `POST /settings/dispatch/…`) change it through the
+same service functions, so the page refuses what they refuse, with their codes, and keeps what was typed.
+
+停用 a unit (机构调整) is two steps: its row's link shows what holds it (orders being worked on, catalogue entries,
+child units, bound accounts) with a choice of successor, and 确认停用 does it; the catalogue keeping no history,
+the page then lists the entries and units the successor took over."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from hotline.accounts import service as accounts
 from hotline.deps import SESSION
 from hotline.errors import HotlineError, NotFound
 from hotline.plan.regions import PROVINCE, region_name
 from hotline.web.pages import render
 from hotline.web.viewer import Viewer, viewer_of
 from hotline.workorders import service as orders
-from hotline.workorders.domain import ACCEPT_LIMIT, RETURN_LIMIT
+from hotline.workorders import units as reorganise
+from hotline.workorders.domain import ACCEPT_LIMIT, RETURN_LIMIT, VISIT_LIMIT
 
 router = APIRouter(include_in_schema=False)
 
 PAGE = "/settings/dispatch"
 UNITS = f"{PAGE}/units"
+DEACTIVATE = f"{UNITS}/deactivate"
+ACTIVATE = f"{UNITS}/activate"
 CATALOGUE = f"{PAGE}/catalogue"
 REMOVE = f"{CATALOGUE}/remove"
 LIMITS = f"{PAGE}/limits"
 TITLE = "派单设置"
 DEFAULT_ROLE = "admin"  # with sign-in off and no role named: the one who keeps these settings
 ANY_REGION, ANY_LINE = "全省", "全部号码"
-LIMIT_LABELS = {ACCEPT_LIMIT: "签收（派单后）", RETURN_LIMIT: "退单（派单后）"}
+LIMIT_LABELS = {
+    ACCEPT_LIMIT: "签收（派单后）",
+    RETURN_LIMIT: "退单（派单后）",
+    VISIT_LIMIT: "回访（审核通过或直接办结后，本中心规定）",
+}
+UNIT_STATUSES = {"": "全部", "active": "在用", "inactive": "已停用"}
+Done = str | dict[str, str | list[str]]  # what a change did: a key, or the query that says it (`what` and more)
 
 
 @router.get(PAGE, response_class=HTMLResponse)
@@ -39,15 +53,22 @@ def settings_page(
     request: Request,
     role: str = "",
     region: str = "",  # the units shown: those of a region (a 市（州）with its 区（县）)
+    status: str = "",  # and those in service, or out of it (UNIT_STATUSES)
+    deactivate: str = "",  # the unit whose 停用 is to be confirmed
     ask_category: str = "",
-    ask_region: str = PROVINCE.code,
+    ask_region: str = "",  # the province when empty
     ask_line: str = "",
     done: str = "",
     what: str = "",
+    to: str = "",  # a 停用's successor, and what it took over (read back, see `_notice`)
+    moved: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies the default)
+    children: Annotated[list[str], Query()] = [],  # noqa: B006
     session: Session = SESSION,
 ) -> HTMLResponse:
-    asked = {"category": ask_category.strip(), "region": ask_region, "line": ask_line.strip()}
-    return _page(request, session, role, region=region, asked=asked, notice=_notice(session, done, what))
+    asked = {"category": ask_category.strip(), "region": ask_region.strip(), "line": ask_line.strip()}
+    notice = _notice(session, done, what, to=to, moved=moved, children=children)
+    shown = {"region": region, "status": status if status in UNIT_STATUSES else ""}
+    return _page(request, session, role, shown=shown, asked=asked, notice=notice, deactivating=deactivate)
 
 
 @router.post(UNITS)
@@ -68,6 +89,41 @@ def unit_form(
         return unit.code
 
     return _change(request, session, role, UNITS, typed, change)
+
+
+@router.post(DEACTIVATE)
+def deactivate_form(
+    request: Request,
+    code: Annotated[str, Form()] = "",
+    successor: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    session: Session = SESSION,
+) -> Response:
+    typed = {"form": "deactivate", "code": code, "successor": successor}
+
+    def change(_viewer: Viewer) -> Done:
+        done = reorganise.deactivate_unit(session, code, successor=successor.strip() or None)
+        return {
+            "what": done.unit.code,
+            "to": done.successor.code if done.successor else "",
+            "moved": [_entry_key(e.category, e.region_code, e.line) for e in done.moved],
+            "children": [u.code for u in done.reparented],
+        }
+
+    return _change(request, session, role, DEACTIVATE, typed, change)
+
+
+@router.post(ACTIVATE)
+def activate_form(
+    request: Request,
+    code: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    session: Session = SESSION,
+) -> Response:
+    def change(_viewer: Viewer) -> Done:
+        return reorganise.activate_unit(session, code).code
+
+    return _change(request, session, role, ACTIVATE, {"form": "activate"}, change)
 
 
 @router.post(CATALOGUE)
@@ -130,7 +186,7 @@ def _change(
     role: str,
     path: str,
     typed: dict[str, str],
-    change: Callable[[Viewer], str],
+    change: Callable[[Viewer], Done],
 ) -> Response:
     """One write from a form: checked against the access table, done by the service and committed, then back to
     the page with what was done; refused, nothing is written and the page shows why with what was typed."""
@@ -142,8 +198,9 @@ def _change(
     except HotlineError as exc:
         session.rollback()
         return _page(request, session, role, error=exc, typed=typed)
-    query = {"role": viewer.role, "done": typed["form"], "what": what}
-    return RedirectResponse(f"{PAGE}?{urlencode(query)}", status_code=303)
+    query: dict[str, str | list[str]] = {"role": viewer.role, "done": typed["form"]}
+    query.update({"what": what} if isinstance(what, str) else what)
+    return RedirectResponse(f"{PAGE}?{urlencode(query, doseq=True)}", status_code=303)
 
 
 def _entry_key(category: str, region_code: str, line: str) -> str:
@@ -162,13 +219,20 @@ def _entry_label(category: str, region_code: str, line: str) -> str:
     return f"{category}（{region_label(region_code)}，{line or ANY_LINE}）"
 
 
-def _notice(session: Session, done: str, what: str) -> str:
-    """The redirect's words, read back from the settings (so a link cannot make the page claim a change)."""
-    if done == "unit":
+def _notice(
+    session: Session, done: str, what: str, *, to: str = "", moved: Sequence[str] = (), children: Sequence[str] = ()
+) -> str:
+    """The redirect's words, read back from the settings (so a link cannot make the page claim a change): of a
+    停用's entries and child units, those the successor now holds."""
+    if done in ("unit", "deactivate", "activate"):
         try:
             unit = orders.get_unit(session, what)
         except NotFound:
             return ""
+        if done == "deactivate":
+            return _deactivated(session, unit, to, moved, children)
+        if done == "activate":
+            return f"已启用承办单位：{unit.code} {unit.name}" if unit.active else ""
         return f"已保存承办单位：{unit.code} {unit.name}"
     if done == "limit":
         row = next((r for r in orders.limit_settings(session) if r["key"] == what), None)
@@ -190,19 +254,45 @@ def _notice(session: Session, done: str, what: str) -> str:
     return ""
 
 
+def _deactivated(session: Session, unit: Any, to: str, moved: Sequence[str], children: Sequence[str]) -> str:
+    if unit.active:
+        return ""
+    said = f"已停用承办单位：{unit.code} {unit.name}"
+    try:
+        heir = orders.get_unit(session, to) if to else None
+    except NotFound:
+        heir = None
+    if heir is None:
+        return said
+    held = {
+        _entry_key(e.category, e.region_code, e.line) for e in orders.list_catalogue(session) if e.unit_id == heir.id
+    }
+    entries = [_entry_label(*key.rsplit("|", 2)) for key in moved if key in held]
+    under = {u["code"]: u["name"] for u in orders.list_units(session) if u["parent"] == heir.code}
+    units = [f"{under[code]}（{code}）" for code in children if code in under]
+    if entries:
+        said += f"。以下 {len(entries)} 条派单目录改由{heir.name}承办：{'、'.join(entries)}"
+    if units:
+        said += f"。以下 {len(units)} 个下级单位改隶{heir.name}：{'、'.join(units)}"
+    return said
+
+
 def _page(
     request: Request,
     session: Session,
     role: str,
     *,
-    region: str = "",
+    shown: dict[str, str] | None = None,
     asked: dict[str, str] | None = None,
     notice: str = "",
     error: HotlineError | None = None,
     typed: dict[str, str] | None = None,
+    deactivating: str = "",
 ) -> HTMLResponse:
-    asked = asked or {"category": "", "region": PROVINCE.code, "line": ""}
-    context: dict[str, Any] = {"error": error, "typed": typed or {}, "region": region, "asked": asked, "units": []}
+    asked = asked or {"category": "", "region": "", "line": ""}
+    shown = shown or {"region": "", "status": ""}
+    region = shown["region"]
+    context: dict[str, Any] = {"error": error, "typed": typed or {}, "shown": shown, "asked": asked, "units": []}
     try:
         viewer = viewer_of(request, role, default=DEFAULT_ROLE, page=PAGE)
         viewer.require("GET", PAGE)
@@ -210,17 +300,28 @@ def _page(
         return render(request, "settings.html", TITLE, status_code=exc.http_status, **{**context, "error": exc})
     units = orders.list_units(session)
     names = {u["code"]: u["name"] for u in units}
-    shown = [u for u in units if not region or u["region_code"] == region or _within(u["region_code"], region)]
+    wanted = {"": None, "active": True, "inactive": False}[shown["status"]]
+    listed = [
+        u
+        for u in units
+        if (not region or u["region_code"] == region or _within(u["region_code"], region))
+        and (wanted is None or u["active"] is wanted)
+    ]
     tree = orders.category_tree(session)
+    can_change = viewer.may("POST", UNITS)
+    if typed and typed.get("form") == "deactivate":
+        deactivating = typed["code"]
     context.update(
         viewer=viewer,
-        can_change=viewer.may("POST", UNITS),
+        can_change=can_change,
         notice=notice,
         units=[
             {**u, "region_label": region_label(u["region_code"]), "parent_name": names.get(u["parent"] or "")}
-            for u in shown
+            for u in listed
         ],
+        statuses=list(UNIT_STATUSES.items()),
         all_units=units,
+        deactivation=_deactivation(session, viewer, deactivating) if can_change and deactivating else None,
         kinds=list(orders.UNIT_KINDS.items()),
         entries=[
             {"entry": e, "region_label": region_label(e.region_code), "line_label": e.line or ANY_LINE}
@@ -236,6 +337,23 @@ def _page(
     return render(request, "settings.html", TITLE, status_code=error.http_status if error else 200, **context)
 
 
+def _deactivation(session: Session, viewer: Viewer, code: str) -> dict[str, Any] | None:
+    """What the 停用 of CODE would meet: the confirmation step's facts, and the successors to choose from."""
+    try:
+        held = reorganise.ties(session, code)
+    except NotFound:
+        return None
+    return {
+        "unit": held.unit,
+        "open_orders": held.open_orders,
+        "orders_href": f"/orders?{urlencode({'role': viewer.role, 'unit': held.unit.code})}",
+        "entries": [_entry_label(e.category, e.region_code, e.line) for e in held.entries],
+        "children": held.children,
+        "accounts": accounts.bound_to_unit(session, held.unit.code),
+        "successors": reorganise.successor_choices(session, held.unit.code),
+    }
+
+
 def _within(code: str, city: str) -> bool:
     """A 区（县）code within the 市（州）CITY (the province holds none of its own)."""
     return city != PROVINCE.code and city.endswith("00") and code[:4] == city[:4]
@@ -245,5 +363,10 @@ def _lookup(session: Session, asked: dict[str, str]) -> dict[str, Any] | None:
     """这个分类在某地区派给谁: the very lookup the dispatch suggestion makes for a demand of that region and line."""
     if not asked["category"]:
         return None
-    unit = orders.lookup_dispatch_catalogue(session, asked["category"], asked["region"], asked["line"] or None)
-    return {"unit": unit, "region_label": region_label(asked["region"])}
+    try:
+        # The province, a 市（州）by name or code, or a 区（县）by its code as orders carry it.
+        region = orders.unit_region(asked["region"] or PROVINCE.code)
+        unit = orders.lookup_dispatch_catalogue(session, asked["category"], region, asked["line"] or None)
+    except HotlineError as exc:
+        return {"error": exc}
+    return {"unit": unit, "region_label": region_label(region)}

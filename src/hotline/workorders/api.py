@@ -24,6 +24,7 @@ from hotline.deps import SESSION
 from hotline.settings import get_settings
 from hotline.timeutil import parse_instant
 from hotline.workorders import domain, export, service
+from hotline.workorders import units as units_service
 
 router = APIRouter(tags=["workorders"])
 
@@ -74,6 +75,10 @@ class UnitIn(BaseModel):
     kind: str
     region_code: str
     parent: str | None = None
+
+
+class DeactivateIn(BaseModel):
+    successor: str | None = Field(None, description="接替单位代码：承接其派单目录条目和下级单位")
 
 
 class CatalogueIn(BaseModel):
@@ -222,14 +227,30 @@ def public_lookup(number: str, phone_last4: str = "", session: Session = SESSION
 
 
 @router.get("/api/workorders/units")
-def units(session: Session = SESSION) -> list[dict[str, Any]]:
-    return service.list_units(session)
+def units(
+    active: bool | None = Query(None, description="true：只列在用的；false：只列已停用的"), session: Session = SESSION
+) -> list[dict[str, Any]]:
+    return service.list_units(session, active=active)
 
 
 @router.post("/api/workorders/units", status_code=201)
 def add_unit(body: UnitIn, session: Session = SESSION) -> dict[str, Any]:
     unit = service.add_unit(session, body.code, body.name, body.kind, region_code=body.region_code, parent=body.parent)
     return service.unit_view(unit)
+
+
+@router.post("/api/workorders/units/{code}/deactivate")
+def deactivate_unit(code: str, body: DeactivateIn, session: Session = SESSION) -> dict[str, Any]:
+    """停用 a unit (机构调整): the successor takes over its catalogue entries and child units, each listed in the
+    answer. 409 `unit-has-open-orders` (改派 them first), `unit-in-catalogue`, `unit-has-children` (without a
+    successor); 422 `invalid-successor`."""
+    return units_service.deactivation_view(units_service.deactivate_unit(session, code, successor=body.successor))
+
+
+@router.post("/api/workorders/units/{code}/activate")
+def activate_unit(code: str, session: Session = SESSION) -> dict[str, Any]:
+    """启用 a unit again (its flag only)."""
+    return service.unit_view(units_service.activate_unit(session, code))
 
 
 @router.put("/api/workorders/catalogue")

@@ -14,6 +14,7 @@ from hotline.db import session_scope
 from hotline.errors import InvalidInput
 from hotline.timeutil import parse_instant
 from hotline.workorders import domain, export, service
+from hotline.workorders import units as units_service
 
 app = HotlineTyper(no_args_is_help=True, help="工单：受理、派单、签收、办结、审核、回访、归档")
 
@@ -356,7 +357,7 @@ def lifecycle(as_json: bool = typer.Option(False, "--json", help="输出 JSON"))
     help="查看或修改办理时限（工作日）\n\n不带参数时列出全部时限；修改一项如：hotline order limits 咨询 5",
 )
 def limits(
-    key: str | None = typer.Argument(None, help="要修改的时限项（工单类型、签收、退单）"),
+    key: str | None = typer.Argument(None, help="要修改的时限项（工单类型、签收、退单、回访）"),
     days: int | None = typer.Argument(None, help="工作日数"),
     actor: str = typer.Option("admin", "--actor", help="操作人（记入变更记录）"),
 ) -> None:
@@ -371,12 +372,15 @@ def limits(
 
 
 @app.command("units", help="列出单位（JSON）")
-def units(load: bool = typer.Option(False, "--load", help="先载入省、市（州）热线中心")) -> None:
+def units(
+    load: bool = typer.Option(False, "--load", help="先载入省、市（州）热线中心"),
+    active: bool | None = typer.Option(None, "--active/--inactive", help="只列在用的 / 只列已停用的单位"),
+) -> None:
     """List the units (JSON)."""
     with session_scope() as session:
         if load:
             service.load_units(session)
-        _dump(service.list_units(session))
+        _dump(service.list_units(session, active=active))
 
 
 @app.command("unit-add", help="新增或更新单位")
@@ -392,6 +396,35 @@ def unit_add(
     """Add or update a unit."""
     with session_scope() as session:
         _dump(service.unit_view(service.add_unit(session, code, name, kind, region_code=region, parent=parent)))
+
+
+@app.command(
+    "unit-deactivate",
+    help="停用单位（机构调整）\n\n接替单位承接其派单目录条目和下级单位；尚有办理中工单的单位须先改派。",
+)
+def unit_deactivate(
+    code: str = typer.Argument(..., help="单位代码"),
+    successor: str | None = typer.Option(None, "--successor", help="接替单位代码"),
+) -> None:
+    """Deactivate a unit; the successor takes over its catalogue entries and child units."""
+    with session_scope() as session:
+        done = units_service.deactivate_unit(session, code, successor=successor)
+        typer.echo(f"已停用单位：{done.unit.code} {done.unit.name}")
+        heir = f"{done.successor.name}（{done.successor.code}）" if done.successor else ""
+        for entry in done.moved:
+            typer.echo(
+                f"  派单目录改由{heir}承办：{entry.category} {entry.region_code or '全省'} {entry.line or '全部号码'}"
+            )
+        for child in done.reparented:
+            typer.echo(f"  下级单位改隶{heir}：{child.code} {child.name}")
+
+
+@app.command("unit-activate", help="重新启用已停用的单位")
+def unit_activate(code: str = typer.Argument(..., help="单位代码")) -> None:
+    """Put a deactivated unit back in service."""
+    with session_scope() as session:
+        unit = units_service.activate_unit(session, code)
+        typer.echo(f"已启用单位：{unit.code} {unit.name}")
 
 
 @app.command("catalogue-set", help="登记一条派单目录")

@@ -121,6 +121,9 @@ OPEN_STATES = frozenset(
 ANSWERED_STATES = frozenset({State.RESOLVED, State.TO_VISIT, State.VISITED, State.ARCHIVED})
 # A co-handling order answered and not yet archived: it follows its lead's 归档 and 重办 (`follow_lead`).
 FOLLOWING_STATES = ANSWERED_STATES - {State.ARCHIVED}
+# The states in which a deadline runs (临期/超期 in the to-do and the 时限状态 filter): an order being worked on,
+# against its `due`, and one waiting for its callback (待回访), against its 回访时限 (`visit_due`) when it has one.
+RUNNING_STATES = OPEN_STATES | {State.TO_VISIT}
 
 
 class Action(StrEnum):
@@ -225,7 +228,9 @@ LEAD_ONLY_ACTIONS = frozenset({Action.REVIEW_PASS, Action.CALLBACK, Action.ARCHI
 # The lead's steps its co-handling orders take with it: 归档 and 重办 the answered ones, 批准延期 the open ones.
 FOLLOWED_ACTIONS = frozenset({Action.ARCHIVE, Action.REOPEN, Action.APPROVE_EXTENSION})
 
-# Working-day limits (Sichuan 2025 operating rules; 表扬/其他 are a local choice). 签收 and 退单 count from 派单.
+# Working-day limits (Sichuan 2025 operating rules; 表扬/其他 are a local choice). 签收 and 退单 count from 派单;
+# 回访 from the day the order is given to the agents to call back (审核通过, 直接办结): a local choice, as is its
+# default (办结后 3 个工作日内完成回访, what many centres set).
 DEFAULT_LIMITS: dict[str, int] = {
     OrderType.CONSULT: 3,
     OrderType.HELP: 7,
@@ -236,9 +241,11 @@ DEFAULT_LIMITS: dict[str, int] = {
     OrderType.OTHER: 7,
     "签收": 1,
     "退单": 2,
+    "回访": 3,
 }
 ACCEPT_LIMIT = "签收"
 RETURN_LIMIT = "退单"
+VISIT_LIMIT = "回访"
 MAX_EXTENSIONS = 2
 MAX_EXTENSION_DAYS = 15
 # An open order is "near due" when its due date is at most this many working days away.
@@ -278,6 +285,8 @@ class Case:
     due: date
     accept_due: date | None = None
     return_due: date | None = None
+    # 回访时限: set as the order enters 待回访 (None on orders that entered it before the platform set one).
+    visit_due: date | None = None
     paused_on: date | None = None
     paused_workdays: int = 0
     extension_days: int = 0
@@ -348,6 +357,61 @@ def redated_due(due: date, base: date, before: WorkCalendar, after: WorkCalendar
     return moved if moved > due else None
 
 
+# The deadlines a calendar change may move, in the order they are told, with what a user reads for each.
+DEADLINE_LABELS = {"due": "办理期限", "accept_due": "签收时限", "return_due": "退单时限", "visit_due": "回访时限"}
+# The states from which a unit may still give an order back (退单): the only ones its 退单 limit matters in.
+RETURNABLE_STATES = frozenset(state for state, action in TRANSITIONS if action is Action.RETURN)
+
+
+def redated(
+    case: Case,
+    *,
+    counted_from: date,
+    given_on: date | None,
+    today: date,
+    before: WorkCalendar,
+    after: WorkCalendar,
+    visit_from: date | None = None,
+) -> dict[str, tuple[date, date]]:
+    """The deadlines of the open order CASE that a change of the working-day calendar (BEFORE → AFTER) moves
+    later, each as (was, now), by the rule of `redated_due`: `due`, counted from COUNTED_FROM (the 受理 or latest
+    重办 its count started from); the 签收 limit while the order waits for its 签收, and the 退单 limit while a
+    退单 is still possible (an order a unit holds, TODAY not past the limit), both counted from GIVEN_ON (its
+    latest 派单, 改派 or 重办). A limit no longer relevant is left as it was: it judges what already happened.
+    An order waiting for its callback (待回访) has only its 回访时限 running, counted from VISIT_FROM (the day it
+    entered 待回访); its `due` judged its answer and stays."""
+    moved: dict[str, tuple[date, date]] = {}
+    if case.state is State.TO_VISIT:
+        if case.visit_due is None or visit_from is None:
+            return moved
+        visit = redated_due(case.visit_due, visit_from, before, after)
+        if visit is not None:
+            moved["visit_due"] = (case.visit_due, visit)
+        return moved
+    due = redated_due(case.due, counted_from, before, after)
+    if due is not None:
+        moved["due"] = (case.due, due)
+    if given_on is None:
+        return moved
+    if case.state is State.DISPATCHED and case.accept_due is not None:
+        accept = redated_due(case.accept_due, given_on, before, after)
+        if accept is not None:
+            moved["accept_due"] = (case.accept_due, accept)
+    if case.state in RETURNABLE_STATES and case.return_due is not None and today <= case.return_due:
+        back = redated_due(case.return_due, given_on, before, after)
+        if back is not None:
+            moved["return_due"] = (case.return_due, back)
+    return moved
+
+
+def redated_text(counts: Mapping[str, int]) -> str:
+    """What an administrator reads after changing the calendar: the deadlines it moved, per kind ('2 张在办工单的
+    办理期限、1 张待签收工单的签收时限随之顺延'), or '' when none moved. COUNTS: orders per DEADLINE_LABELS key."""
+    whose = {"due": "在办工单", "accept_due": "待签收工单", "return_due": "在办工单", "visit_due": "待回访工单"}
+    parts = [f"{counts[k]} 张{whose[k]}的{label}" for k, label in DEADLINE_LABELS.items() if counts.get(k)]
+    return f"{'、'.join(parts)}随之顺延" if parts else ""
+
+
 def effective_due(case: Case, today: date, calendar: WorkCalendar) -> date:
     """The due date as of `today`: while the clock is paused, it moves by the working days paused so far."""
     if case.paused_on is None:
@@ -356,10 +420,18 @@ def effective_due(case: Case, today: date, calendar: WorkCalendar) -> date:
 
 
 def sla_state(case: Case, today: date, calendar: WorkCalendar) -> Sla:
-    """On time / near due / overdue. An answered order is judged by the day it was answered."""
+    """On time / near due / overdue. An order waiting for its callback (待回访) is judged against its 回访时限 when
+    it has one; another answered order by the day it was answered (one that entered 待回访 before 回访时限 were set
+    too: its callback is not judged)."""
+    if case.state is State.TO_VISIT and case.visit_due is not None:
+        return _judged(case.visit_due, today, calendar)
     if case.state in ANSWERED_STATES and case.resolved_on is not None:
         return Sla.OVERDUE if case.resolved_on > case.due else Sla.ON_TIME
-    due = effective_due(case, today, calendar)
+    return _judged(effective_due(case, today, calendar), today, calendar)
+
+
+def _judged(due: date, today: date, calendar: WorkCalendar) -> Sla:
+    """TODAY against a running deadline DUE: overdue after it, near due within NEAR_DUE_WORKDAYS working days."""
     if today > due:
         return Sla.OVERDUE
     if calendar.workdays_between(today, due) <= NEAR_DUE_WORKDAYS:
@@ -512,6 +584,7 @@ def apply(case: Case, cmd: Command, *, today: date, calendar: WorkCalendar, limi
             _need(cmd.reason, "重办原因", "reason-required")
             target = cmd.target_unit or case.lead_unit
             new.due = calendar.add_workdays(today, limits[case.type])
+            new.visit_due = None  # the callback it had is done; answered again, it gets a new 回访时限
             new.reopen_count += 1
             new.satisfaction = None
             new.citizen_resolved = None
@@ -603,6 +676,9 @@ def apply(case: Case, cmd: Command, *, today: date, calendar: WorkCalendar, limi
             raise Conflict("主工单须为办理中的工单", code="merge-master-closed")
         new.master = cmd.master
 
+    if rule.target is State.TO_VISIT and case.state is not State.TO_VISIT:
+        # Every way into 待回访 (审核通过, 直接办结) starts the callback's own count: the 回访时限.
+        new.visit_due = calendar.add_workdays(today, limits[VISIT_LIMIT])
     return Transition(rule=rule, case=new, changes=_changes(case, new), spawn=spawn)
 
 

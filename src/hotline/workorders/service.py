@@ -140,16 +140,24 @@ def add_unit(
     region_code: str,
     parent: str | None = None,
 ) -> Unit:
-    """Create or update a unit (idempotent by code)."""
+    """Create or update a unit (idempotent by code). The parent must not be the unit itself or one of its
+    descendants (`unit-parent-loop`), and a new parent must be in service (`unit-inactive`)."""
     if kind not in UNIT_KINDS:
         raise InvalidInput(f"单位类型不正确：{kind}（可选：{'、'.join(UNIT_KINDS)}）", code="invalid-unit-kind")
-    region = _unit_region(region_code)
+    region = unit_region(region_code)
     name = _short(name, 200, "单位名称")
     code = _short(code, 64, "单位代码")
     if not code or not name:
         raise InvalidInput("单位代码和名称不能为空", code="unit-incomplete")
     parent_unit = get_unit(session, parent) if parent else None
     unit = session.scalar(select(Unit).where(Unit.code == code))
+    if parent_unit is not None:
+        if unit is not None and unit in unit_lineage(parent_unit):
+            raise InvalidInput(
+                f"上级单位不能是本单位或其下级单位：{parent_unit.name}（{parent_unit.code}）", code="unit-parent-loop"
+            )
+        if unit is None or unit.parent_id != parent_unit.id:
+            require_active(parent_unit)
     if unit is None:
         unit = Unit(code=code, name=name, kind=kind, region_code=region, active=True)
         session.add(unit)
@@ -159,7 +167,24 @@ def add_unit(
     return unit
 
 
-def _unit_region(region_code: str) -> str:
+def unit_lineage(unit: Unit) -> list[Unit]:
+    """UNIT, its parent, its parent's parent … up to a unit without one (stopping where a loop left by older data
+    would come back)."""
+    line = [unit]
+    while line[-1].parent is not None and line[-1].parent not in line:
+        line.append(line[-1].parent)
+    return line
+
+
+def require_active(unit: Unit) -> Unit:
+    """UNIT, refused (`unit-inactive`) once it is out of service (停用): it takes no new orders or catalogue
+    entries and heads no new units."""
+    if not unit.active:
+        raise Conflict(f"单位已停用：{unit.name}（{unit.code}）", code="unit-inactive", unit=unit.code)
+    return unit
+
+
+def unit_region(region_code: str) -> str:
     """A region for a unit: a province or 市（州） (code, name or alias), or a 区（县） code within a known 市（州）."""
     raw = (region_code or "").strip()
     if len(raw) == 6 and raw.isdigit() and raw[4:] != "00":
@@ -204,9 +229,9 @@ def set_catalogue_entry(
     path = _check_category(session, category)
     if not path:
         raise InvalidInput("派单目录须指定分类", code="category-required")
-    region = _unit_region(region_code) if region_code else ""
+    region = unit_region(region_code) if region_code else ""
     line = _short(line, 32, "拨打号码")
-    target = get_unit(session, unit)
+    target = require_active(get_unit(session, unit))
     entry = _catalogue_entry(session, path, region, line)
     if entry is None:
         entry = CatalogueEntry(category=path, region_code=region, line=line, unit_id=target.id)
@@ -227,7 +252,7 @@ def _catalogue_entry(session: Session, path: str, region: str, line: str) -> Cat
 def remove_catalogue_entry(session: Session, category: str, *, region_code: str = "", line: str = "") -> None:
     """Remove the dispatch-catalogue entry for CATEGORY (+ region, + line): lookups fall back to a less specific
     one. The key is read as `set_catalogue_entry` reads it."""
-    region = _unit_region(region_code) if region_code else ""
+    region = unit_region(region_code) if region_code else ""
     entry = _catalogue_entry(session, normalize_category(category), region, line.strip())
     if entry is None:
         raise NotFound(f"派单目录中没有这一条：{category}", code="catalogue-entry-not-found")
@@ -253,8 +278,12 @@ def unit_view(unit: Unit) -> dict[str, Any]:
     }
 
 
-def list_units(session: Session) -> list[dict[str, Any]]:
-    return [unit_view(u) for u in session.scalars(select(Unit).order_by(Unit.code))]
+def list_units(session: Session, *, active: bool | None = None) -> list[dict[str, Any]]:
+    """The units by code: all, or only those in service (ACTIVE True) or only those out of it (停用, False)."""
+    query = select(Unit).order_by(Unit.code)
+    if active is not None:
+        query = query.where(Unit.active.is_(active))
+    return [unit_view(u) for u in session.scalars(query)]
 
 
 def lookup_dispatch_catalogue(session: Session, category: str, region_code: str, line: str | None) -> Unit | None:
@@ -352,7 +381,7 @@ def _share_reference(session: Session) -> None:
 
 
 def set_limit(session: Session, key: str, days: int, *, actor: str = "") -> dict[str, int]:
-    """Change a time limit (an order type, 签收 or 退单) in working days."""
+    """Change a time limit (an order type, 签收, 退单 or 回访) in working days."""
     if key not in d.DEFAULT_LIMITS:
         raise InvalidInput(f"时限项不正确：{key}（可选：{'、'.join(d.DEFAULT_LIMITS)}）", code="invalid-limit-key")
     if not 0 < days <= 90:
@@ -470,6 +499,7 @@ def _case(order: Order, *, children: Sequence[Order] = ()) -> d.Case:
         due=get("due"),
         accept_due=get("accept_due"),
         return_due=get("return_due"),
+        visit_due=get("visit_due"),
         paused_on=get("paused_on"),
         paused_workdays=get("paused_workdays"),
         extension_days=get("extension_days"),
@@ -499,6 +529,7 @@ _PLAIN_FIELDS = frozenset(
         "due",
         "accept_due",
         "return_due",
+        "visit_due",
         "paused_on",
         "paused_workdays",
         "extension_days",
@@ -939,7 +970,9 @@ def act(
             raise InvalidInput("不能并入自身", code="merge-into-self")
     for code in (target_unit, *co_units):
         if code:
-            get_unit(session, code)
+            require_active(get_unit(session, code))
+    if act_kind is d.Action.REOPEN and not target_unit and row.lead_unit is not None:
+        require_active(row.lead_unit)  # 重办 goes back to the unit that handled it unless another is named
     new_category: str | None = None
     if category is not None:
         if act_kind not in (d.Action.DISPATCH, d.Action.REDISPATCH):
@@ -1132,9 +1165,24 @@ def history_label(action: str) -> str:
 
 @dataclass(frozen=True)
 class Redated:
+    """An order whose deadlines a calendar change moved: each moved one (`domain.DEADLINE_LABELS`) as (was, now)."""
+
     number: str
-    before: date
-    after: date
+    changes: Mapping[str, tuple[date, date]]
+
+    @property
+    def before(self) -> date | None:
+        """Its `due` before the change; None when only its 签收 or 退单 limit moved."""
+        return self.changes["due"][0] if "due" in self.changes else None
+
+    @property
+    def after(self) -> date | None:
+        return self.changes["due"][1] if "due" in self.changes else None
+
+
+def redated_counts(moved: Sequence[Redated]) -> dict[str, int]:
+    """How many orders had each deadline moved (`domain.redated_text` says it)."""
+    return {name: sum(1 for m in moved if name in m.changes) for name in d.DEADLINE_LABELS}
 
 
 def change_calendar(session: Session, change: Callable[[], T], *, actor: str) -> tuple[T, list[Redated]]:
@@ -1147,20 +1195,30 @@ def change_calendar(session: Session, change: Callable[[], T], *, actor: str) ->
 
 
 def follow_calendar(session: Session, before: WorkCalendar, *, actor: str, at: datetime | None = None) -> list[Redated]:
-    """Move the deadline (`due`) of every order still being worked on that the calendar's change (BEFORE → as it
-    is now in SESSION) gives days back, as `domain.redated_due` says; each move is a history entry (pushed to the
-    unit's system). Called in the transaction that changes the calendar: an order changed by someone else at the
-    same moment makes the whole change `stale-version`, so the calendar and the deadlines never disagree."""
+    """Move the deadlines of every order still being worked on that the calendar's change (BEFORE → as it is now
+    in SESSION) gives days back, as `domain.redated` says: its `due`, and its 签收 and 退单 limits while they still
+    matter, or, waiting for its callback (待回访), its 回访时限; each order moved is one history entry naming them
+    all (pushed to the unit's system, but for a 回访时限 alone: the callback is the centre's). Called in the
+    transaction that changes the calendar: an order changed by someone else at the same moment makes the whole
+    change `stale-version`, so the calendar and the deadlines never disagree."""
     moment = at or now()
+    today = china_day(moment)
     after = load_calendar(session)
     changed = {
         day for day in set(before.overrides) | set(after.overrides) if before.is_workday(day) != after.is_workday(day)
     }
     if not changed:
         return []
+    first = min(changed)
     orders = session.scalars(
         select(Order)
-        .where(Order.state.in_([s.value for s in d.OPEN_STATES]), Order.due >= min(changed))
+        .where(
+            Order.state.in_([s.value for s in d.RUNNING_STATES]),
+            (Order.due >= first)
+            | ((Order.state == d.State.TO_VISIT.value) & (Order.visit_due >= first))
+            | ((Order.state == d.State.DISPATCHED.value) & (Order.accept_due >= first))
+            | (Order.state.in_([s.value for s in d.RETURNABLE_STATES]) & (Order.return_due >= max(first, today))),
+        )
         .options(selectinload(Order.lead_unit), selectinload(Order.parent))
         .order_by(Order.due, Order.number)
     ).all()
@@ -1173,22 +1231,50 @@ def follow_calendar(session: Session, before: WorkCalendar, *, actor: str, at: d
             .group_by(History.order_id)
         ).all()
     )
+    visiting = _entered_to_visit(session, [o.id for o in orders if o.state == d.State.TO_VISIT.value])
     moved = []
     for order in orders:
         root = roots[order.id]
         base = china_day(reopened.get(root.id) or root.created_at)
-        due = d.redated_due(order.due, base, before, after)
-        if due is None:
+        # The 签收 and 退单 limits count from the order's latest 派单, 改派 or 重办 (a co-handling order's own
+        # giving: its opening, or the lead's 重办 it followed), the instant `dispatched_at` keeps.
+        given = china_day(order.dispatched_at) if order.dispatched_at else None
+        visit_from = visiting.get(order.id)
+        found = d.redated(_case(order), counted_from=base, given_on=given, today=today, before=before, after=after,
+                          visit_from=visit_from)  # fmt: skip
+        if not found:
             continue
-        changes = {"due": [order.due.isoformat(), due.isoformat()]}
-        moved.append(Redated(order.number, order.due, due))
-        _set_columns(order, {"due": due})
-        days = "、".join(day.isoformat() for day in sorted(changed) if base < day <= due)
+        moved.append(Redated(order.number, found))
+        _set_columns(order, {name: new for name, (_, new) in found.items()})
+        starts = {"due": base, "accept_due": given, "return_due": given, "visit_due": visit_from}
+        days = "、".join(
+            day.isoformat()
+            for day in sorted(changed)
+            if any((start := starts[name]) is not None and start < day <= new for name, (_, new) in found.items())
+        )
+        said = "，".join(f"{d.DEADLINE_LABELS[name]}顺延至 {new.isoformat()}" for name, (_, new) in found.items())
         _record(session, order, action=REDATED, role=d.Role.ADMIN.value, actor=actor, at=moment,
-                unit=order.lead_unit.code if order.lead_unit else "", from_state=order.state, changes=changes,
-                reason=f"工作日历调整（{days}），办理期限顺延至 {due.isoformat()}")  # fmt: skip
+                unit=order.lead_unit.code if order.lead_unit else "", from_state=order.state,
+                changes={name: [was.isoformat(), new.isoformat()] for name, (was, new) in found.items()},
+                reason=f"工作日历调整（{days}），{said}")  # fmt: skip
     flush_orders(session)
     return moved
+
+
+def _entered_to_visit(session: Session, ids: Sequence[int]) -> dict[int, date]:
+    """The China day each of these orders last entered 待回访 (审核通过, 直接办结): where its 回访时限 counts from."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(History.order_id, func.max(History.at))
+        .where(
+            History.order_id.in_(ids),
+            History.to_state == d.State.TO_VISIT.value,
+            History.from_state != d.State.TO_VISIT.value,
+        )
+        .group_by(History.order_id)
+    )
+    return {order_id: china_day(at) for order_id, at in rows}
 
 
 def _published_article(session: Session, key: str) -> tuple[str, str]:
@@ -1370,6 +1456,7 @@ def order_view(
         "accept_due": order.accept_due.isoformat() if order.accept_due else None,
         "accept_overdue": d.accept_overdue(case, day),
         "return_due": order.return_due.isoformat() if order.return_due else None,
+        "visit_due": order.visit_due.isoformat() if order.visit_due else None,
         "sla": sla.value,
         "sla_label": d.SLA_LABELS[sla],
         "paused_since": order.paused_on.isoformat() if order.paused_on else None,
@@ -1545,7 +1632,7 @@ def list_orders(
         query = query.order_by(Order.due, Order.number)
     # The time-limit state is known only order by order (paused time moves a deadline): read on, in batches,
     # until LIMIT match, rather than a fixed window in which the many overdue orders, due first, could hide the
-    # ones wanted. The filter already keeps to open orders, so this reads at most the open ones.
+    # ones wanted. The filter already keeps to the orders with a deadline running, so this reads at most those.
     rows = session.scalars(query.execution_options(yield_per=200) if wanted else query.limit(limit))
     try:
         for found in rows:
@@ -1625,9 +1712,18 @@ def filtered_orders(
         )
     wanted = d.parse_enum(d.Sla, f.sla, "时限状态", "invalid-sla") if f.sla else None
     if wanted is not None:
-        query = query.where(Order.state.in_([s.value for s in d.OPEN_STATES]))
-        if wanted is d.Sla.OVERDUE:
-            query = query.where(Order.due < today)
+        # A deadline running (`domain.RUNNING_STATES`): being worked on (`due`), or waiting for its callback with a
+        # 回访时限 (one from before they were set is not judged); past it already for `overdue`.
+        late = wanted is d.Sla.OVERDUE
+        query = query.where(
+            or_(
+                and_(Order.state.in_([s.value for s in d.OPEN_STATES]), *([Order.due < today] if late else [])),
+                and_(
+                    Order.state == d.State.TO_VISIT.value,
+                    Order.visit_due < today if late else Order.visit_due.is_not(None),
+                ),
+            )
+        )
     return query, wanted
 
 
@@ -1649,8 +1745,9 @@ def matches_sla(session: Session, order: Order, wanted: d.Sla | None, today: dat
 
 @dataclass(frozen=True)
 class TodoLine:
-    """One line of a role's to-do (待办): the orders in STATE waiting on it, and of those still being worked on
-    how many are near due (临期) and overdue (超期); None for a state with no deadline running (answered)."""
+    """One line of a role's to-do (待办): the orders in STATE waiting on it, and of those with a deadline running
+    (being worked on, or waiting for their callback: the 回访时限) how many are near due (临期) and overdue (超期);
+    None for a state with no deadline running (answered, waiting for 审核)."""
 
     state: str
     label: str
@@ -1670,19 +1767,24 @@ def todo(session: Session, role: str, *, unit: str | None = None, today: date | 
         scope.append(Order.lead_unit_id == get_unit(session, cast(str, unit)).id)
     counted = session.execute(select(Order.state, func.count()).where(*scope).group_by(Order.state))
     counts: dict[str, int] = {state: n for state, n in counted}
-    slas: dict[str, dict[d.Sla, int]] = {s.value: {} for s in states if s in d.OPEN_STATES}
+    slas: dict[str, dict[d.Sla, int]] = {s.value: {} for s in states if s in d.RUNNING_STATES}
     if slas:
         calendar = _calendar(session)
-        # An order due on or after the (NEAR_DUE_WORKDAYS + 1)-th working day from today is on time (a pause only
-        # moves its deadline later): only the others need the calendar, and most open orders are never read.
+        # An order due (or to be called back) on or after the (NEAR_DUE_WORKDAYS + 1)-th working day from today is
+        # on time (a pause only moves its deadline later): only the others need the calendar, and most orders are
+        # never read. A 待回访 order without a 回访时限 (from before they were set) is not judged.
         horizon = calendar.add_workdays(day, d.NEAR_DUE_WORKDAYS + 1)
+        open_ = [s for s in slas if d.State(s) in d.OPEN_STATES]
+        running = [and_(Order.state.in_(open_), Order.due < horizon)] if open_ else []
+        if d.State.TO_VISIT.value in slas:
+            running.append(and_(Order.state == d.State.TO_VISIT.value, Order.visit_due < horizon))
         rows = session.execute(
-            select(Order.type, Order.state, Order.due, Order.paused_on).where(
-                *scope, Order.state.in_(list(slas)), Order.due < horizon
-            )
+            select(Order.type, Order.state, Order.due, Order.paused_on, Order.visit_due).where(*scope, or_(*running))
         )
-        for type_, state, due, paused_on in rows:
-            case = d.Case(type=d.OrderType(type_), state=d.State(state), due=due, paused_on=paused_on)
+        for type_, state, due, paused_on, visit_due in rows:
+            case = d.Case(
+                type=d.OrderType(type_), state=d.State(state), due=due, paused_on=paused_on, visit_due=visit_due
+            )
             found = d.sla_state(case, day, calendar)
             slas[state][found] = slas[state].get(found, 0) + 1
     lines = []

@@ -80,7 +80,7 @@ class CatalogueEntry(Base):
 
 
 class Limit(Base):
-    """A time limit in working days overriding the default (key: an order type, 签收 or 退单)."""
+    """A time limit in working days overriding the default (key: an order type, 签收, 退单 or 回访)."""
 
     __tablename__ = "wo_limits"
 
@@ -159,6 +159,8 @@ class Order(Base):
     due: Mapped[date] = mapped_column(Date, nullable=False)
     accept_due: Mapped[date | None] = mapped_column(Date, nullable=True)
     return_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # 回访时限: set as the order enters 待回访 (审核通过, 直接办结); NULL on orders that entered it before 0022.
+    visit_due: Mapped[date | None] = mapped_column(Date, nullable=True)
     paused_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     paused_workdays: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     extension_days: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
