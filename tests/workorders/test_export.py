@@ -160,7 +160,7 @@ def test_columns_title_and_china_times(tmp_path: Path) -> None:
     assert sheet["A2"].value == (
         "导出人：王芳（wangfang）；查看角色：督办审核员（来电人信息按该角色的权限显示）；导出时间：2021-10-12 09:00（北京时间）"
     )
-    assert sheet.freeze_panes == f"B{HEADER_ROW + 1}" and sheet.auto_filter.ref == f"A{HEADER_ROW}:Z{HEADER_ROW + 2}"
+    assert sheet.freeze_panes == f"B{HEADER_ROW + 1}" and sheet.auto_filter.ref == f"A{HEADER_ROW}:AA{HEADER_ROW + 2}"
     assert [c.value for c in sheet[HEADER_ROW]][:4] == ["工单编号", "主办/协办", "主办工单", "受理时间"]
     assert sheet.cell(HEADER_ROW + 4, 1).value == "共 2 张工单"
 
@@ -201,6 +201,19 @@ def test_filters_are_the_lists(tmp_path: Path) -> None:
             session, OrderFilters(since=date(2021, 10, 1), category="劳动和社会保障", channel="web")
         )
     assert [o["number"] for o in listed] == [fresh]
+
+
+def test_an_order_waiting_for_its_callback_carries_its_deadline(tmp_path: Path) -> None:
+    """回访时限: the day a 待回访 order is to be called back by (3 working days after 直接办结 on Thursday
+    2021-09-30: the National Day holiday runs to 10-07, then 10-08 and the make-up Saturday 10-09 are working
+    days); an order not yet answered has none."""
+    answered = _create(type="咨询")
+    _act(answered, "direct_resolve", role="agent", reply="已告知办理流程")
+    waiting = _create()
+    _export(tmp_path / "visit.xlsx")
+    rows = _rows(tmp_path / "visit.xlsx")
+    assert (rows[answered]["状态"], rows[answered]["回访时限"]) == ("待回访", datetime(2021, 10, 11))
+    assert rows[waiting]["回访时限"] is None
 
 
 def test_citizens_text_is_never_a_formula(tmp_path: Path) -> None:
