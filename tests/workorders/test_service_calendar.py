@@ -116,7 +116,7 @@ def test_a_years_arrangement_imported_moves_deadlines_and_the_change_is_pushed_t
     assert [(_iso(m.before), _iso(m.after)) for m in moved] == [("2099-01-26", "2099-01-30")]
     entry = _show(number)["history"][-1]
     assert entry["action"] == "recalendar" and "2099-01-19、2099-01-20" in entry["reason"]
-    assert EVENT_LABELS[entry["action"]] == "办理期限顺延"
+    assert EVENT_LABELS[entry["action"]] == "时限顺延（工作日历调整）"
     assert target_unit(entry["action"], entry["changes"], ZJJ) == ZJJ
 
 

@@ -31,7 +31,7 @@ EVENT_LABELS = {
     "approve_extension": "延期已批准",
     "refuse_extension": "延期未批准",
     "merge": "并单",
-    "recalendar": "办理期限顺延",  # the working-day calendar changed (workorders.service.follow_calendar)
+    "recalendar": "时限顺延（工作日历调整）",  # the calendar changed: the due date, 签收 or 退单 limit moved (follow_calendar)
 }
 _TO_NEW_UNIT = frozenset({"dispatch", "redispatch"})
 # Changed fields no unit's system needs to hear about: a `recalendar` entry changing only these is not pushed.
