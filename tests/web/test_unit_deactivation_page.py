@@ -97,6 +97,12 @@ def test_an_administrator_deactivates_a_bureau_into_its_successor_and_back(admin
     assert page.locator(f"#catalogue-form select[name=unit] option[value='{ZJJ}']").count() == 0
     assert page.locator(f"#unit-form select[name=parent] option[value='{ZJJ}']").count() == 0
 
+    # Its past orders can still be looked up: the order list offers it, marked out of service.
+    page.goto("/orders?role=supervisor")
+    option = page.locator(f"select[name=unit] option[value='{ZJJ}']")
+    assert option.inner_text() == "成都市住房和城乡建设局（已停用）"
+    page.goto("/settings/dispatch")
+
     page.select_option("#units select[name=status]", "inactive")
     _submit(page, "#units form.inline button[type=submit]")
     assert page.locator("#unit-table tr[data-unit]").evaluate_all("rows => rows.map(r => r.dataset.unit)") == [ZJJ]

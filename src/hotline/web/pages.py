@@ -223,7 +223,10 @@ def orders_page(
     context["states"] = [(s.value, label) for s, label in wo.STATE_LABELS.items()]
     context["types"] = [t.value for t in wo.OrderType]
     context["channels"] = [(c.value, label) for c, label in wo.CHANNEL_LABELS.items()]
-    context["units"] = [(u["code"], u["name"]) for u in orders.list_units(session) if u["active"]]
+    # Units out of service too (停用): their past orders are still looked up.
+    context["units"] = [
+        (u["code"], u["name"] + ("" if u["active"] else "（已停用）")) for u in orders.list_units(session)
+    ]
     try:
         # A handling unit sees its own unit's orders (signed in: the account's unit, whatever the query says);
         # for the others 承办单位 is one more filter.
