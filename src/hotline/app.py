@@ -15,6 +15,7 @@ def create_app() -> FastAPI:
     from hotline.accounts.guard import Guard
     from hotline.aggregation import api as aggregation_api
     from hotline.calendar import api as calendar_api
+    from hotline.changelog import api as changelog_api
     from hotline.dispatch import api as dispatch_api
     from hotline.knowledge import api as knowledge_api
     from hotline.open311 import api as open311_api
@@ -62,6 +63,7 @@ def create_app() -> FastAPI:
         plan_api.router,
         calendar_api.router,
         workorders_api.router,
+        changelog_api.router,  # /api/settings/changes: 设置变更记录
         knowledge_api.router,
         dispatch_api.router,
         telephony_api.router,

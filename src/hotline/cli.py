@@ -211,6 +211,7 @@ _CAPABILITIES: dict[str, tuple[str, str, bool]] = {
     "feeds": ("hotline.aggregation.cli", "app", True),
     "push": ("hotline.push.cli", "app", True),
     "accounts": ("hotline.accounts.cli", "app", True),
+    "settings": ("hotline.changelog.cli", "app", True),
 }
 _mounted: set[str] = set()
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from hotline.settings import get_settings
@@ -53,6 +53,34 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class AppendOnlyError(RuntimeError):
+    """A row of an append-only table (an order's history, the settings' change records) was to be changed or
+    deleted."""
+
+
+_APPEND_ONLY: dict[type[Any], str] = {}
+
+
+def append_only(table: type[Base], what: str) -> None:
+    """Refuse, through the ORM, any update or delete of TABLE's rows, one by one or in bulk: WHAT (in words, for
+    the error) is kept as it was written. Plain SQL is not watched: the tests empty tables with it."""
+
+    def refuse(_mapper: Any, _connection: Any, target: Any) -> None:
+        raise AppendOnlyError(f"{what} is append-only (row {target.id})")
+
+    event.listen(table, "before_update", refuse)
+    event.listen(table, "before_delete", refuse)
+    _APPEND_ONLY[table] = what
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_rewrite(state: ORMExecuteState) -> None:
+    if state.is_update or state.is_delete:
+        for mapper in state.all_mappers:
+            if mapper.class_ in _APPEND_ONLY:
+                raise AppendOnlyError(f"{_APPEND_ONLY[mapper.class_]} is append-only")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import pytest
 
@@ -16,19 +17,21 @@ class Ran:
     stderr: str
 
 
+def run_hotline(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> Ran:
+    """`hotline ARGS…` run in-process through the real entry point (`hotline.cli.main`)."""
+    from hotline.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["hotline", *args])
+    code: int | str | None = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return Ran(int(code or 0), out.out, out.err)
+
+
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
     """`hotline order …` run in-process through the real entry point (`hotline.cli.main`)."""
-    from hotline.cli import main
-
-    def run(*args: str) -> Ran:
-        monkeypatch.setattr(sys, "argv", ["hotline", "order", *args])
-        code: int | str | None = 0
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return Ran(int(code or 0), out.out, out.err)
-
-    return run
+    return partial(run_hotline, monkeypatch, capsys, "order")

@@ -8,16 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hotline.calendar import service as calendar_service
-from hotline.db import session_factory, session_scope
+from hotline.db import AppendOnlyError, session_factory, session_scope
 from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound, TooManyAttempts
 from hotline.timeutil import CHINA_TZ
 from hotline.workorders import service
 from hotline.workorders.service import OrderFilters
-from hotline.workorders.store import History, HistoryRewriteError, Order
+from hotline.workorders.store import History, Order
 from tests.conftest import query_plan
 
 AT = datetime(2021, 9, 30, 10, 0, tzinfo=CHINA_TZ)
@@ -300,8 +300,13 @@ def test_history_is_never_rewritten(units: str) -> None:
     try:
         entry = session.scalars(select(History)).one()
         entry.reason = "篡改"
-        with pytest.raises(HistoryRewriteError):
+        with pytest.raises(AppendOnlyError):
             session.flush()
+        session.rollback()
+        with pytest.raises(AppendOnlyError):  # nor in bulk
+            session.execute(update(History).values(reason="篡改"))
+        with pytest.raises(AppendOnlyError):
+            session.execute(delete(History))
     finally:
         session.rollback()
         session.close()

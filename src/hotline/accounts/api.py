@@ -154,10 +154,13 @@ def logout_form(request: Request, session: Session = SESSION) -> Response:
     return response
 
 
-def signed_actor(request: Request, typed: str) -> str:
-    """Who a change is recorded as: the signed-in account; the typed name only when sign-in is off."""
+def signed_actor(request: Request, typed: str, *, role: d.Grant | None = None) -> str:
+    """Who a change is recorded as: the signed-in account; the typed name only when sign-in is off, and without
+    one ROLE's label (管理员), the name the pages record a role's change under with sign-in off (`web.viewer`)."""
     identity = identity_of(request)
-    return identity.actor if identity is not None else typed
+    if identity is not None:
+        return identity.actor
+    return typed or (d.GRANT_LABELS[role] if role is not None else "")
 
 
 # -- one's own password ----------------------------------------------------------------------------------------------

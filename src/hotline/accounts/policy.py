@@ -133,6 +133,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/api/workorders/catalogue/lookup", STAFF),
     ("GET", "/api/workorders/limits", STAFF),
     ("PUT", "/api/workorders/limits/{key}", ADMIN),
+    ("GET", "/api/settings/changes", MANAGERS),  # 设置变更记录: who changed units, 派单目录, 办理时限, 工作日历
     # knowledge base: everyone reads and flags; supervisors and administrators edit
     ("GET", "/api/kb/search", STAFF),
     ("POST", "/api/kb/articles", MANAGERS),

@@ -1,6 +1,7 @@
 """HTTP resources of hotline.calendar: a month of the working-day calendar, an administrator's changes to single
 days, and the import of a year's holiday arrangement. Every change moves the deadlines it gives days back
-(`workorders.service.change_calendar`) and answers with the orders whose deadlines moved (`redated`)."""
+(`workorders.service.change_calendar`) and answers with the orders whose deadlines moved (`redated`). Changes are
+recorded as the signed-in account's, or with sign-in off as the name sent, else as 管理员."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.accounts.api import signed_actor
+from hotline.accounts.domain import Grant
 from hotline.calendar import service
 from hotline.deps import SESSION
 from hotline.tables import read_table, uploaded
@@ -72,7 +74,7 @@ def set_day(day: str, body: DayIn, request: Request, session: Session = SESSION)
     """Make DAY a working day or a holiday whatever the official calendar says (a local decision, or a year the
     package does not know yet)."""
     parsed = parse_day(day)
-    actor = signed_actor(request, body.set_by)
+    actor = signed_actor(request, body.set_by, role=Grant.ADMIN)
     _, moved = orders.change_calendar(
         session,
         partial(service.set_override, session, parsed, body.kind, note=body.note.strip(), actor=actor),
@@ -85,8 +87,9 @@ def set_day(day: str, body: DayIn, request: Request, session: Session = SESSION)
 def clear_day(day: str, request: Request, session: Session = SESSION) -> dict[str, Any]:
     """Back to the official calendar for DAY."""
     parsed = parse_day(day)
-    actor = signed_actor(request, "")
-    cleared, moved = orders.change_calendar(session, partial(service.clear_override, session, parsed), actor=actor)
+    actor = signed_actor(request, "", role=Grant.ADMIN)
+    clear = partial(service.clear_override, session, parsed, actor=actor)
+    cleared, moved = orders.change_calendar(session, clear, actor=actor)
     return {**day_dict(service.describe(session, parsed)), "cleared": cleared, "redated": redated_dicts(moved)}
 
 
@@ -97,7 +100,7 @@ async def import_days(
     """A year's arrangement (CSV or Excel: 日期, 类型, 说明); a wrong row writes nothing."""
     with uploaded(file.filename or "", await file.read()) as path:
         table = read_table(path, needed=service.IMPORT_COLUMNS)
-    actor = signed_actor(request, set_by)
+    actor = signed_actor(request, set_by, role=Grant.ADMIN)
     done, moved = orders.change_calendar(
         session, partial(service.import_days, session, table, actor=actor), actor=actor
     )

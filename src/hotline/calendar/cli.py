@@ -64,7 +64,8 @@ def clear_day(
 ) -> None:
     parsed = parse_day(day)
     with session_scope() as session:
-        cleared, moved = orders.change_calendar(session, partial(service.clear_override, session, parsed), actor=actor)
+        clear = partial(service.clear_override, session, parsed, actor=actor)
+        cleared, moved = orders.change_calendar(session, clear, actor=actor)
     typer.echo(f"{parsed.isoformat()} {'已恢复按官方日历' if cleared else '没有本地调整，无需恢复'}" + _redated(moved))
 
 

@@ -1,4 +1,4 @@
-"""Use cases of the working-day calendar."""
+"""Use cases of the working-day calendar. Each change to a day is recorded as its actor's (`changelog`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from hotline.calendar.domain import WorkCalendar, is_weekend, official_covers, official_is_workday
 from hotline.calendar.store import CalendarOverride
+from hotline.changelog import service as changelog
+from hotline.changelog.domain import DayState, calendar_change
 from hotline.errors import InvalidInput
 from hotline.tables import Table, parse_date
 from hotline.timeutil import now
@@ -27,6 +29,7 @@ MAX_NOTE = 200
 # within it is warned about before orders are due in it.
 HORIZON_DAYS = 60
 IMPORT_COLUMNS = ("日期", "类型")
+IMPORTED = "导入放假安排"  # said of each day an import changed, in its change record
 MAX_IMPORT_DAYS = 3660
 
 _OVERRIDES = CalendarOverride.__table__
@@ -44,16 +47,27 @@ def load_calendar(session: Session) -> WorkCalendar:
 
 
 def set_override(session: Session, day: date, kind: str, *, note: str = "", actor: str = "") -> CalendarOverride:
-    """Record that DAY is a working day or a holiday, whatever the official calendar says."""
+    """Record that DAY is a working day or a holiday, whatever the official calendar says, as ACTOR's change. The
+    same kind and note again change nothing (not even who set it)."""
     if kind not in DAY_KINDS:
         raise InvalidInput(f"日期类型只能是 workday 或 holiday，收到 {kind!r}", code="invalid-day-kind")
     if len(note) > MAX_NOTE:
         raise InvalidInput(f"说明不超过{MAX_NOTE}个字", code="invalid-note")
+    return _set(session, day, DAY_KINDS[kind], note, actor=actor)
+
+
+def _set(
+    session: Session, day: date, is_workday: bool, note: str, *, actor: str, because: str = ""
+) -> CalendarOverride:
     row = session.get(CalendarOverride, day)
+    change = calendar_change(day, _state(row), DayState(is_workday, note), because=because)
+    if row is not None and change is None:
+        return row
+    changelog.record(session, change, actor=actor)
     if row is None:
         row = CalendarOverride(day=day)
         session.add(row)
-    row.is_workday = DAY_KINDS[kind]
+    row.is_workday = is_workday
     row.note = note
     row.set_by = actor
     row.set_at = now()
@@ -61,10 +75,16 @@ def set_override(session: Session, day: date, kind: str, *, note: str = "", acto
     return row
 
 
-def clear_override(session: Session, day: date) -> bool:
+def _state(row: CalendarOverride | None) -> DayState | None:
+    return DayState(row.is_workday, row.note) if row is not None else None
+
+
+def clear_override(session: Session, day: date, *, actor: str = "") -> bool:
+    """DAY back to the official calendar, as ACTOR's change; False when it had no override."""
     row = session.get(CalendarOverride, day)
     if row is None:
         return False
+    changelog.record(session, calendar_change(day, _state(row), None), actor=actor)
     session.delete(row)
     session.flush()
     return True
@@ -205,7 +225,7 @@ def import_days(session: Session, table: Table, *, actor: str = "") -> Imported:
     if not wanted:
         raise InvalidInput("文件中没有日期", code="empty-file")
     for day, (kind, note, _) in sorted(wanted.items()):
-        set_override(session, day, "workday" if kind else "holiday", note=note, actor=actor)
+        _set(session, day, kind, note, actor=actor, because=IMPORTED)
     workdays = sum(1 for kind, _, _ in wanted.values() if kind)
     ordered = sorted(wanted)
     return Imported(len(wanted), workdays, len(wanted) - workdays, ordered[0], ordered[-1])

@@ -1,6 +1,7 @@
 """工作日历: a month of the calendar the deadlines count on (the State Council's arrangement, make-up working days,
 an administrator's local changes), the years ahead nobody has entered yet, and — for those who may change it
-(the access table's `POST /calendar/…`) — forms to set or clear a day and to import a year's arrangement."""
+(the access table's `POST /calendar/…`) — forms to set or clear a day and to import a year's arrangement; below, the
+变更记录 of the calendar's days (`web.change_records`), for those who may read it."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from hotline.calendar import service as calendar
+from hotline.changelog.domain import Kind
 from hotline.deps import SESSION
 from hotline.errors import HotlineError, InvalidInput
 from hotline.tables import read_table, uploaded
 from hotline.timeutil import china_day, now, parse_day
+from hotline.web.change_records import change_records, wanted_before
 from hotline.web.pages import render
 from hotline.web.viewer import viewer_of
 from hotline.workorders import service as orders
@@ -33,9 +36,16 @@ _NOTICES = {"set": "已设置", "cleared": "已恢复按官方日历"}
 
 @router.get("/calendar", response_class=HTMLResponse)
 def calendar_page(
-    request: Request, month: str = "", role: str = "", done: str = "", redated: str = "", session: Session = SESSION
+    request: Request,
+    month: str = "",
+    role: str = "",
+    done: str = "",
+    redated: str = "",
+    changes_before: str = "",  # the 变更记录 older than this record (更早)
+    session: Session = SESSION,
 ) -> HTMLResponse:
-    return _page(request, session, month, role, notice=_notice(done, redated))
+    notice = _notice(done, redated)
+    return _page(request, session, month, role, notice=notice, changes_before=wanted_before(changes_before))
 
 
 @router.post("/calendar/days")
@@ -76,7 +86,7 @@ def clear_form(
         viewer.require("POST", "/calendar/days/clear")
         parsed = parse_day(day)
         _, moved = orders.change_calendar(
-            session, partial(calendar.clear_override, session, parsed), actor=viewer.actor
+            session, partial(calendar.clear_override, session, parsed, actor=viewer.actor), actor=viewer.actor
         )
         session.commit()
     except HotlineError as exc:
@@ -147,6 +157,7 @@ def _page(
     notice: str = "",
     error: HotlineError | None = None,
     typed: dict[str, str] | None = None,
+    changes_before: int | None = None,
 ) -> HTMLResponse:
     today = china_day(now())
     context: dict[str, Any] = {"month": month, "weeks": [], "error": error, "typed": typed or {}, "today": today}
@@ -172,6 +183,15 @@ def _page(
         viewer=viewer,
         can_change=viewer.may("POST", "/calendar/days"),
         notice=notice,
+        changes=change_records(
+            session,
+            viewer,
+            "/calendar",
+            kind=Kind.CALENDAR.value,
+            before=changes_before,
+            keep={"month": f"{year:04d}-{number:02d}"},
+            choose_kind=False,
+        ),
     )
     return render(
         request,

@@ -4,8 +4,11 @@ browser. Supervisors read it; administrators (the access table's `POST /settings
 same service functions, so the page refuses what they refuse, with their codes, and keeps what was typed.
 
 停用 a unit (机构调整) is two steps: its row's link shows what holds it (orders being worked on, catalogue entries,
-child units, bound accounts) with a choice of successor, and 确认停用 does it; the catalogue keeping no history,
-the page then lists the entries and units the successor took over."""
+child units, bound accounts) with a choice of successor, and 确认停用 does it; the page then lists the entries and
+units the successor took over.
+
+变更记录 at the bottom: every change to these settings and to the 工作日历 (`changelog`), newest first, 50 at a time
+(更早 pages back), by 类型; each change recorded as the viewer's (`Viewer.actor`)."""
 
 from __future__ import annotations
 
@@ -20,12 +23,22 @@ from sqlalchemy.orm import Session
 from hotline.accounts import service as accounts
 from hotline.deps import SESSION
 from hotline.errors import HotlineError, NotFound
-from hotline.plan.regions import PROVINCE, region_name
+from hotline.plan.regions import PROVINCE
+from hotline.web.change_records import change_records, wanted_before, wanted_kind
 from hotline.web.pages import render
 from hotline.web.viewer import Viewer, viewer_of
 from hotline.workorders import service as orders
 from hotline.workorders import units as reorganise
-from hotline.workorders.domain import ACCEPT_LIMIT, RETURN_LIMIT, VISIT_LIMIT
+from hotline.workorders.domain import (
+    ACCEPT_LIMIT,
+    ANY_LINE,
+    ANY_REGION,
+    RETURN_LIMIT,
+    VISIT_LIMIT,
+    catalogue_key,
+    entry_label,
+    region_label,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +51,6 @@ REMOVE = f"{CATALOGUE}/remove"
 LIMITS = f"{PAGE}/limits"
 TITLE = "派单设置"
 DEFAULT_ROLE = "admin"  # with sign-in off and no role named: the one who keeps these settings
-ANY_REGION, ANY_LINE = "全省", "全部号码"
 LIMIT_LABELS = {
     ACCEPT_LIMIT: "签收（派单后）",
     RETURN_LIMIT: "退单（派单后）",
@@ -63,11 +75,18 @@ def settings_page(
     to: str = "",  # a 停用's successor, and what it took over (read back, see `_notice`)
     moved: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies the default)
     children: Annotated[list[str], Query()] = [],  # noqa: B006
+    changes_kind: str = "",  # the 变更记录 shown: of one kind (`changelog.domain.Kind`), or all
+    changes_before: str = "",  # and older than this record (更早)
     session: Session = SESSION,
 ) -> HTMLResponse:
     asked = {"category": ask_category.strip(), "region": ask_region.strip(), "line": ask_line.strip()}
     notice = _notice(session, done, what, to=to, moved=moved, children=children)
-    shown = {"region": region, "status": status if status in UNIT_STATUSES else ""}
+    shown = {
+        "region": region,
+        "status": status if status in UNIT_STATUSES else "",
+        "changes_kind": wanted_kind(changes_kind),
+        "changes_before": changes_before,
+    }
     return _page(request, session, role, shown=shown, asked=asked, notice=notice, deactivating=deactivate)
 
 
@@ -84,8 +103,10 @@ def unit_form(
 ) -> Response:
     typed = {"form": "unit", "code": code, "name": name, "kind": kind, "region_code": region_code, "parent": parent}
 
-    def change(_viewer: Viewer) -> str:
-        unit = orders.add_unit(session, code, name, kind, region_code=region_code, parent=parent.strip() or None)
+    def change(viewer: Viewer) -> str:
+        unit = orders.add_unit(
+            session, code, name, kind, region_code=region_code, parent=parent.strip() or None, actor=viewer.actor
+        )
         return unit.code
 
     return _change(request, session, role, UNITS, typed, change)
@@ -101,12 +122,12 @@ def deactivate_form(
 ) -> Response:
     typed = {"form": "deactivate", "code": code, "successor": successor}
 
-    def change(_viewer: Viewer) -> Done:
-        done = reorganise.deactivate_unit(session, code, successor=successor.strip() or None)
+    def change(viewer: Viewer) -> Done:
+        done = reorganise.deactivate_unit(session, code, successor=successor.strip() or None, actor=viewer.actor)
         return {
             "what": done.unit.code,
             "to": done.successor.code if done.successor else "",
-            "moved": [_entry_key(e.category, e.region_code, e.line) for e in done.moved],
+            "moved": [catalogue_key(e.category, e.region_code, e.line) for e in done.moved],
             "children": [u.code for u in done.reparented],
         }
 
@@ -120,8 +141,8 @@ def activate_form(
     role: Annotated[str, Form()] = "",
     session: Session = SESSION,
 ) -> Response:
-    def change(_viewer: Viewer) -> Done:
-        return reorganise.activate_unit(session, code).code
+    def change(viewer: Viewer) -> Done:
+        return reorganise.activate_unit(session, code, actor=viewer.actor).code
 
     return _change(request, session, role, ACTIVATE, {"form": "activate"}, change)
 
@@ -138,9 +159,11 @@ def catalogue_form(
 ) -> Response:
     typed = {"form": "catalogue", "category": category, "region_code": region_code, "line": line, "unit": unit}
 
-    def change(_viewer: Viewer) -> str:
-        entry = orders.set_catalogue_entry(session, category, unit, region_code=region_code, line=line)
-        return _entry_key(entry.category, entry.region_code, entry.line)
+    def change(viewer: Viewer) -> str:
+        entry = orders.set_catalogue_entry(
+            session, category, unit, region_code=region_code, line=line, actor=viewer.actor
+        )
+        return catalogue_key(entry.category, entry.region_code, entry.line)
 
     return _change(request, session, role, CATALOGUE, typed, change)
 
@@ -154,9 +177,9 @@ def remove_form(
     role: Annotated[str, Form()] = "",
     session: Session = SESSION,
 ) -> Response:
-    def change(_viewer: Viewer) -> str:
-        orders.remove_catalogue_entry(session, category, region_code=region_code, line=line)
-        return _entry_key(category, region_code, line)
+    def change(viewer: Viewer) -> str:
+        orders.remove_catalogue_entry(session, category, region_code=region_code, line=line, actor=viewer.actor)
+        return catalogue_key(category, region_code, line)
 
     return _change(request, session, role, REMOVE, {"form": "remove"}, change)
 
@@ -203,22 +226,6 @@ def _change(
     return RedirectResponse(f"{PAGE}?{urlencode(query, doseq=True)}", status_code=303)
 
 
-def _entry_key(category: str, region_code: str, line: str) -> str:
-    return f"{category}|{region_code}|{line}"
-
-
-def region_label(code: str) -> str:
-    """A unit's or an entry's region as people say it: 全省 for any region, a 区（县）by its 市（州）and code."""
-    if not code:
-        return ANY_REGION
-    named = region_name(code)
-    return named if named != code else f"{region_name(code[:4] + '00')} {code}"
-
-
-def _entry_label(category: str, region_code: str, line: str) -> str:
-    return f"{category}（{region_label(region_code)}，{line or ANY_LINE}）"
-
-
 def _notice(
     session: Session, done: str, what: str, *, to: str = "", moved: Sequence[str] = (), children: Sequence[str] = ()
 ) -> str:
@@ -248,9 +255,9 @@ def _notice(
             None,
         )
         if done == "catalogue" and entry is not None:
-            return f"已保存派单目录：{_entry_label(category, region_code, line)} → {entry.unit.name}"
+            return f"已保存派单目录：{entry_label(category, region_code, line)} → {entry.unit.name}"
         if done == "remove" and entry is None:
-            return f"已删除派单目录：{_entry_label(category, region_code, line)}"
+            return f"已删除派单目录：{entry_label(category, region_code, line)}"
     return ""
 
 
@@ -265,9 +272,9 @@ def _deactivated(session: Session, unit: Any, to: str, moved: Sequence[str], chi
     if heir is None:
         return said
     held = {
-        _entry_key(e.category, e.region_code, e.line) for e in orders.list_catalogue(session) if e.unit_id == heir.id
+        catalogue_key(e.category, e.region_code, e.line) for e in orders.list_catalogue(session) if e.unit_id == heir.id
     }
-    entries = [_entry_label(*key.rsplit("|", 2)) for key in moved if key in held]
+    entries = [entry_label(*key.rsplit("|", 2)) for key in moved if key in held]
     under = {u["code"]: u["name"] for u in orders.list_units(session) if u["parent"] == heir.code}
     units = [f"{under[code]}（{code}）" for code in children if code in under]
     if entries:
@@ -290,7 +297,7 @@ def _page(
     deactivating: str = "",
 ) -> HTMLResponse:
     asked = asked or {"category": "", "region": "", "line": ""}
-    shown = shown or {"region": "", "status": ""}
+    shown = shown or {"region": "", "status": "", "changes_kind": "", "changes_before": ""}
     region = shown["region"]
     context: dict[str, Any] = {"error": error, "typed": typed or {}, "shown": shown, "asked": asked, "units": []}
     try:
@@ -333,6 +340,9 @@ def _page(
         limits=[{**r, "label": LIMIT_LABELS.get(r["key"], r["key"])} for r in orders.limit_settings(session)],
         any_region=ANY_REGION,
         any_line=ANY_LINE,
+        changes=change_records(
+            session, viewer, PAGE, kind=shown["changes_kind"], before=wanted_before(shown["changes_before"])
+        ),
     )
     return render(request, "settings.html", TITLE, status_code=error.http_status if error else 200, **context)
 
@@ -347,7 +357,7 @@ def _deactivation(session: Session, viewer: Viewer, code: str) -> dict[str, Any]
         "unit": held.unit,
         "open_orders": held.open_orders,
         "orders_href": f"/orders?{urlencode({'role': viewer.role, 'unit': held.unit.code})}",
-        "entries": [_entry_label(e.category, e.region_code, e.line) for e in held.entries],
+        "entries": [entry_label(e.category, e.region_code, e.line) for e in held.entries],
         "children": held.children,
         "accounts": accounts.bound_to_unit(session, held.unit.code),
         "successors": reorganise.successor_choices(session, held.unit.code),

@@ -20,6 +20,7 @@ from starlette.background import BackgroundTask
 
 from hotline import workbooks
 from hotline.accounts.api import acting, client_address, identity_of, signed_actor
+from hotline.accounts.domain import Grant
 from hotline.deps import SESSION
 from hotline.settings import get_settings
 from hotline.timeutil import parse_instant
@@ -69,16 +70,21 @@ class ActOnOrder(BaseModel):
     article: str | None = Field(None, description="直接办结时答复所依据的知识（编号或外部编号）；答复默认为其正文")
 
 
+ACTOR_HELP = "操作人（未启用登录时；默认“管理员”），记入设置变更记录；登录后记为当前账号"
+
+
 class UnitIn(BaseModel):
     code: str
     name: str
     kind: str
     region_code: str
     parent: str | None = None
+    actor: str = Field("", description=ACTOR_HELP)
 
 
 class DeactivateIn(BaseModel):
     successor: str | None = Field(None, description="接替单位代码：承接其派单目录条目和下级单位")
+    actor: str = Field("", description=ACTOR_HELP)
 
 
 class CatalogueIn(BaseModel):
@@ -86,11 +92,17 @@ class CatalogueIn(BaseModel):
     unit: str
     region_code: str = ""
     line: str = ""
+    actor: str = Field("", description=ACTOR_HELP)
 
 
 class LimitIn(BaseModel):
     days: int
-    actor: str = ""
+    actor: str = Field("", description=ACTOR_HELP)
+
+
+def _actor(request: Request, typed: str = "") -> str:
+    """Who a change to the settings is recorded as (only administrators make them: `accounts.policy`)."""
+    return signed_actor(request, typed.strip(), role=Grant.ADMIN)
 
 
 def _advice(session: Session, body: CreateOrder, at: datetime | None) -> dict[str, Any] | None:
@@ -234,37 +246,58 @@ def units(
 
 
 @router.post("/api/workorders/units", status_code=201)
-def add_unit(body: UnitIn, session: Session = SESSION) -> dict[str, Any]:
-    unit = service.add_unit(session, body.code, body.name, body.kind, region_code=body.region_code, parent=body.parent)
+def add_unit(body: UnitIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
+    unit = service.add_unit(
+        session,
+        body.code,
+        body.name,
+        body.kind,
+        region_code=body.region_code,
+        parent=body.parent,
+        actor=_actor(request, body.actor),
+    )
     return service.unit_view(unit)
 
 
 @router.post("/api/workorders/units/{code}/deactivate")
-def deactivate_unit(code: str, body: DeactivateIn, session: Session = SESSION) -> dict[str, Any]:
+def deactivate_unit(code: str, body: DeactivateIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
     """停用 a unit (机构调整): the successor takes over its catalogue entries and child units, each listed in the
     answer. 409 `unit-has-open-orders` (改派 them first), `unit-in-catalogue`, `unit-has-children` (without a
     successor); 422 `invalid-successor`."""
-    return units_service.deactivation_view(units_service.deactivate_unit(session, code, successor=body.successor))
+    done = units_service.deactivate_unit(session, code, successor=body.successor, actor=_actor(request, body.actor))
+    return units_service.deactivation_view(done)
 
 
 @router.post("/api/workorders/units/{code}/activate")
-def activate_unit(code: str, session: Session = SESSION) -> dict[str, Any]:
+def activate_unit(code: str, request: Request, session: Session = SESSION) -> dict[str, Any]:
     """启用 a unit again (its flag only)."""
-    return service.unit_view(units_service.activate_unit(session, code))
+    return service.unit_view(units_service.activate_unit(session, code, actor=_actor(request)))
 
 
 @router.put("/api/workorders/catalogue")
-def set_catalogue(body: CatalogueIn, session: Session = SESSION) -> dict[str, Any]:
-    entry = service.set_catalogue_entry(session, body.category, body.unit, region_code=body.region_code, line=body.line)
+def set_catalogue(body: CatalogueIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
+    entry = service.set_catalogue_entry(
+        session,
+        body.category,
+        body.unit,
+        region_code=body.region_code,
+        line=body.line,
+        actor=_actor(request, body.actor),
+    )
     return {"category": entry.category, "region_code": entry.region_code, "line": entry.line, "unit": body.unit}
 
 
 @router.delete("/api/workorders/catalogue")
 def remove_catalogue(
-    category: str, region_code: str = "", line: str = "", session: Session = SESSION
+    request: Request,
+    category: str,
+    region_code: str = "",
+    line: str = "",
+    actor: str = Query("", description=ACTOR_HELP),
+    session: Session = SESSION,
 ) -> dict[str, Any]:
     """Remove one entry (lookups fall back to a less specific one); 404 `catalogue-entry-not-found`."""
-    service.remove_catalogue_entry(session, category, region_code=region_code, line=line)
+    service.remove_catalogue_entry(session, category, region_code=region_code, line=line, actor=_actor(request, actor))
     return {"removed": True, "category": category, "region_code": region_code, "line": line}
 
 
@@ -283,4 +316,4 @@ def limits(session: Session = SESSION) -> dict[str, int]:
 
 @router.put("/api/workorders/limits/{key}")
 def set_limit(key: str, body: LimitIn, request: Request, session: Session = SESSION) -> dict[str, int]:
-    return service.set_limit(session, key, body.days, actor=signed_actor(request, body.actor))
+    return service.set_limit(session, key, body.days, actor=_actor(request, body.actor))

@@ -17,6 +17,9 @@ from hotline.workorders import domain, export, service
 from hotline.workorders import units as units_service
 
 app = HotlineTyper(no_args_is_help=True, help="工单：受理、派单、签收、办结、审核、回访、归档")
+# Who changes to units, the catalogue and the limits are recorded as (`hotline settings changes`), as the calendar's.
+SETTINGS_ACTOR = "admin"
+ACTOR_HELP = "操作人（记入变更记录）"
 
 
 def _dump(data: Any) -> None:
@@ -359,7 +362,7 @@ def lifecycle(as_json: bool = typer.Option(False, "--json", help="输出 JSON"))
 def limits(
     key: str | None = typer.Argument(None, help="要修改的时限项（工单类型、签收、退单、回访）"),
     days: int | None = typer.Argument(None, help="工作日数"),
-    actor: str = typer.Option("admin", "--actor", help="操作人（记入变更记录）"),
+    actor: str = typer.Option(SETTINGS_ACTOR, "--actor", help=ACTOR_HELP),
 ) -> None:
     """Show the time limits in working days, or set one: `hotline order limits 咨询 5`."""
     with session_scope() as session:
@@ -375,11 +378,12 @@ def limits(
 def units(
     load: bool = typer.Option(False, "--load", help="先载入省、市（州）热线中心"),
     active: bool | None = typer.Option(None, "--active/--inactive", help="只列在用的 / 只列已停用的单位"),
+    actor: str = typer.Option(SETTINGS_ACTOR, "--actor", help=ACTOR_HELP),
 ) -> None:
     """List the units (JSON)."""
     with session_scope() as session:
         if load:
-            service.load_units(session)
+            service.load_units(session, actor=actor)
         _dump(service.list_units(session, active=active))
 
 
@@ -392,10 +396,12 @@ def unit_add(
     ),
     region: str = typer.Option(..., "--region", help="地区代码"),
     parent: str | None = typer.Option(None, "--parent", help="上级单位代码"),
+    actor: str = typer.Option(SETTINGS_ACTOR, "--actor", help=ACTOR_HELP),
 ) -> None:
     """Add or update a unit."""
     with session_scope() as session:
-        _dump(service.unit_view(service.add_unit(session, code, name, kind, region_code=region, parent=parent)))
+        unit = service.add_unit(session, code, name, kind, region_code=region, parent=parent, actor=actor)
+        _dump(service.unit_view(unit))
 
 
 @app.command(
@@ -405,10 +411,11 @@ def unit_add(
 def unit_deactivate(
     code: str = typer.Argument(..., help="单位代码"),
     successor: str | None = typer.Option(None, "--successor", help="接替单位代码"),
+    actor: str = typer.Option(SETTINGS_ACTOR, "--actor", help=ACTOR_HELP),
 ) -> None:
     """Deactivate a unit; the successor takes over its catalogue entries and child units."""
     with session_scope() as session:
-        done = units_service.deactivate_unit(session, code, successor=successor)
+        done = units_service.deactivate_unit(session, code, successor=successor, actor=actor)
         typer.echo(f"已停用单位：{done.unit.code} {done.unit.name}")
         heir = f"{done.successor.name}（{done.successor.code}）" if done.successor else ""
         for entry in done.moved:
@@ -420,10 +427,13 @@ def unit_deactivate(
 
 
 @app.command("unit-activate", help="重新启用已停用的单位")
-def unit_activate(code: str = typer.Argument(..., help="单位代码")) -> None:
+def unit_activate(
+    code: str = typer.Argument(..., help="单位代码"),
+    actor: str = typer.Option(SETTINGS_ACTOR, "--actor", help=ACTOR_HELP),
+) -> None:
     """Put a deactivated unit back in service."""
     with session_scope() as session:
-        unit = units_service.activate_unit(session, code)
+        unit = units_service.activate_unit(session, code, actor=actor)
         typer.echo(f"已启用单位：{unit.code} {unit.name}")
 
 
@@ -433,10 +443,11 @@ def catalogue_set(
     unit: str = typer.Argument(..., help="承办单位代码"),
     region: str = typer.Option("", "--region", help="地区代码（空为全部）"),
     line: str = typer.Option("", "--line", help="拨打号码（空为全部）"),
+    actor: str = typer.Option(SETTINGS_ACTOR, "--actor", help=ACTOR_HELP),
 ) -> None:
     """Record a dispatch-catalogue (派单目录) entry."""
     with session_scope() as session:
-        entry = service.set_catalogue_entry(session, category, unit, region_code=region, line=line)
+        entry = service.set_catalogue_entry(session, category, unit, region_code=region, line=line, actor=actor)
         typer.echo(f"派单目录：{entry.category} {entry.region_code or '全省'} {entry.line or '全部号码'} → {unit}")
 
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from hotline.calendar.domain import WorkCalendar
 from hotline.errors import Conflict, Forbidden, InvalidInput
+from hotline.plan.regions import region_name
 
 
 class OrderType(StrEnum):
@@ -76,6 +77,28 @@ ROLE_LABELS = {
     Role.ADMIN: "管理员",
     Role.CITIZEN: "市民",
 }
+
+# Units and dispatch-catalogue entries as people name them (the settings page, refusals, the change records).
+UNIT_KINDS = {"province": "省级", "city": "市（州）", "county": "区（县）", "department": "部门", "subcentre": "分中心"}
+ANY_REGION, ANY_LINE = "全省", "全部号码"
+
+
+def region_label(code: str) -> str:
+    """A unit's or an entry's region: 全省 for any region, a 区（县）by its 市（州）and code (成都市 510107)."""
+    if not code:
+        return ANY_REGION
+    named = region_name(code)
+    return named if named != code else f"{region_name(code[:4] + '00')} {code}"
+
+
+def catalogue_key(category: str, region_code: str, line: str) -> str:
+    """A dispatch-catalogue entry's key in one string: 城乡建设|510100| (empty region and line: any)."""
+    return f"{category}|{region_code}|{line}"
+
+
+def entry_label(category: str, region_code: str, line: str) -> str:
+    """A dispatch-catalogue entry's key: 城乡建设（成都市，全部号码）."""
+    return f"{category}（{region_label(region_code)}，{line or ANY_LINE}）"
 
 
 class State(StrEnum):

@@ -44,6 +44,8 @@ from sqlalchemy.orm.instrumentation import manager_of_class
 
 from hotline.calendar.domain import WorkCalendar
 from hotline.calendar.service import REVISION_COLUMNS, load_calendar
+from hotline.changelog import service as changelog
+from hotline.changelog.domain import Holder, UnitState, catalogue_change, limit_change, unit_change
 from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound, TooManyAttempts
 from hotline.plan.regions import PROVINCE, REGIONS, find_region
 from hotline.privacy import mask_name, mask_phone
@@ -53,7 +55,7 @@ from hotline.workorders.store import CatalogueEntry, Category, History, Limit, L
 from hotline.workorders.store import Sequence as SequenceRow
 
 MAX_CONTENT = 4000
-UNIT_KINDS = {"province": "省级", "city": "市（州）", "county": "区（县）", "department": "部门", "subcentre": "分中心"}
+UNIT_KINDS = d.UNIT_KINDS
 
 # --- reference data ----------------------------------------------------------------------------------------------
 
@@ -139,9 +141,11 @@ def add_unit(
     *,
     region_code: str,
     parent: str | None = None,
+    actor: str = "",
 ) -> Unit:
-    """Create or update a unit (idempotent by code). The parent must not be the unit itself or one of its
-    descendants (`unit-parent-loop`), and a new parent must be in service (`unit-inactive`)."""
+    """Create or update a unit (idempotent by code), recorded as ACTOR's change (`changelog`) if it changes it. The
+    parent must not be the unit itself or one of its descendants (`unit-parent-loop`), and a new parent must be in
+    service (`unit-inactive`)."""
     if kind not in UNIT_KINDS:
         raise InvalidInput(f"单位类型不正确：{kind}（可选：{'、'.join(UNIT_KINDS)}）", code="invalid-unit-kind")
     region = unit_region(region_code)
@@ -158,13 +162,28 @@ def add_unit(
             )
         if unit is None or unit.parent_id != parent_unit.id:
             require_active(parent_unit)
+    before = unit_state(unit) if unit is not None else None
     if unit is None:
         unit = Unit(code=code, name=name, kind=kind, region_code=region, active=True)
         session.add(unit)
     unit.name, unit.kind, unit.region_code = name, kind, region
-    unit.parent_id = parent_unit.id if parent_unit else None
+    unit.parent = parent_unit
+    changelog.record(session, unit_change(code, before, unit_state(unit)), actor=actor)
     session.flush()
     return unit
+
+
+def unit_state(unit: Unit) -> UnitState:
+    """What the change records keep of UNIT."""
+    above = unit.parent
+    return UnitState(
+        unit.name, unit.kind, unit.region_code, above.code if above else None, bool(unit.active),
+        above.name if above else None,
+    )  # fmt: skip
+
+
+def holder(unit: Unit) -> Holder:
+    return Holder(unit.code, unit.name)
 
 
 def unit_lineage(unit: Unit) -> list[Unit]:
@@ -205,10 +224,12 @@ def get_unit(session: Session, code: str) -> Unit:
     return unit
 
 
-def load_units(session: Session) -> int:
+def load_units(session: Session, *, actor: str = "") -> int:
     """The provincial centre and the 21 市（州） centres as units (idempotent); returns how many were added."""
     before = session.scalar(select(func.count()).select_from(Unit)) or 0
-    add_unit(session, PROVINCE.code, f"{PROVINCE.name}12345热线中心", "province", region_code=PROVINCE.code)
+    add_unit(
+        session, PROVINCE.code, f"{PROVINCE.name}12345热线中心", "province", region_code=PROVINCE.code, actor=actor
+    )
     for region in REGIONS:
         if region is not PROVINCE:
             add_unit(
@@ -218,14 +239,16 @@ def load_units(session: Session) -> int:
                 "city",
                 region_code=region.code,
                 parent=PROVINCE.code,
+                actor=actor,
             )
     return (session.scalar(select(func.count()).select_from(Unit)) or 0) - before
 
 
 def set_catalogue_entry(
-    session: Session, category: str, unit: str, *, region_code: str = "", line: str = ""
+    session: Session, category: str, unit: str, *, region_code: str = "", line: str = "", actor: str = ""
 ) -> CatalogueEntry:
-    """Record in the dispatch catalogue that CATEGORY (+ region, + line) goes to UNIT (idempotent)."""
+    """Record in the dispatch catalogue that CATEGORY (+ region, + line) goes to UNIT (idempotent), as ACTOR's
+    change (`changelog`) if it changes the entry."""
     path = _check_category(session, category)
     if not path:
         raise InvalidInput("派单目录须指定分类", code="category-required")
@@ -233,10 +256,12 @@ def set_catalogue_entry(
     line = _short(line, 32, "拨打号码")
     target = require_active(get_unit(session, unit))
     entry = _catalogue_entry(session, path, region, line)
+    was = holder(entry.unit) if entry is not None else None
     if entry is None:
-        entry = CatalogueEntry(category=path, region_code=region, line=line, unit_id=target.id)
+        entry = CatalogueEntry(category=path, region_code=region, line=line, unit=target)
         session.add(entry)
-    entry.unit_id = target.id
+    entry.unit = target
+    changelog.record(session, catalogue_change(path, region, line, was, holder(target)), actor=actor)
     session.flush()
     return entry
 
@@ -249,13 +274,17 @@ def _catalogue_entry(session: Session, path: str, region: str, line: str) -> Cat
     )
 
 
-def remove_catalogue_entry(session: Session, category: str, *, region_code: str = "", line: str = "") -> None:
-    """Remove the dispatch-catalogue entry for CATEGORY (+ region, + line): lookups fall back to a less specific
-    one. The key is read as `set_catalogue_entry` reads it."""
+def remove_catalogue_entry(
+    session: Session, category: str, *, region_code: str = "", line: str = "", actor: str = ""
+) -> None:
+    """Remove the dispatch-catalogue entry for CATEGORY (+ region, + line), as ACTOR's change (`changelog`): lookups
+    fall back to a less specific one. The key is read as `set_catalogue_entry` reads it."""
     region = unit_region(region_code) if region_code else ""
     entry = _catalogue_entry(session, normalize_category(category), region, line.strip())
     if entry is None:
         raise NotFound(f"派单目录中没有这一条：{category}", code="catalogue-entry-not-found")
+    change = catalogue_change(entry.category, entry.region_code, entry.line, holder(entry.unit), None)
+    changelog.record(session, change, actor=actor)
     session.delete(entry)
     session.flush()
 
@@ -381,12 +410,17 @@ def _share_reference(session: Session) -> None:
 
 
 def set_limit(session: Session, key: str, days: int, *, actor: str = "") -> dict[str, int]:
-    """Change a time limit (an order type, 签收, 退单 or 回访) in working days."""
+    """Change a time limit (an order type, 签收, 退单 or 回访) in working days, as ACTOR's change (`changelog`). The
+    limit it already is changes nothing: not even who set it last."""
     if key not in d.DEFAULT_LIMITS:
         raise InvalidInput(f"时限项不正确：{key}（可选：{'、'.join(d.DEFAULT_LIMITS)}）", code="invalid-limit-key")
     if not 0 < days <= 90:
         raise InvalidInput("时限须为 1 至 90 个工作日", code="invalid-limit-days")
     row = session.get(Limit, key)
+    change = limit_change(key, row.days if row is not None else d.DEFAULT_LIMITS[key], days)
+    if change is None:
+        return get_limits(session)
+    changelog.record(session, change, actor=actor)
     if row is None:
         row = Limit(key=key, days=days, set_by=actor, set_at=now())
         session.add(row)
@@ -2036,15 +2070,18 @@ _DEMO_CATALOGUE = (
 )
 
 
+DEMO_ACTOR = "演示数据"
+
+
 def load_demo(session: Session) -> str:
     """Units, the dispatch catalogue and a dozen orders in various states (idempotent)."""
     load_taxonomy(session)
-    load_units(session)
+    load_units(session, actor=DEMO_ACTOR)
     for code, name, kind, region, parent in _DEMO_UNITS:
-        add_unit(session, code, name, kind, region_code=region, parent=parent)
+        add_unit(session, code, name, kind, region_code=region, parent=parent, actor=DEMO_ACTOR)
     for category, region, unit in _DEMO_CATALOGUE:
-        set_catalogue_entry(session, category, unit, region_code=region)
-    set_catalogue_entry(session, "经济管理", "510000-tax", line="12366")
+        set_catalogue_entry(session, category, unit, region_code=region, actor=DEMO_ACTOR)
+    set_catalogue_entry(session, "经济管理", "510000-tax", line="12366", actor=DEMO_ACTOR)
     made = 0
     for key, spec, steps in _demo_orders():
         if session.scalar(select(Order.id).where(Order.client_key == key)) is not None:

@@ -22,12 +22,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.db import Base, UTCDateTime
+from hotline.db import Base, UTCDateTime, append_only
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -235,13 +234,4 @@ class LookupFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
-class HistoryRewriteError(RuntimeError):
-    pass
-
-
-def _refuse_rewrite(_mapper: Any, _connection: Any, target: History) -> None:
-    raise HistoryRewriteError(f"work-order history is append-only (row {target.id})")
-
-
-event.listen(History, "before_update", _refuse_rewrite)
-event.listen(History, "before_delete", _refuse_rewrite)
+append_only(History, "work-order history")

@@ -3,8 +3,8 @@
 
 A unit still leading orders being worked on cannot be deactivated (they are 改派 first); its dispatch-catalogue
 entries and its child units move to the successor in the same transaction, and without a successor a unit the
-catalogue names or that heads units in service is refused. The catalogue keeps no history of its own, so the
-answer lists every entry moved and every unit re-parented. Orders it handled keep naming it; accounts bound to
+catalogue names or that heads units in service is refused. The answer lists every entry moved and every unit
+re-parented, and each is a change record of its own (`changelog`), as the 停用 itself is. Orders it handled keep naming it; accounts bound to
 it are left as they are (the settings page says how many). Deactivated, a unit is offered nowhere new work is
 given (派单, 改派, 重办, catalogue entries, parent of a unit): `service.require_active`.
 """
@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hotline.changelog import service as changelog
+from hotline.changelog.domain import catalogue_change, unit_change
 from hotline.errors import Conflict, InvalidInput
-from hotline.plan.regions import region_name
-from hotline.workorders.domain import OPEN_STATES
-from hotline.workorders.service import get_unit, unit_lineage, unit_view
+from hotline.workorders.domain import OPEN_STATES, entry_label
+from hotline.workorders.service import get_unit, holder, unit_lineage, unit_state, unit_view
 from hotline.workorders.store import CatalogueEntry, Order, Unit
 
 MAX_LISTED = 5  # entries or units named in a refusal's message (its details name them all)
@@ -77,14 +78,14 @@ def _named(items: list[str]) -> str:
 
 
 def _entry_text(entry: CatalogueEntry) -> str:
-    region = region_name(entry.region_code) if entry.region_code else "全省"
-    return f"{entry.category}（{region}，{entry.line or '全部号码'}）"
+    return entry_label(entry.category, entry.region_code, entry.line)
 
 
-def deactivate_unit(session: Session, code: str, *, successor: str | None = None) -> Deactivation:
-    """停用 the unit CODE, SUCCESSOR taking over its catalogue entries and child units. Refused, nothing is
-    written: `invalid-successor` (not another unit in service outside CODE's subtree), `unit-has-open-orders`,
-    and without a successor `unit-in-catalogue` and `unit-has-children`."""
+def deactivate_unit(session: Session, code: str, *, successor: str | None = None, actor: str = "") -> Deactivation:
+    """停用 the unit CODE, SUCCESSOR taking over its catalogue entries and child units, each move and the 停用
+    recorded as ACTOR's changes (`changelog`). Refused, nothing is written: `invalid-successor` (not another unit
+    in service outside CODE's subtree), `unit-has-open-orders`, and without a successor `unit-in-catalogue` and
+    `unit-has-children`."""
     held = ties(session, code)
     unit = held.unit
     heir: Unit | None = None
@@ -120,21 +121,33 @@ def deactivate_unit(session: Session, code: str, *, successor: str | None = None
             children=[u.code for u in held.children],
         )
     reparented: list[Unit] = []
+    was = unit_state(unit)
     if heir is not None:
+        gone = f"{unit.name}（{unit.code}）停用"
         for entry in held.entries:
+            moved = catalogue_change(entry.category, entry.region_code, entry.line, holder(unit), holder(heir),
+                                     because=gone)  # fmt: skip
+            changelog.record(session, moved, actor=actor)
             entry.unit = heir
         reparented = _children(session, unit)  # those out of service too: the tree keeps to units in service
         for child in reparented:
+            before = unit_state(child)
             child.parent = heir
+            changelog.record(session, unit_change(child.code, before, unit_state(child), because=gone), actor=actor)
     unit.active = False
+    because = f"接替单位：{heir.name}（{heir.code}）" if heir is not None else ""
+    changelog.record(session, unit_change(unit.code, was, unit_state(unit), because=because), actor=actor)
     session.flush()
     return Deactivation(unit, heir, held.entries, reparented)
 
 
-def activate_unit(session: Session, code: str) -> Unit:
-    """启用 the unit CODE again: only its flag; what moved to a successor stays there."""
+def activate_unit(session: Session, code: str, *, actor: str = "") -> Unit:
+    """启用 the unit CODE again, as ACTOR's change (`changelog`) if it was out of service: only its flag; what moved
+    to a successor stays there."""
     unit = get_unit(session, code)
+    was = unit_state(unit)
     unit.active = True
+    changelog.record(session, unit_change(unit.code, was, unit_state(unit)), actor=actor)
     session.flush()
     return unit
 
