@@ -364,11 +364,7 @@ class CallFacts:
 
 
 def call_facts(call_id: str, events: Iterable[EventRecord]) -> CallFacts:
-    at: dict[CallEventType, datetime] = {}
-    for e in events:
-        # idempotent store: one row per (call, event); keep the earliest if a caller repeats itself
-        if e.event not in at or e.at < at[e.event]:
-            at[e.event] = e.at
+    at = _first_times(events)
     answered_at = at.get(CallEventType.ANSWERED)
     start = at.get(CallEventType.QUEUED) or at.get(CallEventType.OFFERED)
     wait = _seconds(start, answered_at)
@@ -590,6 +586,8 @@ def callback_number(caller: str) -> str | None:
 
 
 def _first_times(events: Iterable[EventRecord]) -> dict[CallEventType, datetime]:
+    """When each kind of event first happened: the store keeps one row per (call, event), and the earliest wins
+    when a reporting system repeats itself."""
     at: dict[CallEventType, datetime] = {}
     for e in events:
         if e.event not in at or e.at < at[e.event]:
