@@ -6,6 +6,7 @@ sign-in on (administrators only), and the CLI."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -13,8 +14,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
-from hotline.db import session_scope
+from hotline.db import session_factory, session_scope
 from hotline.errors import HotlineError
 from hotline.timeutil import CHINA_TZ
 from hotline.workorders import advice, service, units
@@ -158,6 +160,57 @@ def test_a_unit_leading_open_orders_is_refused_until_they_are_redispatched(tree:
     with session_scope() as s:
         units.deactivate_unit(s, ZJJ, successor=CGJ)
     assert _unit(ZJJ)["active"] is False
+
+
+@pytest.mark.parametrize("first", ["dispatch", "deactivate"])
+def test_a_dispatch_and_a_deactivation_at_the_same_moment_never_leave_an_order_with_an_inactive_unit(
+    tree: str, first: str
+) -> None:
+    """A 派单 to 住建局 and its 停用 racing in two transactions: whichever takes the unit's row first, the other
+    waits for it and then refuses — never an order being worked on by a unit out of service. PostgreSQL: SQLite
+    runs one writer at a time and refuses a transaction whose snapshot a commit overtook."""
+    if not tree.startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL")
+    number = _order()
+    outcome: dict[str, Any] = {}
+
+    def dispatch(s: Session) -> None:
+        service.act(s, number, "dispatch", role="dispatcher", target_unit=ZJJ, at=AT)
+
+    def deactivate(s: Session) -> None:
+        units.deactivate_unit(s, ZJJ, successor=CGJ)
+
+    steps = {"dispatch": dispatch, "deactivate": deactivate}
+    second = "deactivate" if first == "dispatch" else "dispatch"
+
+    def run_second() -> None:
+        try:
+            with session_scope() as s:
+                steps[second](s)
+            outcome["done"] = True
+        except HotlineError as exc:
+            outcome["refused"] = exc.code
+
+    holder = session_factory()()
+    try:
+        steps[first](holder)
+        holder.flush()  # the first holds the unit's row, not committed yet
+        racer = threading.Thread(target=run_second)
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive(), outcome  # waiting for the first transaction's lock
+        holder.commit()
+    finally:
+        holder.close()
+    racer.join(timeout=30)
+    assert not racer.is_alive()
+    assert outcome == {"refused": "unit-has-open-orders" if first == "dispatch" else "unit-inactive"}
+    with session_scope() as s:
+        order = service.get_order(s, number)
+        assert (order.state, order.lead_unit.code if order.lead_unit else None) == (
+            ("dispatched", ZJJ) if first == "dispatch" else ("registered", None)
+        )
+        assert service.get_unit(s, ZJJ).active is (first == "dispatch")
 
 
 def test_an_order_it_finished_keeps_naming_it(tree: str) -> None:

@@ -195,10 +195,18 @@ def unit_lineage(unit: Unit) -> list[Unit]:
     return line
 
 
-def require_active(unit: Unit) -> Unit:
+def require_active(unit: Unit, session: Session | None = None) -> Unit:
     """UNIT, refused (`unit-inactive`) once it is out of service (停用): it takes no new orders or catalogue
-    entries and heads no new units."""
-    if not unit.active:
+    entries and heads no new units.
+
+    Given the SESSION about to give it an order, the unit's row is read again under a share lock held to the end
+    of the transaction: a 停用 (`units.deactivate_unit`, which locks the row for update before counting the unit's
+    open orders) then either waits for this order and refuses, or is seen here. Share locks let orders be given
+    to one unit at the same time."""
+    active = unit.active
+    if session is not None:
+        active = bool(session.scalar(select(Unit.active).where(Unit.id == unit.id).with_for_update(read=True)))
+    if not active:
         raise Conflict(f"单位已停用：{unit.name}（{unit.code}）", code="unit-inactive", unit=unit.code)
     return unit
 
@@ -1004,9 +1012,9 @@ def act(
             raise InvalidInput("不能并入自身", code="merge-into-self")
     for code in (target_unit, *co_units):
         if code:
-            require_active(get_unit(session, code))
+            require_active(get_unit(session, code), session)
     if act_kind is d.Action.REOPEN and not target_unit and row.lead_unit is not None:
-        require_active(row.lead_unit)  # 重办 goes back to the unit that handled it unless another is named
+        require_active(row.lead_unit, session)  # 重办 goes back to the unit that handled it unless another is named
     new_category: str | None = None
     if category is not None:
         if act_kind not in (d.Action.DISPATCH, d.Action.REDISPATCH):

@@ -45,8 +45,12 @@ class Deactivation:
     reparented: list[Unit]  # now under the successor
 
 
-def ties(session: Session, code: str) -> Ties:
+def ties(session: Session, code: str, *, lock: bool = False) -> Ties:
+    """What keeps the unit CODE in service; with LOCK, counted once its row is locked for update (`deactivate_unit`:
+    an order being given to it, which holds a share lock, is then counted; `service.require_active`)."""
     unit = get_unit(session, code)
+    if lock:
+        session.execute(select(Unit.id).where(Unit.id == unit.id).with_for_update())
     open_orders = session.scalar(
         select(func.count())
         .select_from(Order)
@@ -86,7 +90,7 @@ def deactivate_unit(session: Session, code: str, *, successor: str | None = None
     recorded as ACTOR's changes (`changelog`). Refused, nothing is written: `invalid-successor` (not another unit
     in service outside CODE's subtree), `unit-has-open-orders`, and without a successor `unit-in-catalogue` and
     `unit-has-children`."""
-    held = ties(session, code)
+    held = ties(session, code, lock=True)
     unit = held.unit
     heir: Unit | None = None
     if successor:
