@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import delete, func, inspect, select, update
+from sqlalchemy import delete, func, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from hotline import db
 from hotline.calendar import service as calendar
@@ -220,6 +221,8 @@ def test_the_records_are_never_updated_nor_deleted(tree: str) -> None:
             s.execute(update(SettingChange).values(actor="别人"))
         with pytest.raises(AppendOnlyError):
             s.execute(delete(SettingChange))
+    with pytest.raises(DBAPIError), session_scope() as s:  # nor by the database, plain SQL
+        s.execute(text("UPDATE settings_changes SET actor = '别人'"))
     assert _records()[-1][0] == "admin"
 
 

@@ -2,7 +2,7 @@
 
 `wo_orders` carries a `version` column used by SQLAlchemy's optimistic concurrency (`version_id_col`): an
 UPDATE says `WHERE id = ? AND version = ?`, so of two actors acting on one order at once only one wins.
-`wo_history` is append-only: the ORM refuses to update or delete its rows (see `_refuse_rewrite`).
+`wo_history` is append-only: the ORM refuses to update or delete its rows (`db.append_only`), the database an UPDATE.
 """
 
 from __future__ import annotations
