@@ -22,6 +22,7 @@ from hotline.db import session_scope
 from hotline.telephony import service as telephony
 from hotline.web import calls_page
 from tests.conftest import bearer
+from tests.telephony.missed_calls import set_up_lines
 
 DAY = "2021-06-01"
 T0 = datetime(2021, 6, 1, 2, 0, tzinfo=UTC)  # 10:00 China time on DAY
@@ -50,11 +51,8 @@ ON_DAY = ["c-unreported", "c-rejected", "c-transferred", "c-abandoned", "c-answe
 
 def _record_calls() -> None:
     """What the proxy routed (the decisions kept as made at their instant) and what the ACD reported."""
+    set_up_lines()
     with session_scope() as s:
-        for pattern, uri in telephony.DEMO_ENDPOINTS.items():
-            telephony.set_endpoint(s, pattern, uri)
-        telephony.set_trunk(s, "cd-telecom", "成都市")
-        telephony.set_trunk(s, "my-telecom", "绵阳市")
         for call_id, dialed, caller, trunk, minutes, events in CALLS:
             at = T0 + timedelta(minutes=minutes)
             routed = telephony.route_call(s, dialed, caller, trunk, call_id, None, at)
