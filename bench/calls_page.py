@@ -40,6 +40,7 @@ from hotline.app import create_app  # noqa: E402
 from hotline.db import session_factory  # noqa: E402
 from hotline.supervision.service import period_bounds  # noqa: E402
 from hotline.telephony import service as telephony  # noqa: E402
+from hotline.telephony.domain import Kpis  # noqa: E402
 from hotline.timeutil import parse_day  # noqa: E402
 
 DAY = "2021-09-01"  # a working day of the plan's year, while the old numbers are still being merged
@@ -79,6 +80,13 @@ def _load(url: str, n: int, batch: int = 1000) -> None:
                 else:
                     telephony.record_event(session, call_id, "answered", at + timedelta(seconds=1 + i % 30), "A007")
                     telephony.record_event(session, call_id, "ended", at + timedelta(seconds=180))
+
+
+def _figures(k: Kpis) -> str:
+    return (
+        f"offered {k.offered}, requested {k.requested}, answered {k.answered}, abandoned {k.abandoned}, "
+        f"within {k.answered_within}, rates {k.connection_rate!r} {k.within_rate!r}, wait {k.average_wait_seconds!r}"
+    )
 
 
 def main() -> None:
@@ -130,8 +138,11 @@ def main() -> None:
             for fn in ("call_records", "day_report", "kpi_report"):
                 support.measure(f"telephony.service.{fn}", lambda _i, fn=fn: part(fn), args.requests)
             with factory() as session:
-                lines = telephony.day_report(session, since, until).lines
-            print("  per number: " + ", ".join(f"{line.dialed} {line.calls}" for line in lines))
+                report = telephony.day_report(session, since, until)
+                offered = telephony.kpi_report(session, since, until)
+            print("  per number: " + ", ".join(f"{line.dialed} {line.calls}" for line in report.lines))
+            for name, k in (("day_report", report.kpis), ("kpi_report", offered)):  # the same before and after a change
+                print(f"  {name} figures: {_figures(k)}")
 
     support.each_database(
         args.db, run, f"-n {args.n}, {args.requests} requests per line; {datetime.now(UTC):%H:%M} UTC"

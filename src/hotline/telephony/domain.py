@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -367,7 +368,7 @@ def call_facts(call_id: str, events: Iterable[EventRecord]) -> CallFacts:
     at = _first_times(events)
     answered_at = at.get(CallEventType.ANSWERED)
     start = at.get(CallEventType.QUEUED) or at.get(CallEventType.OFFERED)
-    wait = _seconds(start, answered_at)
+    wait = seconds_between(start, answered_at)
     queued_at, abandoned_at = at.get(CallEventType.QUEUED), at.get(CallEventType.ABANDONED)
     abandoned = abandoned_at is not None and answered_at is None
     return CallFacts(
@@ -378,7 +379,7 @@ def call_facts(call_id: str, events: Iterable[EventRecord]) -> CallFacts:
         abandoned=abandoned,
         wait_seconds=wait,
         transferred=CallEventType.TRANSFERRED in at,
-        queue_seconds=wait if answered_at is not None else _seconds(queued_at, abandoned_at),
+        queue_seconds=wait if answered_at is not None else seconds_between(queued_at, abandoned_at),
     )
 
 
@@ -404,7 +405,7 @@ OUTCOME_LABELS = {
 TO_AGENTS = ("queue", "legacy", "subcenter")
 
 
-def call_outcome(facts: CallFacts | None, decision: str | None) -> CallOutcome:
+def call_outcome(facts: CallFacts | FactFlags | None, decision: str | None) -> CallOutcome:
     """转接 when an agent transferred it (the agent answered first), else 接通 when an agent answered, else 放弃
     when the caller hung up before an agent answered, else 未接通: no agent took it (a rejected number, a notice
     played before hanging up, a call that ended or is still waiting unanswered). A call sent to agents of which
@@ -459,7 +460,7 @@ def describe_target(target: str | None, region: str, line: str) -> str:
     return places.get(kind.kind, target)
 
 
-def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
     """START to END in seconds; 0 when reported out of order (clocks of different systems)."""
     if start is None or end is None:
         return None
@@ -499,23 +500,73 @@ def compute_kpis(facts: Sequence[CallFacts], threshold_seconds: int = 15) -> Kpi
 
     Each is None when its denominator is empty (no calls is not a 0 % service level).
     """
-    if threshold_seconds <= 0:
-        raise InvalidInput("接通时限必须为正整数秒", code="invalid-threshold")
     requested = [f for f in facts if f.requested]
     answered = [f for f in requested if f.answered]
-    within = [f for f in answered if f.wait_seconds is not None and f.wait_seconds <= threshold_seconds]
     waits = [f.wait_seconds for f in answered if f.wait_seconds is not None]
+    offered = sum(1 for f in facts if f.offered_at is not None)
+    abandoned = sum(1 for f in requested if f.abandoned)
+    return _kpis(offered, len(requested), len(answered), abandoned, waits, threshold_seconds)
+
+
+def _kpis(offered: int, requested: int, answered: int, abandoned: int, waits: Sequence[float], threshold: int) -> Kpis:
+    """The KPIs of calls so counted, WAITS the waits of those answered that have one (summed in their order)."""
+    if threshold <= 0:
+        raise InvalidInput("接通时限必须为正整数秒", code="invalid-threshold")
+    within = sum(1 for wait in waits if wait <= threshold)
     return Kpis(
-        offered=sum(1 for f in facts if f.offered_at is not None),
-        requested=len(requested),
-        answered=len(answered),
-        abandoned=sum(1 for f in requested if f.abandoned),
-        answered_within=len(within),
-        threshold_seconds=threshold_seconds,
-        connection_rate=len(answered) / len(requested) if requested else None,
-        within_rate=len(within) / len(answered) if answered else None,
+        offered=offered,
+        requested=requested,
+        answered=answered,
+        abandoned=abandoned,
+        answered_within=within,
+        threshold_seconds=threshold,
+        connection_rate=answered / requested if requested else None,
+        within_rate=within / answered if answered else None,
         average_wait_seconds=sum(waits) / len(waits) if waits else None,
     )
+
+
+@dataclass(frozen=True)
+class FactFlags:
+    """What `compute_kpis` and `call_outcome` read of a call's facts, its wait aside. A busy day's calls have a few
+    dozen different ones, so its figures count calls by them (`tally_kpis`, `tally_lines`), not one by one."""
+
+    offered: bool
+    requested: bool
+    answered: bool
+    abandoned: bool
+    transferred: bool
+
+
+def flags_of(facts: CallFacts) -> FactFlags:
+    return FactFlags(facts.offered_at is not None, facts.requested, facts.answered, facts.abandoned, facts.transferred)
+
+
+def call_flags(kinds: Collection[CallEventType]) -> FactFlags:
+    """The flags of the facts `call_facts` makes of a call's events, from the KINDS of event it has alone: the
+    store keeps one event of each kind per call, and none of the flags depends on the times."""
+    answered = CallEventType.ANSWERED in kinds
+    return FactFlags(
+        offered=CallEventType.OFFERED in kinds,
+        requested=answered or CallEventType.QUEUED in kinds,
+        answered=answered,
+        abandoned=CallEventType.ABANDONED in kinds and not answered,
+        transferred=CallEventType.TRANSFERRED in kinds,
+    )
+
+
+def tally_kpis(counted: Iterable[tuple[FactFlags, int]], waits: Sequence[float], threshold_seconds: int = 15) -> Kpis:
+    """`compute_kpis` of calls counted by their flags (COUNTED: each flags and how many calls have them), WAITS the
+    `wait_seconds` of those answered that have one, in the order `compute_kpis` would meet them (a sum of floats
+    depends on its order: the figures are to be the same to the last digit)."""
+    offered = requested = answered = abandoned = 0
+    for flags, calls in counted:
+        offered += calls if flags.offered else 0
+        if flags.requested:
+            requested += calls
+            answered += calls if flags.answered else 0
+            abandoned += calls if flags.abandoned else 0
+    return _kpis(offered, requested, answered, abandoned, waits, threshold_seconds)
 
 
 @dataclass(frozen=True)
@@ -534,19 +585,36 @@ class LineCalls:
 def calls_by_line(calls: Iterable[tuple[str, str, CallFacts | None]], threshold_seconds: int = 15) -> list[LineCalls]:
     """CALLS as (number dialed, routing decision, facts or None when nothing was reported), grouped by number
     dialed, busiest first (then by number)."""
-    grouped: dict[str, list[tuple[str, CallFacts | None]]] = {}
+    counted: Counter[tuple[str, str, FactFlags | None]] = Counter()
+    waits: dict[str, list[float]] = {}
     for dialed, decision, facts in calls:
-        grouped.setdefault(dialed, []).append((decision, facts))
+        counted[dialed, decision, None if facts is None else flags_of(facts)] += 1
+        if facts is not None and facts.requested and facts.answered and facts.wait_seconds is not None:
+            waits.setdefault(dialed, []).append(facts.wait_seconds)
+    return tally_lines(((*key, calls) for key, calls in counted.items()), waits, threshold_seconds)
+
+
+def tally_lines(
+    counted: Iterable[tuple[str, str, FactFlags | None, int]],
+    waits: Mapping[str, Sequence[float]],
+    threshold_seconds: int = 15,
+) -> list[LineCalls]:
+    """`calls_by_line` of calls counted by number dialed, routing decision and flags (None: nothing reported):
+    COUNTED gives how many calls have each, WAITS each number's waits as `tally_kpis` takes them."""
+    grouped: dict[str, list[tuple[str, FactFlags | None, int]]] = {}
+    for dialed, decision, flags, calls in counted:
+        grouped.setdefault(dialed, []).append((decision, flags, calls))
     lines = []
     for dialed, items in grouped.items():
         routed: dict[str, int] = {}
         outcomes: dict[str, int] = {}
-        for decision, facts in items:
-            routed[decision] = routed.get(decision, 0) + 1
-            outcome = call_outcome(facts, decision).value
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        reported = [facts for _, facts in items if facts is not None]
-        lines.append(LineCalls(dialed, len(items), routed, outcomes, compute_kpis(reported, threshold_seconds)))
+        for decision, flags, calls in items:
+            routed[decision] = routed.get(decision, 0) + calls
+            outcome = call_outcome(flags, decision).value
+            outcomes[outcome] = outcomes.get(outcome, 0) + calls
+        reported = [(flags, calls) for _, flags, calls in items if flags is not None]
+        kpis = tally_kpis(reported, waits.get(dialed, ()), threshold_seconds)
+        lines.append(LineCalls(dialed, sum(calls for _, _, calls in items), routed, outcomes, kpis))
     return sorted(lines, key=lambda line: (-line.calls, line.dialed))
 
 

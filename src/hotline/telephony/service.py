@@ -7,17 +7,20 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from hotline.db import session_scope
 from hotline.errors import Conflict, InvalidInput, NotFound
@@ -40,6 +43,7 @@ from hotline.telephony.domain import (
     CallFacts,
     CallOutcome,
     EventRecord,
+    FactFlags,
     Kpis,
     LineCalls,
     PromptId,
@@ -51,11 +55,10 @@ from hotline.telephony.domain import (
     audio_key,
     cache_seconds,
     call_facts,
+    call_flags,
     call_outcome,
-    calls_by_line,
     check_endpoint_pattern,
     check_uri_template,
-    compute_kpis,
     describe_target,
     event_note,
     notice_text,
@@ -65,6 +68,9 @@ from hotline.telephony.domain import (
     parse_target,
     proxy_answer,
     resolve_endpoint,
+    seconds_between,
+    tally_kpis,
+    tally_lines,
     upload_key,
 )
 from hotline.telephony.store import CallDecision, CallEvent, Endpoint, Prompt, Trunk
@@ -877,12 +883,16 @@ def _facts_dict(f: CallFacts) -> dict[str, Any]:
 
 def calls_facts(session: Session, since: datetime, until: datetime) -> list[CallFacts]:
     """Per-call facts (offered, answered, wait) of the calls offered in [since, until)."""
+    return _facts_of(session, _offered_in(since, until))
+
+
+def _offered_in(since: datetime, until: datetime) -> Select[Any]:
+    """The ids of the calls offered in [since, until): those whose `offered` event is in it."""
     if until <= since:
         raise InvalidInput("结束时间必须晚于开始时间", code="invalid-period")
-    offered = select(CallEvent.call_id).where(
+    return select(CallEvent.call_id).where(
         CallEvent.event == CallEventType.OFFERED.value, CallEvent.at >= since, CallEvent.at < until
     )
-    return _facts_of(session, offered)
 
 
 # The events `call_facts` reads (not `ended`), and each type by its stored value (an enum call per row costs).
@@ -904,6 +914,59 @@ def _facts_of(session: Session, calls: Select[Any] | list[str]) -> list[CallFact
     for call_id, event, at in rows:
         grouped.setdefault(call_id, []).append(EventRecord(_FACT_EVENTS[event], at))
     return [call_facts(call_id, events) for call_id, events in sorted(grouped.items())]
+
+
+# A period's figures (`kpi_report`, `day_report`) count calls by the flags of their facts (`domain.tally_kpis`): the
+# database groups each call's events into one row (`_tallied`), the kinds of event it has as one number, a bit
+# each (the store keeps one event of each kind per call, so their sum is their union).
+_KIND_BITS = {kind: 1 << i for i, kind in enumerate(_FACT_EVENTS.values())}
+
+
+@lru_cache(maxsize=1 << len(_KIND_BITS))
+def _flags(kinds: int) -> FactFlags | None:
+    """The flags of a call whose events have these kinds (`_KIND_BITS`); None: none that `call_facts` reads."""
+    found = [kind for kind, bit in _KIND_BITS.items() if kinds & bit]
+    return call_flags(found) if found else None
+
+
+def _tallied(calls: Select[Any]) -> Select[Any]:
+    """One row per call of CALLS (a query of call ids) that has events: its id, the kinds of event `call_facts`
+    reads that it has (`_KIND_BITS`, 0 for none) and the two instants its wait is measured between: `answered_at`
+    (None: not answered) and, when answered, `start_at` (queued, else offered; None: neither). The instants come
+    as the driver gives them, not through the column's type (SQLite: the text SQLAlchemy stored), which cost more
+    than the query on a busy day: `_waits` turns the few it needs into seconds."""
+    events = CallEvent.__table__.c
+
+    def first(kind: CallEventType) -> ColumnElement[Any]:
+        return func.min(case((events.event == kind.value, events.at)))
+
+    kinds = func.sum(case({kind.value: bit for kind, bit in _KIND_BITS.items()}, value=events.event, else_=0))
+    answered = first(CallEventType.ANSWERED)
+    start = case((answered.is_not(None), func.coalesce(first(CallEventType.QUEUED), first(CallEventType.OFFERED))))
+    return (
+        select(
+            events.call_id,
+            kinds.label("kinds"),
+            type_coerce(answered, NullType()).label("answered_at"),
+            type_coerce(start, NullType()).label("start_at"),
+        )
+        .where(events.call_id.in_(calls))
+        .group_by(events.call_id)
+    )
+
+
+def _waits(rows: Sequence[Sequence[Any]], label: int) -> list[tuple[Any, float]]:
+    """(ROW[LABEL], `wait_seconds`) of each call of ROWS (the call id first, `_tallied`'s instants last) that has a
+    wait, in call-id order: the order `compute_kpis` sums them in over `_facts_of`, so the average is the same to
+    the last digit."""
+    timed = sorted((row for row in rows if row[-1] is not None), key=itemgetter(0))
+    read = datetime.fromisoformat if timed and isinstance(timed[0][-1], str) else _as_is
+    # `seconds_between` is never None here (both instants are known): `or` only tells mypy so (0.0 stays 0.0).
+    return [(row[label], seconds_between(read(row[-1]), read(row[-2])) or 0.0) for row in timed]
+
+
+def _as_is(value: datetime) -> datetime:
+    return value
 
 
 @dataclass(frozen=True)
@@ -958,7 +1021,12 @@ def routed_calls_facts(session: Session, since: datetime, until: datetime, regio
 
 
 def kpi_report(session: Session, since: datetime, until: datetime, threshold_seconds: int = 15) -> Kpis:
-    return compute_kpis(calls_facts(session, since, until), threshold_seconds)
+    """`compute_kpis` of `calls_facts`: the calls offered in [since, until), counted in the database by their
+    flags (`_tallied`) rather than made into facts one by one."""
+    rows = session.connection().execute(_tallied(_offered_in(since, until))).all()
+    counted = Counter(map(itemgetter(1), rows))
+    flagged = [(flags, calls) for kinds, calls in counted.items() if (flags := _flags(kinds)) is not None]
+    return tally_kpis(flagged, [wait for _, wait in _waits(rows, 0)], threshold_seconds)
 
 
 @dataclass(frozen=True)
@@ -973,21 +1041,35 @@ class DayReport:
 def day_report(
     session: Session, since: datetime, until: datetime, *, region: str = "", threshold_seconds: int = 15
 ) -> DayReport:
-    """The calls the proxy routed in [SINCE, UNTIL) (for REGION, code or name): the decisions and their events
-    read once, in two queries through the tables (tens of thousands of rows on a busy day)."""
+    """The calls the proxy routed in [SINCE, UNTIL) (for REGION, code or name): `compute_kpis` of the facts of
+    those with events and `calls_by_line` of all, from one query that gives a row per call, its decision and its
+    events grouped (`_tallied`), counted here by number dialed, decision and flags (a few dozen kinds of call on
+    a busy day of tens of thousands: bench/telephony.md, 话务记录)."""
     decided = _calls_where(select(CallDecision.call_id), since, until, "", region, "")
-    table = CallDecision.__table__.c
-    rows = (
-        session.connection()
-        .execute(_calls_where(select(table.call_id, table.dialed, table.decision), since, until, "", region, ""))
-        .all()
-    )
-    facts = {f.call_id: f for f in _facts_of(session, decided)}
+    table, tallied = CallDecision.__table__, _tallied(decided).subquery()
+    query = select(
+        table.c.call_id,
+        table.c.dialed,
+        table.c.decision,
+        func.coalesce(tallied.c.kinds, 0),
+        tallied.c.answered_at,
+        tallied.c.start_at,
+    ).select_from(table.outerjoin(tallied, tallied.c.call_id == table.c.call_id))
+    rows = session.connection().execute(_calls_where(query, since, until, "", region, "")).all()
+    lines: list[tuple[str, str, FactFlags | None, int]] = []
+    reported: Counter[FactFlags] = Counter()
+    for (dialed, decision, kinds), calls in Counter(map(itemgetter(1, 2, 3), rows)).items():
+        flags = _flags(kinds)
+        lines.append((dialed, decision, flags, calls))
+        if flags is not None:
+            reported[flags] += calls
+    waits: dict[str, list[float]] = {}
+    every: list[float] = []
+    for dialed, wait in _waits(rows, 1):
+        waits.setdefault(dialed, []).append(wait)
+        every.append(wait)
     return DayReport(
-        compute_kpis(list(facts.values()), threshold_seconds),
-        calls_by_line(
-            ((dialed, decision, facts.get(call_id)) for call_id, dialed, decision in rows), threshold_seconds
-        ),
+        tally_kpis(reported.items(), every, threshold_seconds), tally_lines(lines, waits, threshold_seconds)
     )
 
 
