@@ -20,6 +20,7 @@ def create_app() -> FastAPI:
     from hotline.knowledge import api as knowledge_api
     from hotline.open311 import api as open311_api
     from hotline.plan import api as plan_api
+    from hotline.quality import api as quality_api
     from hotline.routing import api as routing_api
     from hotline.staffing import api as staffing_api
     from hotline.supervision import api as supervision_api
@@ -34,6 +35,7 @@ def create_app() -> FastAPI:
         order_actions,
         pages,
         plan_page,
+        quality_page,
         settings_page,
     )
     from hotline.workorders import api as workorders_api
@@ -68,6 +70,7 @@ def create_app() -> FastAPI:
         dispatch_api.router,
         telephony_api.router,
         telephony_api.callbacks_router,  # /api/callbacks: 漏话回拨
+        quality_api.router,  # /api/quality: 话务质检
         supervision_api.router,
         staffing_api.router,
         aggregation_api.router,
@@ -78,6 +81,7 @@ def create_app() -> FastAPI:
     app.include_router(kb_pages.router)  # /kb/new, /kb/articles/…: the article pages beside pages' /kb search
     app.include_router(calls_page.router)  # /calls, /calls/{call_id}: the 话务记录 pages
     app.include_router(callbacks_page.router)  # /callbacks: 漏话回拨
+    app.include_router(quality_page.router)  # /quality: 话务质检
     app.include_router(hotspots_page.router)  # /hotspots: 热点诉求
     app.include_router(plan_page.router)  # /plan: 整合进度 and its records
     app.include_router(calendar_page.router)  # /calendar: 工作日历

@@ -212,6 +212,7 @@ _CAPABILITIES: dict[str, tuple[str, str, bool]] = {
     "push": ("hotline.push.cli", "app", True),
     "accounts": ("hotline.accounts.cli", "app", True),
     "settings": ("hotline.changelog.cli", "app", True),
+    "quality": ("hotline.quality.cli", "app", True),
 }
 _mounted: set[str] = set()
 

@@ -16,6 +16,7 @@ _CONTRIBUTORS = (
     "hotline.telephony.service",
     "hotline.aggregation.service",
     "hotline.accounts.service",  # after work orders: the demo handling unit's account needs its unit
+    "hotline.quality.service",  # after work orders and calls: the demo agent's orders are taken from the demo's calls
 )
 
 

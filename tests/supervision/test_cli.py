@@ -29,7 +29,7 @@ def test_export_writes_the_report_of_the_period(loop: None, tmp_path: Path) -> N
     assert res.exit_code == 0, res.output
     assert f"已导出考核报表到 {out}（2021-06-01 至 2021-06-30）：受理诉求 3 件，承办单位 2 个" in res.output
     book = load_workbook(out)
-    assert book.sheetnames == ["总体指标", "承办单位考核", "超期工单"]
+    assert book.sheetnames == ["总体指标", "承办单位考核", "超期工单", "话务质检"]
     title = book["总体指标"]["A1"].value
     assert title == "考核报表 · 总体指标：2021-06-01 至 2021-06-30（成都市）"
     assert "（命令行）" in book["总体指标"]["A2"].value  # who made it: the system user, from the command line

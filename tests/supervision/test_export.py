@@ -51,7 +51,7 @@ def _texts(book: Workbook) -> str:
 
 def test_the_workbook_has_the_reports_figures(loop: None) -> None:
     book, report = _export()
-    assert book.sheetnames == ["总体指标", "承办单位考核", "超期工单"]
+    assert book.sheetnames == ["总体指标", "承办单位考核", "超期工单", "话务质检"]
     for ws in book:
         title, made = ws["A1"].value, ws["A2"].value
         assert title == f"考核报表 · {ws.title}：2021-06-01 至 2021-06-30（全部地区）"

@@ -45,6 +45,16 @@ STAFF = frozenset({Grant.AGENT, Grant.DISPATCHER, Grant.DEPARTMENT, Grant.SUPERV
 BOUND = frozenset({Grant.DEPARTMENT, Grant.FEED})
 
 LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+_ACTOR_LOGIN = re.compile(r"（([^（）]+)）$")
+
+
+def actor_login(actor: str) -> str | None:
+    """The login in an actor as `Account.actor` writes it (`张敏（zhangmin）`: the name may change, the login does
+    not); None for an actor written otherwise (a name typed in with sign-in off, `system`)."""
+    found = _ACTOR_LOGIN.search(actor.strip())
+    return found[1] if found is not None and LOGIN_PATTERN.match(found[1]) else None
+
+
 MAX_NAME = 64  # what `acc_accounts.name` holds
 MIN_PASSWORD = 8
 SESSION_FOR = timedelta(hours=12)  # one shift; signing in again after a long shift is expected
@@ -85,7 +95,8 @@ class Identity:
 
     @property
     def actor(self) -> str:
-        """How the account appears in a work order's history: a name people know plus the login that is unique."""
+        """How the account appears in a work order's history: a name people know plus the login that is unique
+        (`actor_login` reads it back)."""
         return f"{self.name}（{self.login}）"
 
     def holds(self, grant: Grant) -> bool:

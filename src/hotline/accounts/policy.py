@@ -19,6 +19,7 @@ DESK = frozenset({A, DI, SU, AD})  # those who take demands in (受理) and deci
 INTAKE = frozenset({A, DI, AD})  # the roles `workorders.service.create_order` lets take a demand in
 MONITORS = frozenset({DI, SU, AD})  # KPIs, overdue work and the data sub-centres deliver
 MANAGERS = frozenset({SU, AD})
+QUALITY = frozenset({A, SU, AD})  # 质检: supervisors inspect, agents see their own results (`quality.api`)
 ADMIN = frozenset({AD})
 SIGNED_IN = frozenset(Grant)
 
@@ -99,6 +100,17 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/seats", MANAGERS),
     ("POST", "/seats", MANAGERS),
     ("GET", "/kpis", MONITORS),
+    # 质检 (web.quality_page): supervisors draw, score and review; an agent reads, confirms and appeals their own
+    ("GET", "/quality", QUALITY),
+    ("GET", "/quality/sheet", QUALITY),  # 质检标准: everyone inspected reads it; administrators change it
+    ("POST", "/quality/sheet", ADMIN),
+    ("POST", "/quality/draw", MANAGERS),
+    ("POST", "/quality/pick", MANAGERS),
+    ("GET", "/quality/{inspection_id}", QUALITY),
+    ("POST", "/quality/{inspection_id}/score", MANAGERS),
+    ("POST", "/quality/{inspection_id}/confirm", frozenset({A})),
+    ("POST", "/quality/{inspection_id}/appeal", frozenset({A})),
+    ("POST", "/quality/{inspection_id}/review", MANAGERS),
     ("GET", "/hotspots", MONITORS),  # 热点诉求 (web.hotspots_page)
     ("GET", "/feeds", MONITORS),
     ("GET", "/feeds/{code}", MONITORS),
@@ -175,6 +187,18 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     # 漏话回拨: the callback tasks of missed calls; agents and dispatchers (and administrators) record attempts
     ("GET", "/api/callbacks", DESK),
     ("POST", "/api/callbacks/{callback_id}/attempts", INTAKE),
+    # 质检: the API of the same (quality.api)
+    ("GET", "/api/quality/sheet", QUALITY),
+    ("PUT", "/api/quality/sheet", ADMIN),
+    ("POST", "/api/quality/draws", MANAGERS),
+    ("GET", "/api/quality/inspections", QUALITY),
+    ("POST", "/api/quality/inspections", MANAGERS),
+    ("GET", "/api/quality/inspections/{inspection_id}", QUALITY),
+    ("POST", "/api/quality/inspections/{inspection_id}/score", MANAGERS),
+    ("POST", "/api/quality/inspections/{inspection_id}/confirm", frozenset({A})),
+    ("POST", "/api/quality/inspections/{inspection_id}/appeal", frozenset({A})),
+    ("POST", "/api/quality/inspections/{inspection_id}/review", MANAGERS),
+    ("GET", "/api/quality/figures", QUALITY),
     # seats, KPIs, data gathering
     ("POST", "/api/seats/plan", MANAGERS),
     ("GET", "/api/supervision/kpis", MONITORS),

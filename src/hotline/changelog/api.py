@@ -17,7 +17,8 @@ router = APIRouter(tags=["settings"])
 @router.get("/api/settings/changes")
 def changes(
     kind: str = Query(
-        "", description="unit 单位、catalogue 派单目录、limit 办理时限、calendar 工作日历（代码或中文）；空为全部"
+        "",
+        description="unit 单位、catalogue 派单目录、limit 办理时限、calendar 工作日历、quality 质检标准（代码或中文）；空为全部",
     ),
     before: int | None = Query(None, description="只列此编号之前（更早）的记录：上一页答复的 earlier"),
     limit: int = Query(service.PAGE_SIZE, description=f"每页条数（1 至 {service.MAX_PAGE}）"),

@@ -11,13 +11,15 @@ from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.timeutil import china
 
-app = HotlineTyper(no_args_is_help=True, help="设置：单位、派单目录、办理时限、工作日历的变更记录")
+app = HotlineTyper(no_args_is_help=True, help="设置：单位、派单目录、办理时限、工作日历、质检标准的变更记录")
 
 
 @app.command("changes", help="列出设置变更记录（最新的在前）：谁在何时把什么从什么改成了什么")
 def changes(
     kind: str = typer.Option(
-        "", "--kind", help="类型：单位、派单目录、办理时限、工作日历（或 unit catalogue limit calendar）"
+        "",
+        "--kind",
+        help="类型：单位、派单目录、办理时限、工作日历、质检标准（或 unit catalogue limit calendar quality）",
     ),
     before: int | None = typer.Option(None, "--before", help="只列此编号之前（更早）的记录"),
     limit: int = typer.Option(service.PAGE_SIZE, "--limit", help="条数"),

@@ -22,9 +22,12 @@ class Kind(StrEnum):
     CATALOGUE = "catalogue"
     LIMIT = "limit"
     CALENDAR = "calendar"
+    QUALITY = "quality"  # 质检标准: built by `quality.domain.sheet_change`
 
 
-KIND_LABELS = {Kind.UNIT: "单位", Kind.CATALOGUE: "派单目录", Kind.LIMIT: "办理时限", Kind.CALENDAR: "工作日历"}
+KIND_LABELS = {
+    Kind.UNIT: "单位", Kind.CATALOGUE: "派单目录", Kind.LIMIT: "办理时限", Kind.CALENDAR: "工作日历", Kind.QUALITY: "质检标准",
+}  # fmt: skip
 WEEKDAYS = "一二三四五六日"
 NO_PARENT = "无"
 

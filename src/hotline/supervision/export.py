@@ -1,19 +1,21 @@
 """考核报表: a period's KPI report (`service.report`) as an Excel workbook, for the monthly reports supervisors
 hand to the centre's leaders and to each handling unit.
 
-Three sheets, each with a title row (period, region), a line saying when and by whom it was made, a frozen
+Four sheets, each with a title row (period, region), a line saying when and by whom it was made, a frozen
 header and set column widths:
 
 - 总体指标: each call and work-order KPI with its numerator, denominator, rate, target and a short definition;
 - 承办单位考核: one row per unit with every figure the /kpis page shows, numbers as numbers under a filter, so
   the sheet sorts by any column;
 - 超期工单: the period's orders counted overdue, by unit, so each unit sees its own.
+- 话务质检: each agent's 质检数, 平均得分, 合格率, 申诉数 and 改分数 on the orders they took in over the period, and
+  the centre's.
 
 A rate whose denominator is empty is an empty cell, not 0 %. Rates are percentage cells (`0.0%`; `0.000%` for
 a KPI whose target is finer than 0.1 %, 超期率 ≤ 0.01 %, where one decimal would hide whether it is met).
 
-No personal data: KPI figures, unit names and, for an overdue order, its number, category and dates; never the
-caller or what the citizen said. So an export is not recorded in the audit trail as the orders' export is.
+No citizen's personal data: KPI figures, unit names, agents' names with their quality figures and, for an overdue
+order, its number, category and dates; never the caller or what the citizen said. So an export is not recorded in the audit trail as the orders' export is.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from hotline.supervision.domain import LABELS, LOWER_IS_BETTER, UNIT_KEYS
 from hotline.timeutil import china, china_day, now
 from hotline.workbooks import cell, excel_time
 
-SHEETS = ("总体指标", "承办单位考核", "超期工单")
+SHEETS = ("总体指标", "承办单位考核", "超期工单", "话务质检")
 HEADER_ROW = workbooks.HEADER_ROW
 PERCENT, FINE_PERCENT = "0.0%", "0.000%"
 _MISSED = Font(color="C00000")
@@ -77,6 +79,8 @@ UNIT_COLUMNS = (("承办单位", 30), ("单位代码", 16), ("承办工单", 10)
 OVERDUE_COLUMNS = (("工单编号", 22), ("主办/协办", 9), ("主办工单", 22), ("承办单位", 30), ("受理时间", 17),
                    ("地区", 12), ("诉求类型", 9), ("分类", 30), ("办理期限", 12), ("办结时间", 17),
                    ("超期天数（自然日）", 12), ("当前状态", 16))  # fmt: skip
+QUALITY_COLUMNS = (("话务员", 30), ("账号", 14), ("质检数", 10), ("平均得分", 10), ("合格数", 10), ("合格率", 10),
+                   ("申诉数", 10), ("改分数", 10))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ def write_report(report: dict[str, Any], out: Path | IO[bytes], *, by: str, at: 
     _kpis(sheet(SHEETS[0], KPI_COLUMNS), report)
     _units(sheet(SHEETS[1], UNIT_COLUMNS), report["units"])
     _overdue(sheet(SHEETS[2], OVERDUE_COLUMNS), report["overdue_orders"])
+    _quality(sheet(SHEETS[3], QUALITY_COLUMNS), report["quality"])
     book.save(out)
 
 
@@ -193,6 +198,23 @@ def _overdue(sheet: WriteOnlyWorksheet, orders: Sequence[dict[str, Any]]) -> Non
     _notes(sheet, [
         f"共 {len(orders)} 张超期工单（本期受理的诉求及其协办工单）。" if orders else "本期没有超期工单。",
         "超期：办结晚于办理期限，或生成时仍未办结且已过办理期限（等待市民补充期间除外）。不含来电人信息和诉求内容。",
+    ])  # fmt: skip
+
+
+def _quality(sheet: WriteOnlyWorksheet, quality: dict[str, Any]) -> None:
+    rows = [(a["agent"], a["agent_key"], a) for a in quality["agents"]]
+    for name, key, f in [*rows, ("全中心", None, quality["centre"])]:
+        sheet.append([
+            cell(sheet, name), cell(sheet, key if key != name else None), f["inspected"],
+            cell(sheet, f["average"], fmt="0.00") if f["average"] is not None else None, f["passed"],
+            _rate(sheet, f["passed"], f["inspected"], None, missed=False), f["appeals"], f["changed"],
+        ])  # fmt: skip
+    workbooks.filter_rows(sheet, len(QUALITY_COLUMNS), len(rows))
+    _notes(sheet, [
+        f"共 {len(rows)} 名话务员有质检结果；本期另有待质检 {quality['centre']['pending']} 张未计入。" if rows
+        else "本期受理的工单没有质检结果。",
+        "按被质检工单的受理日期统计；得分以申诉复核后的结果为准；改分数为复核改分的结果。",
+        f"合格率 = 合格 / 质检数；合格线 {quality['pass_line']} 分为本中心规定（质检标准）。",
     ])  # fmt: skip
 
 

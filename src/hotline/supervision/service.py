@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from hotline.errors import InvalidInput
 from hotline.plan.regions import find_region, region_name
+from hotline.quality import service as quality
 from hotline.supervision import hotspots as hot
 from hotline.supervision.domain import (
     ACCEPT,
@@ -147,6 +148,8 @@ def report(
         "call_kpis": calls.to_dict(),
         # 漏话回拨: the callback tasks whose first missed call was in the period (in the region, if named)
         "missed_call_kpis": callbacks.callback_kpi_report(session, start, end, region=region_code).to_dict(),
+        # 话务质检: the results on the orders received in the period, for the centre and per agent
+        "quality": quality.figures(session, start, end, region_code=region_code),
         "units": _units(session, orders, facts, given, day),
     } | ({"overdue_orders": _overdue(orders, facts, day)} if overdue_orders else {})
 

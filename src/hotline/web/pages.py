@@ -51,6 +51,7 @@ NAV = (
     ("/route", "来电路由"),
     ("/calls", "话务记录"),
     ("/callbacks", "漏话回拨"),
+    ("/quality", "质检"),
     ("/orders", "工单"),
     ("/orders/new", "受理工单"),
     ("/kpis", "考核指标"),
@@ -87,9 +88,11 @@ def _error_page(request: Request, name: str, title: str, exc: HotlineError, **co
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, role: str = "", unit: str = "", session: Session = SESSION) -> HTMLResponse:
+def overview(
+    request: Request, role: str = "", unit: str = "", actor: str = "", session: Session = SESSION
+) -> HTMLResponse:
     today = china_day(now())
-    todo = _todo(request, session, role, unit)
+    todo = _todo(request, session, role, unit, actor)
     statuses = plan_service.status(session, None, today)
     by_mode: dict[str, Counter[str]] = {}
     for item in statuses:
@@ -123,14 +126,14 @@ def overview(request: Request, role: str = "", unit: str = "", session: Session 
     )
 
 
-def _todo(request: Request, session: Session, role: str, unit: str) -> dict[str, Any] | None:
+def _todo(request: Request, session: Session, role: str, unit: str, actor: str = "") -> dict[str, Any] | None:
     """我的待办 of the acting role (as /orders takes it), each count linking to the order list narrowed to it; None
-    for a role without order work."""
+    for a role without order work. ACTOR: with sign-in off, who an agent is (their own 质检 results)."""
     from hotline.workorders import domain as wo
     from hotline.workorders import service as orders
 
     try:
-        who = acting(request, role or None, unit or None, default="supervisor")
+        who = acting(request, role or None, unit or None, actor.strip(), default="supervisor")
     except HotlineError as exc:
         # Only a role asked for and not held is worth saying; an account without a staff role has no order work.
         return {"error": exc, "lines": []} if role else None
@@ -156,6 +159,10 @@ def _todo(request: Request, session: Session, role: str, unit: str) -> dict[str,
     from hotline.web.callbacks_page import todo_line
 
     card["callbacks"] = todo_line(session, who.role)  # 待回拨 (漏话回拨), for those who call back
+    from hotline.web import quality_page
+
+    # 质检: 待质检 and 申诉待复核 for those who inspect; an agent's results to confirm or appeal
+    card["quality"] = quality_page.todo_line(session, who.role, who.actor, signed_in=identity_of(request) is not None)
     return card
 
 
