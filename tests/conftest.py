@@ -157,8 +157,11 @@ def _clear(url: str) -> None:
         meta.reflect(engine)
         _TABLES[url] = meta
     with engine.begin() as conn:
+        # An FTS5 table keeps its index in shadow tables (`<name>_data`, …): emptied through the table itself.
+        virtual = [str(name) for name in conn.scalars(text("SELECT name FROM sqlite_master WHERE sql LIKE "
+                                                           "'CREATE VIRTUAL TABLE%'"))] if engine.dialect.name == "sqlite" else []  # fmt: skip
         for table in reversed(meta.sorted_tables):
-            if table.name != "alembic_version":
+            if table.name != "alembic_version" and not any(table.name.startswith(f"{v}_") for v in virtual):
                 conn.execute(table.delete())
 
 

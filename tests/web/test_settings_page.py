@@ -323,3 +323,39 @@ def test_the_unit_list_filters_units_out_of_service(client: TestClient) -> None:
     assert _rows(inactive.text, "data-unit") == [ZJJ] and "已停用" in inactive.text
     active = _rows(client.get(PAGE, params={"role": "supervisor", "status": "active"}).text, "data-unit")
     assert ZJJ not in active and CGJ in active
+
+
+def _card(html: str, card_id: str) -> str:
+    found = re.search(rf'<div class="card" id="{card_id}"[^>]*>(.*?)</div>', html, re.S)
+    return found.group(1) if found else ""
+
+
+def test_activating_a_unit_asks_first_and_says_what_stays_with_the_successor(client: TestClient) -> None:
+    with session_scope() as s:
+        service.set_catalogue_entry(s, "城乡建设", ZJJ, region_code="510100")
+    assert _deactivate(client, ZJJ, "510100").status_code == 303
+    listed = client.get(PAGE, params={"role": "admin", "status": "inactive"}).text
+    row = re.search(rf'<tr data-unit="{ZJJ}"[^>]*>(.*?)</tr>', listed, re.S)
+    assert row is not None and 'data-action="activate"' in row.group(1)
+    assert f'href="/settings/dispatch?role=admin&amp;activate={ZJJ}#activate"' in row.group(1)
+    assert "<form" not in row.group(1)  # no 启用 in one click
+
+    before = _state()
+    card = _card(client.get(PAGE, params={"role": "admin", "activate": ZJJ}).text, "activate")
+    assert f"<h3>启用承办单位：成都市住房和城乡建设局（{ZJJ}）</h3>" in card
+    assert "可以再接收新的工单" in card
+    said = re.search(r'data-field="successor">([^<]*)', card)
+    assert said is not None and said.group(1).startswith("停用时由成都市12345热线中心（510100）接替")
+    assert "启用不会把它们转回" in said.group(1)
+    assert 'data-action="confirm-activate"' in card
+    assert _state() == before  # asking changes nothing
+    # not offered to a supervisor, nor for a unit in service
+    assert _card(client.get(PAGE, params={"role": "supervisor", "activate": ZJJ}).text, "activate") == ""
+    assert _card(client.get(PAGE, params={"role": "admin", "activate": CGJ}).text, "activate") == ""
+
+    sent = client.post(PAGE + "/units/activate", data={"code": ZJJ, "role": "admin"}, follow_redirects=False)
+    assert sent.status_code == 303
+    assert _notice(client.get(sent.headers["location"]).text) == f"已启用承办单位：{ZJJ} 成都市住房和城乡建设局"
+    with session_scope() as s:  # back in service; its entry stays with the successor
+        assert service.get_unit(s, ZJJ).active is True
+        assert [e.unit.code for e in service.list_catalogue(s)] == ["510100"]

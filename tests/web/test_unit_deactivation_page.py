@@ -1,7 +1,7 @@
 """机构调整 in a real browser: an administrator signed in on /settings/dispatch deactivates (停用) a bureau merged
 into another, the confirmation step showing what holds it (its catalogue entry, its child unit, the account bound
 to it), the successor chosen there taking them over; the page then lists what moved, the unit list filters the
-units out of service, and 启用 puts it back. Runs on SQLite and on PostgreSQL (`--db`), each in a database of its
+units out of service, and 启用 (confirmed in a step of its own) puts it back. Runs on SQLite and on PostgreSQL (`--db`), each in a database of its
 own, with sign-in on.
 """
 
@@ -107,6 +107,10 @@ def test_an_administrator_deactivates_a_bureau_into_its_successor_and_back(admin
     _submit(page, "#units form.inline button[type=submit]")
     assert page.locator("#unit-table tr[data-unit]").evaluate_all("rows => rows.map(r => r.dataset.unit)") == [ZJJ]
 
-    _submit(page, f"#unit-table tr[data-unit='{ZJJ}'] button[data-action=activate]")
+    _submit(page, f"#unit-table tr[data-unit='{ZJJ}'] a[data-action=activate]")  # 启用 asks first, as 停用 does
+    assert page.locator("#activate h3").inner_text() == f"启用承办单位：成都市住房和城乡建设局（{ZJJ}）"
+    assert "启用不会把它们转回" in page.locator("#activate [data-field=successor]").inner_text()
+    assert _row(page, ZJJ).locator("[data-field=status]").inner_text() == "已停用"
+    _submit(page, "#activate button[data-action=confirm-activate]")
     assert page.locator("[role=status]").inner_text() == f"已启用承办单位：{ZJJ} 成都市住房和城乡建设局"
     assert _row(page, ZJJ).locator("[data-field=status]").inner_text() == "在用"

@@ -342,3 +342,32 @@ def test_cli_act_lists_the_co_handling_orders(client: TestClient, cli: Callable[
     done = cli("act", number, "dispatch", "--role", "dispatcher", "--to-unit", ZJJ, "--co-unit", RSJ)
     assert done.returncode == 0, done.stderr
     assert f"协办工单 {number}-01（{RSJ}）：已派单（待签收）" in done.stdout
+
+
+def test_cli_removes_a_catalogue_entry_recorded_as_its_actor(client: TestClient, cli: Callable[..., Ran]) -> None:
+    from hotline.changelog import service as changelog
+
+    assert cli("catalogue-set", "城乡建设", ZJJ, "--region", "510100").returncode == 0
+    assert cli("catalogue-set", "城乡建设", RSJ, "--line", "12329").returncode == 0
+    removed = cli("catalogue-remove", "城乡建设", "--region", "成都市", "--actor", "赵磊")  # a 市（州） by name, as set
+    assert removed.returncode == 0, removed.stderr
+    said = f"已删除派单目录：城乡建设（成都市，全部号码）（原由成都市住房和城乡建设局（{ZJJ}）承办）"
+    assert removed.stdout.strip() == said
+    looked = cli("catalogue-lookup", "城乡建设/城市建设和市政管理", "--region", "510100", "--line", "12329")
+    assert json.loads(looked.stdout)["code"] == RSJ  # the other entry stays
+    assert json.loads(cli("catalogue-lookup", "城乡建设", "--region", "510100").stdout) is None
+    with session_scope() as session:
+        last = changelog.list_changes(session, kind="catalogue", limit=1).changes[0]
+        assert (last.actor, last.key, last.before, last.after) == (
+            "赵磊", "城乡建设|510100|", {"unit": ZJJ, "unit_name": "成都市住房和城乡建设局"}, None
+        )  # fmt: skip
+        assert last.summary == "派单目录 城乡建设（成都市，全部号码）：删除（原由成都市住房和城乡建设局承办）"
+        recorded = changelog.list_changes(session, limit=500).changes
+
+    again = cli("catalogue-remove", "城乡建设", "--region", "510100")
+    assert again.returncode == 2 and "错误[catalogue-entry-not-found]" in again.stderr
+    assert "派单目录中没有这一条：城乡建设（成都市，全部号码）" in again.stderr
+    wrong_line = cli("catalogue-remove", "城乡建设", "--line", "12345")  # only the 12329 entry exists
+    assert wrong_line.returncode == 2 and "错误[catalogue-entry-not-found]" in wrong_line.stderr
+    with session_scope() as session:  # a refused removal records nothing
+        assert [c.id for c in changelog.list_changes(session, limit=500).changes] == [c.id for c in recorded]

@@ -14,4 +14,5 @@ from hotline.db import Base, get_engine
 def test_migrations_match_store(db_url: str) -> None:
     with get_engine(db_url).connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
-    assert [d for d in diffs if "wo_" in repr(d)] == []
+    # The 关键词 index (0025) is each database's own (an FTS5 table, a tsvector table): tests/workorders/test_search.py.
+    assert [d for d in diffs if "wo_" in repr(d) and "wo_order_words" not in repr(d)] == []

@@ -57,6 +57,15 @@ def find_region(key: str) -> Region:
     return region
 
 
+CITY_DIGITS = 4  # a 区（县） code is its 市（州）'s first four digits and two of its own (510107 in 成都市 510100)
+
+
+def city_code(code: str) -> str:
+    """The 市（州） a region code lies in: a 区（县）'s (510107 → 510100); a 市（州）'s or the province's own code. The
+    province holds no 区（县） of its own: only its own code gives 510000."""
+    return code[:CITY_DIGITS] + "00"
+
+
 def region_name(code: str) -> str:
     """The name of the region with CODE, or CODE itself for one the catalogue does not name (as an old record
     may hold): for exports and reports, which show what they hold rather than fail."""

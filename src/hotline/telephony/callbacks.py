@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db import UTCDateTime
 from hotline.errors import Conflict, InvalidInput, NotFound
-from hotline.plan.regions import find_region
+from hotline.plan.regions import CITY_DIGITS, find_region
 from hotline.plan.service import list_lines
 from hotline.privacy import mask_phone
 from hotline.settings import get_settings
@@ -46,6 +46,7 @@ from hotline.telephony.domain import (
 )
 from hotline.telephony.store import Callback, CallbackAttempt, CallbackCall, CallDecision, CallEvent
 from hotline.timeutil import china, now
+from hotline.workorders.domain import region_label
 
 # The events after which a call may have become missed, or its caller may have reached an agent.
 FOLLOWED = frozenset({CallEventType.ABANDONED, CallEventType.ENDED, CallEventType.ANSWERED, CallEventType.TRANSFERRED})
@@ -217,6 +218,12 @@ def _late_at(at: datetime) -> ColumnElement[bool]:
     return func.coalesce(Callback.first_attempt_at, Callback.closed_at, literal(at, UTCDateTime())) > Callback.due_at
 
 
+def _in_region(region: str) -> ColumnElement[bool]:
+    """The tasks of REGION (code, name or alias): a 市（州）'s own and its 区（县）'s, whose codes lie in it
+    (`regions.city_code`: they share its first digits); the province's own."""
+    return Callback.region_code.startswith(find_region(region).code[:CITY_DIGITS], autoescape=True)
+
+
 def _where(query: Select[Any], state: str, region: str, overdue: bool, at: datetime) -> Select[Any]:
     state = state.strip() or "open"
     if state not in STATE_FILTERS:
@@ -227,7 +234,7 @@ def _where(query: Select[Any], state: str, region: str, overdue: bool, at: datet
     elif state == "closed":
         query = query.where(Callback.state != CallbackState.OPEN.value)
     if region.strip():
-        query = query.where(Callback.region_code == find_region(region).code)
+        query = query.where(_in_region(region))
     if overdue:
         query = query.where(_late_at(at))
     return query
@@ -337,7 +344,7 @@ def _views(session: Session, rows: Iterable[Callback], *, mask: bool, at: dateti
                 "dialed": t.dialed,
                 "line_name": lines.get(t.dialed, ""),
                 "region_code": t.region_code,
-                "region": find_region(t.region_code).name,
+                "region": region_label(t.region_code),  # a 区（县） by its 市（州） and code (成都市 510107)
                 "first_missed_at": china(t.first_missed_at).isoformat(),
                 "last_missed_at": china(t.last_missed_at).isoformat(),
                 "first_time": _minute(t.first_missed_at),
@@ -429,6 +436,6 @@ def callback_kpi_report(
         Callback.first_missed_at >= since, Callback.first_missed_at < until
     )
     if region:
-        query = query.where(Callback.region_code == find_region(region).code)
+        query = query.where(_in_region(region))
     facts = (CallbackFacts(CallbackState(s), due, first, closed) for s, due, first, closed in session.execute(query))
     return callback_kpis(facts, at or now())

@@ -16,6 +16,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from hotline.accounts.domain import Grant
+from hotline.accounts.policy import POLICY
 from hotline.deps import SESSION
 from hotline.errors import HotlineError
 from hotline.telephony import callbacks
@@ -30,7 +32,6 @@ TITLE = "漏话回拨"
 PAGE = "/callbacks"
 DEFAULT_ROLE = "agent"
 TABS = (("open", "待回拨"), ("closed", "已处理"))
-DIALS = (wo.Role.AGENT, wo.Role.DISPATCHER)  # whose 我的待办 lists the open tasks: they call back
 
 
 def _attempt_path(callback_id: int) -> str:
@@ -148,8 +149,9 @@ def _notice(session: Session, done: str, *, mask: bool) -> str:
 
 
 def todo_line(session: Session, role: str) -> dict[str, Any] | None:
-    """The 待回拨 line of 我的待办 for those who call back (DIALS), else None."""
-    if role not in {r.value for r in DIALS}:
+    """The 待回拨 line of 我的待办 for those who call back: the roles the access table lets record an attempt
+    (话务员, 派单员, administrators), else None."""
+    if not POLICY.allows("POST", _attempt_path(0), tuple(g for g in Grant if g.value == role)):
         return None
     count, late = callbacks.open_counts(session)
     href = f"{PAGE}?{urlencode({'role': role})}"

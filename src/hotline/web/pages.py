@@ -156,6 +156,7 @@ def _todo(request: Request, session: Session, role: str, unit: str, actor: str =
             {"line": line, "href": href, "near_due_href": f"{href}&sla=near_due", "overdue_href": f"{href}&sla=overdue"}
         )
     card["kb"] = _kb_todo(session, who.role)
+    card["visits"] = _visits_todo(session, who.role)
     from hotline.web.callbacks_page import todo_line
 
     card["callbacks"] = todo_line(session, who.role)  # 待回拨 (漏话回拨), for those who call back
@@ -164,6 +165,19 @@ def _todo(request: Request, session: Session, role: str, unit: str, actor: str =
     # 质检: 待质检 and 申诉待复核 for those who inspect; an agent's results to confirm or appeal
     card["quality"] = quality_page.todo_line(session, who.role, who.actor, signed_in=identity_of(request) is not None)
     return card
+
+
+def _visits_todo(session: Session, role: str) -> dict[str, Any] | None:
+    """The 回访超期 line of 我的待办 for the roles that chase the agents' late callbacks (`VISIT_OVERDUE_WATCHERS`):
+    how many orders wait for their callback past the 回访时限, linking to the very list that counts them."""
+    from hotline.workorders import domain as wo
+    from hotline.workorders import service as orders
+
+    if role not in {r.value for r in wo.VISIT_OVERDUE_WATCHERS}:
+        return None
+    state, sla = wo.State.TO_VISIT.value, wo.Sla.OVERDUE.value
+    count = orders.count_orders(session, orders.OrderFilters(state=state, sla=sla), role=role)
+    return {"count": count, "href": "/orders?" + urlencode({"role": role, "state": state, "sla": sla})}
 
 
 def _kb_todo(session: Session, role: str) -> dict[str, Any] | None:

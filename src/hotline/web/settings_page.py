@@ -1,11 +1,13 @@
 """派单设置: the handling units, the dispatch catalogue (派单目录) and the working-day limits (办理时限) that the CLI and
-the API keep (`hotline order units|unit-add|unit-deactivate|catalogue-set|limits`, `/api/workorders/…`), in the
-browser. Supervisors read it; administrators (the access table's `POST /settings/dispatch/…`) change it through the
-same service functions, so the page refuses what they refuse, with their codes, and keeps what was typed.
+the API keep (`hotline order units|unit-add|unit-deactivate|unit-activate|catalogue-set|catalogue-remove|limits`,
+`/api/workorders/…`), in the browser. Supervisors read it; administrators (the access table's
+`POST /settings/dispatch/…`) change it through the same service functions, so the page refuses what they refuse,
+with their codes, and keeps what was typed.
 
 停用 a unit (机构调整) is two steps: its row's link shows what holds it (orders being worked on, catalogue entries,
 child units, bound accounts) with a choice of successor, and 确认停用 does it; the page then lists the entries and
-units the successor took over.
+units the successor took over. 启用 is two steps too: its row's link says what putting it back changes (it is given
+work again) and what it does not (what its 停用 handed to the successor stays there), and 确认启用 does it.
 
 变更记录 at the bottom: every change to these settings and to the 工作日历 (`changelog`), newest first, 50 at a time
 (更早 pages back), by 类型; each change recorded as the viewer's (`Viewer.actor`)."""
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 from hotline.accounts import service as accounts
 from hotline.deps import SESSION
 from hotline.errors import HotlineError, NotFound
-from hotline.plan.regions import PROVINCE
+from hotline.plan.regions import PROVINCE, city_code
 from hotline.web.change_records import change_records, wanted_before, wanted_kind
 from hotline.web.pages import render
 from hotline.web.viewer import Viewer, viewer_of
@@ -67,6 +69,7 @@ def settings_page(
     region: str = "",  # the units shown: those of a region (a 市（州）with its 区（县）)
     status: str = "",  # and those in service, or out of it (UNIT_STATUSES)
     deactivate: str = "",  # the unit whose 停用 is to be confirmed
+    activate: str = "",  # the unit whose 启用 is to be confirmed
     ask_category: str = "",
     ask_region: str = "",  # the province when empty
     ask_line: str = "",
@@ -87,7 +90,9 @@ def settings_page(
         "changes_kind": wanted_kind(changes_kind),
         "changes_before": changes_before,
     }
-    return _page(request, session, role, shown=shown, asked=asked, notice=notice, deactivating=deactivate)
+    return _page(
+        request, session, role, shown=shown, asked=asked, notice=notice, deactivating=deactivate, activating=activate
+    )
 
 
 @router.post(UNITS)
@@ -144,7 +149,7 @@ def activate_form(
     def change(viewer: Viewer) -> Done:
         return reorganise.activate_unit(session, code, actor=viewer.actor).code
 
-    return _change(request, session, role, ACTIVATE, {"form": "activate"}, change)
+    return _change(request, session, role, ACTIVATE, {"form": "activate", "code": code}, change)
 
 
 @router.post(CATALOGUE)
@@ -295,6 +300,7 @@ def _page(
     error: HotlineError | None = None,
     typed: dict[str, str] | None = None,
     deactivating: str = "",
+    activating: str = "",
 ) -> HTMLResponse:
     asked = asked or {"category": "", "region": "", "line": ""}
     shown = shown or {"region": "", "status": "", "changes_kind": "", "changes_before": ""}
@@ -318,6 +324,8 @@ def _page(
     can_change = viewer.may("POST", UNITS)
     if typed and typed.get("form") == "deactivate":
         deactivating = typed["code"]
+    if typed and typed.get("form") == "activate":
+        activating = typed["code"]
     context.update(
         viewer=viewer,
         can_change=can_change,
@@ -329,6 +337,7 @@ def _page(
         statuses=list(UNIT_STATUSES.items()),
         all_units=units,
         deactivation=_deactivation(session, viewer, deactivating) if can_change and deactivating else None,
+        activation=_activation(session, activating) if can_change and activating else None,
         kinds=list(orders.UNIT_KINDS.items()),
         entries=[
             {"entry": e, "region_label": region_label(e.region_code), "line_label": e.line or ANY_LINE}
@@ -364,9 +373,25 @@ def _deactivation(session: Session, viewer: Viewer, code: str) -> dict[str, Any]
     }
 
 
+def _activation(session: Session, code: str) -> dict[str, Any] | None:
+    """What the 启用 of CODE, out of service, would change: the confirmation step's facts."""
+    try:
+        held = reorganise.ties(session, code)
+    except NotFound:
+        return None
+    if held.unit.active:
+        return None
+    return {
+        "unit": held.unit,
+        "successor": reorganise.successor_named(session, held.unit.code),
+        "entries": [entry_label(e.category, e.region_code, e.line) for e in held.entries],
+        "accounts": accounts.bound_to_unit(session, held.unit.code),
+    }
+
+
 def _within(code: str, city: str) -> bool:
     """A 区（县）code within the 市（州）CITY (the province holds none of its own)."""
-    return city != PROVINCE.code and city.endswith("00") and code[:4] == city[:4]
+    return city != PROVINCE.code and city_code(code) == city
 
 
 def _lookup(session: Session, asked: dict[str, str]) -> dict[str, Any] | None:

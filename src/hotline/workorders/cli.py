@@ -451,6 +451,23 @@ def catalogue_set(
         typer.echo(f"派单目录：{entry.category} {entry.region_code or '全省'} {entry.line or '全部号码'} → {unit}")
 
 
+@app.command(
+    "catalogue-remove",
+    help="删除一条派单目录（记入变更记录）\n\n分类、地区、号码须与登记时相同，如：hotline order catalogue-remove 城乡建设 --region 510100",
+)
+def catalogue_remove(
+    category: str = typer.Argument(..., help="分类（一级名称或完整路径）"),
+    region: str = typer.Option("", "--region", help="地区代码（空为全省）"),
+    line: str = typer.Option("", "--line", help="拨打号码（空为全部号码）"),
+    actor: str = typer.Option(SETTINGS_ACTOR, "--actor", help=ACTOR_HELP),
+) -> None:
+    """Remove one dispatch-catalogue entry; lookups fall back to a less specific one."""
+    with session_scope() as session:
+        entry = service.remove_catalogue_entry(session, category, region_code=region, line=line, actor=actor)
+        key = domain.entry_label(entry.category, entry.region_code, entry.line)
+        typer.echo(f"已删除派单目录：{key}（原由{entry.unit.name}（{entry.unit.code}）承办）")
+
+
 @app.command("catalogue-lookup", help="查询派单目录指定的承办单位（JSON；没有时为 null）")
 def catalogue_lookup(
     category: str = typer.Argument(..., help="分类"),

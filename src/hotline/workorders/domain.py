@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from hotline.calendar.domain import WorkCalendar
 from hotline.errors import Conflict, Forbidden, InvalidInput
-from hotline.plan.regions import region_name
+from hotline.plan.regions import city_code, region_name
 
 
 class OrderType(StrEnum):
@@ -88,7 +88,7 @@ def region_label(code: str) -> str:
     if not code:
         return ANY_REGION
     named = region_name(code)
-    return named if named != code else f"{region_name(code[:4] + '00')} {code}"
+    return named if named != code else f"{region_name(city_code(code))} {code}"
 
 
 def catalogue_key(category: str, region_code: str, line: str) -> str:
@@ -549,6 +549,10 @@ TODO_STATES: dict[Role, tuple[State, ...]] = {
     # the supervisor's states (派单, 改派 and 审核 are theirs): its to-do lists only what it can work on itself.
     Role.ADMIN: (State.EXTENSION_PENDING,),
 }
+# 回访超期: an order waiting for its callback past its 回访时限 is the agents' to call back (their 待回访 line counts it
+# 超期); the reminder job warns handling units only (`reminder`, pushed to their systems), so the roles that chase
+# the centre's own lateness are shown how many there are on their to-do (a live count, not a notice per order).
+VISIT_OVERDUE_WATCHERS = frozenset({Role.SUPERVISOR})
 # What a to-do line calls the orders of each state: what the role has to do, not the state's full name.
 TODO_LABELS: dict[State, str] = {
     State.TO_VISIT: "待回访",
@@ -732,12 +736,13 @@ def _no_open_children(case: Case, rule: Rule) -> None:
         )
 
 
-def follow_lead(child: Case, lead: Transition) -> Transition | None:
+def follow_lead(child: Case, lead: Transition, *, unit: str | None = None) -> Transition | None:
     """The step a co-handling order takes with its lead's step LEAD, or None when it stays as it is.
 
     Its reply went into the lead's, so an answered co-handling order (`FOLLOWING_STATES`) is archived with
-    its lead, and reopened with it when the citizen was not satisfied: dispatched again to its unit with the
-    lead's fresh deadlines and its reply cleared, unless its unit now leads the order. One still being worked
+    its lead, and reopened with it when the citizen was not satisfied: dispatched again to its unit (or to UNIT,
+    when its own is out of service: its 接替单位) with the lead's fresh deadlines and its reply cleared, unless
+    that unit now leads the order. One still being worked
     on is left alone by those (it blocks the lead's 办结 and 归档 until answered), but takes the lead's
     extended due date when the lead's 延期 is approved: the lead waits on it, so its unit works to the joint
     deadline. Its own later due date (its own 延期, a pause) is never brought forward, and an answered one is
@@ -755,7 +760,8 @@ def follow_lead(child: Case, lead: Transition) -> Transition | None:
     elif action is Action.ARCHIVE:
         new.state = State.ARCHIVED
     else:
-        if child.lead_unit == lead.case.lead_unit:
+        new.lead_unit = unit or child.lead_unit
+        if new.lead_unit == lead.case.lead_unit:
             return None
         new.state = State.DISPATCHED
         new.due, new.accept_due, new.return_due = lead.case.due, lead.case.accept_due, lead.case.return_due
@@ -768,14 +774,24 @@ def follow_lead(child: Case, lead: Transition) -> Transition | None:
     return Transition(rule=rule, case=new, changes=_changes(child, new))
 
 
-def follow_note(lead_number: str, action: Action, reason: str = "", *, due: date | None = None) -> str:
+def follow_note(
+    lead_number: str, action: Action, reason: str = "", *, due: date | None = None, handover: str = ""
+) -> str:
     """The history note of a co-handling order's step taken with its lead (随主办工单 … 归档; for 批准延期,
-    `随主办工单 … 延期至 <the lead's new DUE>`)."""
+    `随主办工单 … 延期至 <the lead's new DUE>`), with its HANDOVER (`handover_note`) when reopened for a successor."""
     if action is Action.APPROVE_EXTENSION and due is not None:
         note = f"随主办工单 {lead_number} 延期至 {due.isoformat()}"
     else:
         note = f"随主办工单 {lead_number} {ACTION_LABELS[action]}"
+    if handover:
+        note = f"{note}（{handover}）"
     return f"{note}：{reason}" if reason else note
+
+
+def handover_note(was: str, heir: str) -> str:
+    """Why a co-handling order reopened with its lead goes to another unit: its own (WAS, 名称（代码）) is out of
+    service and HEIR took over from it."""
+    return f"协办单位{was}已停用，由接替单位{heir}承办"
 
 
 def child_case(parent: Case, unit: str) -> Case:

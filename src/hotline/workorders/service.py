@@ -47,11 +47,24 @@ from hotline.calendar.service import REVISION_COLUMNS, load_calendar
 from hotline.changelog import service as changelog
 from hotline.changelog.domain import Holder, UnitState, catalogue_change, limit_change, unit_change
 from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound, TooManyAttempts
-from hotline.plan.regions import PROVINCE, REGIONS, find_region
+from hotline.plan.regions import PROVINCE, REGIONS, city_code, find_region
 from hotline.privacy import mask_name, mask_phone
 from hotline.timeutil import CHINA_TZ, china, china_day, now, parse_day, parse_instant
 from hotline.workorders import domain as d
-from hotline.workorders.store import CatalogueEntry, Category, History, Limit, LookupFailure, Order, Unit, is_lead
+from hotline.workorders import search
+from hotline.workorders.store import (
+    CatalogueEntry,
+    Category,
+    History,
+    Limit,
+    LookupFailure,
+    Order,
+    Unit,
+    dense_match,
+    is_lead,
+    words_match,
+    write_order_words,
+)
 from hotline.workorders.store import Sequence as SequenceRow
 
 MAX_CONTENT = 4000
@@ -203,19 +216,36 @@ def require_active(unit: Unit, session: Session | None = None) -> Unit:
     of the transaction: a 停用 (`units.deactivate_unit`, which locks the row for update before counting the unit's
     open orders) then either waits for this order and refuses, or is seen here. Share locks let orders be given
     to one unit at the same time."""
-    active = unit.active
-    if session is not None:
-        active = bool(session.scalar(select(Unit.active).where(Unit.id == unit.id).with_for_update(read=True)))
-    if not active:
+    if not in_service(unit, session):
         raise Conflict(f"单位已停用：{unit.name}（{unit.code}）", code="unit-inactive", unit=unit.code)
     return unit
+
+
+def in_service(unit: Unit, session: Session | None = None) -> bool:
+    """Whether UNIT is in service; given the SESSION, read under the share lock `require_active` explains."""
+    if session is None:
+        return bool(unit.active)
+    return bool(session.scalar(select(Unit.active).where(Unit.id == unit.id).with_for_update(read=True)))
+
+
+def successor_in_service(session: Session, unit: Unit) -> Unit | None:
+    """Who now does the work of UNIT, out of service: the 接替单位 its 停用 named (`units.deactivate_unit`), or,
+    that one out of service too, the one that took over from it in turn; None where a 停用 on the way named none."""
+    seen = {unit.id}
+    heir = unit.successor
+    while heir is not None and not heir.active:
+        if heir.id in seen:  # each successor was in service when named, so a loop is only left by edited data
+            return None
+        seen.add(heir.id)
+        heir = heir.successor
+    return heir
 
 
 def unit_region(region_code: str) -> str:
     """A region for a unit: a province or 市（州） (code, name or alias), or a 区（县） code within a known 市（州）."""
     raw = (region_code or "").strip()
     if len(raw) == 6 and raw.isdigit() and raw[4:] != "00":
-        find_region(raw[:4] + "00")
+        find_region(city_code(raw))
         return raw
     return find_region(raw).code
 
@@ -284,17 +314,26 @@ def _catalogue_entry(session: Session, path: str, region: str, line: str) -> Cat
 
 def remove_catalogue_entry(
     session: Session, category: str, *, region_code: str = "", line: str = "", actor: str = ""
-) -> None:
+) -> CatalogueEntry:
     """Remove the dispatch-catalogue entry for CATEGORY (+ region, + line), as ACTOR's change (`changelog`): lookups
-    fall back to a less specific one. The key is read as `set_catalogue_entry` reads it."""
+    fall back to a less specific one. The key is read as `set_catalogue_entry` reads it. Returns the entry removed
+    (read it before the transaction ends); `catalogue-entry-not-found` (naming the key as read) when there is none."""
     region = unit_region(region_code) if region_code else ""
-    entry = _catalogue_entry(session, normalize_category(category), region, line.strip())
+    path, line = normalize_category(category), line.strip()
+    entry = _catalogue_entry(session, path, region, line)
     if entry is None:
-        raise NotFound(f"派单目录中没有这一条：{category}", code="catalogue-entry-not-found")
+        raise NotFound(
+            f"派单目录中没有这一条：{d.entry_label(path, region, line)}",
+            code="catalogue-entry-not-found",
+            category=path,
+            region_code=region,
+            line=line,
+        )
     change = catalogue_change(entry.category, entry.region_code, entry.line, holder(entry.unit), None)
     changelog.record(session, change, actor=actor)
     session.delete(entry)
     session.flush()
+    return entry
 
 
 def list_catalogue(session: Session) -> list[CatalogueEntry]:
@@ -342,7 +381,7 @@ def lookup_dispatch_catalogue(session: Session, category: str, region_code: str,
     code = (region_code or "").strip()
     if code and not code.isdigit():
         code = find_region(code).code
-    regions = [r for r in dict.fromkeys([code, code[:4] + "00" if len(code) == 6 else "", PROVINCE.code, ""])]
+    regions = [r for r in dict.fromkeys([code, city_code(code) if len(code) == 6 else "", PROVINCE.code, ""])]
     lines = [line, ""] if line else [""]
     rows = session.scalars(
         select(CatalogueEntry)
@@ -698,6 +737,23 @@ def _write_history(session: Session, _context: Any) -> None:
             copy.write_row(values)
 
 
+@event.listens_for(Session, "after_flush")
+def _index_words(session: Session, _context: Any) -> None:
+    """Write the 关键词 index entry (`store.write_order_words`) of each order this flush created or whose content
+    or place it changed, in the same transaction: whatever path wrote the order (受理, import, Open311, 协办
+    orders, the demo), the index never lags behind it. After the flush, so that new orders have their ids;
+    `new` and `dirty` still name what the flush wrote."""
+    changed = [o for o in session.new if isinstance(o, Order)]
+    changed += [o for o in session.dirty if isinstance(o, Order) and _text_changed(o)]
+    if changed:
+        write_order_words(session.connection(), [(o.id, search.index_words(o.content, o.place)) for o in changed])
+
+
+def _text_changed(order: Order) -> bool:
+    attrs = inspect(order).attrs
+    return attrs.content.history.has_changes() or attrs.place.history.has_changes()
+
+
 _SESSION_CACHES = (_PENDING, "wo_units", "wo_categories", "wo_children", _REFERENCE_KEY)
 
 
@@ -1044,7 +1100,8 @@ def act(
         lead_due=row.parent.due if act_kind is d.Action.REVIEW_REJECT and row.parent is not None else None,
     )
     step = d.apply(case, cmd, today=today, calendar=_calendar(session), limits=_limits(session))
-    followers = _followers(kids, step, at)
+    heirs = _heirs(session, kids, step) if act_kind is d.Action.REOPEN else {}
+    followers = _followers(kids, step, at, heirs)
     with session.no_autoflush:
         before = row.state
         new = step.case
@@ -1079,10 +1136,14 @@ def act(
         _record(session, row, **entry)
         # In the same unit of work, each with its own history entry and version check: a co-handling order
         # changed meanwhile makes the whole step `stale-version`.
-        note = d.follow_note(row.number, act_kind, cmd.reason, due=new.due)
         for kid, kid_case, follow in followers:
             kid_before = kid.state
+            heir = heirs.get(kid.id)
+            handover = d.handover_note(_named(kid.lead_unit), _named(heir)) if heir and kid.lead_unit else ""
+            note = d.follow_note(row.number, act_kind, cmd.reason, due=new.due, handover=handover)
             _set_columns(kid, _row_values(follow, kid_case, when))
+            if heir is not None:
+                kid.lead_unit = heir
             _record(session, kid, **{**entry, "reason": note, "from_state": kid_before, "changes": follow.changes})
         if step.spawn:
             _open_children(session, row, new, step.spawn, role=actor_role.value, actor=actor, at=when)
@@ -1096,14 +1157,45 @@ def act(
 _FAMILY_ACTIONS = frozenset({d.Action.RESOLVE, d.Action.MERGE} | d.FOLLOWED_ACTIONS)
 
 
+def _heirs(session: Session, kids: Sequence[Order], step: d.Transition) -> dict[int, Unit]:
+    """重办: the 接替单位 each answered co-handling order goes back to instead of its own unit, out of service
+    (`successor_in_service`), by the order's id. Refused (`unit-inactive`, naming the co-handling unit) when its
+    unit was 停用 without one, before anything is written: the lead is not reopened without it. Each unit an order
+    goes back to is checked under a share lock (`require_active`), as the lead's unit is."""
+    heirs: dict[int, Unit] = {}
+    for kid in kids:
+        unit = kid.lead_unit
+        if d.State(kid.state) not in d.FOLLOWING_STATES or unit is None or unit.code == step.case.lead_unit:
+            continue
+        if in_service(unit, session):
+            continue
+        heir = successor_in_service(session, unit)
+        if heir is None:
+            raise Conflict(
+                f"协办单位{_named(unit)}已停用且未指定接替单位，协办工单 {kid.number} 无法随主办工单重办；"
+                "请管理员重新启用该单位，或启用后再停用并指定接替单位",
+                code="unit-inactive",
+                unit=unit.code,
+                order=kid.number,
+            )
+        heirs[kid.id] = require_active(heir, session)
+    return heirs
+
+
+def _named(unit: Unit) -> str:
+    return f"{unit.name}（{unit.code}）"
+
+
 def _followers(
-    kids: Sequence[Order], step: d.Transition, at: datetime | None
+    kids: Sequence[Order], step: d.Transition, at: datetime | None, heirs: Mapping[int, Unit]
 ) -> list[tuple[Order, d.Case, d.Transition]]:
-    """The co-handling orders that take the lead's STEP with it (`domain.follow_lead`), with their snapshots."""
+    """The co-handling orders that take the lead's STEP with it (`domain.follow_lead`; to the unit HEIRS names
+    for one whose own is out of service), with their snapshots."""
     found = []
     for kid in kids:
         kid_case = _case(kid)
-        follow = d.follow_lead(kid_case, step)
+        heir = heirs.get(kid.id)
+        follow = d.follow_lead(kid_case, step, unit=heir.code if heir is not None else None)
         if follow is None:
             continue
         if at is not None and at < kid.updated_at:
@@ -1603,7 +1695,17 @@ class OrderFilters:
     (受理) from SINCE to UNTIL, both included, the caller's PHONE (the same number once `create_order` has
     cleaned it; refused to the roles that never see callers' numbers), and WORDS (关键词: each of the words,
     separated by spaces, found in the demand's content or its place). None (or, from `parse`, an empty text)
-    leaves a filter out."""
+    leaves a filter out.
+
+    WORDS keep their meaning, a substring of the content or of the place (LIKE; ASCII letters of either case on
+    SQLite only), and are found through the full-text index (`wo_order_words`, `workorders.search`). Each word is
+    looked up by the jieba dictionary words of two characters or more inside it and its runs of two or more ASCII
+    letters and digits; an order holding the word holds every one of them, so the index only narrows and the
+    substring check decides. A word that is itself a Chinese dictionary word (小区) is decided by the index alone:
+    it holds the word exactly where the text does. A word that gives no term (a single character, punctuation,
+    Chinese holding no two-character dictionary word such as 绣小, one letter or digit between Chinese characters
+    such as 3栋) is found by the substring check alone: a scan of the orders the other words and filters leave
+    (all of them when nothing else narrows)."""
 
     state: str | None = None
     sla: str | None = None
@@ -1666,7 +1768,7 @@ def list_orders(
     if order not in ORDERINGS:
         raise InvalidInput(f"排序方式须为 {' 或 '.join(ORDERINGS)}：{order!r}", code="invalid-order")
     day = today or china_day(now())
-    query, wanted = filtered_orders(session, filters or OrderFilters(), role=role, today=day)
+    query, wanted = filtered_orders(session, filters or OrderFilters(), role=role, today=day, newest=order == "newest")
     out: list[dict[str, Any]] = []
     if order == "newest":
         query = query.order_by(Order.created_at.desc(), Order.number.desc())
@@ -1704,12 +1806,13 @@ def count_orders(
 
 
 def filtered_orders(
-    session: Session, filters: OrderFilters, *, role: str, today: date
+    session: Session, filters: OrderFilters, *, role: str, today: date, newest: bool = False
 ) -> tuple[Select[Order], d.Sla | None]:
     """The query of the orders ROLE may see under FILTERS (unordered), and the SLA state wanted: that one
     depends on the working-day calendar, so the query only narrows it to the open orders (and those past due
     for `overdue`) and the caller keeps those `matches_sla` accepts. Used by `list_orders` and the export
-    (`workorders.export`), so both show the same orders."""
+    (`workorders.export`), so both show the same orders. NEWEST: the caller reads the newest first and stops at a
+    page, which on SQLite a word many orders hold is best served by (`store.dense_match`)."""
     f = filters
     asking = d.parse_enum(d.Role, role, "角色", "invalid-role")
     if f.phone and not d.may_filter_by_phone(asking):
@@ -1739,9 +1842,19 @@ def filtered_orders(
         query = query.where((Order.category == path) | Order.category.startswith(path + "/", autoescape=True))
     if f.region:
         query = query.where(Order.region_code == find_region(f.region).code)
-    for word in search_words(f.words):
-        # A scan of the contents (LIKE): no index serves a word inside a text; bounded by the other filters.
-        query = query.where(Order.content.contains(word, autoescape=True) | Order.place.contains(word, autoescape=True))
+    words = search_words(f.words)
+    looked = [search.lookup(word) for word in words]
+    terms = tuple(dict.fromkeys(t for found in looked for t in found.terms))
+    # Newest first, every word one the index alone decides and many orders holding them (SQLite): the newest
+    # orders are walked, each tested by the substring check first (cheap) and by the index only then.
+    walk = newest and bool(looked) and all(found.exact for found in looked) and dense_match(session, terms)
+    if terms:
+        query = query.where(words_match(session.get_bind().dialect.name, terms, one_by_one=walk))
+    for word, found in zip(words, looked, strict=True):
+        if walk or not found.exact:  # the index narrows, the substring check decides (alone for a word with no term)
+            query = query.where(
+                Order.content.contains(word, autoescape=True) | Order.place.contains(word, autoescape=True)
+            )
     if f.unit:
         query = query.where(Order.lead_unit_id == get_unit(session, f.unit).id)
     if f.since is not None and f.until is not None and f.until < f.since:

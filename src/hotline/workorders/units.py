@@ -6,7 +6,8 @@ entries and its child units move to the successor in the same transaction, and w
 catalogue names or that heads units in service is refused. The answer lists every entry moved and every unit
 re-parented, and each is a change record of its own (`changelog`), as the 停用 itself is. Orders it handled keep naming it; accounts bound to
 it are left as they are (the settings page says how many). Deactivated, a unit is offered nowhere new work is
-given (派单, 改派, 重办, catalogue entries, parent of a unit): `service.require_active`.
+given (派单, 改派, 重办, catalogue entries, parent of a unit): `service.require_active`; an answered co-handling order
+of its goes, when its lead is reopened (重办), to the successor its 停用 named (`service.successor_in_service`).
 """
 
 from __future__ import annotations
@@ -139,10 +140,17 @@ def deactivate_unit(session: Session, code: str, *, successor: str | None = None
             child.parent = heir
             changelog.record(session, unit_change(child.code, before, unit_state(child), because=gone), actor=actor)
     unit.active = False
+    unit.successor = heir
     because = f"接替单位：{heir.name}（{heir.code}）" if heir is not None else ""
     changelog.record(session, unit_change(unit.code, was, unit_state(unit), because=because), actor=actor)
     session.flush()
     return Deactivation(unit, heir, held.entries, reparented)
+
+
+def successor_named(session: Session, code: str) -> Unit | None:
+    """The 接替单位 the 停用 of the unit CODE named (what moved to it then stays with it when CODE is put back in
+    service), None when it named none or CODE is in service."""
+    return get_unit(session, code).successor
 
 
 def activate_unit(session: Session, code: str, *, actor: str = "") -> Unit:
@@ -151,6 +159,7 @@ def activate_unit(session: Session, code: str, *, actor: str = "") -> Unit:
     unit = get_unit(session, code)
     was = unit_state(unit)
     unit.active = True
+    unit.successor = None
     changelog.record(session, unit_change(unit.code, was, unit_state(unit)), actor=actor)
     session.flush()
     return unit
