@@ -7,6 +7,7 @@ import io
 from datetime import date, datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
@@ -15,6 +16,7 @@ from hotline.quality import service as quality
 from hotline.quality.domain import Deduction, Veto
 from hotline.supervision import export, service
 from hotline.timeutil import CHINA_TZ
+from tests.conftest import bearer
 from tests.quality.orders import LI, WANG, ZHANG, take
 
 JUNE = (date(2021, 6, 1), date(2021, 6, 30))
@@ -58,6 +60,30 @@ def test_the_kpi_api_carries_them(db_url: str) -> None:
     _results()
     res = TestClient(create_app()).get("/api/supervision/kpis", params={"since": "2021-06-01", "until": "2021-06-30"})
     assert res.status_code == 200 and res.json()["quality"]["centre"]["inspected"] == 3
+
+
+def test_signed_in_only_those_who_inspect_read_each_agents_results(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dispatchers read the KPIs too, and are inspected themselves: the centre's 质检 figures, not each agent's."""
+    from hotline.app import create_app
+
+    _results()
+    monkeypatch.setenv("HOTLINE_AUTH", "on")
+    client = TestClient(create_app())
+    supervisor, dispatcher = bearer("wangfang", ["supervisor"], "王芳"), bearer("lihua", ["dispatcher"], "李华")
+    june = {"since": "2021-06-01", "until": "2021-06-30"}
+    full = client.get("/api/supervision/kpis", params=june, headers=supervisor).json()["quality"]
+    assert [a["agent_key"] for a in full["agents"]] == ["lina", "zhangmin"] and "agents_hidden" not in full
+    kept = client.get("/api/supervision/kpis", params=june, headers=dispatcher).json()["quality"]
+    assert kept["agents"] == [] and kept["agents_hidden"] is True
+    assert kept["centre"] == full["centre"]
+    page = client.get("/kpis", params=june, headers=dispatcher)
+    assert page.status_code == 200 and 'id="agents-hidden"' in page.text and "zhangmin" not in page.text
+    assert "zhangmin" in client.get("/kpis", params=june, headers=supervisor).text
+    book = client.get("/api/supervision/kpis/export.xlsx", params=june, headers=dispatcher)
+    _, centre = _rows(load_workbook(io.BytesIO(book.content))["话务质检"])
+    assert centre[:3] == ("全中心", None, 3)
 
 
 def _rows(sheet: Any) -> list[tuple[Any, ...]]:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from hotline.accounts.api import acting, signed_actor
+from hotline.accounts.api import acting, identity_of, signed_actor
 from hotline.accounts.domain import GRANT_LABELS, Acting, Grant
 from hotline.accounts.policy import POLICY
 from hotline.deps import SESSION
@@ -22,6 +22,13 @@ from hotline.quality import service
 from hotline.supervision.service import KPI_DAYS, period_bounds, period_of
 
 router = APIRouter(prefix="/api/quality", tags=["quality"])
+
+
+def sees_agents(request: Request) -> bool:
+    """Whether the request's account may read each agent's 质检 results by name where the KPIs are shown
+    (`domain.sees_agents`)."""
+    me = identity_of(request)
+    return q.sees_agents(me.grants if me is not None else None)
 
 
 def acting_in(request: Request, role: str | None, actor: str, method: str, path: str) -> Acting:

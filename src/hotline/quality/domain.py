@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from hotline.accounts.domain import actor_login
+from hotline.accounts.domain import Grant, actor_login
 from hotline.calendar.domain import WorkCalendar
 from hotline.changelog.domain import Change, Kind
 from hotline.errors import Conflict, Forbidden, InvalidInput
@@ -360,6 +360,16 @@ def score(sheet: Sheet, deductions: Iterable[Deduction], veto: Veto | None = Non
 
 
 # -- whose result: the agent who took the order in ----------------------------------------------------------------
+INSPECTORS = frozenset({Grant.SUPERVISOR, Grant.ADMIN})
+
+
+def sees_agents(grants: Iterable[Grant] | None) -> bool:
+    """Whether an account holding GRANTS (None: sign-in is off, a gateway in front decides) may read the 质检
+    results of each agent by name: those who inspect (supervisors, administrators). The other roles that read the
+    KPIs (dispatchers, themselves inspected) see the centre's figures only."""
+    return grants is None or bool(set(grants) & INSPECTORS)
+
+
 def agent_key(actor: str) -> str:
     """Who an actor is, for matching a result to its agent: the login of a signed-in account (`actor_login`), else
     the name as written."""

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from hotline import workbooks
 from hotline.accounts.api import identity_of
 from hotline.deps import SESSION
+from hotline.quality.api import sees_agents
 from hotline.supervision import export, service
 
 router = APIRouter(tags=["supervision"])
@@ -23,14 +24,16 @@ def _period(since: str | None, until: str | None) -> tuple[date, date]:
 
 @router.get("/api/supervision/kpis")
 def kpis(
+    request: Request,
     since: str | None = None,
     until: str | None = None,
     region: str | None = None,
     session: Session = SESSION,
 ) -> dict[str, Any]:
-    """Work-order and call KPIs over a period (China dates, both included; default: the last 30 days)."""
+    """Work-order and call KPIs over a period (China dates, both included; default: the last 30 days); the 质检
+    figures per agent to supervisors and administrators only (`quality.domain.sees_agents`)."""
     start, end = _period(since, until)
-    return service.report(session, start, end, region=region)
+    return service.report(session, start, end, region=region, quality_agents=sees_agents(request))
 
 
 @router.get("/api/supervision/kpis/export.xlsx")
@@ -46,7 +49,7 @@ def export_kpis(
     start, end = _period(since, until)
     me = identity_of(request)
     by = me.actor if me else "未登录（平台未启用登录）"
-    done = export.export_report(session, start, end, region=region or None, by=by)
+    done = export.export_report(session, start, end, region=region or None, by=by, quality_agents=sees_agents(request))
     headers = workbooks.download_headers(done.filename, done.ascii_filename)
     return Response(done.content, media_type=workbooks.XLSX, headers=headers)
 

@@ -92,13 +92,22 @@ class Exported:
 
 
 def export_report(
-    session: Session, since: date, until: date, *, region: str | None = None, by: str, at: datetime | None = None
+    session: Session,
+    since: date,
+    until: date,
+    *,
+    region: str | None = None,
+    by: str,
+    at: datetime | None = None,
+    quality_agents: bool = True,
 ) -> Exported:
     """The report of SINCE to UNTIL (China dates, both included; in REGION) as an .xlsx file, made BY someone AT
     an instant (default now, which is also the day open orders are judged on). Raises the report's errors
     (`invalid-period`, `region-not-found`)."""
     when = at or now()
-    report = service.report(session, since, until, region=region, today=china_day(when), overdue_orders=True)
+    report = service.report(
+        session, since, until, region=region, today=china_day(when), overdue_orders=True, quality_agents=quality_agents
+    )
     # Written in memory (a few hundred KB for a province's month): a file that cannot be written then fails
     # before openpyxl has begun, leaving neither a partial file nor its temporary ones.
     out = io.BytesIO()
@@ -201,6 +210,9 @@ def _overdue(sheet: WriteOnlyWorksheet, orders: Sequence[dict[str, Any]]) -> Non
     ])  # fmt: skip
 
 
+AGENTS_HIDDEN = "逐人质检结果仅质检主管和管理员可见，此处只列全中心合计。"
+
+
 def _quality(sheet: WriteOnlyWorksheet, quality: dict[str, Any]) -> None:
     rows = [(a["agent"], a["agent_key"], a) for a in quality["agents"]]
     for name, key, f in [*rows, ("全中心", None, quality["centre"])]:
@@ -211,7 +223,8 @@ def _quality(sheet: WriteOnlyWorksheet, quality: dict[str, Any]) -> None:
         ])  # fmt: skip
     workbooks.filter_rows(sheet, len(QUALITY_COLUMNS), len(rows))
     _notes(sheet, [
-        f"共 {len(rows)} 名话务员有质检结果；本期另有待质检 {quality['centre']['pending']} 张未计入。" if rows
+        AGENTS_HIDDEN if quality.get("agents_hidden")
+        else f"共 {len(rows)} 名话务员有质检结果；本期另有待质检 {quality['centre']['pending']} 张未计入。" if rows
         else "本期受理的工单没有质检结果。",
         "按被质检工单的受理日期统计；得分以申诉复核后的结果为准；改分数为复核改分的结果。",
         f"合格率 = 合格 / 质检数；合格线 {quality['pass_line']} 分为本中心规定（质检标准）。",

@@ -117,6 +117,10 @@ def latest_order_day(session: Session, *, region: str | None = None) -> date | N
     return china_day(latest) if latest is not None else None
 
 
+def _quality(figures: dict[str, Any], per_agent: bool) -> dict[str, Any]:
+    return figures if per_agent else {**figures, "agents": [], "agents_hidden": True}
+
+
 def report(
     session: Session,
     since: date,
@@ -125,9 +129,12 @@ def report(
     region: str | None = None,
     today: date | None = None,
     overdue_orders: bool = False,
+    quality_agents: bool = True,
 ) -> dict[str, Any]:
     """KPIs of orders received and calls offered from SINCE to UNTIL (China dates, both included); with
-    OVERDUE_ORDERS, also the orders counted overdue (`overdue_orders`, for the exported report)."""
+    OVERDUE_ORDERS, also the orders counted overdue (`overdue_orders`, for the exported report); without
+    QUALITY_AGENTS, the 质检 figures of the centre only (`quality.domain.sees_agents`: `agents` empty and
+    `agents_hidden`)."""
     start, end = period_bounds(since, until)
     region_code = find_region(region).code if region else None
     orders = _period_orders(session, start, end, region_code)
@@ -149,7 +156,7 @@ def report(
         # 漏话回拨: the callback tasks whose first missed call was in the period (in the region, if named)
         "missed_call_kpis": callbacks.callback_kpi_report(session, start, end, region=region_code).to_dict(),
         # 话务质检: the results on the orders received in the period, for the centre and per agent
-        "quality": quality.figures(session, start, end, region_code=region_code),
+        "quality": _quality(quality.figures(session, start, end, region_code=region_code), quality_agents),
         "units": _units(session, orders, facts, given, day),
     } | ({"overdue_orders": _overdue(orders, facts, day)} if overdue_orders else {})
 
