@@ -262,22 +262,24 @@ def test_the_routing_revision_changes_with_the_plan_and_the_configuration(client
 
 def test_the_call_list_narrows_to_a_number_a_region_and_an_outcome(client: TestClient) -> None:
     client.put("/telephony/trunks/my-telecom", json={"region": "绵阳市"})
-    for call_id, dialed, trunk in (("f1", "12345", "cd-telecom"), ("f2", "12345", "my-telecom"), ("f3", "12399", "")):
+    calls = (("f1", "12345", "cd-telecom"), ("f2", "12345", "my-telecom"), ("f3", "12399", ""), ("f4", "12345", ""))
+    for call_id, dialed, trunk in calls:
         assert client.get("/telephony/route", params={"dialed": dialed, "trunk": trunk, "callid": call_id}).is_success
     for event in ("offered", "queued", "answered"):
         client.post("/telephony/events", json={"call_id": "f1", "event": event})
+    client.post("/telephony/events", json={"call_id": "f4", "event": "ended"})  # the end alone: nothing known of it
 
     def listed(**params: str | int) -> list[str]:
         res = client.get("/telephony/calls", params=params)
         assert res.status_code == 200, res.text
         return sorted(c["call_id"] for c in res.json())
 
-    assert listed() == ["f1", "f2", "f3"]
-    assert listed(dialed="12345") == ["f1", "f2"]
+    assert listed() == ["f1", "f2", "f3", "f4"]
+    assert listed(dialed="12345") == ["f1", "f2", "f4"]
     assert listed(region="绵阳市") == listed(region="510700") == ["f2"]
     assert listed(outcome="answered") == ["f1"]
-    assert listed(outcome="unreported") == ["f2"]  # sent to the queue, nothing reported
+    assert listed(outcome="unreported") == ["f2", "f4"]  # sent to the queue, nothing (or only its end) reported
     assert listed(outcome="unanswered") == ["f3"]  # rejected
-    assert len(client.get("/telephony/calls", params={"limit": 2, "offset": 2}).json()) == 1
+    assert len(client.get("/telephony/calls", params={"limit": 2, "offset": 2}).json()) == 2
     bad = client.get("/telephony/calls", params={"outcome": "ringing"})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid-outcome"

@@ -759,14 +759,15 @@ def _calls_where(
 
 
 def _outcome_is(outcome: CallOutcome) -> ColumnElement[bool]:
-    """`domain.call_outcome` as a condition on a kept decision and its events."""
+    """`domain.call_outcome` as a condition on a kept decision and its events (only `ended` reported is no facts:
+    未上报, as `_facts_of` and the day's figures read it)."""
 
     def has(*kinds: CallEventType) -> ColumnElement[bool]:
         found = exists().where(CallEvent.call_id == CallDecision.call_id)
-        return found.where(CallEvent.event.in_([k.value for k in kinds])) if kinds else found
+        return found.where(CallEvent.event.in_([k.value for k in kinds]))
 
     answered, transferred = has(CallEventType.ANSWERED), has(CallEventType.TRANSFERRED)
-    unreported = and_(~has(), CallDecision.decision.in_(TO_AGENTS))
+    unreported = and_(~has(*_FACT_EVENTS.values()), CallDecision.decision.in_(TO_AGENTS))
     conditions = {
         CallOutcome.TRANSFERRED: transferred,
         CallOutcome.ANSWERED: and_(answered, ~transferred),
