@@ -194,3 +194,41 @@ def test_signed_in_each_account_acts_as_itself(client: TestClient, monkeypatch: 
     _refused(client.get("/api/quality/sheet", headers=dispatcher), 403, "role-not-granted")
     _refused(client.put("/api/quality/sheet", json={"items": []}, headers=supervisor), 403, "role-not-granted")
     assert client.put("/api/quality/sheet", json={"items": []}, headers=admin).status_code == 422
+
+
+def test_a_supervisor_or_administrator_voids_a_pending_task_with_a_reason(client: TestClient) -> None:
+    task, scored = _pick(client, take(ZHANG)), _scored(client, take(LI))
+    void = f"/api/quality/inspections/{task}/void"
+    _refused(client.post(void, json=SUPERVISOR), 422, "quality-reason-required")
+    _refused(client.post(void, json={"reason": "测试来电", "role": "agent", "actor": LI}), 403, "role-not-allowed")
+    _refused(
+        client.post(void, json={"reason": "测试来电", "role": "dispatcher", "actor": "李华"}), 403, "role-not-allowed"
+    )
+    _refused(
+        client.post(f"/api/quality/inspections/{scored}/void", json={"reason": "测试来电", **SUPERVISOR}),
+        409, "quality-not-voidable",
+    )  # fmt: skip
+    _refused(client.post("/api/quality/inspections/999999/void", json={"reason": "x", **SUPERVISOR}), 404,
+             "quality-task-not-found")  # fmt: skip
+    done = client.post(void, json={"reason": "测试来电", "role": "admin", "actor": "系统管理员"})
+    assert done.status_code == 200, done.text
+    assert (done.json()["status_label"], done.json()["voided_by"], done.json()["void_reason"]) == (
+        "已作废", "系统管理员", "测试来电",
+    )  # fmt: skip
+    _refused(client.post(void, json={"reason": "再作废", **SUPERVISOR}), 409, "quality-task-voided")
+    _refused(client.post(f"/api/quality/inspections/{task}/score", json=SUPERVISOR), 409, "quality-task-voided")
+    assert client.get("/api/quality/inspections").json()["total"] == 0
+    voided = client.get("/api/quality/inspections", params={"status": "voided"}).json()["inspections"]
+    assert [(i["id"], i["status"]) for i in voided] == [(task, "voided")]
+    figures = client.get("/api/quality/figures", params={"since": "2021-06-01", "until": "2021-06-30"}).json()
+    assert (figures["centre"]["inspected"], figures["centre"]["pending"]) == (1, 0)
+
+
+def test_signed_in_a_void_is_recorded_under_the_account(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_AUTH", "on")
+    supervisor, agent = bearer("wangfang", ["supervisor"], "王芳"), bearer("zhangmin", ["agent"], "张敏")
+    task = client.post("/api/quality/inspections", json={"number": take(LI)}, headers=supervisor).json()["id"]
+    void = f"/api/quality/inspections/{task}/void"
+    _refused(client.post(void, json={"reason": "话务员已离职"}, headers=agent), 403, "role-not-granted")
+    done = client.post(void, json={"reason": "话务员已离职", "actor": "冒名"}, headers=supervisor)
+    assert done.status_code == 200 and done.json()["voided_by"] == "王芳（wangfang）"

@@ -93,6 +93,7 @@ def test_a_refusal_exits_2_with_its_code_and_writes_nothing(db_url: str) -> None
         (("score", str(task), "--deduct", "服务用语规范"), "quality-invalid-deduction"),
         (("appeal", str(task), "--reason", "x", "--by", "zhangmin"), "quality-not-scored"),
         (("pick", number), "quality-already-inspected"),
+        (("void", str(task), "--reason", " "), "quality-reason-required"),
         (("show", "999999"), "quality-task-not-found"),
     ]:
         ran = subprocess.run(
@@ -102,3 +103,19 @@ def test_a_refusal_exits_2_with_its_code_and_writes_nothing(db_url: str) -> None
         assert ran.returncode == 2 and f"错误[{code}]：" in ran.stderr, (args, ran.stderr)
     with session_scope() as s:
         assert service.get_inspection(s, task)["status"] == "pending"
+
+
+def test_a_supervisor_voids_a_pending_task_with_a_reason(db_url: str) -> None:
+    number = take(ZHANG)
+    with session_scope() as s:
+        task = service.pick(s, number, actor="王芳（wangfang）")["id"]
+    code, out, error = _run("void", str(task), "--reason", "测试来电", "--actor", "王芳（wangfang）")
+    assert code == 0, error
+    assert out.strip() == f"已作废 #{task}（工单 {number}）：测试来电；该工单不再抽检"
+    assert _run("list")[1].splitlines()[-1] == "共 0 条"
+    listed = _run("list", "--status", "voided")[1].splitlines()
+    assert "已作废" in listed[0] and listed[-1] == "共 1 条"
+    assert "已作废：王芳（wangfang）" in _run("show", str(task))[1]
+    for args, refused in [(("void", str(task), "--reason", "再作废"), "quality-task-voided"),
+                          (("score", str(task)), "quality-task-voided")]:  # fmt: skip
+        assert getattr(_run(*args)[2], "code", None) == refused  # the entry point prints it and exits 2

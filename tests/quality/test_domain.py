@@ -191,6 +191,20 @@ def test_only_an_appeal_is_reviewed() -> None:
     )
 
 
+def test_only_a_task_still_pending_is_voided_and_a_voided_one_takes_no_further_step() -> None:
+    q.check_void(Status.PENDING)
+    for status in (Status.SCORED, Status.CONFIRMED, Status.APPEALED, Status.REVIEWED):
+        assert _code(lambda s=status: q.check_void(s)) == "quality-not-voidable"
+    due = date(2021, 6, 9)
+    assert _code(lambda: q.check_void(Status.VOIDED)) == "quality-task-voided"
+    assert _code(lambda: q.check_score(Status.VOIDED)) == "quality-task-voided"
+    assert _code(lambda: q.check_appeal(Status.VOIDED, None, due)) == "quality-task-voided"
+    assert _code(lambda: q.check_confirm(Status.VOIDED, None, due)) == "quality-task-voided"
+    assert _code(lambda: q.check_review(Status.VOIDED)) == "quality-task-voided"
+    assert q.status_label(Status.VOIDED, None, due) == "已作废" and not q.open_for_agent(Status.VOIDED, None, due)
+    assert Status.VOIDED not in q.RESULTS
+
+
 # -- the draw ------------------------------------------------------------------------------------------------------
 POOLS = {"zhangmin": [f"A{i:03d}" for i in range(40)], "lihua": [f"B{i:03d}" for i in range(3)], "nobody": []}
 

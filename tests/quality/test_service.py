@@ -417,3 +417,67 @@ def test_the_demo_is_loaded_once(db_url: str) -> None:
         assert all(r["agent_key"] == "zhangmin" for r in results)
         assert service.get_inspection(s, results[0]["id"])["call"]["found"] is True
         assert service.inspector_counts(s) == (2, 1)
+
+
+# -- 作废 ----------------------------------------------------------------------------------------------------------
+def _void(inspection: int, reason: str = "测试来电", actor: str = WANG) -> dict[str, Any]:
+    with session_scope() as s:
+        return service.void(s, inspection, reason, actor=actor, at=at(date(2021, 7, 3)))
+
+
+def test_a_voided_task_leaves_the_pending_list_and_counts_and_shows_who_when_and_why(db_url: str) -> None:
+    kept = _pick(take(ZHANG))
+    task = _pick(take(LI, date(2021, 6, 2)))
+    done = _void(task, "  重复工单，已并单  ")
+    assert (done["status"], done["status_label"]) == ("voided", "已作废")
+    assert (done["voided_by"], done["voided_time"], done["void_reason"]) == (
+        WANG,
+        "2021-07-03 10:00",
+        "重复工单，已并单",
+    )
+    start, end = period_bounds(JUNE, date(2021, 6, 30))
+    with session_scope() as s:
+        assert [i["id"] for i in service.list_inspections(s)["inspections"]] == [kept]
+        assert service.inspector_counts(s) == (1, 0)
+        assert service.figures(s, start, end)["centre"] | {"pass_rate": None} == {
+            "inspected": 0, "average": None, "passed": 0, "pass_rate": None, "appeals": 0, "changed": 0, "pending": 1,
+        }  # fmt: skip
+        assert service.figures(s, start, end)["agents"] == []  # not a result of 0 points
+        assert service.list_inspections(s, status="done")["total"] == 0
+        voided = service.list_inspections(s, status="voided")["inspections"]
+        assert [(i["id"], i["status_label"], i["void_reason"]) for i in voided] == [
+            (task, "已作废", "重复工单，已并单")
+        ]
+        assert {i["id"]: i["status_label"] for i in service.list_inspections(s, status="all")["inspections"]} == {
+            kept: "待质检", task: "已作废",
+        }  # fmt: skip
+        steps = service.get_inspection(s, task)["history"]
+        assert [(h["action"], h["action_label"], h["actor"], h["note"]) for h in steps][1:] == [
+            ("voided", "作废", WANG, "重复工单，已并单")
+        ]
+
+
+def test_a_voided_task_is_never_scored_and_its_order_is_not_drawn_or_picked_again(db_url: str) -> None:
+    number = take(ZHANG)
+    task = _pick(number)
+    _void(task)
+    assert _code(lambda s: service.score(s, task, [], actor=WANG)) == "quality-task-voided"
+    assert _code(lambda s: service.void(s, task, "再作废", actor=WANG)) == "quality-task-voided"
+    assert _code(lambda s: service.pick(s, number, actor=WANG)) == "quality-already-inspected"
+    assert _draw(5, seed=1)["inspections"] == []
+    with session_scope() as s:
+        assert service.get_inspection(s, task)["total"] is None
+
+
+def test_a_scored_task_is_not_voided_and_a_refused_void_writes_nothing(db_url: str) -> None:
+    scored = _pick(take(ZHANG))
+    _score(scored, [])
+    own = _pick(take(WANG, date(2021, 6, 2)))  # a supervisor who once took an order in as an agent
+    assert _code(lambda s: service.void(s, scored, "测试来电", actor=WANG)) == "quality-not-voidable"
+    assert _code(lambda s: service.void(s, own, "测试来电", actor=WANG)) == "quality-own-order"
+    assert _code(lambda s: service.void(s, own, "  ", actor="李主管")) == "quality-reason-required"
+    assert _code(lambda s: service.void(s, 999999, "测试来电", actor=WANG)) == "quality-task-not-found"
+    with session_scope() as s:
+        assert service.get_inspection(s, scored)["status"] == "scored"
+        assert service.get_inspection(s, own)["status"] == "pending"
+        assert len(service.get_inspection(s, own)["history"]) == 1

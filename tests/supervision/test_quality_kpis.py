@@ -117,3 +117,17 @@ def test_an_empty_period_says_so(db_url: str) -> None:
     assert centre[:3] == ("全中心", None, 0) and centre[3] is None and centre[5] is None  # no 0 % without results
     notes = [row[0] for row in sheet.iter_rows(min_row=export.HEADER_ROW + 3, values_only=True) if row[0]]
     assert notes[0] == "本期受理的工单没有质检结果。"
+
+
+def test_a_voided_task_counts_neither_as_a_result_nor_as_waiting(db_url: str) -> None:
+    _results()
+    with session_scope() as s:
+        quality.void(s, int(quality.pick(s, take(ZHANG, date(2021, 6, 6)), actor=WANG)["id"]), "测试来电", actor=WANG)
+    with session_scope() as s:
+        found = service.report(s, *JUNE)["quality"]
+        assert (found["centre"]["inspected"], found["centre"]["average"], found["centre"]["pending"]) == (3, 55.0, 1)
+        assert [(a["agent_key"], a["inspected"]) for a in found["agents"]] == [("lina", 1), ("zhangmin", 2)]
+        done = export.export_report(s, *JUNE, by=WANG, at=MADE)
+    sheet = load_workbook(io.BytesIO(done.content))["话务质检"]
+    notes = [row[0] for row in sheet.iter_rows(min_row=export.HEADER_ROW + 5, values_only=True) if row[0]]
+    assert "本期另有待质检 1 张未计入" in notes[0]

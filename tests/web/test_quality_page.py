@@ -312,3 +312,46 @@ def test_a_supervisor_reviews_the_demos_appeal(page) -> None:  # type: ignore[no
     assert "复核：维持原结果" in page.locator("#review").inner_text()
     page.goto("/?role=supervisor")
     assert "申诉待复核 0" in page.locator("#todo-quality").inner_text()
+
+
+# -- 作废 ----------------------------------------------------------------------------------------------------------
+def test_a_supervisor_voids_a_pending_task_from_its_page_with_a_reason(client: TestClient) -> None:
+    task, kept = _picked(client), _picked(client, LI)
+    page = client.get(f"/quality/{task}", params={"role": "supervisor"})
+    assert 'data-action="void"' in page.text and "该工单也不会再被抽检或指定抽检" in _section(page.text, "void")
+    assert 'data-action="void"' not in client.get(f"/quality/{task}", params=AGENT).text  # the agent's own task
+    refused = client.post(f"/quality/{task}/void", data={"void_reason": "测试来电", **AGENT})
+    assert (refused.status_code, _alert(refused.text)) == (403, "role-not-allowed")
+    blank = client.post(f"/quality/{task}/void", data={"void_reason": " ", "role": "supervisor"})
+    assert (blank.status_code, _alert(blank.text)) == (422, "quality-reason-required")
+
+    sent = client.post(
+        f"/quality/{task}/void",
+        data={"void_reason": "测试来电，非真实诉求", "role": "supervisor", "actor": WANG},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303 and parse_qs(urlsplit(sent.headers["location"]).query)["done"] == ["void"]
+    page = client.get(sent.headers["location"])
+    summary = _section(page.text, "inspection-summary")
+    assert _text(re.search(r'data-field="status">(.*?)<', summary)[1]) == "已作废"  # type: ignore[index]
+    assert _text(re.search(r'data-field="voided">(.*?)</dd>', summary)[1]).endswith("：测试来电，非真实诉求")  # type: ignore[index]
+    assert "该工单不会再被抽检或指定抽检" in summary
+    assert 'data-action="score"' not in page.text and 'data-action="void"' not in page.text
+    assert re.search(r'<tr data-step="voided">.*?作废.*?测试来电，非真实诉求', page.text, re.S)
+
+    pending = client.get("/quality", params={"role": "supervisor"})
+    assert list(_rows(pending.text)) == [kept] and '<strong data-tab="pending">待质检</strong>（1）' in pending.text
+    voided = client.get("/quality", params={"role": "supervisor", "tab": "voided"})
+    assert _rows(voided.text)[task]["status"].startswith("已作废") and "测试来电，非真实诉求" in voided.text
+    line = re.search(r'<p id="todo-quality">(.*?)</p>', client.get("/", params={"role": "supervisor"}).text, re.S)
+    assert line is not None and "待质检 1" in _text(line[1])
+    again = client.post(f"/quality/{task}/score", data=_score_form({}))
+    assert (again.status_code, _alert(again.text)) == (409, "quality-task-voided")
+
+
+def test_a_scored_task_offers_no_void_and_refuses_one(client: TestClient) -> None:
+    task = _picked(client)
+    client.post(f"/quality/{task}/score", data=_score_form({}))
+    assert 'data-action="void"' not in client.get(f"/quality/{task}", params={"role": "supervisor"}).text
+    res = client.post(f"/quality/{task}/void", data={"void_reason": "测试来电", "role": "supervisor"})
+    assert (res.status_code, _alert(res.text)) == (409, "quality-not-voidable")

@@ -60,13 +60,10 @@ def test_0026_takes_the_successor_each_unit_out_of_service_was_given(database_ur
                 )
         db.upgrade(url, "0026")
         with engine.connect() as conn:
-            named = dict(
-                conn.execute(
-                    text("SELECT u.code, s.code FROM wo_units u LEFT JOIN wo_units s ON s.id = u.successor_id")
-                )
-                .tuples()
-                .all()
+            rows = conn.execute(
+                text("SELECT u.code, s.code FROM wo_units u LEFT JOIN wo_units s ON s.id = u.successor_id")
             )
+            named = {code: successor for code, successor in rows}
         assert named == {
             "510100-cgj": "510100-gx",
             "510100-gx": None,

@@ -111,6 +111,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/quality/{inspection_id}/confirm", frozenset({A})),
     ("POST", "/quality/{inspection_id}/appeal", frozenset({A})),
     ("POST", "/quality/{inspection_id}/review", MANAGERS),
+    ("POST", "/quality/{inspection_id}/void", MANAGERS),  # 作废 a task still 待质检
     ("GET", "/hotspots", MONITORS),  # 热点诉求 (web.hotspots_page)
     ("GET", "/feeds", MONITORS),
     ("GET", "/feeds/{code}", MONITORS),
@@ -198,6 +199,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/api/quality/inspections/{inspection_id}/confirm", frozenset({A})),
     ("POST", "/api/quality/inspections/{inspection_id}/appeal", frozenset({A})),
     ("POST", "/api/quality/inspections/{inspection_id}/review", MANAGERS),
+    ("POST", "/api/quality/inspections/{inspection_id}/void", MANAGERS),
     ("GET", "/api/quality/figures", QUALITY),
     # seats, KPIs, data gathering
     ("POST", "/api/seats/plan", MANAGERS),

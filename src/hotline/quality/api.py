@@ -128,7 +128,7 @@ def list_inspections(
     offset: int = 0,
     session: Session = SESSION,
 ) -> dict[str, Any]:
-    """Inspections: `status` pending (待质检), done (已质检), appeals (申诉待复核) or all. An agent gets their own only;
+    """Inspections: `status` pending (待质检), done (已质检), appeals (申诉待复核), voided (已作废) or all. An agent gets their own only;
     those who inspect everyone's, or one `agent`'s (login or name)."""
     who = acting_in(request, role, actor, "GET", "/api/quality/inspections")
     mine = own_of(who)
@@ -228,6 +228,21 @@ def post_review(inspection_id: int, body: ReviewIn, request: Request, session: S
         veto=_veto(body.veto),
         actor=who.actor,
     )
+
+
+class VoidIn(BaseModel):
+    reason: str = Field("", description="作废原因（必填）：如测试来电、重复工单已并单、话务员已离职")
+    role: str | None = None
+    actor: str = ""
+
+
+@router.post("/inspections/{inspection_id}/void")
+def post_void(inspection_id: int, body: VoidIn, request: Request, session: Session = SESSION) -> dict[str, Any]:
+    """作废 a task still 待质检, with a reason: it leaves 待质检 and is never scored; its order is not drawn again.
+    404 `quality-task-not-found`; 409 `quality-not-voidable` (scored), `quality-task-voided`; 403 `quality-own-order`;
+    422 `quality-reason-required`."""
+    who = acting_in(request, body.role, body.actor, "POST", _step(inspection_id, "void"))
+    return service.void(session, inspection_id, body.reason, actor=who.actor)
 
 
 def _step(inspection_id: int, name: str) -> str:

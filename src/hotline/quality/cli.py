@@ -1,4 +1,4 @@
-"""Commands of 话务/工单质检: `hotline quality draw|pick|list|show|score|confirm|appeal|review|figures|sheet`."""
+"""Commands of 话务/工单质检: `hotline quality draw|pick|list|show|score|void|confirm|appeal|review|figures|sheet`."""
 
 from __future__ import annotations
 
@@ -75,7 +75,9 @@ def pick(
 
 @app.command("list", help="列出质检任务与结果（默认待质检；来电人信息已脱敏）")
 def list_(
-    status: str = typer.Option("pending", "--status", help="pending 待质检、done 已质检、appeals 申诉待复核、all 全部"),
+    status: str = typer.Option(
+        "pending", "--status", help="pending 待质检、done 已质检、appeals 申诉待复核、voided 已作废、all 全部"
+    ),
     agent: str = typer.Option("", "--agent", help="只列该话务员的（登录名或姓名）"),
     limit: int = typer.Option(200, "--limit", help="最多列出的条数"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON（与 GET /api/quality/inspections 相同）"),
@@ -117,6 +119,8 @@ def show(
         typer.echo(f"  扣分：{d['item']} -{d['points']}：{d['note']}")
     if result.get("veto"):
         typer.echo(f"  一票否决：{result['veto']['item']}：{result['veto']['reason']}")
+    if found["void_reason"]:
+        typer.echo(f"已作废：{found['voided_by']} {found['voided_time']}：{found['void_reason']}（该工单不再抽检）")
     for s in found["history"]:
         typer.echo(f"{s['time']}\t{s['actor']}\t{s['action_label']}{'：' + s['note'] if s['note'] else ''}")
 
@@ -138,6 +142,18 @@ def score(
             session, inspection_id, _deductions(deduct), veto=q.parse_veto(veto) if veto else None, actor=_by(actor)
         )
     typer.echo(f"已评分 #{done['id']}：{_result(done)}；话务员可在 {done['appeal_due']} 前确认或申诉")
+
+
+@app.command("void", help="作废待质检任务（如测试来电、重复工单已并单、话务员已离职）：须写明原因，该工单不再抽检")
+def void(
+    inspection_id: int = typer.Argument(..., help="质检编号"),
+    reason: str = typer.Option(..., "--reason", help="作废原因"),
+    actor: str = typer.Option("", "--by", "--actor", help="质检员（默认当前系统用户）"),
+) -> None:
+    """Void a task still 待质检."""
+    with session_scope() as session:
+        done = service.void(session, inspection_id, reason, actor=_by(actor))
+    typer.echo(f"已作废 #{done['id']}（工单 {done['order_number']}）：{done['void_reason']}；该工单不再抽检")
 
 
 @app.command("confirm", help="话务员确认本人的质检结果（确认后不再申诉）")

@@ -35,6 +35,8 @@ class Status(StrEnum):
     CONFIRMED = "confirmed"
     APPEALED = "appealed"
     REVIEWED = "reviewed"
+    # 作废 while 待质检 (a test call, a duplicate merged away...): never scored, the order not drawn again
+    VOIDED = "voided"
 
 
 STATUS_LABELS = {
@@ -43,6 +45,7 @@ STATUS_LABELS = {
     Status.CONFIRMED: "已确认",
     Status.APPEALED: "申诉待复核",
     Status.REVIEWED: "已复核",
+    Status.VOIDED: "已作废",
 }
 SETTLED_LABEL = "已生效（未申诉）"  # scored, and the window passed without a confirmation or an appeal
 RESULTS = frozenset({Status.SCORED, Status.CONFIRMED, Status.APPEALED, Status.REVIEWED})
@@ -67,6 +70,7 @@ class Action(StrEnum):
     CONFIRMED = "confirmed"
     APPEALED = "appealed"
     REVIEWED = "reviewed"
+    VOIDED = "voided"
 
 
 ACTION_LABELS = {
@@ -76,6 +80,7 @@ ACTION_LABELS = {
     Action.CONFIRMED: "确认结果",
     Action.APPEALED: "申诉",
     Action.REVIEWED: "复核",
+    Action.VOIDED: "作废",
 }
 
 
@@ -388,7 +393,13 @@ def check_own(viewer: str, agent: str) -> None:
 
 
 # -- steps -------------------------------------------------------------------------------------------------------
+def _voided(status: Status, what: str) -> None:
+    if status is Status.VOIDED:
+        raise Conflict(f"该质检任务已作废，不能{what}", code="quality-task-voided", status=status.value)
+
+
 def check_score(status: Status) -> None:
+    _voided(status, "评分")
     if status is not Status.PENDING:
         raise Conflict(
             f"该质检任务已评分（{STATUS_LABELS[status]}），不能再评分",
@@ -404,7 +415,8 @@ def appeal_deadline(scored_on: date, calendar: WorkCalendar, days: int) -> date:
 
 def check_appeal(status: Status, deadline: date | None, today: date) -> None:
     """Once, within the window, and not after confirming (`quality-appeal-closed`); not before a result
-    (`quality-not-scored`)."""
+    (`quality-not-scored`); a voided task has none (`quality-task-voided`)."""
+    _voided(status, "申诉")
     if status is Status.PENDING or deadline is None:
         raise Conflict("该工单尚未评分，没有可申诉的结果", code="quality-not-scored")
     if status in (Status.APPEALED, Status.REVIEWED):
@@ -421,6 +433,7 @@ def check_appeal(status: Status, deadline: date | None, today: date) -> None:
 
 def check_confirm(status: Status, deadline: date | None, today: date) -> None:
     """A result waiting on its agent (待确认, within the window) may be confirmed (`quality-not-confirmable`)."""
+    _voided(status, "确认")
     if status is Status.PENDING or deadline is None:
         raise Conflict("该工单尚未评分，没有可确认的结果", code="quality-not-scored")
     if status is not Status.SCORED or today > deadline:
@@ -429,9 +442,22 @@ def check_confirm(status: Status, deadline: date | None, today: date) -> None:
 
 
 def check_review(status: Status) -> None:
+    _voided(status, "复核")
     if status is not Status.APPEALED:
         raise Conflict(
             f"该质检结果没有待复核的申诉（{STATUS_LABELS[status]}）", code="quality-not-appealed", status=status.value
+        )
+
+
+def check_void(status: Status) -> None:
+    """Only a task still 待质检 may be voided: a result given stands, and is corrected by appeal and review
+    (`quality-not-voidable`); voiding twice is refused too (`quality-task-voided`)."""
+    _voided(status, "再次作废")
+    if status is not Status.PENDING:
+        raise Conflict(
+            f"该质检任务已评分（{STATUS_LABELS[status]}），不能作废；对结果有异议的，由话务员申诉、质检员复核",
+            code="quality-not-voidable",
+            status=status.value,
         )
 
 

@@ -7,7 +7,9 @@ or picks one by its number (`pick`); either gives a 待质检 task. Scoring (`sc
 sheet and keeps its id, so changing the sheet (`set_sheet`, a 设置变更记录) never rescores a result. The agent sees
 their own results only, and may confirm one (`confirm`) or appeal it once (`appeal`) within the sheet's working
 days; a supervisor reviews the appeal (`review`): 维持原结果 or 改分 on the same sheet. Every step is appended to the
-inspection's history (`quality_history`).
+inspection's history (`quality_history`). A task drawn by mistake (a test call, a duplicate merged away, an agent
+who has left) is voided while still 待质检 (`void`, with its reason): it is never scored, leaves the 待质检 list and
+counts, and its order stays inspected once, so it is not drawn again.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +35,7 @@ from hotline.workorders.domain import Role
 from hotline.workorders.store import History, Order, is_lead
 
 SEED_CREATOR = "初始质检标准"  # who the default sheet is recorded as, in the migration and when it is missing
-STATUS_FILTERS = {"pending": "待质检", "done": "已质检", "appeals": "申诉待复核", "all": "全部"}
+STATUS_FILTERS = {"pending": "待质检", "done": "已质检", "appeals": "申诉待复核", "voided": "已作废", "all": "全部"}
 MAX_ACTOR = 64
 CREATE = "create"
 DRAW_DAYS = 7  # a draw's default period: the last week, today included
@@ -257,9 +259,12 @@ def pick(session: Session, number: str, *, actor: str, at: datetime | None = Non
     when = at or now()
     made = None if existing is not None else _new_inspection(session, row, draw=None, actor=actor, at=when)
     if made is None:
-        found = existing or session.scalar(select(Inspection.id).where(Inspection.order_id == order.id))
+        found = session.get(Inspection, existing) if existing is not None else None
+        found = found or session.scalar(select(Inspection).where(Inspection.order_id == order.id))
+        assert found is not None  # the unique order id refused ours
+        why = "的质检任务已作废，不再质检" if found.status == q.Status.VOIDED.value else "已在质检中"
         raise Conflict(
-            f"工单 {order.number} 已在质检中（质检编号 {found}）", code="quality-already-inspected", inspection=found
+            f"工单 {order.number} {why}（质检编号 {found.id}）", code="quality-already-inspected", inspection=found.id
         )
     return _views(session, [made], at=when)[0]
 
@@ -276,6 +281,8 @@ def _filtered(query: Select[Any], status: str, agent: str | None) -> Select[Any]
         query = query.where(Inspection.status == q.Status.APPEALED.value)
     elif wanted == "done":
         query = query.where(Inspection.status.in_([s.value for s in q.RESULTS]))
+    elif wanted == "voided":
+        query = query.where(Inspection.status == q.Status.VOIDED.value)
     if agent is not None:
         query = query.where(Inspection.agent_key == q.agent_key(agent))
     return query
@@ -298,7 +305,7 @@ def list_inspections(
     at: datetime | None = None,
 ) -> dict[str, Any]:
     """Inspections: STATUS pending (待质检, oldest task first), done (scored, newest result first), appeals (申诉待复核,
-    oldest appeal first) or all; only AGENT's (an agent's own, by `domain.agent_key`) if named. `total` counts
+    oldest appeal first), voided (已作废, newest task first) or all (voided ones among them, as 已作废); only AGENT's (an agent's own, by `domain.agent_key`) if named. `total` counts
     them, `inspections` holds a page."""
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit 应在 1 到 1000 之间", code="invalid-limit")
@@ -379,6 +386,7 @@ def call_facts(session: Session, call_id: str) -> dict[str, Any] | None:
 def _views(session: Session, rows: Sequence[Inspection], *, at: datetime) -> list[dict[str, Any]]:
     ids = [r.order_id for r in rows]
     orders = {o.id: o for o in session.execute(select(Order.id, Order.type, Order.category).where(Order.id.in_(ids)))}
+    voided = _void_steps(session, [r.id for r in rows if r.status == q.Status.VOIDED.value])
     today = china_day(at)
     out = []
     for r in rows:
@@ -424,9 +432,31 @@ def _views(session: Session, rows: Sequence[Inspection], *, at: datetime) -> lis
                 "reviewed_by": r.reviewed_by,
                 "first_total": first["total"] if first else None,
                 "first_result": first,
+                "voided_time": voided[r.id].time if r.id in voided else "",
+                "voided_by": voided[r.id].actor if r.id in voided else None,
+                "void_reason": voided[r.id].note if r.id in voided else None,
             }
         )
     return out
+
+
+class _Voided(NamedTuple):
+    time: str
+    actor: str
+    note: str
+
+
+def _void_steps(session: Session, ids: Sequence[int]) -> dict[int, _Voided]:
+    """Who voided each of the inspections IDS, when and why: its history's 作废 step (the step is the record: no
+    column of the inspection repeats it)."""
+    if not ids:
+        return {}
+    steps = session.execute(
+        select(Step.inspection_id, Step.at, Step.actor, Step.note).where(
+            Step.inspection_id.in_(ids), Step.action == q.Action.VOIDED.value
+        )
+    )
+    return {s.inspection_id: _Voided(_minute(s.at), s.actor, s.note) for s in steps}
 
 
 def _step(
@@ -568,6 +598,25 @@ def review(
     return _views(session, [inspection], at=when)[0]
 
 
+def void(
+    session: Session, inspection_id: int, reason: str, *, actor: str, at: datetime | None = None
+) -> dict[str, Any]:
+    """作废 a task still 待质检 (drawn by mistake: a test call, a duplicate merged away, an agent who has left) with a
+    REASON, as a step of its history. It leaves the 待质检 list and counts and can no longer be scored; its order
+    stays inspected once (never drawn or picked again). Refused, writing nothing: `quality-task-not-found`,
+    `quality-not-voidable` (scored), `quality-task-voided` (409), `quality-own-order` (403),
+    `quality-reason-required`."""
+    actor = _actor(actor)
+    inspection = _get(session, inspection_id, lock=True)
+    q.check_void(q.Status(inspection.status))
+    q.check_not_own(actor, inspection.agent)
+    said = q.required_text(reason, "作废原因", "quality-reason-required")
+    when = at or now()
+    inspection.status = q.Status.VOIDED.value
+    _step(session, inspection, q.Action.VOIDED, actor=actor, at=when, note=said)
+    return _views(session, [inspection], at=when)[0]
+
+
 # -- figures and to-do --------------------------------------------------------------------------------------------
 def figures(
     session: Session,
@@ -579,7 +628,7 @@ def figures(
 ) -> dict[str, Any]:
     """质检数, 平均得分, 合格率, 申诉数 and 改分数 of the results on orders taken in from START to END (in REGION_CODE;
     only AGENT's if named), for the centre and per agent, with the tasks still 待质检 among those orders. A result
-    counts as it stands (after a 改分, the new score)."""
+    counts as it stands (after a 改分, the new score); a voided task counts nowhere."""
     where = [Inspection.taken_at >= start, Inspection.taken_at < end]
     if region_code:
         where.append(Inspection.region_code == region_code)
@@ -605,6 +654,8 @@ def figures(
         names[key] = name  # the newest name an agent's orders were taken under
         if status == q.Status.PENDING.value:
             pending += 1
+            continue
+        if status == q.Status.VOIDED.value:
             continue
         changed = outcome == q.Outcome.CHANGE.value
         results.append((key, q.Scored(total or 0, bool(passed), appealed_at is not None, changed)))

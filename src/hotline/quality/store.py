@@ -4,8 +4,10 @@
   a result names the version it was scored with, so changing the sheet never rescores an old result;
 - `quality_draws`: each 抽检 with its seed, so the draw can be made again from what it says;
 - `quality_inspections`: one per inspected order (the unique order id keeps an order from being inspected twice),
-  the agent who took it in, its state and its current result;
-- `quality_history`: every step of an inspection (抽检, 评分, 确认, 申诉, 复核), append-only as `wo_history` is.
+  the agent who took it in, its state and its current result (a voided task keeps its row, so its order is not
+  drawn again);
+- `quality_history`: every step of an inspection (抽检, 评分, 确认, 申诉, 复核, 作废), append-only as `wo_history` is; who
+  voided a task, when and why is its 作废 step alone.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 appeals to review (申诉待复核), the results given, and the figures per agent; for an agent, 我的质检: their own results
 and figures. Each inspection has its page (`/quality/{id}`): the order (caller masked, as supervisors see it
 everywhere), the call it was taken from (no recording is kept: the page says so), the result item by item, its
-history, and the form its viewer may use now (评分, 确认/申诉, 复核). 质检标准 (`/quality/sheet`): the sheet, which an
+history, and the form its viewer may use now (评分 or 作废, 确认/申诉, 复核). 质检标准 (`/quality/sheet`): the sheet, which an
 administrator changes, and its 变更记录.
 
 Thin handlers over `quality.service`. Who may do what is the access table's rule for the role acted in; with sign-in
@@ -36,7 +36,13 @@ TITLE = "话务质检"
 PAGE = "/quality"
 SHEET_PAGE = "/quality/sheet"
 DEFAULT_ROLE = "supervisor"
-TABS = (("pending", "待质检"), ("appeals", "申诉待复核"), ("done", "已质检"), ("figures", "质检统计"))
+TABS = (
+    ("pending", "待质检"),
+    ("appeals", "申诉待复核"),
+    ("done", "已质检"),
+    ("voided", "已作废"),
+    ("figures", "质检统计"),
+)
 NO_RECORDING = "本平台不保存通话录音：质检依据工单记录和通话信息（时间、拨打号码、时长）。"
 NOTICES = {  # what the page says after a step, by the step (the pick form's: `picked`)
     "picked": "已列入待质检",
@@ -44,7 +50,9 @@ NOTICES = {  # what the page says after a step, by the step (the pick form's: `p
     "confirm": "已确认质检结果",
     "appeal": "已提交申诉，待复核",
     "review": "已复核",
+    "void": "已作废该质检任务：不再评分，该工单不会再被抽检",
 }
+VOID_RULE = "作废仅限待质检的任务（如测试来电、重复工单已并单、话务员已离职），须写明原因；作废后不能评分，该工单也不会再被抽检或指定抽检（每张工单只质检一次）。"
 
 
 def _viewer(request: Request, role: str, actor: str = "") -> Viewer:
@@ -450,6 +458,22 @@ def review_form(
     return _act(request, session, inspection_id, "review", role, actor, work, typed)
 
 
+@router.post("/quality/{inspection_id}/void")
+def void_form(
+    request: Request,
+    inspection_id: int,
+    void_reason: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    actor: Annotated[str, Form()] = "",
+    session: Session = SESSION,
+) -> Response:
+    def work(viewer: Viewer) -> object:
+        return service.void(session, inspection_id, void_reason, actor=viewer.actor)
+
+    typed = {"form": "void", "void_reason": void_reason}
+    return _act(request, session, inspection_id, "void", role, actor, work, typed)
+
+
 def _inspection_page(
     request: Request,
     session: Session,
@@ -480,6 +504,8 @@ def _inspection_page(
         inspection=found,
         inspects=inspects,
         may_score=found["status"] == q.Status.PENDING.value and viewer.acts_as("POST", f"{path}/score"),
+        may_void=found["status"] == q.Status.PENDING.value and viewer.acts_as("POST", f"{path}/void"),
+        void_rule=VOID_RULE,
         may_answer=found["open_for_agent"] and viewer.acts_as("POST", f"{path}/appeal"),
         may_review=found["status"] == q.Status.APPEALED.value and viewer.acts_as("POST", f"{path}/review"),
         rows=_sheet_rows(sheet, result),

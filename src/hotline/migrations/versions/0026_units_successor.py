@@ -39,7 +39,7 @@ def _backfill() -> None:
     bind = op.get_bind()
     units = sa.table("wo_units", sa.column("id"), sa.column("code"), sa.column("active"), sa.column("successor_id"))
     changes = sa.table("settings_changes", sa.column("id"), sa.column("kind"), sa.column("key"), sa.column("summary"))
-    ids = dict(bind.execute(sa.select(units.c.code, units.c.id)).tuples().all())
+    ids = {code: id_ for code, id_ in bind.execute(sa.select(units.c.code, units.c.id))}
     for code in bind.execute(sa.select(units.c.code).where(units.c.active.is_(False))).scalars().all():
         summary = bind.execute(
             sa.select(changes.c.summary)
