@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from hotline.tables import parse_date
+from hotline.tables import parse_date, whole_number
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,13 @@ def test_dates_as_departments_write_them(written: str, expected: date) -> None:
 def test_what_is_not_a_date_is_refused(written: str) -> None:
     with pytest.raises(ValueError):
         parse_date(written)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("12", 12), (" 7 ", 7), ("０３", 3), ("0", 0), ("", None), ("-1", None), ("2.5", None), ("²", None), ("①", None),
+     ("12a", None)],
+)  # fmt: skip
+def test_a_whole_number_as_typed(typed: str, expected: int | None) -> None:
+    """² and ① are digits to `str.isdigit` but not numbers to `int`: refused, not a crash."""
+    assert whole_number(typed) == expected

@@ -155,6 +155,13 @@ _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[�
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 
 
+def whole_number(text: str) -> int | None:
+    """A whole number as a person types it in a form or a cell (spaces around it, full-width digits: `int` reads
+    those), None for anything else. Not `str.isdigit`, which also takes ² and ①, that `int` refuses."""
+    raw = text.strip()
+    return int(raw) if raw.isdecimal() else None
+
+
 def parse_date(value: str) -> date:
     """A date cell as departments write it; ValueError if VALUE is none."""
     value = value.strip()

@@ -119,6 +119,10 @@ def test_deductions_and_vetoes_are_read_from_the_command_line() -> None:
     assert q.parse_veto("泄露来电人信息：告诉了第三方") == Veto("泄露来电人信息", "告诉了第三方")
     assert q.parse_points(" 4 ") == 4 and q.parse_points("") == 0
     assert _code(lambda: q.parse_points("2.5", "服务用语规范")) == "quality-invalid-deduction"
+    assert _code(lambda: q.parse_points("²", "服务用语规范")) == "quality-invalid-deduction"
+    assert q.parse_points("５") == 5  # full-width, as a Chinese input method types it
+    assert DEFAULT_SHEET.item("２") == DEFAULT_SHEET.items[1]
+    assert _code(lambda: DEFAULT_SHEET.item("²")) == "quality-unknown-item"
 
 
 # -- whose result --------------------------------------------------------------------------------------------------

@@ -97,6 +97,9 @@ def test_a_refused_draw_is_said_and_keeps_what_was_typed(client: TestClient) -> 
     res = client.post("/quality/draw", data={"per_agent": "0", "seed": "8", "role": "supervisor"})
     assert (res.status_code, _alert(res.text)) == (422, "quality-invalid-count")
     assert 'name="seed" value="8"' in res.text
+    for typed in ({"per_agent": "²"}, {"per_agent": "2", "seed": "①"}):  # digits to str.isdigit, not to int
+        odd = client.post("/quality/draw", data={**typed, "role": "supervisor"})
+        assert odd.status_code == 422 and _alert(odd.text) in {"quality-invalid-count", "quality-invalid-seed"}
     refused = client.post("/quality/draw", data={"per_agent": "2", "role": "agent", "actor": ZHANG})
     assert (refused.status_code, _alert(refused.text)) == (403, "role-not-allowed")
     assert _tasks() == {}

@@ -18,6 +18,7 @@ from hotline.accounts.domain import Grant, actor_login
 from hotline.calendar.domain import WorkCalendar
 from hotline.changelog.domain import Change, Kind
 from hotline.errors import Conflict, Forbidden, InvalidInput
+from hotline.tables import whole_number
 
 FULL_MARKS = 100
 DEFAULT_PASS_LINE = 80  # a local rule: the administrator may change it with the sheet
@@ -113,9 +114,9 @@ class Sheet:
 
     def item(self, name: str) -> Item:
         """An item by its label or its number on the sheet (1 for the first)."""
-        raw = name.strip()
-        if raw.isdigit() and 1 <= int(raw) <= len(self.items):
-            return self.items[int(raw) - 1]
+        raw, number = name.strip(), whole_number(name)
+        if number is not None and 1 <= number <= len(self.items):
+            return self.items[number - 1]
         found = next((i for i in self.items if i.label == raw), None)
         if found is None:
             said = "、".join(i.label for i in self.items)
@@ -125,9 +126,9 @@ class Sheet:
         return found
 
     def veto(self, name: str) -> str:
-        raw = name.strip()
-        if raw.isdigit() and 1 <= int(raw) <= len(self.vetoes):
-            return self.vetoes[int(raw) - 1]
+        raw, number = name.strip(), whole_number(name)
+        if number is not None and 1 <= number <= len(self.vetoes):
+            return self.vetoes[number - 1]
         if raw not in self.vetoes:
             said = "、".join(self.vetoes) or "无"
             raise InvalidInput(f"质检标准中没有一票否决项「{raw}」（否决项：{said}）", code="quality-unknown-veto")
@@ -293,10 +294,11 @@ def parse_points(text: str | int, item: str = "") -> int:
     raw = text.strip()
     if not raw:
         return 0
-    if not raw.isdigit():
+    points = whole_number(raw)
+    if points is None:
         where = f"「{item}」" if item else ""
         raise InvalidInput(f"扣分{where}须为不小于 0 的整数：{raw}", code="quality-invalid-deduction")
-    return int(raw)
+    return points
 
 
 def required_text(text: str, what: str, code: str) -> str:

@@ -20,6 +20,7 @@ from hotline.accounts.domain import Grant
 from hotline.accounts.policy import POLICY
 from hotline.deps import SESSION
 from hotline.errors import HotlineError
+from hotline.tables import whole_number
 from hotline.telephony import callbacks
 from hotline.telephony.domain import CALLBACK_OUTCOME_LABELS, CallbackOutcome
 from hotline.web.pages import render
@@ -135,10 +136,11 @@ def _page(
 
 def _notice(session: Session, done: str, *, mask: bool) -> str:
     """What the redirect after an attempt says, read back from the task."""
-    if not done.isdigit():
+    task_id = whole_number(done)
+    if task_id is None:
         return ""
     try:
-        task = callbacks.get_callback(session, int(done), mask=mask)
+        task = callbacks.get_callback(session, task_id, mask=mask)
     except HotlineError:
         return ""
     if not task["attempts"]:

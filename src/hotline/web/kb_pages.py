@@ -25,6 +25,7 @@ from hotline.errors import Conflict, HotlineError, InvalidInput
 from hotline.knowledge import domain
 from hotline.knowledge import service as knowledge
 from hotline.knowledge.domain import ArticleInput, FlagKind, Status
+from hotline.tables import whole_number
 from hotline.timeutil import parse_day
 from hotline.web.pages import _error_page, render
 from hotline.web.viewer import Viewer, viewer_of
@@ -313,9 +314,10 @@ def review_form(
     try:
         viewer = _viewer(request, role, actor)
         viewer.require("POST", "/kb/flags/0/review")
-        if not flag_id.isdigit():
+        number = whole_number(flag_id)
+        if number is None:
             raise InvalidInput(f"纠错编号不正确：{flag_id}", code="invalid-flag-id")
-        flag = knowledge.review_flag(session, int(flag_id), resolution, actor=viewer.actor, note=note)
+        flag = knowledge.review_flag(session, number, resolution, actor=viewer.actor, note=note)
         own = knowledge.get_article(session, flag.article_id).external_id or flag.article_id
         session.commit()
     except HotlineError as exc:

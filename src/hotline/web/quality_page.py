@@ -25,6 +25,7 @@ from hotline.errors import HotlineError, InvalidInput
 from hotline.quality import domain as q
 from hotline.quality import service
 from hotline.supervision.service import KPI_DAYS, period_bounds, period_of
+from hotline.tables import whole_number
 from hotline.timeutil import china_day, now
 from hotline.web.change_records import change_records, wanted_before
 from hotline.web.pages import render
@@ -103,7 +104,14 @@ def draw_form(
         viewer = _viewer(request, role, actor)
         viewer.require("POST", "/quality/draw", as_role=True)
         start, end = period_of(since or None, until or None, days=service.DRAW_DAYS)
-        done = service.draw(session, start, end, _number(per_agent, "每人抽取数"), seed=_seed(seed), actor=viewer.actor)
+        done = service.draw(
+            session,
+            start,
+            end,
+            _integer(per_agent, "每人抽取数须为正整数", "quality-invalid-count"),
+            seed=_seed(seed),
+            actor=viewer.actor,
+        )
         session.commit()
     except HotlineError as exc:
         session.rollback()
@@ -130,18 +138,15 @@ def pick_form(
     return RedirectResponse(f"{PAGE}/{made['id']}?{_query(viewer, done='picked')}", status_code=303)
 
 
-def _number(text: str, what: str) -> int:
-    if not text.strip().isdigit():
-        raise InvalidInput(f"{what}须为正整数", code="quality-invalid-count")
-    return int(text)
+def _integer(text: str, message: str, code: str) -> int:
+    found = whole_number(text)
+    if found is None:
+        raise InvalidInput(message, code=code)
+    return found
 
 
 def _seed(text: str) -> int | None:
-    if not text.strip():
-        return None
-    if not text.strip().isdigit():
-        raise InvalidInput("随机种子须为非负整数", code="quality-invalid-seed")
-    return int(text)
+    return _integer(text, "随机种子须为非负整数", "quality-invalid-seed") if text.strip() else None
 
 
 def _period(since: str, until: str) -> tuple[str, str, Any, Any]:
@@ -207,9 +212,8 @@ def _list_page(
 
 
 def _drawn_notice(session: Session, drawn: str) -> str:
-    if not drawn.isdigit():
-        return ""
-    found = service.get_draw(session, int(drawn))
+    draw_id = whole_number(drawn)
+    found = service.get_draw(session, draw_id) if draw_id is not None else None
     if found is None:
         return ""
     return (
@@ -250,8 +254,8 @@ def sheet_form(
             session,
             items=q.parse_items(items),
             vetoes=q.parse_lines(vetoes),
-            pass_line=_whole(pass_line, "合格线"),
-            appeal_days=_whole(appeal_days, "申诉时限"),
+            pass_line=_integer(pass_line, "合格线须为整数", "quality-invalid-sheet"),
+            appeal_days=_integer(appeal_days, "申诉时限须为整数", "quality-invalid-sheet"),
             actor=viewer.actor,
         )
         session.commit()
@@ -259,12 +263,6 @@ def sheet_form(
         session.rollback()
         return _sheet_page(request, session, role, actor, error=exc, typed=typed)
     return RedirectResponse(f"{SHEET_PAGE}?{urlencode({'role': viewer.role, 'done': '1'})}", status_code=303)
-
-
-def _whole(text: str, what: str) -> int:
-    if not text.strip().isdigit():
-        raise InvalidInput(f"{what}须为整数", code="quality-invalid-sheet")
-    return int(text)
 
 
 def _sheet_page(

@@ -26,6 +26,7 @@ from hotline.accounts import service as accounts
 from hotline.deps import SESSION
 from hotline.errors import HotlineError, NotFound
 from hotline.plan.regions import PROVINCE, city_code
+from hotline.tables import whole_number
 from hotline.web.change_records import change_records, wanted_before, wanted_kind
 from hotline.web.pages import render
 from hotline.web.viewer import Viewer, viewer_of
@@ -201,7 +202,7 @@ def limit_form(
 
     def change(viewer: Viewer) -> str:
         # What is not a whole number goes on as 0, for the service to refuse in its own words.
-        number = int(days.strip()) if days.strip().isdigit() else 0
+        number = whole_number(days) or 0
         orders.set_limit(session, key, number, actor=viewer.actor)
         return key
 
