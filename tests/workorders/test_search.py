@@ -107,6 +107,18 @@ def test_words_the_index_cannot_serve_are_still_found() -> None:
 
 
 @pytest.mark.usefixtures("units")
+def test_latin_letters_are_found_in_any_case() -> None:
+    """Citizens write WiFi, wifi and WIFI alike: the list finds them all on both databases (PostgreSQL's LIKE alone
+    would tell the cases apart)."""
+    wifi = _create("小区WiFi信号很差", place="锦绣花园B座")
+    etc = _create("高速ETC扣费两次")
+    assert _found("wifi") == {wifi} and _found("WIFI") == {wifi} and _found("WiFi") == {wifi}
+    assert _found("etc") == {etc} and _found("Etc扣费") == {etc}
+    assert _found("b座") == {wifi}  # a word the index cannot serve: the substring check alone
+    assert _found("wifi 扣费") == set()
+
+
+@pytest.mark.usefixtures("units")
 def test_an_order_whose_text_changes_is_found_by_its_new_words_only() -> None:
     """No page changes an order's content or place yet; any path that does, through the ORM, is indexed anew."""
     number = _create("小区路灯不亮", place="锦江区")

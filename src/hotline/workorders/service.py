@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, configure_mappers, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, configure_mappers, selectinload
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.instrumentation import manager_of_class
@@ -1805,6 +1805,14 @@ def count_orders(
         rows.close()
 
 
+def _holds(column: InstrumentedAttribute[str], word: str) -> ColumnElement[bool]:
+    """The substring check of a 关键词: Latin letters in any case (WiFi, wifi), as the index reads them and as
+    SQLite's LIKE already matches them; PostgreSQL's LIKE would tell the cases apart."""
+    if any(c.isascii() and c.isalpha() for c in word):
+        return column.icontains(word, autoescape=True)
+    return column.contains(word, autoescape=True)
+
+
 def filtered_orders(
     session: Session, filters: OrderFilters, *, role: str, today: date, newest: bool = False
 ) -> tuple[Select[Order], d.Sla | None]:
@@ -1852,9 +1860,7 @@ def filtered_orders(
         query = query.where(words_match(session.get_bind().dialect.name, terms, one_by_one=walk))
     for word, found in zip(words, looked, strict=True):
         if walk or not found.exact:  # the index narrows, the substring check decides (alone for a word with no term)
-            query = query.where(
-                Order.content.contains(word, autoescape=True) | Order.place.contains(word, autoescape=True)
-            )
+            query = query.where(_holds(Order.content, word) | _holds(Order.place, word))
     if f.unit:
         query = query.where(Order.lead_unit_id == get_unit(session, f.unit).id)
     if f.since is not None and f.until is not None and f.until < f.since:
