@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 A = d.Action
 # The steps that pick a handling unit: the page asks for a suggestion when one of them is offered.
 UNIT_STEPS = frozenset({A.DISPATCH, A.REDISPATCH, A.REOPEN})
-# 重办 goes back to the unit that handled the order unless another is picked, so its form is not prefilled.
+# 重办 goes back to the unit that handled the order (or its 接替单位) unless another is picked: not prefilled.
 PREFILLED = (A.DISPATCH, A.REDISPATCH)
 # As the 受理 page says them (static/intake.js).
 REASONS = {

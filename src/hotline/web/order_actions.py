@@ -118,6 +118,7 @@ def work_context(
         "work": {
             "steps": steps,
             "units": units,
+            "reopen_label": service.reopen_label(session, lead["code"]) if lead and A.REOPEN in actions else "",
             "role_label": d.ROLE_LABELS[role],
             "unit": who.unit or "",
             "signed_in": identity_of(request) is not None,

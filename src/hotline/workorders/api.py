@@ -59,7 +59,9 @@ class ActOnOrder(BaseModel):
     reason: str = ""
     version: int | None = Field(None, description="客户端看到的版本号；不一致时返回 stale-version")
     at: str | None = Field(None, description="仅测试环境（HOTLINE_ALLOW_TIME_OVERRIDE）生效")
-    target_unit: str | None = None
+    target_unit: str | None = Field(
+        None, description="派单/改派/重办的承办单位；重办不指定时退回原承办单位（已停用的交其接替单位）"
+    )
     co_units: list[str] = Field(default_factory=list)
     days: int | None = None
     reply: str = ""

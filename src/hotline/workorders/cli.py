@@ -157,7 +157,9 @@ def act(
     reason: str = typer.Option("", "--reason", help="原因/意见"),
     version: int | None = typer.Option(None, "--version", help="期望的当前版本号"),
     at: str | None = typer.Option(None, "--at", help="操作时间 ISO 8601（导入历史用），默认现在"),
-    to_unit: str | None = typer.Option(None, "--to-unit", help="派单/改派/重办的承办单位"),
+    to_unit: str | None = typer.Option(
+        None, "--to-unit", help="派单/改派/重办的承办单位（重办不指定时退回原承办单位，已停用的交其接替单位）"
+    ),
     co_unit: list[str] = typer.Option([], "--co-unit", help="协办单位（可重复）"),
     days: int | None = typer.Option(None, "--days", help="申请延期的工作日数"),
     reply: str = typer.Option("", "--reply", help="办理结果/答复"),

@@ -742,7 +742,8 @@ def follow_lead(child: Case, lead: Transition, *, unit: str | None = None) -> Tr
     Its reply went into the lead's, so an answered co-handling order (`FOLLOWING_STATES`) is archived with
     its lead, and reopened with it when the citizen was not satisfied: dispatched again to its unit (or to UNIT,
     when its own is out of service: its 接替单位) with the lead's fresh deadlines and its reply cleared, unless
-    that unit now leads the order. One still being worked
+    that unit now leads the order (the service leaves out too one whose 接替单位 gets another order of the
+    family back: `takeover_note`). One still being worked
     on is left alone by those (it blocks the lead's 办结 and 归档 until answered), but takes the lead's
     extended due date when the lead's 延期 is approved: the lead waits on it, so its unit works to the joint
     deadline. Its own later due date (its own 延期, a pause) is never brought forward, and an answered one is
@@ -788,10 +789,19 @@ def follow_note(
     return f"{note}：{reason}" if reason else note
 
 
-def handover_note(was: str, heir: str) -> str:
-    """Why a co-handling order reopened with its lead goes to another unit: its own (WAS, 名称（代码）) is out of
-    service and HEIR took over from it."""
-    return f"协办单位{was}已停用，由接替单位{heir}承办"
+def handover_note(was: str, heir: str, *, lead: bool = False) -> str:
+    """Why an order reopened (重办) goes to another unit: its own (WAS, 名称（代码）) is out of service and HEIR
+    took over from it: a co-handling order's unit (协办单位…), or with LEAD the unit that led the order reopened,
+    a lead or one handled alone (承办单位…)."""
+    return f"{'承办单位' if lead else '协办单位'}{was}已停用，由接替单位{heir}承办"
+
+
+def takeover_note(number: str, was: str, heir: str) -> str:
+    """Why answered co-handling order NUMBER is not reopened with its lead: its unit (WAS) is out of service and
+    its 接替单位 HEIR already leads the order or gets another co-handling order of it back, the one this note goes
+    in, which does its part too. One unit, one order of the family: the order NUMBER stays answered, archived
+    with the lead."""
+    return f"协办单位{was}已停用，其协办工单 {number} 并入本单，由接替单位{heir}一并办理"
 
 
 def child_case(parent: Case, unit: str) -> Case:

@@ -1069,8 +1069,8 @@ def act(
     for code in (target_unit, *co_units):
         if code:
             require_active(get_unit(session, code), session)
-    if act_kind is d.Action.REOPEN and not target_unit and row.lead_unit is not None:
-        require_active(row.lead_unit, session)  # 重办 goes back to the unit that handled it unless another is named
+    # 重办 goes back to the unit that handled the order unless another is named; out of service, to its 接替单位.
+    lead_heir = _lead_heir(session, row) if act_kind is d.Action.REOPEN and not target_unit else None
     new_category: str | None = None
     if category is not None:
         if act_kind not in (d.Action.DISPATCH, d.Action.REDISPATCH):
@@ -1089,7 +1089,7 @@ def act(
         role=actor_role,
         unit=unit,
         reason=reason.strip(),
-        target_unit=target_unit,
+        target_unit=lead_heir.code if lead_heir is not None else target_unit,
         co_units=tuple(co_units),
         days=days,
         reply=reply,
@@ -1100,7 +1100,7 @@ def act(
         lead_due=row.parent.due if act_kind is d.Action.REVIEW_REJECT and row.parent is not None else None,
     )
     step = d.apply(case, cmd, today=today, calendar=_calendar(session), limits=_limits(session))
-    heirs = _heirs(session, kids, step) if act_kind is d.Action.REOPEN else {}
+    heirs, takeovers = _heirs(session, row, kids, step) if act_kind is d.Action.REOPEN else ({}, {})
     followers = _followers(kids, step, at, heirs)
     with session.no_autoflush:
         before = row.state
@@ -1117,13 +1117,15 @@ def act(
             values["answer_article"] = answer_article
         lead_changed = new.lead_unit != case.lead_unit
         lead = get_unit(session, new.lead_unit) if lead_changed and new.lead_unit else None
+        was = row.lead_unit
+        handover = [d.handover_note(_named(was), _named(lead_heir), lead=True)] if was and lead_heir else []
         entry: dict[str, Any] = {
             "action": act_kind.value,
             "role": actor_role.value,
             "actor": actor,
             "unit": unit,
             "at": when,
-            "reason": cmd.reason,
+            "reason": _with_handover(cmd.reason, [*handover, *takeovers.get(row.id, ())]),
             "from_state": before,
             "changes": changes,
         }
@@ -1139,8 +1141,9 @@ def act(
         for kid, kid_case, follow in followers:
             kid_before = kid.state
             heir = heirs.get(kid.id)
-            handover = d.handover_note(_named(kid.lead_unit), _named(heir)) if heir and kid.lead_unit else ""
-            note = d.follow_note(row.number, act_kind, cmd.reason, due=new.due, handover=handover)
+            kid_handover = [d.handover_note(_named(kid.lead_unit), _named(heir))] if heir and kid.lead_unit else []
+            handed = "；".join([*kid_handover, *takeovers.get(kid.id, ())])
+            note = d.follow_note(row.number, act_kind, cmd.reason, due=new.due, handover=handed)
             _set_columns(kid, _row_values(follow, kid_case, when))
             if heir is not None:
                 kid.lead_unit = heir
@@ -1157,29 +1160,84 @@ def act(
 _FAMILY_ACTIONS = frozenset({d.Action.RESOLVE, d.Action.MERGE} | d.FOLLOWED_ACTIONS)
 
 
-def _heirs(session: Session, kids: Sequence[Order], step: d.Transition) -> dict[int, Unit]:
+def _lead_heir(session: Session, row: Order) -> Unit | None:
+    """重办 with no unit named: the 接替单位 (`successor_in_service`, checked under its share lock by
+    `require_active`) the order goes to instead of its own unit, out of service; None when that one is in service.
+    Refused (`unit-inactive`, naming the unit) when it was 停用 without one: the dispatcher names a unit. A
+    co-handling order is never reopened on its own (`domain.apply` says so), so its unit is not looked at."""
+    unit = row.lead_unit
+    if unit is None or row.parent_id is not None or in_service(unit, session):
+        return None
+    refused = (
+        f"承办单位{_named(unit)}已停用且未指定接替单位，工单 {row.number} 无法退回原承办单位重办；"
+        "请指定承办单位，或请管理员重新启用该单位"
+    )
+    return _heir_of(session, unit, row, refused)
+
+
+def _heir_of(session: Session, unit: Unit, order: Order, refused: str) -> Unit:
+    """The 接替单位 of UNIT, out of service, that ORDER reopened goes to (`successor_in_service`), checked under
+    its share lock (`require_active`); refused (`unit-inactive`, message REFUSED) when a 停用 named none."""
+    heir = successor_in_service(session, unit)
+    if heir is None:
+        raise Conflict(refused, code="unit-inactive", unit=unit.code, order=order.number)
+    return require_active(heir, session)
+
+
+def reopen_label(session: Session, code: str) -> str:
+    """How the 重办 form offers the unit an order of unit CODE goes back to when none is named (`_lead_heir`)."""
+    unit = get_unit(session, code)
+    if in_service(unit):
+        return f"原承办单位（{unit.name}）"
+    heir = successor_in_service(session, unit)
+    if heir is None:
+        return f"原承办单位（{unit.name}）已停用，请选择承办单位"
+    return f"接替单位（{heir.name}，原承办单位{unit.name}已停用）"
+
+
+def _with_handover(reason: str, notes: Sequence[str]) -> str:
+    """A 重办's REASON in the reopened order's history, after the NOTES saying who took over from whom."""
+    return f"{'；'.join(notes)}：{reason}" if notes else reason
+
+
+def _heirs(
+    session: Session, lead: Order, kids: Sequence[Order], step: d.Transition
+) -> tuple[dict[int, Unit | None], dict[int, list[str]]]:
     """重办: the 接替单位 each answered co-handling order goes back to instead of its own unit, out of service
     (`successor_in_service`), by the order's id. Refused (`unit-inactive`, naming the co-handling unit) when its
     unit was 停用 without one, before anything is written: the lead is not reopened without it. Each unit an order
-    goes back to is checked under a share lock (`require_active`), as the lead's unit is."""
-    heirs: dict[int, Unit] = {}
-    for kid in kids:
+    goes back to is checked under a share lock (`require_active`), as the lead's unit is.
+
+    One unit, one order of the family: a 接替单位 that now leads the order, or gets a co-handling order of it
+    back (its own, or the first by number of those it took over), gets no other. An order left out (None in the
+    first map) stays answered and is archived with the lead; the one doing its part says so in its history: the
+    second map holds its `takeover_note`s, by its id (the lead's or a co-handling order's)."""
+    answered = [k for k in kids if d.State(k.state) in d.FOLLOWING_STATES and k.lead_unit is not None]
+    # Who has the order at each unit: the lead at its unit, each co-handling order back at its own in service.
+    holder: dict[str | None, int] = {step.case.lead_unit: lead.id}
+    handed: list[tuple[Order, Unit]] = []
+    for kid in answered:
         unit = kid.lead_unit
-        if d.State(kid.state) not in d.FOLLOWING_STATES or unit is None or unit.code == step.case.lead_unit:
-            continue
+        assert unit is not None
+        if unit.code == step.case.lead_unit:
+            continue  # `domain.follow_lead` leaves it as it is
         if in_service(unit, session):
-            continue
-        heir = successor_in_service(session, unit)
-        if heir is None:
-            raise Conflict(
-                f"协办单位{_named(unit)}已停用且未指定接替单位，协办工单 {kid.number} 无法随主办工单重办；"
-                "请管理员重新启用该单位，或启用后再停用并指定接替单位",
-                code="unit-inactive",
-                unit=unit.code,
-                order=kid.number,
-            )
-        heirs[kid.id] = require_active(heir, session)
-    return heirs
+            holder.setdefault(unit.code, kid.id)
+        else:
+            handed.append((kid, unit))
+    heirs: dict[int, Unit | None] = {}
+    takeovers: dict[int, list[str]] = {}
+    for kid, unit in handed:
+        refused = (
+            f"协办单位{_named(unit)}已停用且未指定接替单位，协办工单 {kid.number} 无法随主办工单重办；"
+            "请管理员重新启用该单位，或启用后再停用并指定接替单位"
+        )
+        heir = _heir_of(session, unit, kid, refused)
+        taker = holder.setdefault(heir.code, kid.id)
+        heirs[kid.id] = heir if taker == kid.id else None
+        if taker != kid.id:
+            takeovers.setdefault(taker, []).append(d.takeover_note(kid.number, _named(unit), _named(heir)))
+    return heirs, takeovers
 
 
 def _named(unit: Unit) -> str:
@@ -1187,12 +1245,14 @@ def _named(unit: Unit) -> str:
 
 
 def _followers(
-    kids: Sequence[Order], step: d.Transition, at: datetime | None, heirs: Mapping[int, Unit]
+    kids: Sequence[Order], step: d.Transition, at: datetime | None, heirs: Mapping[int, Unit | None]
 ) -> list[tuple[Order, d.Case, d.Transition]]:
     """The co-handling orders that take the lead's STEP with it (`domain.follow_lead`; to the unit HEIRS names
-    for one whose own is out of service), with their snapshots."""
+    for one whose own is out of service, none that HEIRS leaves out: `_heirs`), with their snapshots."""
     found = []
     for kid in kids:
+        if kid.id in heirs and heirs[kid.id] is None:
+            continue
         kid_case = _case(kid)
         heir = heirs.get(kid.id)
         follow = d.follow_lead(kid_case, step, unit=heir.code if heir is not None else None)

@@ -6,8 +6,9 @@ entries and its child units move to the successor in the same transaction, and w
 catalogue names or that heads units in service is refused. The answer lists every entry moved and every unit
 re-parented, and each is a change record of its own (`changelog`), as the 停用 itself is. Orders it handled keep naming it; accounts bound to
 it are left as they are (the settings page says how many). Deactivated, a unit is offered nowhere new work is
-given (派单, 改派, 重办, catalogue entries, parent of a unit): `service.require_active`; an answered co-handling order
-of its goes, when its lead is reopened (重办), to the successor its 停用 named (`service.successor_in_service`).
+given (派单, 改派, 重办, catalogue entries, parent of a unit): `service.require_active`; an order of its reopened
+(重办) with no unit named, and an answered co-handling order of its when its lead is, goes to the successor its 停用
+named (`service.successor_in_service`).
 """
 
 from __future__ import annotations
