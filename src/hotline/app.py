@@ -18,6 +18,7 @@ def create_app() -> FastAPI:
     from hotline.changelog import api as changelog_api
     from hotline.dispatch import api as dispatch_api
     from hotline.knowledge import api as knowledge_api
+    from hotline.nuisance import api as nuisance_api
     from hotline.open311 import api as open311_api
     from hotline.plan import api as plan_api
     from hotline.quality import api as quality_api
@@ -32,6 +33,8 @@ def create_app() -> FastAPI:
         hotspots_page,
         intake,
         kb_pages,
+        monitor_page,
+        nuisance_page,
         order_actions,
         pages,
         plan_page,
@@ -71,6 +74,7 @@ def create_app() -> FastAPI:
         telephony_api.router,
         telephony_api.callbacks_router,  # /api/callbacks: 漏话回拨
         quality_api.router,  # /api/quality: 话务质检
+        nuisance_api.router,  # /api/nuisance: 骚扰号码名单
         supervision_api.router,
         staffing_api.router,
         aggregation_api.router,
@@ -82,7 +86,9 @@ def create_app() -> FastAPI:
     app.include_router(calls_page.router)  # /calls, /calls/{call_id}: the 话务记录 pages
     app.include_router(callbacks_page.router)  # /callbacks: 漏话回拨
     app.include_router(quality_page.router)  # /quality: 话务质检
+    app.include_router(nuisance_page.router)  # /nuisance: 骚扰号码名单
     app.include_router(hotspots_page.router)  # /hotspots: 热点诉求
+    app.include_router(monitor_page.router)  # /monitor: 实时监控
     app.include_router(plan_page.router)  # /plan: 整合进度 and its records
     app.include_router(calendar_page.router)  # /calendar: 工作日历
     app.include_router(settings_page.router)  # /settings/dispatch: 派单设置 (units, 派单目录, 办理时限)

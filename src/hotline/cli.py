@@ -213,6 +213,7 @@ _CAPABILITIES: dict[str, tuple[str, str, bool]] = {
     "accounts": ("hotline.accounts.cli", "app", True),
     "settings": ("hotline.changelog.cli", "app", True),
     "quality": ("hotline.quality.cli", "app", True),
+    "nuisance": ("hotline.nuisance.cli", "app", True),
 }
 _mounted: set[str] = set()
 

@@ -17,6 +17,7 @@ _CONTRIBUTORS = (
     "hotline.aggregation.service",
     "hotline.accounts.service",  # after work orders: the demo handling unit's account needs its unit
     "hotline.quality.service",  # after work orders and calls: the demo agent's orders are taken from the demo's calls
+    "hotline.nuisance.service",  # 骚扰号码名单, after calls: its entries are applied for from the demo's calls
 )
 
 

@@ -51,13 +51,18 @@ class Kamailio:
         port: int | None = None,
         static_route: bool = False,
         no_cache: bool = False,
+        log_level: int = 1,
     ) -> None:
         from tests.telephony.sipp import free_udp_port
 
         self.workdir = workdir
         self.port = port or free_udp_port()
         self.site = ProxySite(
-            listen=f"udp:127.0.0.1:{self.port}", router_url=router_url, fallback_uri=fallback_uri, children=children
+            listen=f"udp:127.0.0.1:{self.port}",
+            router_url=router_url,
+            fallback_uri=fallback_uri,
+            children=children,
+            log_level=log_level,
         )
         self.static_route = static_route
         self.no_cache = no_cache
@@ -82,6 +87,15 @@ class Kamailio:
     def stop(self) -> None:
         _stop(self.proc)
         self.proc = None
+
+    def wait_for_log(self, text: str, timeout: float = 10.0) -> None:
+        """Wait until Kamailio's log holds TEXT (the proxy's own lines at L_INFO need log_level >= 2)."""
+        log = self.workdir / "kamailio.log"
+        deadline = time.monotonic() + timeout
+        while text not in log.read_text(encoding="utf-8", errors="replace"):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Kamailio did not log {text!r} within {timeout} s")
+            time.sleep(0.05)
 
 
 class SilentServer:

@@ -91,8 +91,9 @@ def caller_scenario(
     expect_code: int = 200,
     released_by_callee: bool = False,
     pause_ms: int = 50,
+    caller: str = "13800001111",
 ) -> str:
-    """One call: INVITE, then either check the answer's X-Got fields or expect the final code."""
+    """One call from CALLER: INVITE, then either check the answer's X-Got fields or expect the final code."""
     ruri = f"sip:{dialed}@[remote_ip]:[remote_port]" + (f";tgrp={tgrp}" if tgrp else "")
     invite = f"""
   <nop><action><log message="Call-ID: [call_id]"/></action></nop>
@@ -101,11 +102,11 @@ def caller_scenario(
 
       INVITE {ruri} SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "citizen" <sip:13800001111@[local_ip]:[local_port]>;tag=[pid]C[call_number]
+      From: "citizen" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]C[call_number]
       To: <sip:{dialed}@[remote_ip]:[remote_port]>
       Call-ID: [call_id]
       CSeq: 1 INVITE
-      Contact: <sip:13800001111@[local_ip]:[local_port]>
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
       Max-Forwards: 70
 {_hdr_lines(headers or {})}      Content-Length: 0
 

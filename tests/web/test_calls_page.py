@@ -200,12 +200,14 @@ def _text(html: str) -> str:
 def test_the_days_calls_per_number_dialed_where_they_went_and_if_answered(client: TestClient) -> None:
     res = client.get("/calls", params={"role": "supervisor", "day": DAY})
     lines = _by_line(res.text)
-    # Busiest first: 来电, then per routing (转入12345, 原热线座席, 分中心, 号码已注销, 不予接入), 接通, 放弃, 人工接通率.
+    # Busiest first: 来电, then per routing (转入12345, 原热线座席, 分中心, 号码已注销, 不予接入, 骚扰号码限制接入), 接通,
+    # 放弃, 人工接通率.
     assert list(lines) == ["12345", "12315", "12331", "99999"]
-    assert lines["12345"][1:] == ["2", "2", "0", "0", "0", "0", "2", "0", "100.0%"]  # one answered, one transferred
-    assert lines["12331"][1:] == ["1", "1", "0", "0", "0", "0", "0", "1", "0.0%"]  # old number, still dialed
-    assert lines["12315"][1:] == ["1", "0", "1", "0", "0", "0", "0", "0", "—"]  # its own seats reported nothing
-    assert lines["99999"][1:] == ["1", "0", "0", "0", "0", "1", "0", "0", "—"]
+    # 12345: one answered, one transferred
+    assert lines["12345"][1:] == ["2", "2", "0", "0", "0", "0", "0", "2", "0", "100.0%"]
+    assert lines["12331"][1:] == ["1", "1", "0", "0", "0", "0", "0", "0", "1", "0.0%"]  # old number, still dialed
+    assert lines["12315"][1:] == ["1", "0", "1", "0", "0", "0", "0", "0", "0", "—"]  # its own seats reported nothing
+    assert lines["99999"][1:] == ["1", "0", "0", "0", "0", "1", "0", "0", "0", "—"]
     assert lines["12331"][0] == f"12331 {_line_name('12331')}"
     # The region filter applies; each number links to its calls.
     only = client.get("/calls", params={"role": "supervisor", "day": DAY, "region": "510700"}).text

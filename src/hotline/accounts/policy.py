@@ -100,6 +100,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/seats", MANAGERS),
     ("POST", "/seats", MANAGERS),
     ("GET", "/kpis", MONITORS),
+    ("GET", "/monitor", MONITORS),  # 实时监控 (web.monitor_page): counts only, who reads the KPIs
     # 质检 (web.quality_page): supervisors draw, score and review; an agent reads, confirms and appeals their own
     ("GET", "/quality", QUALITY),
     ("GET", "/quality/sheet", QUALITY),  # 质检标准: everyone inspected reads it; administrators change it
@@ -112,6 +113,13 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/quality/{inspection_id}/appeal", frozenset({A})),
     ("POST", "/quality/{inspection_id}/review", MANAGERS),
     ("POST", "/quality/{inspection_id}/void", MANAGERS),  # 作废 a task still 待质检
+    # 骚扰号码名单 (web.nuisance_page): the desk applies (from a call or an order), supervisors and administrators decide
+    ("GET", "/nuisance", DESK),
+    ("POST", "/nuisance/apply", DESK),
+    ("GET", "/nuisance/{entry_id}", DESK),
+    ("POST", "/nuisance/{entry_id}/approve", MANAGERS),
+    ("POST", "/nuisance/{entry_id}/reject", MANAGERS),
+    ("POST", "/nuisance/{entry_id}/lift", MANAGERS),
     ("GET", "/hotspots", MONITORS),  # 热点诉求 (web.hotspots_page)
     ("GET", "/feeds", MONITORS),
     ("GET", "/feeds/{code}", MONITORS),
@@ -168,6 +176,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/telephony/route", frozenset({PR, AD})),
     ("POST", "/telephony/decisions", frozenset({PR, AD})),
     ("GET", "/telephony/revision", frozenset({PR, AD})),
+    ("GET", "/telephony/screened-callers", frozenset({PR, AD})),
     ("POST", "/telephony/events", frozenset({PR, AD})),
     ("GET", "/telephony/calls", STAFF),
     ("GET", "/telephony/calls/{call_id}", STAFF),
@@ -201,11 +210,20 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/api/quality/inspections/{inspection_id}/review", MANAGERS),
     ("POST", "/api/quality/inspections/{inspection_id}/void", MANAGERS),
     ("GET", "/api/quality/figures", QUALITY),
+    # 骚扰号码名单 (nuisance.api): those who take calls apply and read (numbers masked); supervisors and administrators decide
+    ("GET", "/api/nuisance", DESK),
+    ("POST", "/api/nuisance", DESK),
+    ("GET", "/api/nuisance/{entry_id}", DESK),
+    ("POST", "/api/nuisance/{entry_id}/approve", MANAGERS),
+    ("POST", "/api/nuisance/{entry_id}/reject", MANAGERS),
+    ("POST", "/api/nuisance/{entry_id}/lift", MANAGERS),
     # seats, KPIs, data gathering
     ("POST", "/api/seats/plan", MANAGERS),
     ("GET", "/api/supervision/kpis", MONITORS),
     ("GET", "/api/supervision/kpis/export.xlsx", MONITORS),  # KPI figures and unit names: no personal data
     ("GET", "/api/supervision/hotspots", MONITORS),  # counts, words, places, order numbers: no caller
+    ("GET", "/api/monitor", MONITORS),  # 实时监控: counts only, no caller
+    ("GET", "/api/monitor/stream", MONITORS),  # the same, as Server-Sent Events
     ("POST", "/api/feeds/{source}", frozenset({FE, AD})),
     ("GET", "/api/feeds", MONITORS),
     ("GET", "/api/feeds/{source}/kpis", MONITORS),

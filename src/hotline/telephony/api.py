@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, File, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -19,9 +20,11 @@ from hotline.accounts.policy import POLICY
 from hotline.db import session_scope
 from hotline.deps import SESSION
 from hotline.errors import Forbidden, InvalidInput
+from hotline.nuisance import service as nuisance
+from hotline.nuisance.domain import Screened
 from hotline.telephony import callbacks, service
 from hotline.telephony.recorder import recorder
-from hotline.timeutil import parse_instant
+from hotline.timeutil import now, parse_instant
 
 router = APIRouter(prefix="/telephony", tags=["telephony"])
 callbacks_router = APIRouter(prefix="/api/callbacks", tags=["callbacks"])
@@ -148,9 +151,25 @@ def _store_reported_lines(text: str) -> tuple[int, list[str]]:
 
 @router.get("/revision")
 def revision(session: Session = SESSION) -> dict[str, str]:
-    """A token that changes whenever the plan, the calendar, trunks or SIP addresses change: the proxy
-    polls it (once a second) and empties its cache of answers when it changes."""
+    """A token that changes whenever the plan, the calendar, trunks, SIP addresses or the 骚扰号码名单 change:
+    the proxy polls it (once a second), empties its cache of answers and reloads the screened callers when it
+    changes."""
     return {"revision": service.routing_revision(session)}
+
+
+@router.get("/screened-callers", response_class=PlainTextResponse)
+def screened_callers(session: Session = SESSION) -> PlainTextResponse:
+    """The callers on the 骚扰号码名单 in force now, for the proxy: one line each, `<number>\\t<whole seconds
+    left>\\n` (empty when none). The proxy reloads it when the revision changes and asks the platform, never
+    its cache of answers, for a call from one of them: their answer is not other callers'."""
+    at = now()
+    return PlainTextResponse(screened_lines(nuisance.screened_numbers(session, at), at))
+
+
+def screened_lines(screened: Iterable[Screened], at: datetime) -> str:
+    """`<number>\\t<seconds left>\\n` for each entry; only digit strings (the proxy parses the lines with string
+    transformations; numbers are stored normalized, so this drops nothing real)."""
+    return "".join(f"{s.number}\t{s.seconds_left(at)}\n" for s in screened if s.number.isdigit())
 
 
 class EventIn(BaseModel):

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from hotline.errors import InvalidInput, NotFound
-from hotline.routing.domain import Action, RouteDecision
+from hotline.routing.domain import ACTION_LABELS, Action, RouteDecision
 
 # ------------------------------------------------------------------------------------------------
 # Voice notices
@@ -30,13 +30,19 @@ class PromptKind(StrEnum):
     TRANSITION = "transition"
     CANCELLATION = "cancellation"
     AFTER_HOURS = "after-hours"
+    NUISANCE_WARNING = "nuisance-warning"  # 骚扰号码名单: played before the call goes to the 骚扰专席
+    NUISANCE_RELEASE = "nuisance-release"  # 骚扰号码名单: played before hanging up
 
 
 PROMPT_KIND_LABELS = {
     PromptKind.TRANSITION: "过渡期提示音",
     PromptKind.CANCELLATION: "号码注销提示音",
     PromptKind.AFTER_HOURS: "非工作时间提示音",
+    PromptKind.NUISANCE_WARNING: "骚扰提示音（提示后转骚扰专席）",
+    PromptKind.NUISANCE_RELEASE: "骚扰限制提示音（提示后挂断）",
 }
+# The notices of the 骚扰号码名单 belong to 12345 itself (`nuisance-warning:12345`, `nuisance-release:12345`).
+NUISANCE_PROMPTS = (PromptKind.NUISANCE_WARNING, PromptKind.NUISANCE_RELEASE)
 
 
 def spoken_digits(number: str) -> str:
@@ -78,7 +84,8 @@ def parse_prompt_id(text: str) -> PromptId:
         parsed = None
     if parsed is None or not number.isdigit():
         raise InvalidInput(
-            f"提示音编号不正确：{text!r}（应为 transition:号码、cancellation:号码 或 after-hours:号码）",
+            f"提示音编号不正确：{text!r}（应为 transition:号码、cancellation:号码、after-hours:号码、"
+            "nuisance-warning:12345 或 nuisance-release:12345）",
             code="invalid-prompt",
         )
     return PromptId(parsed, number)
@@ -94,6 +101,14 @@ def notice_text(prompt: PromptId, line_name: str, cancelled_from: date | None = 
         return f"您好！{line_name}{digits}已并入{hotline}，{when}今后请直接拨打幺二三四五。现在为您转接，请稍候。"
     if prompt.kind is PromptKind.CANCELLATION:
         return f"您好！{line_name}{digits}已停止使用，相关服务请拨打{hotline}。谢谢，再见！"
+    if prompt.kind is PromptKind.NUISANCE_WARNING:
+        return (
+            f"您好！这里是{hotline}。您的号码因多次骚扰来电已被记录，请文明通话，理性反映诉求。现在为您转接，请稍候。"
+        )
+    if prompt.kind is PromptKind.NUISANCE_RELEASE:
+        return (
+            f"您好！这里是{hotline}。您的号码因多次骚扰来电，暂时限制接入幺二三四五。如遇紧急情况，请拨打幺幺零。再见！"
+        )
     return f"您好！现在是{line_name}{digits}的非工作时间，现在为您转接{hotline}，请稍候。"
 
 
@@ -189,6 +204,7 @@ class ProxyAnswer:
     code: int | None = None
     phrase: str | None = None
     reason: str = ""
+    screened: str | None = None  # the caller is on the 骚扰号码名单: "warn" or "release" (`nuisance.domain.screen`)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -204,6 +220,7 @@ class ProxyAnswer:
             "code": self.code,
             "phrase": self.phrase,
             "reason": self.reason,
+            "screened": self.screened,
         }
 
 
@@ -264,8 +281,18 @@ def cache_seconds(valid_until: datetime | None, at: datetime, cap: int = PROXY_C
     return max(0, min(cap, math.floor((valid_until - at).total_seconds())))
 
 
+# A call the 骚扰号码名单 turned away (`nuisance.domain.screen`): its notice played, then released; and the skill a
+# screened call with the milder treatment is routed to on the 12345 queue (骚扰专席).
+SCREENED_DECISION = "screened"
+NUISANCE_SKILL = "nuisance"
+# What the routing did with a call, in words, for every decision a call record may hold.
+DECISION_LABELS: dict[str, str] = {
+    **{action.value: label for action, label in ACTION_LABELS.items()},
+    SCREENED_DECISION: "骚扰号码限制接入（放音后挂断）",
+}
 ANSWER_ACTIONS = ("relay", "reject")
-ROUTING_ACTIONS = ("queue", "legacy", "subcenter", "cancelled", "reject")
+ROUTING_ACTIONS = ("queue", "legacy", "subcenter", "cancelled", "reject", SCREENED_DECISION)
+SCREENED_VALUES = ("warn", "release")
 
 
 def answer_from_dict(data: Mapping[str, object]) -> ProxyAnswer:
@@ -303,6 +330,7 @@ def answer_from_dict(data: Mapping[str, object]) -> ProxyAnswer:
         code=code if isinstance(code, int) else None,
         phrase=text("phrase", 64),
         reason=text("reason", 2000) or "",
+        screened=str(data["screened"]) if data.get("screened") in SCREENED_VALUES else None,
     )
 
 
@@ -440,11 +468,14 @@ def event_note(event: str, data: Mapping[str, object]) -> str:
     return ""
 
 
-def describe_target(target: str | None, region: str, line: str) -> str:
+def describe_target(target: str | None, region: str, line: str, skill: str | None = None) -> str:
     """Where a call was sent, in words (REGION: the target's region name; LINE: the target line's name, if any):
-    成都市12345话务队列, 12331（…）原热线座席, 12366（…）分中心座席, 成都市语音通知（放音后挂断）."""
+    成都市12345话务队列, 12331（…）原热线座席, 12366（…）分中心座席, 成都市语音通知（放音后挂断）; a call for the
+    骚扰专席 (SKILL `nuisance`): 成都市12345话务队列（骚扰专席）."""
     if not target:
         return ""
+    if skill == NUISANCE_SKILL:
+        return f"{describe_target(target, region, line)}（骚扰专席）"
     try:
         kind = parse_target(target)
     except InvalidInput:

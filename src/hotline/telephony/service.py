@@ -24,17 +24,21 @@ from sqlalchemy.types import NullType
 
 from hotline.db import session_scope
 from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.nuisance import service as nuisance
+from hotline.nuisance.domain import Treatment
+from hotline.nuisance.domain import screen as screen_answer
 from hotline.plan.domain import Mode
 from hotline.plan.regions import PROVINCE, find_region, region_name
 from hotline.plan.service import REVISION_COLUMNS as PLAN_REVISION
 from hotline.plan.service import effective_date, get_line, list_lines
 from hotline.privacy import mask_phone
-from hotline.routing.domain import ACTION_LABELS, Action
 from hotline.routing.service import decide_with_bound, transfer_available
 from hotline.settings import Settings, get_settings
 from hotline.telephony import audio, callbacks
 from hotline.telephony.domain import (
+    DECISION_LABELS,
     EVENT_LABELS,
+    NUISANCE_PROMPTS,
     OUTCOME_LABELS,
     POLICE_NUMBER,
     PROMPT_KIND_LABELS,
@@ -210,7 +214,10 @@ class RoutedCall:
 
     @property
     def ttl(self) -> int:
-        """Whole seconds the proxy may keep this answer (domain.cache_seconds)."""
+        """Whole seconds the proxy may keep this answer (domain.cache_seconds); never a screened one (骚扰号码名单):
+        it is this caller's alone."""
+        if self.answer.screened:
+            return 0
         return cache_seconds(self.valid_until, self.decided_for)
 
 
@@ -243,9 +250,12 @@ def route_call(
     call_id: str,
     at: str | None,
     instant: datetime | None = None,
+    *,
+    screen: bool = True,
 ) -> RoutedCall:
-    """What the proxy does with a new call. Raises (and the proxy falls back to the 12345 queue) only when
-    the platform cannot decide: bad input or a target without a configured SIP address."""
+    """What the proxy does with a new call, the caller screened against the 骚扰号码名单 unless SCREEN is false
+    (`screened`). Raises (and the proxy falls back to the 12345 queue) only when the platform cannot decide: bad
+    input or a target without a configured SIP address."""
     dialed = dialed.strip()
     if not dialed.isdigit():
         raise InvalidInput(f"被叫号码不正确：{dialed!r}", code="invalid-number")
@@ -275,7 +285,40 @@ def route_call(
         answer.prompt,
         answer.skill,
     )
-    return RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now(), until)
+    routed = RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now(), until)
+    return screened(routed, _session_url(session), session) if screen else routed
+
+
+def _session_url(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=False)
+
+
+def screened(routed: RoutedCall, url: str, session: Session | None = None) -> RoutedCall:
+    """ROUTED as its caller gets it: a call for the 12345 seats from a number on the 骚扰号码名单 in force at the
+    instant decided for is screened (`nuisance.domain.screen`: the warning and the 骚扰专席, or the notice and
+    release; ttl 0). The list is this process's copy (`nuisance.service.treatment_for`): no query per call. A
+    release where no announcement server is configured falls back to the warning."""
+    if routed.answer.decision != "queue" or not routed.caller:
+        return routed
+    treatment = nuisance.treatment_for(routed.caller, routed.decided_for, url=url)
+    if treatment is None:
+        return routed
+    endpoints: dict[str, str] = {}
+    if treatment is Treatment.RELEASE:
+        if session is not None:
+            endpoints = endpoint_map(session)
+        else:
+            with session_scope(url) as fresh:
+                endpoints = endpoint_map(fresh)
+    try:
+        answer = screen_answer(routed.answer, treatment, endpoints)
+    except NotFound:
+        log.warning("call %s: no announcement server for %s, the listed caller is warned instead", routed.call_id,
+                    routed.answer.region)  # fmt: skip
+        answer = screen_answer(routed.answer, Treatment.WARN, endpoints)
+    log.info("call %s from a listed caller: %s (%s %s prompt=%s)", routed.call_id, answer.screened, answer.action,
+             answer.target, answer.prompt)  # fmt: skip
+    return replace(routed, answer=answer)
 
 
 # Decisions for the same number, trunk and second are the same (plan dates and service hours change at
@@ -286,10 +329,12 @@ _memo: dict[tuple[str, str, str, int], tuple[float, ProxyAnswer, datetime | None
 
 
 def lookup(dialed: str, caller: str, trunk: str, call_id: str, at: str | None) -> RoutedCall:
-    """The proxy's lookup as one unit of work: `route_call` in its own session, or a fresh memo of it."""
+    """The proxy's lookup as one unit of work: `route_call` in its own session, or a fresh memo of it; then the
+    caller screened against the 骚扰号码名单 (`screened`: the memo stays the same for every caller)."""
     settings = lookup_settings()
     instant = decision_instant(at)
-    key = (settings.database_url, dialed.strip(), trunk.strip(), int(instant.timestamp()))
+    url = settings.database_url
+    key = (url, dialed.strip(), trunk.strip(), int(instant.timestamp()))
     clock = time.monotonic()
     hit = _memo.get(key)
     if hit is not None and hit[0] > clock:
@@ -306,13 +351,14 @@ def lookup(dialed: str, caller: str, trunk: str, call_id: str, at: str | None) -
             answer.prompt,
             answer.skill,
         )
-        return RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now(), until)
-    with session_scope(settings.database_url) as session:
-        routed = route_call(session, dialed, caller, trunk, call_id, at, instant=instant)
+        return screened(RoutedCall(answer, call_id.strip(), caller.strip(), trunk.strip(), instant, now(), until), url)
+    with session_scope(url) as session:
+        routed = route_call(session, dialed, caller, trunk, call_id, at, instant=instant, screen=False)
     if len(_memo) > 10_000:
         _memo.clear()
+    # Kept as any caller gets it (the key has no caller): the screening is applied after, per call.
     _memo[key] = (clock + MEMO_TTL, routed.answer, routed.valid_until)
-    return routed
+    return screened(routed, url)
 
 
 def record_decisions(session: Session, batch: list[RoutedCall]) -> None:
@@ -598,8 +644,8 @@ _last_config: dict[str, tuple[Any, ...]] = {}
 
 def routing_revision(session: Session) -> str:
     """A short token that changes whenever what the lookup decides from changes: the plan's revision, the
-    calendar overrides, trunks and SIP addresses (one small query). The proxy polls it and empties its
-    cache when it changes. A change of trunks or addresses seen here also drops this process's short-lived
+    calendar overrides, trunks and SIP addresses (one small query), and the 骚扰号码名单 (`nuisance.list_revision`:
+    the proxy then reloads the screened callers). The proxy polls it and empties its cache when it changes. A change of trunks or addresses seen here also drops this process's short-lived
     cache of them, so the next lookups use the new ones."""
     row = tuple(session.execute(_REVISION_QUERY).one())
     config = row[-len(_CONFIG_COLUMNS) :]
@@ -608,7 +654,7 @@ def routing_revision(session: Session) -> str:
         if url in _last_config:
             _config_changed()
         _last_config[url] = config
-    return hashlib.sha256(repr(row).encode()).hexdigest()[:16]
+    return hashlib.sha256(repr((row, nuisance.list_revision(session))).encode()).hexdigest()[:16]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -858,8 +904,8 @@ def call_view(decision: dict[str, Any], facts: CallFacts | None, lines: dict[str
         **decision,
         "time": _seconds_text(decision["decided_at"]),
         "line_name": lines.get(decision["dialed"], ""),
-        "action_label": ACTION_LABELS[Action(decision["decision"])],
-        "where": describe_target(target, where_region, where_line),
+        "action_label": DECISION_LABELS.get(decision["decision"], decision["decision"]),
+        "where": describe_target(target, where_region, where_line, decision["skill"]),
         "prompt_label": prompt,
         "wait_seconds": facts.queue_seconds if facts else None,
         "outcome": outcome.value,
@@ -1145,6 +1191,10 @@ def _audio_paths(key: str) -> tuple[Path, Path]:
     return base / f"{key}.wav", base / f"{key}.ulaw.wav"
 
 
+HOTLINE_NUMBER = "12345"
+HOTLINE_NAME = "12345政务服务便民热线"
+
+
 def _catalogue(session: Session) -> dict[str, tuple[PromptId, str, str]]:
     """Every notice a line and phase has: id -> (parsed id, line name, default text)."""
     out: dict[str, tuple[PromptId, str, str]] = {}
@@ -1158,6 +1208,9 @@ def _catalogue(session: Session) -> dict[str, tuple[PromptId, str, str]]:
         elif line.mode is Mode.SUBCENTER:
             pid = PromptId(PromptKind.AFTER_HOURS, line.number)
             out[str(pid)] = (pid, name, notice_text(pid, name))
+    for kind in NUISANCE_PROMPTS:  # 骚扰号码名单: 12345's own notices
+        pid = PromptId(kind, HOTLINE_NUMBER)
+        out[str(pid)] = (pid, HOTLINE_NAME, notice_text(pid, HOTLINE_NAME))
     return out
 
 

@@ -23,10 +23,9 @@ from sqlalchemy.orm import Session
 from hotline.deps import SESSION
 from hotline.errors import HotlineError, InvalidInput
 from hotline.plan import service as plan_service
-from hotline.routing.domain import ACTION_LABELS
 from hotline.supervision.service import period_bounds
 from hotline.telephony import service as telephony
-from hotline.telephony.domain import OUTCOME_LABELS
+from hotline.telephony.domain import DECISION_LABELS, OUTCOME_LABELS
 from hotline.timeutil import china_day, now, parse_day
 from hotline.web.pages import _error_page, render
 from hotline.web.viewer import page_roles, viewer_of
@@ -131,7 +130,7 @@ def calls_page(
             }
             for line in report.lines
         ],
-        routes=[(action.value, label) for action, label in ACTION_LABELS.items()],
+        routes=list(DECISION_LABELS.items()),
         day=shown.isoformat(),
         calls=[{**c, "orders": linked.get(c["call_id"], [])} for c in records["calls"]],
         total=records["total"],
@@ -155,5 +154,8 @@ def call_page(request: Request, call_id: str, role: str = "", session: Session =
     except HotlineError as exc:
         return _error_page(request, "call.html", "来电详情", exc, **context)
     back = f"/calls?{urlencode({'role': viewer.role, 'day': call['view']['time'][:10] if call['view'] else ''})}"
-    context.update(call=call, orders=linked, back_href=back)
+    from hotline.web.nuisance_page import call_apply_href
+
+    nuisance = call_apply_href(session, viewer.role, call_id)  # 申请列入骚扰号码名单: a caller with a number
+    context.update(call=call, orders=linked, back_href=back, nuisance_href=nuisance)
     return render(request, "call.html", "来电详情", **context)

@@ -20,6 +20,7 @@ from hotline.accounts.domain import Acting
 from hotline.deps import SESSION
 from hotline.errors import Conflict, HotlineError, InvalidInput
 from hotline.web import dispatch_hint
+from hotline.web.nuisance_page import apply_href
 from hotline.workorders import domain as d
 from hotline.workorders import service
 
@@ -131,6 +132,7 @@ def work_context(
             "prefill": prefill,
             "satisfactions": [(s.value, label) for s, label in d.SATISFACTION_LABELS.items()],
             "max_days": d.MAX_EXTENSION_DAYS,
+            "nuisance_href": apply_href(who.role, order=order["number"]),  # 申请列入骚扰号码名单, prefilled
         }
     }
 

@@ -52,8 +52,10 @@ NAV = (
     ("/calls", "话务记录"),
     ("/callbacks", "漏话回拨"),
     ("/quality", "质检"),
+    ("/nuisance", "骚扰号码"),
     ("/orders", "工单"),
     ("/orders/new", "受理工单"),
+    ("/monitor", "实时监控"),
     ("/kpis", "考核指标"),
     ("/hotspots", "热点诉求"),
     ("/feeds", "数据汇聚"),
@@ -164,6 +166,9 @@ def _todo(request: Request, session: Session, role: str, unit: str, actor: str =
 
     # 质检: 待质检 and 申诉待复核 for those who inspect; an agent's results to confirm or appeal
     card["quality"] = quality_page.todo_line(session, who.role, who.actor, signed_in=identity_of(request) is not None)
+    from hotline.web import nuisance_page
+
+    card["nuisance"] = nuisance_page.todo_line(session, who.role)  # 骚扰号码待审核, for those who decide, when any
     return card
 
 
