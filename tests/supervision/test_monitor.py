@@ -12,6 +12,7 @@ from hotline.db import session_scope
 from hotline.supervision import monitor
 from hotline.telephony import service as telephony
 from hotline.workorders import service as orders
+from tests.conftest import query_plan
 from tests.telephony.missed_calls import ANSWERED, ENDED_UNANSWERED, MISSED, T0, call, report, set_up_lines
 
 AT = T0 + timedelta(minutes=30)  # 10:30 China time on 2021-06-01
@@ -150,6 +151,13 @@ def test_work_orders_taken_in_waiting_for_dispatch_answered_and_overdue(db_url: 
     assert _board(region="510700")["orders"] == {
         "received_today": 1, "to_dispatch": 1, "resolved_today": 0, "overdue": 0,
     }  # fmt: skip
+
+
+def test_todays_answered_orders_are_counted_through_their_index(db_url: str) -> None:
+    """今日办结 is read every few seconds by each board's stream: an index on 办结时间 serves it (migration 0028),
+    rather than a read of every order ever taken."""
+    plan = query_plan(db_url, lambda s: monitor.order_figures(s, AT, None), wanted="SELECT count(*)")
+    assert "ix_wo_orders_resolved_at" in plan, plan
 
 
 def test_overdue_orders_are_those_the_lists_overdue_filter_counts(db_url: str) -> None:
