@@ -379,7 +379,7 @@ def test_no_status_file_or_a_broken_one_means_not_running(tmp_path: Path, conten
         (tmp_path / STATUS_FILE).write_text(content, encoding="utf-8")
     status = read_status(tmp_path)
     assert (status.process, status.why) == ("down", why)
-    assert list(status.workers) == ["feeds", "push", "kb_expiry"]
+    assert list(status.workers) == ["feeds", "push", "kb_expiry", "sms"]
     assert all(w.state == "down" and w.level == "warn" and w.since is None for w in status.workers.values())
     if why == "missing":
         assert status.workers["feeds"].line.startswith(f"消息队列接收未运行（未检测到工作进程），{FEEDS_EFFECT}")
@@ -542,7 +542,9 @@ def test_serve_runs_the_queue_workers_once_and_stores_what_sources_publish(
 ) -> None:
     server = served("--workers", "2")
     assert server.wait_until(server.healthy)
-    assert server.wait_until(lambda: server.worker_states() == dict.fromkeys(("feeds", "push", "kb_expiry"), "running"))
+    assert server.wait_until(
+        lambda: server.worker_states() == dict.fromkeys(("feeds", "push", "kb_expiry", "sms"), "running")
+    )
     assert len(server.workers_processes()) == 1  # one listener and one relay, whatever uvicorn's --workers
 
     run(feeds_stream.publish("12366", CALLS))
@@ -550,7 +552,7 @@ def test_serve_runs_the_queue_workers_once_and_stores_what_sources_publish(
 
     assert server.stop() == 0
     assert server.workers_processes() == []
-    assert server.worker_states() == dict.fromkeys(("feeds", "push", "kb_expiry"), "stopped")
+    assert server.worker_states() == dict.fromkeys(("feeds", "push", "kb_expiry", "sms"), "stopped")
     assert "消息队列：已连接" in server.stderr() and "消息队列：工作进程已停止" in server.stderr()
 
 
@@ -587,7 +589,7 @@ def test_serve_keeps_serving_while_the_queue_is_unreachable(
     lapsed = published_until(china_day(now()) - timedelta(days=1))
     server = served()
     # The knowledge base's expiry needs no queue: it runs, and has withdrawn the article whose validity ended.
-    expected = {"feeds": "waiting", "push": "waiting", "kb_expiry": "running"}
+    expected = {"feeds": "waiting", "push": "waiting", "kb_expiry": "running", "sms": "running"}
     assert server.wait_until(lambda: server.worker_states() == expected)
     assert server.wait_until(lambda: article_status(lapsed) == "expired", 30)
     assert server.healthy()

@@ -23,6 +23,7 @@ def create_app() -> FastAPI:
     from hotline.plan import api as plan_api
     from hotline.quality import api as quality_api
     from hotline.routing import api as routing_api
+    from hotline.sms import api as sms_api
     from hotline.staffing import api as staffing_api
     from hotline.supervision import api as supervision_api
     from hotline.telephony import api as telephony_api
@@ -40,6 +41,7 @@ def create_app() -> FastAPI:
         plan_page,
         quality_page,
         settings_page,
+        sms_page,
     )
     from hotline.workorders import api as workorders_api
 
@@ -75,6 +77,7 @@ def create_app() -> FastAPI:
         telephony_api.callbacks_router,  # /api/callbacks: 漏话回拨
         quality_api.router,  # /api/quality: 话务质检
         nuisance_api.router,  # /api/nuisance: 骚扰号码名单
+        sms_api.router,  # /api/sms: 短信通知
         supervision_api.router,
         staffing_api.router,
         aggregation_api.router,
@@ -87,6 +90,7 @@ def create_app() -> FastAPI:
     app.include_router(callbacks_page.router)  # /callbacks: 漏话回拨
     app.include_router(quality_page.router)  # /quality: 话务质检
     app.include_router(nuisance_page.router)  # /nuisance: 骚扰号码名单
+    app.include_router(sms_page.router)  # /sms: 短信记录
     app.include_router(hotspots_page.router)  # /hotspots: 热点诉求
     app.include_router(monitor_page.router)  # /monitor: 实时监控
     app.include_router(plan_page.router)  # /plan: 整合进度 and its records

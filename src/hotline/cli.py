@@ -214,6 +214,7 @@ _CAPABILITIES: dict[str, tuple[str, str, bool]] = {
     "settings": ("hotline.changelog.cli", "app", True),
     "quality": ("hotline.quality.cli", "app", True),
     "nuisance": ("hotline.nuisance.cli", "app", True),
+    "sms": ("hotline.sms.cli", "app", True),
 }
 _mounted: set[str] = set()
 

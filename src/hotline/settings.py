@@ -102,6 +102,14 @@ class Settings:
     # closes as 多次回拨未接通 after this many callback attempts no one answered.
     callback_hours: int = 24
     callback_max_attempts: int = 3
+    # 短信通知 (hotline.sms): the SMS gateway texts are posted to (none: texts wait as 待发送), its bearer token, where
+    # the texts tell citizens to follow their order (the public /track page's address), the tries a text gets
+    # while the gateway cannot take it, and how long one try waits for the gateway (seconds).
+    sms_gateway_url: str = ""
+    sms_gateway_token: str = ""
+    sms_track_url: str = ""
+    sms_max_attempts: int = 5
+    sms_timeout: int = 10
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -127,6 +135,11 @@ class Settings:
             queue_workers=_switch("HOTLINE_QUEUE_WORKERS", True),
             callback_hours=_positive("HOTLINE_CALLBACK_HOURS", 24),
             callback_max_attempts=_positive("HOTLINE_CALLBACK_MAX_ATTEMPTS", 3),
+            sms_gateway_url=os.environ.get("HOTLINE_SMS_GATEWAY_URL", "").strip(),
+            sms_gateway_token=os.environ.get("HOTLINE_SMS_GATEWAY_TOKEN", "").strip(),
+            sms_track_url=os.environ.get("HOTLINE_SMS_TRACK_URL", "").strip(),
+            sms_max_attempts=_positive("HOTLINE_SMS_MAX_ATTEMPTS", 5),
+            sms_timeout=_positive("HOTLINE_SMS_TIMEOUT", 10),
         )
 
 
@@ -150,6 +163,11 @@ _VARIABLES = (
     "HOTLINE_QUEUE_WORKERS",
     "HOTLINE_CALLBACK_HOURS",
     "HOTLINE_CALLBACK_MAX_ATTEMPTS",
+    "HOTLINE_SMS_GATEWAY_URL",
+    "HOTLINE_SMS_GATEWAY_TOKEN",
+    "HOTLINE_SMS_TRACK_URL",
+    "HOTLINE_SMS_MAX_ATTEMPTS",
+    "HOTLINE_SMS_TIMEOUT",
 )
 _cache: tuple[tuple[str | None, ...], str, Settings] | None = None
 

@@ -1,7 +1,8 @@
 """The platform's background workers, kept running beside the web by `hotline serve`: the message-queue listener
 that stores the batches sub-centres and cities publish (`aggregation.stream.listen`), the relay that publishes
-units' work-order events (`push.stream.relay`), and the knowledge base's expiry (`knowledge.expiry.run`: articles
-past their expiry date set to 已过期 at start and every hour), which needs no queue and so runs while it is down.
+units' work-order events (`push.stream.relay`), the knowledge base's expiry (`knowledge.expiry.run`: articles
+past their expiry date set to 已过期 at start and every hour) and 短信通知 (`sms.sender.run`: texts written from the
+work-order history and posted to the SMS gateway), which need no queue and so run while it is down.
 
 They run in one child process of `hotline serve` (`python -m hotline.workers`), not in a thread of the web
 server, because:
@@ -53,7 +54,7 @@ HEARTBEAT = 30.0  # seconds between the child's rewrites of the status file whil
 # The child's database work runs in threads, so its event loop beats on time; three missed beats is a child that
 # hangs or is gone (its pid reused by another process), not one that is busy, and the web says so within 2 minutes.
 STALE_AFTER = timedelta(seconds=3 * HEARTBEAT)
-TITLES = {"feeds": "分中心数据接收", "push": "工单事件推送", "kb_expiry": "知识过期处理"}
+TITLES = {"feeds": "分中心数据接收", "push": "工单事件推送", "kb_expiry": "知识过期处理", "sms": "短信通知"}
 Probe = Callable[[], Coroutine[Any, Any, None]]  # fails unless the queue can be reached
 
 
@@ -250,11 +251,13 @@ def platform_workers(url: str) -> list[Worker]:
     from hotline.aggregation import stream as feeds
     from hotline.knowledge import expiry
     from hotline.push import stream as push
+    from hotline.sms import sender as sms
 
     return [
         Worker("feeds", TITLES["feeds"], lambda stop: feeds.listen(url=url, stop=stop)),
         Worker("push", TITLES["push"], lambda stop: push.relay(url=url, stop=stop)),
         Worker("kb_expiry", TITLES["kb_expiry"], lambda stop: expiry.run(stop, tell=say, sleep=pause), queue=False),
+        Worker("sms", TITLES["sms"], lambda stop: sms.run(stop, tell=say, sleep=pause), queue=False),
     ]
 
 
@@ -397,6 +400,10 @@ _SHOWN = {
         "知识过期处理",
         "已过失效日期的知识暂未自动设为已过期（检索已不再返回，知识维护页仍列出；恢复后自动处理，"
         "也可运行 hotline kb expire）",
+    ),
+    "sms": (
+        "短信通知",
+        "受理回执、办结告知暂未生成和发送（恢复后自动补发；也可运行 hotline sms relay、hotline sms send）",
     ),
 }
 _STATES = {"starting", "running", "waiting", "stopped"}

@@ -167,6 +167,7 @@ def test_the_expiry_runs_while_the_queue_cannot_be_reached(monkeypatch: pytest.M
         ("feeds", True),
         ("push", True),
         ("kb_expiry", False),
+        ("sms", False),
     ]
     ran: list[int] = []
 

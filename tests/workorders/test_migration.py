@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import hotline.quality.store  # (its tables refer to wo_orders: known, they are not read as extra)
+import hotline.sms.store  # (the same)
 import hotline.workorders.store  # noqa: F401  (registers the tables on Base.metadata)
 from hotline.db import Base, get_engine
 

@@ -120,6 +120,9 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/nuisance/{entry_id}/approve", MANAGERS),
     ("POST", "/nuisance/{entry_id}/reject", MANAGERS),
     ("POST", "/nuisance/{entry_id}/lift", MANAGERS),
+    # 短信记录 (web.sms_page): supervisors and administrators read the texts sent to citizens and resend failed ones
+    ("GET", "/sms", MANAGERS),
+    ("POST", "/sms/{message_id}/retry", MANAGERS),
     ("GET", "/hotspots", MONITORS),  # 热点诉求 (web.hotspots_page)
     ("GET", "/feeds", MONITORS),
     ("GET", "/feeds/{code}", MONITORS),
@@ -217,6 +220,9 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/api/nuisance/{entry_id}/approve", MANAGERS),
     ("POST", "/api/nuisance/{entry_id}/reject", MANAGERS),
     ("POST", "/api/nuisance/{entry_id}/lift", MANAGERS),
+    # 短信通知 (sms.api): supervisors and administrators read the texts (numbers masked) and send failed ones again
+    ("GET", "/api/sms", MANAGERS),
+    ("POST", "/api/sms/{message_id}/retry", MANAGERS),
     # seats, KPIs, data gathering
     ("POST", "/api/seats/plan", MANAGERS),
     ("GET", "/api/supervision/kpis", MONITORS),

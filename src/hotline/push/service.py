@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from hotline.push.domain import EVENT_LABELS, Cursor, target_unit
@@ -18,6 +18,8 @@ from hotline.workorders.store import History, Order
 CURSOR = "units"  # the one relay's cursor
 BATCH = 500
 _HOLES_PER_QUERY = 500
+AnySelect = Select[*tuple[Any, ...]]
+AnyRow = Row[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -32,17 +34,34 @@ class Delivery:
         return f"{self.history_id}-{self.unit}"
 
 
-def load_cursor(session: Session) -> Cursor:
-    row = session.get(PushCursor, CURSOR)
+def load_cursor(session: Session, name: str = CURSOR) -> Cursor:
+    """The cursor NAME (push's own by default; 短信通知's relay keeps its own beside it)."""
+    row = session.get(PushCursor, name)
     return Cursor.from_dict(row.state) if row else Cursor()
 
 
-def save_cursor(session: Session, cursor: Cursor, *, at: datetime | None = None) -> None:
-    row = session.get(PushCursor, CURSOR)
+def save_cursor(session: Session, cursor: Cursor, *, at: datetime | None = None, name: str = CURSOR) -> None:
+    row = session.get(PushCursor, name)
     if row is None:
-        session.add(PushCursor(name=CURSOR, state=cursor.to_dict(), updated_at=at or now()))
+        session.add(PushCursor(name=name, state=cursor.to_dict(), updated_at=at or now()))
     else:
         row.state, row.updated_at = cursor.to_dict(), at or now()
+
+
+def read_past(session: Session, cursor: Cursor, query: AnySelect, limit: int = BATCH) -> list[AnyRow]:
+    """The rows of QUERY (whose first column is a history entry or its id; filtered here on `History.id`) for the
+    entries past CURSOR, at most LIMIT of them, and for any of its holes that have appeared, in history id order."""
+    rows = list(session.execute(query.where(History.id > cursor.last_id).order_by(History.id).limit(limit)))
+    holes = [i for i, _ in cursor.holes]
+    for start in range(0, len(holes), _HOLES_PER_QUERY):
+        rows += session.execute(query.where(History.id.in_(holes[start : start + _HOLES_PER_QUERY])))
+    rows.sort(key=_entry_id)
+    return rows
+
+
+def _entry_id(row: AnyRow) -> int:
+    first = row[0]
+    return first if isinstance(first, int) else first.id
 
 
 def _delivery(session: Session, entry: History, order: Order) -> Delivery | None:
@@ -67,15 +86,7 @@ def pending(session: Session, cursor: Cursor, limit: int = BATCH) -> tuple[list[
     """The deliveries of the history entries past CURSOR (at most LIMIT of them, in id order) and of any of its
     holes that have appeared, and the ids read (for `domain.advance`)."""
     query = select(History, Order).join(Order, History.order_id == Order.id)
-    rows: list[tuple[History, Order]] = [
-        (entry, order)
-        for entry, order in session.execute(query.where(History.id > cursor.last_id).order_by(History.id).limit(limit))
-    ]
-    holes = [i for i, _ in cursor.holes]
-    for start in range(0, len(holes), _HOLES_PER_QUERY):
-        chunk = holes[start : start + _HOLES_PER_QUERY]
-        rows += [(entry, order) for entry, order in session.execute(query.where(History.id.in_(chunk)))]
-    rows.sort(key=lambda row: row[0].id)
+    rows: list[tuple[History, Order]] = [(row[0], row[1]) for row in read_past(session, cursor, query, limit)]
     deliveries = [found for entry, order in rows if (found := _delivery(session, entry, order)) is not None]
     return deliveries, [entry.id for entry, _ in rows]
 

@@ -15,6 +15,9 @@ every order, `workorders.domain.sees_every_contact`). Nothing more is checked he
 service's checks apply when the form is sent. A third panel lists the caller's earlier orders
 (`GET /api/orders?phone=…&order=newest`).
 
+The form's 「发送短信」 box (ticked by default) is the citizen's consent to the 受理回执 and 办结告知 texts
+(`hotline.sms`); unticked, the order is taken in with `sms=False` and its texts are recorded as 不发送.
+
 A demand answered on the call (咨询 mostly) is 直接办结 from the same form: the order is created and
 `direct_resolve` taken in one transaction, so a refused reply or article leaves no order behind.
 """
@@ -45,7 +48,7 @@ INTAKE_ROLES = tuple(g.value for g in Grant if POLICY.allows("POST", PAGE, (g,))
 _BLANK: dict[str, Any] = {
     "type": "", "content": "", "caller_name": "", "phone": "", "region": "", "place": "", "line": "",
     "channel": "phone", "urgency": "normal", "category": "", "confidential": False, "actor": "",
-    "reply": "", "article": "", "call_id": "",
+    "reply": "", "article": "", "call_id": "", "sms": True,
 }  # fmt: skip
 FINISH_DIRECT = "direct"  # the 直接办结 button's value (the 受理 button sends "register")
 
@@ -168,6 +171,8 @@ def take_in(
     article: Annotated[str, Form()] = "",
     call_id: Annotated[str, Form()] = "",
     finish: Annotated[str, Form()] = "",
+    sms: Annotated[str, Form()] = "",
+    sms_asked: Annotated[str, Form()] = "",
     session: Session = SESSION,
 ) -> Response:
     from hotline.workorders import service as orders
@@ -177,6 +182,8 @@ def take_in(
         "place": place, "line": line, "channel": channel, "urgency": urgency, "category": category,
         "confidential": bool(confidential), "actor": actor, "reply": reply, "article": article.strip(),
         "call_id": call_id,
+        # 「发送短信」: an unticked box sends nothing, so the form says it asked; a post that never asked sends them
+        "sms": bool(sms) or not sms_asked,
     }  # fmt: skip
     try:
         who = _acting(request, role, actor)
@@ -196,6 +203,7 @@ def take_in(
             place=place,
             urgency=urgency or "normal",
             confidential=bool(confidential),
+            sms=form["sms"],
             role=who.role,
             actor=who.actor,
         )

@@ -27,7 +27,7 @@ from hotline.nuisance import domain as n
 from hotline.nuisance import service
 from hotline.tables import whole_number
 from hotline.web.pages import render
-from hotline.web.viewer import Viewer, page_roles, role_label, viewer_of
+from hotline.web.viewer import Viewer, page_roles, viewer_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -89,17 +89,6 @@ def call_apply_href(session: Session, role: str, call_id: str) -> str:
     return apply_href(role, call=call_id) if decision and callback_number(decision["caller"] or "") else ""
 
 
-def _kept_actor(viewer: Viewer) -> str:
-    """With sign-in off, the name typed (carried across the pages and their forms); else ""."""
-    return viewer.actor if not viewer.signed_in and viewer.actor != role_label(viewer.role) else ""
-
-
-def _query(viewer: Viewer, **more: str) -> str:
-    """The query that keeps the viewer's role (and, with sign-in off, the name typed) across the pages."""
-    wanted = {"role": viewer.role, "actor": _kept_actor(viewer), **more}
-    return urlencode({k: v for k, v in wanted.items() if v})
-
-
 # -- the list and the apply form -------------------------------------------------------------------------------------
 @router.get(PAGE, response_class=HTMLResponse)
 def nuisance_page(
@@ -148,7 +137,7 @@ def apply_form(
     except HotlineError as exc:
         session.rollback()
         return _list_page(request, session, role, actor, "", typed=typed, error=exc)
-    return RedirectResponse(f"{PAGE}/{made['id']}?{_query(viewer, done='apply')}", status_code=303)
+    return RedirectResponse(f"{PAGE}/{made['id']}?{viewer.keep(done='apply')}", status_code=303)
 
 
 def _days(text: str) -> int:
@@ -199,8 +188,8 @@ def _list_page(
         state=shown,
         entries=entries,
         hidden=(sum(counts.values()) if shown == "all" else counts[shown]) - len(entries),
-        tabs=[(value, label, counts[value], f"{PAGE}?{_query(viewer, state=value)}") for value, label in STATES],
-        all_href=f"{PAGE}?{_query(viewer, state='all')}",
+        tabs=[(value, label, counts[value], f"{PAGE}?{viewer.keep(state=value)}") for value, label in STATES],
+        all_href=f"{PAGE}?{viewer.keep(state='all')}",
         total=sum(counts.values()),
         typed={"treatment": n.Treatment.WARN.value, "days": str(n.DEFAULT_DAYS), "reason": "", "number": "", **typed},
         source=source,
@@ -208,8 +197,8 @@ def _list_page(
         max_days=n.MAX_DAYS,
         default_days=n.DEFAULT_DAYS,
         rule=RULE,
-        query=_query(viewer),
-        actor=_kept_actor(viewer),
+        query=viewer.keep(),
+        actor=viewer.kept_actor,
     )
     status = error.http_status if error is not None else 200
     return render(request, "nuisance.html", TITLE, status_code=status, **context)
@@ -265,7 +254,7 @@ def _act(
     except HotlineError as exc:
         session.rollback()
         return _entry_page(request, session, entry_id, role, actor, error=exc, typed={"form": step, **typed})
-    return RedirectResponse(f"{PAGE}/{entry_id}?{_query(viewer, done=step)}", status_code=303)
+    return RedirectResponse(f"{PAGE}/{entry_id}?{viewer.keep(done=step)}", status_code=303)
 
 
 @router.post("/nuisance/{entry_id}/approve")
@@ -335,10 +324,10 @@ def _entry_page(
         evidence_href=_evidence_href(entry, viewer),
         typed={"form": "", "note": "", "reason": "", **(typed or {})},
         notice=NOTICES.get(done, ""),
-        back=f"{PAGE}?{_query(viewer, state=entry['state'])}",
+        back=f"{PAGE}?{viewer.keep(state=entry['state'])}",
         treatment_help=TREATMENT_HELP.get(entry["treatment"], ""),
         rule=RULE,
-        actor=_kept_actor(viewer),
+        actor=viewer.kept_actor,
     )
     status = error.http_status if error is not None else 200
     return render(request, "nuisance_entry.html", title, status_code=status, **context)

@@ -19,7 +19,7 @@ from hotline.accounts.api import acting, identity_of
 from hotline.accounts.domain import Acting
 from hotline.deps import SESSION
 from hotline.errors import Conflict, HotlineError, InvalidInput
-from hotline.web import dispatch_hint
+from hotline.web import dispatch_hint, sms_page
 from hotline.web.nuisance_page import apply_href
 from hotline.workorders import domain as d
 from hotline.workorders import service
@@ -89,7 +89,8 @@ def work_context(
     error: HotlineError | None = None,
 ) -> dict[str, Any]:
     """What order.html's 办理 section needs, as `work`: the steps WHO may take now on ORDER (a `show_order`
-    view), the units to choose from, the notice of the step just taken, and a refused step's error and input."""
+    view), the units to choose from, the notice of the step just taken, and a refused step's error and input; and
+    its 短信 section, as `sms` (`sms_page.order_messages`)."""
     role = d.Role(who.role)
     lead = order["lead_unit"]
     actions = d.available_actions(
@@ -133,7 +134,9 @@ def work_context(
             "satisfactions": [(s.value, label) for s, label in d.SATISFACTION_LABELS.items()],
             "max_days": d.MAX_EXTENSION_DAYS,
             "nuisance_href": apply_href(who.role, order=order["number"]),  # 申请列入骚扰号码名单, prefilled
-        }
+        },
+        # The order's 短信 section: its texts to the citizen (numbers masked), for every role that sees the order
+        "sms": sms_page.order_messages(session, order["number"], who.role),
     }
 
 

@@ -55,6 +55,7 @@ NAV = (
     ("/nuisance", "骚扰号码"),
     ("/orders", "工单"),
     ("/orders/new", "受理工单"),
+    ("/sms", "短信记录"),
     ("/monitor", "实时监控"),
     ("/kpis", "考核指标"),
     ("/hotspots", "热点诉求"),
@@ -169,6 +170,9 @@ def _todo(request: Request, session: Session, role: str, unit: str, actor: str =
     from hotline.web import nuisance_page
 
     card["nuisance"] = nuisance_page.todo_line(session, who.role)  # 骚扰号码待审核, for those who decide, when any
+    from hotline.web import sms_page
+
+    card["sms"] = sms_page.todo_line(session, who.role)  # 短信发送失败, for those who may resend, when any
     return card
 
 

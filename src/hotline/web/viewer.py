@@ -46,6 +46,16 @@ class Viewer:
     def query(self) -> str:
         return urlencode({"role": self.role})
 
+    @property
+    def kept_actor(self) -> str:
+        """With sign-in off, the name typed (carried across a page's links and forms); else ""."""
+        return self.actor if not self.signed_in and self.actor != role_label(self.role) else ""
+
+    def keep(self, **more: str) -> str:
+        """The query that keeps the role (and, with sign-in off, the name typed) across the pages, with MORE."""
+        wanted = {"role": self.role, "actor": self.kept_actor, **more}
+        return urlencode({k: v for k, v in wanted.items() if v})
+
 
 def role_label(role: str) -> str:
     return next((GRANT_LABELS[g] for g in Grant if g.value == role), role)

@@ -48,6 +48,7 @@ class CreateOrder(BaseModel):
     place: str = ""
     urgency: str = "normal"
     confidential: bool = False
+    sms: bool = Field(True, description="发送短信（受理回执、办结告知）；市民不需要时为 false")
     actor: str = ""
     role: str | None = Field(None, description="受理角色，默认话务员（登录后默认账号的第一个角色）")
 

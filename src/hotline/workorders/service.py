@@ -834,8 +834,11 @@ def create_order(
     confidential: bool = False,
     actor: str = "",
     role: str = "agent",
+    sms: bool = True,
 ) -> Order:
     """Register a work order (受理). Same `client_key` and payload → the same order; different payload → 409.
+
+    `sms` False: the citizen declined texts (短信通知, `hotline.sms`), said in the 受理 entry's changes.
 
     `at` (tz-aware) dates a historical order imported from a legacy hotline; default now. The number is the
     region code, the China-time date of `at` and a five-digit daily sequence. The due date is the type's limit
@@ -881,6 +884,8 @@ def create_order(
         "urgency": urg.value,
         "confidential": confidential,
     }
+    if not sms:  # only when declined: the digests of orders taken in before 短信通知 stay what they were
+        payload["sms"] = False
     digest = _payload_hash(payload)
     if client_key:
         existing = session.scalar(select(Order).where(Order.client_key == client_key))
@@ -930,7 +935,7 @@ def create_order(
             at=when,
             reason="",
             from_state="",
-            changes={"due": [None, order.due.isoformat()]},
+            changes={"due": [None, order.due.isoformat()], **({} if sms else {"sms": [None, False]})},
         )
 
     if not client_key:

@@ -1,0 +1,322 @@
+"""Use cases of 短信通知: the relay writing the outbox from the work-order history, the sender's rounds, the
+listings (numbers masked) and 重新发送 of a failed text.
+
+The relay reads the history past its cursor (`push_cursors` row "sms", holes kept as push keeps them): whatever
+path took an order in or answered it (受理 page, API, import, Open311, demo) is seen, and only once its transaction
+committed. Each text is inserted unless its (order, kind) is already there, so a relay reading an entry twice (a
+crash before its cursor was saved, two relays at once) writes nothing twice.
+
+The sender claims a due text before it posts it (attempts + 1, next try pushed past the gateway's timeout, in a
+committed UPDATE that names the attempts it read): a second sender finds nothing to claim, and a sender dying with
+the text in hand leaves it to be tried again later, never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.privacy import mask_phone
+from hotline.push import service as push
+from hotline.push.domain import advance
+from hotline.settings import get_settings, without_secrets
+from hotline.sms import domain as d
+from hotline.sms.store import Event, Message
+from hotline.timeutil import china, now
+from hotline.workorders.store import History, Order
+
+CURSOR = "sms"
+ACTOR = "system"  # who the relay's and the sender's steps are recorded as
+BATCH = 500  # history entries per relay round
+SEND_BATCH = 100  # texts per sender round
+MAX_LIMIT = 1000
+
+
+# -- relay ------------------------------------------------------------------------------------------------------------
+
+
+def _insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Message)
+
+
+def _event(session: Session, message_id: int, action: str, state: str, at: datetime, *, actor: str = ACTOR,
+           note: str = "") -> None:  # fmt: skip
+    session.add(Event(message_id=message_id, at=at, actor=actor, action=action, state=state, note=note))
+
+
+def _declined(session: Session, order_ids: Sequence[int]) -> set[int]:
+    """Of ORDER_IDS, the orders whose citizen declined texts at 受理 (their create entry says so)."""
+    if not order_ids:
+        return set()
+    rows = session.execute(
+        select(History.order_id, History.changes).where(History.order_id.in_(order_ids), History.action == "create")
+    )
+    return {order_id for order_id, changes in rows if d.OPT_OUT in (changes or {})}
+
+
+def _write(session: Session, order: Order, kind: d.MessageKind, reason: d.SkipReason | None, at: datetime,
+           track_url: str) -> bool:  # fmt: skip
+    """Insert ORDER's text of KIND unless it is there already; whether it was written."""
+    state = d.MessageState.SKIPPED if reason is not None else d.MessageState.PENDING
+    body = d.text(kind, order.number, due=order.due if kind is d.MessageKind.RECEIPT else None, track_url=track_url)
+    values = {
+        "order_id": order.id,
+        "order_number": order.number,
+        "kind": kind.value,
+        "phone": d.mobile_number(order.caller_phone) or order.caller_phone,
+        "text": body,
+        "state": state.value,
+        "skip_reason": reason.value if reason is not None else None,
+        "attempts": 0,
+        "next_try_at": d.send_after(at) if reason is None else None,
+        "created_at": at,
+    }
+    new_id = session.scalar(_insert(session).values(**values).on_conflict_do_nothing().returning(Message.id))
+    if new_id is None:
+        return False
+    note = d.SKIP_LABELS[reason] if reason is not None else ""
+    _event(session, new_id, "skipped" if reason is not None else "written", state.value, at, note=note)
+    return True
+
+
+def _receipt_not_needed(session: Session, order_id: int, at: datetime) -> None:
+    """An order answered at once (直接办结): its 受理回执, if never tried yet, is not sent (the 办结告知 says it all)."""
+    found = session.scalar(
+        update(Message)
+        .where(
+            Message.order_id == order_id,
+            Message.kind == d.MessageKind.RECEIPT.value,
+            Message.state == d.MessageState.PENDING.value,
+            Message.attempts == 0,
+        )
+        .values(state=d.MessageState.SKIPPED.value, skip_reason=d.SkipReason.ANSWERED.value, next_try_at=None)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    if found is not None:
+        _event(session, found, "skipped", d.MessageState.SKIPPED.value, at, note=d.SKIP_LABELS[d.SkipReason.ANSWERED])
+
+
+def relay_once(session: Session, *, at: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
+    """One round: the texts of the history entries past the cursor (at most LIMIT), written in SESSION's
+    transaction with the cursor moved past them. `read`: entries read; `written`: texts to send; `skipped`: texts
+    recorded as 不发送."""
+    at = at or now()
+    track_url = get_settings().sms_track_url
+    cursor = push.load_cursor(session, CURSOR)
+    query = select(History.id, History.order_id, History.action, History.at, History.changes)
+    entries = push.read_past(session, cursor, query, limit)
+    wanted = [e for e in entries if e.action in d.EVENT_KINDS]
+    orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_({e.order_id for e in wanted})))}
+    # Co-handling (协办) orders are the lead order's demand again: its citizen hears about the lead order alone.
+    wanted = [e for e in wanted if e.order_id in orders and orders[e.order_id].parent_id is None]
+    declined = _declined(session, [e.order_id for e in wanted if e.action != "create"])
+    counts = {"read": len(entries), "written": 0, "skipped": 0}
+    for entry in wanted:
+        order, kind = orders[entry.order_id], d.EVENT_KINDS[entry.action]
+        refused = d.OPT_OUT in (entry.changes or {}) if entry.action == "create" else entry.order_id in declined
+        reason = d.eligible(
+            phone=order.caller_phone,
+            order_type=order.type,
+            confidential=order.confidential,
+            channel=order.channel,
+            declined=refused,
+        )
+        if reason is None and d.stale(entry.at, at):
+            reason = d.SkipReason.STALE
+        if _write(session, order, kind, reason, at, track_url):
+            counts["skipped" if reason is not None else "written"] += 1
+        if entry.action == "direct_resolve":
+            _receipt_not_needed(session, order.id, at)
+    moved = advance(cursor, [e.id for e in entries], at)
+    if moved != cursor:
+        push.save_cursor(session, moved, at=at, name=CURSOR)
+    return counts
+
+
+# -- sender -----------------------------------------------------------------------------------------------------------
+
+
+class Reply(Protocol):
+    @property
+    def status(self) -> int | None: ...  # the gateway's HTTP status; None when it never answered (timeout, refused)
+
+    @property
+    def gateway_id(self) -> str | None: ...
+
+    @property
+    def error(self) -> str: ...
+
+
+class Gateway(Protocol):
+    timeout: float
+
+    def send(self, message_id: int, phone: str, text: str) -> Reply: ...
+
+
+def _claim(session: Session, message_id: int, attempts: int, at: datetime, lease: timedelta) -> bool:
+    """Take the text for one try, committed: no other sender can take it until AT + LEASE (nor one that read it
+    before this claim: the claim names the ATTEMPTS it read)."""
+    taken = session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.state == d.MessageState.PENDING.value,
+            Message.attempts == attempts,
+            Message.next_try_at <= at,
+        )
+        .values(attempts=attempts + 1, next_try_at=at + lease)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return bool(getattr(taken, "rowcount", 0) == 1)
+
+
+def send_due(
+    session: Session,
+    gateway: Gateway,
+    *,
+    at: datetime | None = None,
+    max_attempts: int | None = None,
+    limit: int = SEND_BATCH,
+) -> dict[str, int]:
+    """Post the texts due at AT (at most LIMIT, oldest first) through GATEWAY, each claimed and its outcome
+    committed on its own (SESSION is committed). `sent`, `failed` (for good), `retry` (to be tried again): this
+    round's counts."""
+    at = at or now()
+    attempts_allowed = max_attempts or get_settings().sms_max_attempts
+    lease = timedelta(seconds=max(2 * gateway.timeout, 60))
+    due = session.execute(
+        select(Message.id, Message.attempts, Message.phone, Message.text)
+        .where(Message.state == d.MessageState.PENDING.value, Message.next_try_at <= at)
+        .order_by(Message.next_try_at, Message.id)
+        .limit(limit)
+    ).all()
+    session.commit()
+    counts = {"sent": 0, "failed": 0, "retry": 0}
+    for message_id, attempts, phone, body in due:
+        if not _claim(session, message_id, attempts, at, lease):
+            continue
+        reply = gateway.send(message_id, phone, body)
+        result = d.outcome(reply.status)
+        step = d.after_attempt(result, attempts + 1, at, max_attempts=attempts_allowed)
+        message = session.get(Message, message_id, populate_existing=True)
+        assert message is not None
+        message.state, message.next_try_at = step.state.value, step.next_try_at
+        if result is d.Outcome.SENT:
+            message.sent_at, message.gateway_id, message.last_error = at, (reply.gateway_id or None), None
+            _event(session, message_id, "sent", step.state.value, at, note=reply.gateway_id or "")
+            counts["sent"] += 1
+        else:
+            message.last_error = without_secrets(reply.error)[:500]
+            action = "failed" if step.state is d.MessageState.FAILED else "tried"
+            _event(session, message_id, action, step.state.value, at, note=message.last_error)
+            counts["failed" if step.state is d.MessageState.FAILED else "retry"] += 1
+        session.commit()
+    return counts
+
+
+# -- reading and 重新发送 -----------------------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return china(value).isoformat(timespec="seconds") if value is not None else None
+
+
+def message_view(message: Message, *, mask: bool = True) -> dict[str, Any]:
+    kind, state = d.MessageKind(message.kind), d.MessageState(message.state)
+    reason = d.SkipReason(message.skip_reason) if message.skip_reason else None
+    return {
+        "id": message.id,
+        "order_id": message.order_id,
+        "order_number": message.order_number,
+        "kind": kind.value,
+        "kind_label": d.KIND_LABELS[kind],
+        "phone": mask_phone(message.phone) if mask else message.phone,
+        "text": message.text,
+        "state": state.value,
+        "state_label": d.STATE_LABELS[state],
+        "skip_reason": reason.value if reason else None,
+        "skip_reason_label": d.SKIP_LABELS[reason] if reason else None,
+        "attempts": message.attempts,
+        "next_try_at": _iso(message.next_try_at),
+        "created_at": _iso(message.created_at),
+        "sent_at": _iso(message.sent_at),
+        "gateway_id": message.gateway_id,
+        "last_error": message.last_error,
+    }
+
+
+def parse_state(state: str | None) -> d.MessageState | None:
+    if not state:
+        return None
+    try:
+        return d.MessageState(state.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"短信状态不正确：{state!r}（可选 pending 待发送、sent 已发送、failed 发送失败、skipped 不发送）",
+            code="sms-invalid-state",
+        ) from None
+
+
+def list_messages(
+    session: Session, *, state: str | None = None, order: str | None = None, mask: bool = True, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The texts, newest first, of STATE (any when None) and of the order numbered ORDER (any when None)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"条数须在 1 到 {MAX_LIMIT} 之间", code="sms-invalid-limit")
+    query = select(Message).order_by(Message.id.desc()).limit(limit)
+    wanted = parse_state(state)
+    if wanted is not None:
+        query = query.where(Message.state == wanted.value)
+    if order and order.strip():
+        query = query.where(Message.order_number == order.strip())
+    return [message_view(m, mask=mask) for m in session.scalars(query)]
+
+
+def messages_for_order(session: Session, number: str, *, mask: bool = True) -> list[dict[str, Any]]:
+    """The order's texts, oldest first (none for an order that has had none)."""
+    query = select(Message).where(Message.order_number == number.strip()).order_by(Message.id)
+    return [message_view(m, mask=mask) for m in session.scalars(query)]
+
+
+def state_counts(session: Session) -> dict[str, int]:
+    """How many texts are in each state (every state named, 0 when none)."""
+    counts = dict.fromkeys((s.value for s in d.MessageState), 0)
+    for state, count in session.execute(select(Message.state, func.count()).group_by(Message.state)):
+        counts[state] = int(count)
+    return counts
+
+
+def history(session: Session, message_id: int) -> list[dict[str, Any]]:
+    """A text's steps, oldest first."""
+    rows = session.scalars(select(Event).where(Event.message_id == message_id).order_by(Event.id))
+    return [
+        {"at": _iso(e.at), "actor": e.actor, "action": e.action, "state": e.state,
+         "state_label": d.STATE_LABELS[d.MessageState(e.state)], "note": e.note}
+        for e in rows
+    ]  # fmt: skip
+
+
+def retry(session: Session, message_id: int, actor: str, *, at: datetime | None = None) -> dict[str, Any]:
+    """重新发送: a failed text back to 待发送 (its tries counted afresh; outside the quiet hours it goes at once),
+    recorded under ACTOR. 404 `sms-not-found`, 409 `sms-not-failed`."""
+    at = at or now()
+    message = session.get(Message, message_id, with_for_update=True)
+    if message is None:
+        raise NotFound(f"短信不存在：{message_id}", code="sms-not-found")
+    if message.state != d.MessageState.FAILED.value:
+        label = d.STATE_LABELS[d.MessageState(message.state)]
+        raise Conflict(f"只有发送失败的短信可以重新发送（该短信{label}）", code="sms-not-failed")
+    note = f"此前已尝试 {message.attempts} 次" + (f"：{message.last_error}" if message.last_error else "")
+    message.state, message.attempts, message.next_try_at = d.MessageState.PENDING.value, 0, d.send_after(at)
+    _event(session, message.id, "retried", message.state, at, actor=actor or ACTOR, note=note)
+    session.flush()
+    return message_view(message)

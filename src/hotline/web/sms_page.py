@@ -1,0 +1,166 @@
+"""短信记录 (`/sms`): the texts the centre sends citizens (受理回执, 办结告知) by state (待发送 / 已发送 / 发送失败 /
+不发送), each with its order, the number masked, the text, the attempts and the gateway's last error, and 重新发送
+for a failed one; a line says whether a gateway is configured (without one nothing leaves the outbox). The order
+page lists its own order's texts (`order_messages`), and the overview's 我的待办 says how many failed
+(`todo_line`).
+
+Thin handlers over `sms.service`. Supervisors and administrators read the list and send a failed text again (the
+access table's rule for the role acted in); with sign-in off the page is viewed as the role named (`role`, by
+default 督办审核员), a retry recorded under the name typed (`actor`) or the role's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from hotline.accounts.domain import Grant
+from hotline.accounts.policy import POLICY
+from hotline.deps import SESSION
+from hotline.errors import HotlineError
+from hotline.sms import domain as sms
+from hotline.sms import service
+from hotline.timeutil import now, parse_instant
+from hotline.web.pages import render
+from hotline.web.viewer import Viewer, page_roles, viewer_of
+
+router = APIRouter(include_in_schema=False)
+
+TITLE = "短信记录"
+PAGE = "/sms"
+RETRY = "/sms/{message_id}/retry"
+DEFAULT_ROLE = "supervisor"
+FAILED = sms.MessageState.FAILED.value  # what the list opens on when any, and what 我的待办 counts
+LIMIT = 500  # the newest listed; the rest are counted
+NOTICES = {"retry": "已重新排入待发送，由后台任务经短信网关发出"}
+RULE = (
+    "受理后向来电人发送受理回执（工单编号、答复期限、凭来电号码后四位查询进度的方式），审核通过或直接办结后发送办结告知"
+    "（直接办结的只发办结告知）；短信不含来电人姓名和诉求内容。只发往手机号码；举报件、保密件、移动端应用受理的工单"
+    "和来电人不需要短信的不发送；21:00 至次日 08:00 不发送，顺延至 08:00 发出。"
+)
+
+
+def _viewer(request: Request, role: str, actor: str = "") -> Viewer:
+    viewer = viewer_of(request, role, default=DEFAULT_ROLE, actor=actor, page=PAGE)
+    viewer.require("GET", PAGE, as_role=True)
+    return viewer
+
+
+def _gateway() -> str:
+    """Whether a gateway is configured, in words (its address is not shown: it may carry a key)."""
+    from hotline.settings import get_settings
+
+    if get_settings().sms_gateway_url:
+        return "已配置短信网关：待发送的短信由后台任务自动发出，失败的按间隔重试。"
+    return "未配置短信网关（HOTLINE_SMS_GATEWAY_URL）：短信暂不发出，保留在待发送中，配置后自动补发。"
+
+
+@router.get(PAGE, response_class=HTMLResponse)
+def sms_page(
+    request: Request,
+    role: str = "",
+    actor: str = "",
+    state: str = "",
+    order: str = "",
+    done: str = "",
+    session: Session = SESSION,
+) -> HTMLResponse:
+    return _list_page(request, session, role, actor, state, order.strip(), notice=NOTICES.get(done, ""))
+
+
+@router.post(RETRY)
+def retry_form(
+    request: Request,
+    message_id: int,
+    role: Annotated[str, Form()] = "",
+    actor: Annotated[str, Form()] = "",
+    state: Annotated[str, Form()] = "",
+    session: Session = SESSION,
+) -> Response:
+    try:
+        viewer = _viewer(request, role, actor)
+        viewer.require("POST", f"/sms/{message_id}/retry", as_role=True)
+        service.retry(session, message_id, actor=viewer.actor)
+        session.commit()
+    except HotlineError as exc:
+        session.rollback()
+        return _list_page(request, session, role, actor, state, "", error=exc)
+    return RedirectResponse(f"{PAGE}?{viewer.keep(state=state, done='retry')}", status_code=303)
+
+
+def _list_page(
+    request: Request,
+    session: Session,
+    role: str,
+    actor: str,
+    state: str,
+    order: str,
+    *,
+    notice: str = "",
+    error: HotlineError | None = None,
+) -> HTMLResponse:
+    context: dict[str, Any] = {"role": role, "roles": page_roles(request, PAGE), "error": error, "messages": []}
+    try:
+        viewer = _viewer(request, role, actor)
+        counts = service.state_counts(session)
+    except HotlineError as exc:
+        return render(request, "sms.html", TITLE, status_code=exc.http_status, **{**context, "error": error or exc})
+    # What needs someone comes first: the failed ones, when any; else every text.
+    shown = state if state in counts or state == "all" else (FAILED if counts[FAILED] else "all")
+    messages = service.list_messages(
+        session, state=None if shown == "all" else shown, order=order or None, mask=True, limit=LIMIT
+    )
+    at = now()
+    for m in messages:  # a text held back (quiet hours, a retry's back-off): when it may go
+        later = m["state"] == sms.MessageState.PENDING and m["next_try_at"] and parse_instant(m["next_try_at"]) > at
+        m["waits_until"] = m["next_try_at"] if later else None
+    total = sum(counts.values())
+    context.update(
+        role=viewer.role,
+        viewer=viewer,
+        state=shown,
+        order=order,
+        messages=messages,
+        more=not order and (total if shown == "all" else counts[shown]) > len(messages),
+        tabs=[
+            (value, label, counts[value], f"{PAGE}?{viewer.keep(state=value)}")
+            for value, label in sms.STATE_LABELS.items()
+        ],
+        all_href=f"{PAGE}?{viewer.keep(state='all')}",
+        total=total,
+        may_retry=viewer.acts_as("POST", "/sms/0/retry"),
+        gateway=_gateway(),
+        notice=notice,
+        rule=RULE,
+        actor=viewer.kept_actor,
+        order_query=urlencode({"role": viewer.role}),
+    )
+    status = error.http_status if error is not None else 200
+    return render(request, "sms.html", TITLE, status_code=status, **context)
+
+
+# -- the order page's 短信 section ------------------------------------------------------------------------------------
+def order_messages(session: Session, number: str, role: str) -> dict[str, Any]:
+    """The texts of one order (numbers masked), for the order page of a role that sees the order, and the link to
+    the whole list for a role that reads it."""
+    grants = tuple(g for g in Grant if g.value == role)
+    href = f"{PAGE}?{urlencode({'role': role, 'order': number, 'state': 'all'})}"
+    return {
+        "messages": service.messages_for_order(session, number, mask=True),
+        "href": href if POLICY.allows("GET", PAGE, grants) else "",
+    }
+
+
+# -- 我的待办 --------------------------------------------------------------------------------------------------------
+def todo_line(session: Session, role: str) -> dict[str, Any] | None:
+    """The 短信发送失败 line of 我的待办, for the roles that may send a text again, when some failed; else None."""
+    if not POLICY.allows("POST", "/sms/0/retry", tuple(g for g in Grant if g.value == role)):
+        return None
+    count = service.state_counts(session)[FAILED]
+    if not count:
+        return None
+    return {"count": count, "href": f"{PAGE}?{urlencode({'role': role, 'state': FAILED})}"}
