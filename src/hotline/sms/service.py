@@ -4,7 +4,8 @@ listings (numbers masked) and 重新发送 of a failed text.
 The relay reads the history past its cursor (`push_cursors` row "sms", holes kept as push keeps them): whatever
 path took an order in or answered it (受理 page, API, import, Open311, demo) is seen, and only once its transaction
 committed. Each text is inserted unless its (order, kind) is already there, so a relay reading an entry twice (a
-crash before its cursor was saved, two relays at once) writes nothing twice.
+crash before its cursor was saved, two relays at once) writes nothing twice. An order merged (并单) into another gets
+its own 办结告知 once the master's reply can be read on /track (the master's answer or the merge, read last).
 
 The sender claims a due text before it posts it (attempts + 1, next try pushed past the gateway's timeout, in a
 committed UPDATE that names the attempts it read): a second sender finds nothing to claim, and a sender dying with
@@ -29,6 +30,8 @@ from hotline.settings import get_settings, without_secrets
 from hotline.sms import domain as d
 from hotline.sms.store import Event, Message
 from hotline.timeutil import china, now
+from hotline.workorders import domain as wo
+from hotline.workorders.service import followed_master
 from hotline.workorders.store import History, Order
 
 CURSOR = "sms"
@@ -36,6 +39,12 @@ ACTOR = "system"  # who the relay's and the sender's steps are recorded as
 BATCH = 500  # history entries per relay round
 SEND_BATCH = 100  # texts per sender round
 MAX_LIMIT = 1000
+# The states in which /track shows an order's reply (`workorders.service.public_lookup`: 待回访 on).
+READABLE_STATES = frozenset({wo.State.TO_VISIT.value, wo.State.VISITED.value, wo.State.ARCHIVED.value})
+# The entries that make an order's reply readable there (直接办结, 审核通过), and those after which a merged (并单)
+# order's master may have a reply to read: its answer, or the merge.
+ANSWERS = tuple(action for action, kind in d.EVENT_KINDS.items() if kind is d.MessageKind.RESOLVED)
+MERGED_EVENTS = frozenset({*ANSWERS, "merge"})
 
 
 # -- relay ------------------------------------------------------------------------------------------------------------
@@ -104,6 +113,60 @@ def _receipt_not_needed(session: Session, order_id: int, at: datetime) -> None:
         _event(session, found, "skipped", d.MessageState.SKIPPED.value, at, note=d.SKIP_LABELS[d.SkipReason.ANSWERED])
 
 
+def _reason(order: Order, declined: bool, event_at: datetime, at: datetime) -> d.SkipReason | None:
+    """Why ORDER's citizen gets no text about an event of EVENT_AT read at AT (None: they get it)."""
+    reason = d.eligible(
+        phone=order.caller_phone,
+        order_type=order.type,
+        confidential=order.confidential,
+        channel=order.channel,
+        declined=declined,
+    )
+    return d.SkipReason.STALE if reason is None and d.stale(event_at, at) else reason
+
+
+def _merged_into(session: Session, order: Order) -> list[Order]:
+    """The orders merged (并单) into ORDER, directly or through a chain (one merged into an order that was merged
+    into ORDER later): those `workorders.service.followed_master` leads back to ORDER."""
+    found: list[Order] = []
+    seen, frontier = {order.id}, [order.id]
+    merged = Order.state == wo.State.MERGED.value
+    while frontier:
+        rows = session.scalars(select(Order).where(Order.master_id.in_(frontier), merged).order_by(Order.id))
+        fresh = [o for o in rows if o.id not in seen]
+        seen.update(o.id for o in fresh)
+        found += fresh
+        frontier = [o.id for o in fresh]
+    return found
+
+
+def _relay_merged(session: Session, order_id: int, action: str, event_at: datetime, at: datetime,
+                  track_url: str) -> dict[str, int]:  # fmt: skip
+    """并单: the 办结告知 of each order merged into one whose reply /track shows (its own number finds that reply
+    there), written when the relay reads the master's answer (ACTION 直接办结 / 审核通过 of ORDER_ID) or the merge
+    (ACTION `merge` of ORDER_ID), whichever it reads last. Each under its own rules (its own 受理 entry's opt-out)."""
+    counts = {"written": 0, "skipped": 0}
+    order = session.get(Order, order_id)
+    master = followed_master(order) if order is not None and order.parent_id is None else None
+    if order is None or master is None or master.state not in READABLE_STATES:
+        return counts
+    merged = [order, *_merged_into(session, order)] if action == "merge" else _merged_into(session, order)
+    if not merged:
+        return counts
+    # Due since the later of the merge and the master's answer (a relay reading a merge made after its master was
+    # answered again, or long after its master's answer, judges staleness by that).
+    answered_at = session.scalar(
+        select(func.max(History.at)).where(History.order_id == master.id, History.action.in_(ANSWERS))
+    )
+    since = max(event_at, answered_at) if answered_at is not None else event_at
+    declined = _declined(session, [o.id for o in merged])
+    for duplicate in merged:
+        reason = _reason(duplicate, duplicate.id in declined, since, at)
+        if _write(session, duplicate, d.MessageKind.RESOLVED, reason, at, track_url):
+            counts["skipped" if reason is not None else "written"] += 1
+    return counts
+
+
 def relay_once(session: Session, *, at: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
     """One round: the texts of the history entries past the cursor (at most LIMIT), written in SESSION's
     transaction with the cursor moved past them. `read`: entries read; `written`: texts to send; `skipped`: texts
@@ -122,19 +185,15 @@ def relay_once(session: Session, *, at: datetime | None = None, limit: int = BAT
     for entry in wanted:
         order, kind = orders[entry.order_id], d.EVENT_KINDS[entry.action]
         refused = d.OPT_OUT in (entry.changes or {}) if entry.action == "create" else entry.order_id in declined
-        reason = d.eligible(
-            phone=order.caller_phone,
-            order_type=order.type,
-            confidential=order.confidential,
-            channel=order.channel,
-            declined=refused,
-        )
-        if reason is None and d.stale(entry.at, at):
-            reason = d.SkipReason.STALE
+        reason = _reason(order, refused, entry.at, at)
         if _write(session, order, kind, reason, at, track_url):
             counts["skipped" if reason is not None else "written"] += 1
         if entry.action == "direct_resolve":
             _receipt_not_needed(session, order.id, at)
+    for entry in entries:
+        if entry.action in MERGED_EVENTS:
+            for key, n in _relay_merged(session, entry.order_id, entry.action, entry.at, at, track_url).items():
+                counts[key] += n
     moved = advance(cursor, [e.id for e in entries], at)
     if moved != cursor:
         push.save_cursor(session, moved, at=at, name=CURSOR)

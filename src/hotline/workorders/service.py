@@ -1068,7 +1068,7 @@ def act(
     if act_kind is d.Action.MERGE:
         if not master:
             raise InvalidInput("请指定主工单编号", code="master-required")
-        master_row = _followed(get_order(session, master))
+        master_row = followed_master(get_order(session, master))
         if master_row.id == row.id:
             raise InvalidInput("不能并入自身", code="merge-into-self")
     for code in (target_unit, *co_units):
@@ -1597,7 +1597,7 @@ def _open_children(
         )
 
 
-def _followed(order: Order) -> Order:
+def followed_master(order: Order) -> Order:
     """The order a merged duplicate follows (its master, the master's master …)."""
     seen = {order.id}
     while order.state == d.State.MERGED.value and order.master is not None and order.master.id not in seen:
@@ -1621,7 +1621,7 @@ def order_view(
     calendar = _calendar(session)
     day = today or china_day(now())
     case = _case(order)
-    followed = _followed(order)
+    followed = followed_master(order)
     full = d.sees_contact(viewer, d.OrderType(order.type), order.confidential)
     sla = d.sla_state(_case(followed), day, calendar) if followed is not order else d.sla_state(case, day, calendar)
     return {
@@ -2211,7 +2211,7 @@ def public_lookup(session: Session, number: str, phone_last4: str, *, at: dateti
         session.commit()
         # The same answer for "no such order" and "not your order": numbers cannot be probed.
         raise NotFound("未找到与该号码匹配的工单", code="workorder-not-found")
-    followed = _followed(order)
+    followed = followed_master(order)
     state = d.State(followed.state)
     answered = state in (d.State.TO_VISIT, d.State.VISITED, d.State.ARCHIVED)
     progress = [
