@@ -150,6 +150,9 @@ _TABLES: dict[str, MetaData] = {}
 
 
 def _clear(url: str) -> None:
+    from hotline.nuisance import service as nuisance
+
+    nuisance.forget()  # the routing lookup's copy of the 骚扰号码名单 (re-read at most every 0.5 s) of the last test
     meta = _TABLES.get(url)
     engine = db.get_engine(url)
     if meta is None:

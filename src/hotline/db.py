@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -148,3 +149,17 @@ def downgrade(url: str | None = None, revision: str = "base") -> None:
     from alembic import command
 
     command.downgrade(alembic_config(url), revision)
+
+
+Row = TypeVar("Row")
+
+
+def by_id(session: Session, model: type[Row], key: int, **options: Any) -> Row | None:
+    """`session.get` for an id as typed in a URL or a command: None for one no row can have (below 1, or past the id
+    column's integers: PostgreSQL's `integer` holds 4 bytes, `bigint` 8) rather than the database's overflow error,
+    which would be a 500 where the user typed a wrong number."""
+    column = sa_inspect(model).primary_key[0]
+    if not 1 <= key <= (2**63 - 1 if isinstance(column.type, BigInteger) else 2**31 - 1):
+        return None
+    found: Row | None = session.get(model, key, **options)
+    return found

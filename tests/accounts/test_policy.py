@@ -107,6 +107,8 @@ def test_an_unknown_method_on_a_known_path() -> None:
         ("GET", "/api/supervision/kpis", {Grant.DISPATCHER, Grant.SUPERVISOR}, {Grant.AGENT, Grant.DEPARTMENT}),
         ("POST", "/api/feeds/x9", {Grant.FEED, Grant.ADMIN}, {Grant.AGENT, Grant.SUPERVISOR, Grant.PROXY}),
         ("GET", "/telephony/route", {Grant.PROXY, Grant.ADMIN}, {Grant.AGENT, Grant.FEED}),
+        # the 骚扰号码名单's numbers in full: the proxy alone (everyone else reads them masked on /api/nuisance)
+        ("GET", "/telephony/screened-callers", {Grant.PROXY}, {Grant.ADMIN, Grant.SUPERVISOR, Grant.AGENT}),
         # 受理 by the roles create_order accepts: a supervisor is refused at the door, as on the page
         (
             "POST",

@@ -126,6 +126,10 @@ def test_decision_refusals(client: TestClient) -> None:
             client.post(f"/api/nuisance/999/{step}", json={"reason": "x", **SUPERVISOR}), 404, "nuisance-not-found"
         )
     _refused(client.get("/api/nuisance/999", params=SUPERVISOR), 404, "nuisance-not-found")
+    for typo in (3_000_000_000, 10**20, 0):  # past the id column's integers: not found, not the database's overflow
+        _refused(client.get(f"/api/nuisance/{typo}", params=SUPERVISOR), 404, "nuisance-not-found")
+        _refused(client.post(f"/api/nuisance/{typo}/lift", json={"reason": "x", **SUPERVISOR}), 404,
+                 "nuisance-not-found")  # fmt: skip
     _refused(client.get("/api/nuisance", params={"state": "open", **SUPERVISOR}), 422, "nuisance-invalid-state")
 
 

@@ -104,6 +104,8 @@ def test_the_codes_of_the_steps(client: TestClient) -> None:
     _refused(client.post(f"/api/quality/inspections/{task}/score", json=SUPERVISOR), 409, "quality-already-scored")
     _refused(client.post("/api/quality/inspections/999999/score", json=SUPERVISOR), 404, "quality-task-not-found")
     _refused(client.get("/api/quality/inspections/999999"), 404, "quality-task-not-found")
+    for typo in (3_000_000_000, 10**20):  # past the id column's integers: not found, not the database's overflow
+        _refused(client.get(f"/api/quality/inspections/{typo}"), 404, "quality-task-not-found")
     _refused(
         client.post(f"/api/quality/inspections/{task}/review", json={"outcome": "keep", "note": "x", **SUPERVISOR}),
         409, "quality-not-appealed",

@@ -54,8 +54,9 @@ def test_supervisors_read_masked_texts_and_resend_a_failed_one(client: TestClien
     assert (res.json()["state_label"], res.json()["phone"]) == ("待发送", "138****5678")
     again = client.post(f"/api/sms/{failed[0]['id']}/retry", json=SUPERVISOR)
     assert (again.status_code, again.json()["code"]) == (409, "sms-not-failed")
-    missing = client.post("/api/sms/999999/retry", json=SUPERVISOR)
-    assert (missing.status_code, missing.json()["code"]) == (404, "sms-not-found")
+    for typo in (999999, 10**20, 0):  # 10**20: past bigint, not the database's overflow error
+        missing = client.post(f"/api/sms/{typo}/retry", json=SUPERVISOR)
+        assert (missing.status_code, missing.json()["code"]) == (404, "sms-not-found")
     bad = client.get("/api/sms", params={"state": "lost", **SUPERVISOR})
     assert (bad.status_code, bad.json()["code"]) == (422, "sms-invalid-state")
 

@@ -70,7 +70,8 @@ def test_a_demand_taken_in_gets_a_receipt_and_its_answer_a_resolved_notice(db_ur
     assert relay(T0 + timedelta(days=2, minutes=1))["written"] == 0  # 办结 awaiting 审核: /track shows no reply yet
     review(number, T0 + timedelta(days=3))
     assert relay(T0 + timedelta(days=3, minutes=1))["written"] == 1
-    assert states(number) == [("receipt", "pending", None), ("resolved", "pending", None)]
+    # The receipt never tried (no gateway here) is not sent once the answer is: the 办结告知 says it all.
+    assert states(number) == [("receipt", "skipped", "answered"), ("resolved", "pending", None)]
     notice = texts(number)[1]
     assert notice["kind_label"] == "办结告知" and "已办结" in notice["text"] and "已答复" not in notice["text"]
 
@@ -160,29 +161,48 @@ def test_the_declined_choice_holds_for_the_resolved_notice_too(db_url: str) -> N
 # -- the sender -----------------------------------------------------------------------------------------------------
 
 
+def test_a_text_not_sent_within_a_day_is_not_sent_at_all(db_url: str, gateway: Gateway) -> None:
+    """No gateway configured for days (or one down all day): when one answers, the old 受理回执 is not sent days late
+    (its answer date may have passed); a text written since is."""
+    old = take()
+    relay()
+    late = T0 + timedelta(days=3)
+    new = take(at=late - timedelta(minutes=5))
+    relay(late)
+    gateway.answers.append(Answer(200, {"id": "GW-1"}))
+    assert send(gateway, late) == {"sent": 1, "failed": 0, "retry": 0, "stale": 1}
+    assert states(old) == [("receipt", "skipped", "stale")] and states(new) == [("receipt", "sent", None)]
+    assert [m["text"] for m in gateway.received] == [texts(new)[0]["text"]]
+    assert steps(texts(old)[0]["id"]) == [("written", "pending"), ("skipped", "skipped")]
+
+
 def test_sent_through_the_gateway_with_its_id_and_token(db_url: str, gateway: Gateway) -> None:
     number = take()
     relay()
     gateway.answers.append(Answer(200, {"id": "GW-778"}))
-    assert send(gateway) == {"sent": 1, "failed": 0, "retry": 0}
+    assert send(gateway) == {"sent": 1, "failed": 0, "retry": 0, "stale": 0}
     [message] = texts(number)
     assert gateway.received == [{"id": message["id"], "phone": PHONE, "text": message["text"]}]
     assert gateway.headers[0]["Authorization"] == "Bearer tok-1"
     assert (message["state"], message["gateway_id"], message["attempts"]) == ("sent", "GW-778", 1)
     assert message["sent_at"] is not None and message["next_try_at"] is None
     assert steps(message["id"]) == [("written", "pending"), ("sent", "sent")]
-    assert send(gateway, SOON + timedelta(hours=1)) == {"sent": 0, "failed": 0, "retry": 0}  # never twice
+    assert send(gateway, SOON + timedelta(hours=1)) == {"sent": 0, "failed": 0, "retry": 0, "stale": 0}  # never twice
     assert len(gateway.received) == 1
 
 
 def test_a_refusal_fails_the_text_at_once(db_url: str, gateway: Gateway) -> None:
     number = take()
     relay()
-    gateway.answers.append(Answer(400, {"error": "号码格式错误"}))
-    assert send(gateway) == {"sent": 0, "failed": 1, "retry": 0}
+    gateway.answers.append(Answer(400, {"error": f"号码格式错误：{PHONE}"}))
+    assert send(gateway) == {"sent": 0, "failed": 1, "retry": 0, "stale": 0}
     [message] = texts(number)
     assert (message["state_label"], message["attempts"]) == ("发送失败", 1)
     assert "400" in message["last_error"] and "号码格式错误" in message["last_error"]
+    # The gateway quoted the number: kept masked (the error is shown on 短信记录 and the API beside the masked phone).
+    assert PHONE not in message["last_error"] and "138****5678" in message["last_error"]
+    with session_scope() as s:
+        assert PHONE not in repr(service.history(s, message["id"]))
     assert send(gateway, SOON + timedelta(days=1))["failed"] == 0 and len(gateway.received) == 1
 
 
@@ -190,7 +210,7 @@ def test_an_outage_is_retried_with_back_off_until_the_gateway_takes_it(db_url: s
     number = take()
     relay()
     gateway.answers += [Answer(503, {}), Answer(502, {})]
-    assert send(gateway) == {"sent": 0, "failed": 0, "retry": 1}
+    assert send(gateway) == {"sent": 0, "failed": 0, "retry": 1, "stale": 0}
     [message] = texts(number)
     assert (message["state"], message["attempts"]) == ("pending", 1) and "503" in message["last_error"]
     first_retry = datetime.fromisoformat(message["next_try_at"])
@@ -211,7 +231,7 @@ def test_an_outage_outlasting_the_attempts_fails_the_text(db_url: str, gateway: 
     moment = SOON
     assert send(gateway, moment, max_attempts=2)["retry"] == 1
     moment = datetime.fromisoformat(texts(number)[0]["next_try_at"])
-    assert send(gateway, moment, max_attempts=2) == {"sent": 0, "failed": 1, "retry": 0}
+    assert send(gateway, moment, max_attempts=2) == {"sent": 0, "failed": 1, "retry": 0, "stale": 0}
     assert (texts(number)[0]["state"], texts(number)[0]["attempts"]) == ("failed", 2)
 
 
@@ -220,7 +240,7 @@ def test_a_gateway_that_does_not_answer_in_time_is_tried_again(db_url: str, gate
     relay()
     held = threading.Event()
     gateway.answers.append(Answer(200, {"id": "late"}, hold=held))
-    assert send(gateway, timeout=0.5) == {"sent": 0, "failed": 0, "retry": 1}
+    assert send(gateway, timeout=0.5) == {"sent": 0, "failed": 0, "retry": 1, "stale": 0}
     held.set()
     [message] = texts(number)
     assert message["state"] == "pending" and "未应答" in message["last_error"]
@@ -231,7 +251,7 @@ def test_a_gateway_that_cannot_be_reached_is_tried_again(db_url: str, gateway: G
     relay()
     with session_scope() as s:
         unreachable = HttpGateway("http://127.0.0.1:9/sms", timeout=2)
-        assert service.send_due(s, unreachable, at=SOON) == {"sent": 0, "failed": 0, "retry": 1}
+        assert service.send_due(s, unreachable, at=SOON) == {"sent": 0, "failed": 0, "retry": 1, "stale": 0}
     assert "无法连接短信网关" in texts()[0]["last_error"]
 
 
@@ -252,8 +272,8 @@ def test_two_senders_never_post_one_text_twice(db_url: str, gateway: Gateway) ->
     second: list[dict[str, int]] = []
     # While the first sender's post is in the gateway's hands, a second sender runs its round.
     gateway.answers.append(Answer(200, {"id": "gw-a"}, before=lambda: second.append(send(gateway))))
-    assert send(gateway) == {"sent": 1, "failed": 0, "retry": 0}
-    assert second == [{"sent": 0, "failed": 0, "retry": 0}]
+    assert send(gateway) == {"sent": 1, "failed": 0, "retry": 0, "stale": 0}
+    assert second == [{"sent": 0, "failed": 0, "retry": 0, "stale": 0}]
     assert len(gateway.received) == 1
 
 

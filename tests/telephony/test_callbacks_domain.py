@@ -76,6 +76,8 @@ def test_named_cases_of_missed_calls() -> None:
     assert missed_at("queue", _events((off, q))) is None  # still waiting
     assert missed_at("queue", _events((off, q, an, en))) is None  # answered
     assert missed_at("cancelled", _events((off, q, ab))) is None  # a cancellation notice reaches no agent
+    assert missed_at("queue", _events((off, q, ab)), skill="nuisance") is None  # the 骚扰专席's caller: no callback
+    assert missed_at("queue", _events((off, q, ab)), skill="12331") == _at(ab)  # any other skill is missed
     assert missed_at("reject", _events((off, q, ab))) is None
     assert missed_at(None, _events((off, q, ab))) is None  # routing not known (yet)
     # The earliest report of an event counts (an idempotent store keeps one per call and event anyway).

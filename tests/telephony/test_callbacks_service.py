@@ -73,6 +73,22 @@ def test_calls_that_need_no_callback_make_no_task() -> None:
     assert [t["calls"] for t in _tasks()] == [["ended"]]
 
 
+def test_a_listed_caller_hanging_up_at_the_nuisance_seats_is_not_called_back() -> None:
+    """A caller on the 骚扰号码名单 (warned, then queued for the 骚扰专席) who hangs up is no 漏话: agents are not
+    asked to ring back the caller who tied up their seats."""
+    from hotline.nuisance import service as nuisance
+
+    with session_scope() as s:
+        entry = nuisance.propose(s, actor="王芳（wangfang）", role="supervisor", number="13900002222",
+                                 reason="一天来电 40 次辱骂话务员", at=T0 - timedelta(hours=1))  # fmt: skip
+        nuisance.approve(s, entry["id"], actor="王芳（wangfang）", at=T0 - timedelta(hours=1))
+    call("listed", "13900002222", 0, MISSED)
+    with session_scope() as s:
+        assert service.get_call(s, "listed")["decision"]["skill"] == "nuisance"  # queued for the 骚扰专席
+    call("other", "13900003333", 1, MISSED)
+    assert [t["calls"] for t in _tasks()] == [["other"]]
+
+
 def test_several_missed_calls_from_one_number_are_one_task_with_the_latest_time_and_their_count() -> None:
     call("a1", "13900002222", 0, MISSED)
     call("a2", "+86 139 0000 2222", 30, ENDED_UNANSWERED, trunk="my-telecom")  # the same caller

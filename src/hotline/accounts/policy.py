@@ -179,7 +179,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/telephony/route", frozenset({PR, AD})),
     ("POST", "/telephony/decisions", frozenset({PR, AD})),
     ("GET", "/telephony/revision", frozenset({PR, AD})),
-    ("GET", "/telephony/screened-callers", frozenset({PR, AD})),
+    ("GET", "/telephony/screened-callers", frozenset({PR})),  # callers in full: for the proxy alone
     ("POST", "/telephony/events", frozenset({PR, AD})),
     ("GET", "/telephony/calls", STAFF),
     ("GET", "/telephony/calls/{call_id}", STAFF),

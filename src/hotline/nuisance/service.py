@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from hotline.accounts.domain import Grant
-from hotline.db import session_scope
+from hotline.db import by_id, session_scope
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.nuisance import domain as n
 from hotline.nuisance.store import Entry, Event
@@ -173,7 +173,7 @@ def _give_up_expired(session: Session, number: str, at: datetime) -> None:
 
 
 def _get(session: Session, entry_id: int, *, lock: bool = False) -> Entry:
-    found = session.get(Entry, entry_id, with_for_update=lock)
+    found = by_id(session, Entry, entry_id, with_for_update=lock)
     if found is None:
         raise NotFound(f"没有该名单记录：{entry_id}", code="nuisance-not-found")
     return found
@@ -338,12 +338,15 @@ def screened_numbers(session: Session, at: datetime) -> list[n.Screened]:
     return [n.Screened(number, n.Treatment(treatment), until) for number, treatment, until in rows if until]
 
 
-_REVISION = select(func.count(Event.id), func.max(Event.id))
+# The steps that change which numbers are screened: an application or a rejection does not (nor does expiry, an
+# entry's window being part of the list), and the proxy empties its whole cache of answers on every change.
+_SCREENING_STEPS = (n.Action.APPROVED.value, n.Action.LIFTED.value)
+_REVISION = select(func.count(Event.id), func.max(Event.id)).where(Event.action.in_(_SCREENING_STEPS))
 
 
 def list_revision(session: Session) -> str:
-    """A token that changes whenever an entry is proposed, approved, rejected or lifted (each appends a step, whose id
-    is never reused): one small query. Expiry needs no change: an entry's window is part of the list."""
+    """A token that changes whenever an entry is approved or lifted (each appends a step, whose id is never reused):
+    one small query. Applications and rejections leave it as it is: they screen no call."""
     count, newest = session.execute(_REVISION).one()
     return f"{count}-{newest or 0}"
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from hotline.calendar.service import load_calendar
 from hotline.changelog import service as changelog
+from hotline.db import by_id
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.plan.regions import find_region
 from hotline.quality import domain as q
@@ -320,7 +321,7 @@ def list_inspections(
 
 
 def _get(session: Session, inspection_id: int, *, lock: bool = False) -> Inspection:
-    found = session.get(Inspection, inspection_id, with_for_update=lock)
+    found = by_id(session, Inspection, inspection_id, with_for_update=lock)
     if found is None:
         raise NotFound(f"没有该质检任务：{inspection_id}", code="quality-task-not-found")
     return found

@@ -64,7 +64,10 @@ def send() -> None:
             "未配置短信网关（HOTLINE_SMS_GATEWAY_URL），短信保持待发送", code="sms-gateway-not-configured"
         )
     counts = sender.send_now(gateway)
-    typer.echo(f"已发送 {counts['sent']} 条，发送失败 {counts['failed']} 条，稍后重试 {counts['retry']} 条")
+    typer.echo(
+        f"已发送 {counts['sent']} 条，发送失败 {counts['failed']} 条，稍后重试 {counts['retry']} 条"
+        + (f"，超过 24 小时未发出不再发送 {counts['stale']} 条" if counts["stale"] else "")
+    )
 
 
 @app.command("retry", help="重新发送一条发送失败的短信")

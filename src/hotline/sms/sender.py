@@ -97,6 +97,8 @@ async def run(
         gateway = configured()
         if gateway is not None:
             counts = await asyncio.to_thread(send_now, gateway)
+            if counts["stale"]:
+                tell(f"短信：{counts['stale']} 条生成后超过 24 小时仍未发出，不再发送")
             if counts["failed"]:
                 tell(f"短信：{counts['failed']} 条发送失败，可在短信记录页或 hotline sms retry 重新发送")
             if counts["sent"] + counts["failed"] + counts["retry"] >= service.SEND_BATCH:

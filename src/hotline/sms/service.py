@@ -22,8 +22,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hotline.db import by_id
 from hotline.errors import Conflict, InvalidInput, NotFound
-from hotline.privacy import mask_phone
+from hotline.privacy import mask_numbers_in, mask_phone
 from hotline.push import service as push
 from hotline.push.domain import advance
 from hotline.settings import get_settings, without_secrets
@@ -96,7 +97,8 @@ def _write(session: Session, order: Order, kind: d.MessageKind, reason: d.SkipRe
 
 
 def _receipt_not_needed(session: Session, order_id: int, at: datetime) -> None:
-    """An order answered at once (直接办结): its 受理回执, if never tried yet, is not sent (the 办结告知 says it all)."""
+    """An order answered (直接办结, or 审核通过 of a unit's 办结) before its 受理回执 was ever tried (held by the quiet
+    hours or a gateway down): that one is not sent, the 办结告知 says it all."""
     found = session.scalar(
         update(Message)
         .where(
@@ -188,7 +190,7 @@ def relay_once(session: Session, *, at: datetime | None = None, limit: int = BAT
         reason = _reason(order, refused, entry.at, at)
         if _write(session, order, kind, reason, at, track_url):
             counts["skipped" if reason is not None else "written"] += 1
-        if entry.action == "direct_resolve":
+        if kind is d.MessageKind.RESOLVED:
             _receipt_not_needed(session, order.id, at)
     for entry in entries:
         if entry.action in MERGED_EVENTS:
@@ -238,6 +240,28 @@ def _claim(session: Session, message_id: int, attempts: int, at: datetime, lease
     return bool(getattr(taken, "rowcount", 0) == 1)
 
 
+def _drop_stale(session: Session, at: datetime) -> int:
+    """Texts still 待发送 `MAX_AGE` after they were written (no gateway configured meanwhile, or one down all day):
+    不发送 (`stale`) rather than a 受理回执 or 办结告知 days late. Not one a sender holds (its lease ahead). Committed."""
+    dropped = list(
+        session.scalars(
+            update(Message)
+            .where(
+                Message.state == d.MessageState.PENDING.value,
+                Message.created_at < at - d.MAX_AGE,
+                Message.next_try_at <= at,
+            )
+            .values(state=d.MessageState.SKIPPED.value, skip_reason=d.SkipReason.STALE.value, next_try_at=None)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for message_id in dropped:
+        _event(session, message_id, "skipped", d.MessageState.SKIPPED.value, at, note=d.SKIP_LABELS[d.SkipReason.STALE])
+    session.commit()
+    return len(dropped)
+
+
 def send_due(
     session: Session,
     gateway: Gateway,
@@ -247,11 +271,12 @@ def send_due(
     limit: int = SEND_BATCH,
 ) -> dict[str, int]:
     """Post the texts due at AT (at most LIMIT, oldest first) through GATEWAY, each claimed and its outcome
-    committed on its own (SESSION is committed). `sent`, `failed` (for good), `retry` (to be tried again): this
-    round's counts."""
+    committed on its own (SESSION is committed), after those too old to send are dropped (`_drop_stale`). `sent`,
+    `failed` (for good), `retry` (to be tried again), `stale` (not sent, too late): this round's counts."""
     at = at or now()
     attempts_allowed = max_attempts or get_settings().sms_max_attempts
     lease = timedelta(seconds=max(2 * gateway.timeout, 60))
+    stale = _drop_stale(session, at)
     due = session.execute(
         select(Message.id, Message.attempts, Message.phone, Message.text)
         .where(Message.state == d.MessageState.PENDING.value, Message.next_try_at <= at)
@@ -259,7 +284,7 @@ def send_due(
         .limit(limit)
     ).all()
     session.commit()
-    counts = {"sent": 0, "failed": 0, "retry": 0}
+    counts = {"sent": 0, "failed": 0, "retry": 0, "stale": stale}
     for message_id, attempts, phone, body in due:
         if not _claim(session, message_id, attempts, at, lease):
             continue
@@ -274,7 +299,8 @@ def send_due(
             _event(session, message_id, "sent", step.state.value, at, note=reply.gateway_id or "")
             counts["sent"] += 1
         else:
-            message.last_error = without_secrets(reply.error)[:500]
+            # The gateway's words may quote the number: kept masked, as every page shows numbers.
+            message.last_error = mask_numbers_in(without_secrets(reply.error))[:500]
             action = "failed" if step.state is d.MessageState.FAILED else "tried"
             _event(session, message_id, action, step.state.value, at, note=message.last_error)
             counts["failed" if step.state is d.MessageState.FAILED else "retry"] += 1
@@ -368,7 +394,7 @@ def retry(session: Session, message_id: int, actor: str, *, at: datetime | None 
     """重新发送: a failed text back to 待发送 (its tries counted afresh; outside the quiet hours it goes at once),
     recorded under ACTOR. 404 `sms-not-found`, 409 `sms-not-failed`."""
     at = at or now()
-    message = session.get(Message, message_id, with_for_update=True)
+    message = by_id(session, Message, message_id, with_for_update=True)
     if message is None:
         raise NotFound(f"短信不存在：{message_id}", code="sms-not-found")
     if message.state != d.MessageState.FAILED.value:

@@ -85,7 +85,7 @@ def follow_calls(session: Session, call_ids: Collection[str]) -> None:
     steps: list[_Step] = []
     for call_id, row in rows.items():
         number = callback_number(row.caller) or ""
-        missed = missed_at(row.decision, grouped[call_id])
+        missed = missed_at(row.decision, grouped[call_id], row.skill)
         if missed is not None:
             steps.append(_Step(missed, call_id, number, True, row.dialed, row.region_code))
         reached = reached_at(grouped[call_id])
@@ -122,7 +122,7 @@ def _followed_query(dialect: str) -> Select[Any]:
         among = decisions.call_id.in_(bindparam("ids", expanding=True))
     return (
         select(decisions.call_id, decisions.caller, decisions.decision, decisions.dialed, decisions.region_code,
-               events.event, events.at)
+               decisions.skill, events.event, events.at)
         .join_from(CallDecision.__table__, CallEvent.__table__, events.call_id == decisions.call_id)
         .where(among)
     )  # fmt: skip

@@ -694,14 +694,15 @@ def _first_times(events: Iterable[EventRecord]) -> dict[CallEventType, datetime]
     return at
 
 
-def missed_at(decision: str | None, events: Iterable[EventRecord]) -> datetime | None:
+def missed_at(decision: str | None, events: Iterable[EventRecord], skill: str | None = None) -> datetime | None:
     """When a call became a missed call (漏话) that must be called back, or None if it is not one.
 
     Missed: the routing sent it to agents (`TO_AGENTS`), the caller asked for one (it was queued) and no agent took
     it (neither answered nor transferred): the caller hung up while queued (the instant of `abandoned`) or the call
     ended unanswered after queueing (of `ended`). Not missed: a call an agent answered; one never queued (the
-    caller hung up during a notice; a refused number, a cancellation notice); one still waiting (no end yet)."""
-    if decision not in TO_AGENTS:
+    caller hung up during a notice; a refused number, a cancellation notice); one still waiting (no end yet); one
+    for the 骚扰专席 (SKILL `nuisance`: a caller on the 骚扰号码名单, whom agents are not asked to call back)."""
+    if decision not in TO_AGENTS or skill == NUISANCE_SKILL:
         return None
     at = _first_times(events)
     if CallEventType.QUEUED not in at or CallEventType.ANSWERED in at or CallEventType.TRANSFERRED in at:

@@ -56,7 +56,7 @@ def _gateway() -> str:
 
     if get_settings().sms_gateway_url:
         return "已配置短信网关：待发送的短信由后台任务自动发出，失败的按间隔重试。"
-    return "未配置短信网关（HOTLINE_SMS_GATEWAY_URL）：短信暂不发出，保留在待发送中，配置后自动补发。"
+    return "未配置短信网关（HOTLINE_SMS_GATEWAY_URL）：短信暂不发出，保留在待发送中，配置后自动补发（生成后超过 24 小时仍未发出的不再发送）。"
 
 
 @router.get(PAGE, response_class=HTMLResponse)
