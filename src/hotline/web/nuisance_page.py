@@ -27,7 +27,7 @@ from hotline.nuisance import domain as n
 from hotline.nuisance import service
 from hotline.tables import whole_number
 from hotline.web.pages import render
-from hotline.web.viewer import Viewer, page_roles, viewer_of
+from hotline.web.viewer import Viewer, page_roles, posted_step, viewer_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -246,15 +246,16 @@ def _act(
 ) -> Response:
     """One decision from the entry's page: checked for the role acted in, done and committed, then back to the page
     saying so; refused, the page again with why and what was typed, nothing written."""
-    try:
-        viewer = _viewer(request, role, actor)
-        viewer.require("POST", f"/nuisance/{entry_id}/{step}", as_role=True)
-        work(viewer)
-        session.commit()
-    except HotlineError as exc:
-        session.rollback()
-        return _entry_page(request, session, entry_id, role, actor, error=exc, typed={"form": step, **typed})
-    return RedirectResponse(f"{PAGE}/{entry_id}?{viewer.keep(done=step)}", status_code=303)
+    return posted_step(
+        session,
+        lambda: _viewer(request, role, actor),
+        f"/nuisance/{entry_id}/{step}",
+        work,
+        refused=lambda exc: _entry_page(
+            request, session, entry_id, role, actor, error=exc, typed={"form": step, **typed}
+        ),
+        done=lambda viewer: f"{PAGE}/{entry_id}?{viewer.keep(done=step)}",
+    )
 
 
 @router.post("/nuisance/{entry_id}/approve")

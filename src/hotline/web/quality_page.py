@@ -29,7 +29,7 @@ from hotline.tables import whole_number
 from hotline.timeutil import china_day, now
 from hotline.web.change_records import change_records, wanted_before
 from hotline.web.pages import render
-from hotline.web.viewer import Viewer, page_roles, viewer_of
+from hotline.web.viewer import Viewer, page_roles, posted_step, viewer_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -353,15 +353,14 @@ def _act(
 ) -> Response:
     """One step taken from an inspection's page: checked for the role acted in, done by WORK and committed, then back
     to the page saying so; refused, the page again with why and what was typed, nothing written."""
-    try:
-        viewer = _viewer(request, role, actor)
-        viewer.require("POST", f"/quality/{inspection_id}/{step}", as_role=True)
-        work(viewer)
-        session.commit()
-    except HotlineError as exc:
-        session.rollback()
-        return _inspection_page(request, session, inspection_id, role, actor, error=exc, typed=typed)
-    return RedirectResponse(f"{PAGE}/{inspection_id}?{_query(viewer, done=step)}", status_code=303)
+    return posted_step(
+        session,
+        lambda: _viewer(request, role, actor),
+        f"/quality/{inspection_id}/{step}",
+        work,
+        refused=lambda exc: _inspection_page(request, session, inspection_id, role, actor, error=exc, typed=typed),
+        done=lambda viewer: f"{PAGE}/{inspection_id}?{_query(viewer, done=step)}",
+    )
 
 
 @router.post("/quality/{inspection_id}/score")

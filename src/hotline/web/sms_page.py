@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from hotline.accounts.domain import Grant
@@ -26,7 +26,7 @@ from hotline.sms import domain as sms
 from hotline.sms import service
 from hotline.timeutil import now, parse_instant
 from hotline.web.pages import render
-from hotline.web.viewer import Viewer, page_roles, viewer_of
+from hotline.web.viewer import Viewer, page_roles, posted_step, viewer_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,15 +81,14 @@ def retry_form(
     state: Annotated[str, Form()] = "",
     session: Session = SESSION,
 ) -> Response:
-    try:
-        viewer = _viewer(request, role, actor)
-        viewer.require("POST", f"/sms/{message_id}/retry", as_role=True)
-        service.retry(session, message_id, actor=viewer.actor)
-        session.commit()
-    except HotlineError as exc:
-        session.rollback()
-        return _list_page(request, session, role, actor, state, "", error=exc)
-    return RedirectResponse(f"{PAGE}?{viewer.keep(state=state, done='retry')}", status_code=303)
+    return posted_step(
+        session,
+        lambda: _viewer(request, role, actor),
+        f"/sms/{message_id}/retry",
+        lambda viewer: service.retry(session, message_id, actor=viewer.actor),
+        refused=lambda exc: _list_page(request, session, role, actor, state, "", error=exc),
+        done=lambda viewer: f"{PAGE}?{viewer.keep(state=state, done='retry')}",
+    )
 
 
 def _list_page(

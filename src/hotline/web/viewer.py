@@ -4,15 +4,18 @@ with the same words whether sign-in is on or off."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from hotline.accounts.api import acting, identity_of
 from hotline.accounts.domain import GRANT_LABELS, Grant
 from hotline.accounts.policy import POLICY
-from hotline.errors import Forbidden
+from hotline.errors import Forbidden, HotlineError
 
 
 @dataclass(frozen=True)
@@ -89,3 +92,26 @@ def viewer_of(request: Request, role: str, *, default: str, actor: str = "", pag
     who = acting(request, named, actor=actor.strip(), default=default)
     grants = me.grants if me is not None else tuple(g for g in Grant if g.value == who.role)
     return Viewer(who.role, who.actor or role_label(who.role), grants, me is not None)
+
+
+def posted_step(
+    session: Session,
+    viewer: Callable[[], Viewer],
+    path: str,
+    work: Callable[[Viewer], object],
+    *,
+    refused: Callable[[HotlineError], Response],
+    done: Callable[[Viewer], str],
+) -> Response:
+    """One step posted from a page's form: the VIEWER checked for POST PATH in the role it acts in, WORK done and
+    committed, then on to DONE(viewer) (303, so a reload does not post again); refused, REFUSED(error): the page
+    again saying why, nothing written."""
+    try:
+        who = viewer()
+        who.require("POST", path, as_role=True)
+        work(who)
+        session.commit()
+    except HotlineError as exc:
+        session.rollback()
+        return refused(exc)
+    return RedirectResponse(done(who), status_code=303)
