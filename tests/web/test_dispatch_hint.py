@@ -22,6 +22,7 @@ from hotline.web import dispatch_hint
 from hotline.workorders import domain as d
 from hotline.workorders import service as orders
 from tests.web import test_intake as intake
+from tests.web.orders import take_in
 
 # The 受理 tests' fixtures: a dispatch model trained on a sample of the shared data, and the shared server with it.
 dispatch_models = intake.dispatch_models
@@ -36,17 +37,6 @@ def _percent(x: float) -> str:
 
 def _phone() -> str:
     return "137" + str(uuid.uuid4().int)[:8]
-
-
-def _new_order(server: str, content: str, phone: str) -> str:
-    created = httpx.post(
-        f"{server}/api/orders",
-        params={"advice": "false"},
-        json={"type": "投诉", "content": content, "phone": phone, "region": "510100", "role": "agent"},
-        timeout=30,
-    )
-    assert created.status_code == 201, created.text
-    return str(created.json()["number"])
 
 
 def _stored(server: str, number: str) -> dict[str, Any]:
@@ -70,7 +60,7 @@ def _send(page: Any, button: Any) -> int:
 @pytest.mark.browser
 def test_a_dispatcher_sees_the_suggestion_and_dispatches_as_suggested(page, advice) -> None:  # type: ignore[no-untyped-def]
     phone = _phone()
-    number = _new_order(advice, HOUSING, phone)
+    number = take_in(advice, HOUSING, phone)
     expected = httpx.post(
         f"{advice}/api/dispatch/suggest", json={"text": HOUSING, "region_code": "510100", "phone": phone}
     ).json()
@@ -111,8 +101,8 @@ def test_a_dispatcher_sees_the_suggestion_and_dispatches_as_suggested(page, advi
 @pytest.mark.browser
 def test_an_earlier_order_of_the_same_demand_is_merged_from_the_suggestion(page, advice) -> None:  # type: ignore[no-untyped-def]
     phone = _phone()
-    earlier = _new_order(advice, "小区门口工地夜间施工噪音很大，影响休息", phone)
-    number = _new_order(advice, "又来反映小区门口工地夜间施工噪音，还是很吵", phone)
+    earlier = take_in(advice, "小区门口工地夜间施工噪音很大，影响休息", phone)
+    number = take_in(advice, "又来反映小区门口工地夜间施工噪音，还是很吵", phone)
 
     page.goto(f"/orders/{earlier}?role=dispatcher")  # the later telling is not offered as the first's master
     assert page.locator(f"#dispatch-hint [data-field=repeats] li[data-number='{number}']").count() == 0
@@ -138,13 +128,13 @@ def test_roles_not_picking_a_unit_get_no_suggestion(page, advice) -> None:  # ty
     phone = _phone()
     # A demand no other test tells (the server is shared): nothing like it is open.
     odd = "青羊区某巷子里的百年银杏树被人剥了树皮，眼看要枯死，请园林部门救一救。"
-    number = _new_order(advice, odd, phone)
+    number = take_in(advice, odd, phone)
     page.goto(f"/orders/{number}?role=supervisor")  # offered 并单 only
     assert page.locator("#work details[data-action=merge]").count() == 1
     assert page.locator("#dispatch-hint").count() == 0
 
     # The same caller tells it again: a supervisor may merge it, so sees the earlier order, not the category.
-    again = _new_order(advice, "又来反映：" + odd, phone)
+    again = take_in(advice, "又来反映：" + odd, phone)
     page.goto(f"/orders/{again}?role=supervisor")
     assert page.locator("#dispatch-hint [data-field=suggestion]").count() == 0
     repeat = page.locator(f"#dispatch-hint [data-field=repeats] li[data-number='{number}']")

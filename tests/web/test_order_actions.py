@@ -9,25 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.web.orders import take_in
+
 pytestmark = pytest.mark.browser
 
 
 def _new_order(web_server: str) -> str:
-    created = httpx.post(
-        f"{web_server}/api/orders",
-        params={"advice": "false"},
-        json={
-            "type": "投诉",
-            "content": f"小区门口占道经营，影响通行（{uuid.uuid4().hex[:8]}）",
-            "phone": "13800005678",
-            "region": "510100",
-            "role": "agent",
-            "actor": "话务员甲",
-        },
-        timeout=30,
-    )
-    assert created.status_code == 201, created.text
-    return str(created.json()["number"])
+    return take_in(web_server, f"小区门口占道经营，影响通行（{uuid.uuid4().hex[:8]}）", "13800005678", actor="话务员甲")
 
 
 def _a_unit(web_server: str) -> dict[str, Any]:

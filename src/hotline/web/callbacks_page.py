@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from hotline.accounts.domain import Grant
@@ -24,7 +24,7 @@ from hotline.tables import whole_number
 from hotline.telephony import callbacks
 from hotline.telephony.domain import CALLBACK_OUTCOME_LABELS, CallbackOutcome
 from hotline.web.pages import render
-from hotline.web.viewer import Viewer, page_roles, viewer_of
+from hotline.web.viewer import Viewer, page_roles, posted_step, viewer_of
 from hotline.workorders import domain as wo
 
 router = APIRouter(include_in_schema=False)
@@ -72,16 +72,21 @@ def attempt_form(
     session: Session = SESSION,
 ) -> Response:
     typed = {"id": callback_id, "outcome": outcome, "note": note, "order": order}
-    try:
-        viewer = _viewer(request, role, actor)
-        viewer.require("POST", _attempt_path(callback_id), as_role=True)
-        callbacks.record_attempt(session, callback_id, outcome, note=note, order=order, actor=viewer.actor)
-        session.commit()
-    except HotlineError as exc:
-        session.rollback()
-        return _page(request, session, role, "open", region, overdue, error=exc, typed=typed)
-    query = {"role": viewer.role, "region": region, "overdue": overdue, "done": str(callback_id)}
-    return RedirectResponse(f"{PAGE}?{urlencode({k: v for k, v in query.items() if v})}", status_code=303)
+
+    def back(viewer: Viewer) -> str:
+        query = {"role": viewer.role, "region": region, "overdue": overdue, "done": str(callback_id)}
+        return f"{PAGE}?{urlencode({k: v for k, v in query.items() if v})}"
+
+    return posted_step(
+        session,
+        lambda: _viewer(request, role, actor),
+        _attempt_path(callback_id),
+        lambda viewer: callbacks.record_attempt(
+            session, callback_id, outcome, note=note, order=order, actor=viewer.actor
+        ),
+        refused=lambda exc: _page(request, session, role, "open", region, overdue, error=exc, typed=typed),
+        done=back,
+    )
 
 
 def _page(

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from hotline.accounts.domain import Grant
@@ -119,10 +119,9 @@ def apply_form(
 ) -> Response:
     typed = {"call": call.strip(), "order": order.strip(), "number": number.strip(), "treatment": treatment,
              "days": days, "reason": reason}  # fmt: skip
-    try:
-        viewer = _viewer(request, role, actor)
-        viewer.require("POST", APPLY, as_role=True)
-        made = service.propose(
+
+    def work(viewer: Viewer) -> dict[str, Any]:
+        return service.propose(
             session,
             actor=viewer.actor,
             role=viewer.role,
@@ -133,11 +132,15 @@ def apply_form(
             days=_days(days),
             reason=reason,
         )
-        session.commit()
-    except HotlineError as exc:
-        session.rollback()
-        return _list_page(request, session, role, actor, "", typed=typed, error=exc)
-    return RedirectResponse(f"{PAGE}/{made['id']}?{viewer.keep(done='apply')}", status_code=303)
+
+    return posted_step(
+        session,
+        lambda: _viewer(request, role, actor),
+        APPLY,
+        work,
+        refused=lambda exc: _list_page(request, session, role, actor, "", typed=typed, error=exc),
+        to=lambda viewer, made: f"{PAGE}/{made['id']}?{viewer.keep(done='apply')}",
+    )
 
 
 def _days(text: str) -> int:

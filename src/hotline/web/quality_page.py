@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from hotline.deps import SESSION
@@ -100,23 +100,20 @@ def draw_form(
     session: Session = SESSION,
 ) -> Response:
     typed = {"since": since, "until": until, "per_agent": per_agent, "seed": seed}
-    try:
-        viewer = _viewer(request, role, actor)
-        viewer.require("POST", "/quality/draw", as_role=True)
+
+    def work(viewer: Viewer) -> dict[str, Any]:
         start, end = period_of(since or None, until or None, days=service.DRAW_DAYS)
-        done = service.draw(
-            session,
-            start,
-            end,
-            _integer(per_agent, "每人抽取数须为正整数", "quality-invalid-count"),
-            seed=_seed(seed),
-            actor=viewer.actor,
-        )
-        session.commit()
-    except HotlineError as exc:
-        session.rollback()
-        return _list_page(request, session, role, actor, "pending", "", "", error=exc, typed=typed)
-    return RedirectResponse(f"{PAGE}?{_query(viewer, drawn=str(done['draw']['id']))}", status_code=303)
+        count = _integer(per_agent, "每人抽取数须为正整数", "quality-invalid-count")
+        return service.draw(session, start, end, count, seed=_seed(seed), actor=viewer.actor)
+
+    return posted_step(
+        session,
+        lambda: _viewer(request, role, actor),
+        "/quality/draw",
+        work,
+        refused=lambda exc: _list_page(request, session, role, actor, "pending", "", "", error=exc, typed=typed),
+        to=lambda viewer, done: f"{PAGE}?{_query(viewer, drawn=str(done['draw']['id']))}",
+    )
 
 
 @router.post("/quality/pick")
@@ -127,15 +124,16 @@ def pick_form(
     actor: Annotated[str, Form()] = "",
     session: Session = SESSION,
 ) -> Response:
-    try:
-        viewer = _viewer(request, role, actor)
-        viewer.require("POST", "/quality/pick", as_role=True)
-        made = service.pick(session, number, actor=viewer.actor)
-        session.commit()
-    except HotlineError as exc:
-        session.rollback()
-        return _list_page(request, session, role, actor, "pending", "", "", error=exc, typed={"number": number})
-    return RedirectResponse(f"{PAGE}/{made['id']}?{_query(viewer, done='picked')}", status_code=303)
+    return posted_step(
+        session,
+        lambda: _viewer(request, role, actor),
+        "/quality/pick",
+        lambda viewer: service.pick(session, number, actor=viewer.actor),
+        refused=lambda exc: _list_page(
+            request, session, role, actor, "pending", "", "", error=exc, typed={"number": number}
+        ),
+        to=lambda viewer, made: f"{PAGE}/{made['id']}?{_query(viewer, done='picked')}",
+    )
 
 
 def _integer(text: str, message: str, code: str) -> int:
@@ -247,10 +245,9 @@ def sheet_form(
     session: Session = SESSION,
 ) -> Response:
     typed = {"items": items, "vetoes": vetoes, "pass_line": pass_line, "appeal_days": appeal_days}
-    try:
-        viewer = viewer_of(request, role, default="admin", actor=actor, page=SHEET_PAGE)
-        viewer.require("POST", SHEET_PAGE, as_role=True)
-        service.set_sheet(
+
+    def work(viewer: Viewer) -> object:
+        return service.set_sheet(
             session,
             items=q.parse_items(items),
             vetoes=q.parse_lines(vetoes),
@@ -258,11 +255,15 @@ def sheet_form(
             appeal_days=_integer(appeal_days, "申诉时限须为整数", "quality-invalid-sheet"),
             actor=viewer.actor,
         )
-        session.commit()
-    except HotlineError as exc:
-        session.rollback()
-        return _sheet_page(request, session, role, actor, error=exc, typed=typed)
-    return RedirectResponse(f"{SHEET_PAGE}?{urlencode({'role': viewer.role, 'done': '1'})}", status_code=303)
+
+    return posted_step(
+        session,
+        lambda: viewer_of(request, role, default="admin", actor=actor, page=SHEET_PAGE),
+        SHEET_PAGE,
+        work,
+        refused=lambda exc: _sheet_page(request, session, role, actor, error=exc, typed=typed),
+        done=lambda viewer: f"{SHEET_PAGE}?{urlencode({'role': viewer.role, 'done': '1'})}",
+    )
 
 
 def _sheet_page(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -16,6 +17,8 @@ from hotline.accounts.api import acting, identity_of
 from hotline.accounts.domain import GRANT_LABELS, Grant
 from hotline.accounts.policy import POLICY
 from hotline.errors import Forbidden, HotlineError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -98,20 +101,30 @@ def posted_step(
     session: Session,
     viewer: Callable[[], Viewer],
     path: str,
-    work: Callable[[Viewer], object],
+    work: Callable[[Viewer], T],
     *,
     refused: Callable[[HotlineError], Response],
-    done: Callable[[Viewer], str],
+    done: Callable[[Viewer], str] | None = None,
+    to: Callable[[Viewer, T], str] | None = None,
 ) -> Response:
     """One step posted from a page's form: the VIEWER checked for POST PATH in the role it acts in, WORK done and
-    committed, then on to DONE(viewer) (303, so a reload does not post again); refused, REFUSED(error): the page
-    again saying why, nothing written."""
+    committed, then on to DONE(viewer), or TO(viewer, result) where the next page depends on what WORK returned (the
+    record it made, the draw it took), with 303 so a reload does not post again; refused, REFUSED(error): the page
+    again saying why, nothing written. One of DONE and TO is given."""
+    if to is None and done is not None:
+        to = _ignoring_result(done)
+    elif to is None or done is not None:
+        raise TypeError("posted_step takes one of done= and to=")
     try:
         who = viewer()
         who.require("POST", path, as_role=True)
-        work(who)
+        result = work(who)
         session.commit()
     except HotlineError as exc:
         session.rollback()
         return refused(exc)
-    return RedirectResponse(done(who), status_code=303)
+    return RedirectResponse(to(who, result), status_code=303)
+
+
+def _ignoring_result(done: Callable[[Viewer], str]) -> Callable[[Viewer, object], str]:
+    return lambda who, _result: done(who)
