@@ -110,6 +110,12 @@ class Settings:
     sms_track_url: str = ""
     sms_max_attempts: int = 5
     sms_timeout: int = 10
+    # 短信回访: the 办结告知 asks the citizen for a rating (reply 1/2/3), and how many hours after it was sent a reply
+    # still answers it.
+    sms_survey: bool = True
+    sms_survey_hours: int = 72
+    # 工单附件 (hotline.attachments): the largest file attached to an order, in MB.
+    attachment_max_mb: int = 10
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -140,6 +146,8 @@ class Settings:
             sms_track_url=os.environ.get("HOTLINE_SMS_TRACK_URL", "").strip(),
             sms_max_attempts=_positive("HOTLINE_SMS_MAX_ATTEMPTS", 5),
             sms_timeout=_positive("HOTLINE_SMS_TIMEOUT", 10),
+            sms_survey=_switch("HOTLINE_SMS_SURVEY", True),
+            sms_survey_hours=_positive("HOTLINE_SMS_SURVEY_HOURS", 72),
         )
 
 
@@ -168,6 +176,8 @@ _VARIABLES = (
     "HOTLINE_SMS_TRACK_URL",
     "HOTLINE_SMS_MAX_ATTEMPTS",
     "HOTLINE_SMS_TIMEOUT",
+    "HOTLINE_SMS_SURVEY",
+    "HOTLINE_SMS_SURVEY_HOURS",
 )
 _cache: tuple[tuple[str | None, ...], str, Settings] | None = None
 

@@ -341,13 +341,13 @@ def test_the_menu_offers_only_the_pages_the_account_may_open(client: TestClient)
     boss = _account("wangfang", ["supervisor"])
     supervisor = _nav(client, boss)
     assert agent == [
-        "/", "/plan", "/route", "/calls", "/callbacks", "/quality", "/nuisance", "/orders", "/orders/new", "/calendar",
-        "/kb", "/track", "/docs",
+        "/", "/plan", "/route", "/calls", "/callbacks", "/quality", "/nuisance", "/orders", "/orders/new",
+        "/sms/replies", "/calendar", "/kb", "/track", "/docs",
     ]  # fmt: skip
     # 受理 is for those who may take a demand in: not a supervisor
     assert supervisor == [
-        "/", "/plan", "/route", "/calls", "/callbacks", "/quality", "/nuisance", "/orders", "/sms", "/monitor",
-        "/kpis", "/hotspots", "/feeds", "/seats", "/calendar", "/settings/dispatch", "/kb", "/track", "/docs",
+        "/", "/plan", "/route", "/calls", "/callbacks", "/quality", "/nuisance", "/orders", "/sms", "/sms/replies",
+        "/monitor", "/kpis", "/hotspots", "/feeds", "/seats", "/calendar", "/settings/dispatch", "/kb", "/track", "/docs",
     ]  # fmt: skip
     for href in supervisor[:-1]:  # every page offered opens (/docs is FastAPI's own)
         assert client.get(href, headers=boss).status_code == 200, href

@@ -87,3 +87,47 @@ def test_signed_in_the_account_is_who_resent(
     assert res.status_code == 200, res.text
     with session_scope() as s:
         assert service.history(s, message["id"])[-1]["actor"] == "王芳（wangfang）"
+
+
+# -- 短信回访 ---------------------------------------------------------------------------------------------------------
+
+
+def test_the_gateway_posts_replies_and_the_desk_reads_them_masked(
+    client: TestClient, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from tests.sms.conftest import take
+
+    number = take(direct=True)
+    relay()
+    send(gateway)
+    monkeypatch.setenv("HOTLINE_AUTH", "on")
+    sms_gateway = bearer("sms-gw", ["sms_gateway"], "短信网关")
+    agent = bearer("zhangmin", ["agent"], "张敏")
+    body = {"id": "MO-7", "from": PHONE, "text": "3", "received_at": (T0 + timedelta(hours=1)).isoformat()}
+    res = client.post("/api/sms/replies", json=body, headers=sms_gateway)
+    assert res.status_code == 200, res.text
+    assert set(res.json()) == {"reply_id", "outcome", "outcome_label"}  # no order number, no name
+    assert (res.json()["outcome"], res.json()["outcome_label"]) == ("unsatisfied", "不满意，待电话回访")
+    again = client.post("/api/sms/replies", json={**body, "text": "1"}, headers=sms_gateway)
+    assert again.json() == res.json()  # the same id: nothing new
+    refused = client.post("/api/sms/replies", json=body, headers=agent)
+    assert refused.status_code in (403, 404)
+    for bad in ({**body, "from": ""}, {"text": "1"}, {**body, "received_at": "前天"}, ["1"]):
+        invalid = client.post("/api/sms/replies", json=bad, headers=sms_gateway)
+        assert (invalid.status_code, invalid.json()["code"]) == (422, "sms-invalid-reply"), bad
+    listed = client.get("/api/sms/replies", headers=agent).json()
+    assert listed["awaiting_calls"] == 1 and listed["counts"]["unsatisfied"] == 1
+    [found] = listed["replies"]
+    assert (found["phone"], found["order_number"], found["awaits_call"]) == ("138****5678", number, True)
+    assert client.get("/api/sms/replies", headers=sms_gateway).status_code in (403, 404)
+    bad = client.get("/api/sms/replies", params={"outcome": "happy"}, headers=agent)
+    assert (bad.status_code, bad.json()["code"]) == (422, "sms-invalid-outcome")
+
+
+@pytest.mark.parametrize("role", ["agent", "dispatcher", "supervisor", "admin"])
+def test_the_desk_reads_replies_and_units_do_not(client: TestClient, role: str) -> None:
+    assert client.get("/api/sms/replies", params={"role": role, "actor": "某人"}).status_code == 200
+    res = client.get("/api/sms/replies", params={"role": "department", "actor": "某人"})
+    assert (res.status_code, res.json()["code"]) == (403, "role-not-allowed")

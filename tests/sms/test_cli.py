@@ -56,3 +56,31 @@ def test_relay_send_list_and_retry(db_url: str, gateway: Gateway, monkeypatch: p
     assert code == 2 and out.startswith("错误[sms-not-failed]：只有发送失败的短信可以重新发送")
     with session_scope() as s:
         assert service.state_counts(s)["pending"] == 1
+
+
+def test_a_reply_delivered_otherwise_is_recorded_and_listed(db_url: str, gateway: Gateway) -> None:
+    from tests.sms.test_service import send
+
+    number = take(now() - timedelta(hours=1), direct=True)
+    with session_scope() as s:
+        service.relay_once(s, at=now() - timedelta(hours=1))
+    send(gateway, now() - timedelta(minutes=50))
+    code, out = _run("reply", "--from", "13812345678", "--text", "满意")
+    assert (code, out) == (0, f"回复 {_last()}：已记为回访\n")
+    code, out = _run("reply", "--from", "13812345678", "--text", "1", "--at", "昨天")
+    assert code == 2 and out.startswith("错误[sms-invalid-reply]")
+    code, out = _run("replies")
+    lines = out.splitlines()
+    assert code == 0 and "\t138****5678\t'满意'（满意）\t已记为回访\t" + number in lines[0]
+    assert "13812345678" not in out and lines[-1] == "共 1 条；短信评价不满意、待电话回访的工单 0 件"
+    code, out = _run("replies", "--outcome", "unsatisfied", "--json")
+    assert (code, out.strip()) == (0, "[]")
+
+
+def _last() -> str:
+    from sqlalchemy import func, select
+
+    from hotline.sms.store import CitizenReply
+
+    with session_scope() as s:
+        return f"#{s.scalar(select(func.max(CitizenReply.id)))}"

@@ -106,3 +106,48 @@ def test_back_off_grows_and_stops_at_the_attempts_allowed() -> None:
     # A retry falling in the quiet hours waits for the morning too.
     late = d.after_attempt(d.Outcome.UNREACHED, 2, china(20, 58))
     assert late.next_try_at == china(8, 0, day=2)
+
+
+# -- 短信回访 ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "rating"),
+    [
+        ("1", "satisfied"), ("１", "satisfied"), (" 1。", "satisfied"), ("满意", "satisfied"), ("满意！", "satisfied"),
+        ("2", "basic"), ("基本 满意", "basic"), ("3", "unsatisfied"), ("不满意", "unsatisfied"), ("３!", "unsatisfied"),
+        ("4", None), ("12", None), ("非常满意", None), ("好", None), ("", None),
+    ],
+)  # fmt: skip
+def test_a_reply_is_read_as_its_rating(reply: str, rating: str | None) -> None:
+    found = d.parse_rating(reply)
+    assert (found.value if found else None) == rating
+
+
+def test_the_resolved_notice_asks_for_a_rating_only_when_told() -> None:
+    asked = d.text(d.MessageKind.RESOLVED, "5101", asks_rating=True)
+    assert asked.endswith("请评价办理结果：满意回复1，基本满意回复2，不满意回复3。") and "5101" in asked
+    assert d.SURVEY_PROMPT not in d.text(d.MessageKind.RESOLVED, "5101")
+
+
+@pytest.mark.parametrize(
+    ("rating", "surveyed", "answered", "to_visit", "outcome"),
+    [
+        ("satisfied", True, False, True, "recorded"),
+        ("basic", True, False, True, "recorded"),
+        ("unsatisfied", True, False, True, "unsatisfied"),
+        (None, True, False, True, "unrecognized"),
+        ("satisfied", False, False, True, "no_survey"),
+        (None, False, False, False, "no_survey"),
+        ("satisfied", True, True, True, "already_answered"),
+        ("satisfied", True, False, False, "already_visited"),
+        ("unsatisfied", True, False, False, "already_visited"),
+    ],
+)
+def test_what_a_reply_does(rating: str | None, surveyed: bool, answered: bool, to_visit: bool, outcome: str) -> None:
+    from hotline.workorders.domain import Satisfaction
+
+    found = d.reply_outcome(
+        Satisfaction(rating) if rating else None, surveyed=surveyed, answered_before=answered, to_visit=to_visit
+    )
+    assert found.value == outcome and d.REPLY_OUTCOME_LABELS[found]

@@ -16,7 +16,7 @@ from hotline.errors import Conflict, Forbidden, HotlineError, InvalidInput, TooM
 
 
 class Grant(StrEnum):
-    """A role an account holds. The first five are people's; the last three are other systems'."""
+    """A role an account holds. The first five are people's; the others are other systems'."""
 
     AGENT = "agent"
     DISPATCHER = "dispatcher"
@@ -28,6 +28,7 @@ class Grant(StrEnum):
     # An app submitting citizens' service requests through Open311 (天府通办, a WeChat mini-program): its token is
     # the standard's `api_key`, and its login names the requests it submitted (`open311:<login>:…` on the order).
     OPEN311 = "open311"
+    SMS_GATEWAY = "sms_gateway"  # the SMS gateway delivering citizens' replies (短信回访)
 
 
 GRANT_LABELS = {
@@ -39,6 +40,7 @@ GRANT_LABELS = {
     Grant.FEED: "数据接入系统",
     Grant.PROXY: "SIP 代理",
     Grant.OPEN311: "服务请求应用",
+    Grant.SMS_GATEWAY: "短信网关",
 }
 STAFF = frozenset({Grant.AGENT, Grant.DISPATCHER, Grant.DEPARTMENT, Grant.SUPERVISOR, Grant.ADMIN})
 # Roles bound to one code: a handling unit's staff act for their unit, a feed system for its source.

@@ -123,6 +123,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     # 短信记录 (web.sms_page): supervisors and administrators read the texts sent to citizens and resend failed ones
     ("GET", "/sms", MANAGERS),
     ("POST", "/sms/{message_id}/retry", MANAGERS),
+    ("GET", "/sms/replies", DESK),  # 短信回访's replies (numbers masked): agents and dispatchers make the phone 回访
     ("GET", "/hotspots", MONITORS),  # 热点诉求 (web.hotspots_page)
     ("GET", "/feeds", MONITORS),
     ("GET", "/feeds/{code}", MONITORS),
@@ -223,6 +224,9 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     # 短信通知 (sms.api): supervisors and administrators read the texts (numbers masked) and send failed ones again
     ("GET", "/api/sms", MANAGERS),
     ("POST", "/api/sms/{message_id}/retry", MANAGERS),
+    # 短信回访: the SMS gateway delivers citizens' replies; those who do (or watch) the phone 回访 read them, masked
+    ("POST", "/api/sms/replies", frozenset({Grant.SMS_GATEWAY})),
+    ("GET", "/api/sms/replies", DESK),
     # seats, KPIs, data gathering
     ("POST", "/api/seats/plan", MANAGERS),
     ("GET", "/api/supervision/kpis", MONITORS),

@@ -1,4 +1,5 @@
-"""Commands of 短信通知: `hotline sms list|relay|send|retry` (numbers masked)."""
+"""Commands of 短信通知: `hotline sms list|relay|send|retry`, and of 短信回访 `hotline sms reply|replies` (numbers
+masked)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from hotline.errors import InvalidInput
 from hotline.sms import sender, service
 
 app = HotlineTyper(
-    no_args_is_help=True, help="短信通知：受理回执、办结告知的发送记录、生成、发送与重新发送（号码已脱敏）"
+    no_args_is_help=True,
+    help="短信通知：受理回执、办结告知的发送记录、生成、发送与重新发送；短信回访的市民回复（号码已脱敏）",
 )
 
 
@@ -79,3 +81,48 @@ def retry(
     with session_scope() as session:
         found = service.retry(session, message_id, actor.strip() or f"{getpass.getuser()}（命令行）")
     typer.echo(f"短信 #{found['id']}（工单 {found['order_number']} {found['kind_label']}）已改为待发送")
+
+
+def _reply_line(r: dict[str, Any]) -> str:
+    rated = f"（{r['rating_label']}）" if r["rating_label"] else ""
+    waits = "\t待电话回访" if r["awaits_call"] else ""
+    return f"#{r['id']}\t{r['received_at']}\t{r['phone']}\t{r['text']!r}{rated}\t{r['outcome_label']}\t{r['order_number'] or '—'}{waits}"
+
+
+@app.command("reply", help="登记一条经其他途径收到的市民短信回复（1 满意、2 基本满意、3 不满意）")
+def reply(
+    sender: str = typer.Option(..., "--from", help="发送回复的手机号码"),
+    text: str = typer.Option(..., "--text", help="回复内容"),
+    at: str = typer.Option("", "--at", help="收到回复的时间（ISO 8601；默认现在）"),
+    gateway_id: str = typer.Option("", "--id", help="短信网关的回复编号（同一编号只记一次）"),
+) -> None:
+    """Record a citizen's reply."""
+    with session_scope() as session:
+        found = service.receive_reply(
+            session, phone=sender, text=text, received_at=at or None, gateway_id=gateway_id or None
+        )
+    typer.echo(f"回复 #{found['reply_id']}：{found['outcome_label']}")
+
+
+@app.command("replies", help="列出市民的短信回复（最新在前；号码已脱敏）")
+def replies(
+    outcome: str = typer.Option(
+        "",
+        "--outcome",
+        help="recorded 已记为回访、unsatisfied 不满意、unrecognized 无法识别、no_survey 无待评价短信、"
+        "already_visited 工单已回访、already_answered 已评价过",
+    ),
+    awaiting: bool = typer.Option(False, "--awaiting", help="只列出不满意、工单仍待电话回访的"),
+    limit: int = typer.Option(200, "--limit", help="最多列出条数"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON（与 GET /api/sms/replies 的 replies 相同）"),
+) -> None:
+    """List citizens' replies."""
+    with session_scope() as session:
+        found = service.list_replies(session, outcome=outcome or None, awaiting=awaiting, limit=limit)
+        waiting = service.awaiting_calls(session)
+    if as_json:
+        typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    for r in found:
+        typer.echo(_reply_line(r))
+    typer.echo(f"共 {len(found)} 条；短信评价不满意、待电话回访的工单 {waiting} 件")

@@ -7,6 +7,10 @@ sent (the app tells its own users), a citizen who declined at 受理, and a text
 after its event (a legacy import, a relay stopped for days). The text holds the order number, the 回执's due date
 and where to follow the order: never the citizen's name nor the demand's text.
 
+短信回访: the 办结告知 of an order's own answer asks for a rating (`SURVEY_PROMPT`); the citizen's reply is read by
+`parse_rating` and judged by `reply_outcome` (满意/基本满意 recorded as the order's 回访, 不满意 left to an agent's
+phone 回访).
+
 Texts falling due in the quiet hours (21:00–08:00 China time) wait until 08:00 (`send_after`); a gateway's refusal
 (4xx) fails a text at once, its outage (5xx, timeout) is retried with back-off up to the attempts allowed
 (`after_attempt`).
@@ -15,11 +19,13 @@ Texts falling due in the quiet hours (21:00–08:00 China time) wait until 08:00
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from hotline.timeutil import CHINA_TZ, china
+from hotline.workorders.domain import SATISFACTION_LABELS, Satisfaction
 
 
 class MessageKind(StrEnum):
@@ -110,14 +116,18 @@ def _day(day: date) -> str:
     return f"{day.month}月{day.day}日"
 
 
-def text(kind: MessageKind, number: str, *, due: date | None = None, track_url: str = "") -> str:
-    """The message: the order number, the 回执's due date, where the order can be followed."""
+def text(
+    kind: MessageKind, number: str, *, due: date | None = None, track_url: str = "", asks_rating: bool = False
+) -> str:
+    """The message: the order number, the 回执's due date, where the order can be followed; a 办结告知 that
+    ASKS_RATING ends with the survey's prompt (`SURVEY_PROMPT`)."""
     where = f"在 {track_url} " if track_url else "在12345网站“工单查询”"
     follow = f"可凭工单编号和来电号码后四位{where}查询，或拨打12345。"
     if kind is MessageKind.RECEIPT:
         promised = f"，承办单位将于{_day(due)}前答复" if due is not None else ""
         return f"{SIGNATURE}您反映的诉求已受理，工单编号{number}{promised}。办理进度{follow}"
-    return f"{SIGNATURE}您反映的诉求（工单编号{number}）已办结，办理结果{follow}"
+    prompt = SURVEY_PROMPT if asks_rating else ""
+    return f"{SIGNATURE}您反映的诉求（工单编号{number}）已办结，办理结果{follow}{prompt}"
 
 
 def send_after(at: datetime) -> datetime:
@@ -162,3 +172,72 @@ def after_attempt(result: Outcome, attempts: int, at: datetime, *, max_attempts:
     if result is Outcome.REFUSED or attempts >= max_attempts:
         return Next(MessageState.FAILED, None)
     return Next(MessageState.PENDING, send_after(at + retry_delay(attempts)))
+
+
+# -- 短信回访 ---------------------------------------------------------------------------------------------------------
+
+SURVEY_PROMPT = "请评价办理结果：满意回复1，基本满意回复2，不满意回复3。"
+SURVEY_HOURS = 72  # how long after the 办结告知 was sent a reply still answers it (HOTLINE_SMS_SURVEY_HOURS)
+SURVEY_ACTOR = "短信回访"  # who the 回访 a reply records is, in the order's history
+MAX_REPLY = 500  # characters of a reply kept
+
+_RATINGS = {
+    "1": Satisfaction.SATISFIED,
+    "满意": Satisfaction.SATISFIED,
+    "2": Satisfaction.BASIC,
+    "基本满意": Satisfaction.BASIC,
+    "3": Satisfaction.UNSATISFIED,
+    "不满意": Satisfaction.UNSATISFIED,
+}
+
+
+def reply_token(text: str) -> str:
+    """A reply as it is judged: NFKC (full-width digits become digits), spaces and punctuation dropped."""
+    folded = unicodedata.normalize("NFKC", text or "")
+    return "".join(c for c in folded if unicodedata.category(c)[0] not in "PZC")
+
+
+def parse_rating(text: str) -> Satisfaction | None:
+    """The rating a citizen's reply gives: 1/满意, 2/基本满意, 3/不满意; None for anything else."""
+    return _RATINGS.get(reply_token(text))
+
+
+class ReplyOutcome(StrEnum):
+    RECORDED = "recorded"  # 满意/基本满意: recorded as the order's 回访
+    UNSATISFIED = "unsatisfied"  # 不满意: kept; the order stays 待回访 for an agent's phone 回访
+    UNRECOGNIZED = "unrecognized"  # not 1/2/3 nor the words
+    NO_SURVEY = "no_survey"  # no 办结告知 asking for a rating sent to that number within the survey's hours
+    ALREADY_VISITED = "already_visited"  # the order is no longer 待回访 (a phone 回访 came first)
+    ALREADY_ANSWERED = "already_answered"  # that text already had a recognized reply: the first one wins
+
+
+REPLY_OUTCOME_LABELS = {
+    ReplyOutcome.RECORDED: "已记为回访",
+    ReplyOutcome.UNSATISFIED: "不满意，待电话回访",
+    ReplyOutcome.UNRECOGNIZED: "无法识别",
+    ReplyOutcome.NO_SURVEY: "无待评价短信",
+    ReplyOutcome.ALREADY_VISITED: "工单已回访",
+    ReplyOutcome.ALREADY_ANSWERED: "已评价过",
+}
+
+
+def reply_outcome(
+    rating: Satisfaction | None, *, surveyed: bool, answered_before: bool, to_visit: bool
+) -> ReplyOutcome:  # fmt: skip
+    """What a reply of RATING does. SURVEYED: a text asking for a rating was found for it (`Message.asks_rating`,
+    sent to the number within the survey's hours); ANSWERED_BEFORE: that text already had a recognized reply;
+    TO_VISIT: its order still waits for its 回访 (待回访)."""
+    if not surveyed:
+        return ReplyOutcome.NO_SURVEY
+    if answered_before:
+        return ReplyOutcome.ALREADY_ANSWERED
+    if rating is None:
+        return ReplyOutcome.UNRECOGNIZED
+    if not to_visit:
+        return ReplyOutcome.ALREADY_VISITED
+    return ReplyOutcome.UNSATISFIED if rating is Satisfaction.UNSATISFIED else ReplyOutcome.RECORDED
+
+
+def survey_reason(token: str, rating: Satisfaction) -> str:
+    """The 回访's note in the order's history: 市民短信回复“1”（满意）."""
+    return f"市民短信回复“{token}”（{SATISFACTION_LABELS[rating]}）"

@@ -29,10 +29,11 @@ from hotline.push import service as push
 from hotline.push.domain import advance
 from hotline.settings import get_settings, without_secrets
 from hotline.sms import domain as d
-from hotline.sms.store import Event, Message
-from hotline.timeutil import china, now
+from hotline.sms.store import CitizenReply, Event, Message
+from hotline.timeutil import china, now, parse_instant
 from hotline.workorders import domain as wo
-from hotline.workorders.service import followed_master
+from hotline.workorders.domain import SATISFACTION_LABELS, Satisfaction
+from hotline.workorders.service import act, followed_master
 from hotline.workorders.store import History, Order
 
 CURSOR = "sms"
@@ -72,10 +73,13 @@ def _declined(session: Session, order_ids: Sequence[int]) -> set[int]:
 
 
 def _write(session: Session, order: Order, kind: d.MessageKind, reason: d.SkipReason | None, at: datetime,
-           track_url: str) -> bool:  # fmt: skip
-    """Insert ORDER's text of KIND unless it is there already; whether it was written."""
+           track_url: str, *, survey: bool = False) -> bool:  # fmt: skip
+    """Insert ORDER's text of KIND unless it is there already; whether it was written. SURVEY: a 办结告知 to be sent
+    asks for a rating (短信回访)."""
     state = d.MessageState.SKIPPED if reason is not None else d.MessageState.PENDING
-    body = d.text(kind, order.number, due=order.due if kind is d.MessageKind.RECEIPT else None, track_url=track_url)
+    asks = survey and kind is d.MessageKind.RESOLVED and reason is None
+    due = order.due if kind is d.MessageKind.RECEIPT else None
+    body = d.text(kind, order.number, due=due, track_url=track_url, asks_rating=asks)
     values = {
         "order_id": order.id,
         "order_number": order.number,
@@ -87,6 +91,7 @@ def _write(session: Session, order: Order, kind: d.MessageKind, reason: d.SkipRe
         "attempts": 0,
         "next_try_at": d.send_after(at) if reason is None else None,
         "created_at": at,
+        "asks_rating": asks,
     }
     new_id = session.scalar(_insert(session).values(**values).on_conflict_do_nothing().returning(Message.id))
     if new_id is None:
@@ -174,7 +179,8 @@ def relay_once(session: Session, *, at: datetime | None = None, limit: int = BAT
     transaction with the cursor moved past them. `read`: entries read; `written`: texts to send; `skipped`: texts
     recorded as 不发送."""
     at = at or now()
-    track_url = get_settings().sms_track_url
+    settings = get_settings()
+    track_url = settings.sms_track_url
     cursor = push.load_cursor(session, CURSOR)
     query = select(History.id, History.order_id, History.action, History.at, History.changes)
     entries = push.read_past(session, cursor, query, limit)
@@ -188,7 +194,8 @@ def relay_once(session: Session, *, at: datetime | None = None, limit: int = BAT
         order, kind = orders[entry.order_id], d.EVENT_KINDS[entry.action]
         refused = d.OPT_OUT in (entry.changes or {}) if entry.action == "create" else entry.order_id in declined
         reason = _reason(order, refused, entry.at, at)
-        if _write(session, order, kind, reason, at, track_url):
+        # 短信回访: the 办结告知 of the order's own answer asks for a rating (a merged duplicate's does not).
+        if _write(session, order, kind, reason, at, track_url, survey=settings.sms_survey):
             counts["skipped" if reason is not None else "written"] += 1
         if kind is d.MessageKind.RESOLVED:
             _receipt_not_needed(session, order.id, at)
@@ -351,12 +358,16 @@ def parse_state(state: str | None) -> d.MessageState | None:
         ) from None
 
 
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"条数须在 1 到 {MAX_LIMIT} 之间", code="sms-invalid-limit")
+
+
 def list_messages(
     session: Session, *, state: str | None = None, order: str | None = None, mask: bool = True, limit: int = 200
 ) -> list[dict[str, Any]]:
     """The texts, newest first, of STATE (any when None) and of the order numbered ORDER (any when None)."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"条数须在 1 到 {MAX_LIMIT} 之间", code="sms-invalid-limit")
+    _check_limit(limit)
     query = select(Message).order_by(Message.id.desc()).limit(limit)
     wanted = parse_state(state)
     if wanted is not None:
@@ -405,3 +416,266 @@ def retry(session: Session, message_id: int, actor: str, *, at: datetime | None 
     _event(session, message.id, "retried", message.state, at, actor=actor or ACTOR, note=note)
     session.flush()
     return message_view(message)
+
+
+# -- 短信回访 ---------------------------------------------------------------------------------------------------------
+# The citizen's reply to a 办结告知 that asked for a rating: matched to the latest such text sent to the same number
+# within the survey's hours, judged (`domain.reply_outcome`), and, when it says 满意/基本满意, recorded as the
+# order's 回访 (`workorders.service.act`) in the transaction that stores the reply. The text row is locked first
+# (a write, so SQLite's one writer queues the second reply too): of two replies to one text, the first wins.
+
+
+def _reply_time(received_at: str | datetime | None, at: datetime) -> datetime:
+    if received_at is None or received_at == "":
+        return at
+    try:
+        when = received_at if isinstance(received_at, datetime) else parse_instant(received_at)
+    except InvalidInput:
+        raise InvalidInput(
+            f"短信接收时间格式不正确：{received_at!r}（应为 ISO 8601）", code="sms-invalid-reply"
+        ) from None
+    if when.tzinfo is None:
+        raise InvalidInput("短信接收时间须带时区", code="sms-invalid-reply")
+    if when > at + timedelta(minutes=5):
+        raise InvalidInput("短信接收时间晚于当前时间", code="sms-invalid-reply")
+    return when
+
+
+def _surveyed(session: Session, number: str | None, received: datetime) -> Message | None:
+    """The latest text asking for a rating sent to NUMBER within the survey's hours before RECEIVED."""
+    if number is None:
+        return None
+    since = received - timedelta(hours=get_settings().sms_survey_hours)
+    return session.scalar(
+        select(Message)
+        .where(
+            Message.phone == number,
+            Message.asks_rating.is_(True),
+            Message.state == d.MessageState.SENT.value,
+            Message.sent_at >= since,
+            Message.sent_at <= received,
+        )
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+
+
+def _lock(session: Session, message_id: int) -> None:
+    """Hold MESSAGE_ID's row until the transaction ends (PostgreSQL: the row; SQLite: the database's one writer)."""
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(asks_rating=Message.asks_rating)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _answered(session: Session, message_id: int) -> bool:
+    """Whether the text already had a recognized reply (one with a rating)."""
+    found = session.scalar(
+        select(CitizenReply.id).where(CitizenReply.message_id == message_id, CitizenReply.rating.is_not(None)).limit(1)
+    )
+    return found is not None
+
+
+class _Repeated(Exception):
+    """The gateway's id was stored meanwhile by another request."""
+
+
+def _by_gateway_id(session: Session, gateway_id: str | None) -> CitizenReply | None:
+    return session.scalar(select(CitizenReply).where(CitizenReply.gateway_id == gateway_id)) if gateway_id else None
+
+
+def _judge(session: Session, message: Message | None, rating: Satisfaction | None, token: str,
+           received: datetime) -> tuple[d.ReplyOutcome, Order | None]:  # fmt: skip
+    """What the reply does, with the order it is about; the 回访 recorded when it says 满意/基本满意."""
+    if message is None:
+        return d.reply_outcome(rating, surveyed=False, answered_before=False, to_visit=False), None
+    order = session.get(Order, message.order_id, populate_existing=True)
+    assert order is not None
+    to_visit = order.state == wo.State.TO_VISIT.value
+    outcome = d.reply_outcome(rating, surveyed=True, answered_before=_answered(session, message.id), to_visit=to_visit)
+    if outcome is d.ReplyOutcome.RECORDED and rating is not None:
+        try:
+            with session.begin_nested():
+                act(session, order, wo.Action.CALLBACK.value, role=wo.Role.AGENT.value, actor=d.SURVEY_ACTOR,
+                    satisfaction=rating.value, citizen_resolved=True, reason=d.survey_reason(token, rating),
+                    at=max(received, order.updated_at))  # fmt: skip
+        except Conflict:  # an agent's phone 回访 got there first (SQLite: read before it committed)
+            outcome = d.ReplyOutcome.ALREADY_VISITED
+    return outcome, order
+
+
+def receive_reply(
+    session: Session,
+    *,
+    phone: str,
+    text: str,
+    received_at: str | datetime | None = None,
+    gateway_id: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """A citizen's text (from PHONE, received at RECEIVED_AT, default AT) stored and judged: `reply_id`, `outcome`,
+    `outcome_label` (no order number, no name: the gateway does not need them). The same GATEWAY_ID again: the
+    stored reply's answer, nothing written. 422 `sms-invalid-reply`."""
+    at = at or now()
+    sender, body = (phone or "").strip(), (text or "").strip()
+    gateway_id = (gateway_id or "").strip() or None
+    if not sender or len(sender) > 32:
+        raise InvalidInput("请提供发送短信的号码（from）", code="sms-invalid-reply")
+    if len(body) > d.MAX_REPLY:
+        raise InvalidInput(f"短信内容超过 {d.MAX_REPLY} 字", code="sms-invalid-reply")
+    if gateway_id is not None and len(gateway_id) > 64:
+        raise InvalidInput("短信网关编号（id）至多 64 个字符", code="sms-invalid-reply")
+    received = _reply_time(received_at, at)
+    number = d.mobile_number(sender)
+    stored = _by_gateway_id(session, gateway_id)
+    if stored is not None:
+        return _reply_answer(stored)
+    rating = d.parse_rating(body)
+    try:
+        # Read first, outside the transaction; then the text locked before anything is read in it (SQLite: a
+        # transaction that read before it wrote fails when another wrote meanwhile), and read again under the lock.
+        candidate = _surveyed(session, number, received)
+        with session.begin_nested():
+            message = None
+            if candidate is not None:
+                _lock(session, candidate.id)
+                message = _surveyed(session, number, received)
+                if message is not None and message.id != candidate.id:
+                    _lock(session, message.id)
+            outcome, order = _judge(session, message, rating, d.reply_token(body), received)
+            values = {
+                "gateway_id": gateway_id, "phone": number or sender, "text": body, "received_at": received,
+                "message_id": message.id if message is not None else None,
+                "order_id": order.id if order is not None else None,
+                "rating": rating.value if rating is not None and message is not None else None,
+                "outcome": outcome.value,
+            }  # fmt: skip
+            insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
+                CitizenReply
+            )
+            new_id = session.scalar(insert.values(**values).on_conflict_do_nothing().returning(CitizenReply.id))
+            if new_id is None:
+                raise _Repeated
+    except _Repeated:
+        stored = _by_gateway_id(session, gateway_id)
+        assert stored is not None
+        return _reply_answer(stored)
+    session.flush()
+    return {"reply_id": new_id, "outcome": outcome.value, "outcome_label": d.REPLY_OUTCOME_LABELS[outcome]}
+
+
+def _reply_answer(reply: CitizenReply) -> dict[str, Any]:
+    outcome = d.ReplyOutcome(reply.outcome)
+    return {"reply_id": reply.id, "outcome": outcome.value, "outcome_label": d.REPLY_OUTCOME_LABELS[outcome]}
+
+
+def reply_view(reply: CitizenReply, order: Order | None, *, mask: bool = True) -> dict[str, Any]:
+    outcome = d.ReplyOutcome(reply.outcome)
+    rating = Satisfaction(reply.rating) if reply.rating else None
+    return {
+        "id": reply.id,
+        "received_at": _iso(reply.received_at),
+        "phone": mask_phone(reply.phone) if mask else reply.phone,
+        "text": reply.text,
+        "rating": rating.value if rating else None,
+        "rating_label": SATISFACTION_LABELS[rating] if rating else None,
+        "outcome": outcome.value,
+        "outcome_label": d.REPLY_OUTCOME_LABELS[outcome],
+        "message_id": reply.message_id,
+        "order_number": order.number if order is not None else None,
+        "order_state": order.state if order is not None else None,
+        # 不满意 and the order still waiting for the agent's phone 回访 of this answer
+        "awaits_call": _awaits_call(reply, order),
+    }
+
+
+def _awaits_call(reply: CitizenReply, order: Order | None) -> bool:
+    if order is None or reply.outcome != d.ReplyOutcome.UNSATISFIED.value or order.state != wo.State.TO_VISIT.value:
+        return False
+    return order.resolved_at is None or reply.received_at >= order.resolved_at
+
+
+def parse_outcome(outcome: str | None) -> d.ReplyOutcome | None:
+    if not outcome:
+        return None
+    try:
+        return d.ReplyOutcome(outcome.strip())
+    except ValueError:
+        known = "、".join(f"{o.value} {label}" for o, label in d.REPLY_OUTCOME_LABELS.items())
+        raise InvalidInput(f"回复结果不正确：{outcome!r}（可选 {known}）", code="sms-invalid-outcome") from None
+
+
+def _awaiting_calls() -> Any:
+    """The condition of an unsatisfied reply whose order still waits for the phone 回访 of the answer it rated (an
+    order answered again after 重办 waits for a new one: its 办结 came after the reply)."""
+    return (
+        (CitizenReply.outcome == d.ReplyOutcome.UNSATISFIED.value)
+        & (Order.state == wo.State.TO_VISIT.value)
+        & ((Order.resolved_at.is_(None)) | (CitizenReply.received_at >= Order.resolved_at))
+    )
+
+
+def list_replies(
+    session: Session,
+    *,
+    outcome: str | None = None,
+    awaiting: bool = False,
+    order: str | None = None,
+    mask: bool = True,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """The citizens' replies, newest first, of OUTCOME (any when None); AWAITING: only the unsatisfied ones whose
+    order still waits for its phone 回访; ORDER: of the order numbered so."""
+    _check_limit(limit)
+    query = (
+        select(CitizenReply, Order)
+        .outerjoin(Order, Order.id == CitizenReply.order_id)
+        .order_by(CitizenReply.received_at.desc(), CitizenReply.id.desc())
+        .limit(limit)
+    )
+    wanted = parse_outcome(outcome)
+    if wanted is not None:
+        query = query.where(CitizenReply.outcome == wanted.value)
+    if awaiting:
+        query = query.where(_awaiting_calls())
+    if order and order.strip():
+        query = query.where(Order.number == order.strip())
+    return [reply_view(r, o, mask=mask) for r, o in session.execute(query)]
+
+
+def replies_by_message(
+    session: Session, message_ids: Sequence[int], *, mask: bool = True
+) -> dict[int, list[dict[str, Any]]]:
+    """The replies to each of MESSAGE_IDS, oldest first (the order page shows them under their text)."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    if not message_ids:
+        return found
+    query = (
+        select(CitizenReply, Order)
+        .outerjoin(Order, Order.id == CitizenReply.order_id)
+        .where(CitizenReply.message_id.in_(message_ids))
+        .order_by(CitizenReply.received_at, CitizenReply.id)
+    )
+    for reply, order in session.execute(query):
+        found.setdefault(reply.message_id or 0, []).append(reply_view(reply, order, mask=mask))
+    return found
+
+
+def awaiting_calls(session: Session) -> int:
+    """How many orders wait for an agent's phone 回访 after the citizen rated the answer 不满意 by text."""
+    query = (
+        select(func.count(func.distinct(Order.id)))
+        .select_from(CitizenReply)
+        .join(Order, Order.id == CitizenReply.order_id)
+    )
+    return int(session.scalar(query.where(_awaiting_calls())) or 0)
+
+
+def outcome_counts(session: Session) -> dict[str, int]:
+    """How many replies had each outcome (every outcome named, 0 when none)."""
+    counts = dict.fromkeys((o.value for o in d.ReplyOutcome), 0)
+    for outcome, count in session.execute(select(CitizenReply.outcome, func.count()).group_by(CitizenReply.outcome)):
+        counts[outcome] = int(count)
+    return counts

@@ -56,6 +56,7 @@ NAV = (
     ("/orders", "工单"),
     ("/orders/new", "受理工单"),
     ("/sms", "短信记录"),
+    ("/sms/replies", "短信回访"),
     ("/monitor", "实时监控"),
     ("/kpis", "考核指标"),
     ("/hotspots", "热点诉求"),
@@ -173,6 +174,7 @@ def _todo(request: Request, session: Session, role: str, unit: str, actor: str =
     from hotline.web import sms_page
 
     card["sms"] = sms_page.todo_line(session, who.role)  # 短信发送失败, for those who may resend, when any
+    card["sms_survey"] = sms_page.survey_todo_line(session, who.role)  # 短信评价不满意, for agents and dispatchers
     return card
 
 

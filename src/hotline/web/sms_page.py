@@ -1,8 +1,10 @@
 """短信记录 (`/sms`): the texts the centre sends citizens (受理回执, 办结告知) by state (待发送 / 已发送 / 发送失败 /
 不发送), each with its order, the number masked, the text, the attempts and the gateway's last error, and 重新发送
 for a failed one; a line says whether a gateway is configured (without one nothing leaves the outbox). The order
-page lists its own order's texts (`order_messages`), and the overview's 我的待办 says how many failed
-(`todo_line`).
+page lists its own order's texts (`order_messages`, each with the citizen's replies under it), and the overview's
+我的待办 says how many failed (`todo_line`). 短信回访: the citizens' replies (`/sms/replies`: time, number masked,
+text, 结果, order link) for agents and dispatchers, who make the phone 回访 an unsatisfied reply leaves, and
+supervisors and administrators; 我的待办 says 短信评价不满意 N to agents and dispatchers (`survey_todo_line`).
 
 Thin handlers over `sms.service`. Supervisors and administrators read the list and send a failed text again (the
 access table's rule for the role acted in); with sign-in off the page is viewed as the role named (`role`, by
@@ -22,6 +24,7 @@ from hotline.accounts.domain import Grant
 from hotline.accounts.policy import POLICY
 from hotline.deps import SESSION
 from hotline.errors import HotlineError
+from hotline.settings import get_settings
 from hotline.sms import domain as sms
 from hotline.sms import service
 from hotline.timeutil import now, parse_instant
@@ -32,6 +35,9 @@ router = APIRouter(include_in_schema=False)
 
 TITLE = "短信记录"
 PAGE = "/sms"
+REPLIES = "/sms/replies"
+REPLIES_TITLE = "短信回访"
+SURVEY_CALLERS = frozenset({Grant.AGENT.value, Grant.DISPATCHER.value})  # who 我的待办 tells of unsatisfied replies
 RETRY = "/sms/{message_id}/retry"
 DEFAULT_ROLE = "supervisor"
 FAILED = sms.MessageState.FAILED.value  # what the list opens on when any, and what 我的待办 counts
@@ -52,8 +58,6 @@ def _viewer(request: Request, role: str, actor: str = "") -> Viewer:
 
 def _gateway() -> str:
     """Whether a gateway is configured, in words (its address is not shown: it may carry a key)."""
-    from hotline.settings import get_settings
-
     if get_settings().sms_gateway_url:
         return "已配置短信网关：待发送的短信由后台任务自动发出，失败的按间隔重试。"
     return "未配置短信网关（HOTLINE_SMS_GATEWAY_URL）：短信暂不发出，保留在待发送中，配置后自动补发（生成后超过 24 小时仍未发出的不再发送）。"
@@ -137,9 +141,57 @@ def _list_page(
         rule=RULE,
         actor=viewer.kept_actor,
         order_query=urlencode({"role": viewer.role}),
+        replies_href=f"{REPLIES}?{viewer.keep()}",
     )
     status = error.http_status if error is not None else 200
     return render(request, "sms.html", TITLE, status_code=status, **context)
+
+
+# -- 短信回访: the citizens' replies ------------------------------------------------------------------------------------
+@router.get(REPLIES, response_class=HTMLResponse)
+def replies_page(
+    request: Request,
+    role: str = "",
+    actor: str = "",
+    outcome: str = "",
+    awaiting: str = "",
+    session: Session = SESSION,
+) -> HTMLResponse:
+    """The citizens' replies, newest first (numbers masked): all, of one 结果, or (`awaiting=1`) the unsatisfied ones
+    whose order still waits for its phone 回访."""
+    context: dict[str, Any] = {"role": role, "roles": page_roles(request, REPLIES), "replies": []}
+    try:
+        viewer = viewer_of(request, role, default=DEFAULT_ROLE, actor=actor, page=REPLIES)
+        viewer.require("GET", REPLIES, as_role=True)
+        wanted = service.parse_outcome(outcome)
+        replies = service.list_replies(
+            session, outcome=wanted.value if wanted else None, awaiting=bool(awaiting), mask=True, limit=LIMIT
+        )
+    except HotlineError as exc:
+        return render(request, "sms_replies.html", REPLIES_TITLE, status_code=exc.http_status, **context, error=exc)
+    counts = service.outcome_counts(session)
+    context.update(
+        role=viewer.role,
+        viewer=viewer,
+        replies=replies,
+        outcome=wanted.value if wanted else "",
+        awaiting=bool(awaiting),
+        waiting=service.awaiting_calls(session),
+        awaiting_href=f"{REPLIES}?{viewer.keep(awaiting='1')}",
+        tabs=[
+            (o.value, label, counts[o.value], f"{REPLIES}?{viewer.keep(outcome=o.value)}")
+            for o, label in sms.REPLY_OUTCOME_LABELS.items()
+        ],
+        all_href=f"{REPLIES}?{viewer.keep()}",
+        total=sum(counts.values()),
+        messages_href=f"{PAGE}?{viewer.keep()}" if viewer.acts_as("GET", PAGE) else "",
+        order_query=urlencode({"role": viewer.role}),
+        prompt=sms.SURVEY_PROMPT,
+        hours=get_settings().sms_survey_hours,
+        survey_on=get_settings().sms_survey,
+        error=None,
+    )
+    return render(request, "sms_replies.html", REPLIES_TITLE, **context)
 
 
 # -- the order page's 短信 section ------------------------------------------------------------------------------------
@@ -148,10 +200,11 @@ def order_messages(session: Session, number: str, role: str) -> dict[str, Any]:
     the whole list for a role that reads it."""
     grants = tuple(g for g in Grant if g.value == role)
     href = f"{PAGE}?{urlencode({'role': role, 'order': number, 'state': 'all'})}"
-    return {
-        "messages": service.messages_for_order(session, number, mask=True),
-        "href": href if POLICY.allows("GET", PAGE, grants) else "",
-    }
+    messages = service.messages_for_order(session, number, mask=True)
+    replies = service.replies_by_message(session, [m["id"] for m in messages], mask=True)
+    for m in messages:  # 短信回访: what the citizen answered, under the text that asked
+        m["replies"] = replies.get(m["id"], [])
+    return {"messages": messages, "href": href if POLICY.allows("GET", PAGE, grants) else ""}
 
 
 # -- 我的待办 --------------------------------------------------------------------------------------------------------
@@ -163,3 +216,14 @@ def todo_line(session: Session, role: str) -> dict[str, Any] | None:
     if not count:
         return None
     return {"count": count, "href": f"{PAGE}?{urlencode({'role': role, 'state': FAILED})}"}
+
+
+def survey_todo_line(session: Session, role: str) -> dict[str, Any] | None:
+    """The 短信评价不满意 line of 我的待办 for agents and dispatchers (they make the phone 回访): orders still 待回访
+    whose citizen rated the answer 不满意 by text, when any; else None."""
+    if role not in SURVEY_CALLERS:
+        return None
+    count = service.awaiting_calls(session)
+    if not count:
+        return None
+    return {"count": count, "href": f"{REPLIES}?{urlencode({'role': role, 'awaiting': '1'})}"}
