@@ -14,6 +14,7 @@ def create_app() -> FastAPI:
     from hotline.accounts import api as accounts_api
     from hotline.accounts.guard import Guard
     from hotline.aggregation import api as aggregation_api
+    from hotline.attachments import api as attachments_api
     from hotline.calendar import api as calendar_api
     from hotline.changelog import api as changelog_api
     from hotline.dispatch import api as dispatch_api
@@ -37,6 +38,7 @@ def create_app() -> FastAPI:
         monitor_page,
         nuisance_page,
         order_actions,
+        order_attachments,
         pages,
         plan_page,
         quality_page,
@@ -70,6 +72,7 @@ def create_app() -> FastAPI:
         plan_api.router,
         calendar_api.router,
         workorders_api.router,
+        attachments_api.router,  # /api/orders/{number}/attachments: 工单附件
         changelog_api.router,  # /api/settings/changes: 设置变更记录
         knowledge_api.router,
         dispatch_api.router,
@@ -98,6 +101,7 @@ def create_app() -> FastAPI:
     app.include_router(settings_page.router)  # /settings/dispatch: 派单设置 (units, 派单目录, 办理时限)
     app.include_router(pages.router)
     app.include_router(order_actions.router)
+    app.include_router(order_attachments.router)  # 附件 on the order page: upload and download
     app.mount("/static", pages.static, name="static")
     # Outermost, so no request reaches a route (including the plain Starlette ones) unchecked.
     app.add_middleware(Guard)

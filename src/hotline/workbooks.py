@@ -71,9 +71,10 @@ def excel_time(iso: str | None) -> datetime | None:
     return datetime.fromisoformat(iso).replace(tzinfo=None) if iso else None
 
 
-def download_headers(filename: str, fallback: str) -> dict[str, str]:
+def download_headers(filename: str, fallback: str, *, inline: bool = False) -> dict[str, str]:
     """Headers handing out a download named FILENAME (RFC 6266 with RFC 5987's `filename*` for Chinese; FALLBACK,
     in ASCII, for clients that cannot read it), never kept by a cache (exports hold personal data or figures
-    of a moment)."""
-    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    of a moment). INLINE: shown in the browser (an image) rather than saved."""
+    kind = "inline" if inline else "attachment"
+    disposition = f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
     return {"Content-Disposition": disposition, "Cache-Control": "no-store"}

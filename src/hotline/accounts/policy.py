@@ -86,6 +86,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("POST", "/orders/new", INTAKE),
     ("GET", "/orders/{number}", STAFF),
     ("POST", "/orders/{number}/act", STAFF),  # which step a role may take: the lifecycle's rule
+    ("POST", "/orders/{number}/attachments", frozenset({A, DI, DE, SU})),  # 上传附件 from the order page
     ("GET", "/kb", STAFF),
     ("GET", "/kb/new", MANAGERS),  # writing an article (web.kb_pages); reading and 纠错 are everyone's
     ("POST", "/kb/new", MANAGERS),
@@ -149,6 +150,10 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/api/orders/lifecycle", STAFF),
     ("GET", "/api/orders/{number}", STAFF),
     ("POST", "/api/orders/{number}/actions/{action}", STAFF),
+    # 工单附件 (attachments.api): whoever reads the order reads its files; who adds one is the service's rule (not 管理员)
+    ("GET", "/api/orders/{number}/attachments", STAFF),
+    ("POST", "/api/orders/{number}/attachments", frozenset({A, DI, DE, SU})),
+    ("GET", "/api/orders/{number}/attachments/{attachment_id}", STAFF),
     ("GET", "/api/workorders/units", STAFF),
     ("POST", "/api/workorders/units", ADMIN),
     ("POST", "/api/workorders/units/{code}/deactivate", ADMIN),

@@ -19,7 +19,7 @@ from hotline.accounts.api import acting, identity_of
 from hotline.accounts.domain import Acting
 from hotline.deps import SESSION
 from hotline.errors import Conflict, HotlineError, InvalidInput
-from hotline.web import dispatch_hint, sms_page
+from hotline.web import dispatch_hint, order_attachments, sms_page
 from hotline.web.nuisance_page import apply_href
 from hotline.workorders import domain as d
 from hotline.workorders import service
@@ -90,7 +90,7 @@ def work_context(
 ) -> dict[str, Any]:
     """What order.html's 办理 section needs, as `work`: the steps WHO may take now on ORDER (a `show_order`
     view), the units to choose from, the notice of the step just taken, and a refused step's error and input; and
-    its 短信 section, as `sms` (`sms_page.order_messages`)."""
+    its 短信 section, as `sms` (`sms_page.order_messages`), and its 附件 section, as `attachments`."""
     role = d.Role(who.role)
     lead = order["lead_unit"]
     actions = d.available_actions(
@@ -137,6 +137,8 @@ def work_context(
         },
         # The order's 短信 section: its texts to the citizen (numbers masked), for every role that sees the order
         "sms": sms_page.order_messages(session, order["number"], who.role),
+        # Its 附件 section: the files, and the upload form for those who may add one (web.order_attachments)
+        "attachments": order_attachments.context(session, order, who, done=done),
     }
 
 

@@ -223,6 +223,54 @@ def show(
         )
 
 
+@app.command("attach", help="上传附件：把文件（图片、PDF、Word、Excel、录音）附到工单，记入办理记录")
+def attach(
+    number: str = typer.Argument(..., help="工单编号"),
+    file: Path = typer.Argument(..., help="附件文件；类型按内容识别"),
+    role: str = typer.Option(..., "--role", help="操作角色：agent dispatcher supervisor department"),
+    actor: str = typer.Option("", "--actor", help="操作人"),
+    unit: str | None = typer.Option(None, "--unit", help="承办单位代码（以承办单位身份上传时必填）"),
+    name: str | None = typer.Option(None, "--name", help="附件名称，默认为文件名"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+) -> None:
+    """Attach FILE to order NUMBER (hotline.attachments)."""
+    from hotline.attachments import service as attachments
+
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(attachments.max_bytes() + 1)
+    except OSError as exc:
+        raise InvalidInput(f"无法读取文件 {file}：{exc.strerror}", code="file-not-readable") from exc
+    with session_scope() as session:
+        done = attachments.attach(session, number, data, name or file.name, role=role, actor=actor, unit=unit)
+    if as_json:
+        _dump(done)
+        return
+    typer.echo(f"已上传附件 {done['id']}：{done['name']}（{done['type_label']}，{done['size_label']}）到工单 {number}")
+
+
+@app.command("attachments", help="列出工单的附件")
+def list_attachments(
+    number: str = typer.Argument(..., help="工单编号"),
+    role: str = typer.Option("dispatcher", "--role", help="以该角色查看"),
+    unit: str | None = typer.Option(None, "--unit", help="承办单位代码（以承办单位身份查看时必填）"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+) -> None:
+    """The files of order NUMBER, oldest first."""
+    from hotline.attachments import service as attachments
+
+    with session_scope() as session:
+        found = attachments.list_attachments(session, number, role=role, unit=unit)
+    if as_json:
+        _dump(found)
+        return
+    if not found:
+        typer.echo(f"工单 {number} 暂无附件")
+    for f in found:
+        who = f"{f['actor']}（{f['role_label']}{'，' + f['unit'] if f['unit'] else ''}）"
+        typer.echo(f"  {f['id']:>4}. {f['name']}  {f['type_label']}  {f['size_label']}  {who}  {f['uploaded_at']}")
+
+
 # The list's filters (`service.OrderFilters`), read the same way by `list` and `export`.
 StateOpt = Annotated[str | None, typer.Option("--state", help="状态，如 handling")]
 SlaOpt = Annotated[str | None, typer.Option("--sla", help="时限状态：on_time near_due overdue")]

@@ -1354,8 +1354,11 @@ def remind_due(session: Session, *, at: datetime | None = None) -> list[dict[str
 # The history entry of a deadline moved by a change to the working-day calendar (not a lifecycle step: no role
 # takes it, the calendar does), and its label wherever the history is shown and pushed.
 REDATED = "recalendar"
+# A file attached to the order (hotline.attachments): a change to the order, in its history, but no lifecycle step:
+# its state stays, and nothing that reads steps (KPIs, 工单推送, 短信) reads it.
+ATTACH = "attach"
 T = TypeVar("T")
-HISTORY_LABELS = {"create": "受理", REDATED: "工作日历调整"}
+HISTORY_LABELS = {"create": "受理", REDATED: "工作日历调整", ATTACH: "上传附件"}
 
 
 def history_label(action: str) -> str:
@@ -1539,6 +1542,28 @@ def _update_directly(session: Session, row: Order, values: dict[str, Any], lead:
         set_committed_value(row, "lead_unit", lead)
     if "master_id" in columns:
         session.expire(row, ["master"])  # loaded again (from the identity map) when next followed
+
+
+def record_note(
+    session: Session,
+    order: Order,
+    action: str,
+    *,
+    role: str,
+    actor: str,
+    unit: str = "",
+    reason: str,
+    changes: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Append to ORDER's history an entry that is no step of the lifecycle (ACTION one of `HISTORY_LABELS`, such as
+    `ATTACH`): its state stays as it is, but the order's version moves on, so a step or another note racing it is
+    `stale-version`, as for any change to the order."""
+    if action not in HISTORY_LABELS:
+        raise ValueError(f"not a history note: {action!r}")
+    _record(session, order, action=action, role=role, actor=actor, unit=unit, at=at or now(), reason=reason,
+            from_state=order.state, changes=changes or {})  # fmt: skip
+    flush_orders(session)
 
 
 def flush_orders(session: Session) -> None:
@@ -1733,6 +1758,16 @@ def _check_viewer(role: str, unit: str | None) -> d.Role:
     return viewer
 
 
+def visible_order(session: Session, number: str, role: str, *, unit: str | None = None) -> Order:
+    """The order NUMBER if ROLE (a handling unit: UNIT) may read it: a handling unit only the orders assigned to it
+    (`unit-not-assigned`); citizens use `public_lookup` (`use-public-lookup`)."""
+    viewer = _check_viewer(role, unit)
+    order = get_order(session, number)
+    if viewer is d.Role.DEPARTMENT and (order.lead_unit is None or order.lead_unit.code != unit):
+        raise Forbidden(f"工单 {order.number} 未交办给单位 {unit}", code="unit-not-assigned")
+    return order
+
+
 def show_order(
     session: Session, number: str, role: str = "dispatcher", *, unit: str | None = None, today: date | None = None
 ) -> dict[str, Any]:
@@ -1740,10 +1775,7 @@ def show_order(
 
     A handling unit sees only orders assigned to it (`unit-not-assigned`); citizens use `public_lookup`.
     """
-    viewer = _check_viewer(role, unit)
-    order = get_order(session, number)
-    if viewer is d.Role.DEPARTMENT and (order.lead_unit is None or order.lead_unit.code != unit):
-        raise Forbidden(f"工单 {order.number} 未交办给单位 {unit}", code="unit-not-assigned")
+    order = visible_order(session, number, role, unit=unit)
     view = order_view(session, order, role, today=today)
     view["history"] = history_of(session, order)
     view["children"] = children_view(session, order)

@@ -1,0 +1,161 @@
+"""Use cases of 工单附件: attach a file to a work order, list an order's files, hand one out.
+
+Whoever may read an order (`workorders.service.visible_order`: a handling unit only its own orders) lists and
+downloads its files; the desk (话务员, 派单员), 督办审核员 and a handling unit on its own orders add them, not once
+the order is 已归档 or 已并单 (`domain.check_uploader`). Each upload is one transaction: the bytes (once per
+SHA-256), the attachment row, and the order's history entry 上传附件 <name> (`workorders.service.record_note`: no
+lifecycle step, so no KPI, 工单推送 or 短信 reads it). The history entry moves the order's version on, so two uploads
+racing for the last of the 20 places cannot both pass the count: one is `stale-version`. No deletion in v1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from hotline.attachments import domain as a
+from hotline.attachments.store import Attachment, Blob
+from hotline.db import by_id
+from hotline.errors import HotlineError, InvalidInput, NotFound
+from hotline.settings import get_settings
+from hotline.timeutil import china, now
+from hotline.workorders import domain as wo
+from hotline.workorders import service as orders
+from hotline.workorders.store import Order
+
+MAX_ACTOR = 64
+
+
+def max_bytes() -> int:
+    return get_settings().attachment_max_mb * 1024 * 1024
+
+
+def _actor(actor: str) -> str:
+    actor = actor.strip()
+    if len(actor) > MAX_ACTOR:
+        raise InvalidInput(f"操作人过长（最多 {MAX_ACTOR} 字）", code="field-too-long", field="操作人")
+    return actor
+
+
+def _count(session: Session, order: Order) -> int:
+    return session.scalar(select(func.count()).where(Attachment.order_id == order.id)) or 0
+
+
+def attach(
+    session: Session,
+    number: str,
+    data: bytes,
+    name: str,
+    *,
+    role: str,
+    actor: str,
+    unit: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """Attach DATA (uploaded as NAME) to order NUMBER as ROLE (a handling unit: UNIT); the attachment's view.
+    Refused, nothing is written: 413 `attachment-too-large`, 422 `attachment-empty`, `attachment-type-not-allowed`,
+    409 `attachment-limit`, `attachment-order-closed`, `stale-version`; 403 `role-not-allowed`, `unit-not-assigned`;
+    404 `workorder-not-found`."""
+    order = orders.visible_order(session, number, role, unit=unit)
+    acting = wo.parse_enum(wo.Role, role, "角色", "invalid-role")
+    a.check_uploader(
+        acting, wo.State(order.state), unit=unit or "", lead_unit=order.lead_unit.code if order.lead_unit else None
+    )
+    kind = a.check_file(data, max_bytes=max_bytes())
+    a.check_count(_count(session, order))
+    who = _actor(actor) or wo.ROLE_LABELS[acting]
+    digest = hashlib.sha256(data).hexdigest()
+    when = at or now()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # Stored once per content: a second upload of the same file (or two at once) finds the bytes there.
+    session.execute(
+        insert(Blob).values(sha256=digest, size=len(data), data=data).on_conflict_do_nothing(index_elements=["sha256"])
+    )
+    row = Attachment(
+        order_id=order.id,
+        name=a.clean_name(name, kind),
+        content_type=kind.content_type,
+        size=len(data),
+        sha256=digest,
+        uploaded_at=when,
+        actor=who,
+        role=acting.value,
+        unit_code=unit or "" if acting is wo.Role.DEPARTMENT else "",  # the unit a handling unit acted for
+    )
+    session.add(row)
+    session.flush()
+    orders.record_note(
+        session,
+        order,
+        orders.ATTACH,
+        role=acting.value,
+        actor=row.actor,
+        unit=row.unit_code,
+        reason=f"上传附件 {row.name}（{kind.label}，{a.size_text(row.size)}）",
+        changes={"attachment": [None, row.id]},
+        at=when,
+    )
+    return view(row)
+
+
+def view(row: Attachment) -> dict[str, Any]:
+    kind = a.BY_TYPE[row.content_type]
+    return {
+        "id": row.id,
+        "name": row.name,
+        "content_type": row.content_type,
+        "type_label": kind.label,
+        "image": kind.image,
+        "size": row.size,
+        "size_label": a.size_text(row.size),
+        "sha256": row.sha256,
+        "uploaded_at": china(row.uploaded_at).isoformat(timespec="seconds"),
+        "actor": row.actor,
+        "role": row.role,
+        "role_label": wo.ROLE_LABELS[wo.Role(row.role)],
+        "unit": row.unit_code or None,
+    }
+
+
+def list_attachments(session: Session, number: str, *, role: str, unit: str | None = None) -> list[dict[str, Any]]:
+    """The files of order NUMBER, oldest first, for whoever may read the order."""
+    order = orders.visible_order(session, number, role, unit=unit)
+    rows = session.scalars(select(Attachment).where(Attachment.order_id == order.id).order_by(Attachment.id))
+    return [view(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Download:
+    name: str
+    ascii_name: str
+    kind: a.Kind
+    data: bytes
+
+
+def download(session: Session, number: str, attachment_id: int, *, role: str, unit: str | None = None) -> Download:
+    """The bytes of attachment ATTACHMENT_ID of order NUMBER; 404 `attachment-not-found` for an id that is not one of
+    that order's (another order's included)."""
+    order = orders.visible_order(session, number, role, unit=unit)
+    row = by_id(session, Attachment, attachment_id)
+    if row is None or row.order_id != order.id:
+        raise NotFound(f"工单 {order.number} 没有该附件：{attachment_id}", code="attachment-not-found")
+    blob = session.get(Blob, row.sha256)
+    assert blob is not None  # a foreign key
+    kind = a.BY_TYPE[row.content_type]
+    return Download(row.name, a.ascii_name(row.id, kind), kind, blob.data)
+
+
+def may_upload(role: str, state: str, *, unit: str | None, lead_unit: str | None) -> bool:
+    """Whether the order page offers the upload form to ROLE (the service checks again)."""
+    try:
+        a.check_uploader(wo.Role(role), wo.State(state), unit=unit or "", lead_unit=lead_unit)
+    except (HotlineError, ValueError):
+        return False
+    return True
