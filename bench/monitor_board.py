@@ -5,9 +5,12 @@ A fresh database gets the demo data, N calls (default 20,000) routed today (Chin
 as `calls_page.py` makes them (seven in ten to 12345, the rest to five old numbers; 成都市 and 绵阳市 trunks; answered
 8 in 10, abandoned 1 in 10, 1 in 10 without events), WAITING more queued in the last minutes with nothing after,
 and ORDERS work orders (default 10,000) taken in over the last 60 days, left as taken (待派单; the older ones past due).
+The answered calls go to AGENTS agents (default 150) in turn, each reporting its states (坐席状态): signed in (空闲)
+at 00:00, 通话中 when it answers, 话后整理 when the call ends, 空闲 20 s later, and a 示忙 (小休) of 5 minutes every
+tenth call: about 3.2 state changes per answered call.
 
 Then, each --requests times after a few unmeasured: `live_board` at now and its parts (the day's calls counted in the
-database, the callers waiting, the work orders' figures), `GET /api/monitor`, `GET /monitor`, and for comparison
+database, the callers waiting, the work orders' figures, the agents' block), `GET /api/monitor`, `GET /monitor`, and for comparison
 `telephony.service.day_report` over the same calls (话务记录's figures, one row per call to Python). The stream
 sends `live_board`'s JSON every few seconds: its cost per event is the API's.
 
@@ -37,7 +40,9 @@ from hotline import demo  # noqa: E402
 from hotline.app import create_app  # noqa: E402
 from hotline.db import session_factory  # noqa: E402
 from hotline.supervision import monitor  # noqa: E402
+from hotline.telephony import agent_states  # noqa: E402
 from hotline.telephony import service as telephony  # noqa: E402
+from hotline.telephony.store import AgentStateChange  # noqa: E402
 from hotline.timeutil import now  # noqa: E402
 from hotline.workorders import service as orders  # noqa: E402
 
@@ -45,7 +50,7 @@ OLD = ("12331", "12315", "12366", "12333", "12358")
 TRUNKS = ("cd-telecom", "my-telecom")
 
 
-def _calls(url: str, n: int, waiting: int, batch: int = 1000) -> None:
+def _calls(url: str, n: int, waiting: int, agents: int, batch: int = 1000) -> None:
     factory = session_factory(url)
     start = monitor.day_start(now())
     step = (now() - timedelta(minutes=1) - start) / (n + waiting)
@@ -54,6 +59,7 @@ def _calls(url: str, n: int, waiting: int, batch: int = 1000) -> None:
             telephony.set_endpoint(session, pattern, uri)
         telephony.set_trunk(session, "cd-telecom", "成都市")
         telephony.set_trunk(session, "my-telecom", "绵阳市")
+    changes = [_change(f"A{k:03d}", start, "ready") for k in range(agents)]
     for first in range(0, n + waiting, batch):
         with factory.begin() as session:
             routed, numbers = [], range(first, min(n + waiting, first + batch))
@@ -76,8 +82,23 @@ def _calls(url: str, n: int, waiting: int, batch: int = 1000) -> None:
                 if i % 10 == 8:
                     telephony.record_event(session, call_id, "abandoned", at + timedelta(seconds=40))
                 else:
-                    telephony.record_event(session, call_id, "answered", at + timedelta(seconds=1 + i % 30), "A007")
+                    agent, answered = f"A{i % agents:03d}", at + timedelta(seconds=1 + i % 30)
+                    telephony.record_event(session, call_id, "answered", answered, agent)
                     telephony.record_event(session, call_id, "ended", at + timedelta(seconds=180))
+                    changes += _states(agent, answered, at + timedelta(seconds=180), breather=i % 10 == 0)
+            session.add_all(changes)
+            changes = []
+
+
+def _change(agent: str, at: datetime, state: str, reason: str = "") -> AgentStateChange:
+    return AgentStateChange(agent=agent, state=state, reason=reason, at=at, received_at=at)
+
+
+def _states(agent: str, answered: datetime, ended: datetime, breather: bool) -> list[AgentStateChange]:
+    """An answered call's state changes: 通话中, 话后整理, 空闲 (after a 示忙 of 5 minutes when BREATHER)."""
+    after = [_change(agent, ended + timedelta(seconds=20), "not_ready", "小休")] if breather else []
+    back = ended + timedelta(seconds=20 + (300 if breather else 0))
+    return [_change(agent, answered, "busy"), _change(agent, ended, "wrap_up"), *after, _change(agent, back, "ready")]
 
 
 def _orders(url: str, n: int, batch: int = 500) -> None:
@@ -99,6 +120,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=20_000)
     parser.add_argument("--waiting", type=int, default=40)
     parser.add_argument("--orders", type=int, default=10_000)
+    parser.add_argument("--agents", type=int, default=150)
     parser.add_argument("--requests", type=int, default=30)
     args = parser.parse_args()
     os.environ.update({"HOTLINE_AUTH": "off", "HOTLINE_QUEUE_WORKERS": "off"})
@@ -112,7 +134,7 @@ def main() -> None:
             started = time.perf_counter()
             for _ in demo.load():
                 pass
-            _calls(url, args.n, args.waiting)
+            _calls(url, args.n, args.waiting, args.agents)
             _orders(url, args.orders)
             support.analyze(url)
             print(
@@ -135,9 +157,12 @@ def main() -> None:
                         return monitor._waiting(session, at, None)
                     if fn == "order_figures":
                         return monitor.order_figures(session, at, None)
+                    if fn == "agents_block":
+                        return agent_states.agents_block(session, at)
                     return telephony.day_report(session, monitor.day_start(at), at)
 
-            for fn in ("live_board", "live_board (成都市)", "_calls_today", "_waiting", "order_figures", "day_report"):
+            parts = ("live_board", "live_board (成都市)", "_calls_today", "_waiting", "order_figures", "agents_block")
+            for fn in (*parts, "day_report"):
                 support.measure(f"{fn}", lambda _i, fn=fn: part(fn), args.requests)
 
             def get(path: str) -> object:
@@ -156,6 +181,10 @@ def main() -> None:
                 f"{today['abandoned']}, within {today['answered_within']}, recent offered {board['recent']['offered']}; "
                 f"orders {board['orders']}; {len(board['regions'])} regions, {len(board['lines'])} lines"
             )
+            counts = {k: v for k, v in board["agents"]["counts"].items() if k != "not_ready_reasons"}
+            with factory() as session:
+                changes = session.query(AgentStateChange).count()
+            print(f"  agents: {changes} state changes, {len(board['agents']['rows'])} rows, now {counts}")
 
     support.each_database(
         args.db, run, f"-n {args.n}, --orders {args.orders}, {args.requests} requests; {datetime.now(UTC):%H:%M} UTC"

@@ -192,3 +192,44 @@ def test_overdue_orders_are_those_the_lists_overdue_filter_counts(db_url: str) -
             wanted = orders.count_orders(session, listed, role="supervisor", today=AT.date())
         assert _board(region=region)["orders"]["overdue"] == wanted, region
     assert _board()["orders"]["overdue"] > 0
+
+
+def test_the_board_shows_the_agents_state_now_and_their_day(calls: None) -> None:
+    """坐席: the states the ACD reported (示忙 split by reason), how long each has lasted, the day's hours and the calls
+    answered (the `answered` events naming the agent: two today, one yesterday)."""
+    from hotline.accounts import service as accounts
+    from hotline.telephony import agent_states
+
+    def t(minutes: float) -> str:
+        return (T0 + timedelta(minutes=minutes)).isoformat()  # T0 is 10:00 China time
+
+    with session_scope() as session:
+        accounts.create_account(session, "a007", "王芳", ["agent"])
+        for call_id, minutes in (("a7-1", 1), ("a7-2", 15), ("a7-old", -24 * 60)):
+            telephony.record_event(session, call_id, "answered", T0 + timedelta(minutes=minutes), "A007")
+        agent_states.record_states(
+            session,
+            [
+                {"agent": "A007", "state": "ready", "at": t(-60)},
+                {"agent": "A007", "state": "busy", "at": t(0)},
+                {"agent": "A007", "state": "wrap_up", "at": t(10)},
+                {"agent": "A007", "state": "ready", "at": t(20)},
+                {"agent": "A008", "state": "not_ready", "at": t(-30), "reason": "培训"},
+                {"agent": "A009", "state": "not_ready", "at": t(25), "reason": "小休"},
+                {"agent": "A010", "state": "busy", "at": t(-13 * 60)},  # 21:00 yesterday, no report since: signed out
+            ],
+        )
+    agents = _board()["agents"]
+    counts = agents["counts"]
+    assert (counts["signed_in"], counts["ready"], counts["busy"], counts["not_ready"]) == (3, 1, 0, 2)
+    assert counts["not_ready_reasons"] == [{"reason": "培训", "agents": 1}, {"reason": "小休", "agents": 1}]
+    rows = {r["agent"]: r for r in agents["rows"]}
+    assert list(rows) == ["A007", "A008", "A009", "A010"]
+    a7 = rows["A007"]
+    assert (a7["name"], a7["label"], a7["state_seconds"], a7["answered"]) == ("王芳", "空闲", 600.0, 2)
+    assert (a7["signed_in_seconds"], a7["busy_seconds"], a7["wrap_up_seconds"]) == (5400.0, 600.0, 600.0)
+    assert a7["utilization"] == pytest.approx(1200 / 5400)
+    assert (rows["A008"]["label"], rows["A008"]["not_ready_seconds"]) == ("示忙（培训）", 3600.0)
+    a10 = rows["A010"]  # signed in until 09:00 today (12 h after its last report)
+    assert (a10["state"], a10["busy_seconds"], a10["since"]) == ("logged_out", 9 * 3600.0, "2021-06-01T09:00:00+08:00")
+    assert _board(region="510700")["agents"] == agents  # the whole centre's, whatever the region

@@ -190,3 +190,44 @@ def test_the_page_follows_the_stream_without_reloading(page, web_server) -> None
     expect(page.locator(f'#monitor-regions tr[data-key="{REGION}"] [data-field=waiting]')).to_have_text("0")
     expect(page.locator(f'#monitor-regions tr[data-key="{REGION}"] [data-field=answered]')).not_to_have_text("0")
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_the_page_shows_the_agents_as_it_loads(client: TestClient) -> None:
+    client.post("/telephony/agent-states", json={"agent": "A007", "state": "not_ready", "reason": "会议"})
+    client.post("/telephony/agent-states", json={"agent": "A008", "state": "ready"})
+    res = client.get("/monitor")
+    shown = _figures(res.text)
+    assert (shown["agents.counts.signed_in"], shown["agents.counts.not_ready"], shown["agents.counts.ready"]) == (
+        "2",
+        "1",
+        "1",
+    )
+    assert re.search(r'<span id="monitor-agent-reasons">会议 1</span>', res.text)
+    row = re.search(r'<tr data-key="A007" data-state="not_ready">(.*?)</tr>', res.text)
+    assert row and '<td data-field="label">示忙（会议）</td>' in row.group(1)
+    assert '<td data-field="state_seconds">0:00:0' in row.group(
+        1
+    ) and '<td data-field="utilization">0.0%</td>' in row.group(1)
+
+
+@pytest.mark.browser
+def test_the_agents_table_follows_a_posted_state_change(page, web_server) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    agent = f"T{uuid.uuid4().hex[:6]}"  # the block is the whole centre's: an agent of this test alone
+    sent = httpx.post(f"{web_server}/telephony/agent-states", json={"agent": agent, "state": "ready"})
+    assert sent.status_code == 201, sent.text
+    page.goto("/monitor")
+    row = page.locator(f'#monitor-agents tr[data-key="{agent}"]')
+    expect(row.locator("[data-field=label]")).to_have_text("空闲")
+    expect(page.locator("#monitor-state")).to_have_attribute("data-state", "live", timeout=30_000)
+    page.evaluate("window.notReloaded = true")
+
+    sent = httpx.post(
+        f"{web_server}/telephony/agent-states", json={"agent": agent, "state": "not_ready", "reason": "培训"}
+    )
+    assert sent.status_code == 201, sent.text
+    expect(row.locator("[data-field=label]")).to_have_text("示忙（培训）", timeout=30_000)
+    expect(row).to_have_attribute("data-state", "not_ready")
+    expect(page.locator("#monitor-agent-reasons")).to_contain_text("培训")
+    assert page.evaluate("window.notReloaded") is True

@@ -187,6 +187,7 @@ RULES: tuple[tuple[str, str, frozenset[Grant]], ...] = (
     ("GET", "/telephony/revision", frozenset({PR, AD})),
     ("GET", "/telephony/screened-callers", frozenset({PR})),  # callers in full: for the proxy alone
     ("POST", "/telephony/events", frozenset({PR, AD})),
+    ("POST", "/telephony/agent-states", frozenset({PR, AD})),  # the ACD / agent desk, as call events
     ("GET", "/telephony/calls", STAFF),
     ("GET", "/telephony/calls/{call_id}", STAFF),
     ("POST", "/telephony/calls/{call_id}/transfer", DESK),

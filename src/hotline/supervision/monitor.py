@@ -10,12 +10,14 @@ dispatchers (those who read the KPIs).
 - work orders: 今日受理 as 考核指标 counts a period's demands (`service._received`), 待派单 and 已超期 as the
   order list counts them (`workorders.service.count_orders`, its query and rule for 已超期), so each links to the
   very list; 今日办结.
+- the agents (坐席): their state now and the day's hours and calls answered, summed by the database
+  (`telephony.agent_states.agents_block`; the whole centre's, whatever the region chosen: agents report no region).
 The figures are made of those counts by `telephony.board`. No caller's number is read.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, exists, extract, func, select
@@ -24,11 +26,13 @@ from sqlalchemy.orm import Session
 from hotline.plan.regions import find_region, region_name
 from hotline.plan.service import list_lines
 from hotline.supervision.service import _received
+from hotline.telephony import agent_states
 from hotline.telephony import board as b
+from hotline.telephony.agent_states import day_start
 from hotline.telephony.domain import TO_AGENTS, CallEventType
 from hotline.telephony.service import _flags, _tallied
 from hotline.telephony.store import CallDecision, CallEvent
-from hotline.timeutil import CHINA_TZ, china, china_day
+from hotline.timeutil import china, china_day
 from hotline.workorders import service as workorders
 from hotline.workorders.domain import Case, OrderType, Sla, State, sla_state
 from hotline.workorders.store import Order, is_lead
@@ -37,11 +41,6 @@ from hotline.workorders.store import Order, is_lead
 WAIT_ENDS = tuple(
     e.value for e in (CallEventType.ANSWERED, CallEventType.TRANSFERRED, CallEventType.ABANDONED, CallEventType.ENDED)
 )
-
-
-def day_start(at: datetime) -> datetime:
-    """00:00 China time of AT's China day."""
-    return datetime.combine(china_day(at), time.min, CHINA_TZ)
 
 
 def _seconds(dialect: str, end: Any, start: Any) -> ColumnElement[Any]:
@@ -182,4 +181,5 @@ def live_board(
         "regions": [{"code": s.key, "name": region_name(s.key), **s.to_dict()} for s in figures.regions],
         "lines": [{"dialed": s.key, "name": names.get(s.key, ""), **s.to_dict()} for s in figures.lines],
         "orders": order_figures(session, at, region_code),
+        "agents": agent_states.agents_block(session, at),
     }

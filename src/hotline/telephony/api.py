@@ -22,7 +22,7 @@ from hotline.deps import SESSION
 from hotline.errors import Forbidden, InvalidInput
 from hotline.nuisance import service as nuisance
 from hotline.nuisance.domain import Screened
-from hotline.telephony import callbacks, service
+from hotline.telephony import agent_states, callbacks, service
 from hotline.telephony.recorder import recorder
 from hotline.timeutil import now, parse_instant
 
@@ -188,6 +188,30 @@ def post_event(body: EventIn, response: Response, session: Session = SESSION) ->
     result = service.record_event(session, body.call_id, body.event, at, body.agent, body.data)
     response.status_code = 201 if result.created else 200
     return {**result.event, "duplicate": not result.created}
+
+
+class AgentStateIn(BaseModel):
+    agent: str = Field(..., description="坐席工号, e.g. A007")
+    state: str = Field(
+        ..., description="ready 空闲 | not_ready 示忙 | busy 通话中 | wrap_up 话后整理 | logged_out 签出"
+    )
+    at: str | None = Field(None, description="ISO 8601 instant; now if missing; without offset = China time")
+    reason: str = Field("", description="示忙原因 (not_ready): 小休, 培训, 会议…")
+
+
+@router.post("/agent-states")
+def post_agent_states(
+    body: AgentStateIn | list[AgentStateIn], response: Response, session: Session = SESSION
+) -> dict[str, Any]:
+    """Receive an agent's state change (or a list of them) from the ACD / agent desk. Idempotent by (agent, at,
+    state): one change answers 201 the first time, 200 with `duplicate: true` after; a list answers 200
+    `{"stored": n, "duplicates": k, "changes": [...]}` and is refused whole (422) if one item is malformed."""
+    items = body if isinstance(body, list) else [body]
+    changes, created = agent_states.record_states(session, [item.model_dump() for item in items])
+    if isinstance(body, list):
+        return {"stored": created, "duplicates": len(changes) - created, "changes": changes}
+    response.status_code = 201 if created else 200
+    return changes[0]
 
 
 @router.get("/calls")

@@ -14,10 +14,10 @@ import typer
 from hotline.cli import HotlineTyper
 from hotline.db import session_scope
 from hotline.errors import InvalidInput
-from hotline.telephony import callbacks, service
+from hotline.telephony import agent_states, callbacks, service
 from hotline.telephony.domain import EVENT_LABELS, CallEventType
 from hotline.telephony.kamailio import ProxySite, check_config, render_config
-from hotline.timeutil import china, parse_instant
+from hotline.timeutil import china, parse_day, parse_instant
 
 app = HotlineTyper(no_args_is_help=True, help="话务接入：SIP 代理配置、中继、呼叫记录、转接")
 prompts_app = HotlineTyper(no_args_is_help=True, help="语音提示")
@@ -186,6 +186,37 @@ def calls(
             f"{when}  {r['call_id']:<28}{r['dialed']:<8}{r['caller'] or '-':<14}{r['region']:<8}"
             f"{r['decision']:<10}{r['target'] or r['sip_code'] or '-'}  {r['prompt'] or ''}"
         )
+
+
+def _hms(seconds: float | None) -> str:
+    """Seconds as 时:分:秒 (— when none)."""
+    if seconds is None:
+        return "—"
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+@app.command("agents", help="坐席状态：各坐席当日的签入、通话、话后、示忙时长、利用率与接听量")
+def agents(
+    day: str = typer.Option("", "--day", help="日期 YYYY-MM-DD（北京时间，默认今天）"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+) -> None:
+    """The per-agent table of a China day (today by default: up to now)."""
+    with session_scope() as session:
+        table = agent_states.day_table(session, parse_day(day) if day else None)
+    if as_json:
+        _echo_json(table)
+        return
+    typer.echo(f"{table['day']} 坐席状态（截至 {table['until'][:19].replace('T', ' ')}）")
+    typer.echo("工号      姓名        当前状态          签入时长  通话时长  话后时长  示忙时长  利用率  接听量")
+    for r in table["rows"]:
+        rate = "—" if r["utilization"] is None else f"{r['utilization'] * 100:.1f}%"
+        typer.echo(
+            f"{r['agent']:<10}{r['name']:<10}{r['label']:<14}{_hms(r['signed_in_seconds']):>10}"
+            f"{_hms(r['busy_seconds']):>10}{_hms(r['wrap_up_seconds']):>10}{_hms(r['not_ready_seconds']):>10}"
+            f"{rate:>8}{r['answered']:>8}"
+        )
+    typer.echo(f"共 {len(table['rows'])} 名坐席")
 
 
 @app.command("call", help="查看一次呼叫的路由结果与呼叫事件")

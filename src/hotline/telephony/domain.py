@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TypeVar
 
 from hotline.errors import InvalidInput, NotFound
 from hotline.routing.domain import ACTION_LABELS, Action, RouteDecision
@@ -357,12 +358,20 @@ EVENT_LABELS = {
 }
 
 
-def parse_event_type(text: str) -> CallEventType:
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+def parse_choice(kind: type[_Choice], text: str, what: str, code: str) -> _Choice:
+    """TEXT as one of KIND's values, else `InvalidInput` (CODE) naming WHAT and the values there are."""
     try:
-        return CallEventType(text.strip())
+        return kind(text.strip())
     except ValueError as exc:
-        names = "、".join(e.value for e in CallEventType)
-        raise InvalidInput(f"未知的话务事件：{text!r}（可用：{names}）", code="invalid-call-event") from exc
+        names = "、".join(e.value for e in kind)
+        raise InvalidInput(f"未知的{what}：{text!r}（可用：{names}）", code=code) from exc
+
+
+def parse_event_type(text: str) -> CallEventType:
+    return parse_choice(CallEventType, text, "话务事件", "invalid-call-event")
 
 
 @dataclass(frozen=True)

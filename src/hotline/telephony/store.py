@@ -1,4 +1,4 @@
-"""Tables of the telephony capability (migrations 0005_telephony, 0021_callbacks)."""
+"""Tables of the telephony capability (migrations 0005_telephony, 0021_callbacks, 0032 agent states)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.db import Base, UTCDateTime
+from hotline.db import Base, UTCDateTime, append_only
 
 
 class Trunk(Base):
@@ -146,3 +146,24 @@ class CallbackAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
     order_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class AgentStateChange(Base):
+    """One change of an agent's state as the ACD / agent desk reported it (坐席状态), append-only; (agent, at, state)
+    is unique (idempotent), and serves "the latest state per agent"; `at` serves "today's changes"."""
+
+    __tablename__ = "telephony_agent_state"
+    __table_args__ = (
+        UniqueConstraint("agent", "at", "state", name="uq_telephony_agent_state_agent_at_state"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # `agents.AgentState`
+    reason: Mapped[str] = mapped_column(String(32), default="")  # 示忙原因 (not_ready only)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+append_only(AgentStateChange, "the agents' state log")

@@ -44,12 +44,46 @@
     });
     body.replaceChildren(fresh);
   }
+  var AGENT_FIELDS = ["agent", "name", "label", "state_seconds", "answered", "signed_in_seconds", "busy_seconds",
+    "wrap_up_seconds", "not_ready_seconds", "utilization"];
+  var AGENT_FORMATS = { state_seconds: "hms", signed_in_seconds: "hms", busy_seconds: "hms", wrap_up_seconds: "hms",
+    not_ready_seconds: "hms", utilization: "pct" };
+  function hms(value) {
+    var w = Math.floor(value);
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    return Math.floor(w / 3600) + ":" + two(Math.floor(w / 60) % 60) + ":" + two(w % 60);
+  }
+  function agents(block) {
+    var body = document.querySelector("#monitor-agents tbody");
+    if (!block || !body) return;
+    var fresh = document.createDocumentFragment();
+    block.rows.forEach(function (item) {
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-key", item.agent);
+      tr.setAttribute("data-state", item.state);
+      AGENT_FIELDS.forEach(function (name) {
+        var td = document.createElement("td");
+        var value = item[name];
+        td.setAttribute("data-field", name);
+        td.textContent = AGENT_FORMATS[name] === "hms" && value != null ? hms(value) : show(value, AGENT_FORMATS[name]);
+        tr.appendChild(td);
+      });
+      fresh.appendChild(tr);
+    });
+    body.replaceChildren(fresh);
+    var reasons = document.getElementById("monitor-agent-reasons");
+    if (reasons) {
+      reasons.textContent = block.counts.not_ready_reasons.map(function (r) { return r.reason + " " + r.agents; })
+        .join("，") || "—";
+    }
+  }
   function update(board) {
     document.querySelectorAll("[data-figure]").forEach(function (el) {
       el.textContent = show(pick(board, el.getAttribute("data-figure")), el.getAttribute("data-format"));
     });
     rows("monitor-regions", board.regions, "code", function (r) { return r.name; });
     rows("monitor-lines", board.lines, "dialed", function (l) { return l.name ? l.dialed + " " + l.name : l.dialed; });
+    agents(board.agents);
     say("（实时更新中）", "live");
   }
 
