@@ -5,7 +5,7 @@ A fresh database gets the demo data, N calls (default 20,000) routed today (Chin
 as `calls_page.py` makes them (seven in ten to 12345, the rest to five old numbers; 成都市 and 绵阳市 trunks; answered
 8 in 10, abandoned 1 in 10, 1 in 10 without events), WAITING more queued in the last minutes with nothing after,
 and ORDERS work orders (default 10,000) taken in over the last 60 days, left as taken (待派单; the older ones past due).
-The answered calls go to AGENTS agents (default 150) in turn, each reporting its states (坐席状态): signed in (空闲)
+The answered calls go to AGENTS agents (default 150) in turn, each reporting its states (座席状态): signed in (空闲)
 at 00:00, 通话中 when it answers, 话后整理 when the call ends, 空闲 20 s later, and a 示忙 (小休) of 5 minutes every
 tenth call: about 3.2 state changes per answered call.
 

@@ -14,6 +14,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2999  # the instants parse_instant takes
+
+
 def parse_instant(text: str) -> datetime:
     """ISO 8601 date or date-time; a value without an offset is China time. A bare date means 00:00."""
     raw = text.strip()
@@ -28,6 +31,9 @@ def parse_instant(text: str) -> datetime:
         ) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=CHINA_TZ)
+    # Stored as UTC and moved by days and hours afterwards: year 1 or 9999 would overflow there (a 500), not here.
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise InvalidInput(f"时间超出范围：{text!r}（年份应在 {MIN_YEAR} 到 {MAX_YEAR} 之间）", code="invalid-time")
     return value
 
 

@@ -113,11 +113,20 @@ def test_no_files_once_archived_or_merged(order: str) -> None:
     assert _stored() == (0, 0)
 
 
-def test_a_file_of_another_order_is_not_found(order: str) -> None:
-    mine = _attach(order)
-    other = _attach(f"{order}-01", role="department", unit=CGJ)
+def test_one_demand_shares_its_files_and_another_demands_are_not_found(order: str) -> None:
+    citizens = _attach(order)  # the citizen's photo, on the lead order (ZJJ's)
+    reply = _attach(f"{order}-01", role="department", unit=CGJ)  # the co-handling unit's 回复函
     with session_scope() as s:
-        for number, key in ((f"{order}-01", mine["id"]), (order, other["id"]), (order, 10**12), (order, 0)):
+        # CGJ, co-handling, sees the citizen's photo; the lead order shows the co-unit's file, naming its order.
+        on_child = service.list_attachments(s, f"{order}-01", role="department", unit=CGJ)
+        assert [(f["id"], f["order_number"]) for f in on_child] == [(citizens["id"], order), (reply["id"], None)]
+        on_lead = service.list_attachments(s, order, role="department", unit=ZJJ)
+        assert [(f["id"], f["order_number"]) for f in on_lead] == [(citizens["id"], None), (reply["id"], f"{order}-01")]
+        assert service.download(s, f"{order}-01", citizens["id"], role="department", unit=CGJ).data == png()
+        other = workorders.create_order(s, type="咨询", content="公积金怎么提取？", phone="13812341234",
+                                        region="510100", role="agent", actor="张敏")  # fmt: skip
+        s.flush()
+        for number, key in ((other.number, citizens["id"]), (other.number, reply["id"]), (order, 10**12), (order, 0)):
             with pytest.raises(HotlineError) as missing:
                 service.download(s, number, key, role="dispatcher")
             assert (missing.value.code, missing.value.http_status) == ("attachment-not-found", 404)

@@ -109,12 +109,18 @@ def test_the_gateway_posts_replies_and_the_desk_reads_them_masked(
     res = client.post("/api/sms/replies", json=body, headers=sms_gateway)
     assert res.status_code == 200, res.text
     assert set(res.json()) == {"reply_id", "outcome", "outcome_label"}  # no order number, no name
-    assert (res.json()["outcome"], res.json()["outcome_label"]) == ("unsatisfied", "不满意，待电话回访")
+    assert (res.json()["outcome"], res.json()["outcome_label"]) == ("unsatisfied", "不满意，转电话回访")
     again = client.post("/api/sms/replies", json={**body, "text": "1"}, headers=sms_gateway)
     assert again.json() == res.json()  # the same id: nothing new
     refused = client.post("/api/sms/replies", json=body, headers=agent)
     assert refused.status_code in (403, 404)
-    for bad in ({**body, "from": ""}, {"text": "1"}, {**body, "received_at": "前天"}, ["1"]):
+    for bad in (
+        {**body, "from": ""},
+        {"text": "1"},
+        {**body, "received_at": "前天"},
+        ["1"],
+        {**body, "id": "MO-8", "received_at": "0001-01-01T00:00:00+08:00"},
+    ):
         invalid = client.post("/api/sms/replies", json=bad, headers=sms_gateway)
         assert (invalid.status_code, invalid.json()["code"]) == (422, "sms-invalid-reply"), bad
     listed = client.get("/api/sms/replies", headers=agent).json()

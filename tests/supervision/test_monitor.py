@@ -195,7 +195,7 @@ def test_overdue_orders_are_those_the_lists_overdue_filter_counts(db_url: str) -
 
 
 def test_the_board_shows_the_agents_state_now_and_their_day(calls: None) -> None:
-    """坐席: the states the ACD reported (示忙 split by reason), how long each has lasted, the day's hours and the calls
+    """座席: the states the ACD reported (示忙 split by reason), how long each has lasted, the day's hours and the calls
     answered (the `answered` events naming the agent: two today, one yesterday)."""
     from hotline.accounts import service as accounts
     from hotline.telephony import agent_states

@@ -1,4 +1,4 @@
-"""坐席状态 in the store (`telephony.agent_states`, SQLite and PostgreSQL): reports stored once, a bad batch writing
+"""座席状态 in the store (`telephony.agent_states`, SQLite and PostgreSQL): reports stored once, a bad batch writing
 nothing, the log append-only, and the day the database sums equal to `agents.day_hours` change by change."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""坐席状态 through `POST /telephony/agent-states` (the ACD's report, one or a batch: idempotent, bad input refused with
+"""座席状态 through `POST /telephony/agent-states` (the ACD's report, one or a batch: idempotent, bad input refused with
 stable codes and nothing written, the telephony side's sign-in) and `hotline telephony agents` (SQLite and
 PostgreSQL)."""
 
@@ -69,6 +69,9 @@ def test_a_batch_counts_what_was_new(client: TestClient) -> None:
         ({"agent": "A007", "state": "lunch"}, "invalid-agent-state"),
         ({"agent": "", "state": "ready"}, "invalid-agent"),
         ({"agent": "A007", "state": "ready", "at": "tomorrow"}, "invalid-time"),
+        ({"agent": "A007", "state": "ready", "at": "0001-01-01T00:00:00"}, "invalid-time"),
+        ({"agent": "A007", "state": "ready", "at": "9999-12-31T23:59:59-10:00"}, "invalid-time"),
+        ({"agent": "A007", "state": "ready", "at": "2999-01-01T00:00:00"}, "invalid-time"),  # the ACD's clock is off
         ({"agent": "A007", "state": "not_ready", "reason": "很" * 40}, "invalid-agent-reason"),
         ({"agent": "A007"}, "invalid-input"),
         ([{"agent": "A007", "state": "ready"}, {"agent": "A007", "state": "nap"}], "invalid-agent-state"),
@@ -112,8 +115,8 @@ def test_the_cli_prints_the_day_table(client: TestClient) -> None:
     assert result.exit_code == 0, result.output
     (line,) = [x for x in result.stdout.splitlines() if x.startswith("A007")]
     assert line.split() == ["A007", "A007", "签出", "0:15:00", "0:05:00", "0:05:00", "0:00:00", "66.7%", "1"]
-    assert "共 1 名坐席" in result.stdout
+    assert "共 1 名座席" in result.stdout
     empty = CliRunner().invoke(mount(), ["telephony", "agents", "--day", "2020-01-01"])
-    assert empty.exit_code == 0 and "共 0 名坐席" in empty.stdout
+    assert empty.exit_code == 0 and "共 0 名座席" in empty.stdout
     bad = CliRunner().invoke(mount(), ["telephony", "agents", "--day", "2020-13-01"])
     assert isinstance(bad.exception, HotlineError) and bad.exception.code == "invalid-date"  # `hotline` exits 2

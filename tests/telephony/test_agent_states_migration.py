@@ -1,4 +1,4 @@
-"""Migration 0032 creates exactly the 坐席状态 table `hotline.telephony.store` declares, the database itself refuses to
+"""Migration 0032 creates exactly the 座席状态 table `hotline.telephony.store` declares, the database itself refuses to
 rewrite a reported change, and it goes down and up again (both databases)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""坐席状态 as plain Python (`telephony.agents`): seconds per state over a period, 签入时长 and 利用率, the state now
+"""座席状态 as plain Python (`telephony.agents`): seconds per state over a period, 签入时长 and 利用率, the state now
 and since when, out-of-order reports, the lost 签出 after STALE_HOURS; properties over any sequence of changes."""
 
 from __future__ import annotations

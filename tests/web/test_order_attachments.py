@@ -13,7 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hotline.app import create_app
+from hotline.db import session_scope
+from hotline.workorders import service as workorders
 from tests.attachments.conftest import CGJ, PDF, ZJJ, order, png, state_of
+from tests.conftest import bearer
 
 __all__ = ["order"]  # the fixture: an order dispatched to ZJJ, CGJ co-handling it
 
@@ -109,3 +112,23 @@ def test_upload_a_png_see_it_listed_and_download_it(page, web_server) -> None:  
     got = page.request.get(href)
     assert got.status == 200 and got.body() == png(8, 8) and got.headers["content-type"] == "image/png"
     assert "上传附件" in page.locator("#history").inner_text()
+
+
+def test_a_signed_in_unit_refused_an_upload_is_not_shown_another_units_order(
+    order: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTLINE_AUTH", "on")
+    client = TestClient(create_app(), follow_redirects=False)
+    clerk = bearer("cgjclerk", ["department"], bound_to=CGJ)  # CGJ co-handles: the order led by ZJJ is not its own
+    assert client.get(f"/orders/{order}", params={"role": "department", "unit": ZJJ}, headers=clerk).status_code == 403
+    with session_scope() as s:
+        stored = workorders.get_order(s, order)
+        phone, content = stored.caller_phone, stored.content
+    before = state_of(order)
+    for form in ({"role": "dispatcher"}, {"role": "department", "unit": ZJJ}):
+        refused = client.post(
+            f"/orders/{order}/attachments", files={"file": ("a.png", png(), "image/png")}, data=form, headers=clerk
+        )
+        assert refused.status_code == 403
+        assert phone not in refused.text and content not in refused.text and 'id="attachments"' not in refused.text
+    assert state_of(order) == before  # nothing attached

@@ -73,12 +73,14 @@ def test_the_replies_list_for_those_who_call_back(client: TestClient) -> None:
     rows = list(_rows(page).values())
     assert [(r["phone"], r["text"], r["outcome"]) for r in rows] == [
         ("137****1111", "你好", "无待评价短信"),
-        ("139****2222", "不满意！", "不满意，待电话回访（不满意） 待电话回访"),
+        ("139****2222", "不满意！", "不满意，转电话回访 待电话回访"),
         ("138****1234", "1", "已记为回访（满意）"),
     ]
     assert rows[2]["href"] == f"/orders/{happy}?role=agent" and HAPPY not in page and UNHAPPY not in page
     waiting = _rows(client.get("/sms/replies", params={"role": "dispatcher", "awaiting": "1"}).text)
     assert [r["order"] for r in waiting.values()] == [unhappy]
+    every = _rows(client.get("/sms/replies", params={"role": "dispatcher", "awaiting": "0"}).text)
+    assert len(every) == 3  # awaiting=0 is no filter
     refused = client.get("/sms/replies", params={"role": "department"})
     assert refused.status_code == 403
     assert 'href="/sms/replies?role=supervisor"' in client.get("/sms", params={"role": "supervisor"}).text

@@ -105,10 +105,20 @@ def attach(
     return view(row)
 
 
-def view(row: Attachment) -> dict[str, Any]:
+def _family(session: Session, order: Order) -> dict[int, str]:
+    """The orders of ORDER's demand, id -> number: the lead order and its co-handling (协办) orders. One demand, one
+    set of files: a co-handling unit sees the citizen's photos on the lead order, the centre a co-unit's 回复函."""
+    lead_id = order.parent_id or order.id
+    rows = session.execute(select(Order.id, Order.number).where((Order.id == lead_id) | (Order.parent_id == lead_id)))
+    return {order_id: number for order_id, number in rows}
+
+
+def view(row: Attachment, order_number: str | None = None) -> dict[str, Any]:
+    """An attachment for lists; ORDER_NUMBER: the other order of the demand it was added to (None: this order)."""
     kind = a.BY_TYPE[row.content_type]
     return {
         "id": row.id,
+        "order_number": order_number,
         "name": row.name,
         "content_type": row.content_type,
         "type_label": kind.label,
@@ -125,10 +135,12 @@ def view(row: Attachment) -> dict[str, Any]:
 
 
 def list_attachments(session: Session, number: str, *, role: str, unit: str | None = None) -> list[dict[str, Any]]:
-    """The files of order NUMBER, oldest first, for whoever may read the order."""
+    """The files of order NUMBER's demand (`_family`), oldest first, for whoever may read the order; a file added
+    to another order of the demand names it (`order_number`)."""
     order = orders.visible_order(session, number, role, unit=unit)
-    rows = session.scalars(select(Attachment).where(Attachment.order_id == order.id).order_by(Attachment.id))
-    return [view(row) for row in rows]
+    family = _family(session, order)
+    rows = session.scalars(select(Attachment).where(Attachment.order_id.in_(family)).order_by(Attachment.id))
+    return [view(row, None if row.order_id == order.id else family[row.order_id]) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -140,11 +152,11 @@ class Download:
 
 
 def download(session: Session, number: str, attachment_id: int, *, role: str, unit: str | None = None) -> Download:
-    """The bytes of attachment ATTACHMENT_ID of order NUMBER; 404 `attachment-not-found` for an id that is not one of
-    that order's (another order's included)."""
+    """The bytes of attachment ATTACHMENT_ID of order NUMBER's demand (`_family`); 404 `attachment-not-found` for an
+    id that is not one of its files (another demand's included)."""
     order = orders.visible_order(session, number, role, unit=unit)
     row = by_id(session, Attachment, attachment_id)
-    if row is None or row.order_id != order.id:
+    if row is None or row.order_id not in _family(session, order):
         raise NotFound(f"工单 {order.number} 没有该附件：{attachment_id}", code="attachment-not-found")
     blob = session.get(Blob, row.sha256)
     assert blob is not None  # a foreign key

@@ -58,7 +58,7 @@ class ReplyIn(BaseModel):
     id: str | None = Field(None, description="短信网关的回复编号：同一编号重复报送只记一次")
     from_: str = Field(..., alias="from", description="发送回复的手机号码")
     text: str = Field(..., description="回复内容")
-    received_at: str | None = Field(None, description="网关收到回复的时间（ISO 8601，带时区）；缺省为现在")
+    received_at: str | None = Field(None, description="网关收到回复的时间（ISO 8601；不带时区按北京时间）；缺省为现在")
 
 
 @router.post("/replies")

@@ -213,7 +213,7 @@ class ReplyOutcome(StrEnum):
 
 REPLY_OUTCOME_LABELS = {
     ReplyOutcome.RECORDED: "已记为回访",
-    ReplyOutcome.UNSATISFIED: "不满意，待电话回访",
+    ReplyOutcome.UNSATISFIED: "不满意，转电话回访",
     ReplyOutcome.UNRECOGNIZED: "无法识别",
     ReplyOutcome.NO_SURVEY: "无待评价短信",
     ReplyOutcome.ALREADY_VISITED: "工单已回访",

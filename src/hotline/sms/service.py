@@ -434,8 +434,6 @@ def _reply_time(received_at: str | datetime | None, at: datetime) -> datetime:
         raise InvalidInput(
             f"短信接收时间格式不正确：{received_at!r}（应为 ISO 8601）", code="sms-invalid-reply"
         ) from None
-    if when.tzinfo is None:
-        raise InvalidInput("短信接收时间须带时区", code="sms-invalid-reply")
     if when > at + timedelta(minutes=5):
         raise InvalidInput("短信接收时间晚于当前时间", code="sms-invalid-reply")
     return when

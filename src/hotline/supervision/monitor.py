@@ -10,7 +10,7 @@ dispatchers (those who read the KPIs).
 - work orders: 今日受理 as 考核指标 counts a period's demands (`service._received`), 待派单 and 已超期 as the
   order list counts them (`workorders.service.count_orders`, its query and rule for 已超期), so each links to the
   very list; 今日办结.
-- the agents (坐席): their state now and the day's hours and calls answered, summed by the database
+- the agents (座席): their state now and the day's hours and calls answered, summed by the database
   (`telephony.agent_states.agents_block`; the whole centre's, whatever the region chosen: agents report no region).
 The figures are made of those counts by `telephony.board`. No caller's number is read.
 """

@@ -1,4 +1,4 @@
-"""坐席状态: the agents' state changes as the ACD reports them, and each agent's day counted in the database.
+"""座席状态: the agents' state changes as the ACD reports them, and each agent's day counted in the database.
 
 - `record_states`: store reported changes (idempotent by agent, instant and state; a batch with one bad item writes
   nothing).
@@ -27,6 +27,7 @@ from hotline.telephony.store import AgentStateChange, CallEvent
 from hotline.timeutil import CHINA_TZ, china, china_day, now, parse_instant
 
 MAX_BATCH = 5000
+FUTURE_SLACK = timedelta(minutes=5)  # the ACD's clock may run a little ahead of ours, not more
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,18 @@ def parse_reported(item: Mapping[str, Any], received: datetime) -> Reported:
     received), `reason` (示忙原因)."""
     agent, state, at, reason = (item.get(k) for k in ("agent", "state", "at", "reason"))
     if not isinstance(agent, str):
-        raise InvalidInput("缺少坐席工号（agent）", code="invalid-agent")
+        raise InvalidInput("缺少座席工号（agent）", code="invalid-agent")
     if not isinstance(state, str):
-        raise InvalidInput("缺少坐席状态（state）", code="invalid-agent-state")
+        raise InvalidInput("缺少座席状态（state）", code="invalid-agent-state")
     if at is not None and not isinstance(at, str):
         raise InvalidInput("时间（at）应为 ISO 8601 文本", code="invalid-time")
     if reason is not None and not isinstance(reason, str):
         raise InvalidInput("示忙原因（reason）应为文本", code="invalid-agent-reason")
     kind = a.parse_state(state)
-    return Reported(
-        a.parse_agent(agent), kind, parse_instant(at) if at else received, a.parse_reason(kind, reason or "")
-    )
+    when = parse_instant(at) if at else received
+    if when > received + FUTURE_SLACK:
+        raise InvalidInput(f"座席状态的时间晚于当前时间：{at}", code="invalid-time")
+    return Reported(a.parse_agent(agent), kind, when, a.parse_reason(kind, reason or ""))
 
 
 def _key(agent: str, at: datetime, state: str) -> tuple[str, datetime, str]:
@@ -63,7 +65,7 @@ def record_states(session: Session, items: list[Mapping[str, Any]]) -> tuple[lis
     """Store ITEMS (each checked first: one bad item refuses the batch); answers each change as stored with whether
     it repeated one already stored (or earlier in the batch), and how many were new."""
     if len(items) > MAX_BATCH:
-        raise InvalidInput(f"一次最多上报 {MAX_BATCH} 条坐席状态", code="too-many-agent-states")
+        raise InvalidInput(f"一次最多上报 {MAX_BATCH} 条座席状态", code="too-many-agent-states")
     received = now()
     reported = [parse_reported(item, received) for item in items]
     if not reported:
@@ -234,7 +236,7 @@ def _names(session: Session, agents: set[str]) -> dict[str, str]:
 
 
 def agents_block(session: Session, at: datetime) -> dict[str, Any]:
-    """The wallboard's 坐席 block at AT: counts per state now (示忙 split by reason) and the per-agent table."""
+    """The wallboard's 座席 block at AT: counts per state now (示忙 split by reason) and the per-agent table."""
     rows = agent_rows(session, at)
     return {"counts": a.state_counts(rows), "rows": [r.to_dict(at) for r in rows], "stale_hours": a.STALE_HOURS}
 

@@ -1,4 +1,4 @@
-"""坐席状态 (agent states) as plain Python: what an agent's reported state changes mean over a period.
+"""座席状态 (agent states) as plain Python: what an agent's reported state changes mean over a period.
 
 The ACD / agent desk reports each change of an agent's state (`POST /telephony/agent-states`); nothing here touches
 a database or the web. `telephony.agent_states` has the database sum the same rule over a day's changes (one row
@@ -48,13 +48,13 @@ NO_REASON = "未注明"  # the label of a 示忙 reported without a reason
 
 
 def parse_state(text: str) -> AgentState:
-    return parse_choice(AgentState, text, "坐席状态", "invalid-agent-state")
+    return parse_choice(AgentState, text, "座席状态", "invalid-agent-state")
 
 
 def parse_agent(text: str) -> str:
     agent = text.strip()
     if not agent or len(agent) > MAX_AGENT:
-        raise InvalidInput(f"坐席工号不能为空且不超过 {MAX_AGENT} 个字符", code="invalid-agent")
+        raise InvalidInput(f"座席工号不能为空且不超过 {MAX_AGENT} 个字符", code="invalid-agent")
     return agent
 
 

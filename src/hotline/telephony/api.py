@@ -191,7 +191,7 @@ def post_event(body: EventIn, response: Response, session: Session = SESSION) ->
 
 
 class AgentStateIn(BaseModel):
-    agent: str = Field(..., description="坐席工号, e.g. A007")
+    agent: str = Field(..., description="座席工号, e.g. A007")
     state: str = Field(
         ..., description="ready 空闲 | not_ready 示忙 | busy 通话中 | wrap_up 话后整理 | logged_out 签出"
     )

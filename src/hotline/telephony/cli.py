@@ -196,7 +196,7 @@ def _hms(seconds: float | None) -> str:
     return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
-@app.command("agents", help="坐席状态：各坐席当日的签入、通话、话后、示忙时长、利用率与接听量")
+@app.command("agents", help="座席状态：各座席当日的签入、通话、话后、示忙时长、利用率与接听量")
 def agents(
     day: str = typer.Option("", "--day", help="日期 YYYY-MM-DD（北京时间，默认今天）"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
@@ -207,7 +207,7 @@ def agents(
     if as_json:
         _echo_json(table)
         return
-    typer.echo(f"{table['day']} 坐席状态（截至 {table['until'][:19].replace('T', ' ')}）")
+    typer.echo(f"{table['day']} 座席状态（截至 {table['until'][:19].replace('T', ' ')}）")
     typer.echo("工号      姓名        当前状态          签入时长  通话时长  话后时长  示忙时长  利用率  接听量")
     for r in table["rows"]:
         rate = "—" if r["utilization"] is None else f"{r['utilization'] * 100:.1f}%"
@@ -216,7 +216,7 @@ def agents(
             f"{_hms(r['busy_seconds']):>10}{_hms(r['wrap_up_seconds']):>10}{_hms(r['not_ready_seconds']):>10}"
             f"{rate:>8}{r['answered']:>8}"
         )
-    typer.echo(f"共 {len(table['rows'])} 名坐席")
+    typer.echo(f"共 {len(table['rows'])} 名座席")
 
 
 @app.command("call", help="查看一次呼叫的路由结果与呼叫事件")

@@ -149,7 +149,7 @@ class CallbackAttempt(Base):
 
 
 class AgentStateChange(Base):
-    """One change of an agent's state as the ACD / agent desk reported it (坐席状态), append-only; (agent, at, state)
+    """One change of an agent's state as the ACD / agent desk reported it (座席状态), append-only; (agent, at, state)
     is unique (idempotent), and serves "the latest state per agent"; `at` serves "today's changes"."""
 
     __tablename__ = "telephony_agent_state"

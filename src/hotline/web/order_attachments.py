@@ -56,6 +56,15 @@ def context(
     }
 
 
+def _unshown(request: Request, number: str, role: str, exc: HotlineError) -> HTMLResponse:
+    """The refusal alone, no order shown: the request's role or unit is not the account's."""
+    from hotline.web.pages import render
+
+    return render(
+        request, "order.html", f"工单 {number}", status_code=exc.http_status, error=exc, order=None, role=role
+    )
+
+
 def _refused(request: Request, session: Session, number: str, who: Acting, exc: HotlineError) -> HTMLResponse:
     """The order page again as it now stands, the refusal in its 附件 section."""
     from hotline.web.order_actions import work_context
@@ -66,7 +75,7 @@ def _refused(request: Request, session: Session, number: str, who: Acting, exc: 
     try:
         order = orders.show_order(session, number, who.role, unit=who.unit)
     except HotlineError:
-        return render(request, "order.html", title, status_code=exc.http_status, error=exc, order=None, role=who.role)
+        return _unshown(request, number, who.role, exc)
     work = work_context(session, request, order, who)
     work["attachments"]["error"] = exc
     return render(request, "order.html", title, status_code=exc.http_status, order=order, role=who.role, **work)
@@ -85,11 +94,14 @@ async def attach_form(
     """上传附件 from the order page (POST, then 303 back to it)."""
     data = await read_upload(file) if file is not None else b""
     name = file.filename or "" if file is not None else ""
-    acted = Acting(role or DEFAULT_ROLE, unit or None, actor)
+    # The role and unit checked against the account before anything is shown: a refusal renders the order page
+    # as them, so unchecked form values would show another unit's order (as order_actions.act_form does).
+    try:
+        acted = acting(request, role or None, unit or None, actor, default=DEFAULT_ROLE)
+    except HotlineError as exc:
+        return _unshown(request, number, role, exc)
 
     def viewer() -> Viewer:
-        nonlocal acted
-        acted = acting(request, role or None, unit or None, actor, default=DEFAULT_ROLE)
         return viewer_of(request, role, default=DEFAULT_ROLE, actor=actor)
 
     def work(who: Viewer) -> None:

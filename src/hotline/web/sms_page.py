@@ -165,7 +165,7 @@ def replies_page(
         viewer.require("GET", REPLIES, as_role=True)
         wanted = service.parse_outcome(outcome)
         replies = service.list_replies(
-            session, outcome=wanted.value if wanted else None, awaiting=bool(awaiting), mask=True, limit=LIMIT
+            session, outcome=wanted.value if wanted else None, awaiting=awaiting == "1", mask=True, limit=LIMIT
         )
     except HotlineError as exc:
         return render(request, "sms_replies.html", REPLIES_TITLE, status_code=exc.http_status, **context, error=exc)
@@ -175,7 +175,7 @@ def replies_page(
         viewer=viewer,
         replies=replies,
         outcome=wanted.value if wanted else "",
-        awaiting=bool(awaiting),
+        awaiting=awaiting == "1",
         waiting=service.awaiting_calls(session),
         awaiting_href=f"{REPLIES}?{viewer.keep(awaiting='1')}",
         tabs=[

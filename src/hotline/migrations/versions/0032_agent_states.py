@@ -1,4 +1,4 @@
-"""坐席状态: the agents' state changes as the ACD reports them (`telephony_agent_state`, append-only: the ORM refuses to
+"""座席状态: the agents' state changes as the ACD reports them (`telephony_agent_state`, append-only: the ORM refuses to
 change its rows, the database refuses an UPDATE; UNIQUE(agent, at, state) makes a repeated report idempotent and
 serves the latest state per agent; `at` indexed for a day's changes).
 
