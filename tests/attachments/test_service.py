@@ -159,3 +159,53 @@ def test_no_lifecycle_reader_takes_the_entry_for_a_step(order: str) -> None:
     with session_scope() as s:  # and the order still takes its next step
         workorders.act(s, order, "accept", role="department", unit=ZJJ, actor="住建局甲")
     assert state_of(order)[0] == "handling"
+
+
+# -- files sent with a demand at 受理 (web.intake) ---------------------------------------------------------------
+def _taken_in(files: list[tuple[str, bytes]], role: str = "agent") -> str:
+    with session_scope() as s:
+        service.check_all(files, role=role)
+        order = workorders.create_order(s, type="投诉", content="路灯不亮", phone="13812341234", region="510100",
+                                        role=role, actor="张敏")  # fmt: skip
+        s.flush()
+        service.attach_all(s, order, files, role=role, actor="张敏")
+        return order.number
+
+
+def test_files_at_intake_are_written_with_the_order_after_its_intake_entry(db_url: str) -> None:
+    number = _taken_in([("IMG_0001.png", png()), ("说明.pdf", PDF)])
+    with session_scope() as s:
+        listed = service.list_attachments(s, number, role="supervisor")
+        history = workorders.show_order(s, number, "supervisor")["history"]
+    assert [(f["name"], f["content_type"], f["actor"]) for f in listed] == [
+        ("IMG_0001.png", "image/png", "张敏"), ("说明.pdf", "application/pdf", "张敏")]  # fmt: skip
+    assert [h["action_label"] for h in history] == ["受理", "上传附件", "上传附件"]
+    assert [h["reason"].split("（")[0] for h in history[1:]] == ["上传附件 IMG_0001.png", "上传附件 说明.pdf"]
+
+
+def test_one_refused_file_at_intake_refuses_them_all_naming_it(db_url: str) -> None:
+    with pytest.raises(HotlineError) as refused:
+        service.check_all([("a.png", png()), ("备注.txt", b"hello"), ("b.png", b"")], role="agent")
+    assert refused.value.code == "attachment-type-not-allowed"
+    assert refused.value.message.startswith("附件「备注.txt」：不支持的附件类型")
+    assert refused.value.details["file"] == "备注.txt"
+    with pytest.raises(HotlineError) as too_many:
+        service.check_all([(f"{i}.png", png()) for i in range(a.MAX_PER_ORDER + 1)], role="agent")
+    assert too_many.value.code == "attachment-limit"
+    service.check_all([(f"{i}.png", png()) for i in range(a.MAX_PER_ORDER)], role="agent")  # 20 fit
+    with pytest.raises(HotlineError) as admin:
+        service.check_all([("a.png", png())], role="admin")
+    assert admin.value.code == "role-not-allowed"
+    assert service.check_all([], role="admin") == []  # no files: nothing to refuse
+
+
+def test_files_at_intake_that_do_not_fit_write_nothing(order: str) -> None:
+    for i in range(a.MAX_PER_ORDER - 1):
+        _attach(order, name=f"{i}.png")
+    before, stored = state_of(order), _stored()
+    with pytest.raises(HotlineError) as refused, session_scope() as s:
+        service.attach_all(
+            s, workorders.get_order(s, order), [("x.png", png()), ("y.pdf", PDF)], role="agent", actor=""
+        )
+    assert refused.value.code == "attachment-limit"
+    assert (state_of(order), _stored()) == (before, stored)

@@ -118,8 +118,9 @@ def check_file(data: bytes, *, max_bytes: int) -> Kind:
     return kind
 
 
-def check_count(count: int) -> None:
-    if count >= MAX_PER_ORDER:
+def check_count(count: int, adding: int = 1) -> None:
+    """Whether ADDING more files fit on an order holding COUNT."""
+    if count + adding > MAX_PER_ORDER:
         raise Conflict(f"每张工单最多 {MAX_PER_ORDER} 个附件", code="attachment-limit", limit=MAX_PER_ORDER)
 
 

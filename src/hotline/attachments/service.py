@@ -6,11 +6,15 @@ the order is 已归档 or 已并单 (`domain.check_uploader`). Each upload is on
 SHA-256), the attachment row, and the order's history entry 上传附件 <name> (`workorders.service.record_note`: no
 lifecycle step, so no KPI, 工单推送 or 短信 reads it). The history entry moves the order's version on, so two uploads
 racing for the last of the 20 places cannot both pass the count: one is `stale-version`. No deletion in v1.
+
+Files sent with a demand at 受理 (web.intake) are all checked before the order is created (`check_all`) and written
+in the order's own transaction (`attach_all`), all or nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,6 +74,22 @@ def attach(
     )
     kind = a.check_file(data, max_bytes=max_bytes())
     a.check_count(_count(session, order))
+    return view(_write(session, order, data, name, kind, acting=acting, actor=actor, unit=unit or "", at=at))
+
+
+def _write(
+    session: Session,
+    order: Order,
+    data: bytes,
+    name: str,
+    kind: a.Kind,
+    *,
+    acting: wo.Role,
+    actor: str,
+    unit: str,
+    at: datetime | None,
+) -> Attachment:
+    """The bytes, the attachment row and the history entry 上传附件 of a file already checked."""
     who = _actor(actor) or wo.ROLE_LABELS[acting]
     digest = hashlib.sha256(data).hexdigest()
     when = at or now()
@@ -87,7 +107,7 @@ def attach(
         uploaded_at=when,
         actor=who,
         role=acting.value,
-        unit_code=unit or "" if acting is wo.Role.DEPARTMENT else "",  # the unit a handling unit acted for
+        unit_code=unit if acting is wo.Role.DEPARTMENT else "",  # the unit a handling unit acted for
     )
     session.add(row)
     session.flush()
@@ -102,7 +122,48 @@ def attach(
         changes={"attachment": [None, row.id]},
         at=when,
     )
-    return view(row)
+    return row
+
+
+def check_all(files: Sequence[tuple[str, bytes]], *, role: str) -> list[a.Kind]:
+    """The kinds of FILES ((name as uploaded, bytes), sent with a demand at 受理), every one checked before the
+    order is taken in: ROLE may add files, at most `MAX_PER_ORDER`, each taken (`domain.check_file`). The first
+    refused file refuses them all, its name in the message and in `details["file"]`."""
+    if not files:
+        return []
+    acting = wo.parse_enum(wo.Role, role, "角色", "invalid-role")
+    a.check_uploader(acting, wo.State.REGISTERED, unit="", lead_unit=None)
+    a.check_count(0, len(files))
+    kinds = []
+    for name, data in files:
+        try:
+            kinds.append(a.check_file(data, max_bytes=max_bytes()))
+        except HotlineError as exc:
+            shown = name.strip() or a.DEFAULT_NAME
+            raise type(exc)(f"附件「{shown}」：{exc.message}", code=exc.code, file=shown, **exc.details) from exc
+    return kinds
+
+
+def attach_all(
+    session: Session,
+    order: Order,
+    files: Sequence[tuple[str, bytes]],
+    *,
+    role: str,
+    actor: str,
+    at: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Attach FILES to ORDER just taken in, in its transaction (the caller commits or rolls back the order with
+    them), as ROLE (a desk role: no unit); one history entry 上传附件 each, after 受理, in the order given. All or
+    nothing: `check_all`'s refusals, and 409 `attachment-limit` when the order has no room for them all."""
+    kinds = check_all(files, role=role)
+    acting = wo.Role(role)
+    a.check_uploader(acting, wo.State(order.state), unit="", lead_unit=None)
+    a.check_count(_count(session, order), len(files))
+    return [
+        view(_write(session, order, data, name, kind, acting=acting, actor=actor, unit="", at=at))
+        for (name, data), kind in zip(files, kinds, strict=True)
+    ]
 
 
 def _family(session: Session, order: Order) -> dict[int, str]:
@@ -141,6 +202,15 @@ def list_attachments(session: Session, number: str, *, role: str, unit: str | No
     family = _family(session, order)
     rows = session.scalars(select(Attachment).where(Attachment.order_id.in_(family)).order_by(Attachment.id))
     return [view(row, None if row.order_id == order.id else family[row.order_id]) for row in rows]
+
+
+def media_url(session: Session, number: str, *, role: str, unit: str | None = None) -> str | None:
+    """The address of the citizen's photo an Open311 app sent with order NUMBER's demand (`_family`, given at the
+    受理 of one of its orders), for whoever may read the order; None when there is none. Shown as an external link
+    only: the platform never fetches it (no request to an address a citizen's app chose)."""
+    order = orders.visible_order(session, number, role, unit=unit)
+    urls = orders.media_urls(session, _family(session, order))
+    return urls.get(order.id) or next(iter(urls.values()), None)
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from hotline.errors import InvalidInput
 from hotline.workorders.domain import OrderType, State
 
 CLOSED_STATES = frozenset({State.TO_VISIT, State.VISITED, State.ARCHIVED, State.MERGED})
 DEFAULT_TYPE = OrderType.HELP  # a service request that says nothing else is a 求助
 MAX_DESCRIPTION = 4000
+MAX_MEDIA_URL = 1000
 
 
 @dataclass(frozen=True)
@@ -75,3 +78,23 @@ def type_attribute() -> dict[str, object]:
 
 def status(state: State) -> str:
     return "closed" if state in CLOSED_STATES else "open"
+
+
+def check_media_url(value: str) -> str:
+    """The request's `media_url` (the address of the citizen's photo) as kept, "" when none was given. Only an
+    absolute http(s) URL naming a host, without spaces or control characters, at most MAX_MEDIA_URL characters:
+    it is shown to staff as a link and never fetched by the platform. `open311-media-url-too-long`,
+    `open311-media-url-invalid`."""
+    url = value.strip()
+    if not url:
+        return ""
+    if len(url) > MAX_MEDIA_URL:
+        raise InvalidInput(f"media_url 不能超过 {MAX_MEDIA_URL} 个字符", code="open311-media-url-too-long")
+    try:
+        parts = urlsplit(url)
+        web = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. a malformed IPv6 host
+        web = False
+    if not web or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise InvalidInput("media_url 须为 http 或 https 开头的完整网址", code="open311-media-url-invalid")
+    return url

@@ -30,6 +30,7 @@ from hotline.open311.domain import (
     DEFAULT_TYPE,
     MAX_DESCRIPTION,
     Service,
+    check_media_url,
     service_code,
     services,
     status,
@@ -191,6 +192,7 @@ def submit(session: Session, app: App, form: Mapping[str, str], *, at: datetime 
         raise InvalidInput(f"description 不能超过 {MAX_DESCRIPTION} 字", code="open311-description-too-long")
     phone = _need(form, "phone", "联系电话：12345 须回访")
     kind = (form.get("attribute[type]") or "").strip() or DEFAULT_TYPE.value
+    media_url = check_media_url(form.get("media_url") or "")
     order = workorders.create_order(
         session,
         type=kind,
@@ -205,6 +207,7 @@ def submit(session: Session, app: App, form: Mapping[str, str], *, at: datetime 
         place=_place(form),
         actor=app.actor,
         role="agent",
+        media_url=media_url,
     )
     session.flush()
     notice = f"已受理，工单编号 {order.number}，办理期限 {order.due.isoformat()}；可凭工单编号和手机号后四位查询进度"
@@ -222,7 +225,12 @@ def _own(session: Session, app: App, number: str) -> Any:
     return order
 
 
-def _request(order: Any) -> dict[str, Any]:
+def _requests(session: Session, orders: list[Any]) -> list[dict[str, Any]]:
+    media = workorders.media_urls(session, (o.id for o in orders))
+    return [_request(o, media.get(o.id)) for o in orders]
+
+
+def _request(order: Any, media_url: str | None) -> dict[str, Any]:
     state = State(order.state)
     if state is State.MERGED:
         notes = "已与相同诉求合并办理"
@@ -250,12 +258,12 @@ def _request(order: Any) -> dict[str, Any]:
         "zipcode": None,
         "lat": None,
         "long": None,
-        "media_url": None,
+        "media_url": media_url,  # the app's own link, as sent: the platform never fetches it
     }
 
 
 def get_request(session: Session, app: App, number: str) -> dict[str, Any]:
-    return _request(_own(session, app, number))
+    return _requests(session, [_own(session, app, number)])[0]
 
 
 def list_requests(
@@ -272,7 +280,7 @@ def list_requests(
     """GET /requests: this app's requests, by ids (then the other filters are ignored, as the standard says) or
     by service, status and a period of at most 90 days (default: the last 90 days), newest first."""
     if ids:
-        return [_request(_own(session, app, n.strip())) for n in ids.split(",") if n.strip()][:MAX_RESULTS]
+        return _requests(session, [_own(session, app, n.strip()) for n in ids.split(",") if n.strip()][:MAX_RESULTS])
     if state not in (None, "", "open", "closed"):
         raise InvalidInput("status 应为 open 或 closed", code="open311-invalid-status")
     until = parse_instant(end) if end else (at or now())
@@ -282,5 +290,5 @@ def list_requests(
     if service:
         get_service(session, service)
     rows = workorders.list_client_orders(session, f"open311:{app.name}:", since=since, until=until, limit=MAX_RESULTS)
-    found = [_request(o) for o in rows]
+    found = _requests(session, list(rows))
     return [r for r in found if (not service or r["service_code"] == service) and (not state or r["status"] == state)]

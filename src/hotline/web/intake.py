@@ -20,6 +20,11 @@ The form's 「发送短信」 box (ticked by default) is the citizen's consent t
 
 A demand answered on the call (咨询 mostly) is 直接办结 from the same form: the order is created and
 `direct_resolve` taken in one transaction, so a refused reply or article leaves no order behind.
+
+The form's 附件 input (multiple) carries the files the citizen sent (WeChat photos…), all or nothing: every one is
+checked (`attachments.service.check_all`) before the order is created, one refused file refuses the 受理 (the form
+again, the file named in the reason, nothing written), and taken they are written with the order in its
+transaction (`attach_all`: history 受理, then one 上传附件 each, then 直接办结 if asked).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -48,7 +53,7 @@ INTAKE_ROLES = tuple(g.value for g in Grant if POLICY.allows("POST", PAGE, (g,))
 _BLANK: dict[str, Any] = {
     "type": "", "content": "", "caller_name": "", "phone": "", "region": "", "place": "", "line": "",
     "channel": "phone", "urgency": "normal", "category": "", "confidential": False, "actor": "",
-    "reply": "", "article": "", "call_id": "", "sms": True,
+    "reply": "", "article": "", "call_id": "", "sms": True, "files": 0,
 }  # fmt: skip
 FINISH_DIRECT = "direct"  # the 直接办结 button's value (the 受理 button sends "register")
 
@@ -69,6 +74,8 @@ def _page(
     role: str,
     error: HotlineError | None = None,
 ) -> HTMLResponse:
+    from hotline.attachments import domain as attachments
+    from hotline.attachments import service as files
     from hotline.workorders import domain as wo
     from hotline.workorders import service as orders
 
@@ -95,6 +102,9 @@ def _page(
         # The helper suggests a first-level name: it may be copied into the field only when the tree holds it.
         copyable=firsts,
         max_content=orders.MAX_CONTENT,
+        files_limit=attachments.MAX_PER_ORDER,
+        files_max_mb=files.max_bytes() // (1024 * 1024),
+        files_allowed=attachments.ALLOWED_TEXT,
     )
 
 
@@ -151,6 +161,15 @@ def intake_page(
     return _page(request, session, form, role)
 
 
+def _uploads(files: list[UploadFile | str] | None) -> list[tuple[str, bytes]]:
+    """The files sent as (name, bytes), each read no further than one byte past the limit (refused as too large);
+    the empty part a browser sends when no file was chosen (a string to Starlette) is none."""
+    from hotline.attachments import service as attachments
+
+    sent = [(f.filename or "", f.file.read(attachments.max_bytes() + 1)) for f in files or [] if not isinstance(f, str)]
+    return [(name, data) for name, data in sent if name or data]
+
+
 @router.post("/orders/new", response_class=HTMLResponse)
 def take_in(
     request: Request,
@@ -173,9 +192,13 @@ def take_in(
     finish: Annotated[str, Form()] = "",
     sms: Annotated[str, Form()] = "",
     sms_asked: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile | str] | None, File()] = None,  # str: the empty part of no file chosen
     session: Session = SESSION,
 ) -> Response:
+    from hotline.attachments import service as attachments
     from hotline.workorders import service as orders
+
+    uploads = _uploads(files)
 
     form: dict[str, Any] = {
         "type": type, "content": content, "caller_name": caller_name, "phone": phone, "region": region,
@@ -184,11 +207,13 @@ def take_in(
         "call_id": call_id,
         # 「发送短信」: an unticked box sends nothing, so the form says it asked; a post that never asked sends them
         "sms": bool(sms) or not sms_asked,
+        "files": len(uploads),  # a file input cannot be filled again: the form shown again says to choose them again
     }  # fmt: skip
     try:
         who = _acting(request, role, actor)
         if not region.strip():
             raise InvalidInput("请选择地区", code="region-required")
+        attachments.check_all(uploads, role=who.role)  # before anything is written
         order = orders.create_order(
             session,
             type=type,
@@ -208,6 +233,7 @@ def take_in(
             actor=who.actor,
         )
         session.flush()
+        attachments.attach_all(session, order, uploads, role=who.role, actor=who.actor)
         if finish == FINISH_DIRECT:
             # Same role and actor as the 受理 just recorded; a refusal here rolls the new order back too.
             orders.act(

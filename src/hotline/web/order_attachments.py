@@ -37,7 +37,8 @@ def context(
     session: Session, order: dict[str, Any], who: Acting, *, done: str = "", error: HotlineError | None = None
 ) -> dict[str, Any]:
     """What order.html's 附件 section needs: ORDER's files (a `show_order` view) with their download links for WHO,
-    whether WHO may add one, the notice of an upload just done and a refused upload's error."""
+    whether WHO may add one, the notice of an upload just done and a refused upload's error, and the link to the
+    citizen's photo an Open311 app sent (`media_url`, never fetched)."""
     number = order["number"]
     base = f"/api/orders/{quote(number, safe='')}/attachments"
     query = _query(who)
@@ -46,6 +47,7 @@ def context(
     lead = order["lead_unit"]
     return {
         "files": items,
+        "media_url": service.media_url(session, number, role=who.role, unit=who.unit),
         "may_upload": service.may_upload(who.role, order["state"], unit=who.unit, lead_unit=lead and lead["code"]),
         "full": len(items) >= a.MAX_PER_ORDER,
         "limit": a.MAX_PER_ORDER,

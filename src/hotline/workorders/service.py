@@ -790,6 +790,21 @@ def _short(value: str, limit: int, what: str) -> str:
     return value
 
 
+MEDIA_URL = "media_url"  # the key of the 受理 entry's changes holding the citizen's photo address
+
+
+def media_urls(session: Session, order_ids: Iterable[int]) -> dict[int, str]:
+    """order id -> the address of the citizen's photo given at 受理 (`create_order(media_url=…)`), for those of
+    ORDER_IDS that have one."""
+    ids = list(order_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(History.order_id, History.changes).where(History.order_id.in_(ids), History.action == "create")
+    )
+    return {order_id: changes[MEDIA_URL][1] for order_id, changes in rows if MEDIA_URL in (changes or {})}
+
+
 def check_phone(phone: str) -> str:
     """A caller's number as orders store it (spaces and dashes dropped); `invalid-phone` if it is not one."""
     cleaned = phone.strip().replace("-", "").replace(" ", "")
@@ -835,10 +850,13 @@ def create_order(
     actor: str = "",
     role: str = "agent",
     sms: bool = True,
+    media_url: str = "",
 ) -> Order:
     """Register a work order (受理). Same `client_key` and payload → the same order; different payload → 409.
 
     `sms` False: the citizen declined texts (短信通知, `hotline.sms`), said in the 受理 entry's changes.
+    `media_url`: the address of the citizen's photo an Open311 app sent (checked by `hotline.open311`), kept in the
+    受理 entry's changes (`media_urls`) and never fetched.
 
     `at` (tz-aware) dates a historical order imported from a legacy hotline; default now. The number is the
     region code, the China-time date of `at` and a five-digit daily sequence. The due date is the type's limit
@@ -866,6 +884,7 @@ def create_order(
     call_id = _short(call_id, 128, "通话标识")
     place = _short(place, 200, "地点")
     actor = _short(actor, 64, "操作人")
+    media_url = _short(media_url, 1000, "图片链接")
     if client_key is not None:
         client_key = _short(client_key, 128, "幂等键")
     path = _check_category(session, _short(category, 200, "分类")) if category else ""
@@ -886,6 +905,8 @@ def create_order(
     }
     if not sms:  # only when declined: the digests of orders taken in before 短信通知 stay what they were
         payload["sms"] = False
+    if media_url:  # likewise only when given
+        payload[MEDIA_URL] = media_url
     digest = _payload_hash(payload)
     if client_key:
         existing = session.scalar(select(Order).where(Order.client_key == client_key))
@@ -935,7 +956,11 @@ def create_order(
             at=when,
             reason="",
             from_state="",
-            changes={"due": [None, order.due.isoformat()], **({} if sms else {"sms": [None, False]})},
+            changes={
+                "due": [None, order.due.isoformat()],
+                **({} if sms else {"sms": [None, False]}),
+                **({MEDIA_URL: [None, media_url]} if media_url else {}),
+            },
         )
 
     if not client_key:
