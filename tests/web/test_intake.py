@@ -327,6 +327,7 @@ def test_direct_answer_only_for_the_roles_that_may_take_it(page, web_server) -> 
               "finish": "direct", "reply": "请携带身份证到社保卡服务网点补办。"},
     )  # fmt: skip
     assert sent.status_code == 403 and 'data-code="role-not-allowed"' in sent.text
+    assert "不能执行「直接办结」" in sent.text  # refused for the answer, not for anything else
     assert _count(web_server) == before
 
 

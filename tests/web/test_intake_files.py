@@ -123,3 +123,20 @@ def test_take_a_demand_in_with_a_photo_and_a_refused_file_keeps_the_form(page, w
     assert page.evaluate("() => document.querySelector('#attachments img').naturalWidth") == 8
     assert [e for e in page.locator("#history").inner_text().split("\n") if "上传附件 井盖.png" in e]
     assert count() == before + 1
+
+
+def test_an_administrator_takes_a_demand_in_without_files_but_adds_none(db_url: str) -> None:
+    client = TestClient(create_app())
+    for files in ([], [("", b"")]):  # no file part at all, and the empty part of a browser's empty input
+        plain = _post(client, files, role="admin")
+        assert plain.status_code == 303, plain.text
+    with_file = _post(client, [("照片.png", png())], role="admin")
+    assert with_file.status_code == 403 and 'data-code="role-not-allowed"' in with_file.text
+    assert _written() == (2, 0)
+
+
+def test_a_refused_files_name_is_shown_without_direction_overrides(db_url: str) -> None:
+    client = TestClient(create_app())
+    refused = _post(client, [("\u202etxt.png", b"just text")])
+    assert refused.status_code == 422
+    assert "\u202e" not in refused.text and "附件「txt.png」：不支持的附件类型" in refused.text

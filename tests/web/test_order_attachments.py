@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hotline.app import create_app
+from hotline.attachments import service as attachments
 from hotline.db import session_scope
 from hotline.workorders import service as workorders
 from tests.attachments.conftest import CGJ, PDF, ZJJ, order, png, state_of
@@ -132,3 +133,14 @@ def test_a_signed_in_unit_refused_an_upload_is_not_shown_another_units_order(
         assert refused.status_code == 403
         assert phone not in refused.text and content not in refused.text and 'id="attachments"' not in refused.text
     assert state_of(order) == before  # nothing attached
+
+
+def test_a_full_lead_order_leaves_the_co_handling_units_form(client: TestClient, order: str) -> None:
+    with session_scope() as s:
+        for i in range(20):  # the lead order full, its co-handling order empty
+            attachments.attach(s, order, png(), f"照片{i}.png", role="agent", actor="话务员甲")
+    lead = client.get(f"/orders/{order}", params={"role": "agent"}).text
+    assert 'id="attach-form"' not in lead and 'data-field="attachments-full"' in lead
+    child = client.get(f"/orders/{order}-01", params={"role": "department", "unit": CGJ}).text
+    assert 'id="attach-form"' in child and 'data-field="attachments-full"' not in child
+    assert "照片19.png" in _section(child)  # the demand's files listed there all the same

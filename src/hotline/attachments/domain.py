@@ -137,12 +137,18 @@ def check_uploader(role: wo.Role, state: wo.State, *, unit: str, lead_unit: str 
         )
 
 
-def clean_name(name: str, kind: Kind) -> str:
-    """The name as uploaded, kept for people: its last path part, control and format characters dropped, spaces
-    run together, at most MAX_NAME characters (the end cut from the stem, the extension kept); none: 附件.<ext>."""
+def shown_name(name: str) -> str:
+    """The name as uploaded, safe to show: its last path part, control and format characters (direction overrides
+    among them) dropped, spaces run together; empty when nothing is left."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(" " if c.isspace() else c for c in base if unicodedata.category(c)[0] != "C" or c.isspace())
-    base = " ".join(base.split()).strip(" .")
+    return " ".join(base.split()).strip(" .")
+
+
+def clean_name(name: str, kind: Kind) -> str:
+    """The name as uploaded, kept for people (`shown_name`), at most MAX_NAME characters (the end cut from the stem,
+    the extension kept); none: 附件.<ext>."""
+    base = shown_name(name)
     if not base:
         return f"{DEFAULT_NAME}.{kind.extension}"
     if len(base) <= MAX_NAME:

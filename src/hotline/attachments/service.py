@@ -139,7 +139,7 @@ def check_all(files: Sequence[tuple[str, bytes]], *, role: str) -> list[a.Kind]:
         try:
             kinds.append(a.check_file(data, max_bytes=max_bytes()))
         except HotlineError as exc:
-            shown = name.strip() or a.DEFAULT_NAME
+            shown = a.shown_name(name)[: a.MAX_NAME] or a.DEFAULT_NAME
             raise type(exc)(f"附件「{shown}」：{exc.message}", code=exc.code, file=shown, **exc.details) from exc
     return kinds
 
@@ -156,6 +156,8 @@ def attach_all(
     """Attach FILES to ORDER just taken in, in its transaction (the caller commits or rolls back the order with
     them), as ROLE (a desk role: no unit); one history entry 上传附件 each, after 受理, in the order given. All or
     nothing: `check_all`'s refusals, and 409 `attachment-limit` when the order has no room for them all."""
+    if not files:  # a demand taken in without files: nothing to check, whoever took it in
+        return []
     kinds = check_all(files, role=role)
     acting = wo.Role(role)
     a.check_uploader(acting, wo.State(order.state), unit="", lead_unit=None)

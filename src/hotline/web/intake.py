@@ -161,13 +161,18 @@ def intake_page(
     return _page(request, session, form, role)
 
 
-def _uploads(files: list[UploadFile | str] | None) -> list[tuple[str, bytes]]:
-    """The files sent as (name, bytes), each read no further than one byte past the limit (refused as too large);
-    the empty part a browser sends when no file was chosen (a string to Starlette) is none."""
-    from hotline.attachments import service as attachments
+def _chosen(files: list[UploadFile | str] | None) -> list[UploadFile]:
+    """The files sent; the empty part a browser sends when no file was chosen (a string to Starlette) is none."""
+    return [f for f in files or [] if not isinstance(f, str) and (f.filename or f.size)]
 
-    sent = [(f.filename or "", f.file.read(attachments.max_bytes() + 1)) for f in files or [] if not isinstance(f, str)]
-    return [(name, data) for name, data in sent if name or data]
+
+def _uploads(chosen: list[UploadFile]) -> list[tuple[str, bytes]]:
+    """The files as (name, bytes), each read no further than one byte past the limit (refused as too large). More
+    than an order takes are refused before any is read: a post of a thousand parts is not held in memory."""
+    from hotline.attachments import domain, service
+
+    domain.check_count(0, len(chosen))
+    return [(f.filename or "", f.file.read(service.max_bytes() + 1)) for f in chosen]
 
 
 @router.post("/orders/new", response_class=HTMLResponse)
@@ -198,7 +203,7 @@ def take_in(
     from hotline.attachments import service as attachments
     from hotline.workorders import service as orders
 
-    uploads = _uploads(files)
+    chosen = _chosen(files)
 
     form: dict[str, Any] = {
         "type": type, "content": content, "caller_name": caller_name, "phone": phone, "region": region,
@@ -207,12 +212,13 @@ def take_in(
         "call_id": call_id,
         # 「发送短信」: an unticked box sends nothing, so the form says it asked; a post that never asked sends them
         "sms": bool(sms) or not sms_asked,
-        "files": len(uploads),  # a file input cannot be filled again: the form shown again says to choose them again
+        "files": len(chosen),  # a file input cannot be filled again: the form shown again says to choose them again
     }  # fmt: skip
     try:
         who = _acting(request, role, actor)
         if not region.strip():
             raise InvalidInput("请选择地区", code="region-required")
+        uploads = _uploads(chosen)
         attachments.check_all(uploads, role=who.role)  # before anything is written
         order = orders.create_order(
             session,

@@ -49,7 +49,8 @@ def context(
         "files": items,
         "media_url": service.media_url(session, number, role=who.role, unit=who.unit),
         "may_upload": service.may_upload(who.role, order["state"], unit=who.unit, lead_unit=lead and lead["code"]),
-        "full": len(items) >= a.MAX_PER_ORDER,
+        # The limit is each order's own: the files listed from the demand's other orders do not fill this one.
+        "full": sum(1 for item in items if item["order_number"] is None) >= a.MAX_PER_ORDER,
         "limit": a.MAX_PER_ORDER,
         "max_mb": service.max_bytes() // (1024 * 1024),
         "allowed": a.ALLOWED_TEXT,
