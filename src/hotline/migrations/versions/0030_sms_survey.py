@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from hotline.db import UTCDateTime
+from hotline.migrations import append_only
 
 revision = "0030"
 down_revision = "0029"
@@ -42,22 +43,12 @@ def upgrade() -> None:
     op.create_index("ix_sms_replies_message_id", "sms_replies", ["message_id"])
     op.create_index("ix_sms_replies_order_id", "sms_replies", ["order_id"])
     op.create_index("ix_sms_replies_outcome", "sms_replies", ["outcome"])
-    if op.get_bind().dialect.name == "postgresql":
-        # sms_append_only() was created by 0029 for sms_events.
-        op.execute(
-            f"CREATE TRIGGER {APPEND_ONLY}_no_update BEFORE UPDATE ON {APPEND_ONLY} "
-            "FOR EACH ROW EXECUTE FUNCTION sms_append_only()"
-        )
-    else:
-        op.execute(
-            f"CREATE TRIGGER {APPEND_ONLY}_no_update BEFORE UPDATE ON {APPEND_ONLY} "
-            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY} is append-only'); END"
-        )
+    # sms_append_only() was created by 0029 for sms_events.
+    append_only.refuse_updates(APPEND_ONLY, "sms_append_only", new_function=False)
 
 
 def downgrade() -> None:
-    postgresql = op.get_bind().dialect.name == "postgresql"
-    op.execute(f"DROP TRIGGER IF EXISTS {APPEND_ONLY}_no_update" + (f" ON {APPEND_ONLY}" if postgresql else ""))
+    append_only.allow_updates(APPEND_ONLY, "sms_append_only", drop_function=False)
     op.drop_index("ix_sms_replies_outcome", table_name="sms_replies")
     op.drop_index("ix_sms_replies_order_id", table_name="sms_replies")
     op.drop_index("ix_sms_replies_message_id", table_name="sms_replies")

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from hotline.db import UTCDateTime
+from hotline.migrations import append_only
 
 revision = "0031"
 down_revision = "0030"
@@ -47,27 +48,11 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_order_attachment_order_id", "order_attachment", ["order_id"])
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "CREATE FUNCTION order_attachment_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
-        )
-        op.execute(
-            f"CREATE TRIGGER {APPEND_ONLY}_no_update BEFORE UPDATE ON {APPEND_ONLY} "
-            "FOR EACH ROW EXECUTE FUNCTION order_attachment_append_only()"
-        )
-    else:
-        op.execute(
-            f"CREATE TRIGGER {APPEND_ONLY}_no_update BEFORE UPDATE ON {APPEND_ONLY} "
-            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY} is append-only'); END"
-        )
+    append_only.refuse_updates(APPEND_ONLY, "order_attachment_append_only")
 
 
 def downgrade() -> None:
-    postgresql = op.get_bind().dialect.name == "postgresql"
-    op.execute(f"DROP TRIGGER IF EXISTS {APPEND_ONLY}_no_update" + (f" ON {APPEND_ONLY}" if postgresql else ""))
-    if postgresql:
-        op.execute("DROP FUNCTION IF EXISTS order_attachment_append_only()")
+    append_only.allow_updates(APPEND_ONLY, "order_attachment_append_only")
     op.drop_index("ix_order_attachment_order_id", table_name="order_attachment")
     op.drop_table("order_attachment")
     op.drop_table("attachment_blob")

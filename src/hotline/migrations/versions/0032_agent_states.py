@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from hotline.db import UTCDateTime
+from hotline.migrations import append_only
 
 revision = "0032"
 down_revision = "0031"
@@ -33,26 +34,10 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_telephony_agent_state_at", TABLE, ["at"])
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "CREATE FUNCTION telephony_agent_state_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
-        )
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_update BEFORE UPDATE ON {TABLE} "
-            "FOR EACH ROW EXECUTE FUNCTION telephony_agent_state_append_only()"
-        )
-    else:
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_update BEFORE UPDATE ON {TABLE} "
-            f"BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only'); END"
-        )
+    append_only.refuse_updates(TABLE, "telephony_agent_state_append_only")
 
 
 def downgrade() -> None:
-    postgresql = op.get_bind().dialect.name == "postgresql"
-    op.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_update" + (f" ON {TABLE}" if postgresql else ""))
-    if postgresql:
-        op.execute("DROP FUNCTION IF EXISTS telephony_agent_state_append_only()")
+    append_only.allow_updates(TABLE, "telephony_agent_state_append_only")
     op.drop_index("ix_telephony_agent_state_at", table_name=TABLE)
     op.drop_table(TABLE)
