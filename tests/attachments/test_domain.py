@@ -46,6 +46,7 @@ def test_empty_and_too_large_files_are_refused_with_their_codes() -> None:
     with pytest.raises(HotlineError) as big:
         a.check_file(png() + b"\x00" * 100, max_bytes=len(png()))
     assert (big.value.code, big.value.http_status) == ("attachment-too-large", 413)
+    assert big.value.message == f"附件过大：每个附件不超过 {len(png())} B"  # the limit, not the bytes read
     assert a.check_file(png(), max_bytes=len(png())) is a.PNG  # exactly the limit is taken
 
 

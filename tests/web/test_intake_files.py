@@ -140,3 +140,10 @@ def test_a_refused_files_name_is_shown_without_direction_overrides(db_url: str) 
     refused = _post(client, [("\u202etxt.png", b"just text")])
     assert refused.status_code == 422
     assert "\u202e" not in refused.text and "附件「txt.png」：不支持的附件类型" in refused.text
+
+
+def test_the_file_input_is_offered_to_the_roles_that_add_files(db_url: str) -> None:
+    client = TestClient(create_app())
+    agent, admin = (client.get("/orders/new", params={"role": role}) for role in ("agent", "admin"))
+    assert agent.status_code == admin.status_code == 200
+    assert 'name="files"' in agent.text and 'name="content"' in admin.text and 'name="files"' not in admin.text

@@ -105,11 +105,8 @@ def check_file(data: bytes, *, max_bytes: int) -> Kind:
     if not data:
         raise InvalidInput("附件为空文件", code="attachment-empty")
     if len(data) > max_bytes:
-        raise TooLarge(
-            f"附件过大（{size_text(len(data))}），每个附件不超过 {size_text(max_bytes)}",
-            size=len(data),
-            limit=max_bytes,
-        )
+        # No size quoted: an upload is read no further than one byte past the limit, so its size is unknown here.
+        raise TooLarge(f"附件过大：每个附件不超过 {size_text(max_bytes)}", limit=max_bytes)
     kind = sniff(data)
     if kind is None:
         raise InvalidInput(

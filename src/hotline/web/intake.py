@@ -102,6 +102,8 @@ def _page(
         # The helper suggests a first-level name: it may be copied into the field only when the tree holds it.
         copyable=firsts,
         max_content=orders.MAX_CONTENT,
+        # The 附件 input only for the roles that add files (an administrator takes demands in, adds no files).
+        may_attach=role in {r.value for r in attachments.UPLOADERS},
         files_limit=attachments.MAX_PER_ORDER,
         files_max_mb=files.max_bytes() // (1024 * 1024),
         files_allowed=attachments.ALLOWED_TEXT,
