@@ -24,7 +24,7 @@ from hotline.tables import whole_number
 from hotline.telephony import callbacks
 from hotline.telephony.domain import CALLBACK_OUTCOME_LABELS, CallbackOutcome
 from hotline.web.pages import render
-from hotline.web.viewer import Viewer, page_roles, posted_step, viewer_of
+from hotline.web.viewer import Viewer, page_roles, page_viewer, posted_step
 from hotline.workorders import domain as wo
 
 router = APIRouter(include_in_schema=False)
@@ -40,9 +40,7 @@ def _attempt_path(callback_id: int) -> str:
 
 
 def _viewer(request: Request, role: str, actor: str = "") -> Viewer:
-    viewer = viewer_of(request, role, default=DEFAULT_ROLE, actor=actor, page=PAGE)
-    viewer.require("GET", PAGE, as_role=True)
-    return viewer
+    return page_viewer(request, role, PAGE, default=DEFAULT_ROLE, actor=actor)
 
 
 @router.get(PAGE, response_class=HTMLResponse)

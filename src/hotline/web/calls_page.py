@@ -28,7 +28,7 @@ from hotline.telephony import service as telephony
 from hotline.telephony.domain import DECISION_LABELS, OUTCOME_LABELS
 from hotline.timeutil import china_day, now, parse_day
 from hotline.web.pages import _error_page, render
-from hotline.web.viewer import page_roles, viewer_of
+from hotline.web.viewer import page_roles, page_viewer
 from hotline.workorders import domain as wo
 from hotline.workorders import service as orders
 
@@ -62,8 +62,7 @@ def _viewer(request: Request, role: str) -> CallsView:
     """The role named (signed in: if the account holds it), else the account's first role the page is open to;
     a role the page is not open to is refused, even when the account holds another that it is (its callers'
     numbers follow the role)."""
-    viewer = viewer_of(request, role, default=DEFAULT_ROLE, page=PAGE)
-    viewer.require("GET", PAGE, as_role=True)
+    viewer = page_viewer(request, role, PAGE, default=DEFAULT_ROLE)
     return CallsView(
         viewer.role,
         sees_callers=wo.sees_every_contact(wo.Role(viewer.role)),

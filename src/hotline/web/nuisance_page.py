@@ -27,7 +27,7 @@ from hotline.nuisance import domain as n
 from hotline.nuisance import service
 from hotline.tables import whole_number
 from hotline.web.pages import render
-from hotline.web.viewer import Viewer, page_roles, posted_step, viewer_of
+from hotline.web.viewer import Viewer, page_roles, page_viewer, posted_step
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,9 +54,7 @@ RULE = (
 
 
 def _viewer(request: Request, role: str, actor: str = "") -> Viewer:
-    viewer = viewer_of(request, role, default=DEFAULT_ROLE, actor=actor, page=PAGE)
-    viewer.require("GET", PAGE, as_role=True)
-    return viewer
+    return page_viewer(request, role, PAGE, default=DEFAULT_ROLE, actor=actor)
 
 
 def _decides(viewer: Viewer) -> bool:

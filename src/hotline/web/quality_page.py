@@ -29,7 +29,7 @@ from hotline.tables import whole_number
 from hotline.timeutil import china_day, now
 from hotline.web.change_records import change_records, wanted_before
 from hotline.web.pages import render
-from hotline.web.viewer import Viewer, page_roles, posted_step, viewer_of
+from hotline.web.viewer import Viewer, page_roles, page_viewer, posted_step, viewer_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,9 +57,7 @@ VOID_RULE = "作废仅限待质检的任务（如测试来电、重复工单已�
 
 
 def _viewer(request: Request, role: str, actor: str = "") -> Viewer:
-    viewer = viewer_of(request, role, default=DEFAULT_ROLE, actor=actor, page=PAGE)
-    viewer.require("GET", PAGE, as_role=True)
-    return viewer
+    return page_viewer(request, role, PAGE, default=DEFAULT_ROLE, actor=actor)
 
 
 def _inspects(viewer: Viewer) -> bool:
@@ -279,8 +277,7 @@ def _sheet_page(
 ) -> HTMLResponse:
     context: dict[str, Any] = {"role": role, "roles": page_roles(request, SHEET_PAGE), "error": error}
     try:
-        viewer = viewer_of(request, role, default=DEFAULT_ROLE, actor=actor, page=SHEET_PAGE)
-        viewer.require("GET", SHEET_PAGE, as_role=True)
+        viewer = page_viewer(request, role, SHEET_PAGE, default=DEFAULT_ROLE, actor=actor)
         sheet = service.sheet_view(session)
     except HotlineError as exc:
         return render(

@@ -29,7 +29,7 @@ from hotline.sms import domain as sms
 from hotline.sms import service
 from hotline.timeutil import now, parse_instant
 from hotline.web.pages import render
-from hotline.web.viewer import Viewer, page_roles, posted_step, viewer_of
+from hotline.web.viewer import Viewer, page_roles, page_viewer, posted_step
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,9 +51,7 @@ RULE = (
 
 
 def _viewer(request: Request, role: str, actor: str = "") -> Viewer:
-    viewer = viewer_of(request, role, default=DEFAULT_ROLE, actor=actor, page=PAGE)
-    viewer.require("GET", PAGE, as_role=True)
-    return viewer
+    return page_viewer(request, role, PAGE, default=DEFAULT_ROLE, actor=actor)
 
 
 def _gateway() -> str:
@@ -161,8 +159,7 @@ def replies_page(
     whose order still waits for its phone 回访."""
     context: dict[str, Any] = {"role": role, "roles": page_roles(request, REPLIES), "replies": []}
     try:
-        viewer = viewer_of(request, role, default=DEFAULT_ROLE, actor=actor, page=REPLIES)
-        viewer.require("GET", REPLIES, as_role=True)
+        viewer = page_viewer(request, role, REPLIES, default=DEFAULT_ROLE, actor=actor)
         wanted = service.parse_outcome(outcome)
         replies = service.list_replies(
             session, outcome=wanted.value if wanted else None, awaiting=awaiting == "1", mask=True, limit=LIMIT

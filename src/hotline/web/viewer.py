@@ -97,6 +97,14 @@ def viewer_of(request: Request, role: str, *, default: str, actor: str = "", pag
     return Viewer(who.role, who.actor or role_label(who.role), grants, me is not None)
 
 
+def page_viewer(request: Request, role: str, page: str, *, default: str, actor: str = "") -> Viewer:
+    """`viewer_of` PAGE, refused (403) unless the role it acts in may open PAGE: a page showing what that role sees
+    is never rendered for a role it is not open to, even when the account holds another that it is."""
+    viewer = viewer_of(request, role, default=default, actor=actor, page=page)
+    viewer.require("GET", page, as_role=True)
+    return viewer
+
+
 def posted_step(
     session: Session,
     viewer: Callable[[], Viewer],
